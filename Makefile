@@ -1,0 +1,60 @@
+# icpurse — one command each: `make test`, `make demo`. Both set themselves up on a fresh Debian
+# machine: Debian packages (as root; otherwise the exact apt-get command is printed), .venv + pip,
+# Node + the pinned MicroPython WebAssembly build.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MPY_DIR := tests/micropython
+# Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
+# stack), swig/libpcsclite-dev to build pyscard, Node for the MicroPython WebAssembly build.
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev nodejs npm
+PYTEST_ARGS ?=
+
+.PHONY: help setup apt venv node test demo gen firmware bench clean
+
+help:
+	@echo "make test      set up and run the whole test suite"
+	@echo "make demo      set up and run the end-to-end demo on the virtual rig"
+	@echo "make gen       regenerate firmware/codec.py from protocol/"
+	@echo "make firmware  compile every firmware module with mpy-cross -march=xtensawin (build/firmware)"
+	@echo "make bench     benchmarks (virtual clock figures)"
+
+apt: $(VENV)/.apt
+$(VENV)/.apt: tools/ensure-apt Makefile
+	@mkdir -p $(VENV)
+	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+	  tools/ensure-apt $(filter-out nodejs npm,$(APT_PKGS)); else tools/ensure-apt $(APT_PKGS); fi
+	@touch $@
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml setup.py $(VENV)/.apt
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip >/dev/null
+	@$(BIN)/pip install -q -e '.[test,pcsc]'
+	@touch $@
+
+node: $(MPY_DIR)/node_modules/.installed
+$(MPY_DIR)/node_modules/.installed: $(MPY_DIR)/package.json $(MPY_DIR)/package-lock.json $(VENV)/.apt
+	@cd $(MPY_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: venv node
+
+test: setup
+	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	@$(BIN)/icpurse demo
+
+gen: venv
+	@$(BIN)/python -m icpurse.protocol.codegen --write
+
+firmware: venv
+	@$(BIN)/python -m icpurse.host.firmware_build build/firmware
+
+bench: setup
+	@$(BIN)/python -m icpurse.hil.bench
+
+clean:
+	rm -rf build .pytest_cache

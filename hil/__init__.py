@@ -1,0 +1,1 @@
+"""icpurse.hil"""

@@ -1,0 +1,1 @@
+"""MIFARE Classic primitives."""
