@@ -1,1 +1,2 @@
 """icpurse.protocol"""
+# micropython: yes

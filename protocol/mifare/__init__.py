@@ -1,1 +1,2 @@
 """MIFARE Classic primitives."""
+# micropython: yes

@@ -1,0 +1,158 @@
+"""Compile the firmware for the board: ``python -m icpurse.host.firmware_build OUTDIR [--march A]``.
+
+Writes the tree to copy onto the board's filesystem (e.g. with ``mpremote cp -r``)::
+
+    OUTDIR/main.py                          firmware/main.py as source (MicroPython runs main.py
+                                            from source; the rest is imported as .mpy)
+    OUTDIR/lib/icpurse/__init__.mpy         empty package marker
+    OUTDIR/lib/icpurse/firmware/**.mpy      every other firmware module, bytecode
+
+Also the single place that says which sources are MicroPython code (used by tests/test_mpy_cross.py):
+everything under firmware/, plus files under hil/sim/ marked ``# micropython: yes`` in their first
+five lines (the MicroPython test runner tests/micropython/run.mjs applies the same rule).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MARCH = "xtensawin"  # ESP32 / ESP32-S3
+MARKER = re.compile(r"^#\s*micropython:\s*yes\b")
+MARKER_LINES = 5
+
+
+class BuildError(Exception):
+    pass
+
+
+def find_mpy_cross():
+    """mpy-cross from the running venv (pinned in pyproject), else from PATH; None if absent."""
+    beside = Path(sys.executable).parent / "mpy-cross"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("mpy-cross")
+
+
+def _py_files(folder):
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.rglob("*.py")
+        if not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(folder).parts)
+    )
+
+
+def is_micropython_marked(path):
+    with open(path, encoding="utf-8") as f:
+        for _, line in zip(range(MARKER_LINES), f):
+            if MARKER.match(line.strip()):
+                return True
+    return False
+
+
+def firmware_sources(root=ROOT):
+    return _py_files(Path(root) / "firmware")
+
+
+# Folders whose `# micropython: yes` files run on MicroPython too: the protocol's pure-logic modules
+# (shipped to the reader with the firmware) and the simulator core (tests only).
+MARKED_PARTS = ("protocol", "hil/sim")
+
+
+def marked_sources(part, root=ROOT):
+    return [p for p in _py_files(Path(root) / part) if is_micropython_marked(p)]
+
+
+def marked_sim_sources(root=ROOT):
+    return marked_sources("hil/sim", root)
+
+
+def compile_mpy(mpy_cross, source, output, march=DEFAULT_MARCH, source_name=None):
+    """Compile one file; raise BuildError carrying mpy-cross's own message on failure."""
+    cmd = [mpy_cross, "-march=" + march, "-o", str(output)]
+    if source_name:
+        cmd += ["-s", source_name]  # the name tracebacks on the board will show
+    proc = subprocess.run(cmd + [str(source)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError((proc.stderr + proc.stdout).strip() or "mpy-cross exit %d" % proc.returncode)
+
+
+def build(outdir, march=DEFAULT_MARCH, root=ROOT, mpy_cross=None):
+    """Build into ``outdir``; return [(relative output path, bytes)].  Raises BuildError listing
+    every file that failed."""
+    mpy_cross = mpy_cross or find_mpy_cross()
+    if not mpy_cross:
+        raise BuildError("mpy-cross not found — run `make setup`")
+    root, outdir = Path(root), Path(outdir)
+    pkg = outdir / "lib" / "icpurse"
+    # No stale output of a deleted module.
+    shutil.rmtree(pkg, ignore_errors=True)
+    if (outdir / "main.py").is_file():
+        (outdir / "main.py").unlink()
+    (pkg / "firmware").mkdir(parents=True)
+    built, errors = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "__init__.py"
+        empty.write_text("")
+        compile_mpy(mpy_cross, empty, pkg / "__init__.mpy", march, "icpurse/__init__.py")
+        built.append(pkg / "__init__.mpy")
+        fw = root / "firmware"
+        for src in firmware_sources(root):
+            rel = src.relative_to(fw)
+            try:
+                if rel == Path("main.py"):
+                    # Checked like the others, shipped as source.
+                    compile_mpy(mpy_cross, src, Path(tmp) / "main.mpy", march)
+                    shutil.copyfile(src, outdir / "main.py")
+                    built.append(outdir / "main.py")
+                    continue
+                dest = (pkg / "firmware" / rel).with_suffix(".mpy")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                compile_mpy(mpy_cross, src, dest, march, "icpurse/firmware/" + rel.as_posix())
+                built.append(dest)
+            except BuildError as e:
+                errors.append("%s:\n%s" % (src.relative_to(root), e))
+        # The firmware imports the protocol's pure-logic modules (sector map, geometry).
+        for src in marked_sources("protocol", root):
+            rel = src.relative_to(root)
+            dest = (pkg / rel).with_suffix(".mpy")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                compile_mpy(mpy_cross, src, dest, march, "icpurse/" + rel.as_posix())
+                built.append(dest)
+            except BuildError as e:
+                errors.append("%s:\n%s" % (rel, e))
+    if errors:
+        raise BuildError("\n".join(errors))
+    return sorted((p.relative_to(outdir).as_posix(), p.stat().st_size) for p in built)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m icpurse.host.firmware_build",
+        description="Compile firmware/ to .mpy for the board (mpy-cross).",
+    )
+    parser.add_argument("outdir", help="output folder (its lib/icpurse/ is rebuilt)")
+    parser.add_argument("--march", default=DEFAULT_MARCH, help="mpy-cross -march (default %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        table = build(args.outdir, args.march)
+    except BuildError as e:
+        print("firmware build failed:\n%s" % e, file=sys.stderr)
+        return 1
+    width = max(len(name) for name, _ in table)
+    print("%-*s %8s" % (width, "file", "bytes"))
+    for name, size in table:
+        print("%-*s %8d" % (width, name, size))
+    print("%-*s %8d" % (width, "total (%d files, -march=%s)" % (len(table), args.march),
+                        sum(size for _, size in table)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

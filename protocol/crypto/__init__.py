@@ -1,0 +1,1 @@
+"""Host-side cryptography: AES-CMAC, AN10922 diversification, icpurse key derivations."""

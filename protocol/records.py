@@ -1,0 +1,108 @@
+"""The icpurse v1 card records, one construct definition each (see docs/card-layout.md).
+
+Every record is a fixed-size, flat Struct of integers and byte strings so that
+`icpurse.protocol.codegen` can generate the equivalent MicroPython codec for the firmware. All
+integers are little-endian, like MIFARE value blocks. Money is integer fen.
+"""
+from construct import Bytes, Int8ul, Int16ul, Int24ul, Int32ul, Struct
+
+LAYOUT_VERSION = 1
+MAC_SIZE = 8  # bytes of AES-CMAC kept in every record (>= 8 by design rule)
+UID_FIELD_SIZE = 7  # UIDs (4 or 7 bytes) are zero-padded to 7 in MAC and KDF inputs
+LOG_ENTRIES = 10  # ring positions; entry n goes to position n % LOG_ENTRIES
+
+
+class RecordType:
+    """First byte of every MAC input: keeps the MACs of different records apart."""
+
+    IDENTITY = 0x49  # 'I'
+    SLOT = 0x53  # 'S'
+    LOG = 0x4C  # 'L'
+    JOURNAL = 0x4A  # 'J' (reader journal records, terminal key)
+
+
+class TxnKind:
+    """Transaction kinds carried by purse slots, log entries and reader journals."""
+
+    ISSUE = 1  # personalisation: the first slot, balance 0
+    LOAD = 2  # top-up (issuer)
+    DEBIT = 3  # purchase at a store reader
+    VOID = 4  # same-day reversal of a top-up (issuer)
+    REFUND = 5  # goods returned to the card (issuer)
+    ADJUST = 6  # back-office correction (issuer)
+    RECOVER = 7  # issuer recovery of a corrupt purse
+
+
+class CardKind:
+    """Card kinds of the utility-card programme (business-rules.md §1), stored as ASCII."""
+
+    REGULAR = 0x50  # 'P'
+    COMMEMORATIVE = 0x4A  # 'J'
+    CUSTOM = 0x54  # 'T'
+    SPECIAL = 0x58  # 'X'
+
+
+class IdentityFlags:
+    NAMED = 0x01
+
+
+# Blocks 4–5: who the card is. Written once at personalisation (key B only).
+Identity = Struct(
+    "layout_version" / Int8ul,
+    "key_version" / Int8ul,
+    "issuer" / Int16ul,
+    "programme" / Int16ul,
+    "card_number" / Bytes(6),  # 12 BCD digits
+    "card_kind" / Int8ul,
+    "flags" / Int8ul,
+    "issue_year" / Int16ul,
+    "issue_series" / Int8ul,
+    "issue_set_size" / Int8ul,
+    "issue_set_index" / Int8ul,
+    "issue_date" / Int16ul,  # days since 2000-01-01
+    "expiry" / Int16ul,  # days since 2000-01-01, 0 = no expiry
+    "reserved" / Int8ul,
+    "mac" / Bytes(MAC_SIZE),
+)
+
+# Two slots (sectors 3 and 4, blocks 0–1): the committed purse state and the transaction that made it.
+PurseSlot = Struct(
+    "seq" / Int32ul,
+    "balance" / Int32ul,  # fen
+    "day" / Int16ul,  # day of day_spent (days since 2000-01-01)
+    "day_spent" / Int24ul,  # fen debited on `day`
+    "kind" / Int8ul,  # TxnKind
+    "amount" / Int24ul,  # fen
+    "terminal" / Int32ul,  # 8-digit terminal number, 0 = issuer workstation
+    "txn" / Int24ul,  # the terminal's journal number of this transaction
+    "mac" / Bytes(MAC_SIZE),
+)
+
+# Log ring (sectors 5–14, blocks 0–1): recent transactions for audit and the holder.
+LogEntry = Struct(
+    "seq" / Int32ul,
+    "kind" / Int8ul,
+    "amount" / Int32ul,
+    "balance" / Int32ul,
+    "terminal" / Int32ul,
+    "txn" / Int24ul,
+    "time" / Int32ul,  # seconds since 2000-01-01 00:00 UTC
+    "mac" / Bytes(MAC_SIZE),
+)
+
+# Prefix of every record MAC: binds record type, UID and versions to the record bytes.
+MacHeader = Struct(
+    "record_type" / Int8ul,
+    "uid_len" / Int8ul,
+    "uid" / Bytes(UID_FIELD_SIZE),
+    "layout_version" / Int8ul,
+    "key_version" / Int8ul,
+)
+
+
+def pad_uid(uid):
+    """UID (4 or 7 bytes) -> (length, 7 zero-padded bytes) as MAC and KDF inputs carry it."""
+    uid = bytes(uid)
+    if len(uid) not in (4, 7):
+        raise ValueError("UID must be 4 or 7 bytes, got %d" % len(uid))
+    return len(uid), uid + bytes(UID_FIELD_SIZE - len(uid))
