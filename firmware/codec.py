@@ -45,6 +45,7 @@ FRAME_EXTENDED_MAX_DATA = const(264)
 FRAME_ACK = b'\x00\x00\xff\x00\xff\x00'
 FRAME_NACK = b'\x00\x00\xff\xff\x00\x00'
 FRAME_ERROR = b'\x00\x00\xff\x01\xff\x7f\x81\x00'
+FRAME_ERROR_CODE = const(127)
 FRAME_WAKEUP = b'UU\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
 
 # --- icpurse.protocol.pn532.Command ---
@@ -188,6 +189,64 @@ PURPOSE_PURSE_MAC = const(32)
 PURPOSE_LOAD_MAC = const(33)
 PURPOSE_JOURNAL = const(48)
 
+# --- icpurse.protocol.records.Refusal ---
+R_OK = const(0)
+R_NO_CARD = const(1)
+R_UNKNOWN_CARD = const(2)
+R_WRONG_KEY_VERSION = const(3)
+R_FORGED = const(4)
+R_CORRUPT = const(5)
+R_BLACKLISTED = const(6)
+R_EXPIRED = const(7)
+R_INSUFFICIENT = const(8)
+R_OVER_TXN_CAP = const(9)
+R_OVER_DAILY_CAP = const(10)
+R_OVER_BALANCE_CAP = const(11)
+R_TOPUP_INCOMPLETE = const(12)
+R_INCONSISTENT = const(13)
+R_CARD_CHANGED = const(14)
+R_BAD_AMOUNT = const(15)
+R_NOT_ALLOWED = const(16)
+R_WRITE_FAILED = const(17)
+
+# --- icpurse.protocol.link.Kind ---
+LINK_KIND_REQUEST = const(1)
+LINK_KIND_RESPONSE = const(2)
+LINK_KIND_ERROR = const(3)
+
+# --- icpurse.protocol.link.Cmd ---
+LINK_CMD_INFO = const(1)
+LINK_CMD_SET_TIME = const(2)
+LINK_CMD_PROVISION_KEYS = const(3)
+LINK_CMD_LOAD_BLACKLIST = const(4)
+LINK_CMD_SIGN_IN = const(5)
+LINK_CMD_DEBIT = const(6)
+LINK_CMD_READ_CARD = const(7)
+LINK_CMD_FETCH_JOURNAL = const(8)
+LINK_CMD_ACK_JOURNAL = const(9)
+LINK_CMD_DAY_CLOSE = const(10)
+LINK_CMD_REBOOT = const(11)
+LINK_CMD_CONFIGURE = const(12)
+
+# --- icpurse.protocol.link.LinkError ---
+LINK_ERR_BAD_FRAME = const(1)
+LINK_ERR_UNSUPPORTED_VERSION = const(2)
+LINK_ERR_UNKNOWN_COMMAND = const(3)
+LINK_ERR_BAD_PAYLOAD = const(4)
+LINK_ERR_NOT_PROVISIONED = const(5)
+LINK_ERR_DAY_NOT_OPEN = const(6)
+LINK_ERR_DAY_OPEN = const(7)
+LINK_ERR_NO_CARD = const(8)
+LINK_ERR_JOURNAL_FULL = const(9)
+LINK_ERR_PENDING = const(10)
+LINK_ERR_BAD_ORDER = const(11)
+LINK_ERR_INTERNAL = const(15)
+LINK_ERR_REFUSAL_BASE = const(64)
+
+# --- icpurse.protocol.link.Mode ---
+MODE_POS = const(0)
+MODE_FIXED_PRICE = const(1)
+
 FIRMWARE_VERSION = (50, 1, 6, 7)
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
 DEFAULT_BAUD = const(115200)
@@ -195,6 +254,10 @@ LAYOUT_VERSION = const(1)
 MAC_SIZE = const(8)
 UID_FIELD_SIZE = const(7)
 LOG_ENTRIES = const(10)
+MAD_KEY_A = b'\xa0\xa1\xa2\xa3\xa4\xa5'
+LINK_VERSION = const(1)
+LINK_SYNC = b'\xa5Z'
+LINK_MAX_PAYLOAD = const(4096)
 
 
 # --- identity (32 bytes) ---
@@ -442,4 +505,632 @@ def decode_div_input(buf, off=0):
         unpack_from('<B', buf, off + 2)[0],
         bytes(buf[off + 3:off + 10]),
         unpack_from('<B', buf, off + 10)[0],
+    )
+
+
+# --- link_header (10 bytes) ---
+LINK_HEADER_SIZE = const(10)
+LINK_HEADER_SYNC = const(0)
+LINK_HEADER_VERSION = const(1)
+LINK_HEADER_KIND = const(2)
+LINK_HEADER_SEQ = const(3)
+LINK_HEADER_COMMAND = const(4)
+LINK_HEADER_LENGTH = const(5)
+LINK_HEADER_RESERVED = const(6)
+LINK_HEADER_HEADER_CRC = const(7)
+LINK_HEADER_FIELDS = ('sync', 'version', 'kind', 'seq', 'command', 'length', 'reserved', 'header_crc', )
+
+
+def encode_link_header(sync, version, kind, seq, command, length, reserved, header_crc):
+    buf = bytearray(10)
+    _check_len(sync, 2, 'sync')
+    buf[0:2] = sync
+    _check_uint(version, 8, 'version')
+    pack_into('<B', buf, 2, version)
+    _check_uint(kind, 8, 'kind')
+    pack_into('<B', buf, 3, kind)
+    _check_uint(seq, 8, 'seq')
+    pack_into('<B', buf, 4, seq)
+    _check_uint(command, 8, 'command')
+    pack_into('<B', buf, 5, command)
+    _check_uint(length, 16, 'length')
+    pack_into('<H', buf, 6, length)
+    _check_uint(reserved, 8, 'reserved')
+    pack_into('<B', buf, 8, reserved)
+    _check_uint(header_crc, 8, 'header_crc')
+    pack_into('<B', buf, 9, header_crc)
+    return bytes(buf)
+
+
+def decode_link_header(buf, off=0):
+    _need(buf, off, 10, 'link_header')
+    return (
+        bytes(buf[off + 0:off + 2]),
+        unpack_from('<B', buf, off + 2)[0],
+        unpack_from('<B', buf, off + 3)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        unpack_from('<B', buf, off + 5)[0],
+        unpack_from('<H', buf, off + 6)[0],
+        unpack_from('<B', buf, off + 8)[0],
+        unpack_from('<B', buf, off + 9)[0],
+    )
+
+
+# --- error_body (2 bytes) ---
+ERROR_BODY_SIZE = const(2)
+ERROR_BODY_CODE = const(0)
+ERROR_BODY_DETAIL = const(1)
+ERROR_BODY_FIELDS = ('code', 'detail', )
+
+
+def encode_error_body(code, detail):
+    buf = bytearray(2)
+    _check_uint(code, 8, 'code')
+    pack_into('<B', buf, 0, code)
+    _check_uint(detail, 8, 'detail')
+    pack_into('<B', buf, 1, detail)
+    return bytes(buf)
+
+
+def decode_error_body(buf, off=0):
+    _need(buf, off, 2, 'error_body')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 1)[0],
+    )
+
+
+# --- reader_info (33 bytes) ---
+READER_INFO_SIZE = const(33)
+READER_INFO_LINK_VERSION = const(0)
+READER_INFO_FIRMWARE_VERSION = const(1)
+READER_INFO_TERMINAL = const(2)
+READER_INFO_KEY_VERSION = const(3)
+READER_INFO_PREVIOUS_KEY_VERSION = const(4)
+READER_INFO_BLACKLIST_VERSION = const(5)
+READER_INFO_JOURNAL_NEXT = const(6)
+READER_INFO_JOURNAL_ACKED = const(7)
+READER_INFO_PENDING = const(8)
+READER_INFO_TIME = const(9)
+READER_INFO_DAY_OPEN = const(10)
+READER_INFO_MODE = const(11)
+READER_INFO_FIXED_PRICE = const(12)
+READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_version', 'previous_key_version', 'blacklist_version', 'journal_next', 'journal_acked', 'pending', 'time', 'day_open', 'mode', 'fixed_price', )
+
+
+def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price):
+    buf = bytearray(33)
+    _check_uint(link_version, 8, 'link_version')
+    pack_into('<B', buf, 0, link_version)
+    _check_uint(firmware_version, 16, 'firmware_version')
+    pack_into('<H', buf, 1, firmware_version)
+    _check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 3, terminal)
+    _check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 7, key_version)
+    _check_uint(previous_key_version, 8, 'previous_key_version')
+    pack_into('<B', buf, 8, previous_key_version)
+    _check_uint(blacklist_version, 32, 'blacklist_version')
+    pack_into('<I', buf, 9, blacklist_version)
+    _check_uint(journal_next, 32, 'journal_next')
+    pack_into('<I', buf, 13, journal_next)
+    _check_uint(journal_acked, 32, 'journal_acked')
+    pack_into('<I', buf, 17, journal_acked)
+    _check_uint(pending, 16, 'pending')
+    pack_into('<H', buf, 21, pending)
+    _check_uint(time, 32, 'time')
+    pack_into('<I', buf, 23, time)
+    _check_uint(day_open, 8, 'day_open')
+    pack_into('<B', buf, 27, day_open)
+    _check_uint(mode, 8, 'mode')
+    pack_into('<B', buf, 28, mode)
+    _check_uint(fixed_price, 32, 'fixed_price')
+    pack_into('<I', buf, 29, fixed_price)
+    return bytes(buf)
+
+
+def decode_reader_info(buf, off=0):
+    _need(buf, off, 33, 'reader_info')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<H', buf, off + 1)[0],
+        unpack_from('<I', buf, off + 3)[0],
+        unpack_from('<B', buf, off + 7)[0],
+        unpack_from('<B', buf, off + 8)[0],
+        unpack_from('<I', buf, off + 9)[0],
+        unpack_from('<I', buf, off + 13)[0],
+        unpack_from('<I', buf, off + 17)[0],
+        unpack_from('<H', buf, off + 21)[0],
+        unpack_from('<I', buf, off + 23)[0],
+        unpack_from('<B', buf, off + 27)[0],
+        unpack_from('<B', buf, off + 28)[0],
+        unpack_from('<I', buf, off + 29)[0],
+    )
+
+
+# --- set_time (4 bytes) ---
+SET_TIME_SIZE = const(4)
+SET_TIME_TIME = const(0)
+SET_TIME_FIELDS = ('time', )
+
+
+def encode_set_time(time):
+    buf = bytearray(4)
+    _check_uint(time, 32, 'time')
+    pack_into('<I', buf, 0, time)
+    return bytes(buf)
+
+
+def decode_set_time(buf, off=0):
+    _need(buf, off, 4, 'set_time')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+    )
+
+
+# --- provision_keys (54 bytes) ---
+PROVISION_KEYS_SIZE = const(54)
+PROVISION_KEYS_TERMINAL = const(0)
+PROVISION_KEYS_KEY_VERSION = const(1)
+PROVISION_KEYS_MAKE_CURRENT = const(2)
+PROVISION_KEYS_SECTOR_A = const(3)
+PROVISION_KEYS_PURSE_MAC = const(4)
+PROVISION_KEYS_JOURNAL = const(5)
+PROVISION_KEYS_FIELDS = ('terminal', 'key_version', 'make_current', 'sector_a', 'purse_mac', 'journal', )
+
+
+def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_mac, journal):
+    buf = bytearray(54)
+    _check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 0, terminal)
+    _check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 4, key_version)
+    _check_uint(make_current, 8, 'make_current')
+    pack_into('<B', buf, 5, make_current)
+    _check_len(sector_a, 16, 'sector_a')
+    buf[6:22] = sector_a
+    _check_len(purse_mac, 16, 'purse_mac')
+    buf[22:38] = purse_mac
+    _check_len(journal, 16, 'journal')
+    buf[38:54] = journal
+    return bytes(buf)
+
+
+def decode_provision_keys(buf, off=0):
+    _need(buf, off, 54, 'provision_keys')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        unpack_from('<B', buf, off + 5)[0],
+        bytes(buf[off + 6:off + 22]),
+        bytes(buf[off + 22:off + 38]),
+        bytes(buf[off + 38:off + 54]),
+    )
+
+
+# --- blacklist_header (10 bytes) ---
+BLACKLIST_HEADER_SIZE = const(10)
+BLACKLIST_HEADER_VERSION = const(0)
+BLACKLIST_HEADER_TOTAL = const(1)
+BLACKLIST_HEADER_OFFSET = const(2)
+BLACKLIST_HEADER_COUNT = const(3)
+BLACKLIST_HEADER_FIELDS = ('version', 'total', 'offset', 'count', )
+
+
+def encode_blacklist_header(version, total, offset, count):
+    buf = bytearray(10)
+    _check_uint(version, 32, 'version')
+    pack_into('<I', buf, 0, version)
+    _check_uint(total, 16, 'total')
+    pack_into('<H', buf, 4, total)
+    _check_uint(offset, 16, 'offset')
+    pack_into('<H', buf, 6, offset)
+    _check_uint(count, 16, 'count')
+    pack_into('<H', buf, 8, count)
+    return bytes(buf)
+
+
+def decode_blacklist_header(buf, off=0):
+    _need(buf, off, 10, 'blacklist_header')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<H', buf, off + 4)[0],
+        unpack_from('<H', buf, off + 6)[0],
+        unpack_from('<H', buf, off + 8)[0],
+    )
+
+
+# --- blacklist_entry (6 bytes) ---
+BLACKLIST_ENTRY_SIZE = const(6)
+BLACKLIST_ENTRY_CARD_NUMBER = const(0)
+BLACKLIST_ENTRY_FIELDS = ('card_number', )
+
+
+def encode_blacklist_entry(card_number):
+    buf = bytearray(6)
+    _check_len(card_number, 6, 'card_number')
+    buf[0:6] = card_number
+    return bytes(buf)
+
+
+def decode_blacklist_entry(buf, off=0):
+    _need(buf, off, 6, 'blacklist_entry')
+    return (
+        bytes(buf[off + 0:off + 6]),
+    )
+
+
+# --- sign_in (12 bytes) ---
+SIGN_IN_SIZE = const(12)
+SIGN_IN_TIME = const(0)
+SIGN_IN_OPERATOR = const(1)
+SIGN_IN_BLACKLIST_VERSION = const(2)
+SIGN_IN_FIELDS = ('time', 'operator', 'blacklist_version', )
+
+
+def encode_sign_in(time, operator, blacklist_version):
+    buf = bytearray(12)
+    _check_uint(time, 32, 'time')
+    pack_into('<I', buf, 0, time)
+    _check_uint(operator, 32, 'operator')
+    pack_into('<I', buf, 4, operator)
+    _check_uint(blacklist_version, 32, 'blacklist_version')
+    pack_into('<I', buf, 8, blacklist_version)
+    return bytes(buf)
+
+
+def decode_sign_in(buf, off=0):
+    _need(buf, off, 12, 'sign_in')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 4)[0],
+        unpack_from('<I', buf, off + 8)[0],
+    )
+
+
+# --- sign_in_result (6 bytes) ---
+SIGN_IN_RESULT_SIZE = const(6)
+SIGN_IN_RESULT_DAY = const(0)
+SIGN_IN_RESULT_BATCH = const(1)
+SIGN_IN_RESULT_FIELDS = ('day', 'batch', )
+
+
+def encode_sign_in_result(day, batch):
+    buf = bytearray(6)
+    _check_uint(day, 16, 'day')
+    pack_into('<H', buf, 0, day)
+    _check_uint(batch, 32, 'batch')
+    pack_into('<I', buf, 2, batch)
+    return bytes(buf)
+
+
+def decode_sign_in_result(buf, off=0):
+    _need(buf, off, 6, 'sign_in_result')
+    return (
+        unpack_from('<H', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 2)[0],
+    )
+
+
+# --- configure (17 bytes) ---
+CONFIGURE_SIZE = const(17)
+CONFIGURE_MODE = const(0)
+CONFIGURE_FIXED_PRICE = const(1)
+CONFIGURE_GRACE_DAYS = const(2)
+CONFIGURE_TXN_CAP = const(3)
+CONFIGURE_DAILY_CAP = const(4)
+CONFIGURE_ISSUER = const(5)
+CONFIGURE_FIELDS = ('mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', )
+
+
+def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer):
+    buf = bytearray(17)
+    _check_uint(mode, 8, 'mode')
+    pack_into('<B', buf, 0, mode)
+    _check_uint(fixed_price, 32, 'fixed_price')
+    pack_into('<I', buf, 1, fixed_price)
+    _check_uint(grace_days, 16, 'grace_days')
+    pack_into('<H', buf, 5, grace_days)
+    _check_uint(txn_cap, 32, 'txn_cap')
+    pack_into('<I', buf, 7, txn_cap)
+    _check_uint(daily_cap, 32, 'daily_cap')
+    pack_into('<I', buf, 11, daily_cap)
+    _check_uint(issuer, 16, 'issuer')
+    pack_into('<H', buf, 15, issuer)
+    return bytes(buf)
+
+
+def decode_configure(buf, off=0):
+    _need(buf, off, 17, 'configure')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 1)[0],
+        unpack_from('<H', buf, off + 5)[0],
+        unpack_from('<I', buf, off + 7)[0],
+        unpack_from('<I', buf, off + 11)[0],
+        unpack_from('<H', buf, off + 15)[0],
+    )
+
+
+# --- debit_request (10 bytes) ---
+DEBIT_REQUEST_SIZE = const(10)
+DEBIT_REQUEST_AMOUNT = const(0)
+DEBIT_REQUEST_POS_REF = const(1)
+DEBIT_REQUEST_TIMEOUT_MS = const(2)
+DEBIT_REQUEST_FIELDS = ('amount', 'pos_ref', 'timeout_ms', )
+
+
+def encode_debit_request(amount, pos_ref, timeout_ms):
+    buf = bytearray(10)
+    _check_uint(amount, 32, 'amount')
+    pack_into('<I', buf, 0, amount)
+    _check_uint(pos_ref, 32, 'pos_ref')
+    pack_into('<I', buf, 4, pos_ref)
+    _check_uint(timeout_ms, 16, 'timeout_ms')
+    pack_into('<H', buf, 8, timeout_ms)
+    return bytes(buf)
+
+
+def decode_debit_request(buf, off=0):
+    _need(buf, off, 10, 'debit_request')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 4)[0],
+        unpack_from('<H', buf, off + 8)[0],
+    )
+
+
+# --- debit_result (23 bytes) ---
+DEBIT_RESULT_SIZE = const(23)
+DEBIT_RESULT_CARD_NUMBER = const(0)
+DEBIT_RESULT_AMOUNT = const(1)
+DEBIT_RESULT_BALANCE = const(2)
+DEBIT_RESULT_CARD_SEQ = const(3)
+DEBIT_RESULT_JOURNAL_NUMBER = const(4)
+DEBIT_RESULT_RECOVERED = const(5)
+DEBIT_RESULT_FIELDS = ('card_number', 'amount', 'balance', 'card_seq', 'journal_number', 'recovered', )
+
+
+def encode_debit_result(card_number, amount, balance, card_seq, journal_number, recovered):
+    buf = bytearray(23)
+    _check_len(card_number, 6, 'card_number')
+    buf[0:6] = card_number
+    _check_uint(amount, 32, 'amount')
+    pack_into('<I', buf, 6, amount)
+    _check_uint(balance, 32, 'balance')
+    pack_into('<I', buf, 10, balance)
+    _check_uint(card_seq, 32, 'card_seq')
+    pack_into('<I', buf, 14, card_seq)
+    _check_uint(journal_number, 32, 'journal_number')
+    pack_into('<I', buf, 18, journal_number)
+    _check_uint(recovered, 8, 'recovered')
+    pack_into('<B', buf, 22, recovered)
+    return bytes(buf)
+
+
+def decode_debit_result(buf, off=0):
+    _need(buf, off, 23, 'debit_result')
+    return (
+        bytes(buf[off + 0:off + 6]),
+        unpack_from('<I', buf, off + 6)[0],
+        unpack_from('<I', buf, off + 10)[0],
+        unpack_from('<I', buf, off + 14)[0],
+        unpack_from('<I', buf, off + 18)[0],
+        unpack_from('<B', buf, off + 22)[0],
+    )
+
+
+# --- read_card_request (2 bytes) ---
+READ_CARD_REQUEST_SIZE = const(2)
+READ_CARD_REQUEST_TIMEOUT_MS = const(0)
+READ_CARD_REQUEST_FIELDS = ('timeout_ms', )
+
+
+def encode_read_card_request(timeout_ms):
+    buf = bytearray(2)
+    _check_uint(timeout_ms, 16, 'timeout_ms')
+    pack_into('<H', buf, 0, timeout_ms)
+    return bytes(buf)
+
+
+def decode_read_card_request(buf, off=0):
+    _need(buf, off, 2, 'read_card_request')
+    return (
+        unpack_from('<H', buf, off + 0)[0],
+    )
+
+
+# --- card_summary (26 bytes) ---
+CARD_SUMMARY_SIZE = const(26)
+CARD_SUMMARY_CARD_NUMBER = const(0)
+CARD_SUMMARY_UID_LEN = const(1)
+CARD_SUMMARY_UID = const(2)
+CARD_SUMMARY_BALANCE = const(3)
+CARD_SUMMARY_CARD_SEQ = const(4)
+CARD_SUMMARY_EXPIRY = const(5)
+CARD_SUMMARY_KEY_VERSION = const(6)
+CARD_SUMMARY_COUNT = const(7)
+CARD_SUMMARY_FIELDS = ('card_number', 'uid_len', 'uid', 'balance', 'card_seq', 'expiry', 'key_version', 'count', )
+
+
+def encode_card_summary(card_number, uid_len, uid, balance, card_seq, expiry, key_version, count):
+    buf = bytearray(26)
+    _check_len(card_number, 6, 'card_number')
+    buf[0:6] = card_number
+    _check_uint(uid_len, 8, 'uid_len')
+    pack_into('<B', buf, 6, uid_len)
+    _check_len(uid, 7, 'uid')
+    buf[7:14] = uid
+    _check_uint(balance, 32, 'balance')
+    pack_into('<I', buf, 14, balance)
+    _check_uint(card_seq, 32, 'card_seq')
+    pack_into('<I', buf, 18, card_seq)
+    _check_uint(expiry, 16, 'expiry')
+    pack_into('<H', buf, 22, expiry)
+    _check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 24, key_version)
+    _check_uint(count, 8, 'count')
+    pack_into('<B', buf, 25, count)
+    return bytes(buf)
+
+
+def decode_card_summary(buf, off=0):
+    _need(buf, off, 26, 'card_summary')
+    return (
+        bytes(buf[off + 0:off + 6]),
+        unpack_from('<B', buf, off + 6)[0],
+        bytes(buf[off + 7:off + 14]),
+        unpack_from('<I', buf, off + 14)[0],
+        unpack_from('<I', buf, off + 18)[0],
+        unpack_from('<H', buf, off + 22)[0],
+        unpack_from('<B', buf, off + 24)[0],
+        unpack_from('<B', buf, off + 25)[0],
+    )
+
+
+# --- fetch_journal (6 bytes) ---
+FETCH_JOURNAL_SIZE = const(6)
+FETCH_JOURNAL_FIRST = const(0)
+FETCH_JOURNAL_MAX = const(1)
+FETCH_JOURNAL_FIELDS = ('first', 'max', )
+
+
+def encode_fetch_journal(first, max):
+    buf = bytearray(6)
+    _check_uint(first, 32, 'first')
+    pack_into('<I', buf, 0, first)
+    _check_uint(max, 16, 'max')
+    pack_into('<H', buf, 4, max)
+    return bytes(buf)
+
+
+def decode_fetch_journal(buf, off=0):
+    _need(buf, off, 6, 'fetch_journal')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<H', buf, off + 4)[0],
+    )
+
+
+# --- journal_chunk (2 bytes) ---
+JOURNAL_CHUNK_SIZE = const(2)
+JOURNAL_CHUNK_COUNT = const(0)
+JOURNAL_CHUNK_FIELDS = ('count', )
+
+
+def encode_journal_chunk(count):
+    buf = bytearray(2)
+    _check_uint(count, 16, 'count')
+    pack_into('<H', buf, 0, count)
+    return bytes(buf)
+
+
+def decode_journal_chunk(buf, off=0):
+    _need(buf, off, 2, 'journal_chunk')
+    return (
+        unpack_from('<H', buf, off + 0)[0],
+    )
+
+
+# --- ack_journal (4 bytes) ---
+ACK_JOURNAL_SIZE = const(4)
+ACK_JOURNAL_UP_TO = const(0)
+ACK_JOURNAL_FIELDS = ('up_to', )
+
+
+def encode_ack_journal(up_to):
+    buf = bytearray(4)
+    _check_uint(up_to, 32, 'up_to')
+    pack_into('<I', buf, 0, up_to)
+    return bytes(buf)
+
+
+def decode_ack_journal(buf, off=0):
+    _need(buf, off, 4, 'ack_journal')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+    )
+
+
+# --- day_totals (22 bytes) ---
+DAY_TOTALS_SIZE = const(22)
+DAY_TOTALS_DAY = const(0)
+DAY_TOTALS_BATCH = const(1)
+DAY_TOTALS_DEBIT_COUNT = const(2)
+DAY_TOTALS_DEBIT_SUM = const(3)
+DAY_TOTALS_FIRST_NUMBER = const(4)
+DAY_TOTALS_LAST_NUMBER = const(5)
+DAY_TOTALS_FIELDS = ('day', 'batch', 'debit_count', 'debit_sum', 'first_number', 'last_number', )
+
+
+def encode_day_totals(day, batch, debit_count, debit_sum, first_number, last_number):
+    buf = bytearray(22)
+    _check_uint(day, 16, 'day')
+    pack_into('<H', buf, 0, day)
+    _check_uint(batch, 32, 'batch')
+    pack_into('<I', buf, 2, batch)
+    _check_uint(debit_count, 32, 'debit_count')
+    pack_into('<I', buf, 6, debit_count)
+    _check_uint(debit_sum, 32, 'debit_sum')
+    pack_into('<I', buf, 10, debit_sum)
+    _check_uint(first_number, 32, 'first_number')
+    pack_into('<I', buf, 14, first_number)
+    _check_uint(last_number, 32, 'last_number')
+    pack_into('<I', buf, 18, last_number)
+    return bytes(buf)
+
+
+def decode_day_totals(buf, off=0):
+    _need(buf, off, 22, 'day_totals')
+    return (
+        unpack_from('<H', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 2)[0],
+        unpack_from('<I', buf, off + 6)[0],
+        unpack_from('<I', buf, off + 10)[0],
+        unpack_from('<I', buf, off + 14)[0],
+        unpack_from('<I', buf, off + 18)[0],
+    )
+
+
+# --- value_block (16 bytes) ---
+VALUE_BLOCK_SIZE = const(16)
+VALUE_BLOCK_VALUE = const(0)
+VALUE_BLOCK_VALUE_INV = const(1)
+VALUE_BLOCK_VALUE_COPY = const(2)
+VALUE_BLOCK_ADDR = const(3)
+VALUE_BLOCK_ADDR_INV = const(4)
+VALUE_BLOCK_ADDR_COPY = const(5)
+VALUE_BLOCK_ADDR_INV_COPY = const(6)
+VALUE_BLOCK_FIELDS = ('value', 'value_inv', 'value_copy', 'addr', 'addr_inv', 'addr_copy', 'addr_inv_copy', )
+
+
+def encode_value_block(value, value_inv, value_copy, addr, addr_inv, addr_copy, addr_inv_copy):
+    buf = bytearray(16)
+    _check_sint(value, 32, 'value')
+    pack_into('<i', buf, 0, value)
+    _check_uint(value_inv, 32, 'value_inv')
+    pack_into('<I', buf, 4, value_inv)
+    _check_sint(value_copy, 32, 'value_copy')
+    pack_into('<i', buf, 8, value_copy)
+    _check_uint(addr, 8, 'addr')
+    pack_into('<B', buf, 12, addr)
+    _check_uint(addr_inv, 8, 'addr_inv')
+    pack_into('<B', buf, 13, addr_inv)
+    _check_uint(addr_copy, 8, 'addr_copy')
+    pack_into('<B', buf, 14, addr_copy)
+    _check_uint(addr_inv_copy, 8, 'addr_inv_copy')
+    pack_into('<B', buf, 15, addr_inv_copy)
+    return bytes(buf)
+
+
+def decode_value_block(buf, off=0):
+    _need(buf, off, 16, 'value_block')
+    return (
+        unpack_from('<i', buf, off + 0)[0],
+        unpack_from('<I', buf, off + 4)[0],
+        unpack_from('<i', buf, off + 8)[0],
+        unpack_from('<B', buf, off + 12)[0],
+        unpack_from('<B', buf, off + 13)[0],
+        unpack_from('<B', buf, off + 14)[0],
+        unpack_from('<B', buf, off + 15)[0],
     )

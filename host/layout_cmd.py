@@ -1,15 +1,86 @@
-"""`icpurse layout show`: the v1 sector map, straight from protocol/ (filled in by the layout work)."""
+"""`icpurse layout show`: the v1 sector map, computed from protocol/ (layout + access model)."""
+import json
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from icpurse.protocol import layout as lay
+from icpurse.protocol.mifare import access, geometry
+
+_DATA_OPS = (("read", access.Op.READ), ("write", access.Op.WRITE), ("increment", access.Op.INCREMENT),
+             ("decrement", access.Op.DECREMENT), ("transfer", access.Op.TRANSFER), ("restore", access.Op.RESTORE))
+_TRAILER_OPS = (("write key A", access.Op.WRITE_KEY_A), ("read access bits", access.Op.READ_ACCESS),
+                ("write access bits", access.Op.WRITE_ACCESS), ("read key B", access.Op.READ_KEY_B),
+                ("write key B", access.Op.WRITE_KEY_B))
+
+
+def _rights(conds, group, key):
+    ops = _TRAILER_OPS if group == geometry.TRAILER_GROUP else _DATA_OPS
+    return [name for name, op in ops if access.allows(conds, group, op, key)]
+
+
+def sector_rows(geom):
+    """One dict per block of every sector: the machine-readable form of the map."""
+    specs = {s.number: s for s in lay.sector_map(geom)}
+    rows = []
+    for sector in range(geom.sector_count):
+        spec = specs.get(sector)
+        first = geometry.first_block(sector)
+        count = geometry.blocks_in_sector(sector)
+        conds = spec.conds if spec else access.TRANSPORT
+        for i in range(count):
+            block = first + i
+            group = geometry.access_group(block)
+            if spec is None:
+                purpose = "free (MAD: 0000), transport configuration"
+            elif group == geometry.TRAILER_GROUP:
+                purpose = "trailer: key A %s, key B diversified, GPB %02X" % (
+                    "public MAD key" if spec.key_a == "mad" else "diversified", spec.gpb)
+            else:
+                purpose = spec.blocks[min(i, len(spec.blocks) - 1)]
+            rows.append({
+                "sector": sector,
+                "block": block,
+                "name": spec.name if spec else "free",
+                "purpose": purpose,
+                "access": access.cond_str(conds[group]),
+                "key_a": _rights(conds, group, access.Key.A) if not (sector == 0 and i == 0) else ["read"],
+                "key_b": _rights(conds, group, access.Key.B) if not (sector == 0 and i == 0) else ["read"],
+            })
+    return rows
 
 
 @click.group()
 def layout():
-    """The icpurse card layout (sector map, records, access conditions)."""
+    """The icpurse card layout v1 (sector map, records, access conditions)."""
 
 
 @layout.command()
-@click.option("--card", type=click.Choice(["1k", "4k"]), default="1k", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+@click.option("--card", type=click.Choice(["1k", "4k"]), default="1k", show_default=True,
+              help="card size: MIFARE Classic 1K or 4K")
+@click.option("--json", "as_json", is_flag=True, help="print JSON (one object per block) for scripts")
 def show(card, as_json):
-    """Print the v1 sector map: sector, blocks, purpose, access conditions per key."""
-    raise click.ClickException("not implemented yet")
+    """Print the v1 sector map: sector, block, purpose, access bits and what key A / key B may do.
+
+    Key A is held by store readers, key B only by the issuer (see docs/card-layout.md)."""
+    geom = geometry.CLASSIC_4K if card == "4k" else geometry.CLASSIC_1K
+    rows = sector_rows(geom)
+    if as_json:
+        click.echo(json.dumps({"layout_version": 1, "card": card, "blocks": rows}, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="icpurse layout v1 — MIFARE Classic %s" % card.upper())
+    for col in ("sector", "block", "content", "C1C2C3", "key A may", "key B may"):
+        table.add_column(col)
+    last = None
+    for r in rows:
+        if r["name"] == "free" and last == "free" and r["sector"] == (rows[rows.index(r) - 1]["sector"]):
+            continue
+        table.add_row(str(r["sector"]) if r["sector"] != last else "", str(r["block"]),
+                      "%s: %s" % (r["name"], r["purpose"]), r["access"],
+                      ", ".join(r["key_a"]) or "—", ", ".join(r["key_b"]) or "—")
+        last = r["sector"]
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # piped: don't wrap the table into a column of fragments
+    console.print(table)

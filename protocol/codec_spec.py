@@ -3,8 +3,10 @@
 Add a definition here and run `make gen`; tests fail while the generated file is stale and prove
 the generated codec equals construct byte for byte (tests/protocol/test_codegen.py).
 """
-from icpurse.protocol import pn532, records
+from icpurse.protocol import link, pn532, records
+from icpurse.protocol.mifare import mad
 from icpurse.protocol.crypto import inputs
+from icpurse.protocol.mifare import value_layout
 
 # (prefix, class with UPPER_CASE attributes)
 CONSTANTS = [
@@ -21,6 +23,11 @@ CONSTANTS = [
     ("KIND", records.CardKind),
     ("IDF", records.IdentityFlags),
     ("PURPOSE", inputs.Purpose),
+    ("R", records.Refusal),
+    ("LINK_KIND", link.Kind),
+    ("LINK_CMD", link.Cmd),
+    ("LINK_ERR", link.LinkError),
+    ("MODE", link.Mode),
 ]
 
 # (NAME, tuple or bytes)
@@ -32,6 +39,10 @@ TABLES = [
     ("MAC_SIZE", records.MAC_SIZE),
     ("UID_FIELD_SIZE", records.UID_FIELD_SIZE),
     ("LOG_ENTRIES", records.LOG_ENTRIES),
+    ("MAD_KEY_A", mad.MAD_KEY_A),
+    ("LINK_VERSION", link.LINK_VERSION),
+    ("LINK_SYNC", link.SYNC),
+    ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
 ]
 
 # (snake_case name, flat construct Struct)
@@ -41,4 +52,23 @@ STRUCTS = [
     ("log_entry", records.LogEntry),
     ("mac_header", records.MacHeader),
     ("div_input", inputs.DivInput),
+    ("link_header", link.LinkHeader),
+    ("error_body", link.ErrorBody),
+    ("reader_info", link.ReaderInfo),
+    ("set_time", link.SetTime),
+    ("provision_keys", link.ProvisionKeys),
+    ("blacklist_header", link.BlacklistHeader),
+    ("blacklist_entry", link.BlacklistEntry),
+    ("sign_in", link.SignIn),
+    ("sign_in_result", link.SignInResult),
+    ("configure", link.Configure),
+    ("debit_request", link.DebitRequest),
+    ("debit_result", link.DebitResult),
+    ("read_card_request", link.ReadCardRequest),
+    ("card_summary", link.CardSummary),
+    ("fetch_journal", link.FetchJournal),
+    ("journal_chunk", link.JournalChunk),
+    ("ack_journal", link.AckJournal),
+    ("day_totals", link.DayTotals),
+    ("value_block", value_layout.ValueBlockRaw),
 ]

@@ -106,3 +106,27 @@ def pad_uid(uid):
     if len(uid) not in (4, 7):
         raise ValueError("UID must be 4 or 7 bytes, got %d" % len(uid))
     return len(uid), uid + bytes(UID_FIELD_SIZE - len(uid))
+
+
+class Refusal:
+    """Why a card or a transaction was refused: one code per cause, shared by the purse protocol,
+    the reader's USB link and its LED/buzzer codes. 0 is success."""
+
+    OK = 0
+    NO_CARD = 1  # no card in the field, or it left during the transaction
+    UNKNOWN_CARD = 2  # not an icpurse card of this issuer (MAD / keys / layout)
+    WRONG_KEY_VERSION = 3  # an icpurse card whose key version this reader does not hold
+    FORGED = 4  # a record's MAC does not verify
+    CORRUPT = 5  # no valid purse slot, or two slots disagree at the same sequence number
+    BLACKLISTED = 6
+    EXPIRED = 7  # beyond expiry plus the programme's grace period
+    INSUFFICIENT = 8  # balance lower than the amount
+    OVER_TXN_CAP = 9
+    OVER_DAILY_CAP = 10
+    OVER_BALANCE_CAP = 11  # top-up would exceed the programme's cap
+    TOPUP_INCOMPLETE = 12  # slot ahead of the ceiling: only the issuer (key B) can finish it
+    INCONSISTENT = 13  # balance block disagrees with the committed slot in a way no tear explains
+    CARD_CHANGED = 14  # another card appeared between read and write
+    BAD_AMOUNT = 15  # zero, negative or not an integer number of fen
+    NOT_ALLOWED = 16  # the operation needs a key or role this device does not hold
+    WRITE_FAILED = 17  # the card refused a write or left the field during it (outcome decided on the next tap)
