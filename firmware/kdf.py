@@ -1,0 +1,128 @@
+"""icpurse key derivations and record MACs for the firmware (MicroPython).
+
+The same functions, signatures and results as icpurse.protocol.crypto.kdf on the host (tests
+compare them 1:1). Inputs are laid out by the generated codec, never by hand.
+"""
+from icpurse.firmware import codec
+from icpurse.firmware.cmac import CMAC
+
+CRYPTO1_KEY_SIZE = 6  # a MIFARE Classic sector key: the first 6 bytes of the diversified AES key
+KEY_SIZE = 16
+MAX_SECTOR = 39  # 4K: sectors 0..39
+MAX_TERMINAL = 99999999  # 8-digit terminal number
+_RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL)
+_BYTES = (bytes, bytearray, memoryview)
+
+# A reader derives several keys from one master and checks several records of one card in a row:
+# a few CMAC objects are kept so the AES key schedule is not redone each time.
+_CACHE_SIZE = 4
+_cache = {}
+
+
+def _cmac(key):
+    key = bytes(key)
+    c = _cache.get(key)
+    if c is None:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.clear()
+        c = CMAC(key)
+        _cache[key] = c
+    return c
+
+
+def _check_key(key, name):
+    if not isinstance(key, _BYTES):
+        raise TypeError("%s must be bytes" % name)
+    if len(key) != KEY_SIZE:
+        raise ValueError("%s must be 16 bytes (AES-128), got %d" % (name, len(key)))
+
+
+def _check_int(value, lo, hi, name):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("%s must be an int" % name)
+    if not lo <= value <= hi:
+        raise ValueError("%s must be %d..%d, got %d" % (name, lo, hi, value))
+
+
+def _pad_uid(uid):
+    """UID (4 or 7 bytes) -> (length, 7 zero-padded bytes), as records.pad_uid on the host."""
+    if not isinstance(uid, _BYTES):
+        raise TypeError("uid must be bytes")
+    n = len(uid)
+    if n != 4 and n != 7:
+        raise ValueError("UID must be 4 or 7 bytes, got %d" % n)
+    return n, bytes(uid) + bytes(codec.UID_FIELD_SIZE - n)
+
+
+def _diversify(master, purpose, key_version, uid_len, uid7, sector):
+    m = codec.encode_div_input(purpose, key_version, uid_len, uid7, sector)
+    return _cmac(master).diversify(m)
+
+
+def _card_key(master, uid, key_version, purpose, sector):
+    _check_key(master, "master key")
+    uid_len, uid7 = _pad_uid(uid)
+    _check_int(key_version, 0, 255, "key_version")
+    return _diversify(master, purpose, key_version, uid_len, uid7, sector)
+
+
+def sector_key(master, uid, sector, key_type, key_version):
+    """6-byte Crypto1 key A or B ('A'|'B' or 0x60|0x61) of `sector` on the card `uid`."""
+    if key_type == "A" or (key_type == codec.MF_AUTH_A and isinstance(key_type, int)):
+        purpose = codec.PURPOSE_SECTOR_KEY_A
+    elif key_type == "B" or (key_type == codec.MF_AUTH_B and isinstance(key_type, int)):
+        purpose = codec.PURPOSE_SECTOR_KEY_B
+    else:
+        raise ValueError("key_type must be 'A', 'B', 0x60 or 0x61, got %r" % (key_type,))
+    _check_int(sector, 0, MAX_SECTOR, "sector")
+    return _card_key(master, uid, key_version, purpose, sector)[:CRYPTO1_KEY_SIZE]
+
+
+def purse_mac_key(master, uid, key_version):
+    """16-byte per-card key of the identity, slot and log MACs."""
+    return _card_key(master, uid, key_version, codec.PURPOSE_PURSE_MAC, 0)
+
+
+def load_mac_key(master, uid, key_version):
+    """16-byte per-card key of issuer-only MACs (top-up evidence)."""
+    return _card_key(master, uid, key_version, codec.PURPOSE_LOAD_MAC, 0)
+
+
+def journal_key(master, terminal_number, key_version):
+    """16-byte key of one reader's journal MACs; the terminal number (4 bytes BE) stands in for the UID."""
+    _check_key(master, "master key")
+    _check_int(terminal_number, 0, MAX_TERMINAL, "terminal_number")
+    _check_int(key_version, 0, 255, "key_version")
+    uid_len, uid7 = _pad_uid(terminal_number.to_bytes(4, "big"))
+    return _diversify(master, codec.PURPOSE_JOURNAL, key_version, uid_len, uid7, 0)
+
+
+def record_mac(card_key, record_type, uid, key_version, body, layout_version=codec.LAYOUT_VERSION):
+    """8-byte MAC of a record (`body` = the record without its MAC field)."""
+    _check_key(card_key, "card key")
+    if record_type not in _RECORD_TYPES:
+        raise ValueError("unknown record_type %r" % (record_type,))
+    uid_len, uid7 = _pad_uid(uid)
+    _check_int(key_version, 0, 255, "key_version")
+    _check_int(layout_version, 0, 255, "layout_version")
+    if not isinstance(body, _BYTES):
+        raise TypeError("body must be bytes")
+    header = codec.encode_mac_header(record_type, uid_len, uid7, layout_version, key_version)
+    return _cmac(card_key).mac_parts(header, body)[:codec.MAC_SIZE]
+
+
+def equal_ct(a, b):
+    """a == b for byte strings, in time independent of where they differ (MAC checks)."""
+    if len(a) != len(b):
+        return False
+    diff = 0
+    for i in range(len(a)):
+        diff |= a[i] ^ b[i]
+    return diff == 0
+
+
+def verify_record_mac(card_key, record_type, uid, key_version, body, mac,
+                      layout_version=codec.LAYOUT_VERSION):
+    """True iff `mac` is the record's MAC; compared in constant time."""
+    expected = record_mac(card_key, record_type, uid, key_version, body, layout_version)
+    return equal_ct(expected, mac)
