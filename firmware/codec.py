@@ -209,6 +209,11 @@ R_BAD_AMOUNT = const(15)
 R_NOT_ALLOWED = const(16)
 R_WRITE_FAILED = const(17)
 
+# --- icpurse.protocol.journal.RecordState ---
+JR_PENDING = const(1)
+JR_COMMITTED = const(2)
+JR_ROLLED_BACK = const(3)
+
 # --- icpurse.protocol.link.Kind ---
 LINK_KIND_REQUEST = const(1)
 LINK_KIND_RESPONSE = const(2)
@@ -256,6 +261,8 @@ UID_FIELD_SIZE = const(7)
 LOG_ENTRIES = const(10)
 MAD_KEY_A = b'\xa0\xa1\xa2\xa3\xa4\xa5'
 LINK_VERSION = const(1)
+LAYOUT_MAD1 = b'\xde\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01\x00\x00'
+LAYOUT_MAD2 = b'\x16\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
 LINK_SYNC = b'\xa5Z'
 LINK_MAX_PAYLOAD = const(4096)
 
@@ -505,6 +512,38 @@ def decode_div_input(buf, off=0):
         unpack_from('<B', buf, off + 2)[0],
         bytes(buf[off + 3:off + 10]),
         unpack_from('<B', buf, off + 10)[0],
+    )
+
+
+# --- sector_trailer (16 bytes) ---
+SECTOR_TRAILER_SIZE = const(16)
+SECTOR_TRAILER_KEY_A = const(0)
+SECTOR_TRAILER_ACCESS = const(1)
+SECTOR_TRAILER_GPB = const(2)
+SECTOR_TRAILER_KEY_B = const(3)
+SECTOR_TRAILER_FIELDS = ('key_a', 'access', 'gpb', 'key_b', )
+
+
+def encode_sector_trailer(key_a, access, gpb, key_b):
+    buf = bytearray(16)
+    _check_len(key_a, 6, 'key_a')
+    buf[0:6] = key_a
+    _check_len(access, 3, 'access')
+    buf[6:9] = access
+    _check_uint(gpb, 8, 'gpb')
+    pack_into('<B', buf, 9, gpb)
+    _check_len(key_b, 6, 'key_b')
+    buf[10:16] = key_b
+    return bytes(buf)
+
+
+def decode_sector_trailer(buf, off=0):
+    _need(buf, off, 16, 'sector_trailer')
+    return (
+        bytes(buf[off + 0:off + 6]),
+        bytes(buf[off + 6:off + 9]),
+        unpack_from('<B', buf, off + 9)[0],
+        bytes(buf[off + 10:off + 16]),
     )
 
 
@@ -1133,4 +1172,119 @@ def decode_value_block(buf, off=0):
         unpack_from('<B', buf, off + 13)[0],
         unpack_from('<B', buf, off + 14)[0],
         unpack_from('<B', buf, off + 15)[0],
+    )
+
+
+# --- journal_record (54 bytes) ---
+JOURNAL_RECORD_SIZE = const(54)
+JOURNAL_RECORD_NUMBER = const(0)
+JOURNAL_RECORD_KIND = const(1)
+JOURNAL_RECORD_STATE = const(2)
+JOURNAL_RECORD_KEY_VERSION = const(3)
+JOURNAL_RECORD_UID_LEN = const(4)
+JOURNAL_RECORD_UID = const(5)
+JOURNAL_RECORD_CARD_SEQ = const(6)
+JOURNAL_RECORD_AMOUNT = const(7)
+JOURNAL_RECORD_BALANCE_AFTER = const(8)
+JOURNAL_RECORD_TERMINAL = const(9)
+JOURNAL_RECORD_TXN = const(10)
+JOURNAL_RECORD_TIME = const(11)
+JOURNAL_RECORD_PREV_MAC = const(12)
+JOURNAL_RECORD_MAC = const(13)
+JOURNAL_RECORD_FIELDS = ('number', 'kind', 'state', 'key_version', 'uid_len', 'uid', 'card_seq', 'amount', 'balance_after', 'terminal', 'txn', 'time', 'prev_mac', 'mac', )
+
+
+def encode_journal_record(number, kind, state, key_version, uid_len, uid, card_seq, amount, balance_after, terminal, txn, time, prev_mac, mac):
+    buf = bytearray(54)
+    _check_uint(number, 32, 'number')
+    pack_into('<I', buf, 0, number)
+    _check_uint(kind, 8, 'kind')
+    pack_into('<B', buf, 4, kind)
+    _check_uint(state, 8, 'state')
+    pack_into('<B', buf, 5, state)
+    _check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 6, key_version)
+    _check_uint(uid_len, 8, 'uid_len')
+    pack_into('<B', buf, 7, uid_len)
+    _check_len(uid, 7, 'uid')
+    buf[8:15] = uid
+    _check_uint(card_seq, 32, 'card_seq')
+    pack_into('<I', buf, 15, card_seq)
+    _check_uint(amount, 32, 'amount')
+    pack_into('<I', buf, 19, amount)
+    _check_uint(balance_after, 32, 'balance_after')
+    pack_into('<I', buf, 23, balance_after)
+    _check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 27, terminal)
+    _check_uint(txn, 24, 'txn')
+    buf[31:34] = (txn).to_bytes(3, 'little')
+    _check_uint(time, 32, 'time')
+    pack_into('<I', buf, 34, time)
+    _check_len(prev_mac, 8, 'prev_mac')
+    buf[38:46] = prev_mac
+    _check_len(mac, 8, 'mac')
+    buf[46:54] = mac
+    return bytes(buf)
+
+
+def decode_journal_record(buf, off=0):
+    _need(buf, off, 54, 'journal_record')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        unpack_from('<B', buf, off + 5)[0],
+        unpack_from('<B', buf, off + 6)[0],
+        unpack_from('<B', buf, off + 7)[0],
+        bytes(buf[off + 8:off + 15]),
+        unpack_from('<I', buf, off + 15)[0],
+        unpack_from('<I', buf, off + 19)[0],
+        unpack_from('<I', buf, off + 23)[0],
+        unpack_from('<I', buf, off + 27)[0],
+        int.from_bytes(bytes(buf[off + 31:off + 34]), 'little'),
+        unpack_from('<I', buf, off + 34)[0],
+        bytes(buf[off + 38:off + 46]),
+        bytes(buf[off + 46:off + 54]),
+    )
+
+
+# --- journal_anchor (31 bytes) ---
+JOURNAL_ANCHOR_SIZE = const(31)
+JOURNAL_ANCHOR_KEY_VERSION = const(0)
+JOURNAL_ANCHOR_TERMINAL = const(1)
+JOURNAL_ANCHOR_ACKED = const(2)
+JOURNAL_ANCHOR_BASE = const(3)
+JOURNAL_ANCHOR_BASE_MAC = const(4)
+JOURNAL_ANCHOR_MAC = const(5)
+JOURNAL_ANCHOR_FIELDS = ('key_version', 'terminal', 'acked', 'base', 'base_mac', 'mac', )
+
+
+def encode_journal_anchor(key_version, terminal, acked, base, base_mac, mac):
+    buf = bytearray(31)
+    buf[0:2] = b'JA'
+    _check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 2, key_version)
+    _check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 3, terminal)
+    _check_uint(acked, 32, 'acked')
+    pack_into('<I', buf, 7, acked)
+    _check_uint(base, 32, 'base')
+    pack_into('<I', buf, 11, base)
+    _check_len(base_mac, 8, 'base_mac')
+    buf[15:23] = base_mac
+    _check_len(mac, 8, 'mac')
+    buf[23:31] = mac
+    return bytes(buf)
+
+
+def decode_journal_anchor(buf, off=0):
+    _need(buf, off, 31, 'journal_anchor')
+    if bytes(buf[off + 0:off + 2]) != b'JA':
+        raise ValueError('journal_anchor: bad constant magic')
+    return (
+        unpack_from('<B', buf, off + 2)[0],
+        unpack_from('<I', buf, off + 3)[0],
+        unpack_from('<I', buf, off + 7)[0],
+        unpack_from('<I', buf, off + 11)[0],
+        bytes(buf[off + 15:off + 23]),
+        bytes(buf[off + 23:off + 31]),
     )

@@ -3,8 +3,9 @@
 Add a definition here and run `make gen`; tests fail while the generated file is stale and prove
 the generated codec equals construct byte for byte (tests/protocol/test_codegen.py).
 """
-from icpurse.protocol import link, pn532, records
-from icpurse.protocol.mifare import mad
+from icpurse.protocol import journal, link, pn532, records
+from icpurse.protocol import layout
+from icpurse.protocol.mifare import mad, trailer
 from icpurse.protocol.crypto import inputs
 from icpurse.protocol.mifare import value_layout
 
@@ -24,6 +25,7 @@ CONSTANTS = [
     ("IDF", records.IdentityFlags),
     ("PURPOSE", inputs.Purpose),
     ("R", records.Refusal),
+    ("JR", journal.RecordState),
     ("LINK_KIND", link.Kind),
     ("LINK_CMD", link.Cmd),
     ("LINK_ERR", link.LinkError),
@@ -41,6 +43,10 @@ TABLES = [
     ("LOG_ENTRIES", records.LOG_ENTRIES),
     ("MAD_KEY_A", mad.MAD_KEY_A),
     ("LINK_VERSION", link.LINK_VERSION),
+    # The MAD images of the v1 layout are the same on every card: computed here by construct.
+    ("LAYOUT_MAD1", mad.build_mad1(layout.MAD_INFO_BYTE, [
+        layout.PURSE_AID if s in layout.application_sectors() else mad.FREE for s in range(1, 16)])),
+    ("LAYOUT_MAD2", mad.build_mad2(0, [mad.FREE] * 23)),
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
 ]
@@ -52,6 +58,7 @@ STRUCTS = [
     ("log_entry", records.LogEntry),
     ("mac_header", records.MacHeader),
     ("div_input", inputs.DivInput),
+    ("sector_trailer", trailer.SectorTrailerRaw),
     ("link_header", link.LinkHeader),
     ("error_body", link.ErrorBody),
     ("reader_info", link.ReaderInfo),
@@ -71,4 +78,6 @@ STRUCTS = [
     ("ack_journal", link.AckJournal),
     ("day_totals", link.DayTotals),
     ("value_block", value_layout.ValueBlockRaw),
+    ("journal_record", journal.JournalRecord),
+    ("journal_anchor", journal.JournalAnchor),
 ]

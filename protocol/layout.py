@@ -1,11 +1,10 @@
+# micropython: yes
 """The icpurse v1 sector map (docs/card-layout.md), as data.
 
 Personalisation, the purse protocol, `icpurse layout show` and the tests read the map from here;
 nothing else hard-codes a sector or block number. Access conditions are C1C2C3 values
 (`C1<<2 | C2<<1 | C3`) for (block 0, block 1, block 2, trailer) of each sector.
 """
-# micropython: yes
-
 from icpurse.protocol.mifare import geometry
 
 # Data-block conditions (datasheet Table 8) and trailer conditions (Table 7) used by the layout.

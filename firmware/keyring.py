@@ -1,0 +1,81 @@
+"""Master keys a device holds, per key version, and the per-card keys derived from them.
+
+Role scoping is by construction: a store reader's KeySet has no `sector_b` and no `load_mac`
+master, so asking for a key B raises NoKey -- it cannot top up a card even by mistake.
+"""
+from icpurse.firmware import codec, kdf
+
+MAD_KEY_A = codec.MAD_KEY_A
+
+
+class NoKey(Exception):
+    """This device does not hold the master needed (role scoping)."""
+
+
+class KeySet:
+    """The masters of one key version (16-byte AES keys; None = not held by this role)."""
+
+    def __init__(self, version, sector_a, purse_mac, sector_b=None, load_mac=None, journal=None):
+        self.version = version
+        self.sector_a = sector_a
+        self.sector_b = sector_b
+        self.purse_mac = purse_mac
+        self.load_mac = load_mac
+        self.journal = journal
+
+    def role(self):
+        return "issuer" if self.sector_b is not None else "reader"
+
+
+class KeyRing:
+    """Key sets by version; a reader holds the current and the previous version during rollover."""
+
+    def __init__(self, keysets=()):
+        self._sets = {}
+        for ks in keysets:
+            self.add(ks)
+
+    def add(self, keyset):
+        self._sets[keyset.version] = keyset
+
+    def versions(self):
+        return sorted(self._sets, reverse=True)
+
+    def keyset(self, version):
+        try:
+            return self._sets[version]
+        except KeyError:
+            raise NoKey("no key set of version %d" % version)
+
+    def for_card(self, uid, version):
+        return CardKeys(self.keyset(version), bytes(uid))
+
+
+class CardKeys:
+    """Keys of one card, derived on demand and cached for the tap (AN10922, firmware.kdf)."""
+
+    def __init__(self, keyset, uid):
+        self.keyset = keyset
+        self.uid = uid
+        self.version = keyset.version
+        self._sector = {}
+        self._mac = None
+
+    def sector_key(self, sector, key_type):
+        if sector == 0 and key_type == codec.MF_AUTH_A:
+            return MAD_KEY_A  # the public MAD key: any reader finds the application
+        k = (sector, key_type)
+        key = self._sector.get(k)
+        if key is None:
+            master = self.keyset.sector_a if key_type == codec.MF_AUTH_A else self.keyset.sector_b
+            if master is None:
+                raise NoKey("this device holds no key %s master" % ("A" if key_type == codec.MF_AUTH_A else "B"))
+            key = kdf.sector_key(master, self.uid, sector, key_type, self.version)
+            self._sector[k] = key
+        return key
+
+    @property
+    def mac_key(self):
+        if self._mac is None:
+            self._mac = kdf.purse_mac_key(self.keyset.purse_mac, self.uid, self.version)
+        return self._mac

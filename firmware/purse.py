@@ -1,0 +1,358 @@
+"""The icpurse purse protocol: read, verify, recover and commit. Written once.
+
+The store reader (firmware) and the issuer tools (host) both import this module; the rules are in
+docs/card-layout.md ("Tear recovery rule"). Byte layouts come from the generated codec, sector and
+block numbers from icpurse.protocol.layout.
+
+A `tag` is anything with the MIFARE Classic layer's methods (firmware.mifare.ClassicTag, or the host's
+PC/SC tag): uid, authenticate(block, key, key_type), read_block, write_block, decrement, transfer.
+`keys` is a firmware.keyring.CardKeys for that card.
+"""
+from icpurse.firmware import codec, kdf
+from icpurse.firmware.mifare import AuthError, ValueBlockError, value_block, value_of
+from icpurse.protocol import layout
+from icpurse.protocol.mifare import geometry
+
+KEY_A = codec.MF_AUTH_A
+KEY_B = codec.MF_AUTH_B
+_SLOT_SIZE = codec.PURSE_SLOT_SIZE
+_BLOCK = codec.MF_BLOCK_SIZE
+
+
+def _value(block):
+    """Value of a value block, or None when the block is not one (e.g. a torn TRANSFER)."""
+    try:
+        return value_of(block)
+    except ValueBlockError:
+        return None
+
+
+class Refused(Exception):
+    """A card or transaction refused for a reason in codec.R_* (nothing was written)."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Policy:
+    """The programme rules a reader enforces offline (configured by the host). Amounts in fen."""
+
+    def __init__(self, grace_days=0, txn_cap=0, daily_cap=0, balance_cap=0):
+        self.grace_days = grace_days
+        self.txn_cap = txn_cap  # 0 = no per-transaction cap
+        self.daily_cap = daily_cap  # 0 = no daily cap
+        self.balance_cap = balance_cap  # 0 = no balance cap (top-ups only)
+
+
+class Access:
+    """Authenticated block access with one key type; re-authenticates only on a sector change."""
+
+    def __init__(self, tag, keys, key_type=KEY_A):
+        self.tag = tag
+        self.keys = keys
+        self.key_type = key_type
+        self.sector = -1
+
+    def _auth(self, block):
+        sector = geometry.sector_of_block(block)
+        if sector != self.sector:
+            self.sector = -1  # a failed auth halts the card; the tag layer re-selects
+            self.tag.authenticate(block, self.keys.sector_key(sector, self.key_type), self.key_type)
+            self.sector = sector
+
+    def read(self, block, count=1):
+        self._auth(block)
+        if count == 1:
+            return self.tag.read_block(block)
+        out = bytearray(count * _BLOCK)
+        for i in range(count):
+            out[i * _BLOCK:(i + 1) * _BLOCK] = self.tag.read_block(block + i)
+        return out
+
+    def write(self, block, data):
+        self._auth(block)
+        for i in range(len(data) // _BLOCK):
+            self.tag.write_block(block + i, data[i * _BLOCK:(i + 1) * _BLOCK])
+
+    def set_value(self, dest, source, current, target):
+        """dest := target, via DECREMENT source by (current - target) and TRANSFER dest.
+
+        Key A may only decrement, so target <= current; idempotent when repeated after a tear."""
+        if target > current:
+            raise Refused(codec.R_NOT_ALLOWED, "cannot raise a value block with a decrement")
+        self._auth(dest)
+        self.tag.decrement(source, current - target)
+        self.tag.transfer(dest)
+
+    def forget(self):
+        self.sector = -1
+
+
+class CardView:
+    """What a card holds, verified. `slot` is the committed state (tuple, codec PURSE_SLOT_*)."""
+
+    def __init__(self, uid, key_version, identity):
+        self.uid = uid
+        self.key_version = key_version
+        self.identity = identity
+        self.slots = [None, None]
+        self.active = -1  # index of the committed slot
+        self.slot = None
+        self.value = None  # balance block, None when not a valid value block
+        self.ceiling = None  # read only when needed
+        self.repaired = False  # the balance block was rolled forward during this tap
+
+    @property
+    def balance(self):
+        return self.slot[codec.PURSE_SLOT_BALANCE]
+
+    @property
+    def seq(self):
+        return self.slot[codec.PURSE_SLOT_SEQ]
+
+    @property
+    def card_number(self):
+        return self.identity[codec.IDENTITY_CARD_NUMBER]
+
+    @property
+    def expiry(self):
+        return self.identity[codec.IDENTITY_EXPIRY]
+
+
+def _mac_ok(keys, record_type, uid, key_version, raw, size):
+    return kdf.verify_record_mac(keys.mac_key, record_type, uid, key_version, raw[:size - codec.MAC_SIZE],
+                                 raw[size - codec.MAC_SIZE:size])
+
+
+def _seal(keys, record_type, uid, key_version, raw_without_mac):
+    body = raw_without_mac[:len(raw_without_mac) - codec.MAC_SIZE]
+    return body + kdf.record_mac(keys.mac_key, record_type, uid, key_version, body)
+
+
+def seal_identity(keys, uid, key_version, fields):
+    """Identity record bytes with MAC; `fields` = identity fields without `mac`, in codec order."""
+    return _seal(keys, codec.REC_IDENTITY, uid, key_version, codec.encode_identity(*(tuple(fields) + (bytes(codec.MAC_SIZE),))))
+
+
+def seal_slot(keys, uid, key_version, plan):
+    """Purse slot bytes with MAC; `plan` = slot fields without `mac` (seq, balance, ..., txn)."""
+    return _seal(keys, codec.REC_SLOT, uid, key_version, codec.encode_purse_slot(*(tuple(plan) + (bytes(codec.MAC_SIZE),))))
+
+
+def seal_log(keys, uid, key_version, slot, now):
+    """Log entry bytes with MAC for a committed slot at time `now`."""
+    return _seal(keys, codec.REC_LOG, uid, key_version, codec.encode_log_entry(
+        slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT],
+        slot[codec.PURSE_SLOT_BALANCE], slot[codec.PURSE_SLOT_TERMINAL], slot[codec.PURSE_SLOT_TXN], now,
+        bytes(codec.MAC_SIZE)))
+
+
+def issue_slot():
+    """The state of a freshly personalised card: sequence 1, balance 0, kind ISSUE."""
+    return (1, 0, 0, 0, codec.TXN_ISSUE, 0, 0, 0)
+
+
+def open_card(tag, keyring, key_type=KEY_A):
+    """Find the key version that opens the identity sector; return (Access, CardKeys, key_version).
+
+    Tries the key versions the key ring holds, newest first (cards are re-keyed at top-up, so the
+    newest usually wins at once). A failed authentication halts the card; the tag re-selects it."""
+    uid = bytes(tag.uid)
+    block = layout.IDENTITY_BLOCK
+    for version in keyring.versions():
+        keys = keyring.for_card(uid, version)
+        access = Access(tag, keys, key_type)
+        try:
+            access.read(block)  # authenticate + cheap probe
+        except AuthError:
+            continue
+        return access, keys, version
+    if keyring.versions():
+        raise Refused(codec.R_UNKNOWN_CARD, "no key version of this reader opens the card")
+    raise Refused(codec.R_NOT_ALLOWED, "the reader holds no keys")
+
+
+def read_card(access, keys, key_version):
+    """Read and verify identity, balance block and both slots; choose the committed slot."""
+    uid = bytes(access.tag.uid)
+    raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS)
+    if not _mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
+        raise Refused(codec.R_FORGED, "identity record MAC does not verify")
+    identity = codec.decode_identity(raw)
+    if identity[codec.IDENTITY_LAYOUT_VERSION] != codec.LAYOUT_VERSION:
+        raise Refused(codec.R_UNKNOWN_CARD, "unknown layout version %d" % identity[codec.IDENTITY_LAYOUT_VERSION])
+    if identity[codec.IDENTITY_KEY_VERSION] != key_version:
+        raise Refused(codec.R_FORGED, "identity key version does not match the card's keys")
+    view = CardView(uid, key_version, identity)
+    view.value = _value(access.read(layout.BALANCE_BLOCK))
+    best = -1
+    for i in (0, 1):
+        raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
+        if _mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
+            view.slots[i] = codec.decode_purse_slot(raw)
+    a, b = view.slots
+    if a is None and b is None:
+        raise Refused(codec.R_CORRUPT, "no valid purse slot")
+    if a is not None and b is not None:
+        if a[codec.PURSE_SLOT_SEQ] == b[codec.PURSE_SLOT_SEQ]:
+            if a != b:
+                raise Refused(codec.R_CORRUPT, "both slots claim sequence %d" % a[codec.PURSE_SLOT_SEQ])
+            best = 0
+        else:
+            best = 0 if a[codec.PURSE_SLOT_SEQ] > b[codec.PURSE_SLOT_SEQ] else 1
+    else:
+        best = 0 if a is not None else 1
+    view.active = best
+    view.slot = view.slots[best]
+    return view
+
+
+_CREDITS = (codec.TXN_LOAD, codec.TXN_REFUND, codec.TXN_ADJUST, codec.TXN_RECOVER, codec.TXN_ISSUE)
+
+
+def recover(access, view):
+    """Bring the balance block into line with the committed slot (roll forward, never back).
+
+    Only a difference a tear explains is repaired: the balance block still holds the balance
+    before the committed slot's own transaction (its `amount` away), or it is not a valid value
+    block (torn TRANSFER / WRITE). Anything else is refused as INCONSISTENT and nothing is written.
+    Key A (readers) repairs by decrements only: from the balance block itself or from the ceiling.
+    Key B (issuer) may also raise the ceiling and write the balance block."""
+    slot = view.slot
+    target = slot[codec.PURSE_SLOT_BALANCE]
+    value = view.value
+    if value is not None and value == target:
+        return view
+    amount = slot[codec.PURSE_SLOT_AMOUNT]
+    kind = slot[codec.PURSE_SLOT_KIND]
+    if value is not None:
+        debit_torn = kind == codec.TXN_DEBIT and value == target + amount
+        credit_torn = kind in _CREDITS and value == target - amount
+        if not (debit_torn or credit_torn):
+            raise Refused(codec.R_INCONSISTENT, "balance block %d does not follow the committed slot "
+                          "(seq %d, balance %d): report the card" % (value, view.seq, target))
+    issuer = access.key_type == KEY_B
+    if value is not None and value > target:
+        access.set_value(layout.BALANCE_BLOCK, layout.BALANCE_BLOCK, value, target)
+    else:
+        view.ceiling = _value(access.read(layout.CEILING_BLOCK))
+        if view.ceiling is None or view.ceiling < target:
+            if not issuer:
+                raise Refused(codec.R_TOPUP_INCOMPLETE, "top-up not finished on this card: return it to the issuer")
+            access.write(layout.CEILING_BLOCK, value_block(target, layout.CEILING_BLOCK))
+            view.ceiling = target
+        if issuer:
+            access.write(layout.BALANCE_BLOCK, value_block(target, layout.BALANCE_BLOCK))
+        else:
+            access.set_value(layout.BALANCE_BLOCK, layout.CEILING_BLOCK, view.ceiling, target)
+    view.value = _value(access.read(layout.BALANCE_BLOCK))
+    if view.value != target:
+        raise Refused(codec.R_INCONSISTENT, "balance block does not follow the committed slot")
+    view.repaired = True
+    return view
+
+
+def check_usable(view, policy, today, blacklisted=False):
+    """Refusals that do not depend on an amount: blacklist and expiry (+ the programme's grace)."""
+    if blacklisted:
+        raise Refused(codec.R_BLACKLISTED, "card is blacklisted")
+    expiry = view.expiry
+    if expiry and today > expiry + policy.grace_days:
+        raise Refused(codec.R_EXPIRED, "card expired (day %d, grace %d days)" % (expiry, policy.grace_days))
+
+
+def _check_amount(amount):
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount >= 1 << 24:
+        raise Refused(codec.R_BAD_AMOUNT, "amount must be a positive integer number of fen below 16777216")
+
+
+def plan_debit(view, amount, policy, today, terminal, txn):
+    """The slot a debit will commit, after every check. Writes nothing."""
+    _check_amount(amount)
+    slot = view.slot
+    if amount > view.balance:
+        raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than %d fen" % (view.balance, amount))
+    if policy.txn_cap and amount > policy.txn_cap:
+        raise Refused(codec.R_OVER_TXN_CAP, "amount over the per-transaction cap of %d fen" % policy.txn_cap)
+    spent = slot[codec.PURSE_SLOT_DAY_SPENT] if slot[codec.PURSE_SLOT_DAY] == today else 0
+    if policy.daily_cap and spent + amount > policy.daily_cap:
+        raise Refused(codec.R_OVER_DAILY_CAP, "over the daily cap of %d fen" % policy.daily_cap)
+    return (view.seq + 1, view.balance - amount, today, spent + amount, codec.TXN_DEBIT, amount, terminal, txn)
+
+
+def plan_credit(view, amount, policy, today, kind, terminal=0, txn=0):
+    """The slot a top-up (or refund of goods) will commit; the cap applies to the new balance."""
+    _check_amount(amount)
+    slot = view.slot
+    new = view.balance + amount
+    if policy.balance_cap and new > policy.balance_cap:
+        raise Refused(codec.R_OVER_BALANCE_CAP, "balance would be %d fen, over the cap of %d fen" % (new, policy.balance_cap))
+    return (view.seq + 1, new, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], kind, amount, terminal, txn)
+
+
+def commit(access, view, plan, now):
+    """Write `plan` (a slot without MAC) to the card: slot first (the commit point), then the
+    balance block, then the log entry. Returns the new committed slot tuple.
+
+    A debit lowers the balance block by decrement (key A); a credit needs key B: it raises the
+    ceiling before the slot and writes the balance block after it."""
+    if bytes(access.tag.uid) != view.uid:
+        raise Refused(codec.R_CARD_CHANGED, "a different card is in the field")
+    if view.value != view.balance:
+        raise Refused(codec.R_INCONSISTENT, "recover the card before committing")
+    credit = plan[1] > view.balance
+    if credit:
+        if access.key_type != KEY_B:
+            raise Refused(codec.R_NOT_ALLOWED, "raising a balance needs the issuer's key B")
+        if view.ceiling is None:
+            view.ceiling = _value(access.read(layout.CEILING_BLOCK))
+        if view.ceiling is None or view.ceiling < plan[1]:
+            access.write(layout.CEILING_BLOCK, value_block(plan[1], layout.CEILING_BLOCK))
+            view.ceiling = plan[1]
+    raw = seal_slot(access.keys, view.uid, view.key_version, plan)
+    inactive = 1 - view.active
+    access.write(layout.slot_block(inactive), raw)  # <- commit point
+    slot = codec.decode_purse_slot(raw)
+    view.slots[inactive] = slot
+    view.active = inactive
+    view.slot = slot
+    if credit:
+        access.write(layout.BALANCE_BLOCK, value_block(plan[1], layout.BALANCE_BLOCK))
+    else:
+        # recover() ran first, so the balance block equals the previous committed balance.
+        access.set_value(layout.BALANCE_BLOCK, layout.BALANCE_BLOCK, view.value, plan[1])
+    view.value = plan[1]
+    write_log(access, view, slot, now)
+    return slot
+
+
+def write_log(access, view, slot, now):
+    """Append the log entry of a committed slot (ring position seq % LOG_ENTRIES)."""
+    access.write(layout.log_block(slot[codec.PURSE_SLOT_SEQ]), seal_log(access.keys, view.uid, view.key_version, slot, now))
+
+
+def read_log(access, keys, view):
+    """The on-card log, newest first: list of (entry tuple or None if torn/forged, ring position)."""
+    out = []
+    for pos in range(codec.LOG_ENTRIES):
+        raw = access.read(geometry.first_block(layout.LOG_SECTORS[pos]), layout.RECORD_BLOCKS)
+        if _mac_ok(keys, codec.REC_LOG, view.uid, view.key_version, raw, codec.LOG_ENTRY_SIZE):
+            out.append(codec.decode_log_entry(raw))
+    out.sort(key=lambda e: -e[codec.LOG_ENTRY_SEQ])
+    return out
+
+
+def resolve(view, seq, terminal, txn):
+    """Outcome of an interrupted transaction (seq, terminal, txn) given the card as read now:
+    'committed' if a valid slot carries it, 'rolled_back' if the card never got past seq - 1,
+    'unknown' when the card moved on (the log or the back office decides)."""
+    for slot in view.slots:
+        if slot is not None and slot[codec.PURSE_SLOT_SEQ] == seq:
+            if slot[codec.PURSE_SLOT_TERMINAL] == terminal and slot[codec.PURSE_SLOT_TXN] == txn:
+                return "committed"
+            return "rolled_back"  # another transaction took this sequence number
+    if view.seq < seq:
+        return "rolled_back"
+    return "unknown"

@@ -1,0 +1,1 @@
+"""Issuance workstation: personalise, sell/activate, top up."""

@@ -1,0 +1,107 @@
+"""Personalise a blank (transport-configuration) card into an icpurse v1 card.
+
+Resumable by construction: every run first *probes* each sector of the layout (new key B, then the
+transport key A), so a card pulled at any point is recognised at the next attempt and finished.
+Data blocks are written before their sector's trailer and trailers last (prior art: half-keyed
+cards), so a sector that opens with its new keys already holds its data. A failed authentication
+halts the card; the tag layer re-selects it before the next try.
+
+The limit no software can remove: a write torn *inside* a trailer can leave mixed key or
+access-bit bytes, which the card turns into a permanently blocked sector. Such a card is reported
+as `unknown keys in sector N` and never written to blindly (docs/security.md).
+"""
+from icpurse.firmware import purse
+from icpurse.firmware.image import card_image
+from icpurse.firmware.mifare import AccessDenied, AuthError
+from icpurse.protocol import layout as lay
+from icpurse.protocol.mifare import geometry
+
+TRANSPORT_KEY = b"\xff" * 6
+KEY_A, KEY_B = purse.KEY_A, purse.KEY_B
+
+
+class PersonaliseError(Exception):
+    """The card cannot be personalised as asked; nothing further was written."""
+
+
+def _card_geometry(tag):
+    return geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
+
+
+def probe(tag, keys, geom):
+    """{sector: 'new' | 'transport' | 'unknown'} for every sector the layout personalises."""
+    state = {}
+    for spec in lay.sector_map(geom):
+        block = geometry.first_block(spec.number)
+        state[spec.number] = "unknown"
+        for name, key, key_type in (("new", keys.sector_key(spec.number, KEY_B), KEY_B),
+                                    ("transport", TRANSPORT_KEY, KEY_A)):
+            try:
+                tag.authenticate(block, key, key_type)
+            except AuthError:
+                continue
+            state[spec.number] = name
+            break
+    return state
+
+
+def personalise(tag, keys, identity_fields, now, progress=None):
+    """Bring `tag` to the v1 layout for `keys` (a workstation CardKeys). Returns a summary dict.
+
+    `identity_fields`: identity record fields without `mac` (codec order, key_version included).
+    Safe to call again on the same card after any interruption."""
+    uid = bytes(tag.uid)
+    geom = _card_geometry(tag)
+    image = card_image(keys, uid, geom, identity_fields, now)
+    state = probe(tag, keys, geom)
+    unknown = sorted(s for s, v in state.items() if v == "unknown")
+    if unknown:
+        raise PersonaliseError(
+            "unknown keys in sector(s) %s: not a blank card of this issuer, or a sector damaged by a torn "
+            "trailer write; nothing was written" % ", ".join(map(str, unknown)))
+    todo = [s for s, v in state.items() if v == "transport"]
+    resumed = bool(todo) and len(todo) < len(state)
+    steps = len(todo) * 2 + 1
+    done = 0
+    # 1. data blocks of every sector still in transport configuration
+    for sector in todo:
+        first = geometry.first_block(sector)
+        tag.authenticate(first, TRANSPORT_KEY, KEY_A)
+        for block in range(first, geometry.trailer_block(sector)):
+            if block == 0:
+                continue  # manufacturer block
+            tag.write_block(block, image[block])
+        done += 1
+        if progress:
+            progress(done, steps)
+    # 2. trailers, last
+    for sector in todo:
+        t = geometry.trailer_block(sector)
+        tag.authenticate(t, TRANSPORT_KEY, KEY_A)
+        tag.write_block(t, image[t])
+        done += 1
+        if progress:
+            progress(done, steps)
+    verify(tag, keys, image, geom)
+    if progress:
+        progress(steps, steps)
+    return {"uid": uid.hex().upper(), "sectors_written": len(todo), "resumed": resumed,
+            "already_done": not todo}
+
+
+def verify(tag, keys, image, geom=None):
+    """Read every data block back with the new key B and compare with the target image."""
+    geom = geom or _card_geometry(tag)
+    for spec in lay.sector_map(geom):
+        first = geometry.first_block(spec.number)
+        try:
+            tag.authenticate(first, keys.sector_key(spec.number, KEY_B), KEY_B)
+            for block in range(first, geometry.trailer_block(spec.number)):
+                if block == 0:
+                    continue
+                if bytes(tag.read_block(block)) != image[block]:
+                    raise PersonaliseError(
+                        "block %d differs from the expected layout: the card was personalised with other "
+                        "data (run `icpurse card recover`)" % block)
+        except (AuthError, AccessDenied) as e:
+            raise PersonaliseError("sector %d does not open with its new key B (%s)" % (spec.number, e))
