@@ -1,8 +1,8 @@
 """The USB link between host tools and the store reader: framed, checksummed, versioned.
 
 Frame = LinkHeader (10 bytes) ‖ payload (`length` bytes) ‖ CRC-32 (IEEE, little-endian) over header
-and payload. The receiver hunts for the sync bytes, checks the header's own CRC-8 before trusting
-`length` (so line noise never makes it wait for a huge payload), then the CRC-32.
+and payload. The receiver hunts for the sync bytes, checks the header check byte before trusting
+`length` (so line noise never makes it wait for a huge payload), then the frame CRC-32.
 
 Requests carry `kind = REQUEST`; the reader answers with the same `seq` and `command`, `kind = RESPONSE`
 and the command's response payload, or `kind = ERROR` and an `ErrorBody` (typed code + UTF-8
@@ -71,7 +71,7 @@ LinkHeader = Struct(
     "command" / Int8ul,
     "length" / Int16ul,
     "reserved" / Int8ul,
-    "header_crc" / Int8ul,  # CRC-8/MIFARE-MAD-style (poly 0x1D, init 0xC7) over the 9 bytes before it
+    "header_crc" / Int8ul,  # low byte of the CRC-32 of the 9 header bytes before it
 )
 
 ErrorBody = Struct("code" / Int8ul, "detail" / Int8ul)  # followed by the UTF-8 message
