@@ -232,6 +232,12 @@ LINK_CMD_ACK_JOURNAL = const(9)
 LINK_CMD_DAY_CLOSE = const(10)
 LINK_CMD_REBOOT = const(11)
 LINK_CMD_CONFIGURE = const(12)
+LINK_CMD_CARD_WAIT = const(16)
+LINK_CMD_CARD_AUTH = const(17)
+LINK_CMD_CARD_READ = const(18)
+LINK_CMD_CARD_WRITE = const(19)
+LINK_CMD_CARD_VALUE = const(20)
+LINK_CMD_CARD_TRANSFER = const(21)
 
 # --- icpurse.protocol.link.LinkError ---
 LINK_ERR_BAD_FRAME = const(1)
@@ -246,6 +252,7 @@ LINK_ERR_JOURNAL_FULL = const(9)
 LINK_ERR_PENDING = const(10)
 LINK_ERR_BAD_ORDER = const(11)
 LINK_ERR_INTERNAL = const(15)
+LINK_ERR_CARD = const(16)
 LINK_ERR_REFUSAL_BASE = const(64)
 
 # --- icpurse.protocol.link.Mode ---
@@ -851,19 +858,20 @@ def decode_sign_in_result(buf, off=0):
     )
 
 
-# --- configure (17 bytes) ---
-CONFIGURE_SIZE = const(17)
+# --- configure (18 bytes) ---
+CONFIGURE_SIZE = const(18)
 CONFIGURE_MODE = const(0)
 CONFIGURE_FIXED_PRICE = const(1)
 CONFIGURE_GRACE_DAYS = const(2)
 CONFIGURE_TXN_CAP = const(3)
 CONFIGURE_DAILY_CAP = const(4)
 CONFIGURE_ISSUER = const(5)
-CONFIGURE_FIELDS = ('mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', )
+CONFIGURE_TRANSPARENT = const(6)
+CONFIGURE_FIELDS = ('mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', 'transparent', )
 
 
-def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer):
-    buf = bytearray(17)
+def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent):
+    buf = bytearray(18)
     _check_uint(mode, 8, 'mode')
     pack_into('<B', buf, 0, mode)
     _check_uint(fixed_price, 32, 'fixed_price')
@@ -876,11 +884,13 @@ def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer):
     pack_into('<I', buf, 11, daily_cap)
     _check_uint(issuer, 16, 'issuer')
     pack_into('<H', buf, 15, issuer)
+    _check_uint(transparent, 8, 'transparent')
+    pack_into('<B', buf, 17, transparent)
     return bytes(buf)
 
 
 def decode_configure(buf, off=0):
-    _need(buf, off, 17, 'configure')
+    _need(buf, off, 18, 'configure')
     return (
         unpack_from('<B', buf, off + 0)[0],
         unpack_from('<I', buf, off + 1)[0],
@@ -888,6 +898,7 @@ def decode_configure(buf, off=0):
         unpack_from('<I', buf, off + 7)[0],
         unpack_from('<I', buf, off + 11)[0],
         unpack_from('<H', buf, off + 15)[0],
+        unpack_from('<B', buf, off + 17)[0],
     )
 
 
@@ -1128,6 +1139,178 @@ def decode_day_totals(buf, off=0):
         unpack_from('<I', buf, off + 10)[0],
         unpack_from('<I', buf, off + 14)[0],
         unpack_from('<I', buf, off + 18)[0],
+    )
+
+
+# --- card_wait (2 bytes) ---
+CARD_WAIT_SIZE = const(2)
+CARD_WAIT_TIMEOUT_MS = const(0)
+CARD_WAIT_FIELDS = ('timeout_ms', )
+
+
+def encode_card_wait(timeout_ms):
+    buf = bytearray(2)
+    _check_uint(timeout_ms, 16, 'timeout_ms')
+    pack_into('<H', buf, 0, timeout_ms)
+    return bytes(buf)
+
+
+def decode_card_wait(buf, off=0):
+    _need(buf, off, 2, 'card_wait')
+    return (
+        unpack_from('<H', buf, off + 0)[0],
+    )
+
+
+# --- card_found (11 bytes) ---
+CARD_FOUND_SIZE = const(11)
+CARD_FOUND_UID_LEN = const(0)
+CARD_FOUND_UID = const(1)
+CARD_FOUND_ATQA = const(2)
+CARD_FOUND_SAK = const(3)
+CARD_FOUND_FIELDS = ('uid_len', 'uid', 'atqa', 'sak', )
+
+
+def encode_card_found(uid_len, uid, atqa, sak):
+    buf = bytearray(11)
+    _check_uint(uid_len, 8, 'uid_len')
+    pack_into('<B', buf, 0, uid_len)
+    _check_len(uid, 7, 'uid')
+    buf[1:8] = uid
+    _check_uint(atqa, 16, 'atqa')
+    pack_into('<H', buf, 8, atqa)
+    _check_uint(sak, 8, 'sak')
+    pack_into('<B', buf, 10, sak)
+    return bytes(buf)
+
+
+def decode_card_found(buf, off=0):
+    _need(buf, off, 11, 'card_found')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        bytes(buf[off + 1:off + 8]),
+        unpack_from('<H', buf, off + 8)[0],
+        unpack_from('<B', buf, off + 10)[0],
+    )
+
+
+# --- card_auth (8 bytes) ---
+CARD_AUTH_SIZE = const(8)
+CARD_AUTH_BLOCK = const(0)
+CARD_AUTH_KEY_TYPE = const(1)
+CARD_AUTH_KEY = const(2)
+CARD_AUTH_FIELDS = ('block', 'key_type', 'key', )
+
+
+def encode_card_auth(block, key_type, key):
+    buf = bytearray(8)
+    _check_uint(block, 8, 'block')
+    pack_into('<B', buf, 0, block)
+    _check_uint(key_type, 8, 'key_type')
+    pack_into('<B', buf, 1, key_type)
+    _check_len(key, 6, 'key')
+    buf[2:8] = key
+    return bytes(buf)
+
+
+def decode_card_auth(buf, off=0):
+    _need(buf, off, 8, 'card_auth')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 1)[0],
+        bytes(buf[off + 2:off + 8]),
+    )
+
+
+# --- card_block (1 bytes) ---
+CARD_BLOCK_SIZE = const(1)
+CARD_BLOCK_BLOCK = const(0)
+CARD_BLOCK_FIELDS = ('block', )
+
+
+def encode_card_block(block):
+    buf = bytearray(1)
+    _check_uint(block, 8, 'block')
+    pack_into('<B', buf, 0, block)
+    return bytes(buf)
+
+
+def decode_card_block(buf, off=0):
+    _need(buf, off, 1, 'card_block')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+    )
+
+
+# --- card_write (17 bytes) ---
+CARD_WRITE_SIZE = const(17)
+CARD_WRITE_BLOCK = const(0)
+CARD_WRITE_DATA = const(1)
+CARD_WRITE_FIELDS = ('block', 'data', )
+
+
+def encode_card_write(block, data):
+    buf = bytearray(17)
+    _check_uint(block, 8, 'block')
+    pack_into('<B', buf, 0, block)
+    _check_len(data, 16, 'data')
+    buf[1:17] = data
+    return bytes(buf)
+
+
+def decode_card_write(buf, off=0):
+    _need(buf, off, 17, 'card_write')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        bytes(buf[off + 1:off + 17]),
+    )
+
+
+# --- card_data (16 bytes) ---
+CARD_DATA_SIZE = const(16)
+CARD_DATA_DATA = const(0)
+CARD_DATA_FIELDS = ('data', )
+
+
+def encode_card_data(data):
+    buf = bytearray(16)
+    _check_len(data, 16, 'data')
+    buf[0:16] = data
+    return bytes(buf)
+
+
+def decode_card_data(buf, off=0):
+    _need(buf, off, 16, 'card_data')
+    return (
+        bytes(buf[off + 0:off + 16]),
+    )
+
+
+# --- card_value (6 bytes) ---
+CARD_VALUE_SIZE = const(6)
+CARD_VALUE_OP = const(0)
+CARD_VALUE_BLOCK = const(1)
+CARD_VALUE_OPERAND = const(2)
+CARD_VALUE_FIELDS = ('op', 'block', 'operand', )
+
+
+def encode_card_value(op, block, operand):
+    buf = bytearray(6)
+    _check_uint(op, 8, 'op')
+    pack_into('<B', buf, 0, op)
+    _check_uint(block, 8, 'block')
+    pack_into('<B', buf, 1, block)
+    _check_uint(operand, 32, 'operand')
+    pack_into('<I', buf, 2, operand)
+    return bytes(buf)
+
+
+def decode_card_value(buf, off=0):
+    _need(buf, off, 6, 'card_value')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 1)[0],
+        unpack_from('<I', buf, off + 2)[0],
     )
 
 

@@ -36,6 +36,14 @@ class Cmd:
     DAY_CLOSE = 0x0A
     REBOOT = 0x0B
     CONFIGURE = 0x0C
+    # Transparent MIFARE access for issuance workstations: keys pass through the reader's RAM and
+    # are never stored. A reader configured with `transparent = 0` refuses these.
+    CARD_WAIT = 0x10
+    CARD_AUTH = 0x11
+    CARD_READ = 0x12
+    CARD_WRITE = 0x13
+    CARD_VALUE = 0x14
+    CARD_TRANSFER = 0x15
 
 
 class LinkError:
@@ -53,6 +61,7 @@ class LinkError:
     PENDING = 0x0A  # an earlier transaction is unresolved: present that card again
     BAD_ORDER = 0x0B  # e.g. acknowledging records that were never sent
     INTERNAL = 0x0F
+    CARD = 0x10  # a transparent card command failed; detail = PN532 status (0x14 auth, 0x13 NAK, 0x01 gone)
     REFUSAL_BASE = 0x40  # + icpurse.protocol.records.Refusal code
 
 
@@ -124,6 +133,7 @@ Configure = Struct(
     "txn_cap" / Int32ul,
     "daily_cap" / Int32ul,
     "issuer" / Int16ul,  # cards of another issuer are refused as unknown
+    "transparent" / Int8ul,  # 1: allow CARD_* commands (issuance readers); 0: store reader
 )
 
 DebitRequest = Struct("amount" / Int32ul, "pos_ref" / Int32ul, "timeout_ms" / Int16ul)
@@ -160,3 +170,11 @@ DayTotals = Struct(
     "first_number" / Int32ul,
     "last_number" / Int32ul,
 )
+
+CardWait = Struct("timeout_ms" / Int16ul)
+CardFound = Struct("uid_len" / Int8ul, "uid" / Bytes(7), "atqa" / Int16ul, "sak" / Int8ul)
+CardAuth = Struct("block" / Int8ul, "key_type" / Int8ul, "key" / Bytes(6))
+CardBlock = Struct("block" / Int8ul)
+CardWrite = Struct("block" / Int8ul, "data" / Bytes(16))
+CardData = Struct("data" / Bytes(16))
+CardValue = Struct("op" / Int8ul, "block" / Int8ul, "operand" / Int32ul)  # op: MIFARE command byte
