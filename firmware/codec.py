@@ -118,6 +118,7 @@ MF_DECREMENT = const(192)
 MF_INCREMENT = const(193)
 MF_RESTORE = const(194)
 MF_TRANSFER = const(176)
+MF_HALT = const(80)
 MF_BLOCK_SIZE = const(16)
 MF_KEY_SIZE = const(6)
 
@@ -127,6 +128,9 @@ RF_TIMINGS = const(2)
 RF_MAX_RTY_COM = const(4)
 RF_MAX_RETRIES = const(5)
 RF_ANALOG_106A = const(10)
+RF_ANALOG_212_424 = const(11)
+RF_ANALOG_TYPE_B = const(12)
+RF_ANALOG_ISO_DEP = const(13)
 
 # --- icpurse.protocol.pn532.Sam ---
 SAM_NORMAL = const(1)

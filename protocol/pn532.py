@@ -17,6 +17,7 @@ class Frame:
     ACK = b"\x00\x00\xff\x00\xff\x00"
     NACK = b"\x00\x00\xff\xff\x00\x00"
     ERROR = b"\x00\x00\xff\x01\xff\x7f\x81\x00"  # application-level error (syntax)
+    ERROR_CODE = 0x7F  # the error frame's one data byte; drivers report it as status 0x7F (nfcpy)
     WAKEUP = b"\x55\x55" + b"\x00" * 14  # HSU wake-up (libnfc): 0x55 0x55 then zeros
 
 
@@ -96,6 +97,7 @@ class Mifare:
     INCREMENT = 0xC1
     RESTORE = 0xC2
     TRANSFER = 0xB0
+    HALT = 0x50  # ISO 14443-3 HLTA "50 00"; the card never answers it
     BLOCK_SIZE = 16
     KEY_SIZE = 6
 
@@ -108,6 +110,9 @@ class RfItem:
     MAX_RTY_COM = 0x04
     MAX_RETRIES = 0x05
     ANALOG_106A = 0x0A
+    ANALOG_212_424 = 0x0B
+    ANALOG_TYPE_B = 0x0C
+    ANALOG_ISO_DEP = 0x0D
 
 
 class Sam:

@@ -1,0 +1,123 @@
+"""HAL for the real board: ESP32 running MicroPython (interfaces: icpurse.firmware.hal).
+
+The only module of the firmware that imports `machine` and `esp32`.  Default pins follow the
+wiring in docs/hardware.md (UART2 for the PN532 HSU link, RSTPDN on a spare GPIO).
+"""
+import esp32
+import machine
+import time
+
+try:
+    from micropython import const
+except ImportError:  # CPython (never used on the board, keeps linters quiet)
+
+    def const(x):
+        return x
+
+
+from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
+
+# PN532 HSU on UART2.  The receive buffer holds a few whole response frames, so a slow loop
+# iteration never loses bytes at 921,600 baud.
+_UART_ID = const(2)
+_UART_TX = const(17)
+_UART_RX = const(16)
+_UART_RXBUF = const(1024)
+_I2C_ID = const(0)
+_I2C_SCL = const(22)
+_I2C_SDA = const(21)
+_I2C_FREQ = const(100000)
+# The PN532 stretches SCL for up to ~440 us; the ESP32 port's default bus timeout is shorter, and a
+# timeout there looks like a dead chip (prior-art.md "Reader stack pitfalls").
+_I2C_TIMEOUT_US = const(50000)
+_NVS_NOT_FOUND = const(0x1102)  # ESP_ERR_NVS_NOT_FOUND
+_NVS_INVALID_LENGTH = const(0x110C)  # ESP_ERR_NVS_INVALID_LENGTH: buffer too small
+
+
+class Uart:
+    """machine.UART in non-blocking mode (timeout=0): the driver does its own bounded polling."""
+
+    def __init__(self, uart_id=_UART_ID, tx=_UART_TX, rx=_UART_RX, baud=DEFAULT_BAUD, rxbuf=_UART_RXBUF):
+        self._uart = machine.UART(uart_id, baudrate=baud, bits=8, parity=None, stop=1,
+                                  tx=tx, rx=rx, rxbuf=rxbuf, timeout=0, timeout_char=0)
+        self.baud = baud
+
+    def write(self, buf):
+        return self._uart.write(buf)
+
+    def readinto(self, buf):
+        if not self._uart.any():
+            return None
+        return self._uart.readinto(buf)
+
+    def any(self):
+        return self._uart.any()
+
+    def set_baud(self, baud):
+        # Let the last bytes (the ACK that confirms the switch) leave at the old rate first.
+        self._uart.flush()
+        self._uart.init(baudrate=baud)
+        self.baud = baud
+
+
+class I2CBus:
+    def __init__(self, i2c_id=_I2C_ID, scl=_I2C_SCL, sda=_I2C_SDA, freq=_I2C_FREQ, timeout_us=_I2C_TIMEOUT_US):
+        self._i2c = machine.I2C(i2c_id, scl=machine.Pin(scl), sda=machine.Pin(sda), freq=freq,
+                                timeout=timeout_us)
+        self.address = TG_I2C_ADDRESS
+
+    def writeto(self, addr, buf):
+        self._i2c.writeto(addr, buf)
+
+    def readfrom_into(self, addr, buf):
+        self._i2c.readfrom_into(addr, buf)
+
+
+class Pin:
+    """A push-pull output, initially high (RSTPDN is active low: high = PN532 running)."""
+
+    def __init__(self, number, initial=1):
+        self._pin = machine.Pin(number, machine.Pin.OUT, value=initial)
+
+    def value(self, v):
+        self._pin.value(v)
+
+
+class Clock:
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_diff(self, a, b):
+        return time.ticks_diff(a, b)
+
+    def sleep_ms(self, ms):
+        time.sleep_ms(ms)
+
+
+class Nvs:
+    """One NVS namespace.  Secrets live here, never in the filesystem (issue 4 item 6)."""
+
+    def __init__(self, namespace):
+        self._nvs = esp32.NVS(namespace)
+
+    def get_blob(self, key, buf):
+        try:
+            return self._nvs.get_blob(key, buf)
+        except OSError as e:
+            code = e.args[0] if e.args else 0
+            if code == _NVS_NOT_FOUND or code == -_NVS_NOT_FOUND:
+                return None
+            if code == _NVS_INVALID_LENGTH or code == -_NVS_INVALID_LENGTH:
+                raise ValueError("NVS blob %r larger than %d bytes" % (key, len(buf)))
+            raise
+
+    def set_blob(self, key, data):
+        self._nvs.set_blob(key, data)
+        self._nvs.commit()
+
+    def erase(self, key):
+        try:
+            self._nvs.erase_key(key)
+        except OSError:
+            return  # absent already
+        self._nvs.commit()

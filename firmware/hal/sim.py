@@ -1,0 +1,153 @@
+"""HAL adapters onto the virtual rig (hil/sim, docs: /work/brief/SIM_API.md).
+
+The firmware runs unchanged against the simulated PN532: the chip objects are passed in (this
+module never imports hil, so it also loads where only the firmware is installed), and waiting
+advances the rig's VirtualClock instead of sleeping.
+"""
+from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
+
+_ENODEV = 19  # what machine.I2C raises when no device ACKs the address
+
+
+class SimClock:
+    """Clock driven by hil.sim.clock.VirtualClock: sleep_ms advances modelled time."""
+
+    def __init__(self, vclock):
+        self._vclock = vclock
+
+    def ticks_ms(self):
+        return self._vclock.now_us // 1000
+
+    def ticks_diff(self, a, b):
+        return a - b  # modelled time never wraps
+
+    def sleep_ms(self, ms):
+        self._vclock.advance(ms * 1000)
+
+
+class SimUart:
+    """The host end of the HSU line to a hil.sim.pn532.PN532.
+
+    Baud rates are modelled: while this end and the chip disagree, bytes turn into line noise and
+    are lost in both directions, as on a real wire.
+    """
+
+    def __init__(self, chip, baud=DEFAULT_BAUD):
+        self._chip = chip
+        self.baud = baud
+        self.lost = 0  # bytes lost to a baud mismatch
+
+    def _in_step(self):
+        return self._chip.baud == self.baud
+
+    def write(self, buf):
+        if self._in_step():
+            self._chip.write(bytes(buf))
+        else:
+            self.lost += len(buf)
+        return len(buf)
+
+    def readinto(self, buf):
+        data = self._chip.read(len(buf))
+        if not data:
+            return None
+        if not self._in_step():
+            self.lost += len(data)
+            return None
+        n = len(data)
+        buf[:n] = data
+        return n
+
+    def any(self):
+        return self._chip.pending()
+
+    def set_baud(self, baud):
+        self.baud = baud
+
+
+class SimI2CBus:
+    """An I2C master wired to a hil.sim.pn532.PN532I2C at TG_I2C_ADDRESS."""
+
+    def __init__(self, chip_i2c, address=TG_I2C_ADDRESS):
+        self._chip = chip_i2c
+        self._addr = address
+
+    def _check(self, addr):
+        if addr != self._addr:
+            raise OSError(_ENODEV)
+
+    def writeto(self, addr, buf):
+        self._check(addr)
+        self._chip.write(bytes(buf))
+
+    def readfrom_into(self, addr, buf):
+        self._check(addr)
+        data = self._chip.read(len(buf))
+        n = len(data)
+        buf[:n] = data
+        for i in range(n, len(buf)):
+            buf[i] = 0  # reading past the frame: padding
+
+
+class SimPin:
+    """A digital output; `on_change(v)` is called when the level changes (e.g. RSTPDN -> chip reset)."""
+
+    def __init__(self, on_change=None, initial=1):
+        self.level = initial
+        self._on_change = on_change
+        self.history = []
+
+    def value(self, v):
+        v = 1 if v else 0
+        if v != self.level:
+            self.level = v
+            self.history.append(v)
+            if self._on_change is not None:
+                self._on_change(v)
+
+
+def reset_chip(chip):
+    """What an RSTPDN pulse does to a hil.sim.pn532.PN532: its own reset() when it has one,
+    otherwise the visible effects -- unread output lost, back to 115,200 baud and to the
+    low-battery start-up mode."""
+    reset = getattr(chip, "reset", None)
+    if reset is not None:
+        reset()
+        return
+    chip.read()
+    chip.baud = DEFAULT_BAUD
+    chip.power = "lowvbat"
+
+
+class SimResetPin(SimPin):
+    """RSTPDN of a simulated PN532: the chip resets when the line goes low."""
+
+    def __init__(self, chip):
+        SimPin.__init__(self, self._changed)
+        self._chip = chip
+
+    def _changed(self, v):
+        if v == 0:
+            reset_chip(self._chip)
+
+
+class SimNvs:
+    """NVS namespace kept in a dict (what the key store sees on the board)."""
+
+    def __init__(self, store=None):
+        self._store = {} if store is None else store
+
+    def get_blob(self, key, buf):
+        data = self._store.get(key)
+        if data is None:
+            return None
+        if len(data) > len(buf):
+            raise ValueError("NVS blob %r larger than %d bytes" % (key, len(buf)))
+        buf[:len(data)] = data
+        return len(data)
+
+    def set_blob(self, key, data):
+        self._store[key] = bytes(data)
+
+    def erase(self, key):
+        self._store.pop(key, None)
