@@ -1,0 +1,444 @@
+"""The store reader: the USB link commands and the offline debit (docs/card-layout.md, "Debit").
+
+`Reader.handle(frame)` answers one link request frame with one response or ERROR frame (typed code
+and message, never a traceback). The debit writes a PENDING journal record before the card write
+and its COMMITTED / ROLLED_BACK record after; an interrupted transaction is resolved when its card
+is presented again (same transaction, never a second one).
+"""
+import os
+
+from icpurse.firmware import codec, link, purse
+from icpurse.firmware.journal import Journal, JournalError, JournalFull
+from icpurse.firmware.mifare import ClassicTag, MifareError
+from icpurse.firmware.pn532 import PN532Error
+from icpurse.firmware.store import in_blacklist
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+FIRMWARE_VERSION = const(1)
+MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
+POLL_MS = const(25)
+DAY = const(86400)
+_FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
+
+DEFAULT_CONFIG = {
+    "terminal": 0, "issuer": 0, "mode": codec.MODE_POS, "fixed_price": 0, "grace_days": 0,
+    "txn_cap": 0, "daily_cap": 0, "transparent": 0, "day_open": 0, "day": 0, "batch": 0,
+    "day_first": 1, "time": 0,
+}
+
+
+class LinkFail(Exception):
+    def __init__(self, code, message, detail=0):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail
+
+
+def _padded_uid(uid):
+    return bytes(uid) + bytes(codec.UID_FIELD_SIZE - len(uid))
+
+
+class Reader:
+    def __init__(self, pn532, clock, store, ui, journal_dir="/icpurse/journal", fs=os, open_fn=open,
+                 journal_capacity=4000):
+        self.pn532 = pn532
+        self.clock = clock
+        self.store = store
+        self.ui = ui
+        self.fs = fs
+        self.open_fn = open_fn
+        self.journal_dir = journal_dir
+        self.journal_capacity = journal_capacity
+        self.config = dict(DEFAULT_CONFIG)
+        self.config.update(store.load_config())
+        self._time_base = self.config["time"] or None  # unknown until SET_TIME / SIGN_IN
+        self._ticks_base = clock.ticks_ms()
+        self.reboot_requested = False
+        self.tag = None  # transparent mode: the selected card
+        self.journal = None
+        self._load_keys()
+        self._handlers = {
+            codec.LINK_CMD_INFO: self.cmd_info,
+            codec.LINK_CMD_SET_TIME: self.cmd_set_time,
+            codec.LINK_CMD_PROVISION_KEYS: self.cmd_provision_keys,
+            codec.LINK_CMD_LOAD_BLACKLIST: self.cmd_load_blacklist,
+            codec.LINK_CMD_SIGN_IN: self.cmd_sign_in,
+            codec.LINK_CMD_CONFIGURE: self.cmd_configure,
+            codec.LINK_CMD_DEBIT: self.cmd_debit,
+            codec.LINK_CMD_READ_CARD: self.cmd_read_card,
+            codec.LINK_CMD_FETCH_JOURNAL: self.cmd_fetch_journal,
+            codec.LINK_CMD_ACK_JOURNAL: self.cmd_ack_journal,
+            codec.LINK_CMD_DAY_CLOSE: self.cmd_day_close,
+            codec.LINK_CMD_REBOOT: self.cmd_reboot,
+            codec.LINK_CMD_CARD_WAIT: self.cmd_card_wait,
+            codec.LINK_CMD_CARD_AUTH: self.cmd_card_auth,
+            codec.LINK_CMD_CARD_READ: self.cmd_card_read,
+            codec.LINK_CMD_CARD_WRITE: self.cmd_card_write,
+            codec.LINK_CMD_CARD_VALUE: self.cmd_card_value,
+            codec.LINK_CMD_CARD_TRANSFER: self.cmd_card_transfer,
+        }
+        if self.config["day_open"]:
+            self.ui.ready(self._price())
+        else:
+            self.ui.closed("sign in")
+
+    # --- state --------------------------------------------------------------------------------
+    def _load_keys(self):
+        self.keyring, self.journal_keys, self.key_version = self.store.keyring()
+        self.journal = None
+        if self.key_version and self.config["terminal"]:
+            old = {}
+            for v, k in self.journal_keys.items():
+                if v != self.key_version:
+                    old[v] = k
+            self.journal = Journal(self.journal_dir, self.journal_keys[self.key_version], self.config["terminal"],
+                                   self.key_version, old, self.fs, self.open_fn, capacity=self.journal_capacity)
+            self.journal.open()
+
+    def _save(self):
+        self.config["time"] = self.now()
+        self.store.save_config(self.config)
+
+    def now(self):
+        """Seconds since 2000-01-01 UTC (0 while the clock was never set)."""
+        if self._time_base is None:
+            return 0
+        return self._time_base + self.clock.ticks_diff(self.clock.ticks_ms(), self._ticks_base) // 1000
+
+    def _set_time(self, t):
+        self._time_base = t
+        self._ticks_base = self.clock.ticks_ms()
+
+    def policy(self):
+        c = self.config
+        return purse.Policy(c["grace_days"], c["txn_cap"], c["daily_cap"])
+
+    def _price(self):
+        return self.config["fixed_price"] if self.config["mode"] == codec.MODE_FIXED_PRICE else 0
+
+    def _need_journal(self):
+        if self.journal is None:
+            raise LinkFail(codec.LINK_ERR_NOT_PROVISIONED, "reader not provisioned: run `icpurse terminal provision`")
+
+    def _need_day(self):
+        self._need_journal()
+        if not self.config["day_open"]:
+            raise LinkFail(codec.LINK_ERR_DAY_NOT_OPEN, "day not open: sign in first")
+
+    # --- link ---------------------------------------------------------------------------------
+    def handle(self, frame):
+        """One request frame -> one response frame (bytes)."""
+        seq, cmd = frame.seq, frame.command
+        try:
+            if frame.version != codec.LINK_VERSION:
+                raise LinkFail(codec.LINK_ERR_UNSUPPORTED_VERSION, "link version %d not supported" % frame.version)
+            if frame.kind != codec.LINK_KIND_REQUEST:
+                raise LinkFail(codec.LINK_ERR_BAD_FRAME, "not a request")
+            handler = self._handlers.get(cmd)
+            if handler is None:
+                raise LinkFail(codec.LINK_ERR_UNKNOWN_COMMAND, "unknown command 0x%02x" % cmd)
+            return link.encode_frame(codec.LINK_KIND_RESPONSE, seq, cmd, handler(frame.payload))
+        except LinkFail as e:
+            return link.encode_error(seq, cmd, e.code, e.message, e.detail)
+        except purse.Refused as e:
+            return link.encode_error(seq, cmd, codec.LINK_ERR_REFUSAL_BASE + e.code, e.message, e.code)
+        except JournalFull:
+            return link.encode_error(seq, cmd, codec.LINK_ERR_JOURNAL_FULL, "journal full: collect the journal")
+        except (MifareError, PN532Error) as e:
+            status = e.status if e.status is not None else 0
+            return link.encode_error(seq, cmd, codec.LINK_ERR_CARD, "card: %s" % e, status & 0xFF)
+        except ValueError as e:
+            return link.encode_error(seq, cmd, codec.LINK_ERR_BAD_PAYLOAD, "bad payload: %s" % e)
+        except Exception as e:  # never a traceback on the link
+            return link.encode_error(seq, cmd, codec.LINK_ERR_INTERNAL, "internal error: %s" % type(e).__name__)
+
+    def _decode(self, decode, size, payload):
+        if len(payload) != size:
+            raise ValueError("expected %d bytes, got %d" % (size, len(payload)))
+        return decode(payload)
+
+    # --- commands -----------------------------------------------------------------------------
+    def cmd_info(self, payload):
+        c = self.config
+        current, previous = self.store.key_versions()
+        j = self.journal
+        return codec.encode_reader_info(
+            codec.LINK_VERSION, FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
+            j.next_number if j else 1, j.acked if j else 0, len(j.pending()) if j else 0, self.now(),
+            c["day_open"], c["mode"], c["fixed_price"])
+
+    def cmd_set_time(self, payload):
+        (t,) = self._decode(codec.decode_set_time, codec.SET_TIME_SIZE, payload)
+        self._set_time(t)
+        self._save()
+        return b""
+
+    def cmd_provision_keys(self, payload):
+        terminal, version, make_current, sector_a, purse_mac, journal_key = self._decode(
+            codec.decode_provision_keys, codec.PROVISION_KEYS_SIZE, payload)
+        if self.config["day_open"]:
+            raise LinkFail(codec.LINK_ERR_DAY_OPEN, "close the day before provisioning keys")
+        if not 1 <= terminal <= 99999999:
+            raise ValueError("terminal number must have 8 digits at most and not be 0")
+        old = self.config["terminal"]
+        if old and old != terminal and self.journal is not None and self.journal.acked < self.journal.next_number - 1:
+            raise LinkFail(codec.LINK_ERR_BAD_ORDER, "journal of terminal %d not collected yet" % old)
+        self.store.save_keys(version, sector_a, purse_mac, journal_key, bool(make_current))
+        self.config["terminal"] = terminal
+        self._save()
+        self._load_keys()
+        return b""
+
+    def cmd_load_blacklist(self, payload):
+        if len(payload) < codec.BLACKLIST_HEADER_SIZE:
+            raise ValueError("short blacklist chunk")
+        version, total, offset, count = codec.decode_blacklist_header(payload)
+        entries = payload[codec.BLACKLIST_HEADER_SIZE:]
+        if len(entries) != count * codec.BLACKLIST_ENTRY_SIZE or offset + count > total:
+            raise ValueError("blacklist chunk does not match its header")
+        self.store.stage_blacklist_chunk(offset, entries)
+        if offset + count == total and not self.store.commit_blacklist(version, total):
+            raise LinkFail(codec.LINK_ERR_BAD_ORDER, "blacklist chunks missing: send it again from offset 0")
+        return b""
+
+    def cmd_sign_in(self, payload):
+        self._need_journal()
+        t, operator, blacklist_version = self._decode(codec.decode_sign_in, codec.SIGN_IN_SIZE, payload)
+        have = self.store.blacklist()[0]
+        if have < blacklist_version:
+            raise LinkFail(codec.LINK_ERR_BAD_ORDER, "blacklist version %d needed, reader has %d" % (blacklist_version, have))
+        self._set_time(t)
+        c = self.config
+        c["day_open"] = 1
+        c["day"] = t // DAY
+        c["batch"] += 1
+        c["day_first"] = self.journal.next_number
+        self._save()
+        self.ui.ready(self._price())
+        return codec.encode_sign_in_result(c["day"], c["batch"])
+
+    def cmd_configure(self, payload):
+        mode, price, grace, txn_cap, daily_cap, issuer, transparent = self._decode(
+            codec.decode_configure, codec.CONFIGURE_SIZE, payload)
+        if mode not in (codec.MODE_POS, codec.MODE_FIXED_PRICE):
+            raise ValueError("unknown mode %d" % mode)
+        if mode == codec.MODE_FIXED_PRICE and not price:
+            raise ValueError("fixed-price mode needs a price")
+        self.config.update(mode=mode, fixed_price=price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
+                           issuer=issuer, transparent=transparent)
+        self._save()
+        return b""
+
+    def cmd_debit(self, payload):
+        amount, pos_ref, timeout_ms = self._decode(codec.decode_debit_request, codec.DEBIT_REQUEST_SIZE, payload)
+        view, slot, number, recovered = self.debit(amount, timeout_ms)
+        return codec.encode_debit_result(view.card_number, amount, slot[codec.PURSE_SLOT_BALANCE],
+                                         slot[codec.PURSE_SLOT_SEQ], number, 1 if recovered else 0)
+
+    def cmd_read_card(self, payload):
+        self._need_journal()
+        (timeout_ms,) = self._decode(codec.decode_read_card_request, codec.READ_CARD_REQUEST_SIZE, payload)
+        tag = self._wait_card(timeout_ms)
+        access, keys, kv = purse.open_card(tag, self.keyring)
+        view = purse.read_card(access, keys, kv)
+        log = purse.read_log(access, keys, view)
+        out = codec.encode_card_summary(view.card_number, len(view.uid), _padded_uid(view.uid), view.balance,
+                                        view.seq, view.expiry, kv, len(log))
+        for e in log:
+            out += codec.encode_log_entry(*e)
+        return out
+
+    def cmd_fetch_journal(self, payload):
+        self._need_journal()
+        first, maximum = self._decode(codec.decode_fetch_journal, codec.FETCH_JOURNAL_SIZE, payload)
+        maximum = min(maximum or _FETCH_MAX, _FETCH_MAX)
+        chunks = []
+        for raw in self.journal.records(max(first, self.journal.base + 1), raw=True):
+            chunks.append(bytes(raw))
+            if len(chunks) >= maximum:
+                break
+        return codec.encode_journal_chunk(len(chunks)) + b"".join(chunks)
+
+    def cmd_ack_journal(self, payload):
+        self._need_journal()
+        (up_to,) = self._decode(codec.decode_ack_journal, codec.ACK_JOURNAL_SIZE, payload)
+        if up_to >= self.journal.next_number:
+            raise LinkFail(codec.LINK_ERR_BAD_ORDER, "record %d was never sent" % up_to)
+        self.journal.acknowledge(up_to)
+        self.journal.compact()
+        return b""
+
+    def cmd_day_close(self, payload):
+        self._need_day()
+        c = self.config
+        first, last = c["day_first"], self.journal.next_number - 1
+        totals = self.journal.totals(first - 1) if first - 1 >= self.journal.base else {}
+        count, total = totals.get(codec.TXN_DEBIT, (0, 0))
+        c["day_open"] = 0
+        self._save()
+        self.ui.closed("day closed")
+        return codec.encode_day_totals(c["day"], c["batch"], count, total, first, last)
+
+    def cmd_reboot(self, payload):
+        self.reboot_requested = True
+        return b""
+
+    # --- transparent card access (issuance readers only) ----------------------------------------
+    def _transparent(self):
+        if not self.config["transparent"]:
+            raise LinkFail(codec.LINK_ERR_NOT_PROVISIONED, "transparent card access is disabled on this reader")
+
+    def _card(self):
+        self._transparent()
+        if self.tag is None:
+            raise LinkFail(codec.LINK_ERR_NO_CARD, "no card selected: CARD_WAIT first")
+        return self.tag
+
+    def cmd_card_wait(self, payload):
+        self._transparent()
+        (timeout_ms,) = self._decode(codec.decode_card_wait, codec.CARD_WAIT_SIZE, payload)
+        self.tag = self._wait_card(timeout_ms)
+        return codec.encode_card_found(len(self.tag.uid), _padded_uid(self.tag.uid), self.tag.atqa, self.tag.sak)
+
+    def cmd_card_auth(self, payload):
+        block, key_type, key = self._decode(codec.decode_card_auth, codec.CARD_AUTH_SIZE, payload)
+        self._card().authenticate(block, key, key_type)
+        return b""
+
+    def cmd_card_read(self, payload):
+        (block,) = self._decode(codec.decode_card_block, codec.CARD_BLOCK_SIZE, payload)
+        return codec.encode_card_data(self._card().read_block(block))
+
+    def cmd_card_write(self, payload):
+        block, data = self._decode(codec.decode_card_write, codec.CARD_WRITE_SIZE, payload)
+        self._card().write_block(block, data)
+        return b""
+
+    def cmd_card_value(self, payload):
+        op, block, operand = self._decode(codec.decode_card_value, codec.CARD_VALUE_SIZE, payload)
+        tag = self._card()
+        if op == codec.MF_INCREMENT:
+            tag.increment(block, operand)
+        elif op == codec.MF_DECREMENT:
+            tag.decrement(block, operand)
+        elif op == codec.MF_RESTORE:
+            tag.restore(block)
+        else:
+            raise ValueError("value operation 0x%02x unknown" % op)
+        return b""
+
+    def cmd_card_transfer(self, payload):
+        (block,) = self._decode(codec.decode_card_block, codec.CARD_BLOCK_SIZE, payload)
+        self._card().transfer(block)
+        return b""
+
+    # --- the debit ----------------------------------------------------------------------------
+    def _wait_card(self, timeout_ms):
+        """Bounded wait for a card in the field; LinkFail(NO_CARD) after `timeout_ms`."""
+        start = self.clock.ticks_ms()
+        while True:
+            found = self.pn532.list_passive_target(min(timeout_ms, 200) or 1)
+            if found is not None:
+                uid, atqa, sak = found
+                return ClassicTag(self.pn532, uid, atqa, sak)
+            if self.clock.ticks_diff(self.clock.ticks_ms(), start) >= timeout_ms:
+                raise LinkFail(codec.LINK_ERR_NO_CARD, "no card presented within %d ms" % timeout_ms)
+            self.clock.sleep_ms(POLL_MS)
+
+    def _resolve_pending(self, view, access, keys):
+        """Finish or roll back this card's interrupted transactions (same transaction, never a new
+        one). True if one was completed."""
+        completed = False
+        uid = _padded_uid(view.uid)
+        terminal = self.config["terminal"]
+        log = None
+        for rec in self.journal.pending():
+            if bytes(rec[codec.JOURNAL_RECORD_UID]) != uid:
+                continue
+            number = rec[codec.JOURNAL_RECORD_NUMBER]
+            outcome = purse.resolve(view, rec[codec.JOURNAL_RECORD_CARD_SEQ], terminal, number)
+            if outcome == "unknown":
+                # The card moved on since: its log tells whether our transaction is in its history.
+                if log is None:
+                    log = purse.read_log(access, keys, view)
+                outcome = "rolled_back"
+                for e in log:
+                    if e[codec.LOG_ENTRY_TERMINAL] == terminal and e[codec.LOG_ENTRY_TXN] == number:
+                        outcome = "committed"
+                        break
+                if outcome == "rolled_back" and log and log[-1][codec.LOG_ENTRY_SEQ] > rec[codec.JOURNAL_RECORD_CARD_SEQ]:
+                    continue  # older than the log reaches: leave it to reconciliation
+            if outcome == "committed":
+                self.journal.commit(rec, self.now())
+                completed = True
+            else:
+                self.journal.roll_back(rec, self.now())
+        return completed
+
+    def debit(self, amount, timeout_ms):
+        """Find a card and debit `amount` fen. Returns (view, slot, journal number, recovered)."""
+        self._need_day()
+        if amount <= 0:
+            raise purse.Refused(codec.R_BAD_AMOUNT, "amount must be a positive number of fen")
+        tag = self._wait_card(timeout_ms)
+        self.ui.busy(amount)
+        try:
+            return self._debit_card(tag, amount)
+        except purse.Refused as e:
+            self.ui.refused(e.code, e.message)
+            raise
+        except (MifareError, PN532Error):
+            self.ui.refused(codec.R_WRITE_FAILED, "present again")
+            raise
+
+    def _debit_card(self, tag, amount):
+        c = self.config
+        access, keys, kv = purse.open_card(tag, self.keyring)
+        view = purse.read_card(access, keys, kv)
+        if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
+            raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
+        recovered = self._resolve_pending(view, access, keys)
+        purse.recover(access, view)
+        recovered = recovered or view.repaired
+        uid = _padded_uid(view.uid)
+        if len(self.journal.pending()) >= MAX_PENDING and not [
+                r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
+            raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
+        now = self.now()
+        today = now // DAY
+        purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
+        txn = self.journal.next_number
+        plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)
+        pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+        try:
+            slot = purse.commit(access, view, plan, now)
+        except (MifareError, PN532Error):
+            if view.slot[codec.PURSE_SLOT_TXN] == txn and view.slot[codec.PURSE_SLOT_TERMINAL] == c["terminal"]:
+                # The slot (commit point) is on the card; the rest is repaired at the next tap.
+                slot = view.slot
+            else:
+                raise  # outcome decided when the card is presented again
+        self.journal.commit(pending, now)
+        self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])
+        return view, slot, pending[codec.JOURNAL_RECORD_NUMBER], recovered
+
+    def poll_fixed_price(self, timeout_ms=200):
+        """Standalone canteen/vending mode: debit the configured price from any card presented."""
+        if self.config["mode"] != codec.MODE_FIXED_PRICE or not self.config["day_open"]:
+            return None
+        try:
+            return self.debit(self.config["fixed_price"], timeout_ms)
+        except LinkFail as e:
+            if e.code != codec.LINK_ERR_NO_CARD:
+                self.ui.refused(e.code, e.message)
+            return None
+        except (purse.Refused, MifareError, PN532Error, JournalError):
+            return None

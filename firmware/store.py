@@ -1,0 +1,136 @@
+"""What a reader keeps across reboots: keys in NVS (never a plain file), settings and the
+blacklist in small files replaced atomically (temp file + rename).
+
+NVS entries: "kv" = [current version, previous version]; "k<version>" = sector_a ‖ purse_mac ‖
+journal key (16 bytes each) -- the debit role's keys only.
+"""
+import json
+import os
+
+from icpurse.firmware.keyring import KeyRing, KeySet
+
+_KEYSET_SIZE = 48
+_ENTRY = 6  # blacklist entry: card number, 6 BCD bytes
+
+
+def _atomic_write(fs, open_fn, path, data):
+    tmp = path + ".tmp"
+    with open_fn(tmp, "wb") as f:
+        f.write(data)
+    fs.rename(tmp, path)
+
+
+class Store:
+    def __init__(self, nvs, root="/icpurse", fs=os, open_fn=open):
+        self.nvs = nvs
+        self.root = root
+        self.fs = fs
+        self.open_fn = open_fn
+        self._buf = bytearray(_KEYSET_SIZE)
+        try:
+            fs.mkdir(root)
+        except OSError:
+            pass
+
+    def path(self, name):
+        return self.root + "/" + name
+
+    # --- keys ---------------------------------------------------------------------------------
+    def key_versions(self):
+        """(current, previous); 0 = none."""
+        n = self.nvs.get_blob("kv", self._buf)
+        if not n:
+            return 0, 0
+        return self._buf[0], self._buf[1]
+
+    def save_keys(self, version, sector_a, purse_mac, journal, make_current=True):
+        if not 1 <= version <= 255:
+            raise ValueError("key version must be 1..255")
+        for k in (sector_a, purse_mac, journal):
+            if len(k) != 16:
+                raise ValueError("keys are 16 bytes")
+        self.nvs.set_blob("k%d" % version, bytes(sector_a) + bytes(purse_mac) + bytes(journal))
+        current, previous = self.key_versions()
+        if make_current and version != current:
+            previous, current = current, version
+        elif not current:
+            current = version
+        self.nvs.set_blob("kv", bytes((current, previous)))
+
+    def _keyset(self, version):
+        if not version or not self.nvs.get_blob("k%d" % version, self._buf):
+            return None
+        b = bytes(self._buf)
+        return b[:16], b[16:32], b[32:48]
+
+    def keyring(self):
+        """(KeyRing of the debit role, {version: journal key}, current version)."""
+        ring = KeyRing()
+        journal = {}
+        current, previous = self.key_versions()
+        for v in (current, previous):
+            ks = self._keyset(v)
+            if ks:
+                ring.add(KeySet(v, ks[0], ks[1]))
+                journal[v] = ks[2]
+        return ring, journal, current
+
+    # --- settings -----------------------------------------------------------------------------
+    def load_config(self):
+        try:
+            with self.open_fn(self.path("config.json"), "rb") as f:
+                return json.loads(f.read())
+        except (OSError, ValueError):
+            return {}
+
+    def save_config(self, config):
+        _atomic_write(self.fs, self.open_fn, self.path("config.json"), json.dumps(config).encode())
+
+    # --- blacklist ----------------------------------------------------------------------------
+    def blacklist(self):
+        """(version, sorted entries as one bytes object)."""
+        try:
+            with self.open_fn(self.path("blacklist.bin"), "rb") as f:
+                data = f.read()
+        except OSError:
+            return 0, b""
+        if len(data) < 4 or (len(data) - 4) % _ENTRY:
+            return 0, b""
+        return int.from_bytes(data[:4], "little"), data[4:]
+
+    def stage_blacklist_chunk(self, offset, entries):
+        """Append a received chunk to the staging file (offset 0 starts it afresh)."""
+        path = self.path("blacklist.new")
+        with self.open_fn(path, "wb" if offset == 0 else "ab") as f:
+            f.write(entries)
+
+    def commit_blacklist(self, version, total):
+        """Sort the staged list and make it the blacklist, atomically; False if it is incomplete."""
+        path = self.path("blacklist.new")
+        try:
+            with self.open_fn(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            return False
+        if len(data) != total * _ENTRY:
+            return False
+        entries = sorted(data[i:i + _ENTRY] for i in range(0, len(data), _ENTRY))
+        _atomic_write(self.fs, self.open_fn, self.path("blacklist.bin"),
+                      version.to_bytes(4, "little") + b"".join(entries))
+        self.fs.remove(path)
+        return True
+
+
+def in_blacklist(entries, card_number):
+    """Binary search in the sorted 6-byte entries."""
+    lo, hi = 0, len(entries) // _ENTRY
+    while lo < hi:
+        mid = (lo + hi) // 2
+        e = entries[mid * _ENTRY:(mid + 1) * _ENTRY]
+        if e == card_number:
+            return True
+        if e < card_number:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False

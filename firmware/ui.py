@@ -1,0 +1,73 @@
+"""What the clerk and the customer see and hear: LED, buzzer and an optional SSD1306 display.
+
+States: READY (idle, day open), BUSY ("keep the card on the reader" while writing), SUCCESS
+(amount and remaining balance), REFUSED (reason code: LED blinks the code, two low beeps),
+CLOSED (day not open / not provisioned). The pins and display come from the HAL; without them
+the indicator only remembers its state (the virtual reader and tests read `events`).
+"""
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+READY = const(1)
+BUSY = const(2)
+SUCCESS = const(3)
+REFUSED = const(4)
+CLOSED = const(5)
+
+NAMES = {READY: "ready", BUSY: "keep card", SUCCESS: "success", REFUSED: "refused", CLOSED: "closed"}
+
+
+def yuan(fen):
+    """Integer fen -> 'Y12.34' text, without floats."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return "%sY%d.%02d" % (sign, fen // 100, fen % 100)
+
+
+class Indicator:
+    def __init__(self, led=None, buzzer=None, display=None, keep_events=32):
+        self.led = led
+        self.buzzer = buzzer
+        self.display = display
+        self.state = CLOSED
+        self.events = []  # (state, detail) — the last few, for the virtual reader and tests
+        self._keep = keep_events
+
+    def _set(self, state, detail, lines):
+        self.state = state
+        self.events.append((state, detail))
+        if len(self.events) > self._keep:
+            self.events.pop(0)
+        if self.led is not None:
+            self.led.value(1 if state in (READY, SUCCESS, BUSY) else 0)
+        if self.buzzer is not None and state in (SUCCESS, REFUSED):
+            self.buzzer.value(1)  # a short beep; the HAL pin may drive a PWM tone
+            self.buzzer.value(0)
+        if self.display is not None:
+            try:
+                self.display.fill(0)
+                for i, text in enumerate(lines):
+                    self.display.text(text, 0, i * 12)
+                self.display.show()
+            except OSError:
+                self.display = None  # a missing or broken display never stops a sale
+
+    def ready(self, price=0):
+        self._set(READY, price, ("Ready", yuan(price) if price else "Present card"))
+
+    def busy(self, amount):
+        self._set(BUSY, amount, ("Keep card", "on reader", yuan(amount)))
+
+    def success(self, amount, balance):
+        self._set(SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)))
+
+    def refused(self, code, message=""):
+        self._set(REFUSED, code, ("Refused %d" % code, message[:16]))
+
+    def closed(self, why=""):
+        self._set(CLOSED, why, ("Closed", why[:16]))

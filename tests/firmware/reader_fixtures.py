@@ -1,0 +1,72 @@
+"""A provisioned virtual store reader and cards for it (dual-run helpers)."""
+import mpytest
+import purse_fixtures as fx
+
+from icpurse.firmware import codec, kdf
+from icpurse.hil.sim.rig import LinkRefused, VirtualReader  # noqa: F401 (re-exported)
+
+JOURNAL_MASTER = bytes.fromhex("99" * 16)
+TERMINAL = fx.TERMINAL
+BLACKLISTED = b"\x50\x31\x00\x00\x09\x99"
+DAY = 86400
+
+
+def provision(vr, txn_cap=0, daily_cap=0, grace=30):
+    jkey = kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1)
+    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
+        TERMINAL, 1, 1, fx.V1["sector_a"], fx.V1["purse_mac"], jkey))
+    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, grace, txn_cap, daily_cap, 1, 0))
+    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(1, 1, 0, 1) + BLACKLISTED)
+    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(fx.NOW, 7, 1))
+    return vr
+
+
+def reader(fs=None, **kw):
+    if fs is None:
+        vr = VirtualReader(mpytest.tmpdir())
+    else:
+        vr = VirtualReader("/r", fs=fs, open_fn=fs.open)
+    return provision(vr, **kw)
+
+
+def present(vr, card, name="c"):
+    if name not in vr.deck.names():
+        vr.deck.add(name, card)
+    card.enter_field()
+    vr.deck.present(name)
+
+
+def debit(vr, amount, timeout_ms=300):
+    return codec.decode_debit_result(vr.request(codec.LINK_CMD_DEBIT, codec.encode_debit_request(amount, 1, timeout_ms)))
+
+
+def journal(vr):
+    """Every kept journal record (tuples), fetched over the link."""
+    out = []
+    first = 1
+    while True:
+        raw = vr.request(codec.LINK_CMD_FETCH_JOURNAL, codec.encode_fetch_journal(first, 0))
+        (count,) = codec.decode_journal_chunk(raw)
+        if not count:
+            return out
+        off = codec.JOURNAL_CHUNK_SIZE
+        for _ in range(count):
+            out.append(codec.decode_journal_record(raw, off))
+            off += codec.JOURNAL_RECORD_SIZE
+        first = out[-1][codec.JOURNAL_RECORD_NUMBER] + 1
+
+
+def committed_debits(records):
+    """Sum of debits whose PENDING record got a COMMITTED record, and the count per transaction."""
+    amounts = {}
+    for r in records:
+        if r[codec.JOURNAL_RECORD_STATE] == codec.JR_PENDING:
+            amounts[r[codec.JOURNAL_RECORD_NUMBER]] = r[codec.JOURNAL_RECORD_AMOUNT]
+    total = 0
+    per_txn = {}
+    for r in records:
+        if r[codec.JOURNAL_RECORD_STATE] == codec.JR_COMMITTED:
+            txn = r[codec.JOURNAL_RECORD_TXN]
+            per_txn[txn] = per_txn.get(txn, 0) + 1
+            total += amounts[txn]
+    return total, per_txn
