@@ -9,7 +9,7 @@ PC/SC tag): uid, authenticate(block, key, key_type), read_block, write_block, de
 `keys` is a firmware.keyring.CardKeys for that card.
 """
 from icpurse.firmware import codec, kdf
-from icpurse.firmware.mifare import AuthError, ValueBlockError, value_block, value_of
+from icpurse.firmware.mifare import AuthError, MifareError, ValueBlockError, value_block, value_of
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
 
@@ -169,9 +169,21 @@ def open_card(tag, keyring, key_type=KEY_A):
         except AuthError:
             continue
         return access, keys, version
-    if keyring.versions():
-        raise Refused(codec.R_UNKNOWN_CARD, "no key version of this reader opens the card")
-    raise Refused(codec.R_NOT_ALLOWED, "the reader holds no keys")
+    if not keyring.versions():
+        raise Refused(codec.R_NOT_ALLOWED, "the reader holds no keys")
+    if _has_icpurse_mad(tag):
+        raise Refused(codec.R_WRONG_KEY_VERSION, "an icpurse card of a key version this reader does not hold")
+    raise Refused(codec.R_UNKNOWN_CARD, "not an icpurse card of this issuer")
+
+
+def _has_icpurse_mad(tag):
+    """True if sector 0 opens with the public MAD key and holds the icpurse v1 MAD."""
+    try:
+        tag.authenticate(1, codec.MAD_KEY_A, KEY_A)
+        mad = bytes(tag.read_block(1)) + bytes(tag.read_block(2))
+    except MifareError:
+        return False
+    return mad == codec.LAYOUT_MAD1
 
 
 def read_card(access, keys, key_version):

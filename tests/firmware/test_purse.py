@@ -114,7 +114,7 @@ def test_unknown_card_and_key_versions():
     blank = factory.blank_card(fx.UID)
     refused(codec.R_UNKNOWN_CARD, fx.tap, blank)
     card_v2 = fx.new_card(300, version=2)
-    refused(codec.R_UNKNOWN_CARD, fx.tap, card_v2, fx.reader_ring(1))
+    refused(codec.R_WRONG_KEY_VERSION, fx.tap, card_v2, fx.reader_ring(1))
     access, view = fx.tap(card_v2, fx.reader_ring(1, 2))  # rollover: reader holds both versions
     assert view.key_version == 2 and view.balance == 300
 

@@ -73,7 +73,7 @@ def test_refusals_have_distinct_codes_and_change_nothing():
     forged = fx.new_card(1000)
     forged.blocks[4][8] ^= 0x01
     check(forged, 100, codec.R_FORGED)
-    check(fx.new_card(1000, version=2), 100, codec.R_UNKNOWN_CARD)  # key version the reader lacks
+    check(fx.new_card(1000, version=2), 100, codec.R_WRONG_KEY_VERSION)
     check(factory.blank_card(b"\x01\x02\x03\x04"), 100, codec.R_UNKNOWN_CARD)
     listed = fx.new_card(1000)
     keys = fx.issuer_ring(1).for_card(fx.UID, 1)
@@ -87,6 +87,7 @@ def test_refusals_have_distinct_codes_and_change_nothing():
     check(card, 3001, codec.R_OVER_DAILY_CAP)
     bad = refusal(vr, 0)
     assert bad.detail == codec.R_BAD_AMOUNT
+    assert len(set(cases)) == len(cases) == 8  # one distinct code per cause
 
 
 def test_link_errors_are_typed():
