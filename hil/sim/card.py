@@ -1,0 +1,370 @@
+# micropython: yes
+"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (reference §2).
+
+Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yyX), geometry from
+icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
+reference is uncertain [U] are marked and listed in docs/simulator.md.
+"""
+from icpurse.firmware import codec
+from icpurse.hil.sim import faults as _faults
+from icpurse.protocol.mifare import access, geometry
+from icpurse.protocol.mifare.access import Key, Op
+
+BLOCK_SIZE = codec.MF_BLOCK_SIZE
+KEY_SIZE = codec.MF_KEY_SIZE
+TRANSPORT_TRAILER = b"\xff" * 6 + b"\xff\x07\x80\x69" + b"\xff" * 6  # keys FF.., access FF 07 80, GPB 69
+
+IDLE = "idle"
+ACTIVE = "active"
+AUTHENTICATED = "authenticated"
+HALTED = "halted"
+
+_GEOMETRIES = {"1k": geometry.CLASSIC_1K, "4k": geometry.CLASSIC_4K}
+_ATQA = {("1k", 4): codec.TG_ATQA_1K_4B, ("1k", 7): codec.TG_ATQA_1K_7B,
+         ("4k", 4): codec.TG_ATQA_4K_4B, ("4k", 7): codec.TG_ATQA_4K_7B}
+_SAK = {"1k": codec.TG_SAK_CLASSIC_1K, "4k": codec.TG_SAK_CLASSIC_4K}
+
+# Trailer write policy. The datasheet gives rights per trailer part but does not say what a
+# 16-byte write does when only some parts are writable [U]. STRICT (default, the lead's choice):
+# NAK the whole write unless every part is writable with the key used, so firmware that relies on
+# a partial trailer write fails here rather than on a real card. PARTIAL (proxmark mifaresim's
+# model): write the permitted parts, keep the others, NAK only if no part is writable.
+STRICT = "strict"
+PARTIAL = "partial"
+
+
+class CardError(Exception):
+    status = codec.ST_TIMEOUT  # PN532 status byte a reader reports for this error
+
+
+class CardTimeout(CardError):
+    """No answer: card gone, halted, not selected, or RF timeout."""
+    status = codec.ST_TIMEOUT
+
+
+class CardNak(CardError):
+    """The card NAKed: access violation, not a value block, blocked sector, bad address."""
+    status = codec.ST_INVALID_FRAME
+
+
+class AuthFailed(CardError):
+    """Authentication failed; the card is HALTed and must be re-selected."""
+    status = codec.ST_AUTH_ERROR
+
+
+def bcc(uid4):
+    return uid4[0] ^ uid4[1] ^ uid4[2] ^ uid4[3]
+
+
+def manufacturer_block(uid, sak, atqa):
+    """Block 0 (reference §2.10): UID, BCC (4-byte UID only), SAK, ATQA in on-air order (LSB
+    first), zeros. Bytes after the UID/BCC are not normative; this follows NXP dumps and
+    icpurse.protocol.mifare.blocks.build_manufacturer_block."""
+    b = bytearray(BLOCK_SIZE)
+    n = len(uid)
+    b[0:n] = uid
+    if n == 4:
+        b[4] = bcc(uid)
+        n = 5
+    b[n] = sak
+    b[n + 1] = atqa & 0xFF
+    b[n + 2] = atqa >> 8
+    return b
+
+
+def _s32(raw):
+    v = int.from_bytes(bytes(raw), "little")
+    return v - 0x100000000 if v & 0x80000000 else v
+
+
+def _u32_bytes(v):
+    return (v & 0xFFFFFFFF).to_bytes(4, "little")
+
+
+def _operand(operand):
+    """The 4 operand bytes as a signed 32-bit int; accepts -2**31 .. 2**32-1."""
+    if not -0x80000000 <= operand <= 0xFFFFFFFF:
+        raise ValueError("operand does not fit 4 bytes: %r" % (operand,))
+    return _s32(_u32_bytes(operand))
+
+
+def is_value_block(b):
+    """Value-block format of reference §2.3 (MCT isValueBlock)."""
+    for i in range(4):
+        if b[i] != b[i + 8] or b[i] ^ 0xFF != b[i + 4]:
+            return False
+    return b[12] == b[14] and b[13] == b[15] and b[12] ^ 0xFF == b[13]
+
+
+class ClassicCard:
+    trailer_write_policy = STRICT
+
+    def __init__(self, uid, size="1k", magic=False, blocks=None, faults=None):
+        uid = bytes(uid)
+        if len(uid) not in (4, 7):
+            raise ValueError("MIFARE Classic UIDs are 4 or 7 bytes, got %d" % len(uid))
+        if size not in _GEOMETRIES:
+            raise ValueError("size must be '1k' or '4k', got %r" % (size,))
+        self.uid = uid
+        self.size = size
+        self.geometry = _GEOMETRIES[size]
+        self.magic = magic  # clone card: block 0 writable (then the UID follows block 0)
+        self.sak = _SAK[size]
+        self.atqa = _ATQA[(size, len(uid))]
+        self.faults = faults
+        self.on_removed = None  # set by the Deck: called when a fault pulls the card away
+        self.powered = True  # in an RF field
+        n = self.geometry.block_count
+        if blocks is None:
+            blocks = [bytearray(BLOCK_SIZE) for _ in range(n)]
+            blocks[0][:] = manufacturer_block(uid, self.sak, self.atqa)
+            for s in self.geometry.sectors():
+                blocks[geometry.trailer_block(s, self.geometry)][:] = TRANSPORT_TRAILER
+        if len(blocks) != n:
+            raise ValueError("a %s card has %d blocks, got %d" % (size, n, len(blocks)))
+        self.blocks = [bytearray(b) for b in blocks]
+        for b in self.blocks:
+            if len(b) != BLOCK_SIZE:
+                raise ValueError("blocks are 16 bytes")
+        self.state = IDLE
+        self._reset_session()
+
+    def __repr__(self):
+        return "ClassicCard(%s %s, %s)" % (self.size, self.uid.hex(), self.state)
+
+    @property
+    def uid4(self):
+        """The UID bytes that go into AUTH: the last 4 (CL2 bytes for a 7-byte UID)."""
+        return self.uid[-4:]
+
+    def _reset_session(self):
+        self._auth_sector = -1
+        self._auth_key = 0
+        self._tb = None  # transfer buffer: signed value, or None when not valid
+
+    # --- field / states ---------------------------------------------------------------------
+    def enter_field(self):
+        self.powered = True
+        self.reset()
+
+    def reset(self):
+        """RF power cycle of a card in the field: back to IDLE, volatile state lost."""
+        self.state = IDLE
+        self._reset_session()
+
+    def leave_field(self):
+        """Power lost: all volatile state (crypto session, transfer buffer) is gone."""
+        self.powered = False
+        self.state = IDLE
+        self._reset_session()
+
+    def _removed_by_fault(self):
+        self.leave_field()
+        if self.on_removed is not None:
+            self.on_removed(self)
+
+    def _begin(self, need_state=None):
+        """Gate every command: power, faults, and the state the command needs."""
+        if not self.powered:
+            raise CardTimeout("card not in the field")
+        if self.faults is not None:
+            verdict = self.faults.before_command()
+            if verdict == _faults.REMOVE:
+                self._removed_by_fault()
+                raise CardTimeout("card removed")
+            if verdict == _faults.TIMEOUT:
+                # The reader and card crypto streams no longer agree: the session is lost.
+                if self.state != HALTED:
+                    self.state = IDLE
+                self._reset_session()
+                raise CardTimeout("RF timeout")
+        if need_state is not None and self.state not in need_state:
+            raise CardTimeout("card is %s" % self.state)
+
+    def select(self):
+        """(Re)activation by WUPA + anticollision + SELECT: wakes a halted card too, since libnfc
+        re-selects after a failed auth with InListPassiveTarget (reference §1.12)."""
+        self._begin()
+        self.state = ACTIVE
+        self._reset_session()
+
+    def halt(self):
+        self._begin((ACTIVE, AUTHENTICATED))
+        self.state = HALTED
+        self._reset_session()
+
+    def deactivate(self):
+        """The card lost the session without a HALT (e.g. a raw unencrypted frame mid-session)."""
+        if self.state != HALTED:
+            self.state = IDLE
+        self._reset_session()
+
+    def unknown_command(self, cmd):
+        """A command byte a MIFARE Classic card does not know: NAK (when it listens at all)."""
+        self._begin((ACTIVE, AUTHENTICATED))
+        raise CardNak("unknown command 0x%02X" % cmd)
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _check_block(self, block):
+        if not 0 <= block < self.geometry.block_count:
+            raise CardNak("block %d does not exist on a %s card" % (block, self.size))
+
+    def sector_conds(self, sector):
+        """Access conditions of `sector`; InvalidAccessBits if its trailer is malformed."""
+        t = self.blocks[geometry.trailer_block(sector, self.geometry)]
+        return access.decode_access_bits(t[6:9])
+
+    def _memory_access(self, block, op):
+        """Checks shared by every memory command; returns (conds, group). Order: session, sector
+        of the session, format of the access bits (checked on each access, §2.7), rights."""
+        self._begin((ACTIVE, AUTHENTICATED))
+        self._check_block(block)
+        if self.state != AUTHENTICATED:
+            raise CardNak("not authenticated")
+        sector = geometry.sector_of_block(block, self.geometry)
+        if sector != self._auth_sector:
+            raise CardNak("block %d is outside the authenticated sector %d" % (block, self._auth_sector))
+        try:
+            conds = self.sector_conds(sector)
+        except access.InvalidAccessBits:
+            raise CardNak("sector %d is blocked (invalid access bits)" % sector)
+        group = geometry.access_group(block, self.geometry)
+        if op is not None:
+            if group == geometry.TRAILER_GROUP:
+                raise CardNak("no %s on a sector trailer" % op)
+            if not access.allows(conds, group, op, self._auth_key):
+                raise CardNak("access conditions refuse this operation on block %d" % block)
+        return conds, group
+
+    def _store(self, block, data):
+        """EEPROM write of one block, through the torn-write fault."""
+        torn = False
+        if self.faults is not None:
+            data, torn = self.faults.on_write(self.blocks[block], data)
+        self.blocks[block][:] = data
+        if block == 0 and self.magic:
+            self.uid = bytes(self.blocks[0][:len(self.uid)])  # a clone answers with its block 0
+        if torn:
+            self._removed_by_fault()
+            raise CardTimeout("card removed during the write")
+
+    def _value_of(self, block):
+        b = self.blocks[block]
+        if not is_value_block(b):
+            raise CardNak("block %d is not a value block" % block)
+        return _s32(b[0:4])
+
+    # --- commands ---------------------------------------------------------------------------
+    def authenticate(self, key_type, block, key, uid4):
+        """Three-pass auth. Wrong key, wrong UID or unknown block -> AuthFailed and HALT (libnfc:
+        "when a MIFARE Classic AUTH fails, the tag is automatically in HALT state"). A readable
+        key B still authenticates; the access check then refuses every memory access (§2.6 ¹)."""
+        self._begin((ACTIVE, AUTHENTICATED))
+        if key_type != Key.A and key_type != Key.B:
+            raise ValueError("key_type must be 0x60 or 0x61")
+        ok = 0 <= block < self.geometry.block_count and bytes(uid4) == self.uid4
+        if ok:
+            sector = geometry.sector_of_block(block, self.geometry)
+            t = self.blocks[geometry.trailer_block(sector, self.geometry)]
+            stored = t[0:6] if key_type == Key.A else t[10:16]
+            ok = bytes(key) == bytes(stored)
+        if not ok:
+            self.state = HALTED
+            self._reset_session()
+            raise AuthFailed("authentication failed for block %d" % block)
+        self.state = AUTHENTICATED
+        self._auth_sector = sector
+        self._auth_key = key_type
+        self._tb = None  # a new crypto session starts with an empty transfer buffer
+
+    def read(self, block):
+        """16 bytes; in a trailer, key A always reads as zeros, access bits + GPB and key B as
+        zeros unless the trailer condition lets the authenticated key read them (§2.4)."""
+        conds, group = self._memory_access(block, None)
+        data = bytearray(self.blocks[block])
+        if group != geometry.TRAILER_GROUP:
+            if not access.allows(conds, group, Op.READ, self._auth_key):
+                raise CardNak("access conditions refuse READ of block %d" % block)
+            return bytes(data)
+        key = self._auth_key
+        if not access.allows(conds, group, Op.READ_ACCESS, key):
+            raise CardNak("access conditions refuse READ of trailer %d" % block)
+        data[0:6] = bytes(6)  # key A is never readable
+        if not access.allows(conds, group, Op.READ_KEY_B, key):
+            data[10:16] = bytes(6)
+        return bytes(data)
+
+    def write(self, block, data):
+        if len(data) != BLOCK_SIZE:
+            raise CardNak("WRITE needs 16 bytes, got %d" % len(data))
+        conds, group = self._memory_access(block, None)
+        if block == 0 and not self.magic:
+            raise CardNak("block 0 is read-only")
+        key = self._auth_key
+        if group != geometry.TRAILER_GROUP:
+            if not access.allows(conds, group, Op.WRITE, key):
+                raise CardNak("access conditions refuse WRITE of block %d" % block)
+            self._store(block, data)
+            return
+        # Trailer: key A, access bits + GPB, key B each have their own write right (Table 7).
+        parts = ((0, 6, Op.WRITE_KEY_A), (6, 10, Op.WRITE_ACCESS), (10, 16, Op.WRITE_KEY_B))
+        new = bytearray(self.blocks[block])
+        allowed = 0
+        for start, end, op in parts:
+            if access.allows(conds, group, op, key):
+                allowed += 1
+                new[start:end] = data[start:end]
+        if allowed == 0 or (allowed < 3 and self.trailer_write_policy == STRICT):
+            raise CardNak("access conditions refuse this write of trailer %d" % block)
+        self._store(block, new)
+
+    def increment(self, block, operand):
+        self._value_op(block, Op.INCREMENT, _operand(operand))
+
+    def decrement(self, block, operand):
+        self._value_op(block, Op.DECREMENT, -_operand(operand))
+
+    def restore(self, block):
+        self._value_op(block, Op.RESTORE, 0)
+
+    def _value_op(self, block, op, delta):
+        """Value of `block` + delta into the transfer buffer. The operand is a signed 32-bit LSB
+        first integer and the result wraps in two's complement [U: overflow not in the datasheets,
+        reference §8.5]."""
+        self._memory_access(block, op)
+        self._tb = _s32(_u32_bytes(self._value_of(block) + delta))
+
+    def transfer(self, block):
+        """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the
+        destination stay as they were (reference §2.2). The buffer stays valid afterwards [U]."""
+        self._memory_access(block, Op.TRANSFER)
+        if block == 0 and not self.magic:
+            raise CardNak("block 0 is read-only")
+        if self._tb is None:
+            raise CardNak("transfer buffer is empty")
+        v = _u32_bytes(self._tb)
+        new = bytearray(self.blocks[block])
+        for i in range(4):
+            new[i] = new[i + 8] = v[i]
+            new[i + 4] = v[i] ^ 0xFF
+        self._store(block, new)
+
+    # --- dumps ------------------------------------------------------------------------------
+    def to_mfd(self):
+        """Raw .mfd dump (libnfc / MIFARE Classic Tool): all blocks, real keys in trailers."""
+        out = bytearray()
+        for b in self.blocks:
+            out += b
+        return bytes(out)
+
+    @classmethod
+    def from_mfd(cls, data, magic=False, uid_len=None, faults=None):
+        """Card from a 1024 / 4096-byte dump. The UID length is guessed from block 0 when not
+        given: 4 bytes if byte 4 is their BCC, else 7."""
+        sizes = {1024: "1k", 4096: "4k"}
+        if len(data) not in sizes:
+            raise ValueError("an .mfd dump is 1024 or 4096 bytes, got %d" % len(data))
+        if uid_len is None:
+            uid_len = 4 if bcc(data[0:4]) == data[4] else 7
+        blocks = [bytearray(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
+        return cls(bytes(data[0:uid_len]), sizes[len(data)], magic=magic, blocks=blocks, faults=faults)

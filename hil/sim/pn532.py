@@ -1,0 +1,606 @@
+# micropython: yes
+"""The PN532 chip, host-link side: HSU byte stream (and an I2C variant) in, ACK + response frames
+out, MIFARE Classic commands relayed to the cards of a Deck (reference §1, §2.1).
+
+Behaviour where the reference is uncertain [U] is marked here and listed in docs/simulator.md.
+Every exchange advances the VirtualClock; nothing sleeps.
+"""
+from icpurse.firmware import codec
+from icpurse.hil.sim import card as _card
+from icpurse.hil.sim.clock import SELECT, VirtualClock
+from icpurse.hil.sim.deck import PRESENT
+
+# PN532 C106 starts in LowVbat, left by SAMConfiguration (AN10609_3). Whether other commands work
+# in LowVbat is [U]; nfcpy sends GetFirmwareVersion first and it works, so all are accepted.
+LOWVBAT = "lowvbat"
+NORMAL = "normal"
+POWERDOWN = "powerdown"
+
+WAKE_HSU = 0x10  # PowerDown WakeUpEnable bits (reference §1.13), chip-internal here
+WAKE_I2C = 0x80
+
+_ACK = codec.FRAME_ACK
+_ERROR = codec.FRAME_ERROR
+_START = b"\x00\xff"
+_PENDING = None  # handler result: no response yet (InListPassiveTarget waiting for a card)
+
+# RFConfiguration CfgItem -> length of its data (§1.10; the analog settings are accepted and
+# ignored: there is no analog front end here).
+_RF_ITEM_LEN = {codec.RF_FIELD: 1, codec.RF_TIMINGS: 3, codec.RF_MAX_RTY_COM: 1,
+                codec.RF_MAX_RETRIES: 3, codec.RF_ANALOG_106A: 11, codec.RF_ANALOG_212_424: 8,
+                codec.RF_ANALOG_TYPE_B: 3, codec.RF_ANALOG_ISO_DEP: 9}
+
+
+class PN532SyntaxError(Exception):
+    """The command is malformed or unknown: on the link the chip answers with the error frame."""
+
+
+def build_frame(pd, tfi=codec.FRAME_TFI_PN532):
+    """Information frame around `pd` (command/response code + data): normal up to 254 PD bytes,
+    extended above (reference §1.1, §1.2)."""
+    n = len(pd) + 1
+    if n <= codec.FRAME_NORMAL_MAX_DATA + 1:
+        head = bytes((0, 0, 0xFF, n, (-n) & 0xFF))
+    else:
+        head = bytes((0, 0, 0xFF, 0xFF, 0xFF, n >> 8, n & 0xFF, (-(n >> 8) - n) & 0xFF))
+    dcs = -tfi
+    for b in pd:
+        dcs -= b
+    return head + bytes((tfi,)) + bytes(pd) + bytes((dcs & 0xFF, 0))
+
+
+def timeout_us(code):
+    """RFConfiguration timeout code (1..0x10) -> microseconds: 100 us * 2**(code-1) (§1.10).
+    Code 0 means "no timeout"; the model then charges the longest one."""
+    if code == 0 or code > 0x10:
+        code = 0x10
+    return 100 << (code - 1)
+
+
+class PN532:
+    def __init__(self, deck, clock=None, faults=None):
+        self.deck = deck
+        self.clock = clock if clock is not None else VirtualClock()
+        self.faults = faults
+        self.baud = codec.DEFAULT_BAUD
+        self.power = LOWVBAT
+        self.hsu = True  # False when driven through PN532I2C (link time charged there)
+        self._inbuf = bytearray()
+        self._out = []  # frames (bytes) produced, not yet read by the host
+        self._last_response = None  # for NACK
+        self._pending = None  # (MaxTg, BrTy, InitiatorData) of a waiting InListPassiveTarget
+        self._pending_baud = 0
+        self._wake_sources = 0
+        self.registers = {}  # ReadRegister / WriteRegister file, default 0
+        self.parameters = 0  # SetParameters flags
+        self.sam_mode = codec.SAM_NORMAL
+        self.field_on = False
+        self.atr_timeout = 0x0B  # RFConfiguration item 2 defaults (§1.10)
+        self.nondep_timeout = 0x0A
+        self.max_rty_com = 0
+        self.max_retries = (0xFF, 0x01, 0xFF)  # MxRtyATR, MxRtyPSL, MxRtyPassiveActivation
+        self.last_error = 0
+        self._targets = []  # listed cards; Tg = index + 1; None once released
+        self._active = -1  # index of the target the chip talks to
+        self._handlers = {
+            codec.CMD_DIAGNOSE: self._diagnose,
+            codec.CMD_GET_FIRMWARE_VERSION: self._get_firmware_version,
+            codec.CMD_GET_GENERAL_STATUS: self._get_general_status,
+            codec.CMD_READ_REGISTER: self._read_register,
+            codec.CMD_WRITE_REGISTER: self._write_register,
+            codec.CMD_SET_SERIAL_BAUD_RATE: self._set_serial_baud_rate,
+            codec.CMD_SET_PARAMETERS: self._set_parameters,
+            codec.CMD_SAM_CONFIGURATION: self._sam_configuration,
+            codec.CMD_POWER_DOWN: self._power_down,
+            codec.CMD_RF_CONFIGURATION: self._rf_configuration,
+            codec.CMD_IN_LIST_PASSIVE_TARGET: self._in_list_passive_target,
+            codec.CMD_IN_DATA_EXCHANGE: self._in_data_exchange,
+            codec.CMD_IN_COMMUNICATE_THRU: self._in_communicate_thru,
+            codec.CMD_IN_SELECT: self._in_select,
+            codec.CMD_IN_DESELECT: self._in_deselect,
+            codec.CMD_IN_RELEASE: self._in_release,
+        }
+        deck.add_listener(self._on_deck)
+
+    # --- host link: bytes in ----------------------------------------------------------------
+    def write(self, data):
+        """Bytes from the host over HSU, in any chunking."""
+        self.clock.link(len(data), self.baud, False)
+        self._feed(data, WAKE_HSU)
+
+    def _feed(self, data, wake_source):
+        if self.power == POWERDOWN:
+            if not self._wake_sources & wake_source:
+                return  # asleep and this interface may not wake it
+            if wake_source == WAKE_HSU:
+                # Bytes up to and including the first 0x55 are lost while the chip wakes up
+                # (libnfc/Adafruit send 55 55 00.. before the frame) [U: exact delay].
+                i = bytes(data).find(b"\x55")
+                if i < 0:
+                    return
+                data = data[i + 1:]
+            self.power = NORMAL
+        self._inbuf += data
+        self._parse()
+
+    def _parse(self):
+        """Sync on 00 FF (so any run of 0x55/0x00 wake-up bytes is skipped, §1.4), then take ACK,
+        NACK, normal and extended frames. A bad LCS or DCS makes the chip ignore the frame and
+        resync after its start code; the host times out and retries [U: real chip may NACK]."""
+        while True:
+            buf = self._inbuf
+            i = bytes(buf).find(_START)
+            if i < 0:
+                # keep a trailing 00: it may be the first half of a start code
+                self._inbuf = bytearray(b"\x00") if buf and buf[-1] == 0 else bytearray()
+                return
+            if i:
+                buf = self._inbuf = buf[i:]
+            if len(buf) < 4:
+                return
+            ln, lcs = buf[2], buf[3]
+            if ln == 0 and lcs == 0xFF:
+                self._inbuf = buf[4:]
+                self._host_ack()
+                continue
+            if ln == 0xFF and lcs == 0:
+                self._inbuf = buf[4:]
+                self._host_nack()
+                continue
+            if ln == 0xFF and lcs == 0xFF:
+                if len(buf) < 7:
+                    return
+                ln = (buf[4] << 8) | buf[5]
+                hdr = 7
+                good_len = (buf[4] + buf[5] + buf[6]) & 0xFF == 0
+            else:
+                hdr = 4
+                good_len = (ln + lcs) & 0xFF == 0
+            if not good_len or ln == 0:
+                self._inbuf = buf[2:]
+                continue
+            if len(buf) < hdr + ln + 1:
+                return  # wait for the rest of the frame
+            body = bytes(buf[hdr:hdr + ln])
+            total = buf[hdr + ln]
+            for b in body:
+                total += b
+            if total & 0xFF:
+                self._inbuf = buf[2:]
+                continue
+            self._inbuf = buf[hdr + ln + 1:]
+            self._frame(body)
+
+    def _host_ack(self):
+        """Host ACK: aborts a running command; completes a baud-rate change (§1.3, §1.4)."""
+        self._pending = None
+        if self._pending_baud:
+            self.baud = self._pending_baud
+            self._pending_baud = 0
+
+    def _host_nack(self):
+        if self._last_response is not None:
+            self._send(self._last_response, False)
+
+    def _frame(self, body):
+        self._pending = None  # a new command replaces one still waiting [U]
+        self._pending_baud = 0
+        self._send_ack()
+        self.clock.command()
+        if body[0] != codec.FRAME_TFI_HOST or len(body) < 2:
+            self._respond(_ERROR)
+            return
+        try:
+            rsp = self._execute(body[1:], True)
+        except PN532SyntaxError:
+            self._respond(_ERROR)
+            return
+        if rsp is not _PENDING:
+            self._respond(build_frame(rsp))
+        if body[1] == codec.CMD_POWER_DOWN and rsp is not None:
+            self.power = POWERDOWN  # after the answer has gone out
+
+    # --- host link: bytes out ---------------------------------------------------------------
+    def _send_ack(self):
+        if self.faults is not None and self.faults.drop_ack():
+            return
+        self._send(_ACK, True)
+
+    def _respond(self, frame):
+        self._last_response = frame
+        self._send(frame, False)
+
+    def _send(self, frame, is_ack):
+        if self.faults is not None:
+            frame = self.faults.on_frame(frame, is_ack)
+        if self.hsu:
+            self.clock.link(len(frame), self.baud, True)
+        if frame:
+            self._out.append(frame)
+
+    def read(self, n=-1):
+        """Bytes the chip has sent so far (up to `n`; all when n < 0)."""
+        out = bytearray()
+        while self._out and (n < 0 or len(out) < n):
+            frame = self._out[0]
+            take = len(frame) if n < 0 else min(len(frame), n - len(out))
+            out += frame[:take]
+            if take == len(frame):
+                self._out.pop(0)
+            else:
+                self._out[0] = frame[take:]
+        return bytes(out)
+
+    def read_frame(self):
+        """The next whole frame the chip produced, or b"" (I2C reads one frame per transaction)."""
+        return self._out.pop(0) if self._out else b""
+
+    def pending(self):
+        n = 0
+        for f in self._out:
+            n += len(f)
+        return n
+
+    # --- commands ---------------------------------------------------------------------------
+    def process_command(self, pd):
+        """Command PD bytes (code + params) -> response PD bytes (code+1 + data), without the
+        link. Never waits: an InListPassiveTarget with infinite retries and no card answers
+        NbTg = 0. Raises PN532SyntaxError where the link would carry the error frame."""
+        self.clock.command()
+        return self._execute(bytes(pd), False)
+
+    def _execute(self, pd, may_pend):
+        if not pd:
+            raise PN532SyntaxError("empty command")
+        handler = self._handlers.get(pd[0])
+        if handler is None:
+            raise PN532SyntaxError("unknown command 0x%02X" % pd[0])
+        if self.power == POWERDOWN:
+            self.power = NORMAL  # process_command on a sleeping chip: the call itself wakes it
+        data = handler(pd[1:], may_pend)
+        if data is _PENDING:
+            return _PENDING
+        return bytes((pd[0] + 1,)) + bytes(data)
+
+    def _diagnose(self, p, may_pend):
+        # NumTst 0x00 communication line test echoes its data (libnfc checks the link this way);
+        # ROM (0x01) and RAM (0x02) tests pass. Other tests are not modelled.
+        if not p:
+            raise PN532SyntaxError("Diagnose needs NumTst")
+        if p[0] == 0x00:
+            return p
+        if p[0] in (0x01, 0x02):
+            return b"\x00"
+        raise PN532SyntaxError("Diagnose test 0x%02X not modelled" % p[0])
+
+    def _get_firmware_version(self, p, may_pend):
+        return bytes(codec.FIRMWARE_VERSION)
+
+    def _get_general_status(self, p, may_pend):
+        listed = [i for i in range(len(self._targets)) if self._targets[i] is not None]
+        out = bytearray((self.last_error, 1 if self.field_on else 0, len(listed)))
+        for i in listed:
+            out += bytes((i + 1, 0x00, 0x00, 0x00))  # Tg, BrRx/BrTx 106 kbps, type A / MIFARE
+        out.append(0x00)  # SAM status
+        return out
+
+    def _read_register(self, p, may_pend):
+        if not p or len(p) % 2:
+            raise PN532SyntaxError("ReadRegister takes 16-bit addresses")
+        out = bytearray()
+        for i in range(0, len(p), 2):
+            out.append(self.registers.get((p[i] << 8) | p[i + 1], 0))
+        return out
+
+    def _write_register(self, p, may_pend):
+        if not p or len(p) % 3:
+            raise PN532SyntaxError("WriteRegister takes (address, value) triples")
+        for i in range(0, len(p), 3):
+            self.registers[(p[i] << 8) | p[i + 1]] = p[i + 2]
+        return b""
+
+    def _set_serial_baud_rate(self, p, may_pend):
+        if len(p) != 1 or p[0] >= len(codec.BAUD_RATES):
+            raise PN532SyntaxError("SetSerialBaudRate takes one code 0..8")
+        # The chip answers at the old rate and switches after the host's ACK (nfcpy, §1.4).
+        self._pending_baud = codec.BAUD_RATES[p[0]]
+        return b""
+
+    def _set_parameters(self, p, may_pend):
+        if len(p) != 1:
+            raise PN532SyntaxError("SetParameters takes one flags byte")
+        self.parameters = p[0]
+        return b""
+
+    def _sam_configuration(self, p, may_pend):
+        if not 1 <= len(p) <= 3 or not codec.SAM_NORMAL <= p[0] <= codec.SAM_DUAL_CARD:
+            raise PN532SyntaxError("SAMConfiguration takes Mode 1..4 [Timeout [IRQ]]")
+        self.sam_mode = p[0]
+        self.power = NORMAL  # leaves LowVbat
+        return b""
+
+    def _power_down(self, p, may_pend):
+        if not 1 <= len(p) <= 2:
+            raise PN532SyntaxError("PowerDown takes WakeUpEnable [GenerateIRQ]")
+        self._wake_sources = p[0]
+        self._release(0)
+        self._rf_field(False)
+        return b"\x00"  # _frame puts the chip to sleep once this answer is out
+
+    def _rf_configuration(self, p, may_pend):
+        if not p or _RF_ITEM_LEN.get(p[0], -1) != len(p) - 1:
+            raise PN532SyntaxError("RFConfiguration: unknown item or wrong length")
+        item = p[0]
+        if item == codec.RF_FIELD:
+            self._rf_field(bool(p[1] & 0x01))
+        elif item == codec.RF_TIMINGS:
+            self.atr_timeout, self.nondep_timeout = p[2], p[3]
+        elif item == codec.RF_MAX_RTY_COM:
+            self.max_rty_com = p[1]
+        elif item == codec.RF_MAX_RETRIES:
+            self.max_retries = (p[1], p[2], p[3])
+        return b""
+
+    def _rf_field(self, on):
+        if self.field_on and not on:
+            for c in self.deck.field():
+                c.reset()  # no field, no power: every card forgets its session
+            self._targets = []
+            self._active = -1
+        self.field_on = on
+
+    # --- targets ----------------------------------------------------------------------------
+    def _in_list_passive_target(self, p, may_pend):
+        if len(p) < 2 or p[0] not in (1, 2) or p[1] > 0x04:
+            raise PN532SyntaxError("InListPassiveTarget takes MaxTg 1|2, BrTy 0..4")
+        self._targets = []
+        self._active = -1
+        self.field_on = True
+        found = self._list(p[0], p[1], bytes(p[2:]))
+        if found is None:
+            if may_pend and self.max_retries[2] == 0xFF:
+                # Infinite MxRtyPassiveActivation: the chip keeps polling until a card comes
+                # or the host aborts with an ACK (§1.10). Answered from _on_deck.
+                self._pending = (p[0], p[1], bytes(p[2:]))
+                return _PENDING
+            return b"\x00"
+        return found
+
+    def _list(self, max_tg, brty, initiator_data):
+        """Select up to `max_tg` type A cards; the answer data, or None if none answered."""
+        if brty != codec.TG_BRTY_106A:
+            return None  # only 106 kbps type A cards exist in this rig
+        out = bytearray(1)
+        for c in self.deck.field():
+            if len(self._targets) == max_tg:
+                break
+            if initiator_data and c.uid != initiator_data:
+                continue
+            if self._active >= 0:
+                # Only one card can be ACTIVE: HLTA the previous one before the next anticollision.
+                try:
+                    self._targets[self._active].halt()
+                except _card.CardError:
+                    pass
+            if not self._select(c):
+                continue
+            self._targets.append(c)
+            self._active = len(self._targets) - 1
+            out += bytes((len(self._targets), c.atqa >> 8, c.atqa & 0xFF, c.sak, len(c.uid)))
+            out += c.uid
+        if not self._targets:
+            return None
+        out[0] = len(self._targets)
+        return out
+
+    def _select(self, c):
+        try:
+            c.select()
+        except _card.CardTimeout:
+            self.clock.card_timeout(timeout_us(self.nondep_timeout))
+            return False
+        self.clock.card_op(SELECT, len(c.uid))
+        return True
+
+    def _on_deck(self, event, name, c):
+        if event != PRESENT or self._pending is None or not self.field_on:
+            return
+        max_tg, brty, initiator_data = self._pending
+        found = self._list(max_tg, brty, initiator_data)
+        if found is not None:
+            self._pending = None
+            self._respond(build_frame(bytes((codec.CMD_IN_LIST_PASSIVE_TARGET + 1,)) + found))
+
+    def _target(self, tg):
+        """Index of a listed target, or -1."""
+        i = (tg & 0x3F) - 1  # bit 6 of Tg is the MI chaining flag
+        if 0 <= i < len(self._targets) and self._targets[i] is not None:
+            return i
+        return -1
+
+    def _activate(self, i):
+        """Talk to target i: the chip re-activates it (WUPA + select) if another was active [U]."""
+        if i == self._active:
+            return True
+        if self._active >= 0 and self._targets[self._active] is not None:
+            self._targets[self._active].deactivate()
+        self._active = -1
+        if not self._select(self._targets[i]):
+            return False
+        self._active = i
+        return True
+
+    def _status(self, st):
+        self.last_error = st
+        return bytes((st,))
+
+    def _in_select(self, p, may_pend):
+        if len(p) != 1:
+            raise PN532SyntaxError("InSelect takes Tg")
+        i = self._target(p[0])
+        if i < 0:
+            return self._status(codec.ST_WRONG_CONTEXT)
+        return self._status(codec.ST_OK if self._activate(i) else codec.ST_TIMEOUT)
+
+    def _in_deselect(self, p, may_pend):
+        """Deselect = HLTA for a MIFARE Classic; the target stays listed for InSelect."""
+        if len(p) != 1:
+            raise PN532SyntaxError("InDeselect takes Tg")
+        if p[0] != 0 and self._target(p[0]) < 0:
+            return self._status(codec.ST_WRONG_CONTEXT)
+        if self._active >= 0 and (p[0] == 0 or self._target(p[0]) == self._active):
+            try:
+                self._targets[self._active].halt()
+            except _card.CardError:
+                pass
+            self._active = -1
+        return self._status(codec.ST_OK)
+
+    def _in_release(self, p, may_pend):
+        if len(p) != 1:
+            raise PN532SyntaxError("InRelease takes Tg")
+        if p[0] != 0 and self._target(p[0]) < 0:
+            return self._status(codec.ST_WRONG_CONTEXT)
+        self._release(p[0])
+        return self._status(codec.ST_OK)
+
+    def _release(self, tg):
+        """Forget target `tg` (0 = all), halting it if it was active."""
+        only = self._target(tg) if tg else -1
+        for i in range(len(self._targets)):
+            if self._targets[i] is None or (tg and i != only):
+                continue
+            if i == self._active:
+                try:
+                    self._targets[i].halt()
+                except _card.CardError:
+                    pass
+                self._active = -1
+            self._targets[i] = None
+        if not tg:
+            self._targets = []
+
+    # --- MIFARE relay -----------------------------------------------------------------------
+    def _in_data_exchange(self, p, may_pend):
+        if not p:
+            raise PN532SyntaxError("InDataExchange takes Tg")
+        i = self._target(p[0])
+        if i < 0:
+            return self._status(codec.ST_WRONG_CONTEXT)
+        if not self._activate(i):
+            return self._status(codec.ST_TIMEOUT)
+        st, data = self._mifare(self._targets[i], bytes(p[1:]))
+        return self._status(st) + data
+
+    def _mifare(self, c, cmd):
+        """One MIFARE Classic command (reference §2.1) -> (status, data). The PN532 runs both
+        parts of WRITE and of the value commands inside one InDataExchange. Time: the card's
+        operation time when it answers (ACK, NAK or auth failure), the chip's timeout when not."""
+        if len(cmd) < 2:
+            return codec.ST_INVALID_PARAMETER, b""
+        op = cmd[0]
+        if (op == codec.MF_AUTH_A or op == codec.MF_AUTH_B) and len(cmd) < 12:
+            # [U] fewer than 4 UID bytes: refused by the chip before the card sees it
+            return codec.ST_INVALID_PARAMETER, b""
+        try:
+            data = self._card_command(c, op, cmd[1], cmd)
+        except _card.CardTimeout:
+            self.clock.card_timeout(timeout_us(self.nondep_timeout))
+            return codec.ST_TIMEOUT, b""
+        except _card.CardError as e:
+            self.clock.card_op(op)
+            return e.status, b""
+        self.clock.card_op(op)
+        return codec.ST_OK, data
+
+    def _card_command(self, c, op, blk, cmd):
+        """Run `cmd` on card `c`; the data it answers, or a CardError. Lengths the card does not
+        expect make it NAK [U]."""
+        if op == codec.MF_AUTH_A or op == codec.MF_AUTH_B:
+            # The chip feeds key + the next 4 bytes to its Crypto1 unit; extra UID bytes
+            # (Adafruit passes a whole 7-byte UID) are ignored [U].
+            c.authenticate(op, blk, cmd[2:8], cmd[8:12])
+        elif op == codec.MF_READ:
+            self._expect_len(c, cmd, (2,))
+            return c.read(blk)
+        elif op == codec.MF_WRITE:
+            self._expect_len(c, cmd, (18,))
+            c.write(blk, cmd[2:18])
+        elif op == codec.MF_INCREMENT or op == codec.MF_DECREMENT:
+            self._expect_len(c, cmd, (6,))
+            operand = int.from_bytes(cmd[2:6], "little")
+            if op == codec.MF_INCREMENT:
+                c.increment(blk, operand)
+            else:
+                c.decrement(blk, operand)
+        elif op == codec.MF_RESTORE:
+            # libnfc sends no operand, the datasheet 4 arbitrary bytes: both accepted.
+            self._expect_len(c, cmd, (2, 6))
+            c.restore(blk)
+        elif op == codec.MF_TRANSFER:
+            # libnfc appends 4 dummy bytes to TRANSFER: trailing bytes ignored [U].
+            c.transfer(blk)
+        elif op == codec.MF_HALT and blk == 0x00 and len(cmd) == 2:
+            c.halt()  # HLTA: the card halts and, by design, never answers
+            raise _card.CardTimeout("HLTA has no answer")
+        else:
+            c.unknown_command(op)
+        return b""
+
+    @staticmethod
+    def _expect_len(c, cmd, lengths):
+        if len(cmd) not in lengths:
+            c.unknown_command(cmd[0])  # timeout if the card is not listening, else NAK
+
+    def _in_communicate_thru(self, p, may_pend):
+        """Raw frames, no Crypto1. Modelled: HLTA (50 00) halts the active card; any other frame
+        gets no answer, and an authenticated card loses its session (the unencrypted frame breaks
+        the Crypto1 stream). Both report 0x01 timeout, as a PICC that does not answer."""
+        if not p:
+            raise PN532SyntaxError("InCommunicateThru needs data")
+        if self._active >= 0:
+            c = self._targets[self._active]
+            if len(p) == 2 and p[0] == codec.MF_HALT and p[1] == 0x00:
+                try:
+                    c.halt()  # the chip does not interpret raw frames: Tg stays "active"
+                except _card.CardError:
+                    pass
+            else:
+                c.deactivate()
+        self.clock.card_timeout(timeout_us(self.nondep_timeout))
+        return self._status(codec.ST_TIMEOUT)
+
+
+class PN532I2C:
+    """The I2C transport (address 0x24): every read transaction starts with the status byte
+    (0x01 ready, 0x00 busy) and carries one frame (reference §1.5). "Busy" is modelled as the
+    first status poll after each host write answering 0x00 once."""
+
+    address = codec.TG_I2C_ADDRESS
+    BITS_PER_BYTE = 9  # 8 data bits + ACK
+
+    def __init__(self, pn532, bus_hz=400000):
+        self.chip = pn532
+        self.bus_hz = bus_hz
+        pn532.hsu = False
+        self._busy = False
+
+    def _charge(self, n, to_host):
+        # +1: the address byte of the transaction
+        self.chip.clock.link(n + 1, self.bus_hz, to_host, self.BITS_PER_BYTE)
+
+    def write(self, data):
+        self._charge(len(data), False)
+        self.chip._feed(data, WAKE_I2C)
+        self._busy = True
+
+    def read(self, n):
+        self._charge(n, True)
+        if self._busy or not self.chip._out:
+            self._busy = False
+            return bytes(n)
+        frame = self.chip.read_frame()
+        out = bytes((codec.TG_I2C_READY,)) + frame
+        if len(out) < n:
+            out += bytes(n - len(out))
+        return out[:n]
