@@ -121,3 +121,54 @@ class Nvs:
         except OSError:
             return  # absent already
         self._nvs.commit()
+
+
+class UsbLink:
+    """The host link on the board's USB serial (the REPL's stdin/stdout in binary, non-blocking).
+
+    main.py detaches the REPL's Ctrl-C handling so frame bytes (0x03 included) reach the link."""
+
+    def __init__(self):
+        import select
+        import sys
+
+        self._in = sys.stdin.buffer
+        self._out = sys.stdout.buffer
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+        try:
+            import micropython
+
+            micropython.kbd_intr(-1)
+        except (ImportError, AttributeError):
+            pass
+
+    def readinto(self, buf):
+        n = 0
+        while n < len(buf) and self._poll.poll(0):
+            b = self._in.read(1)
+            if not b:
+                break
+            buf[n] = b[0]
+            n += 1
+        return n or None
+
+    def write(self, buf):
+        return self._out.write(buf)
+
+
+def display(i2c_id=_I2C_ID, scl=_I2C_SCL, sda=_I2C_SDA, address=0x3C):
+    """An SSD1306 128x64 on I2C if one answers (driver: micropython-lib `ssd1306`), else None."""
+    try:
+        import ssd1306
+
+        i2c = machine.I2C(i2c_id, scl=machine.Pin(scl), sda=machine.Pin(sda), freq=400000)
+        if address not in i2c.scan():
+            return None
+        return ssd1306.SSD1306_I2C(128, 64, i2c, addr=address)
+    except (ImportError, OSError):
+        return None
+
+
+def reset():
+    machine.reset()

@@ -1,0 +1,47 @@
+"""The reader's main loop: USB link requests in, responses out; between requests, the standalone
+fixed-price mode (canteen, vending) debits any card presented."""
+from icpurse.firmware import link
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+
+    def const(x):
+        return x
+
+
+IDLE_MS = const(5)
+FIXED_PRICE_POLL_MS = const(150)
+
+
+class LinkServer:
+    def __init__(self, port, reader, clock):
+        """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking)."""
+        self.port = port
+        self.reader = reader
+        self.clock = clock
+        self.frames = link.FrameReader()
+        self._buf = bytearray(256)
+        self._mv = memoryview(self._buf)
+
+    def poll(self):
+        """Handle every complete request that has arrived; True if there was one."""
+        n = self.port.readinto(self._buf)
+        if n:
+            self.frames.feed(self._mv[:n])
+        handled = False
+        while True:
+            frame = self.frames.next()
+            if frame is None:
+                return handled
+            self.port.write(self.reader.handle(frame))
+            handled = True
+
+    def serve(self, stop=None):
+        """Run until the host asks for a reboot (or `stop()` says so)."""
+        reader = self.reader
+        while not reader.reboot_requested and not (stop and stop()):
+            if self.poll():
+                continue
+            if reader.poll_fixed_price(FIXED_PRICE_POLL_MS) is None:
+                self.clock.sleep_ms(IDLE_MS)
