@@ -445,11 +445,14 @@ class Journal:
             self._acked = up_to
         return self._acked
 
-    def compact(self):
+    def compact(self, keep_from=None):
         """Delete segment files whose records are all acknowledged and none of them is an
-        unresolved transaction (or after one). Returns the number of records removed."""
+        unresolved transaction (or after one), nor numbered `keep_from` or later (the reader keeps
+        the open day's records for its day-close totals). Returns the number of records removed."""
         self._check_open()
         cut = self._acked
+        if keep_from is not None:
+            cut = min(cut, keep_from - 1)
         if self._pending:
             cut = min(cut, self._pending[0][NUMBER] - 1)
         segs = self._segs

@@ -273,7 +273,8 @@ class Reader:
         if up_to >= self.journal.next_number:
             raise LinkFail(codec.LINK_ERR_BAD_ORDER, "record %d was never sent" % up_to)
         self.journal.acknowledge(up_to)
-        self.journal.compact()
+        # keep the open day's records: DAY_CLOSE totals them from the journal itself
+        self.journal.compact(self.config["day_first"] if self.config["day_open"] else None)
         return b""
 
     def cmd_day_close(self, payload):

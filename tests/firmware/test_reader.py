@@ -137,6 +137,9 @@ def test_journal_acknowledge_and_compact():
     vr.request(codec.LINK_CMD_ACK_JOURNAL, codec.encode_ack_journal(records[-1][codec.JOURNAL_RECORD_NUMBER]))
     info = codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))
     assert info[codec.READER_INFO_JOURNAL_ACKED] == 6
+    # acknowledged records of the open day stay on the reader for the day-close totals
+    totals = codec.decode_day_totals(vr.request(codec.LINK_CMD_DAY_CLOSE))
+    assert totals[codec.DAY_TOTALS_DEBIT_COUNT] == 3 and totals[codec.DAY_TOTALS_DEBIT_SUM] == 30
     try:
         vr.request(codec.LINK_CMD_ACK_JOURNAL, codec.encode_ack_journal(99))
         raise AssertionError("acknowledged records never sent")

@@ -1,0 +1,213 @@
+"""The icpurse ESP32 reader over its USB link (pyserial), from the host.
+
+`LinkClient` sends requests and returns response payloads, raising `ReaderLinkError` for an ERROR
+frame (typed code, detail, message). Requests that change nothing are retried after a lost or
+damaged answer; a DEBIT is never sent twice (its outcome is read back from the journal instead).
+`SerialTag` is the tag interface over the transparent CARD_* commands, so personalisation and
+top-ups run through an issuance reader exactly as through PC/SC.
+"""
+import time
+
+from icpurse.firmware import codec, link
+from icpurse.firmware.codec import ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
+from icpurse.firmware.mifare import AccessDenied, AuthError, MifareError, TagGone
+
+_SAFE_TO_RETRY = {codec.LINK_CMD_INFO, codec.LINK_CMD_FETCH_JOURNAL, codec.LINK_CMD_READ_CARD,
+                  codec.LINK_CMD_SET_TIME, codec.LINK_CMD_CONFIGURE, codec.LINK_CMD_ACK_JOURNAL,
+                  codec.LINK_CMD_CARD_READ}
+
+
+class ReaderLinkError(Exception):
+    """The reader answered with an ERROR frame."""
+
+    def __init__(self, code, detail, message, command):
+        super().__init__(message)
+        self.code, self.detail, self.message, self.command = code, detail, message, command
+
+    @property
+    def refusal(self):
+        """The purse refusal code (codec.R_*) when the reader refused a card, else None."""
+        return self.detail if self.code >= codec.LINK_ERR_REFUSAL_BASE else None
+
+
+class LinkTimeout(Exception):
+    """No valid answer from the reader in time (unplugged, wrong port, not an icpurse reader)."""
+
+
+class LinkClient:
+    def __init__(self, port, baud=115200, timeout=5.0):
+        import serial  # pyserial
+
+        self.path = port
+        try:
+            self.serial = serial.Serial(port, baud, timeout=0.05)
+        except serial.SerialException as e:
+            raise LinkTimeout("cannot open %s: %s" % (port, e))
+        self.timeout = timeout
+        self.frames = link.FrameReader()
+        self._seq = 0
+
+    def close(self):
+        self.serial.close()
+
+    def _exchange(self, command, payload, timeout):
+        self._seq = (self._seq + 1) & 0xFF
+        seq = self._seq
+        self.serial.write(link.encode_frame(codec.LINK_KIND_REQUEST, seq, command, payload))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self.serial.read(self.serial.in_waiting or 1)  # returns as soon as bytes are there
+            if data:
+                self.frames.feed(data)
+            while True:
+                frame = self.frames.next()
+                if frame is None:
+                    break
+                if frame.seq == seq and frame.command == command:
+                    return frame
+                # an answer to an earlier, abandoned request: ignore it
+        raise LinkTimeout("no answer from the reader on %s within %.1f s (command 0x%02x)" % (self.path, timeout, command))
+
+    def request(self, command, payload=b"", timeout=None):
+        timeout = timeout or self.timeout
+        tries = 3 if command in _SAFE_TO_RETRY else 1
+        for attempt in range(tries):
+            try:
+                frame = self._exchange(command, payload, timeout)
+                break
+            except LinkTimeout:
+                if attempt == tries - 1:
+                    raise
+        if frame.kind == codec.LINK_KIND_ERROR:
+            code, detail, message = link.decode_error(frame.payload)
+            if code == codec.LINK_ERR_BAD_FRAME and command in _SAFE_TO_RETRY:
+                return self.request(command, payload, timeout)
+            raise ReaderLinkError(code, detail, message, command)
+        return frame.payload
+
+    # --- typed commands -----------------------------------------------------------------------
+    def info(self):
+        raw = self.request(codec.LINK_CMD_INFO)
+        return dict(zip(codec.READER_INFO_FIELDS, codec.decode_reader_info(raw)))
+
+    def set_time(self, t):
+        self.request(codec.LINK_CMD_SET_TIME, codec.encode_set_time(t))
+
+    def provision_keys(self, terminal, version, sector_a, purse_mac, journal, make_current=True):
+        self.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
+            terminal, version, 1 if make_current else 0, sector_a, purse_mac, journal))
+
+    def configure(self, mode=codec.MODE_POS, fixed_price=0, grace_days=0, txn_cap=0, daily_cap=0, issuer=0,
+                  transparent=False):
+        self.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(
+            mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, 1 if transparent else 0))
+
+    def load_blacklist(self, version, card_numbers, chunk=500):
+        entries = sorted(bytes(n) for n in card_numbers)
+        total = len(entries)
+        offset = 0
+        while True:
+            part = entries[offset:offset + chunk]
+            self.request(codec.LINK_CMD_LOAD_BLACKLIST,
+                         codec.encode_blacklist_header(version, total, offset, len(part)) + b"".join(part))
+            offset += len(part)
+            if offset >= total:
+                return
+
+    def sign_in(self, t, operator, blacklist_version):
+        raw = self.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(t, operator, blacklist_version))
+        return dict(zip(codec.SIGN_IN_RESULT_FIELDS, codec.decode_sign_in_result(raw)))
+
+    def debit(self, amount, pos_ref=0, timeout_ms=10000):
+        raw = self.request(codec.LINK_CMD_DEBIT, codec.encode_debit_request(amount, pos_ref, timeout_ms),
+                           timeout=timeout_ms / 1000 + self.timeout)
+        return dict(zip(codec.DEBIT_RESULT_FIELDS, codec.decode_debit_result(raw)))
+
+    def read_card(self, timeout_ms=5000):
+        raw = self.request(codec.LINK_CMD_READ_CARD, codec.encode_read_card_request(timeout_ms),
+                           timeout=timeout_ms / 1000 + self.timeout)
+        summary = dict(zip(codec.CARD_SUMMARY_FIELDS, codec.decode_card_summary(raw)))
+        off = codec.CARD_SUMMARY_SIZE
+        summary["log"] = []
+        for _ in range(summary["count"]):
+            summary["log"].append(dict(zip(codec.LOG_ENTRY_FIELDS, codec.decode_log_entry(raw, off))))
+            off += codec.LOG_ENTRY_SIZE
+        return summary
+
+    def fetch_journal(self, first=1, maximum=0):
+        """Raw journal records (54 bytes each) numbered >= first."""
+        raw = self.request(codec.LINK_CMD_FETCH_JOURNAL, codec.encode_fetch_journal(first, maximum))
+        (count,) = codec.decode_journal_chunk(raw)
+        off = codec.JOURNAL_CHUNK_SIZE
+        size = codec.JOURNAL_RECORD_SIZE
+        return [raw[off + i * size:off + (i + 1) * size] for i in range(count)]
+
+    def ack_journal(self, up_to):
+        self.request(codec.LINK_CMD_ACK_JOURNAL, codec.encode_ack_journal(up_to))
+
+    def day_close(self):
+        return dict(zip(codec.DAY_TOTALS_FIELDS, codec.decode_day_totals(self.request(codec.LINK_CMD_DAY_CLOSE))))
+
+    def reboot(self):
+        self.request(codec.LINK_CMD_REBOOT)
+
+
+_STATUS_ERRORS = {ST_AUTH_ERROR: AuthError, ST_INVALID_FRAME: AccessDenied, ST_TIMEOUT: TagGone}
+
+
+class SerialTag:
+    """The tag interface over an issuance reader's transparent CARD_* commands."""
+
+    def __init__(self, client, timeout_ms=10000):
+        self.client = client
+        raw = self._call(codec.LINK_CMD_CARD_WAIT, codec.encode_card_wait(timeout_ms))
+        uid_len, uid, self.atqa, self.sak = codec.decode_card_found(raw)
+        self.uid = bytes(uid[:uid_len])
+
+    def _call(self, command, payload):
+        try:
+            return self.client.request(command, payload)
+        except ReaderLinkError as e:
+            if e.code == codec.LINK_ERR_CARD:
+                raise _STATUS_ERRORS.get(e.detail, MifareError)(e.detail, e.message)
+            if e.code == codec.LINK_ERR_NO_CARD:
+                raise TagGone(ST_TIMEOUT, e.message)
+            raise
+
+    def authenticate(self, block, key, key_type=codec.MF_AUTH_A):
+        self._call(codec.LINK_CMD_CARD_AUTH, codec.encode_card_auth(block, key_type, bytes(key)))
+
+    def read_block(self, block):
+        return codec.decode_card_data(self._call(codec.LINK_CMD_CARD_READ, codec.encode_card_block(block)))[0]
+
+    def write_block(self, block, data):
+        self._call(codec.LINK_CMD_CARD_WRITE, codec.encode_card_write(block, bytes(data)))
+
+    def _value(self, op, block, operand):
+        if not 0 <= operand <= 0x7FFFFFFF:
+            raise ValueError("operand out of range: %r" % (operand,))
+        self._call(codec.LINK_CMD_CARD_VALUE, codec.encode_card_value(op, block, operand))
+
+    def increment(self, block, amount):
+        self._value(codec.MF_INCREMENT, block, amount)
+
+    def decrement(self, block, amount):
+        self._value(codec.MF_DECREMENT, block, amount)
+
+    def restore(self, block):
+        self._value(codec.MF_RESTORE, block, 0)
+
+    def transfer(self, block):
+        self._call(codec.LINK_CMD_CARD_TRANSFER, codec.encode_card_block(block))
+
+
+class SerialReader:
+    def __init__(self, port, baud=115200):
+        self.port = port
+        self.client = LinkClient(port, baud)
+
+    def __str__(self):
+        return "serial:%s" % self.port
+
+    def wait_for_card(self, timeout=10.0):
+        return SerialTag(self.client, int(timeout * 1000))
