@@ -1,0 +1,60 @@
+"""`--reader sim`: an in-process virtual rig for the host tools, no hardware and no daemon.
+
+The firmware's own PN532 driver and MIFARE layer talk to the simulated PN532; the cards persist as
+.mfd dumps in a state folder (default: the user's data folder, `sim-cards/`; `ICPURSE_SIM_STATE`
+overrides) so successive `icpurse` runs see the same cards. `card.mfd` is the card on the reader;
+a fresh blank 1K card is made when the folder is empty.
+"""
+import os
+from pathlib import Path
+
+from icpurse.firmware.hal.sim import SimClock, SimUart
+from icpurse.firmware.mifare import ClassicTag, TagGone
+from icpurse.firmware.codec import ST_TIMEOUT
+from icpurse.firmware.pn532 import PN532
+from icpurse.firmware.pn532_hsu import HSU
+from icpurse.hil.sim import dumps, factory
+from icpurse.hil.sim.clock import VirtualClock
+from icpurse.hil.sim.deck import Deck
+from icpurse.hil.sim.pn532 import PN532 as SimPN532
+
+
+def default_state_dir():
+    env = os.environ.get("ICPURSE_SIM_STATE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("icpurse")) / "sim-cards"
+
+
+class SimReader:
+    def __init__(self, state_dir=None, blank_uid=b"\x5e\x11\x00\x01"):
+        self.state_dir = Path(state_dir) if state_dir else default_state_dir()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.state_dir / "card.mfd"
+        self.deck = Deck()
+        if self.path.exists():
+            self.card = dumps.load(str(self.path))
+        else:
+            self.card = factory.blank_card(blank_uid)
+            dumps.save(self.card, str(self.path))
+        self.deck.add("card", self.card)
+        self.deck.present("card")
+        self.vclock = VirtualClock()
+        self.chip = SimPN532(self.deck, self.vclock)
+        self.driver = PN532(HSU(SimUart(self.chip)), SimClock(self.vclock))
+        self.driver.begin()
+
+    def __str__(self):
+        return "sim:%s" % self.path
+
+    def wait_for_card(self, timeout=10.0):
+        found = self.driver.list_passive_target(int(timeout * 1000))
+        if found is None:
+            raise TagGone(ST_TIMEOUT, "no card on the simulated reader")
+        uid, atqa, sak = found
+        return ClassicTag(self.driver, uid, atqa, sak)
+
+    def close(self):
+        dumps.save(self.card, str(self.path))
