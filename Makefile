@@ -11,7 +11,7 @@ MPY_DIR := tests/micropython
 APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev nodejs npm
 PYTEST_ARGS ?=
 
-.PHONY: help setup apt venv node test demo gen firmware bench clean
+.PHONY: help setup apt venv node test demo gen firmware bench clean deploy flash device
 
 help:
 	@echo "make test      set up and run the whole test suite"
@@ -19,6 +19,8 @@ help:
 	@echo "make gen       regenerate firmware/codec.py from protocol/"
 	@echo "make firmware  compile every firmware module with mpy-cross -march=xtensawin (build/firmware)"
 	@echo "make bench     benchmarks (virtual clock figures)"
+	@echo "make deploy PORT=/dev/ttyUSB0          compile and copy the firmware to an ESP32 (mpremote)"
+	@echo "make flash PORT=... FIRMWARE=x.bin     erase the ESP32, write a MicroPython image (esptool)"
 
 apt: $(VENV)/.apt
 $(VENV)/.apt: tools/ensure-apt Makefile
@@ -55,6 +57,19 @@ firmware: venv
 
 bench: setup
 	@$(BIN)/python -m icpurse.hil.bench
+
+device: $(VENV)/.device
+$(VENV)/.device: $(VENV)/.installed
+	@$(BIN)/pip install -q -e '.[device]'
+	@touch $@
+
+deploy: device
+	@[ -n "$(PORT)" ] || { echo "make deploy: set PORT, e.g. make deploy PORT=/dev/ttyUSB0" >&2; exit 2; }
+	@$(MAKE) --no-print-directory firmware
+	@$(BIN)/python tools/board.py deploy --port "$(PORT)" build/firmware
+
+flash: device
+	@$(BIN)/python tools/board.py flash --port "$(PORT)" --firmware "$(FIRMWARE)"
 
 clean:
 	rm -rf build .pytest_cache

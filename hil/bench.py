@@ -1,0 +1,199 @@
+"""`make bench`: what one debit costs, from the virtual rig's modelled clock (never wall time).
+
+Tap time = what the customer waits for: from the moment the reader starts sending the
+InListPassiveTarget that finds the card to the moment it has the PN532's answer to the last card
+write (WRITE or TRANSFER) of the debit. Modelled: host-link bytes (10 bit times each, ACKs
+included), 0.5 ms PN532 overhead per command (an assumption until measured on hardware), card
+operations at the MIFARE Classic datasheet's typical times. Not modelled: the reader's journal
+writes to flash (counted separately) and MicroPython's own processing time (AES/CMAC included).
+
+Heap: hil/bench_mpy.py under the real MicroPython (WebAssembly) interpreter.
+
+    python -m icpurse.hil.bench [--no-heap] [--json PATH]
+"""
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from icpurse.firmware import codec
+from icpurse.hil import bench_mpy
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "tests" / "micropython" / "run.mjs"
+MP_PACKAGE = ROOT / "tests" / "micropython" / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
+FAST, SLOW = 921600, 115200
+TAP_GOAL_US = 60000
+HEAP_GOAL = 24 * 1024
+CARD_WRITES = (codec.MF_WRITE, codec.MF_TRANSFER)
+OP_NAMES = {codec.MF_AUTH_A: "auth A", codec.MF_AUTH_B: "auth B", codec.MF_READ: "read",
+            codec.MF_WRITE: "write", codec.MF_DECREMENT: "decrement", codec.MF_INCREMENT: "increment",
+            codec.MF_RESTORE: "restore", codec.MF_TRANSFER: "transfer"}
+BREAKDOWN = ("link_us", "card_us", "overhead_us")
+
+
+class Trace:
+    """Every PN532 command and journal append of the firmware, stamped with the virtual clock and
+    the clock's counters before and after."""
+
+    def __init__(self, vr):
+        self.vclock = vr.vclock
+        self.calls = []  # (cmd, MIFARE op or None, t0, t1, counters0, counters1, answer)
+        self.journal = []  # (number of PN532 commands before it, state)
+        call, append = vr.driver.call, vr.reader.journal.append
+
+        def traced_call(cmd, params=b"", data=None, **kw):
+            t0, c0 = self.vclock.now_us, dict(self.vclock.counters)
+            answer = call(cmd, params, data, **kw)
+            self.calls.append((cmd, data[0] if data else None, t0, self.vclock.now_us, c0,
+                               dict(self.vclock.counters), bytes(answer)))
+            return answer
+
+        def traced_append(kind, state, *args, **kw):
+            self.journal.append((len(self.calls), state))
+            return append(kind, state, *args, **kw)
+
+        vr.driver.call = traced_call  # the driver's own methods look it up on the instance
+        vr.reader.journal.append = traced_append
+
+
+def _diff(after, before):
+    return {k: after[k] - before[k] for k in after}
+
+
+def tap(baud, state_dir=None):
+    """One DEBIT on a freshly provisioned virtual reader with its HSU link at `baud`."""
+    own = state_dir is None
+    state_dir = state_dir or tempfile.mkdtemp(prefix="icpurse-bench-")
+    try:
+        vr = bench_mpy.make_reader(str(state_dir), baud=None if baud == SLOW else baud)
+        assert vr.uart.baud == baud == vr.chip.baud
+        trace = Trace(vr)
+        t0, c0 = vr.vclock.now_us, dict(vr.vclock.counters)
+        result = bench_mpy.debit_result(bench_mpy.serve(vr, bench_mpy.debit_request()))
+        t1, c1 = vr.vclock.now_us, dict(vr.vclock.counters)
+    finally:
+        if own:
+            shutil.rmtree(state_dir, ignore_errors=True)
+    calls = trace.calls
+    found = [i for i, c in enumerate(calls) if c[0] == codec.CMD_IN_LIST_PASSIVE_TARGET and c[6][:1] not in (b"", b"\x00")]
+    writes = [i for i, c in enumerate(calls) if c[0] == codec.CMD_IN_DATA_EXCHANGE and c[1] in CARD_WRITES]
+    start, end = calls[found[0]], calls[writes[-1]]
+    window = _diff(end[5], start[4])
+    request = _diff(c1, c0)
+    tap_us = end[3] - start[2]
+    ops = {}
+    for c in trace.calls:
+        if c[0] == codec.CMD_IN_DATA_EXCHANGE:
+            name = OP_NAMES.get(c[1], "0x%02x" % c[1])
+            ops[name] = ops.get(name, 0) + 1
+    return {
+        "baud": baud,
+        "amount": result[1],
+        "balance_after": result[2],
+        "tap_us": tap_us,
+        "tap_breakdown_us": {
+            "host_link": window["link_us"],
+            "card": window["card_us"],
+            "pn532_overhead": window["overhead_us"],
+            "other_waits": tap_us - sum(window[k] for k in BREAKDOWN),
+        },
+        "request_us": t1 - t0,
+        "request_breakdown_us": {"host_link": request["link_us"], "card": request["card_us"],
+                                 "pn532_overhead": request["overhead_us"]},
+        "commands": request["commands"],
+        "commands_traced": len(trace.calls),
+        "commands_in_tap": window["commands"],
+        "host_bytes_to_pn532": request["host_bytes_in"],
+        "host_bytes_from_pn532": request["host_bytes_out"],
+        "card_ops": request["card_ops"],
+        "card_timeouts": request["card_timeouts"],
+        "card_commands": ops,
+        # appended after the card was found and before the last card write was sent
+        "journal_writes_in_tap": sum(1 for before, _ in trace.journal if found[0] < before <= writes[-1]),
+        "journal_writes_total": len(trace.journal),
+        "journal_record_bytes": codec.JOURNAL_RECORD_SIZE,
+    }
+
+
+def heap():
+    """Run hil/bench_mpy.py under MicroPython; its BENCH-HEAP figures, or a reason string."""
+    node = shutil.which("node")
+    if node is None or not MP_PACKAGE.is_dir():
+        return "not measured: node or the MicroPython WebAssembly build is missing (make setup)"
+    proc = subprocess.run([node, str(RUNNER), "--root", str(ROOT), str(Path(bench_mpy.__file__))],
+                          capture_output=True, text=True, timeout=300)
+    m = re.search(r"^BENCH-HEAP (\{.*\})$", proc.stdout, re.M)
+    if proc.returncode != 0 or m is None:
+        return "not measured: the MicroPython run failed:\n" + proc.stdout + proc.stderr
+    return json.loads(m.group(1))
+
+
+def _ms(us):
+    return "%.1f ms" % (us / 1000)
+
+
+def _verdict(ok):
+    return "met" if ok else "NOT met"
+
+
+def report(taps, mem):
+    fast, slow = taps[FAST], taps[SLOW]
+    rows = [("", "921,600 baud", "115,200 baud")]
+    rows.append(("tap time (modelled)", _ms(fast["tap_us"]), _ms(slow["tap_us"])))
+    for k in ("host_link", "card", "pn532_overhead", "other_waits"):
+        rows.append(("  " + k.replace("_", " "), _ms(fast["tap_breakdown_us"][k]), _ms(slow["tap_breakdown_us"][k])))
+    rows.append(("whole DEBIT request", _ms(fast["request_us"]), _ms(slow["request_us"])))
+    for k, label in (("commands", "PN532 commands"), ("host_bytes_to_pn532", "host-link bytes to PN532 *"),
+                     ("host_bytes_from_pn532", "host-link bytes from PN532 *"), ("card_ops", "card operations")):
+        rows.append((label, str(fast[k]), str(slow[k])))
+    rows.append(("journal writes in the tap / total", "%d / %d" % (fast["journal_writes_in_tap"], fast["journal_writes_total"]),
+                 "%d / %d" % (slow["journal_writes_in_tap"], slow["journal_writes_total"])))
+    width = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = ["Debit of %d fen, one MIFARE Classic 1K card (virtual clock)" % fast["amount"]]
+    lines += ["  ".join(r[i].ljust(width[i]) for i in range(3)).rstrip() for r in rows]
+    lines.append("* every byte on the UART, ACK frames and wake-up bytes included")
+    lines.append("journal: %d-byte records; the one written inside the tap (PENDING, before the card write)"
+                 " costs flash time that is not modelled and adds to the real tap" % fast["journal_record_bytes"])
+    lines.append("card commands: " + ", ".join("%s %d" % kv for kv in sorted(fast["card_commands"].items())))
+    lines.append("goal tap <= %s at 921,600: %s (card operations alone: %s)" % (
+        _ms(TAP_GOAL_US), _verdict(fast["tap_us"] <= TAP_GOAL_US), _ms(fast["tap_breakdown_us"]["card"])))
+    if isinstance(mem, str):
+        lines.append("MicroPython heap: " + mem)
+    else:
+        lines.append("MicroPython heap allocated by one DEBIT, GC paused (upper bound of the peak):")
+        for case in ("cold", "warm"):
+            h = mem[case]
+            lines.append("  %-4s firmware %6d B  (total %d B - simulator %d B)" % (case, h["firmware"], h["total"], h["simulator"]))
+        worst = max(mem[c]["firmware"] for c in ("cold", "warm"))
+        lines.append("goal heap <= %d B (24 KB): %s (firmware share, %d B)" % (HEAP_GOAL, _verdict(worst <= HEAP_GOAL), worst))
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m icpurse.hil.bench", description=__doc__.split("\n")[0])
+    ap.add_argument("--no-heap", action="store_true", help="skip the MicroPython heap run")
+    ap.add_argument("--json", default=str(ROOT / "build" / "bench.json"), help="where to write the figures")
+    args = ap.parse_args(argv)
+    taps = {baud: tap(baud) for baud in (FAST, SLOW)}
+    mem = "skipped (--no-heap)" if args.no_heap else heap()
+    print(report(taps, mem))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figures = {
+        "clock": "virtual (hil/sim/clock.py); PN532 overhead %d us/command is an assumption" % codec.T_PN532_OVERHEAD,
+        "goals": {"tap_us_at_921600": TAP_GOAL_US, "heap_bytes": HEAP_GOAL},
+        "tap": {str(b): t for b, t in taps.items()},
+        "heap": mem,
+    }
+    out.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    print("figures: %s" % out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
