@@ -7,8 +7,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
-# stack), swig/libpcsclite-dev to build pyscard, Node for the MicroPython WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev nodejs npm
+# stack), swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own
+# throwaway cluster), Node for the MicroPython WebAssembly build.
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql nodejs npm
 PYTEST_ARGS ?=
 
 .PHONY: help setup apt venv node test demo gen firmware bench clean deploy flash device

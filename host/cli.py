@@ -35,5 +35,17 @@ def _register():
 
     main.add_command(layout)
 
+    from icpurse.host.programmes.cli import programme
+
+    main.add_command(programme)
+
+    from icpurse.hil.sim.cli import sim
+
+    main.add_command(sim)
+
+    from icpurse.keys.cli import keys
+
+    main.add_command(keys)
+
 
 _register()

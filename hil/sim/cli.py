@@ -1,0 +1,93 @@
+"""`icpurse sim ...`: run the virtual rig as a serial PN532 (pty) and/or a PC/SC reader (vpcd)."""
+import os
+import signal
+import sys
+import tempfile
+
+import click
+
+EXIT_FAILED = 1  # host/cli.py's exit code table: refused / failed
+
+
+@click.group()
+def sim():
+    """The virtual rig: a simulated PN532 + MIFARE Classic cards for tests and demos."""
+
+
+@sim.command()
+@click.option("--pty", "use_pty", is_flag=True, help="Serve a PN532 (HSU) on a pseudo-terminal; prints `pn532 <path>`.")
+@click.option("--link", type=click.Path(dir_okay=False), help="Also make this symlink to the pty slave.")
+@click.option("--pcsc", "use_pcsc", is_flag=True,
+              help="Attach to pcscd's vpcd driver as a PC/SC storage-card reader; prints `pcsc <reader>`.")
+@click.option("--vpcd-port", type=int, default=None, help="vpcd slot port (35963 = 'Virtual PCD 00 00').")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
+              help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID). Repeatable; the first is "
+                   "in the field. Default: one 1K transport card 1k:deadbeef (keys FF x 6).")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False),
+              help="Keep card dumps (<uid>.mfd, raw .mfd) here: loaded at start, written after each change.")
+@click.option("--control", "control_path", type=click.Path(dir_okay=False),
+              help="UNIX socket for present/remove/swap/status commands (default: a temp path); "
+                   "prints `control <path>`.")
+@click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
+def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, verbose):
+    """Serve the virtual rig until interrupted (SIGINT / SIGTERM).
+
+    The first stdout line is `pn532 <pty path>` with --pty; then `pcsc <reader name>` with --pcsc
+    and `control <socket path>`.
+    """
+    from icpurse.hil.sim.server import CardSpec, Rig
+
+    if not use_pty and not use_pcsc:
+        raise click.UsageError("choose at least one way in: --pty and/or --pcsc")
+    try:
+        specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        log = (lambda text: click.echo(text, err=True)) if verbose else None
+        rig = Rig(specs, state_dir=state_dir, log=log)
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
+
+    tmpdir = None
+    if control_path is None:
+        tmpdir = tempfile.mkdtemp(prefix="icpurse-sim-")
+        control_path = os.path.join(tmpdir, "control")
+    signal.signal(signal.SIGTERM, rig.stop)
+    signal.signal(signal.SIGINT, rig.stop)
+    try:
+        # Tests and scripts read these lines to find the devices: flush each one at once.
+        if use_pty:
+            _line("pn532 " + rig.open_pty(link=link))
+        if use_pcsc:
+            _line("pcsc " + rig.open_pcsc(port=vpcd_port))
+        _line("control " + rig.open_control(control_path))
+        rig.save_dumps()
+        rig.serve()
+    finally:
+        rig.close()
+        if tmpdir:
+            try:
+                os.rmdir(tmpdir)
+            except OSError:
+                pass
+
+
+@sim.command("control")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.argument("words", nargs=-1, required=True)
+def control(path, words):
+    """Send one command to a running `sim serve` (its `control <path>`) and print the JSON answer.
+
+    WORDS: list | present NAME | remove | swap NAME | status | dump [NAME] | fault KIND [ARGS...]
+    """
+    import json
+
+    from icpurse.hil.sim.control import control_command
+
+    answer = control_command(path, " ".join(words))
+    click.echo(json.dumps(answer))
+    if not answer.get("ok"):
+        sys.exit(EXIT_FAILED)
+
+
+def _line(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()

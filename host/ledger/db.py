@@ -1,0 +1,90 @@
+"""Where the ledger lives and how its schema is brought up to date.
+
+Default: SQLite at platformdirs user_data_dir("icpurse")/ledger.db (WAL, foreign keys on, every
+transaction BEGIN IMMEDIATE so concurrent writers queue instead of interleaving). PostgreSQL by
+URL: `--db URL` or env ICPURSE_DB (postgresql://... uses the psycopg 3 driver).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+
+ENV_VAR = "ICPURSE_DB"
+MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 0x1C9A0D18
+READ_ONLY = "icpurse_read_only"  # execution option of the ledger's query sessions
+
+
+def default_url() -> str:
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("icpurse"))
+    return "sqlite:///%s" % (folder / "ledger.db")
+
+
+def resolve_url(url: str | None = None) -> str:
+    """Explicit URL, else $ICPURSE_DB, else the default SQLite file; a bare path means SQLite."""
+    url = url or os.environ.get(ENV_VAR) or default_url()
+    if "://" not in url:
+        url = "sqlite:///%s" % Path(url).expanduser().resolve()
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def create_ledger_engine(url: str, echo: bool = False) -> Engine:
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if u.database and u.database != ":memory:":
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(u, echo=echo, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (below)
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn):
+            # writers take the write lock up front; read-only sessions (READ_ONLY option) do not
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(u, echo=echo, pool_pre_ping=True)
+
+
+def _alembic_config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to `revision` (alembic programmatic API)."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # two workstations starting at once migrate one after the other
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -1,0 +1,314 @@
+"""Ledger tables (SQLAlchemy 2 ORM). The schema itself is created by the alembic migrations in
+migrations/versions; a test checks that migrations and these models agree on both backends.
+
+Money columns are BigInteger fen. Timestamps are timezone-aware UTC.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("seller", "finance", "issuer-admin", "auditor", "terminal-operator", "key-custodian")
+CARD_STATES = ("in_stock", "issued_to_point", "sold", "paid", "activated", "in_use",
+               "lost", "blocked", "expired", "refunded", "closed")
+TOPUP_STATES = ("pending", "confirmed", "reversed", "unconfirmed", "voided")
+SALE_STATES = ("recorded", "paid", "activated")
+TERMINAL_STATUSES = ("enabled", "disabled")
+ACCOUNT_TYPES = ("asset", "liability", "income", "expense")
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out (SQLite keeps no offset, so store UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime %r: the ledger only stores aware (UTC) timestamps" % (value,))
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+
+
+def _in(column, values):
+    return "%s IN (%s)" % (column, ", ".join("'%s'" % v for v in values))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class SalesPoint(Base):
+    __tablename__ = "sales_points"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+
+
+class StockBatch(Base):
+    __tablename__ = "stock_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class StockCard(Base):
+    """A physical card from receipt into stock to closure; `state` is its lifecycle (business-rules §2.1)."""
+
+    __tablename__ = "stock_cards"
+    __table_args__ = (CheckConstraint(_in("state", CARD_STATES), name="state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True)  # hex, upper case
+    batch_id: Mapped[int] = mapped_column(ForeignKey("stock_batches.id"))
+    sales_point_id: Mapped[int | None] = mapped_column(ForeignKey("sales_points.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    batch: Mapped[StockBatch] = relationship()
+    sales_point: Mapped[SalesPoint | None] = relationship()
+
+
+class ProgrammeRecord(Base):
+    """A programme the issuer registered (checked, or overridden with a reason)."""
+
+    __tablename__ = "programmes"
+    id: Mapped[str] = mapped_column(String(63), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    profile: Mapped[str] = mapped_column(String(32))
+    definition: Mapped[str] = mapped_column(Text)  # the programme table as canonical JSON
+    violations: Mapped[str] = mapped_column(Text, default="[]")  # rule ids found at registration (JSON)
+    override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    registered_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+
+
+class Holder(Base):
+    """A named card's holder. The ID number is stored only encrypted (AES-GCM under the ledger data
+    key) plus a keyed HMAC index for look-ups; never in clear."""
+
+    __tablename__ = "holders"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    id_type: Mapped[str] = mapped_column(String(32), default="resident-id")
+    id_number_enc: Mapped[bytes] = mapped_column(LargeBinary)
+    id_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    contact: Mapped[str] = mapped_column(String(128), default="")
+    unit_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Card(Base):
+    __tablename__ = "cards"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("named", "anonymous")), name="kind"),
+        CheckConstraint("face_value > 0", name="face_value_positive"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(32), unique=True)
+    stock_card_id: Mapped[int] = mapped_column(ForeignKey("stock_cards.id"), unique=True)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    face_value: Mapped[int] = mapped_column(BigInteger)
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), nullable=True)
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_seen_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_seen_balance: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_seen_source: Mapped[str | None] = mapped_column(String(16), nullable=True)  # card | journal
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    stock: Mapped[StockCard] = relationship(lazy="joined")
+    holder: Mapped[Holder | None] = relationship(lazy="joined")
+
+    @property
+    def uid(self) -> str:
+        return self.stock.uid
+
+    @property
+    def state(self) -> str:
+        return self.stock.state
+
+
+class Sale(Base):
+    __tablename__ = "sales"
+    __table_args__ = (
+        CheckConstraint(_in("state", SALE_STATES), name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    payment_method: Mapped[str] = mapped_column(String(20))
+    buyer_kind: Mapped[str] = mapped_column(String(12))  # individual | unit
+    remote: Mapped[bool] = mapped_column(Boolean, default=False)
+    buyer_holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), nullable=True)
+    payer_account: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    state: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    activated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Account(Base):
+    """Chart of accounts. There is deliberately no forfeiture account: holder money only leaves a
+    card's prepaid account through a redemption, a refund, a fee or an explicit discrepancy booking."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (CheckConstraint(_in("type", ACCOUNT_TYPES), name="type"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(12))
+    category: Mapped[str] = mapped_column(String(24), index=True)
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), nullable=True, unique=True)
+
+
+class JournalEntry(Base):
+    """One booking; `idempotency_key` makes a retried booking return the first one instead of booking twice."""
+
+    __tablename__ = "journal_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id"), nullable=True, index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    postings: Mapped[list[Posting]] = relationship(back_populates="entry", order_by="Posting.line")
+
+
+class Posting(Base):
+    """A debit (amount > 0) or credit (amount < 0) of one account; an entry's postings sum to zero."""
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "line", name="uq_postings_entry_line"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entry: Mapped[JournalEntry] = relationship(back_populates="postings")
+    account: Mapped[Account] = relationship()
+
+
+class Terminal(Base):
+    __tablename__ = "terminals"
+    __table_args__ = (
+        CheckConstraint(_in("status", TERMINAL_STATUSES), name="status"),
+        CheckConstraint("length(number) = 8", name="number_8_digits"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(8), unique=True)
+    outlet: Mapped[str] = mapped_column(String(128))
+    merchant: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(10))
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    fixed_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen; None = amount entered
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Topup(Base):
+    """A kiosk/counter top-up (business-rules §2.3): booked when pending, settled by the card write."""
+
+    __tablename__ = "topups"
+    __table_args__ = (
+        CheckConstraint(_in("state", TOPUP_STATES), name="state"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    txn_id: Mapped[str] = mapped_column(String(64), unique=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    terminal_id: Mapped[int | None] = mapped_column(ForeignKey("terminals.id"), nullable=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    payment_method: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    card_seq_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    card_balance_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    card_seq_after: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    settled_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    card: Mapped[Card] = relationship()
+    terminal: Mapped[Terminal | None] = relationship()
+
+
+class BlacklistVersion(Base):
+    """Each blacklist change gets the next version number; readers fetch the list at sign-in."""
+
+    __tablename__ = "blacklist_versions"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    change: Mapped[str] = mapped_column(String(8))  # add | remove
+    card_number: Mapped[str] = mapped_column(String(32))
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class BlacklistEntry(Base):
+    """A card on the blacklist from `added_version` until `removed_version` (exclusive)."""
+
+    __tablename__ = "blacklist_entries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_number: Mapped[str] = mapped_column(String(32), index=True)
+    uid: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    added_version: Mapped[int] = mapped_column(ForeignKey("blacklist_versions.version"))
+    removed_version: Mapped[int | None] = mapped_column(ForeignKey("blacklist_versions.version"), nullable=True)
+    removal_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained operator log: entry_hash = SHA-256(prev_hash || canonical content)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(32))  # canonical UTC text, hashed as stored
+    operator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    action: Mapped[str] = mapped_column(String(64))
+    card_number: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    terminal_number: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    result: Mapped[str] = mapped_column(String(16))
+    details: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor per entry: no forks
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -1,0 +1,112 @@
+"""`icpurse programme ...`: check programmes files against their regulatory profiles, list them."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from icpurse.host.programmes.check import check_programme
+from icpurse.host.programmes.model import ProgrammeFileError, fmt_yuan, load_programmes
+from icpurse.host.programmes.profiles import ProfileError, load_profile, profile_names
+
+EXIT_VIOLATIONS, EXIT_BAD_FILE = 1, 2
+
+
+def _load(path):
+    try:
+        return load_programmes(path)
+    except ProgrammeFileError as exc:
+        click.echo("error: %s" % exc, err=True)
+        sys.exit(EXIT_BAD_FILE)
+
+
+@click.group()
+def programme():
+    """Card programmes (products) and their regulatory profiles (MOFCOM, PBOC, utility)."""
+
+
+@programme.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--profile", "profile_name", default=None,
+              help="Check against this profile (name or TOML file) instead of each programme's own.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check(file, profile_name, as_json):
+    """List every rule the programmes in FILE break. Exit 1 when there are violations, 2 when FILE is
+    not a valid programmes file."""
+    progs = _load(file)
+    try:
+        override = load_profile(profile_name) if profile_name else None
+        results = [(p, check_programme(p, override)) for p in progs]
+    except ProfileError as exc:
+        click.echo("error: %s" % exc, err=True)
+        sys.exit(EXIT_BAD_FILE)
+    violations = [v for _, vs in results for v in vs]
+    if as_json:
+        click.echo(json.dumps({
+            "file": str(file),
+            "programmes": [{"id": p.id, "profile": (override.id if override else p.profile), "ok": not vs,
+                            "violations": [v.as_dict() for v in vs]} for p, vs in results],
+        }, ensure_ascii=False, indent=2))
+    else:
+        console = Console()
+        for p, vs in results:
+            prof = override.id if override else p.profile
+            if not vs:
+                console.print("[green]OK[/green] %s (%s): no violations of the %s profile" % (p.id, p.name, prof))
+                continue
+            table = Table(title="%s (%s): %d violation(s) of the %s profile" % (p.id, p.name, len(vs), prof),
+                          title_justify="left", show_lines=True)
+            table.add_column("rule", no_wrap=True)
+            for col in ("setting", "kind", "what is wrong"):
+                table.add_column(col, overflow="fold")
+            for v in vs:
+                table.add_row(v.rule, v.setting, v.kind or "", v.message)
+            console.print(table)
+    sys.exit(EXIT_VIOLATIONS if violations else 0)
+
+
+@programme.command(name="list")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def list_(file, as_json):
+    """The programmes defined in FILE."""
+    progs = _load(file)
+    rows = []
+    for p in progs:
+        rows.append({
+            "id": p.id, "name": p.name, "issuer": p.issuer, "profile": p.profile, "kinds": list(p.kinds),
+            "face_values": list(p.face_values), "reloadable": p.reloadable,
+            "caps": {k: t.balance_cap for k, t in p.terms.items()},
+            "validity": {k: (str(t.validity) if t.validity else "none") for k, t in p.terms.items()},
+            "numbering": (p.numbering or {}).get("scheme"),
+        })
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="programmes in %s" % file, title_justify="left")
+    for col in ("id", "name", "profile", "kinds", "face values", "cap", "validity", "numbering"):
+        table.add_column(col, overflow="fold")
+    for r, p in zip(rows, progs):
+        table.add_row(r["id"], r["name"], r["profile"], ", ".join(r["kinds"]),
+                      " / ".join(fmt_yuan(v) for v in r["face_values"]),
+                      "; ".join("%s %s" % (k, fmt_yuan(c) if c is not None else "profile") for k, c in r["caps"].items()),
+                      "; ".join("%s %s" % kv for kv in r["validity"].items()), r["numbering"] or "free")
+    Console().print(table)
+
+
+@programme.command()
+def profiles():
+    """The shipped regulatory profiles and their main figures."""
+    table = Table(title="regulatory profiles", title_justify="left")
+    for col in ("id", "name", "named cap", "anonymous cap", "anonymous validity", "cash refund limit", "source"):
+        table.add_column(col, overflow="fold")
+    for name in profile_names():
+        pr = load_profile(name)
+        fy = lambda v: fmt_yuan(v) if v is not None else "-"  # noqa: E731
+        table.add_row(pr.id, pr.name, fy(pr.cap_named), fy(pr.cap_anonymous),
+                      ">= %d months" % pr.anonymous_min_months if pr.anonymous_min_months else "-",
+                      fy(pr.redemption_cash_limit), pr.source)
+    Console().print(table)

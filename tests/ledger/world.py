@@ -1,0 +1,33 @@
+"""Shared set-up for ledger tests: operators of each role, registered programmes, stock."""
+from pathlib import Path
+
+from icpurse.host.ledger import HolderInfo
+from icpurse.host.programmes import load_programmes
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
+PW = "correct horse battery"
+DATA_KEY = bytes(range(32))  # test-only ledger data key
+HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="13800000000")
+
+
+def example(name):
+    (prog,) = load_programmes(EXAMPLES / name)
+    return prog
+
+
+def setup_world(ledger, uids=("04A1B2C3D4E501", "04A1B2C3D4E502", "04A1B2C3D4E503", "04A1B2C3D4E504")):
+    """admin, seller, seller2, finance, auditor; programme mofcom-compliant; stock at point P1."""
+    ledger.add_operator("admin", PW, "issuer-admin")
+    for name, role in (("seller", "seller"), ("seller2", "seller"), ("finance", "finance"), ("auditor", "auditor")):
+        ledger.add_operator(name, PW, role, by="admin")
+    ledger.register_programme("admin", example("mofcom-compliant.toml"))
+    ledger.add_sales_point("admin", "P1", "Counter 1")
+    ledger.receive_stock("finance", "B-2026-001", uids)
+    ledger.issue_to_point("finance", uids, "P1")
+
+
+def sell_and_activate(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, method="cash"):
+    ledger.register_card("finance", uid, number, "mofcom-compliant", kind, face_value)
+    ledger.record_sale("seller", number, payment_method=method, holder=holder)
+    ledger.confirm_payment("finance", number)
+    ledger.activate(number, "finance")

@@ -1,0 +1,135 @@
+"""Helpers that run the virtual rig as a separate process (`icpurse sim serve`) and, for PC/SC,
+the real pcscd. Every subprocess is bounded by timeouts and killed in a finally block, so a broken
+stack fails a test instead of hanging the run.
+"""
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+START_TIMEOUT_S = 10.0
+PCSCD_SOCKET = "/run/pcscd/pcscd.comm"
+VPCD_DRIVER = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so"
+
+
+def wait_for(predicate, timeout=START_TIMEOUT_S, interval=0.05, what="condition"):
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def icpurse_command():
+    """The .venv's `icpurse` entry point (the one `make setup` installs next to the interpreter)."""
+    script = os.path.join(os.path.dirname(sys.executable), "icpurse")
+    if os.path.exists(script):
+        return [script]
+    return [sys.executable, "-c", "from icpurse.host.cli import main; main()"]
+
+
+class SimProcess:
+    """A running `icpurse sim serve`: the announced paths and a control-socket client."""
+
+    def __init__(self, args, control_path, env=None):
+        from icpurse.hil.sim.control import control_command
+
+        self._control_command = control_command
+        self.args = args
+        self.lines = {}
+        self.first_line = None
+        self.proc = subprocess.Popen(
+            icpurse_command() + ["sim", "serve"] + list(args) + ["--control", control_path],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+        try:
+            self._read_banner()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _read_banner(self):
+        # Lines: `pn532 <path>` (with --pty, first), `pcsc <reader>` (with --pcsc), `control <path>`.
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        buf = b""
+        try:
+            while "control" not in self.lines:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise AssertionError("sim serve did not start: rc=%r stderr=%r" % (
+                        self.proc.poll(), self._stderr()))
+                if not sel.select(left):
+                    continue
+                chunk = os.read(self.proc.stdout.fileno(), 4096)
+                if not chunk:
+                    continue
+                buf += chunk
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    kind, _, value = line.decode().partition(" ")
+                    if self.first_line is None:
+                        self.first_line = line.decode()
+                    self.lines[kind] = value
+        finally:
+            sel.close()
+
+    def _stderr(self):
+        if self.proc.poll() is None:
+            return "(running)"
+        return self.proc.stderr.read().decode(errors="replace")[-2000:]
+
+    @property
+    def pn532(self):
+        return self.lines.get("pn532")
+
+    @property
+    def pcsc(self):
+        return self.lines.get("pcsc")
+
+    @property
+    def control(self):
+        return self.lines.get("control")
+
+    def command(self, line):
+        answer = self._control_command(self.control, line)
+        assert answer.get("ok"), answer
+        return answer
+
+    def dump(self, name=None):
+        return bytes.fromhex(self.command("dump" + (" " + name if name else ""))["mfd"])
+
+    def stop(self):
+        """SIGTERM (the simulator saves its dumps and exits), then SIGKILL if it lingers."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
+        return self.proc.returncode
+
+
+def pcscd_alive():
+    """A pcscd answers on its socket (ours, a system one, or systemd socket activation)."""
+    if not os.path.exists(PCSCD_SOCKET):
+        return False
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(2)
+    try:
+        probe.connect(PCSCD_SOCKET)
+    except OSError:
+        return False  # a stale socket file from a killed pcscd
+    finally:
+        probe.close()
+    return True
