@@ -406,6 +406,30 @@ def decode_purse_slot(buf, off=0):
     )
 
 
+# --- purse_slot_head (16 bytes) ---
+PURSE_SLOT_HEAD_SIZE = const(16)
+PURSE_SLOT_HEAD_SEQ = const(0)
+PURSE_SLOT_HEAD_REST = const(1)
+PURSE_SLOT_HEAD_FIELDS = ('seq', 'rest', )
+
+
+def encode_purse_slot_head(seq, rest):
+    buf = bytearray(16)
+    _check_uint(seq, 32, 'seq')
+    pack_into('<I', buf, 0, seq)
+    _check_len(rest, 12, 'rest')
+    buf[4:16] = rest
+    return bytes(buf)
+
+
+def decode_purse_slot_head(buf, off=0):
+    _need(buf, off, 16, 'purse_slot_head')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        bytes(buf[off + 4:off + 16]),
+    )
+
+
 # --- log_entry (32 bytes) ---
 LOG_ENTRY_SIZE = const(32)
 LOG_ENTRY_SEQ = const(0)

@@ -54,6 +54,7 @@ class Access:
         self.keys = keys
         self.key_type = key_type
         self.sector = -1
+        self.identity_raw = None  # read by open_card
 
     def _auth(self, block):
         sector = geometry.sector_of_block(block)
@@ -165,7 +166,8 @@ def open_card(tag, keyring, key_type=KEY_A):
         keys = keyring.for_card(uid, version)
         access = Access(tag, keys, key_type)
         try:
-            access.read(block)  # authenticate + cheap probe
+            # authenticate, and read the identity record read_card needs anyway
+            access.identity_raw = access.read(block, layout.RECORD_BLOCKS)
         except AuthError:
             continue
         return access, keys, version
@@ -187,9 +189,16 @@ def _has_icpurse_mad(tag):
 
 
 def read_card(access, keys, key_version):
-    """Read and verify identity, balance block and both slots; choose the committed slot."""
+    """Read and verify identity, balance block and the committed slot.
+
+    Slots: the head block (with `seq`) of both, then the rest of the newer one only; the older
+    slot is read in full only when the newer fails its MAC or both claim the same sequence number.
+    `view.slots[i]` is None for a slot that is invalid or was not read in full."""
     uid = bytes(access.tag.uid)
-    raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS)
+    raw = access.identity_raw
+    access.identity_raw = None
+    if raw is None:
+        raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS)
     if not _mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
         raise Refused(codec.R_FORGED, "identity record MAC does not verify")
     identity = codec.decode_identity(raw)
@@ -199,23 +208,25 @@ def read_card(access, keys, key_version):
         raise Refused(codec.R_FORGED, "identity key version does not match the card's keys")
     view = CardView(uid, key_version, identity)
     view.value = _value(access.read(layout.BALANCE_BLOCK))
-    best = -1
-    for i in (0, 1):
-        raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
+    heads = [access.read(layout.slot_block(i)) for i in (0, 1)]
+    seqs = [codec.decode_purse_slot_head(h)[codec.PURSE_SLOT_HEAD_SEQ] for h in heads]
+    order = (0, 1) if seqs[0] >= seqs[1] else (1, 0)
+
+    def full(i):
+        raw = heads[i] + access.read(layout.slot_block(i) + 1)
         if _mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
             view.slots[i] = codec.decode_purse_slot(raw)
-    a, b = view.slots
-    if a is None and b is None:
+        return view.slots[i]
+
+    best = order[0] if full(order[0]) is not None else -1
+    if best < 0 or seqs[0] == seqs[1]:
+        if full(order[1]) is not None:
+            if best >= 0 and view.slots[order[1]] != view.slots[best]:
+                raise Refused(codec.R_CORRUPT, "both slots claim sequence %d" % seqs[best])
+            if best < 0:
+                best = order[1]
+    if best < 0:
         raise Refused(codec.R_CORRUPT, "no valid purse slot")
-    if a is not None and b is not None:
-        if a[codec.PURSE_SLOT_SEQ] == b[codec.PURSE_SLOT_SEQ]:
-            if a != b:
-                raise Refused(codec.R_CORRUPT, "both slots claim sequence %d" % a[codec.PURSE_SLOT_SEQ])
-            best = 0
-        else:
-            best = 0 if a[codec.PURSE_SLOT_SEQ] > b[codec.PURSE_SLOT_SEQ] else 1
-    else:
-        best = 0 if a is not None else 1
     view.active = best
     view.slot = view.slots[best]
     return view
@@ -304,9 +315,10 @@ def plan_credit(view, amount, policy, today, kind, terminal=0, txn=0):
     return (view.seq + 1, new, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], kind, amount, terminal, txn)
 
 
-def commit(access, view, plan, now):
+def commit(access, view, plan, now, log=True):
     """Write `plan` (a slot without MAC) to the card: slot first (the commit point), then the
-    balance block, then the log entry. Returns the new committed slot tuple.
+    balance block, then (unless `log` is False: the caller writes it after telling the customer)
+    the log entry. Returns the new committed slot tuple.
 
     A debit lowers the balance block by decrement (key A); a credit needs key B: it raises the
     ceiling before the slot and writes the balance block after it."""
@@ -336,7 +348,8 @@ def commit(access, view, plan, now):
         # recover() ran first, so the balance block equals the previous committed balance.
         access.set_value(layout.BALANCE_BLOCK, layout.BALANCE_BLOCK, view.value, plan[1])
     view.value = plan[1]
-    write_log(access, view, slot, now)
+    if log:
+        write_log(access, view, slot, now)
     return slot
 
 

@@ -419,16 +419,25 @@ class Reader:
         txn = self.journal.next_number
         plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)
         pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+        written = True
         try:
-            slot = purse.commit(access, view, plan, now)
+            slot = purse.commit(access, view, plan, now, log=False)
         except (MifareError, PN532Error):
             if view.slot[codec.PURSE_SLOT_TXN] == txn and view.slot[codec.PURSE_SLOT_TERMINAL] == c["terminal"]:
                 # The slot (commit point) is on the card; the rest is repaired at the next tap.
                 slot = view.slot
+                written = False
             else:
                 raise  # outcome decided when the card is presented again
         self.journal.commit(pending, now)
         self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])
+        if written:
+            # After the customer was told: the log is history, never a decision; a card already
+            # gone simply misses this entry (the slot and the journal hold the transaction).
+            try:
+                purse.write_log(access, view, slot, now)
+            except (MifareError, PN532Error):
+                pass
         return view, slot, pending[codec.JOURNAL_RECORD_NUMBER], recovered
 
     def poll_fixed_price(self, timeout_ms=200):

@@ -57,8 +57,16 @@ class Trace:
             self.journal.append((len(self.calls), state))
             return append(kind, state, *args, **kw)
 
+        self.success_at = None  # number of PN532 commands sent when the reader signalled success
+        success = vr.reader.ui.success
+
+        def traced_success(*args):
+            self.success_at = len(self.calls)
+            return success(*args)
+
         vr.driver.call = traced_call  # the driver's own methods look it up on the instance
         vr.reader.journal.append = traced_append
+        vr.reader.ui.success = traced_success
 
 
 def _diff(after, before):
@@ -82,8 +90,12 @@ def tap(baud, state_dir=None):
     calls = trace.calls
     found = [i for i, c in enumerate(calls) if c[0] == codec.CMD_IN_LIST_PASSIVE_TARGET and c[6][:1] not in (b"", b"\x00")]
     writes = [i for i, c in enumerate(calls) if c[0] == codec.CMD_IN_DATA_EXCHANGE and c[1] in CARD_WRITES]
-    start, end = calls[found[0]], calls[writes[-1]]
+    # The tap ends when the reader tells the customer the sale is done (LED/buzzer): the commit
+    # point and the balance are on the card. The log entry is written after it.
+    last = trace.success_at - 1
+    start, end = calls[found[0]], calls[last]
     window = _diff(end[5], start[4])
+    after = calls[trace.success_at:]
     request = _diff(c1, c0)
     tap_us = end[3] - start[2]
     ops = {}
@@ -102,6 +114,8 @@ def tap(baud, state_dir=None):
             "pn532_overhead": window["overhead_us"],
             "other_waits": tap_us - sum(window[k] for k in BREAKDOWN),
         },
+        "after_success_us": (after[-1][3] - end[3]) if after else 0,
+        "after_success_commands": len(after),
         "request_us": t1 - t0,
         "request_breakdown_us": {"host_link": request["link_us"], "card": request["card_us"],
                                  "pn532_overhead": request["overhead_us"]},
@@ -114,7 +128,7 @@ def tap(baud, state_dir=None):
         "card_timeouts": request["card_timeouts"],
         "card_commands": ops,
         # appended after the card was found and before the last card write was sent
-        "journal_writes_in_tap": sum(1 for before, _ in trace.journal if found[0] < before <= writes[-1]),
+        "journal_writes_in_tap": sum(1 for before, _ in trace.journal if found[0] < before <= last),
         "journal_writes_total": len(trace.journal),
         "journal_record_bytes": codec.JOURNAL_RECORD_SIZE,
     }
@@ -151,6 +165,8 @@ def report(taps, mem):
     for k, label in (("commands", "PN532 commands"), ("host_bytes_to_pn532", "host-link bytes to PN532 *"),
                      ("host_bytes_from_pn532", "host-link bytes from PN532 *"), ("card_ops", "card operations")):
         rows.append((label, str(fast[k]), str(slow[k])))
+    rows.append(("log entry after the success signal", "%s (%d cmds)" % (_ms(fast["after_success_us"]), fast["after_success_commands"]),
+                 "%s (%d cmds)" % (_ms(slow["after_success_us"]), slow["after_success_commands"])))
     rows.append(("journal writes in the tap / total", "%d / %d" % (fast["journal_writes_in_tap"], fast["journal_writes_total"]),
                  "%d / %d" % (slow["journal_writes_in_tap"], slow["journal_writes_total"])))
     width = [max(len(r[i]) for r in rows) for i in range(3)]

@@ -55,6 +55,7 @@ TABLES = [
 STRUCTS = [
     ("identity", records.Identity),
     ("purse_slot", records.PurseSlot),
+    ("purse_slot_head", records.PurseSlotHead),
     ("log_entry", records.LogEntry),
     ("mac_header", records.MacHeader),
     ("div_input", inputs.DivInput),

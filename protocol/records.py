@@ -78,6 +78,12 @@ PurseSlot = Struct(
     "mac" / Bytes(MAC_SIZE),
 )
 
+# The first block of a purse slot: enough to see which slot is newer before reading the rest.
+PurseSlotHead = Struct(
+    "seq" / Int32ul,
+    "rest" / Bytes(12),
+)
+
 # Log ring (sectors 5–14, blocks 0–1): recent transactions for audit and the holder.
 LogEntry = Struct(
     "seq" / Int32ul,
