@@ -70,6 +70,55 @@ def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, ve
                 pass
 
 
+@sim.command("reader")
+@click.option("--pty", "use_pty", is_flag=True, required=True,
+              help="Serve the reader's USB link on a pseudo-terminal; prints `reader <path>` first.")
+@click.option("--link", type=click.Path(dir_okay=False), help="Also make this symlink to the pty slave.")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
+              help="A card for the deck (as for `sim serve`); the first is in the field.")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False),
+              help="Keep the reader's flash (journal, settings), its NVS (keys) and the card dumps here "
+                   "between runs (default: a temporary folder, forgotten on exit).")
+@click.option("--control", "control_path", type=click.Path(dir_okay=False),
+              help="UNIX socket for present/remove/swap/status (prints `control <path>`).")
+@click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
+def reader(use_pty, link, cards, state_dir, control_path, verbose):
+    """Run the store reader firmware on the simulated PN532, its USB link on a pty.
+
+    Host tools that take `--port /dev/ttyUSB0` (or `--reader serial:PATH`) work on the printed path
+    unchanged. The first stdout line is `reader <pty path>`, then `control <socket path>`.
+    """
+    import shutil
+
+    from icpurse.hil.sim.server import CardSpec, Rig
+
+    own_state = state_dir is None
+    state_dir = state_dir or tempfile.mkdtemp(prefix="icpurse-reader-")
+    try:
+        specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        log = (lambda text: click.echo(text, err=True)) if verbose else None
+        rig = Rig(specs, state_dir=os.path.join(state_dir, "cards"), log=log)
+    except ValueError as exc:
+        raise click.UsageError(str(exc))
+    tmpdir = None
+    if control_path is None:
+        tmpdir = tempfile.mkdtemp(prefix="icpurse-sim-")
+        control_path = os.path.join(tmpdir, "control")
+    signal.signal(signal.SIGTERM, rig.stop)
+    signal.signal(signal.SIGINT, rig.stop)
+    try:
+        _line("reader " + rig.open_reader_pty(os.path.join(state_dir, "reader"), link=link))
+        _line("control " + rig.open_control(control_path))
+        rig.save_dumps()
+        rig.serve()
+    finally:
+        rig.close()
+        if tmpdir:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+        if own_state:
+            shutil.rmtree(state_dir, ignore_errors=True)
+
+
 @sim.command("control")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.argument("words", nargs=-1, required=True)

@@ -140,6 +140,18 @@ class Rig:
         self.pty = PtyLink(self.chip, link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 
+    def open_reader_pty(self, reader_dir, link=None):
+        """The virtual ESP32 store reader (the real firmware on this rig's deck) on a pty."""
+        from icpurse.hil.sim.pty import PtyLink
+        from icpurse.hil.sim.vreader import FileNvs, ReaderEndpoint
+        from icpurse.hil.sim.rig import VirtualReader
+
+        os.makedirs(reader_dir, exist_ok=True)
+        self.reader = VirtualReader(reader_dir, deck=self.deck, vclock=self.clock,
+                                    nvs=FileNvs(os.path.join(reader_dir, "nvs.json")))
+        self.pty = PtyLink(ReaderEndpoint(self.reader), link=link, on_activity=self.save_dumps, log=self.log)
+        return self.pty.path
+
     def open_pcsc(self, port=None):
         from icpurse.hil.sim.pcsc import StorageCardPersona
         from icpurse.hil.sim.vpcd import DEFAULT_PORT, VpcdClient, reader_name

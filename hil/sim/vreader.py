@@ -3,11 +3,41 @@
 Host tools that take `--reader serial:/dev/ttyUSB0` talk to the real firmware (hil/sim/rig.py) on
 the simulated PN532 exactly as to an ESP32 on USB. CPython only.
 """
+import json
+import os
 import threading
 
 from icpurse.firmware import link
+from icpurse.firmware.hal.sim import SimNvs
 from icpurse.hil.sim.pty import PtyLink
 from icpurse.hil.sim.rig import VirtualReader
+
+
+class FileNvs(SimNvs):
+    """The reader's NVS kept in a JSON file (hex blobs), so provisioning survives restarts."""
+
+    def __init__(self, path):
+        self.path = path
+        store = {}
+        if os.path.exists(path):
+            with open(path) as f:
+                store = {k: bytes.fromhex(v) for k, v in json.load(f).items()}
+        SimNvs.__init__(self, store)
+        self._store = store
+
+    def _save(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({k: bytes(v).hex() for k, v in self._store.items()}, f)
+        os.replace(tmp, self.path)
+
+    def set_blob(self, key, data):
+        SimNvs.set_blob(self, key, data)
+        self._save()
+
+    def erase(self, key):
+        SimNvs.erase(self, key)
+        self._save()
 
 
 class ReaderEndpoint:
