@@ -65,3 +65,29 @@ def balance_block(card):
     from icpurse.firmware.mifare import value_of
     from icpurse.protocol import layout
     return value_of(bytes(card.blocks[layout.BALANCE_BLOCK]))
+
+
+class Recorder(Faults):
+    """Counts card commands; remembers which ones were writes; can tear or pull at index n."""
+
+    def __init__(self, pull_at=-1, tear_at=-1, mode="mix", seed=0):
+        Faults.__init__(self)
+        self.count = 0
+        self.writes = []
+        self.pull_at = pull_at
+        self.tear_at = tear_at
+        self.mode = mode
+        self.seed = seed
+
+    def before_command(self):
+        n = self.count
+        self.count += 1
+        if n == self.pull_at:
+            self.remove_after(0)
+        if n == self.tear_at:
+            self.tear_next_write(self.mode, self.seed)
+        return Faults.before_command(self)
+
+    def on_write(self, old, new):
+        self.writes.append(self.count - 1)
+        return Faults.on_write(self, old, new)

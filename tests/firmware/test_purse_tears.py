@@ -11,36 +11,11 @@ from icpurse.firmware import codec, purse
 from icpurse.firmware.mifare import MifareError
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
+from purse_fixtures import Recorder
 
 START = 10000
 AMOUNT = 2345
 MIX_SEEDS = (1, 7, 1234)
-
-
-class Recorder(Faults):
-    """Counts card commands; remembers which ones were writes; can tear or pull at index n."""
-
-    def __init__(self, pull_at=-1, tear_at=-1, mode="mix", seed=0):
-        Faults.__init__(self)
-        self.count = 0
-        self.writes = []
-        self.pull_at = pull_at
-        self.tear_at = tear_at
-        self.mode = mode
-        self.seed = seed
-
-    def before_command(self):
-        n = self.count
-        self.count += 1
-        if n == self.pull_at:
-            self.remove_after(0)
-        if n == self.tear_at:
-            self.tear_next_write(self.mode, self.seed)
-        return Faults.before_command(self)
-
-    def on_write(self, old, new):
-        self.writes.append(self.count - 1)
-        return Faults.on_write(self, old, new)
 
 
 def do_debit(card):

@@ -191,6 +191,37 @@ def test_pull_the_card_before_every_command_then_present_it_again():
     assert outcomes == {1, 778}, outcomes
 
 
+def test_every_write_of_a_debit_torn_in_each_way():
+    base = fx.Recorder()
+    vr = rf.reader()
+    card = fx.new_card(START)
+    card.faults = base
+    rf.present(vr, card)
+    rf.debit(vr, 777)
+    assert len(base.writes) >= 3  # slot (2 blocks), transfer, log
+    seen = set()
+    for n in base.writes:
+        for mode, seed in (("old", 0), ("new", 0), ("mix", 3), ("mix", 11)):
+            vr = rf.reader()
+            card = fx.new_card(START)
+            card.faults = fx.Recorder(tear_at=n, mode=mode, seed=seed)
+            rf.present(vr, card)
+            try:
+                rf.debit(vr, 777)
+            except rf.LinkRefused:
+                pass
+            card.faults = Faults()
+            rf.present(vr, card)
+            res = rf.debit(vr, 1)  # the next tap: a new sale of 1 fen
+            total_debited, per_txn = rf.committed_debits(rf.journal(vr))
+            assert res[codec.DEBIT_RESULT_BALANCE] == START - total_debited, (n, mode, seed)
+            assert fx.balance_block(card) == res[codec.DEBIT_RESULT_BALANCE]
+            assert max(per_txn.values()) == 1
+            assert codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))[codec.READER_INFO_PENDING] == 0
+            seen.add(total_debited)
+    assert seen == {1, 778}, seen
+
+
 def test_power_loss_at_every_journal_write():
     # How many filesystem-changing calls does one debit make after set-up?
     fs = CrashFS()
