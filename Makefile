@@ -8,11 +8,15 @@ BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
 # stack), swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own
-# throwaway cluster), Node for the MicroPython WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql nodejs npm
+# throwaway cluster), Chromium (renders the HTML report in tests), Node for the MicroPython
+# WebAssembly build.
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql chromium nodejs npm
 PYTEST_ARGS ?=
+RIG ?= hil/rigs/esp32-pn532.toml
+HIL_ARGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: help setup apt venv node test demo gen firmware bench clean deploy flash device
+.PHONY: help setup apt venv node test demo gen firmware bench clean deploy flash device hil fuzz
 
 help:
 	@echo "make test      set up and run the whole test suite"
@@ -20,8 +24,10 @@ help:
 	@echo "make gen       regenerate firmware/codec.py from protocol/"
 	@echo "make firmware  compile every firmware module with mpy-cross -march=xtensawin (build/firmware)"
 	@echo "make bench     benchmarks (virtual clock figures)"
+	@echo "make fuzz      every atheris fuzz target for FUZZ_SECONDS (default 60) each; make test runs a short pass"
 	@echo "make deploy PORT=/dev/ttyUSB0          compile and copy the firmware to an ESP32 (mpremote)"
 	@echo "make flash PORT=... FIRMWARE=x.bin     erase the ESP32, write a MicroPython image (esptool)"
+	@echo "make hil RIG=hil/rigs/esp32-pn532.toml PORT=/dev/ttyUSB0   HIL scenario suite (skips, exit 0, without the board)"
 
 apt: $(VENV)/.apt
 $(VENV)/.apt: tools/ensure-apt Makefile
@@ -71,6 +77,17 @@ deploy: device
 
 flash: device
 	@$(BIN)/python tools/board.py flash --port "$(PORT)" --firmware "$(FIRMWARE)"
+
+# The scenario suite of tests/hil on a rig (real hardware): skipped with a one-line reason, exit 0,
+# when the rig's devices are absent. `make test` runs the same suite on hil/rigs/virtual.toml.
+hil: venv
+	@mkdir -p build
+	@$(BIN)/python -m pytest tests/hil -m hil -p icpurse.hil.pytest_plugin --rig "$(RIG)" --port "$(PORT)" \
+	  --junitxml build/hil-junit.xml -o junit_family=xunit1 $(HIL_ARGS)
+
+fuzz: setup
+	@$(BIN)/pip install -q -e '.[fuzz]'
+	@$(BIN)/python -m icpurse.hil.fuzz --seconds $(FUZZ_SECONDS)
 
 clean:
 	rm -rf build .pytest_cache

@@ -175,9 +175,14 @@ class Journal:
                 has_anchor = True
             elif name.endswith(_SEGMENT):
                 try:
-                    segs.append(int(name[:-len(_SEGMENT)]))
+                    first = int(name[:-len(_SEGMENT)])
                 except ValueError:
+                    first = -1
+                # only the exact name append() gives: int() also reads "7", " 7", "+7" or "0_7",
+                # and two names for one segment would be scanned (and removed) twice
+                if first < 0 or _segment_name(first) != name:
                     raise JournalCorrupt("unexpected file %s" % name)
+                segs.append(first)
         segs.sort()
         if has_anchor:
             acked, base, base_mac = self._read_anchor()
@@ -234,7 +239,7 @@ class Journal:
         mv = self._mv
         kept = 0
         total = 0
-        with self._open_fn(self._dir + _segment_name(first), "rb") as f:
+        with self._open_stored(_segment_name(first)) as f:
             while True:
                 n = _read_full(f, mv)
                 if n == 0:
@@ -289,8 +294,16 @@ class Journal:
         else:
             raise JournalCorrupt("record %d has unknown state %d" % (rec[NUMBER], state))
 
+    def _open_stored(self, name):
+        """A journal file for reading; a file that cannot be read (a directory in its place, an
+        I/O error) makes the journal unusable, as damage would: JournalCorrupt, not OSError."""
+        try:
+            return self._open_fn(self._dir + name, "rb")
+        except OSError as e:
+            raise JournalCorrupt("cannot read journal file %s: %s" % (name, e))
+
     def _read_anchor(self):
-        with self._open_fn(self._dir + _ANCHOR, "rb") as f:
+        with self._open_stored(_ANCHOR) as f:
             data = f.read()
         if len(data) != codec.JOURNAL_ANCHOR_SIZE:
             raise JournalCorrupt("anchor has %d bytes" % len(data))

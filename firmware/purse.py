@@ -17,6 +17,8 @@ KEY_A = codec.MF_AUTH_A
 KEY_B = codec.MF_AUTH_B
 _SLOT_SIZE = codec.PURSE_SLOT_SIZE
 _BLOCK = codec.MF_BLOCK_SIZE
+_SAK_CLASSIC = 0x08  # SAK bit 3: MIFARE Classic (1K 08, 4K 18, Mini 09, emulated 28/38); NXP AN10833
+_VALUE_MAX = 0x7FFFFFFF  # a value block holds a signed 32-bit value; a slot balance is 32-bit unsigned
 
 
 def _value(block):
@@ -159,7 +161,13 @@ def open_card(tag, keyring, key_type=KEY_A):
     """Find the key version that opens the identity sector; return (Access, CardKeys, key_version).
 
     Tries the key versions the key ring holds, newest first (cards are re-keyed at top-up, so the
-    newest usually wins at once). A failed authentication halts the card; the tag re-selects it."""
+    newest usually wins at once). A failed authentication halts the card; the tag re-selects it.
+    A card whose SAK says it does not speak MIFARE Classic (Ultralight, DESFire, ...) is refused
+    before any command is sent to it."""
+    sak = getattr(tag, "sak", None)
+    if sak is not None and not sak & _SAK_CLASSIC:
+        raise Refused(codec.R_UNKNOWN_CARD, "not a MIFARE Classic card (SAK 0x%02X, ATQA %s): present an icpurse card"
+                      % (sak, "%04X" % tag.atqa if getattr(tag, "atqa", None) is not None else "?"))
     uid = bytes(tag.uid)
     block = layout.IDENTITY_BLOCK
     for version in keyring.versions():
@@ -227,12 +235,26 @@ def read_card(access, keys, key_version):
                 best = order[1]
     if best < 0:
         raise Refused(codec.R_CORRUPT, "no valid purse slot")
+    if view.slots[best][codec.PURSE_SLOT_BALANCE] > _VALUE_MAX:
+        # MAC-valid yet impossible: no value block can follow it (found by fuzzing)
+        raise Refused(codec.R_CORRUPT, "committed balance %d fen does not fit the card" % view.slots[best][codec.PURSE_SLOT_BALANCE])
     view.active = best
     view.slot = view.slots[best]
     return view
 
 
+def read_slot(access, keys, view, i):
+    """Slot `i` read in full and verified, or None. For the issuer's re-confirmation, which may
+    look for a transaction in the older slot that read_card leaves unread."""
+    raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
+    if _mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
+        return codec.decode_purse_slot(raw)
+    return None
+
+
 _CREDITS = (codec.TXN_LOAD, codec.TXN_REFUND, codec.TXN_ADJUST, codec.TXN_RECOVER, codec.TXN_ISSUE)
+# kinds that lower the balance: a void (撤销) takes a load back, so it is torn and repaired like a debit
+_DEBITS = (codec.TXN_DEBIT, codec.TXN_VOID)
 
 
 def recover(access, view):
@@ -251,7 +273,7 @@ def recover(access, view):
     amount = slot[codec.PURSE_SLOT_AMOUNT]
     kind = slot[codec.PURSE_SLOT_KIND]
     if value is not None:
-        debit_torn = kind == codec.TXN_DEBIT and value == target + amount
+        debit_torn = kind in _DEBITS and value == target + amount
         credit_torn = kind in _CREDITS and value == target - amount
         if not (debit_torn or credit_torn):
             raise Refused(codec.R_INCONSISTENT, "balance block %d does not follow the committed slot "
@@ -291,10 +313,21 @@ def _check_amount(amount):
         raise Refused(codec.R_BAD_AMOUNT, "amount must be a positive integer number of fen below 16777216")
 
 
+_SEQ_MAX = 0xFFFFFFFF  # slot `seq` is 32-bit
+_DAY_SPENT_MAX = 0xFFFFFF  # slot `day_spent` is 24-bit
+
+
+def _next_seq(view):
+    if view.seq >= _SEQ_MAX:
+        raise Refused(codec.R_NOT_ALLOWED, "the card's transaction counter is used up: replace the card")
+    return view.seq + 1
+
+
 def plan_debit(view, amount, policy, today, terminal, txn):
     """The slot a debit will commit, after every check. Writes nothing."""
     _check_amount(amount)
     slot = view.slot
+    seq = _next_seq(view)
     if amount > view.balance:
         raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than %d fen" % (view.balance, amount))
     if policy.txn_cap and amount > policy.txn_cap:
@@ -302,17 +335,33 @@ def plan_debit(view, amount, policy, today, terminal, txn):
     spent = slot[codec.PURSE_SLOT_DAY_SPENT] if slot[codec.PURSE_SLOT_DAY] == today else 0
     if policy.daily_cap and spent + amount > policy.daily_cap:
         raise Refused(codec.R_OVER_DAILY_CAP, "over the daily cap of %d fen" % policy.daily_cap)
-    return (view.seq + 1, view.balance - amount, today, spent + amount, codec.TXN_DEBIT, amount, terminal, txn)
+    if spent + amount > _DAY_SPENT_MAX:
+        raise Refused(codec.R_OVER_DAILY_CAP, "over the most a card can record for one day (%d fen)" % _DAY_SPENT_MAX)
+    return (seq, view.balance - amount, today, spent + amount, codec.TXN_DEBIT, amount, terminal, txn)
+
+
+def plan_void(view, amount, terminal=0, txn=0):
+    """The slot that takes a load back (撤销): the balance drops by the load's full amount. Not
+    spending, so the day total is carried unchanged. `txn` names the load being voided."""
+    _check_amount(amount)
+    slot = view.slot
+    seq = _next_seq(view)
+    if amount > view.balance:
+        raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than the %d fen to void" % (view.balance, amount))
+    return (seq, view.balance - amount, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT],
+            codec.TXN_VOID, amount, terminal, txn)
 
 
 def plan_credit(view, amount, policy, today, kind, terminal=0, txn=0):
     """The slot a top-up (or refund of goods) will commit; the cap applies to the new balance."""
     _check_amount(amount)
     slot = view.slot
+    seq = _next_seq(view)
     new = view.balance + amount
-    if policy.balance_cap and new > policy.balance_cap:
-        raise Refused(codec.R_OVER_BALANCE_CAP, "balance would be %d fen, over the cap of %d fen" % (new, policy.balance_cap))
-    return (view.seq + 1, new, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], kind, amount, terminal, txn)
+    cap = policy.balance_cap if policy.balance_cap and policy.balance_cap < _VALUE_MAX else _VALUE_MAX
+    if new > cap:
+        raise Refused(codec.R_OVER_BALANCE_CAP, "balance would be %d fen, over the cap of %d fen" % (new, cap))
+    return (seq, new, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], kind, amount, terminal, txn)
 
 
 def commit(access, view, plan, now, log=True):

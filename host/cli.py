@@ -47,5 +47,29 @@ def _register():
 
     main.add_command(keys)
 
+    from icpurse.host.issuance.topup_cli import topup
+
+    main.add_command(topup)
+
+    from icpurse.host.audit.cli import audit
+    from icpurse.host.reconcile.cli import blacklist, reconcile
+    from icpurse.host.terminals.cli import terminal
+
+    for group in (terminal, audit, reconcile, blacklist):
+        main.add_command(group)
+
+    from icpurse.host.issuance.cli import card, readers, sale, stock
+
+    for group in (stock, card, sale, readers):
+        main.add_command(group)
+
+    from icpurse.host.reports.cli import report
+
+    main.add_command(report)
+
+    from icpurse.host.lifecycle.cli import holder
+
+    main.add_command(holder)
+
 
 _register()

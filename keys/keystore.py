@@ -81,7 +81,9 @@ def _header(envelope):
     try:
         header = {k: envelope[k] for k in ("format", "version", "content", "kdf", "cipher")}
         kdf, cipher = header["kdf"], header["cipher"]
-        n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+        n, r, p = kdf["n"], kdf["r"], kdf["p"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (n, r, p)):
+            raise TypeError("scrypt parameters must be integers")  # "16384" or 16384.0 would reach Scrypt
         ok = (kdf["name"] == "scrypt" and cipher["name"] == "aes-256-gcm" and 2 <= n <= _MAX_N
               and not n & (n - 1) and 1 <= r <= 32 and 1 <= p <= 16 and "ciphertext" in envelope)
     except (KeyError, TypeError, ValueError):

@@ -98,12 +98,14 @@ class Rig:
                 with open(path, "rb") as f:
                     data = f.read()
                 if len(data) != DUMP_BYTES[spec.size]:
-                    raise ValueError("%s holds %d bytes; a %s dump has %d" % (
-                        path, len(data), spec.size, DUMP_BYTES[spec.size]))
+                    raise ValueError("%s holds %d bytes; a %s dump has %d: move the file away (a fresh card is "
+                                     "made) or give the card's real size in --card" % (
+                                         path, len(data), spec.size, DUMP_BYTES[spec.size]))
                 # The UID length cannot be read from a raw dump for sure: the spec says it.
                 card = ClassicCard.from_mfd(data, magic=spec.magic, uid_len=len(spec.uid))
                 if bytes(card.uid) != spec.uid:
-                    raise ValueError("%s holds the UID %s, not %s" % (path, bytes(card.uid).hex(), spec.uid.hex()))
+                    raise ValueError("%s holds the UID %s, not %s: move the file away or name that UID in --card"
+                                     % (path, bytes(card.uid).hex(), spec.uid.hex()))
         card.faults = self.faults
         return card
 

@@ -13,9 +13,10 @@ from icpurse.host.ledger.errors import (
 )
 from icpurse.host.ledger.issuance import HolderInfo, StockCount
 from icpurse.host.ledger.service import Ledger, open_ledger
+from icpurse.host.ledger.views import PersonalisationView
 
 __all__ = [
-    "open_ledger", "Ledger", "HolderInfo", "StockCount", "AuditBreak", "ENV_VAR", "default_url", "resolve_url",
+    "open_ledger", "Ledger", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak", "ENV_VAR", "default_url", "resolve_url",
     "LedgerError", "Refused", "NotFound", "SeparationOfDutiesError", "RoleError", "AuthenticationError",
     "InvalidStateError", "CapExceededError", "ProgrammeViolationError", "BlacklistedError", "RealNameRequiredError",
     "NonCashRequiredError", "IdempotencyConflict", "UnbalancedEntryError", "DataKeyError",

@@ -64,3 +64,16 @@ class UnbalancedEntryError(LedgerError, ValueError):
 
 class DataKeyError(LedgerError):
     """The ledger data key is missing or wrong (holder ID numbers cannot be stored or read)."""
+
+
+class IdentityMismatchError(Refused):
+    """The ID presented does not match the named card's registered holder (lost report, 退卡)."""
+
+
+class LifecycleRefused(Refused):
+    """A holder lifecycle action the card's programme or regulatory profile does not allow
+    (e.g. reporting an anonymous card lost, redeeming too early)."""
+
+
+class CashLimitError(Refused):
+    """A cash payout above the profile's limit: pay to a same-name bank account (or to the card)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from icpurse.host.ledger import bookkeeping as bk
 from icpurse.host.ledger.core import LedgerCore
@@ -64,10 +64,17 @@ class StockCount:
     missing: list[str] = field(default_factory=list)  # in the ledger here, not physically present
     unexpected: list[tuple[str, str]] = field(default_factory=list)  # (uid, where the ledger has it)
     unknown: list[str] = field(default_factory=list)  # present, never received into stock
+    unidentified: int = 0  # expected cards received by count only (UIDs not known yet)
+    unidentified_present: list[str] = field(default_factory=list)  # present UIDs taken as those cards
+
+    @property
+    def missing_unidentified(self) -> int:
+        """Cards received by count that were not found."""
+        return self.unidentified - len(self.unidentified_present)
 
     @property
     def ok(self) -> bool:
-        return not (self.missing or self.unexpected or self.unknown)
+        return not (self.missing or self.unexpected or self.unknown or self.missing_unidentified)
 
 
 def normal_uid(uid: str | bytes) -> str:
@@ -143,28 +150,75 @@ class IssuanceMixin(LedgerCore):
 
         return self._run("stock.add_sales_point", admin, do, details={"code": code})
 
-    def receive_stock(self, operator: Operator | str, batch_reference: str, uids, note: str = "") -> StockBatch:
-        """验收入库: blank cards received into stock by UID, as one batch."""
+    def receive_stock(self, operator: Operator | str, batch_reference: str, uids=(), note: str = "",
+                      count: int | None = None) -> StockBatch:
+        """验收入库: blank cards received into stock as one batch, by UID; or by `count` alone when the
+        UIDs are not known yet (each card is then identified when first read, `bind_stock_uid`)."""
         uids = [normal_uid(u) for u in uids]
         if len(set(uids)) != len(uids):
             raise ValueError("the batch lists a UID twice")
+        if count is not None:
+            if not isinstance(count, int) or isinstance(count, bool) or count <= 0:
+                raise ValueError("a batch count is a positive number of cards, got %r" % (count,))
+            if count < len(uids):
+                raise ValueError("the batch lists %d UIDs but declares only %d cards" % (len(uids), count))
+        elif not uids:
+            raise ValueError("receive cards by UID or give their count")
 
         def do(s):
             op = self._operator(s, operator, ("issuer-admin", "finance"), "receive stock")
             if s.execute(select(StockBatch).where(StockBatch.reference == batch_reference)).first():
                 raise InvalidStateError("batch %s was already received" % batch_reference)
-            dup = s.execute(select(StockCard.uid).where(StockCard.uid.in_(uids))).scalars().all()
+            dup = s.execute(select(StockCard.uid).where(StockCard.uid.in_(uids))).scalars().all() if uids else []
             if dup:
                 raise InvalidStateError("UIDs already in stock: %s" % ", ".join(sorted(dup)))
             now = self.now()
-            batch = StockBatch(reference=batch_reference, received_at=now, received_by=op.id, note=note)
+            batch = StockBatch(reference=batch_reference, received_at=now, received_by=op.id, note=note,
+                               declared_count=count)
             s.add(batch)
             s.flush()
             s.add_all(StockCard(uid=u, batch_id=batch.id, state="in_stock", updated_at=now) for u in uids)
-            self._audit(s, op, "stock.receive", batch=batch_reference, count=len(uids), uids=uids)
+            self._audit(s, op, "stock.receive", batch=batch_reference, count=count if count is not None else len(uids),
+                        uids=uids)
             return batch
 
-        return self._run("stock.receive", operator, do, details={"batch": batch_reference, "count": len(uids)})
+        return self._run("stock.receive", operator, do, details={"batch": batch_reference,
+                                                                 "count": count if count is not None else len(uids)})
+
+    def bind_stock_uid(self, operator: Operator | str, batch_reference: str, uid: str | bytes) -> None:
+        """Identify one card of a batch received by count: its UID joins the batch, in stock."""
+        uid = normal_uid(uid)
+
+        def do(s):
+            op = self._operator(s, operator, ("issuer-admin", "finance"), "identify a stock card")
+            self._bind_stock_uid(s, op, batch_reference, uid)
+
+        self._run("stock.identify", operator, do, details={"batch": batch_reference, "uid": uid})
+
+    def _bind_stock_uid(self, s, op, batch_reference: str, uid: str) -> StockCard:
+        batch = s.execute(select(StockBatch).where(StockBatch.reference == batch_reference)).scalar_one_or_none()
+        if batch is None:
+            raise NotFound("no stock batch %s" % batch_reference)
+        if s.execute(select(StockCard).where(StockCard.uid == uid)).first():
+            raise InvalidStateError("card %s is already in the stock ledger" % uid)
+        bound = s.execute(select(func.count()).select_from(StockCard).where(StockCard.batch_id == batch.id)).scalar()
+        if batch.declared_count is None or bound >= batch.declared_count:
+            raise InvalidStateError("batch %s has no unidentified cards left (%s); receive card %s into stock first" % (
+                batch_reference, "received by UID" if batch.declared_count is None else
+                "all %d identified" % batch.declared_count, uid))
+        sc = StockCard(uid=uid, batch_id=batch.id, state="in_stock", updated_at=self.now())
+        s.add(sc)
+        s.flush()
+        self._audit(s, op, "stock.identify", batch=batch_reference, uid=uid)
+        return sc
+
+    def _unidentified_in_stock(self, s) -> int:
+        """Cards received by count whose UID is not known yet (all still in the warehouse)."""
+        total = 0
+        for batch in s.execute(select(StockBatch).where(StockBatch.declared_count.is_not(None))).scalars():
+            bound = s.execute(select(func.count()).select_from(StockCard).where(StockCard.batch_id == batch.id)).scalar()
+            total += max(0, batch.declared_count - bound)
+        return total
 
     def issue_to_point(self, operator: Operator | str, uids, point_code: str) -> int:
         """领用/发出: move cards from the warehouse to a sales point."""
@@ -199,19 +253,25 @@ class IssuanceMixin(LedgerCore):
                     raise NotFound("no sales point %s" % point_code)
                 q = q.where(StockCard.state == "issued_to_point", StockCard.sales_point_id == point.id)
             expected = {sc.uid for sc in s.execute(q).scalars()}
-            result = StockCount(location=point_code or "warehouse", expected=len(expected), counted=len(present),
-                                missing=sorted(expected - present))
+            unidentified = self._unidentified_in_stock(s) if point_code is None else 0
+            result = StockCount(location=point_code or "warehouse", expected=len(expected) + unidentified,
+                                counted=len(present), missing=sorted(expected - present), unidentified=unidentified)
             for u in sorted(present - expected):
                 sc = s.execute(select(StockCard).where(StockCard.uid == u)).scalar_one_or_none()
                 if sc is None:
-                    result.unknown.append(u)
+                    # may be one of the cards received by count (their UIDs are not known yet)
+                    if len(result.unidentified_present) < unidentified:
+                        result.unidentified_present.append(u)
+                    else:
+                        result.unknown.append(u)
                 else:
                     where = sc.state + (" at " + sc.sales_point.code if sc.sales_point else "")
                     result.unexpected.append((u, where))
             self._audit(s, op, "stock.count", result="ok" if result.ok else "differences",
                         location=result.location, expected=result.expected, counted=result.counted,
                         missing=result.missing, unexpected=[list(x) for x in result.unexpected],
-                        unknown=result.unknown)
+                        unknown=result.unknown, unidentified=unidentified,
+                        unidentified_present=result.unidentified_present)
             return result
 
         return self._run("stock.count", operator, do, details={"location": point_code or "warehouse"})
@@ -249,38 +309,42 @@ class IssuanceMixin(LedgerCore):
 
         def do(s):
             op = self._operator(s, operator, ("issuer-admin", "finance"), "register a card")
-            prog = self._programme(s, programme_id)
-            if kind not in prog.kinds:
-                raise InvalidStateError("programme %s does not issue %s cards" % (programme_id, kind))
-            if face_value not in prog.terms[kind].face_values:
-                raise InvalidStateError("programme %s has no %s face value of %s" % (
-                    programme_id, kind, fmt_yuan(face_value)))
-            scheme = prog.numbering_scheme()
-            number = card_number
-            if scheme is not None:
-                number = scheme.validate(card_number)  # CardNumberError names what is wrong
-                parts = scheme.parse(number)
-                if parts.get("face_value") not in (None, face_value):
-                    raise InvalidStateError("card number %s encodes face value %s, not %s" % (
-                        number, fmt_yuan(parts["face_value"]), fmt_yuan(face_value)))
-            sc = self._stock(s, uid)
-            if sc.state not in ("in_stock", "issued_to_point"):
-                raise InvalidStateError("card %s is %s; only stock cards get a number" % (uid, sc.state))
-            if s.execute(select(Card).where(Card.card_number == number)).first():
-                raise InvalidStateError("card number %s is already registered" % number)
-            if s.execute(select(Card).where(Card.stock_card_id == sc.id)).first():
-                raise InvalidStateError("card %s already has a card number" % uid)
-            card = Card(card_number=number, stock_card_id=sc.id, programme_id=programme_id, kind=kind,
-                        face_value=face_value, key_version=key_version, registered_at=self.now())
-            s.add(card)
-            s.flush()
-            bk.prepaid_account(s, card)
-            self._audit(s, op, "card.register", card=number, uid=uid, programme=programme_id, kind=kind,
-                        face_value=face_value, key_version=key_version)
-            s.refresh(card)
+            card = self._register_card(s, op, uid, card_number, programme_id, kind, face_value, key_version)
             return card_view(card)
 
         return self._run("card.register", operator, do, card=card_number)
+
+    def _register_card(self, s, op, uid, card_number, programme_id, kind, face_value, key_version) -> Card:
+        prog = self._programme(s, programme_id)
+        if kind not in prog.kinds:
+            raise InvalidStateError("programme %s does not issue %s cards" % (programme_id, kind))
+        if face_value not in prog.terms[kind].face_values:
+            raise InvalidStateError("programme %s has no %s face value of %s" % (
+                programme_id, kind, fmt_yuan(face_value)))
+        scheme = prog.numbering_scheme()
+        number = card_number
+        if scheme is not None:
+            number = scheme.validate(card_number)  # CardNumberError names what is wrong
+            parts = scheme.parse(number)
+            if parts.get("face_value") not in (None, face_value):
+                raise InvalidStateError("card number %s encodes face value %s, not %s" % (
+                    number, fmt_yuan(parts["face_value"]), fmt_yuan(face_value)))
+        sc = self._stock(s, uid)
+        if sc.state not in ("in_stock", "issued_to_point"):
+            raise InvalidStateError("card %s is %s; only stock cards get a number" % (uid, sc.state))
+        if s.execute(select(Card).where(Card.card_number == number)).first():
+            raise InvalidStateError("card number %s is already registered" % number)
+        if s.execute(select(Card).where(Card.stock_card_id == sc.id)).first():
+            raise InvalidStateError("card %s already has a card number" % uid)
+        card = Card(card_number=number, stock_card_id=sc.id, programme_id=programme_id, kind=kind,
+                    face_value=face_value, key_version=key_version, registered_at=self.now())
+        s.add(card)
+        s.flush()
+        bk.prepaid_account(s, card)
+        self._audit(s, op, "card.register", card=number, uid=uid, programme=programme_id, kind=kind,
+                    face_value=face_value, key_version=key_version)
+        s.refresh(card)
+        return card
 
     def card(self, card_number: str) -> CardView:
         with self.session() as s:

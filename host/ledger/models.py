@@ -25,7 +25,9 @@ ROLES = ("seller", "finance", "issuer-admin", "auditor", "terminal-operator", "k
 CARD_STATES = ("in_stock", "issued_to_point", "sold", "paid", "activated", "in_use",
                "lost", "blocked", "expired", "refunded", "closed")
 TOPUP_STATES = ("pending", "confirmed", "reversed", "unconfirmed", "voided")
+VOID_STATES = ("pending", "unconfirmed", "confirmed", "cancelled")  # of a void (撤销) of a confirmed top-up
 SALE_STATES = ("recorded", "paid", "activated")
+PERSONALISATION_STATES = ("started", "done", "damaged")
 TERMINAL_STATUSES = ("enabled", "disabled")
 ACCOUNT_TYPES = ("asset", "liability", "income", "expense")
 
@@ -84,6 +86,8 @@ class StockBatch(Base):
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     received_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
     note: Mapped[str] = mapped_column(Text, default="")
+    # cards received by count only (UIDs unknown until each card is first read, e.g. at personalisation)
+    declared_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class StockCard(Base):
@@ -253,6 +257,7 @@ class Topup(Base):
     __table_args__ = (
         CheckConstraint(_in("state", TOPUP_STATES), name="state"),
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("void_state IS NULL OR " + _in("void_state", VOID_STATES), name="void_state"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     txn_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -269,6 +274,12 @@ class Topup(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     settled_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    # A void is written to the card like a purchase: pending -> confirmed (money booked back, state
+    # `voided`), or cancelled (write failed / card shows no void), or unconfirmed until re-confirmed.
+    void_state: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    void_card_seq_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    void_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    void_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     card: Mapped[Card] = relationship()
     terminal: Mapped[Terminal | None] = relationship()
 
@@ -312,3 +323,138 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor per entry: no forks
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --- store operations: reader journals, sign-ins, day close, card observations, reconciliation ---
+
+EXCEPTION_STATUSES = ("open", "approved", "dismissed", "resolved")
+
+
+class TerminalSignIn(Base):
+    """A reader's day open (签到): the blacklist version it holds from then on."""
+
+    __tablename__ = "terminal_sign_ins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    reader_time: Mapped[int] = mapped_column(BigInteger)  # seconds since 2000-01-01 UTC, as the reader keeps it
+    blacklist_version: Mapped[int] = mapped_column(Integer)
+    day: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[int] = mapped_column(Integer)
+    first_number: Mapped[int] = mapped_column(BigInteger)  # the reader's next journal number: its day starts here
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+
+
+class ReaderJournalRecord(Base):
+    """One collected reader journal record: the 54 stored bytes (evidence, re-verifiable) and their
+    decoded fields. One record per (terminal, number): re-collecting is a no-op."""
+
+    __tablename__ = "reader_journal"
+    __table_args__ = (UniqueConstraint("terminal_id", "number", name="uq_reader_journal_terminal_number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    number: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[int] = mapped_column(Integer)
+    state: Mapped[int] = mapped_column(Integer)
+    key_version: Mapped[int] = mapped_column(Integer)
+    uid: Mapped[str] = mapped_column(String(20), index=True)  # hex, upper case ('' = no card)
+    card_seq: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)  # fen
+    balance_after: Mapped[int] = mapped_column(BigInteger)  # fen
+    txn: Mapped[int] = mapped_column(BigInteger)
+    reader_time: Mapped[int] = mapped_column(BigInteger)  # seconds since 2000-01-01 UTC
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TerminalBatch(Base):
+    """A day close (日切): the reader's batch totals and the collected journal's, side by side."""
+
+    __tablename__ = "terminal_batches"
+    __table_args__ = (UniqueConstraint("terminal_id", "batch", name="uq_terminal_batches_terminal_batch"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    day: Mapped[int] = mapped_column(Integer)
+    batch: Mapped[int] = mapped_column(Integer)
+    first_number: Mapped[int] = mapped_column(BigInteger)
+    last_number: Mapped[int] = mapped_column(BigInteger)
+    reader_count: Mapped[int] = mapped_column(Integer)
+    reader_sum: Mapped[int] = mapped_column(BigInteger)
+    journal_count: Mapped[int] = mapped_column(Integer)
+    journal_sum: Mapped[int] = mapped_column(BigInteger)
+    closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CardObservation(Base):
+    """A card state read directly (audit, top-up, reader READ_CARD): seq, balance and the slot's
+    transaction. Journal records are observations too; they stay in reader_journal."""
+
+    __tablename__ = "card_observations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency: the same reading once
+    seq: Mapped[int] = mapped_column(BigInteger)
+    balance: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    terminal: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    txn: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    observed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ReconException(Base):
+    """A reconciliation finding on the exception list, with its evidence (JSON). `fingerprint` makes
+    a re-run find the same finding instead of adding it twice."""
+
+    __tablename__ = "recon_exceptions"
+    __table_args__ = (CheckConstraint(_in("status", EXCEPTION_STATUSES), name="status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    card_number: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    terminal_number: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen, when the finding is about money
+    summary: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    proposal: Mapped[str | None] = mapped_column(String(16), nullable=True)  # 'blacklist' or None
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    blacklist_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class ProgrammeCode(Base):
+    """The programme number written on cards (identity record `programme`, u16), one per programme,
+    assigned at its first personalisation and never reused."""
+
+    __tablename__ = "programme_codes"
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    programme_id: Mapped[str] = mapped_column(ForeignKey("programmes.id"), unique=True)
+
+
+class Personalisation(Base):
+    """The personalisation journal of one physical card: `started` is committed BEFORE the first
+    write to the card (card number reserved, exact identity fields and issue time kept so a resumed
+    run writes the same image), `done` after the card was read back and verified; `damaged` when the
+    card cannot be finished (a sector no key opens, e.g. a torn trailer write)."""
+
+    __tablename__ = "personalisations"
+    __table_args__ = (CheckConstraint(_in("state", PERSONALISATION_STATES), name="state"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(20), unique=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    key_version: Mapped[int] = mapped_column(Integer)
+    identity: Mapped[str] = mapped_column(Text)  # identity fields without MAC, codec order (JSON; bytes as hex)
+    card_time: Mapped[int] = mapped_column(BigInteger)  # time of the ISSUE log entry written to the card
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    card: Mapped[Card] = relationship(lazy="joined")

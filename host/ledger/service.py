@@ -10,12 +10,15 @@ from icpurse.host.ledger.core import CHINA_STANDARD_TIME, DEFAULT_CUTOFF, utc_no
 from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url
 from icpurse.host.ledger.errors import InvalidStateError
 from icpurse.host.ledger.issuance import IssuanceMixin
+from icpurse.host.ledger.lifecycle import LifecycleMixin
 from icpurse.host.ledger.models import JournalEntry, Operator
 from icpurse.host.ledger.people import PeopleMixin
+from icpurse.host.ledger.personalisation import PersonalisationMixin
+from icpurse.host.ledger.storeops import StoreOpsMixin
 from icpurse.host.ledger.topups import TopupMixin
 
 
-class Ledger(PeopleMixin, IssuanceMixin, TopupMixin, BlacklistMixin):
+class Ledger(PeopleMixin, IssuanceMixin, PersonalisationMixin, TopupMixin, BlacklistMixin, StoreOpsMixin, LifecycleMixin):
     """The issuer's ledger. Every state-changing method writes its audit entry in the same
     transaction; rule refusals raise a `Refused` subclass and are audited too."""
 

@@ -5,15 +5,20 @@ same business day, before the cut-off, for the full amount.
 Money is booked at `pending` (the back office posts the purchase first) under the key
 ``topup:<txn_id>``; a reversal or void books the opposite entry under its own key. Re-sending a
 transaction id returns the first top-up: never a double credit.
+
+A void written to the card goes through its own states like a purchase: `book_void_pending`
+(every void rule checked, nothing booked) → card write → `book_void_confirm` (money booked back,
+top-up `voided`); write failed → `book_void_cancel` (the top-up stays confirmed); outcome unknown →
+`book_void_unconfirmed`, settled by re-confirmation (撤销补确).
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from icpurse.host.ledger import bookkeeping as bk
 from icpurse.host.ledger.core import LedgerCore
 from icpurse.host.ledger.errors import (
-    BlacklistedError, CapExceededError, IdempotencyConflict, InvalidStateError, NotFound,
+    BlacklistedError, CapExceededError, IdempotencyConflict, InvalidStateError, NotFound, RealNameRequiredError,
 )
 from icpurse.host.ledger.issuance import _payment_rules
 from icpurse.host.ledger.models import Operator, Topup
@@ -22,13 +27,16 @@ from icpurse.host.programmes import load_profile
 from icpurse.host.programmes.model import fmt_yuan
 
 TOPUP_CARD_STATES = ("activated", "in_use")
+OPEN_VOID_STATES = ("pending", "unconfirmed")
 
 
 class TopupMixin(LedgerCore):
     def book_topup_pending(self, card_number: str, amount: int, txn_id: str, *, operator: Operator | str | None = None,
                            terminal: str | None = None, payment_method: str = "cash", card_seq: int | None = None,
                            card_balance: int | None = None) -> TopupView:
-        """Book a top-up before writing the card. Same txn_id again: the same top-up, nothing booked."""
+        """Book a top-up before writing the card. Same txn_id again: the same top-up, nothing booked.
+        The cap applies to the post-top-up balance: the higher of the ledger's and the card's
+        (`card_balance`, as read from the card) plus the amount."""
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise ValueError("a top-up amount is a positive integer number of fen, got %r" % (amount,))
 
@@ -54,12 +62,13 @@ class TopupMixin(LedgerCore):
             if not prog.reloadable:
                 raise InvalidStateError("programme %s cards cannot be topped up" % prog.id)
             _payment_rules(prog, profile, payment_method, "individual", False, amount, None)
-            open_ = s.execute(select(Topup.txn_id).where(Topup.card_id == card.id,
-                                                         Topup.state.in_(("pending", "unconfirmed")))).scalars().all()
+            _real_name_rules(prog, profile, card, amount)
+            open_ = s.execute(select(Topup.txn_id).where(Topup.card_id == card.id, or_(
+                Topup.state.in_(("pending", "unconfirmed")), Topup.void_state.in_(OPEN_VOID_STATES)))).scalars().all()
             if open_:
-                raise InvalidStateError("card %s has a top-up not yet confirmed on the card (%s); settle it first" % (
-                    card_number, ", ".join(open_)))
-            balance = bk.outstanding(s, card)
+                raise InvalidStateError("card %s has a top-up or void not yet confirmed on the card (%s); settle it "
+                                        "first (re-confirmation)" % (card_number, ", ".join(open_)))
+            balance = max(bk.outstanding(s, card), card_balance or 0)
             cap = prog.effective_cap(card.kind, profile)
             if cap is not None and balance + amount > cap:
                 raise CapExceededError("card %s: balance %s + top-up %s = %s exceeds the %s-card cap of %s" % (
@@ -142,32 +151,108 @@ class TopupMixin(LedgerCore):
 
         return self._settle("topup.reverse", txn_id, operator, fn)
 
+    def _void_rules(self, t: Topup, op, card_present: bool, now) -> None:
+        if op is None:
+            raise InvalidStateError("a void needs an operator")
+        if t.void_state in OPEN_VOID_STATES:
+            raise InvalidStateError("a void of top-up %s is already under way (%s); settle it by re-confirmation" % (
+                t.txn_id, t.void_state))
+        if t.state != "confirmed":
+            raise InvalidStateError("top-up %s is %s; only a confirmed top-up can be voided" % (t.txn_id, t.state))
+        local = now.astimezone(self.business_tz)
+        if local.date() != t.business_date:
+            raise InvalidStateError("top-up %s is from %s; a void is only possible the same day (after that: "
+                                    "refund or adjustment)" % (t.txn_id, t.business_date))
+        if local.time() >= self.daily_cutoff:
+            raise InvalidStateError("the daily cut-off (%s) has passed; top-up %s can no longer be voided (only a "
+                                    "refund or adjustment now)" % (self.daily_cutoff.strftime("%H:%M"), t.txn_id))
+        if not card_present:
+            raise InvalidStateError("a void needs the card present")
+
     def book_topup_void(self, txn_id: str, operator: Operator | str, *, card_present: bool) -> TopupView:
         """撤销: only a confirmed top-up, the same business day, before the cut-off, the full amount,
         with the card present (the caller writes the void to the card before booking it here)."""
         def fn(s, t, op):
-            if op is None:
-                raise InvalidStateError("a void needs an operator")
             if t.state == "voided":
                 return topup_view(t)
-            if t.state != "confirmed":
-                raise InvalidStateError("top-up %s is %s; only a confirmed top-up can be voided" % (txn_id, t.state))
             now = self.now()
-            local = now.astimezone(self.business_tz)
-            if local.date() != t.business_date:
-                raise InvalidStateError("top-up %s is from %s; a void is only possible the same day (after that: "
-                                        "refund or adjustment)" % (txn_id, t.business_date))
-            if local.time() >= self.daily_cutoff:
-                raise InvalidStateError("the daily cut-off (%s) has passed; top-up %s can no longer be voided" % (
-                    self.daily_cutoff.strftime("%H:%M"), txn_id))
-            if not card_present:
-                raise InvalidStateError("a void needs the card present")
+            self._void_rules(t, op, card_present, now)
             self._book_back(s, t, "void", op)
             t.state, t.settled_at, t.settled_by = "voided", now, op.id
             self._audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount)
             return topup_view(t)
 
         return self._settle("topup.void", txn_id, operator, fn)
+
+    def book_void_pending(self, txn_id: str, operator: Operator | str, *, card_present: bool,
+                          card_seq: int | None = None) -> TopupView:
+        """撤销, before the card write: every void rule (confirmed, same business day, before the
+        cut-off, full amount, card present) is checked here; `card_seq` is the card's counter before
+        the void. Nothing is booked until the card shows the void (`book_void_confirm`)."""
+        def fn(s, t, op):
+            now = self.now()
+            self._void_rules(t, op, card_present, now)
+            t.void_state, t.void_card_seq_before, t.void_started_at, t.void_by = "pending", card_seq, now, op.id
+            self._audit(s, op, "topup.void_pending", card=t.card.card_number, txn=txn_id, amount=t.amount,
+                        card_seq=card_seq)
+            return topup_view(t)
+
+        return self._settle("topup.void_pending", txn_id, operator, fn)
+
+    def book_void_confirm(self, txn_id: str, *, card_seq: int | None = None,
+                          operator: Operator | str | None = None) -> TopupView:
+        """The void is on the card (written now, or found by re-confirmation): book the money back and
+        mark the top-up voided. Idempotent."""
+        def fn(s, t, op):
+            if t.state == "voided":
+                return topup_view(t)
+            if t.void_state not in OPEN_VOID_STATES:
+                raise InvalidStateError("top-up %s has no void under way" % txn_id)
+            before = t.void_state
+            self._book_back(s, t, "void", op)
+            t.state, t.void_state, t.settled_at = "voided", "confirmed", self.now()
+            t.settled_by = op.id if op else t.void_by
+            self._audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount, before=before,
+                        card_seq=card_seq)
+            return topup_view(t)
+
+        return self._settle("topup.void", txn_id, operator, fn)
+
+    def book_void_unconfirmed(self, txn_id: str, *, operator: Operator | str | None = None) -> TopupView:
+        """The outcome of the void's card write is unknown: list it for re-confirmation (撤销补确)."""
+        def fn(s, t, op):
+            if t.void_state == "unconfirmed":
+                return topup_view(t)
+            if t.void_state != "pending":
+                raise InvalidStateError("top-up %s has no pending void" % txn_id)
+            t.void_state = "unconfirmed"
+            self._audit(s, op, "topup.void_unconfirmed", card=t.card.card_number, txn=txn_id)
+            return topup_view(t)
+
+        return self._settle("topup.void_unconfirmed", txn_id, operator, fn)
+
+    def book_void_cancel(self, txn_id: str, *, operator: Operator | str | None = None, reason: str = "") -> TopupView:
+        """The void did not reach the card (write refused or failed, or re-confirmation found the card
+        without it): the top-up stays confirmed, nothing is booked. Idempotent."""
+        def fn(s, t, op):
+            if t.void_state == "cancelled":
+                return topup_view(t)
+            if t.void_state not in OPEN_VOID_STATES:
+                raise InvalidStateError("top-up %s has no void under way" % txn_id)
+            t.void_state = "cancelled"
+            self._audit(s, op, "topup.void_cancel", card=t.card.card_number, txn=txn_id, reason=reason)
+            return topup_view(t)
+
+        return self._settle("topup.void_cancel", txn_id, operator, fn)
+
+    def record_topup_refusal(self, operator: Operator | str | None, action: str, reason: str, *,
+                             card_number: str | None = None, txn_id: str | None = None) -> None:
+        """A top-up or void refused at the counter from what the card shows (another issuer's card,
+        an older key version, a partial void, ...): audited like the ledger's own refusals."""
+        def do(s):
+            self._audit(s, operator, action, result="refused", card=card_number, txn=txn_id, reason=reason)
+
+        self._run(action, None, do, card=card_number)
 
     def _book_back(self, s, t: Topup, kind: str, op) -> None:
         bk.book(s, "topup:%s:%s" % (t.txn_id, kind), "topup_" + kind, [
@@ -180,7 +265,30 @@ class TopupMixin(LedgerCore):
             return topup_view(self._topup(s, txn_id))
 
     def unconfirmed_topups(self) -> list[TopupView]:
-        """Top-ups still pending or unconfirmed (the unconfirmed-transaction query)."""
+        """Top-ups still pending or unconfirmed, and top-ups whose void is (the unconfirmed-transaction
+        query)."""
         with self.session() as s:
-            return [topup_view(t) for t in s.execute(select(Topup).where(Topup.state.in_(("pending", "unconfirmed")))
+            q = select(Topup).where(or_(Topup.state.in_(("pending", "unconfirmed")),
+                                        Topup.void_state.in_(OPEN_VOID_STATES))).order_by(Topup.id)
+            return [topup_view(t) for t in s.execute(q).scalars()]
+
+    def card_topups(self, card_number: str) -> list[TopupView]:
+        """Every top-up of one card, oldest first."""
+        with self.session() as s:
+            card = self._card(s, card_number)
+            return [topup_view(t) for t in s.execute(select(Topup).where(Topup.card_id == card.id)
                                                        .order_by(Topup.id)).scalars()]
+
+
+def _real_name_rules(prog, profile, card, amount) -> None:
+    """Real-name capture for every named-card top-up (the holder captured at the sale), and for an
+    anonymous top-up at or above the profile's threshold (not taken at a kiosk: sell a named card)."""
+    named_rule = prog.real_name_named if prog.real_name_named is not None else profile.real_name_named
+    if card.kind == "named" and named_rule and card.holder_id is None:
+        raise RealNameRequiredError("card %s is a named card without a registered holder; real-name capture "
+                                    "is required for every top-up" % card.card_number)
+    thresholds = [v for v in (prog.real_name_anonymous_threshold, profile.real_name_anonymous_threshold)
+                  if v is not None]
+    if card.kind != "named" and thresholds and amount >= min(thresholds):
+        raise RealNameRequiredError("an anonymous top-up of %s needs real-name capture (from %s)" % (
+            fmt_yuan(amount), fmt_yuan(min(thresholds))))

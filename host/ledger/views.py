@@ -52,6 +52,9 @@ class TopupView:
     created_at: dt.datetime
     card_seq_before: int | None
     card_seq_after: int | None
+    id: int = 0  # the ledger's number of the top-up; the card's slot carries it (24 bits) as `txn`
+    void_state: str | None = None  # None | pending | unconfirmed | confirmed | cancelled
+    void_card_seq_before: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,23 @@ class ProgrammeView:
     override_reason: str | None
 
 
+@dataclass(frozen=True)
+class PersonalisationView:
+    uid: str
+    card_number: str
+    programme_id: str
+    kind: str
+    face_value: int
+    state: str  # started | done | damaged
+    key_version: int
+    identity: tuple  # identity fields without MAC, codec order (card_number as bytes)
+    card_time: int
+    attempts: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    note: str
+
+
 def operator_view(o) -> OperatorView:
     return OperatorView(o.id, o.username, o.display_name, o.role, o.active)
 
@@ -86,8 +106,15 @@ def card_view(c) -> CardView:
 def topup_view(t) -> TopupView:
     return TopupView(t.txn_id, t.card.card_number, t.amount, t.state, t.payment_method,
                      t.terminal.number if t.terminal else None,
-                     t.business_date, t.created_at, t.card_seq_before, t.card_seq_after)
+                     t.business_date, t.created_at, t.card_seq_before, t.card_seq_after, t.id, t.void_state,
+                     t.void_card_seq_before)
 
 
 def terminal_view(t) -> TerminalView:
     return TerminalView(t.number, t.outlet, t.merchant, t.status, t.key_version, t.fixed_price)
+
+
+def personalisation_view(p, identity) -> PersonalisationView:
+    c = p.card
+    return PersonalisationView(p.uid, c.card_number, c.programme_id, c.kind, c.face_value, p.state, p.key_version,
+                               identity, p.card_time, p.attempts, p.started_at, p.finished_at, p.note)

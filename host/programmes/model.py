@@ -206,6 +206,8 @@ def _parse(r: Reader) -> Programme:
             scheme = scheme_from_config(numbering)
         except ValueError as exc:
             r.fail("numbering", str(exc))
+        except (TypeError, AttributeError) as exc:  # e.g. scheme = [] or platforms = 5
+            r.fail("numbering", "settings of the wrong type (%s); see the scheme's example file" % exc)
         table = getattr(scheme, "face_values", None) or {}
         offered = {fv for t in terms.values() for fv in t.face_values}
         for code, fen in sorted(table.items()):
@@ -236,6 +238,9 @@ def load_programmes(path: str | Path) -> list[Programme]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ProgrammeFileError("%s: cannot read: %s" % (path, exc.strerror or exc)) from None
+    except UnicodeDecodeError as exc:
+        raise ProgrammeFileError("%s: not a programmes file: byte %d is not UTF-8 text (save it as UTF-8 TOML)"
+                                 % (path, exc.start)) from None
     return loads_programmes(text, str(path))
 
 
@@ -253,6 +258,9 @@ def loads_programmes(text: str, where: str = "<programmes>") -> list[Programme]:
         raise ProgrammeFileError("%s: no programmes; define at least one [[programme]] table" % where)
     out, seen = [], set()
     for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            raise ProgrammeFileError("%s: programme #%d is %r, not a table; write each one as [[programme]]"
+                                     % (where, i + 1, table))
         prog = parse_programme(table, "%s: programme #%d" % (where, i + 1) if "id" not in table else where)
         if prog.id in seen:
             raise ProgrammeFileError("%s: programme id %r defined twice" % (where, prog.id))

@@ -34,6 +34,10 @@ class LinkTimeout(Exception):
     """No valid answer from the reader in time (unplugged, wrong port, not an icpurse reader)."""
 
 
+class ReaderGone(LinkTimeout):
+    """The serial port failed mid-command: the reader was unplugged or reset (not retried)."""
+
+
 class LinkClient:
     def __init__(self, port, baud=115200, timeout=5.0):
         import serial  # pyserial
@@ -51,6 +55,15 @@ class LinkClient:
         self.serial.close()
 
     def _exchange(self, command, payload, timeout):
+        import serial  # pyserial
+
+        try:
+            return self._exchange_on_port(command, payload, timeout)
+        except (serial.SerialException, OSError) as e:
+            raise ReaderGone("reader on %s disconnected during command 0x%02x (%s): plug it back in and "
+                             "repeat; a sale's outcome is kept in the reader's journal" % (self.path, command, e))
+
+    def _exchange_on_port(self, command, payload, timeout):
         self._seq = (self._seq + 1) & 0xFF
         seq = self._seq
         self.serial.write(link.encode_frame(codec.LINK_KIND_REQUEST, seq, command, payload))
@@ -75,6 +88,8 @@ class LinkClient:
             try:
                 frame = self._exchange(command, payload, timeout)
                 break
+            except ReaderGone:
+                raise
             except LinkTimeout:
                 if attempt == tries - 1:
                     raise

@@ -35,7 +35,13 @@ class SimReader:
         self.path = self.state_dir / "card.mfd"
         self.deck = Deck()
         if self.path.exists():
-            self.card = dumps.load(str(self.path))
+            try:
+                self.card = dumps.load(str(self.path))
+            except ValueError as e:  # truncated or not a dump: say which file, keep it untouched
+                from icpurse.host.readers import NoReader
+
+                raise NoReader("%s is not a card dump (%s): move it away to start with a blank card, "
+                               "or put a 1K / 4K .mfd dump there" % (self.path, e))
         else:
             self.card = factory.blank_card(blank_uid)
             dumps.save(self.card, str(self.path))

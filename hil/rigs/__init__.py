@@ -1,0 +1,1 @@
+"""Rig description files (TOML) of the HIL suite; see docs/hil.md."""

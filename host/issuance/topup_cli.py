@@ -1,0 +1,227 @@
+"""`icpurse topup`: top-up at the counter, the kiosk way (business-rules §2.3).
+
+    icpurse topup CARD AMOUNT_FEN          top up card CARD (checked against the card on the reader)
+    icpurse topup --present AMOUNT_FEN     top up whatever card is on the reader
+    icpurse topup CARD --yuan 12.50        the amount in yuan (parsed exactly, no floats)
+    icpurse topup unconfirmed [--json]     the unconfirmed-transaction query
+    icpurse topup reconfirm                settle the open top-up / void of the card on the reader (补确认)
+    icpurse topup void TOPUP_ID            void a confirmed top-up: same day, before the cut-off, card present
+
+Options as the other counter commands (host/issuance/cli.py): --reader, --db, --keystore, --operator,
+--json. Exit codes (host/cli.py): 0 done (re-confirmation: settled either way), 1 refused or reversed
+(nothing credited), 2 usage, 3 no reader, 4 card problem or outcome unknown (card pulled: run
+`topup reconfirm`), 5 integrity problem (the card cannot tell any more / contradicts the ledger).
+"""
+from __future__ import annotations
+
+import functools
+
+import click
+from rich.table import Table
+
+from icpurse.host.issuance import topup as tp
+from icpurse.host.issuance.cli import (
+    EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, Failure, _common, _console, _counter, _emit_json, _guard,
+)
+from icpurse.host.issuance.service import release_tag
+from icpurse.host.programmes.model import PAYMENT_METHODS, fmt_yuan
+
+_EXIT = {"confirmed": EXIT_OK, "voided": EXIT_OK, "reversed": EXIT_FAILED, "void_cancelled": EXIT_FAILED,
+         "unconfirmed": EXIT_CARD, "void_unconfirmed": EXIT_CARD, "undecided": EXIT_INTEGRITY}
+
+
+def _topup_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except tp.TopupError as e:
+            raise Failure(str(e), e.exit_code) from None
+    return wrapper
+
+
+class _TopupGroup(click.Group):
+    """`icpurse topup CARD AMOUNT` runs the top-up; a first word naming a sub-command runs that."""
+
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["load"] + list(args)
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_TopupGroup)
+def topup():
+    """Top up a card at the counter (ledger pending -> card write -> confirmed), or: unconfirmed,
+    reconfirm, void.
+
+    \b
+    icpurse topup CARD AMOUNT_FEN | icpurse topup --present AMOUNT_FEN | ... --yuan 12.50
+    A card write that fails is reversed in the books at once (账务撤销); a card pulled mid-write
+    leaves the top-up unconfirmed until `icpurse topup reconfirm` reads the card.
+    """
+
+
+def _amount(fen_text, yuan):
+    if yuan is not None:
+        if fen_text is not None:
+            raise click.UsageError("give the amount once: AMOUNT_FEN or --yuan")
+        try:
+            return tp.parse_yuan(yuan)
+        except ValueError as e:
+            raise click.UsageError(str(e)) from None
+    if fen_text is None:
+        raise click.UsageError("give the amount: AMOUNT_FEN (integer fen) or --yuan 12.50")
+    if not fen_text.isdigit():
+        raise click.UsageError("AMOUNT_FEN is an integer number of fen (1250 = 12.50 yuan), got %r; for yuan use "
+                               "--yuan" % fen_text)
+    return int(fen_text)
+
+
+def _show(outcomes, as_json, title):
+    if as_json:
+        _emit_json({"ok": all(o.ok or o.state in ("reversed", "void_cancelled") for o in outcomes) if
+                    title == "re-confirmation" else all(o.ok for o in outcomes),
+                    "outcomes": [o.as_dict() for o in outcomes]})
+        return
+    for o in outcomes:
+        colour = "green" if o.ok else ("yellow" if o.state in ("reversed", "void_cancelled") else "red")
+        click.secho("%s %s: %s" % (o.action, o.txn_id, o.state), fg=colour, bold=True)
+        click.echo("  card %s, %s%s" % (o.card_number, fmt_yuan(o.amount),
+                                       "" if o.card_balance is None else ", card balance %s" % fmt_yuan(o.card_balance)))
+        click.echo("  " + o.message)
+
+
+def _keys(counter):
+    domain = counter.domain()
+    return counter.keyring(), domain.issuer, domain.current
+
+
+@topup.command("load", hidden=True)
+@click.argument("args", nargs=-1)
+@click.option("--present", is_flag=True, help="Top up the card on the reader, whatever its number.")
+@click.option("--yuan", metavar="YUAN", help="The amount in yuan (12.50), instead of AMOUNT_FEN.")
+@click.option("--txn", "txn_id", metavar="KEY", help="Idempotency key: sending it again never tops up twice.")
+@click.option("--payment", type=click.Choice(PAYMENT_METHODS), default="cash", show_default=True)
+@click.option("--terminal", metavar="NUMBER", help="8-digit terminal number of the kiosk, if any.")
+@click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
+@_common(keys=True, reader=True)
+@_guard
+@_topup_errors
+def load(args, present, yuan, txn_id, payment, terminal, card_timeout, **kw):
+    """icpurse topup CARD AMOUNT_FEN | --present AMOUNT_FEN (or --yuan 12.50)."""
+    args = list(args)
+    if present:
+        card_number = None
+        if len(args) > 1:
+            raise click.UsageError("with --present give only the amount")
+    else:
+        if not args:
+            raise click.UsageError("give CARD AMOUNT_FEN, or --present AMOUNT_FEN")
+        card_number = args.pop(0)
+        if len(args) > 1:
+            raise click.UsageError("too many arguments: CARD AMOUNT_FEN")
+    amount = _amount(args[0] if args else None, yuan)
+    counter = _counter(kw)
+    try:
+        op = counter.sign_in()
+        ring, issuer, current = _keys(counter)
+        tag = counter.card(card_timeout)
+        try:
+            out = tp.top_up(counter.ledger(), tag, ring, amount, op.username, card=card_number, txn_id=txn_id,
+                            payment_method=payment, terminal=terminal, issuer=issuer, current_version=current)
+        finally:
+            release_tag(tag)
+    finally:
+        counter.close()
+    _show([out], counter.as_json, "top-up")
+    click.get_current_context().exit(_EXIT[out.state])
+
+
+@topup.command()
+@_common()
+@_guard
+def unconfirmed(**kw):
+    """The unconfirmed-transaction query: top-ups and voids not confirmed on the card."""
+    counter = _counter(kw)
+    try:
+        counter.sign_in()
+        items = tp.unconfirmed(counter.ledger())
+    finally:
+        counter.close()
+    if counter.as_json:
+        _emit_json({"ok": True, "unconfirmed": [{
+            "txn_id": t.txn_id, "card_number": t.card_number, "amount": t.amount, "state": t.state,
+            "void_state": t.void_state, "business_date": t.business_date.isoformat(),
+            "created_at": t.created_at.isoformat(), "card_seq_before": t.card_seq_before} for t in items]})
+        return
+    if not items:
+        click.echo("no unconfirmed top-ups or voids")
+        return
+    table = Table(title="unconfirmed top-ups and voids (settle with `icpurse topup reconfirm`, card on the reader)")
+    for col in ("transaction", "card", "amount", "what", "state", "date"):
+        table.add_column(col)
+    for t in items:
+        void = t.void_state in ("pending", "unconfirmed")
+        table.add_row(t.txn_id, t.card_number, fmt_yuan(t.amount), "void" if void else "top-up",
+                      t.void_state if void else t.state, t.business_date.isoformat())
+    _console().print(table)
+
+
+@topup.command()
+@click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
+@_common(keys=True, reader=True)
+@_guard
+@_topup_errors
+def reconfirm(card_timeout, **kw):
+    """Re-confirmation (补确认 / 撤销补确): read the card on the reader and settle its open top-up or
+    void from what the card shows. Safe to run again: it never credits twice."""
+    counter = _counter(kw)
+    try:
+        op = counter.sign_in()
+        ring, issuer, _ = _keys(counter)
+        tag = counter.card(card_timeout)
+        try:
+            outcomes = tp.reconfirm(counter.ledger(), tag, ring, op.username, issuer=issuer)
+        finally:
+            release_tag(tag)
+    finally:
+        counter.close()
+    if not outcomes:
+        if counter.as_json:
+            _emit_json({"ok": True, "outcomes": []})
+        else:
+            click.echo("nothing to settle: the card on the reader has no unconfirmed top-up or void")
+        return
+    _show(outcomes, counter.as_json, "re-confirmation")
+    worst = max((EXIT_INTEGRITY if o.state == "undecided" else EXIT_OK) for o in outcomes)
+    click.get_current_context().exit(worst)
+
+
+@topup.command("void")
+@click.argument("txn_id", metavar="TOPUP_ID")
+@click.argument("amount_fen", required=False)
+@click.option("--yuan", metavar="YUAN", help="The amount in yuan; it must be the top-up's full amount.")
+@click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
+@_common(keys=True, reader=True)
+@_guard
+@_topup_errors
+def void_cmd(txn_id, amount_fen, yuan, card_timeout, **kw):
+    """Void (撤销) the confirmed top-up TOPUP_ID with its card on the reader: the full amount
+    only, the same business day, before the daily cut-off. After that: refund or adjustment."""
+    amount = _amount(amount_fen, yuan) if (amount_fen is not None or yuan is not None) else None
+    counter = _counter(kw)
+    try:
+        op = counter.sign_in()
+        ring, issuer, _ = _keys(counter)
+        tag = counter.card(card_timeout)
+        try:
+            out = tp.void(counter.ledger(), tag, ring, txn_id, op.username, amount=amount, issuer=issuer)
+        finally:
+            release_tag(tag)
+    finally:
+        counter.close()
+    _show([out], counter.as_json, "void")
+    click.get_current_context().exit(_EXIT[out.state])
+
+
+__all__ = ["topup", "Counter"]

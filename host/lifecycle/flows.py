@@ -1,0 +1,196 @@
+"""The holder lifecycle flows: ledger step (audited, refusals change nothing) and card step, each
+safe to run again after an interruption. Amounts are integer fen; `when` is an aware datetime."""
+from icpurse.firmware import codec, purse
+from icpurse.firmware.mifare import AuthError
+from icpurse.host.issuance.personalise import personalise
+from icpurse.host.lifecycle.cardops import (
+    IssuerCard, LifecycleCardError, date_of_day, day_number, txn_of, write_identity,
+)
+from icpurse.host.programmes import load_profile
+from icpurse.protocol.numbering import card_number_from_bcd
+
+
+def _open(tag, keyring, expected_number=None):
+    card = IssuerCard(tag, keyring)
+    if expected_number is not None and card.card_number != expected_number:
+        raise LifecycleCardError("the card on the reader is %s, not %s" % (card.card_number, expected_number))
+    return card
+
+
+def _cap(ledger, card_number):
+    view = ledger.card(card_number)
+    prog = ledger.programme(view.programme_id)
+    return prog.effective_cap(view.kind, load_profile(prog.profile)) or 0
+
+
+def report_lost(ledger, operator, card_number, id_number, note=""):
+    """挂失 (no card needed): ID checked, card state lost, blacklisted (readers get it at sign-in)."""
+    return ledger.report_lost(operator, card_number, id_number=id_number, note=note)
+
+
+def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_number, identity_fields, when, reason,
+                       id_number):
+    """1. the new card: personalised already (a stock card of the programme) or personalised here
+    from `identity_fields`; 2. ledger: move the balance; 3. load the new card. Re-runnable."""
+    number = personalised_as(new_tag, keyring)
+    if number is not None:
+        if new_number is not None and number != new_number:
+            raise LifecycleCardError("the new card is already card %s, not %s" % (number, new_number))
+    else:
+        if new_number is None or identity_fields is None:
+            raise LifecycleCardError("the new card is blank: personalise it first (icpurse card personalise), or "
+                                     "give its card number and identity")
+        ident = tuple(identity_fields)
+        if card_number_from_bcd(bytes(ident[codec.IDENTITY_CARD_NUMBER])) != new_number:
+            raise ValueError("identity_fields carry card number %s, not %s" % (
+                card_number_from_bcd(bytes(ident[codec.IDENTITY_CARD_NUMBER])), new_number))
+        uid = bytes(new_tag.uid)
+        personalise(new_tag, keyring.for_card(uid, ident[codec.IDENTITY_KEY_VERSION]), ident, _secs(when))
+        number = new_number
+    rep = ledger.replace_card(operator, old_number, bytes(new_tag.uid), number, reason=reason, id_number=id_number)
+    card = _open(new_tag, keyring, number)
+    if rep.amount and not card.has_issuer_txn(codec.TXN_LOAD, txn_of(rep.entry_id)):
+        if card.balance != 0:
+            raise LifecycleCardError("replacement card %s already holds %d fen" % (number, card.balance))
+        slot = card.credit(rep.amount, codec.TXN_LOAD, txn_of(rep.entry_id), when, _cap(ledger, number))
+        ledger.record_card_write(operator, number, "replacement_load", slot[codec.PURSE_SLOT_SEQ],
+                                 slot[codec.PURSE_SLOT_BALANCE], amount=rep.amount, replaces=old_number)
+    return rep
+
+
+def personalised_as(tag, keyring):
+    """The card number of an already personalised card, None for a blank (or half-personalised) one."""
+    try:
+        return IssuerCard(tag, keyring).card_number
+    except (LifecycleCardError, AuthError):  # not ours (yet); a card that left the field is not "blank"
+        return None
+
+
+def _secs(when):
+    from icpurse.host.lifecycle.cardops import time_number
+
+    return time_number(when)
+
+
+def replace_lost_card(ledger, operator, lost_number, new_tag, keyring, *, id_number, when, new_number=None,
+                      identity_fields=None):
+    """补卡: a new card for a named card reported lost, loaded with the lost card's LEDGER balance
+    (what the books say the holder owns; the lost card itself is not available)."""
+    return _issue_replacement(ledger, operator, lost_number, new_tag, keyring, new_number, identity_fields, when,
+                              "lost", id_number)
+
+
+def exchange_card(ledger, operator, old_tag, new_tag, keyring, *, when, new_number=None, identity_fields=None,
+                  id_number=None):
+    """换卡: the holder hands in a card (e.g. expired anonymous) and gets a new one with its balance;
+    the old card is emptied (issuer debit) and stays blacklisted."""
+    old = IssuerCard(old_tag, keyring)
+    old_number = old.card_number
+    done = ledger.replacement_of(old_number)
+    if done is None:
+        ledger_balance = ledger.outstanding_balance(old_number)
+        if old.balance != ledger_balance:
+            raise LifecycleCardError("card %s shows %d fen but the ledger holds %d fen: reconcile it first" % (
+                old_number, old.balance, ledger_balance))
+    rep = _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_number, identity_fields, when,
+                             "exchange", id_number)
+    old = IssuerCard(old_tag, keyring)
+    if rep.amount and old.balance and not old.has_issuer_txn(codec.TXN_DEBIT, txn_of(rep.entry_id)):
+        slot = old.empty(txn_of(rep.entry_id), when)
+        ledger.record_card_write(operator, old_number, "exchange_empty", slot[codec.PURSE_SLOT_SEQ],
+                                 slot[codec.PURSE_SLOT_BALANCE], replaced_by=new_number)
+    return rep
+
+
+def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, returner_name, returner_id, payout,
+                when, account_name=None, account_number=None, unit_name=None):
+    """退卡: the card (when present) is read, the ledger pays out its balance (cash up to the
+    profile's limit, else a same-name bank transfer), the card is emptied by a closing slot and
+    the card closed. Without a tag the card must be reported lost (paid by its ledger balance)."""
+    card = _open(tag, keyring, card_number) if tag is not None else None
+    booked = ledger.booking("redeem:%s" % card_number)
+    if booked is None:
+        red = ledger.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
+                                 payout=payout, card_balance=card.balance if card else None,
+                                 account_name=account_name, account_number=account_number, unit_name=unit_name)
+    else:  # resuming: the payout is booked, the card may not be emptied yet
+        red = ledger.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
+                                 payout=payout, card_balance=None)
+    if card is not None:
+        txn = txn_of(red.entry_id)
+        if not card.has_issuer_txn(codec.TXN_DEBIT, txn):
+            if card.balance != red.amount:
+                raise LifecycleCardError("card %s shows %d fen, the redemption paid %d fen: report it" % (
+                    card_number, card.balance, red.amount))
+            slot = card.empty(txn, when)
+            ledger.record_card_write(operator, card_number, "redemption_close", slot[codec.PURSE_SLOT_SEQ],
+                                     slot[codec.PURSE_SLOT_BALANCE], amount=red.amount)
+    ledger.finish_redemption(operator, card_number, card_emptied=card is not None)
+    return red
+
+
+def refund_goods(ledger, operator, card_number, amount, key, *, tag=None, keyring=None, when, terminal=None,
+                 note=""):
+    """Goods returned: the value goes back to the card (credit, kind REFUND); without the card,
+    cash up to the profile's goods-refund limit."""
+    if tag is None:
+        return ledger.refund_goods(operator, card_number, amount, key, to_card=False, terminal=terminal, note=note)
+    card = _open(tag, keyring, card_number)
+    ref = ledger.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal, note=note)
+    txn = txn_of(ref.entry_id)
+    if not card.has_issuer_txn(codec.TXN_REFUND, txn):
+        slot = card.credit(amount, codec.TXN_REFUND, txn, when, _cap(ledger, card_number))
+        ledger.record_card_write(operator, card_number, "goods_refund", slot[codec.PURSE_SLOT_SEQ],
+                                 slot[codec.PURSE_SLOT_BALANCE], amount=amount, key=key)
+    return ref
+
+
+def default_new_expiry(ledger, card_number, today_day):
+    """Today plus the programme's validity for the card's kind (at least the profile's minimum)."""
+    from icpurse.host.ledger.lifecycle import add_months
+
+    view = ledger.card(card_number)
+    prog = ledger.programme(view.programme_id)
+    profile = load_profile(prog.profile)
+    validity = prog.terms[view.kind].validity
+    months = max(validity.months if validity else 0, profile.anonymous_min_months or 0) or 36
+    return day_number(add_months(date_of_day(today_day), months))
+
+
+def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, card_number=None):
+    """An expired card with a balance: rewrite its identity record with a new expiry (key B, MAC
+    resealed) and bring it back in use. Never forfeits the balance. A rewrite torn half-way
+    (identity MAC broken) is finished from the record the ledger kept; pass `card_number` then."""
+    try:
+        card = IssuerCard(tag, keyring)
+    except LifecycleCardError:
+        if card_number is None:
+            raise
+        raw = ledger.pending_identity(card_number)
+        if raw is None:
+            raise
+        version = raw[1]  # identity key_version byte (layout: protocol/records.py)
+        access = purse.Access(tag, keyring.for_card(bytes(tag.uid), version), purse.KEY_B)
+        write_identity(access, raw)
+        card = _open(tag, keyring, card_number)
+        return {"card_number": card.card_number, "expiry": card.expiry, "balance": card.balance, "resumed": True}
+    today = day_number(when)
+    if not card.expiry or card.expiry >= today:
+        raise LifecycleCardError("card %s is not expired (expiry day %s)" % (card.card_number, card.expiry or "none"))
+    new_expiry = new_expiry or default_new_expiry(ledger, card.card_number, today)
+    raw = card.sealed_identity(new_expiry)
+    ledger.reactivate_card(operator, card.card_number, old_expiry=card.expiry, new_expiry=new_expiry,
+                           identity_hex=bytes(raw).hex())
+    card.write_identity(raw)
+    after = _open(tag, keyring, card.card_number)
+    if after.expiry != new_expiry:
+        raise LifecycleCardError("identity rewrite did not verify")
+    ledger.record_card_write(operator, after.card_number, "reactivate", after.seq, after.balance,
+                             old_expiry=card.expiry, new_expiry=new_expiry)
+    return {"card_number": after.card_number, "expiry": new_expiry, "balance": after.balance, "resumed": False}
+
+
+def close_card(ledger, operator, card_number, *, tag=None, keyring=None, reason="closed at the holder's request"):
+    """Close a card with a zero balance (card read when present); else redeem it."""
+    card = _open(tag, keyring, card_number) if tag is not None else None
+    return ledger.close_card(operator, card_number, card_balance=card.balance if card else None, reason=reason)

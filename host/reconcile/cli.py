@@ -1,0 +1,159 @@
+"""`icpurse reconcile ...` and `icpurse blacklist ...`: three-way reconciliation, the exception list,
+and operator approval of proposed blacklist entries (readers get them at their next sign-in)."""
+import click
+from rich.console import Console
+from rich.table import Table
+
+from icpurse.host.ledger.options import db_option
+from icpurse.host.terminals.cliopts import (
+    EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, load_domain, login, operator_option,
+)
+
+
+def _open(db):
+    from icpurse.host.ledger import open_ledger
+
+    return open_ledger(db)
+
+
+def _exceptions_table(rows, title):
+    table = Table(title=title)
+    for col in ("id", "kind", "card", "terminal", "amount", "status", "proposal", "summary"):
+        table.add_column(col)
+    for e in rows:
+        table.add_row(str(e.id), e.kind, e.card_number or "-", e.terminal or "-", fen(e.amount), e.status,
+                      e.proposal or "-", e.summary)
+    Console().print(table)
+
+
+@click.group()
+def reconcile():
+    """Three-way reconciliation: cards ↔ reader journals ↔ ledger."""
+
+
+@reconcile.command()
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="business day for the totals (default: everything)")
+@keystore_option(required=False)
+@db_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def run(day, keystore_path, db, as_json):
+    """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions.
+    With --keystore the collected journals are re-verified too. Exit 5 when anything is open."""
+    from icpurse.host.reconcile.engine import run as run_recon
+
+    domain = load_domain(keystore_path)
+    ledger = _open(db)
+    try:
+        report = run_recon(ledger, domain, day.date() if day else None)
+    finally:
+        ledger.close()
+    open_ = [f for f in report.findings if f.status == "open"]
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        t = report.totals
+        click.echo("journal debits: %d, %s (all collected: %s); redeemed in the ledger: %s" % (
+            t["journal_debits"], fen(t["journal_debit_fen"]), fen(t["all_journal_debit_fen"]), fen(t["redeemed_fen"])))
+        click.echo("day close: readers %s, journals %s; outstanding prepaid balance %s; discrepancy account %s" % (
+            fen(t["day_close_reader_fen"]), fen(t["day_close_journal_fen"]), fen(t["outstanding_fen"]),
+            fen(t["discrepancy_fen"])))
+        click.echo("booked now: %d redemptions, %s (%s to discrepancy)" % (
+            report.booked["redemptions"], fen(report.booked["fen"]), fen(report.booked["discrepancy_fen"])))
+        if open_:
+            _exceptions_table(open_, "open exceptions")
+        else:
+            click.echo("no open exceptions")
+    if open_:
+        raise Failed("%d open exception(s): see `icpurse reconcile exceptions`" % len(open_), EXIT_INTEGRITY)
+
+
+@reconcile.command()
+@click.option("--status", type=click.Choice(["open", "approved", "dismissed", "resolved", "all"]), default="open",
+              show_default=True)
+@db_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def exceptions(status, db, as_json):
+    """The exception list with evidence (--json)."""
+    ledger = _open(db)
+    try:
+        rows = ledger.exceptions(None if status == "all" else status)
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json([e.__dict__ for e in rows])
+    else:
+        _exceptions_table(rows, "exceptions (%s)" % status)
+
+
+@reconcile.command("close")
+@click.argument("exception_id", type=int)
+@click.option("--as", "status", type=click.Choice(["dismissed", "resolved"]), required=True)
+@click.option("--reason", required=True)
+@click.option("--book-discrepancy", is_flag=True,
+              help="resolve a balance finding by booking its difference to the discrepancy account")
+@operator_option
+@db_option
+@handle_errors
+def close_cmd(exception_id, status, reason, book_discrepancy, operator, db):
+    """Close an exception (dismissed or resolved) with a reason."""
+    from icpurse.host.reconcile.engine import settle
+
+    ledger = _open(db)
+    try:
+        op = login(ledger, operator)
+        if book_discrepancy:
+            if status != "resolved":
+                raise Failed("--book-discrepancy resolves the exception: use --as resolved")
+            e = settle(ledger, op, exception_id, reason)
+        else:
+            e = ledger.close_exception(op, exception_id, status, reason)
+    finally:
+        ledger.close()
+    click.echo("exception %d %s%s" % (e.id, e.status, ": " + e.close_reason if book_discrepancy else ""))
+
+
+@click.group()
+def blacklist():
+    """The versioned blacklist (readers download it at sign-in)."""
+
+
+@blacklist.command()
+@click.argument("exception_id", type=int)
+@operator_option
+@db_option
+@handle_errors
+def approve(exception_id, operator, db):
+    """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
+    ledger = _open(db)
+    try:
+        e = ledger.approve_blacklist(login(ledger, operator), exception_id)
+    finally:
+        ledger.close()
+    click.echo("card %s blacklisted (version %d, exception %d)" % (e.card_number, e.blacklist_version, e.id))
+
+
+@blacklist.command("list")
+@click.option("--version", type=int, default=None, help="the list as it stood at this version")
+@db_option
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+def list_cmd(version, db, as_json):
+    ledger = _open(db)
+    try:
+        current = ledger.blacklist_version()
+        items = ledger.blacklist_entries(version)
+    finally:
+        ledger.close()
+    if as_json:
+        emit_json({"version": version or current, "entries": [i.__dict__ for i in items]})
+        return
+    table = Table(title="blacklist version %d" % (version or current))
+    for col in ("card", "uid", "since version", "reason"):
+        table.add_column(col)
+    for i in items:
+        table.add_row(i.card_number, i.uid or "-", str(i.added_version), i.reason)
+    Console().print(table)
+

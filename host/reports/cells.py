@@ -1,0 +1,16 @@
+"""One cell value -> text, by column kind (shared by every renderer)."""
+from icpurse.host.reports.money import yuan, yuan_plain
+
+
+def cell_text(value, kind, plain=False):
+    if value is None:
+        return "" if plain else "-"
+    if kind == "money":
+        return yuan_plain(value) if plain else yuan(value)
+    if kind == "percent":
+        return "%d" % value if plain else "%d %%" % value
+    if kind == "bool":
+        return ("yes" if value else "no") if plain else ("✔" if value else "✘")
+    if kind == "int":
+        return "%d" % value
+    return str(value)

@@ -1,0 +1,119 @@
+"""Stock (receive by UID or by count, issue to a sales point, count with differences) and
+`recover` (a half-done personalisation; a card whose balance block lags its committed slot)."""
+import pytest
+from issuance_world import UTILITY, Feeder, blank_in_stock, new_uid
+
+from icpurse.firmware import codec, purse
+from icpurse.hil.sim import factory
+from icpurse.hil.sim.faults import Faults
+from icpurse.hil.sim.tag import CardTag
+from icpurse.host.issuance.service import IssueOrder
+from icpurse.host.ledger import InvalidStateError
+
+
+def test_stock_received_by_count_is_identified_at_personalisation_and_counted(ledger, station):
+    uids = [new_uid() for _ in range(3)]
+    cards = [factory.blank_card(u) for u in uids]
+    station.receive_stock("B-COUNT", count=3)
+    order = IssueOrder("utility-payment", "anonymous", 20000, batch="B-COUNT")
+    # before personalisation: 3 cards expected in the warehouse, none known by UID
+    count = station.count_stock(uids[:2])
+    assert (count.expected, count.counted, count.unidentified) == (3, 2, 3)
+    assert count.unidentified_present == [u.hex().upper() for u in uids[:2]] and count.missing_unidentified == 1
+    assert not count.ok
+    results = station.personalise_batch(Feeder(cards), order, count=3)
+    assert [r.outcome for r in results] == ["personalised"] * 3
+    assert [ledger.stock_state(u) for u in uids] == ["in_stock"] * 3
+    # a fourth card does not fit the batch
+    fourth = factory.blank_card(new_uid())
+    result = station.personalise_card(CardTag(fourth), order)
+    assert result.outcome == "refused" and "no unidentified cards left" in result.message
+    count = station.count_stock(uids)
+    assert count.ok and (count.expected, count.counted, count.unidentified) == (3, 3, 0)
+
+
+def test_stock_count_reports_every_kind_of_difference(ledger, station):
+    here = [new_uid() for _ in range(3)]
+    station.receive_stock("B-1", here)
+    moved = new_uid()
+    station.receive_stock("B-2", [moved])
+    assert station.issue_stock([moved], "P1") == 1
+    stranger = new_uid()
+    result = station.count_stock([here[0], here[1], moved, stranger])
+    hexes = lambda us: [u.hex().upper() for u in us]  # noqa: E731
+    assert result.missing == hexes([here[2]])
+    assert result.unexpected == [(moved.hex().upper(), "issued_to_point at P1")]
+    assert result.unknown == hexes([stranger])
+    assert not result.ok and (result.expected, result.counted) == (3, 4)
+    (entry,) = ledger.audit_entries(action="stock.count")
+    assert entry.result == "differences"
+    point = station.count_stock([moved], "P1")
+    assert point.ok and point.location == "P1"
+
+
+def test_stock_cannot_be_received_twice(ledger, station):
+    uid = new_uid()
+    station.receive_stock("B-1", [uid])
+    with pytest.raises(InvalidStateError, match="already in stock"):
+        station.receive_stock("B-2", [uid])
+
+
+def test_recover_finishes_a_half_done_personalisation(ledger, station):
+    card = blank_in_stock(ledger)
+    faults = Faults()
+    faults.remove_after(60)  # in the middle of the data writes
+    card.faults = faults
+    first = station.personalise_card(CardTag(card), UTILITY)
+    assert first.outcome == "interrupted" and first.card_number == "503110000001"
+    (half,) = ledger.personalisations("started")
+    assert half.uid == card.uid.hex().upper() and half.card_number == first.card_number
+    card.faults = None
+    card.enter_field()
+    result = station.recover_card(CardTag(card))
+    assert result.card_number == first.card_number and result.balance == 0 and result.seq == 1
+    assert result.actions[0].startswith("finished personalisation")
+    assert ledger.personalisations("started") == []
+    assert ledger.personalisation(half.uid).state == "done"
+
+
+def credited(card, station, amount, pull_at):
+    """A key-B credit of `amount` on the card, the card pulled before its command `pull_at`."""
+    faults = Faults()
+    faults.remove_after(pull_at)
+    card.faults = faults
+    try:
+        access, keys, version = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
+        view = purse.recover(access, purse.read_card(access, keys, version))
+        purse.commit(access, view, purse.plan_credit(view, amount, purse.Policy(), 9557, codec.TXN_LOAD), 100)
+        done = True
+    except Exception:
+        done = False
+    card.faults = None
+    card.enter_field()
+    return done
+
+
+def test_recover_rolls_a_lagging_balance_block_forward_and_audits_it(ledger, station):
+    # find the pull that leaves the new slot committed but the balance block behind it
+    for pull_at in range(40):
+        card = blank_in_stock(ledger)
+        station.personalise_card(CardTag(card), UTILITY)
+        credited(card, station, 12345, pull_at)
+        shown = station.show_card(CardTag(card))
+        if shown["status"] == "ok" and shown["needs_recovery"]:
+            break
+    else:
+        pytest.fail("no pull left the balance block behind the committed slot")
+    assert shown["balance"] == 12345 and shown["balance_block"] != 12345
+    result = station.recover_card(CardTag(card))
+    assert any(a.startswith("rolled the balance block forward") for a in result.actions), result.actions
+    assert (result.balance, result.seq) == (12345, 2)
+    after = station.show_card(CardTag(card))
+    assert not after["needs_recovery"] and after["balance_block"] == 12345
+    entry = ledger.audit_entries(action="card.recover")[-1]
+    assert entry.card_number == result.card_number and entry.operator == "finance" and '"balance":12345' in entry.details
+    assert ledger.card(result.card_number).last_seen_balance == 12345
+    # recovering a consistent card changes nothing
+    again = station.recover_card(CardTag(card))
+    assert again.actions == ["nothing to recover: the card is consistent"]
+    assert len(ledger.audit_entries(action="card.recover")) == 1

@@ -1,0 +1,132 @@
+"""Shared set-up for lifecycle tests: a ledger template (operators, programmes, stock) built once
+and copied per test (scrypt operator passwords are slow on purpose), issuer keys, issued sim cards."""
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from icpurse.firmware import codec, purse
+from icpurse.firmware.keyring import KeyRing, KeySet
+from icpurse.hil.sim import factory
+from icpurse.hil.sim.tag import CardTag
+from icpurse.host.ledger import HolderInfo, open_ledger
+from icpurse.host.lifecycle.cardops import day_number, time_number
+from icpurse.host.programmes import load_programmes
+from icpurse.host.programmes.model import loads_programmes
+from icpurse.protocol.numbering import card_number_to_bcd
+
+h = bytes.fromhex
+EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
+PW = "correct horse battery"
+DATA_KEY = bytes(range(32))
+HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="13800000000")
+KEYS = dict(sector_a=h("11" * 16), sector_b=h("22" * 16), purse_mac=h("33" * 16), load_mac=h("44" * 16))
+UIDS = ["04A1B2C3D4E5%02X" % i for i in range(1, 13)]
+START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 China Standard Time
+
+PBOC_PROGRAMME = """
+[[programme]]
+id = "pboc-multi"
+name = "Multi-purpose card (PBOC)"
+issuer = "Example Payment Co"
+profile = "pboc"
+kinds = ["named", "anonymous"]
+reloadable = true
+expired_balance = "reactivate"
+payment_methods = ["cash", "bank_transfer", "debit_card"]
+
+[programme.named]
+face_values = [50000, 100000]
+validity = "none"
+
+[programme.anonymous]
+face_values = [50000]
+validity = { years = 3 }
+"""
+
+
+def issuer_ring():
+    ring = KeyRing()
+    ring.add(KeySet(1, KEYS["sector_a"], KEYS["purse_mac"], sector_b=KEYS["sector_b"], load_mac=KEYS["load_mac"]))
+    return ring
+
+
+def reader_ring():
+    ring = KeyRing()
+    ring.add(KeySet(1, KEYS["sector_a"], KEYS["purse_mac"]))
+    return ring
+
+
+class Clock:
+    def __init__(self, start=START):
+        self.t = start
+
+    def __call__(self):
+        return self.t
+
+    def advance(self, **kw):
+        self.t += dt.timedelta(**kw)
+
+
+def build_template(path):
+    led = open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=Clock())
+    try:
+        led.add_operator("admin", PW, "issuer-admin")
+        for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
+            led.add_operator(name, PW, role, by="admin")
+        (mofcom,) = load_programmes(EXAMPLES / "mofcom-compliant.toml")
+        led.register_programme("admin", mofcom)
+        (pboc,) = loads_programmes(PBOC_PROGRAMME)
+        led.register_programme("admin", pboc)
+        led.add_sales_point("admin", "P1", "Counter 1")
+        led.receive_stock("finance", "B-1", UIDS)
+        led.issue_to_point("finance", UIDS, "P1")
+    finally:
+        led.close()
+
+
+def open_copy(template, folder, clock):
+    db = Path(folder) / "ledger.db"
+    shutil.copy(template, db)
+    return open_ledger("sqlite:///%s" % db, data_key=DATA_KEY, clock=clock)
+
+
+def identity(number, named, expiry=0, issue_date=None):
+    return factory.identity_fields(1, card_number=card_number_to_bcd(number), named=named, expiry=expiry,
+                                   issue_date=issue_date or day_number(START))
+
+
+def issue(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, expiry=0,
+          programme="mofcom-compliant", buyer="individual"):
+    """Sell and activate in the ledger, and make the matching card loaded with the face value."""
+    ledger.register_card("finance", uid, number, programme, kind, face_value)
+    ledger.record_sale("seller", number, holder=holder, buyer=buyer,
+                       payment_method="cash" if face_value < 500000 else "bank_transfer")
+    ledger.confirm_payment("finance", number)
+    ledger.activate(number, "finance")
+    ring = issuer_ring()
+    card = factory.issued_card(h(uid), ring.for_card(h(uid), 1), identity(number, kind == "named", expiry),
+                               time_number(START))
+    tag = CardTag(card)
+    access, keys, v = purse.open_card(tag, ring, purse.KEY_B)
+    view = purse.recover(access, purse.read_card(access, keys, v))
+    purse.commit(access, view, purse.plan_credit(view, face_value, purse.Policy(), day_number(START), codec.TXN_LOAD),
+                 time_number(START))
+    return card
+
+
+def read(card, ring=None):
+    """(balance, seq, expiry) as a store reader sees the card."""
+    tag = CardTag(card)
+    access, keys, v = purse.open_card(tag, ring or reader_ring())
+    view = purse.recover(access, purse.read_card(access, keys, v))
+    return view.balance, view.seq, view.expiry
+
+
+def store_debit(ledger, card, number, amount, key, when=START):
+    """A purchase at a store reader, synced to the ledger as its journal would be."""
+    tag = CardTag(card)
+    access, keys, v = purse.open_card(tag, reader_ring())
+    view = purse.recover(access, purse.read_card(access, keys, v))
+    plan = purse.plan_debit(view, amount, purse.Policy(), day_number(when), 12345678, 1)
+    purse.commit(access, view, plan, time_number(when))
+    ledger.book_redemption(number, amount, key, terminal="12345678")

@@ -1,0 +1,29 @@
+import os
+import sys
+
+import pytest
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
+
+import reports_world as w  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """A ledger with several business days over two quarters of bookings, built once (read-only)."""
+    folder = tmp_path_factory.mktemp("reports-world")
+    w.build(folder / "ledger.db")
+    return folder / "ledger.db"
+
+
+@pytest.fixture(scope="session")
+def facts(world):
+    from icpurse.host.reports.facts import load_facts
+
+    led = w.open_world(world)
+    try:
+        return load_facts(led, now=w.AFTER)
+    finally:
+        led.close()
