@@ -245,13 +245,14 @@ class IssuanceDesk:
         return view, purse.read_log(access, keys, view)
 
     def sell_and_activate(self, p):
-        """Seller sells (cash), finance confirms the payment and activates (another role); then the
-        face value is loaded on the card with key B (TXN_ISSUE). Returns the card's balance."""
+        """Seller sells (cash), finance confirms the payment and activates (another role), which
+        loads the face value on the card with key B (TXN_ISSUE). Returns the card's balance."""
         self.ledger.record_sale("seller", p.number, payment_method="cash")
         self.ledger.confirm_payment("finance", p.number)
+        if SERVICES.issuance is not None:
+            # activation loads the face value booked at payment confirmation onto the card
+            return self.workstation.activate(p.number, self.tag(p))[1]
         self.ledger.activate(p.number, "finance")
-        # The workstation's sale/activation does not write the card; the face value booked at
-        # payment confirmation is put on the card here (reported to the lead).
         access, keys, view = self._open(p)
         plan = purse.plan_credit(view, self.face_value, purse.Policy(), card_now() // DAY, codec.TXN_ISSUE)
         return purse.commit(access, view, plan, card_now())[codec.PURSE_SLOT_BALANCE]

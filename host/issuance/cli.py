@@ -721,16 +721,29 @@ def confirm_payment(card_number, reference, **kw):
 @_common(keys=True, reader=True)
 @_guard
 def activate(card_number, **kw):
-    """开通: activate a paid card; the operator's role must differ from the seller's."""
+    """开通: activate a paid card (the operator's role must differ from the seller's) and load its
+    face value onto the card on the reader. Without the card the ledger part is done and
+    `icpurse card recover` loads the value when the card is presented."""
     counter = _counter(kw)
     try:
         number = _card_number(counter, card_number)
-        op = counter.sign_in()
-        view = counter.ledger().activate(number, op.username)
+        ws = counter.workstation()
+        view, balance = ws.activate(number)  # the ledger decides first: refusals never wait for a card
+        try:
+            tag = counter.card(timeout=5.0)
+        except (svc.CardGoneError, NoReader):
+            tag = None
+        if tag is not None:
+            balance = ws.load_face_value(tag, number)
+        op = ws.operator
         if kw["as_json"]:
-            _emit_json({"ok": True, "card_number": view.card_number, "state": view.state, "activated_by": op.username})
+            _emit_json({"ok": True, "card_number": view.card_number, "state": view.state, "activated_by": op,
+                        "card_balance": balance})
+        elif balance is None:
+            click.echo("card %s activated by %s; no card on the reader: present it and run `icpurse card recover` "
+                       "to load its face value" % (number, op))
         else:
-            click.echo("card %s activated by %s: it can be used and topped up" % (number, op.username))
+            click.echo("card %s activated by %s: face value loaded, balance %s" % (number, op, fmt_yuan(balance)))
     finally:
         counter.close()
 

@@ -143,6 +143,16 @@ def add_months(day: dt.date, months: int) -> dt.date:
     raise ValueError(day)
 
 
+def _face_value_on_card(access, keys, view, face_value) -> bool:
+    """The ISSUE credit of `face_value` is the committed slot or in the on-card log."""
+    def issue(kind, amount):
+        return kind == codec.TXN_ISSUE and amount == face_value
+
+    if issue(view.slot[codec.PURSE_SLOT_KIND], view.slot[codec.PURSE_SLOT_AMOUNT]):
+        return True
+    return any(issue(e[codec.LOG_ENTRY_KIND], e[codec.LOG_ENTRY_AMOUNT]) for e in purse.read_log(access, keys, view))
+
+
 def check_card_type(tag, req: CardRequirements) -> str:
     """The card's size ('1k'/'4k') if it is the blank the programme issues on; CardTypeError otherwise."""
     uid = bytes(tag.uid)
@@ -423,8 +433,38 @@ class Workstation:
     def confirm_payment(self, card_number: str, reference: str = ""):
         return self.ledger.confirm_payment(self.operator, card_number, reference)
 
-    def activate(self, card_number: str):
-        return self.ledger.activate(card_number, self.operator)
+    def activate(self, card_number: str, tag=None):
+        """开通: the ledger activates the card (payment confirmed, operator of another role than the
+        seller), then the face value booked at payment confirmation is put on the presented card.
+        Without a card the ledger part is done and `card recover` (or activating again with the
+        card) loads it later. Returns (CardView, card balance or None)."""
+        view = self.ledger.activate(card_number, self.operator)
+        balance = self.load_face_value(tag, card_number) if tag is not None else None
+        return view, balance
+
+    def load_face_value(self, tag, card_number: str):
+        """Put the card's face value on it as a key-B credit of kind ISSUE (the ledger booked it when
+        finance confirmed the payment: nothing is booked here). Idempotent: a card whose committed
+        slot or log already shows the ISSUE credit of that amount is left as it is. Returns the
+        card's balance."""
+        card = self.ledger.card(card_number)
+        if card.state not in ("activated", "in_use"):
+            raise IssuanceError("card %s is %s: activate it first" % (card_number, card.state))
+        access, keys, version = purse.open_card(tag, self.keyring, purse.KEY_B)
+        view = purse.recover(access, purse.read_card(access, keys, version))
+        if bytes(tag.uid).hex().upper() != card.uid.upper():
+            raise CardError("the card on the reader (UID %s) is not card %s (UID %s)" % (
+                bytes(tag.uid).hex().upper(), card_number, card.uid))
+        if not card.face_value or _face_value_on_card(access, keys, view, card.face_value):
+            return view.balance
+        plan = purse.plan_credit(view, card.face_value, purse.Policy(), card_day(self.ledger.business_date()),
+                                 codec.TXN_ISSUE)
+        slot = purse.commit(access, view, plan, card_seconds(self.ledger.now()))
+        self.ledger.record_card_seen(card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
+        self.ledger.record_card_recovery(self.operator, card_number, bytes(tag.uid).hex().upper(),
+                                         ["face value %d fen loaded" % card.face_value],
+                                         slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
+        return slot[codec.PURSE_SLOT_BALANCE]
 
     # --- recover and show ---------------------------------------------------------------------
 
@@ -472,6 +512,11 @@ class Workstation:
         if view.repaired:
             self.ledger.record_card_recovery(self.operator, number, uid, out.actions[-1:], view.seq, view.balance)
         self.ledger.record_card_seen(number, view.seq, view.balance, "card")
+        if card.state in ("activated", "in_use") and card.face_value and not _face_value_on_card(
+                access, keys, view, card.face_value):
+            # activated without its card (or the card left during activation): finish it now
+            out.balance = self.load_face_value(tag, number)
+            out.actions.append("loaded the face value %s booked at payment" % fmt_yuan(card.face_value))
         pending = [t.txn_id for t in self.ledger.unconfirmed_topups() if t.card_number == number]
         if pending:
             out.hints.append("top-up(s) %s of this card are not settled: run `icpurse topup reconfirm` with the card "

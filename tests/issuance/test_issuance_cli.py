@@ -78,7 +78,9 @@ def test_from_blank_to_activated_card(env):
     assert paid["state"] == "paid"
     # activation reads the card number from the card on the reader when none is given
     active = doc(run(env, "sale", "activate", "--json", operator="admin"))
-    assert active == {"ok": True, "card_number": "503110000001", "state": "activated", "activated_by": "admin"}
+    assert active == {"ok": True, "card_number": "503110000001", "state": "activated", "activated_by": "admin",
+                      "card_balance": 20000}  # the face value booked at payment is now on the card
+    assert doc(run(env, "card", "show", "--json"))["balance"] == 20000
     led = open_ledger(env["url"])
     try:
         assert led.verify_audit_log() is None

@@ -1,0 +1,64 @@
+"""Activation puts the face value booked at payment onto the card, exactly once."""
+from test_refusals import UTILITY, blank_in_stock  # noqa: F401 (shared helpers of the issuance tests)
+
+from icpurse.firmware import codec, purse
+from icpurse.hil.sim.faults import Faults
+from icpurse.hil.sim.tag import CardTag
+
+
+def paid_card(ledger, station):
+    card = blank_in_stock(ledger)
+    number = station.personalise_card(CardTag(card), UTILITY).card_number
+    ledger.issue_to_point("finance", [card.uid], "P1")
+    ledger.record_sale("seller", number)
+    ledger.confirm_payment("finance", number)
+    return card, number
+
+
+def card_balance(station, card):
+    access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
+    return purse.read_card(access, keys, v).balance
+
+
+def test_activation_loads_the_face_value_once(ledger, station):
+    card, number = paid_card(ledger, station)
+    face = ledger.card(number).face_value
+    assert face > 0 and card_balance(station, card) == 0
+    view, balance = station.activate(number, CardTag(card))
+    assert view.state == "activated" and balance == face == card_balance(station, card)
+    assert ledger.outstanding_balance(number) == face  # booked once, at payment
+    # presenting it again (or recovering) loads nothing more
+    assert station.load_face_value(CardTag(card), number) == face
+    assert station.recover_card(CardTag(card)).balance == face
+    assert card_balance(station, card) == face
+
+
+def test_activation_without_the_card_is_finished_by_recover(ledger, station):
+    card, number = paid_card(ledger, station)
+    face = ledger.card(number).face_value
+    view, balance = station.activate(number)  # no card on the reader
+    assert view.state == "activated" and balance is None and card_balance(station, card) == 0
+    result = station.recover_card(CardTag(card))
+    assert result.balance == face and any("face value" in a for a in result.actions)
+    assert card_balance(station, card) == face
+
+
+def test_a_card_pulled_during_the_load_is_finished_never_doubled(ledger, station):
+    card, number = paid_card(ledger, station)
+    face = ledger.card(number).face_value
+    station.activate(number)
+    outcomes = set()
+    for n in range(40):
+        test_card = card.__class__.from_mfd(card.to_mfd())
+        test_card.faults = Faults()
+        test_card.faults.remove_after(n)
+        try:
+            station.load_face_value(CardTag(test_card), number)
+        except Exception:
+            pass
+        test_card.faults = Faults()
+        test_card.enter_field()
+        station.load_face_value(CardTag(test_card), number)  # presented again
+        outcomes.add(card_balance(station, test_card))
+    assert outcomes == {face}
+    assert codec.TXN_ISSUE == 1
