@@ -88,6 +88,17 @@ def _terminal_keys(s):
     return out
 
 
+def _terminal_of(key, terminals):
+    """The terminal of a booking: from the audit log or top-ups, else from a reader-journal booking
+    key `debit:<terminal>:<txn>` (the reconciliation books those in bulk, one audit entry a batch)."""
+    if key in terminals:
+        return terminals[key]
+    parts = (key or "").split(":")
+    if len(parts) == 3 and parts[0] == "debit" and parts[1].isdigit():
+        return parts[1]
+    return None
+
+
 def load_facts(ledger, now=None) -> Facts:
     tz, cutoff = ledger.business_tz, ledger.daily_cutoff
     now = now or ledger.now()
@@ -121,7 +132,7 @@ def load_facts(ledger, now=None) -> Facts:
         card_id = e["card_id"] if e["card_id"] is not None else (e["cards"][0] if e["cards"] else None)
         number, prog = cards.get(card_id, (None, None))
         movements.append(Movement(eid, e["kind"], e["at"], business_day(e["at"], tz, cutoff), number, prog,
-                                  e["amount"], e["liability"], e["cash"], e["bank"], terminals.get(e["key"])))
+                                  e["amount"], e["liability"], e["cash"], e["bank"], _terminal_of(e["key"], terminals)))
     facts = Facts(movements, programmes, tz, cutoff, business_day(now, tz, cutoff))
     if hasattr(ledger, "exceptions"):
         facts.exceptions = list(ledger.exceptions())
