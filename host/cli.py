@@ -83,8 +83,10 @@ def _register():
 
     main.add_command(layout)
 
+    from icpurse.host.operators_cmd import operator
     from icpurse.host.programmes.cli import programme
 
+    main.add_command(operator)
     main.add_command(programme)
 
     from icpurse.hil.sim.cli import sim

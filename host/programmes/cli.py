@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from icpurse.host.ledger.options import db_option
 from icpurse.host.programmes.check import check_programme
 from icpurse.host.programmes.model import ProgrammeFileError, fmt_yuan, load_programmes
 from icpurse.host.programmes.profiles import ProfileError, load_profile, profile_names
@@ -110,3 +111,39 @@ def profiles():
                       ">= %d months" % pr.anonymous_min_months if pr.anonymous_min_months else "-",
                       fy(pr.redemption_cash_limit), pr.source)
     Console().print(table)
+
+
+@programme.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--id", "programme_id", default=None, help="register only this programme of the file")
+@click.option("--override-reason", default=None,
+              help="register a programme that breaks its profile anyway (audited; the reason is kept)")
+@click.option("--operator", envvar="ICPURSE_OPERATOR", required=True,
+              help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
+@db_option
+def register(file, programme_id, override_reason, operator, db):
+    """Register the programmes of FILE in the ledger so cards can be issued under them.
+
+    A programme with violations of its regulatory profile is refused unless --override-reason
+    is given; the override and its reason go into the audit log."""
+    from icpurse.host.ledger import open_ledger
+    from icpurse.host.ledger.errors import LedgerError
+    from icpurse.host.terminals.cliopts import login
+
+    programmes = _load(file)
+    if programme_id:
+        programmes = [p for p in programmes if p.id == programme_id]
+        if not programmes:
+            raise click.UsageError("no programme %r in %s" % (programme_id, file))
+    ledger = open_ledger(db)
+    try:
+        admin = login(ledger, operator)
+        for p in programmes:
+            try:
+                ledger.register_programme(admin, p, override_reason=override_reason)
+            except LedgerError as e:
+                raise click.ClickException("%s: %s (nothing was registered for it)" % (p.id, e))
+            click.echo("programme %s registered%s" % (p.id, " (override: %s)" % override_reason
+                                                     if override_reason else ""))
+    finally:
+        ledger.close()

@@ -1,0 +1,38 @@
+"""A new ledger from the command line: the first admin, more operators, a programme registered."""
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from icpurse.host.cli import main
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
+
+
+def run(args, db, password="pw-new-operator", login="pw-admin-secret", operator=None):
+    env = {"ICPURSE_DB": "sqlite:///%s" % db, "ICPURSE_NEW_PASSWORD": password,
+           "ICPURSE_OPERATOR_PASSWORD": login}
+    if operator:
+        env["ICPURSE_OPERATOR"] = operator
+    return CliRunner().invoke(main, args, env=env)
+
+
+def test_bootstrap_a_ledger(tmp_path):
+    db = tmp_path / "l.db"
+    refused = run(["operator", "add", "sam", "--role", "seller"], db)
+    assert refused.exit_code == 1 and "first operator" in refused.output and "nothing was changed" in refused.output
+    assert run(["operator", "add", "ada", "--role", "issuer-admin"], db, password="pw-admin-secret").exit_code == 0
+    # after the first, an issuer-admin must sign in to add operators
+    assert run(["operator", "add", "sam", "--role", "seller"], db).exit_code == 1
+    added = run(["operator", "add", "sam", "--role", "seller", "--operator", "ada"], db)
+    assert added.exit_code == 0, added.output
+    wrong = run(["operator", "add", "fin", "--role", "finance", "--operator", "ada"], db, login="not-the-password")
+    assert wrong.exit_code == 1
+    listed = run(["operator", "list", "--json"], db)
+    assert '"operator": "sam"' in listed.output and "pw-" not in listed.output
+    ok = run(["programme", "register", str(EXAMPLES / "mofcom-compliant.toml")], db, operator="ada")
+    assert ok.exit_code == 0 and "mofcom-compliant registered" in ok.output
+    store = str(EXAMPLES / "company-store-card.toml")
+    refused = run(["programme", "register", store], db, operator="ada")
+    assert refused.exit_code == 1 and "nothing was registered" in refused.output
+    forced = run(["programme", "register", store, "--override-reason", "legacy product"], db, operator="ada")
+    assert forced.exit_code == 0 and "override" in forced.output
