@@ -9,7 +9,10 @@ writes to flash (counted separately) and MicroPython's own processing time (AES/
 
 Heap: hil/bench_mpy.py under the real MicroPython (WebAssembly) interpreter.
 
-    python -m icpurse.hil.bench [--no-heap] [--json PATH]
+Back office (hil/bench_office.py, wall-clock on this machine): raw AES-CMAC, journal verification and
+ingest, concurrent uploads from many virtual readers (SQLite, PostgreSQL), reconciling a city day.
+
+    python -m icpurse.hil.bench [--no-heap] [--no-office] [--city READERSxSALES] [--cards N] [--json PATH]
 """
 import argparse
 import json
@@ -190,14 +193,51 @@ def report(taps, mem):
     return "\n".join(lines)
 
 
+def office_figures(city=(100, 500), cards=None, readers=16, debits=150, progress=print):
+    """The back-office figures (wall clock), printed as they come."""
+    from icpurse.hil import bench_office as bo
+
+    out = bo.cmac_and_ingest()
+    progress("AES-CMAC (cryptography), 54-byte records: %d MACs/s" % out["cmac_per_s"])
+    progress("journal verification (MAC + chain): %d records/s; verification + ingest into SQLite: %d records/s"
+             % (out["journal_verify_per_s"], out["journal_ingest_per_s"]))
+    for name, fn in (("sqlite", bo.upload_sqlite), ("postgresql", bo.upload_postgresql)):
+        up = out["upload_" + name] = fn(readers, debits)
+        if isinstance(up, str):
+            progress("concurrent uploads, %s: %s" % (name, up))
+        else:
+            progress("concurrent uploads, %s: %d readers (+1 twice, 2 cut and retried), %d records in %.2f s = "
+                     "%d records/s, none lost or duplicated" % (name, up["readers"], up["records"], up["seconds"],
+                                                                up["records_per_s"]))
+    r, s = city
+    c = out["city_day"] = bo.city_day(r, s, cards or max(200, r * s // 25))
+    t = c["totals"]
+    progress("city day %d readers x %d sales (%d cards, %d journal records): reconciled in %.1f s "
+             "(generated in %.1f s); %d debits, %d fen, %d findings, %d unbalanced entries" % (
+                 r, s, c["cards"], c["records"], c["reconcile_seconds"], c["generate_seconds"],
+                 t["journal_debits"], t["journal_debit_fen"], t["findings"], t["unbalanced_entries"]))
+    return out
+
+
 def main(argv=None):
+    from icpurse.hil import bench_office
+
     ap = argparse.ArgumentParser(prog="python -m icpurse.hil.bench", description=__doc__.split("\n")[0])
     ap.add_argument("--no-heap", action="store_true", help="skip the MicroPython heap run")
+    ap.add_argument("--no-office", action="store_true", help="skip the back-office figures")
+    ap.add_argument("--city", default="100x500", type=bench_office.parse_city,
+                    help="city day size READERSxSALES (default 100x500; the README figure is 1000x500)")
+    ap.add_argument("--cards", type=int, default=None, help="cards in the city day (default: 25 sales per card)")
     ap.add_argument("--json", default=str(ROOT / "build" / "bench.json"), help="where to write the figures")
     args = ap.parse_args(argv)
     taps = {baud: tap(baud) for baud in (FAST, SLOW)}
     mem = "skipped (--no-heap)" if args.no_heap else heap()
     print(report(taps, mem))
+    if args.no_office:
+        office = "skipped (--no-office)"
+    else:
+        print("Back office (wall clock, this machine):")
+        office = office_figures(args.city, args.cards, progress=lambda line: print("  " + line, flush=True))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     figures = {
@@ -205,6 +245,7 @@ def main(argv=None):
         "goals": {"tap_us_at_921600": TAP_GOAL_US, "heap_bytes": HEAP_GOAL},
         "tap": {str(b): t for b, t in taps.items()},
         "heap": mem,
+        "office": office,
     }
     out.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     print("figures: %s" % out)

@@ -72,7 +72,7 @@ def test_report_and_json(taps, tmp_path, capsys):
     text = bench.report(taps, "skipped")
     assert "921,600 baud" in text and "115,200 baud" in text and "goal tap" in text
     out = tmp_path / "bench.json"
-    assert bench.main(["--no-heap", "--json", str(out)]) == 0
+    assert bench.main(["--no-heap", "--no-office", "--json", str(out)]) == 0
     figures = json.loads(out.read_text())
     assert set(figures["tap"]) == {"921600", "115200"}
     assert figures["tap"]["921600"]["tap_us"] == taps[bench.FAST]["tap_us"]  # deterministic

@@ -28,9 +28,13 @@ def start_sim(tmp_path):
             sim.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pcscd():
-    """A pcscd with the vpcd driver: the running one, or one started (and stopped) here."""
+    """A pcscd with the vpcd driver: the running one, or one started (and stopped) here.
+
+    Module scope: a pcscd we started is stopped after each test module, so the next module that
+    needs PC/SC gets a fresh one. pcscd can keep a vpcd slot in "no card" after a quick card swap
+    (docs/simulator.md); a stuck slot must not leak from one test module into another."""
     if shutil.which("pcscd") is None and not os.path.exists("/usr/sbin/pcscd"):
         pytest.skip("pcscd not installed (Debian package pcscd; `make test` installs it)")
     if not os.path.exists(VPCD_DRIVER):

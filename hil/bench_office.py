@@ -1,0 +1,163 @@
+"""`make bench`, back office: wall-clock figures on this machine (not the virtual clock).
+
+- raw AES-CMAC of the `cryptography` package (MACs/s over 54-byte records): the ceiling;
+- journal verification (MAC + chain, records/s) and verification + ingest into SQLite (records/s);
+- concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
+  PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
+  cluster when the server binaries are installed, else skipped with the reason);
+- reconciling a simulated city day (readers x debits each) on SQLite: only `engine.run` is timed;
+  the day is generated cheaply (journal records encoded and MACed with the host kdf, bulk-inserted;
+  cards registered, sold and activated through the ledger API) and its time reported separately.
+"""
+import os
+import random
+import tempfile
+import time
+
+from icpurse.host.reconcile import bench as office
+
+CITY_FACE = 100000  # fen: the MOFCOM profile's cap for an anonymous card
+
+
+def cmac_and_ingest(records=4000):
+    """{cmac_per_s, journal_verify_per_s, journal_ingest_per_s} (host/reconcile/bench.py)."""
+    ingest, verify = office.ingest_rate(records)
+    return {"cmac_per_s": round(office.cmac_rate()), "journal_verify_per_s": round(verify),
+            "journal_ingest_per_s": round(ingest)}
+
+
+def upload_sqlite(readers=16, debits=150):
+    from icpurse.hil import load
+
+    with tempfile.TemporaryDirectory(prefix="icpurse-load-") as tmp:
+        return load.throughput("sqlite:///%s" % os.path.join(tmp, "ledger.db"), tmp, readers, debits)
+
+
+def upload_postgresql(readers=16, debits=150):
+    """The figures, or a string saying why PostgreSQL was not measured."""
+    from icpurse.hil import load, pgcluster
+
+    server = os.environ.get("ICPURSE_BENCH_PG")
+    with tempfile.TemporaryDirectory(prefix="icpurse-load-") as tmp:
+        try:
+            with pgcluster.server(server) as url:
+                with pgcluster.database(url) as db:
+                    return load.throughput(db, tmp, readers, debits)
+        except pgcluster.Unavailable as exc:
+            return "skipped: %s" % exc
+
+
+def _register_cards(led, cards):
+    uids = ["04%06X" % i for i in range(1, cards + 1)]
+    led.receive_stock("finance", "CITY", uids)
+    led.issue_to_point("finance", uids, "P1")
+    numbers = {}
+    for i, uid in enumerate(uids):
+        number = "5031%08d" % (i + 1)
+        led.register_card("finance", uid, number, "mofcom-compliant", "anonymous", CITY_FACE)
+        led.record_sale("seller", number)
+        led.confirm_payment("finance", number)
+        led.activate(number, "finance")
+        numbers[uid] = number
+    return uids
+
+
+def city_records(readers, sales, uids, seed=1):
+    """The journals of a city day: per terminal, a PENDING and a COMMITTED record per debit, MAC-chained
+    with the terminal's journal key (host kdf). Yields (terminal, [record dicts]); returns nothing."""
+    from icpurse.firmware import codec
+    from icpurse.hil.load import demo_domain
+    from icpurse.host.terminals import journal as jv
+    from icpurse.protocol.crypto import kdf
+
+    domain = demo_domain()
+    kv = domain.current
+    rng = random.Random(seed)
+    per_card = max(1, readers * sales // len(uids))
+    top = max(1, CITY_FACE // (2 * per_card))  # half the load on average: few cards run dry
+    state = {u: [2, CITY_FACE] for u in uids}
+    keys = {}
+    chains = {}
+    body = codec.JOURNAL_RECORD_SIZE - codec.MAC_SIZE
+    zero = bytes(codec.MAC_SIZE)
+    sold = 0
+    now = 825_000_000
+    out = {}
+    for s in range(sales):
+        for r in range(readers):
+            t = 60000001 + r
+            if t not in keys:
+                keys[t] = jv.journal_keys(domain, t)[kv]
+                chains[t] = [1, zero]
+                out[t] = []
+            uid = rng.choice(uids)
+            st = state[uid]
+            amount = rng.randint(1, top)
+            if st[1] < amount:
+                continue
+            st[0] += 1
+            st[1] -= amount
+            now += 1
+            sold += amount
+            ub = bytes.fromhex(uid)
+            tid = t.to_bytes(4, "big")
+            number, prev = chains[t]
+            txn = number
+            for state_code, when in ((codec.JR_PENDING, now), (codec.JR_COMMITTED, now)):
+                raw = bytearray(codec.encode_journal_record(
+                    number, codec.TXN_DEBIT, state_code, kv, len(ub), ub + bytes(codec.UID_FIELD_SIZE - len(ub)),
+                    st[0], amount, st[1], t, txn, when, prev, zero))
+                mac = kdf.record_mac(keys[t], codec.REC_JOURNAL, tid, kv, bytes(raw[:body]))
+                raw[body:] = mac
+                out[t].append({"number": number, "kind": codec.TXN_DEBIT, "state": state_code, "key_version": kv,
+                               "uid": uid, "card_seq": st[0], "amount": amount, "balance_after": st[1],
+                               "txn": txn, "reader_time": when, "raw": bytes(raw)})
+                number, prev = number + 1, mac
+            chains[t] = [number, prev]
+    return out, sold
+
+
+def city_day(readers=100, sales=500, cards=2000, seed=1):
+    """Reconcile a simulated city day on SQLite. {generate_seconds, reconcile_seconds, totals...}."""
+    from sqlalchemy import insert, select
+
+    from icpurse.host.ledger.models import ReaderJournalRecord, Terminal
+    from icpurse.host.reconcile import engine
+
+    with tempfile.TemporaryDirectory(prefix="icpurse-city-") as tmp:
+        t0 = time.perf_counter()
+        led = office._ledger(os.path.join(tmp, "l.db"))
+        uids = _register_cards(led, cards)
+        t1 = time.perf_counter()
+        journals, sold = city_records(readers, sales, uids, seed)
+        t2 = time.perf_counter()
+        for t in journals:
+            led.add_terminal("admin", "%08d" % t, "Outlet %d" % t, "City")
+        with led.session() as s:
+            ids = dict(s.execute(select(Terminal.number, Terminal.id)).all())
+        when = led.now()
+        rows = []
+        for t, recs in journals.items():
+            tid = ids["%08d" % t]
+            for rec in recs:
+                rows.append(dict(rec, terminal_id=tid, collected_at=when))
+        with led.engine.begin() as conn:  # one bulk insert: the ingest path is measured on its own
+            for i in range(0, len(rows), 20000):
+                conn.execute(insert(ReaderJournalRecord.__table__), rows[i:i + 20000])
+        n_records = len(rows)
+        del rows, journals
+        t3 = time.perf_counter()
+        report = engine.run(led, None)
+        t4 = time.perf_counter()
+        totals = dict(report.totals, findings=len(report.findings), expected_fen=sold)
+        led.close()
+    return {"readers": readers, "sales_per_reader": sales, "cards": cards, "records": n_records,
+            "generate_seconds": round(t3 - t0, 1), "cards_seconds": round(t1 - t0, 1),
+            "journals_seconds": round(t2 - t1, 1), "insert_seconds": round(t3 - t2, 1),
+            "reconcile_seconds": round(t4 - t3, 2), "totals": totals}
+
+
+def parse_city(text):
+    """'1000x500' -> (1000, 500)."""
+    r, _, s = text.lower().partition("x")
+    return int(r), int(s)

@@ -1,0 +1,72 @@
+"""`make bench`, back office (hil/bench_office.py, hil/load.py): at toy sizes the figures hang together —
+the generated city day is a valid set of journals that reconciles to the fen it was generated with, the
+concurrent upload stores every record once, an unreachable PostgreSQL is skipped with its reason.
+Nothing here looks at wall time beyond "positive"."""
+from icpurse.firmware import codec
+from icpurse.hil import bench, bench_office, load
+from icpurse.host.terminals import journal as jv
+
+FACE = 100000  # fen: the MOFCOM anonymous-card cap the city day loads on each card
+
+
+def test_city_journals_verify_and_keep_every_card_consistent():
+    uids = ["04%06X" % i for i in range(1, 7)]
+    journals, sold = bench_office.city_records(4, 30, uids, seed=3)
+    assert sorted(journals) == [60000001, 60000002, 60000003, 60000004]
+    domain = load.demo_domain()
+    debits = 0
+    cards = {}
+    for t, recs in journals.items():
+        good, problems = jv.verify_sequence([r["raw"] for r in recs], t, jv.journal_keys(domain, t))
+        assert problems == [] and len(good) == len(recs)  # real MACs and an unbroken chain from record 1
+        assert [g.state for g in good] == [codec.JR_PENDING, codec.JR_COMMITTED] * (len(good) // 2)
+        for g in good:
+            assert (g.amount, g.uid, g.card_seq) == (recs[g.number - 1]["amount"], recs[g.number - 1]["uid"],
+                                                     recs[g.number - 1]["card_seq"])
+            if g.state == codec.JR_COMMITTED:
+                debits += 1
+                cards.setdefault(g.uid, []).append((g.reader_time, g.card_seq, g.amount, g.balance_after))
+    assert debits == 4 * 30  # every card keeps enough balance at these sizes
+    total = 0
+    for uid, seen in cards.items():
+        seen.sort()
+        seq, balance = 2, FACE  # as the issuer loaded it
+        for _, card_seq, amount, after in seen:
+            assert (card_seq, after) == (seq + 1, balance - amount), uid
+            seq, balance = card_seq, after
+            total += amount
+    assert total == sold
+
+
+def test_city_day_reconciles_to_the_fen_it_generated():
+    c = bench_office.city_day(readers=3, sales=20, cards=6)
+    t = c["totals"]
+    assert (c["records"], t["journal_debits"]) == (2 * 60, 60)
+    assert t["findings"] == 0 and t["unbalanced_entries"] == 0 and t["discrepancy_fen"] == 0
+    assert t["journal_debit_fen"] == t["redeemed_fen"] == t["expected_fen"] > 0
+    assert t["outstanding_fen"] == 6 * FACE - t["expected_fen"]
+    assert c["reconcile_seconds"] > 0 and c["generate_seconds"] > 0
+
+
+def test_concurrent_upload_figures_count_every_record_once(tmp_path):
+    up = load.throughput("sqlite:///%s" % (tmp_path / "l.db"), str(tmp_path), readers=4, debits=40)  # 80 records: 3 fetches, 3 ACKs
+    assert (up["readers"], up["records"], up["retries"]) == (4, 320, 2)
+    assert load.stored_count("sqlite:///%s" % (tmp_path / "l.db")) == 320
+    assert up["records_per_s"] > 0
+
+
+def test_unreachable_postgresql_is_skipped_with_its_reason(monkeypatch, tmp_path):
+    monkeypatch.setenv("ICPURSE_BENCH_PG", "postgresql://nobody@/postgres?host=%s" % tmp_path)
+    got = bench_office.upload_postgresql(readers=2, debits=2)
+    assert isinstance(got, str) and got.startswith("skipped: cannot create a database")
+
+
+def test_office_figures_and_city_size(monkeypatch, tmp_path):
+    monkeypatch.setenv("ICPURSE_BENCH_PG", "postgresql://nobody@/postgres?host=%s" % tmp_path)
+    lines = []
+    out = bench.office_figures((2, 10), 4, readers=2, debits=5, progress=lines.append)
+    assert out["cmac_per_s"] > 0 and out["journal_verify_per_s"] > 0 and out["journal_ingest_per_s"] > 0
+    assert out["upload_sqlite"]["records"] == 20 and out["upload_postgresql"].startswith("skipped")
+    assert out["city_day"]["totals"]["journal_debits"] == 20
+    assert len(lines) == 5 and lines[-1].startswith("city day 2 readers x 10 sales (4 cards")
+    assert bench_office.parse_city("1000x500") == (1000, 500)
