@@ -23,7 +23,7 @@ help:
 	@echo "make demo      set up and run the end-to-end demo on the virtual rig"
 	@echo "make gen       regenerate firmware/codec.py from protocol/"
 	@echo "make firmware  compile every firmware module with mpy-cross -march=xtensawin (build/firmware)"
-	@echo "make bench     benchmarks (virtual clock figures)"
+	@echo "make bench     benchmarks: reader tap (virtual clock), heap, back office (wall clock); --city RxS"
 	@echo "make fuzz      every atheris fuzz target for FUZZ_SECONDS (default 60) each; make test runs a short pass"
 	@echo "make deploy PORT=/dev/ttyUSB0          compile and copy the firmware to an ESP32 (mpremote)"
 	@echo "make flash PORT=... FIRMWARE=x.bin     erase the ESP32, write a MicroPython image (esptool)"
