@@ -1,6 +1,6 @@
 """A PostgreSQL server for `make bench`: the one named by a URL, or a throwaway cluster (initdb into a
 temp dir, unix socket only, no TCP; as root run as the `postgres` user, since initdb refuses root) —
-the same recipe as the ledger tests' fixture (tests/ledger/conftest.py)."""
+also used by the ledger tests' fixture (tests/ledger/conftest.py)."""
 import glob
 import os
 import shutil
@@ -32,8 +32,9 @@ def _as_pg(cmd):
 
 
 @contextmanager
-def server(url=None):
-    """Yield a server URL (without a database of ours): `url` itself, or a throwaway cluster's."""
+def server(url=None, fast=False):
+    """Yield a server URL (without a database of ours): `url` itself, or a throwaway cluster's.
+    `fast`: fsync off (tests: the cluster is thrown away; the bench keeps fsync on)."""
     if url:
         yield url
         return
@@ -47,7 +48,8 @@ def server(url=None):
         _as_pg([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                 "--no-sync", "--locale=C"])
         _as_pg([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(root, "server.log"), "-w", "-t", "60",
-                "-o", "-k %s -c listen_addresses='' -c max_connections=50" % root, "start"])
+                "-o", "-k %s -c listen_addresses=''%s -c max_connections=50" % (root, " -F" if fast else ""),
+                "start"])
     except (subprocess.CalledProcessError, OSError) as exc:
         shutil.rmtree(root, ignore_errors=True)
         raise Unavailable("could not start a throwaway PostgreSQL cluster: %s" % exc) from None

@@ -7,67 +7,31 @@ initdb refuses to run, so the cluster is run as the `postgres` user via runuser.
 its own fresh database.
 """
 import datetime as dt
-import glob
 import itertools
 import os
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 
 from world import DATA_KEY
 
-_PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 _counter = itertools.count(1)
-
-
-def _pg_bin():
-    dirs = sorted(glob.glob(_PG_BIN_GLOB), key=lambda d: int(d.split("/")[-2]) if d.split("/")[-2].isdigit() else 0)
-    for d in reversed(dirs):
-        if os.access(os.path.join(d, "initdb"), os.X_OK) and os.access(os.path.join(d, "pg_ctl"), os.X_OK):
-            return d
-    found = shutil.which("initdb") and shutil.which("pg_ctl")
-    return os.path.dirname(shutil.which("initdb")) if found else None
-
-
-def _as_pg(cmd):
-    """Run a PostgreSQL server command; as root via runuser -u postgres (initdb refuses root)."""
-    if os.geteuid() == 0:
-        cmd = ["runuser", "-u", "postgres", "--"] + cmd
-    subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
 
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """(server URL without database, admin database name). Starts a throwaway cluster if needed."""
-    env_url = os.environ.get("ICPURSE_TEST_PG")
-    if env_url:
-        yield env_url
-        return
-    bindir = _pg_bin()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not found (Debian package `postgresql`, %s)" % _PG_BIN_GLOB)
-    root = tempfile.mkdtemp(prefix="icpurse-pg-")
-    os.chmod(root, 0o777)  # the postgres user writes the cluster and its socket here
-    data = os.path.join(root, "data")
+    """A server URL (without a database of ours): $ICPURSE_TEST_PG, or a throwaway cluster started
+    for the session (hil/pgcluster.py; fsync off, it is thrown away)."""
+    from icpurse.hil import pgcluster
+
     try:
-        _as_pg([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                "--no-sync", "--locale=C"])
-        _as_pg([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(root, "server.log"), "-w", "-t", "60",
-                "-o", "-k %s -c listen_addresses='' -F -c max_connections=50" % root, "start"])
-    except subprocess.CalledProcessError as exc:
-        log = open(os.path.join(root, "server.log")).read() if os.path.exists(os.path.join(root, "server.log")) else ""
-        shutil.rmtree(root, ignore_errors=True)
-        raise RuntimeError("could not start the test PostgreSQL cluster: %s\n%s\n%s" % (
-            exc, exc.stdout.decode(errors="replace") if exc.stdout else "", log)) from None
+        cluster = pgcluster.server(os.environ.get("ICPURSE_TEST_PG"), fast=True)
+        url = cluster.__enter__()
+    except pgcluster.Unavailable as e:
+        pytest.skip("%s (set ICPURSE_TEST_PG to use an existing server)" % e)
     try:
-        yield "postgresql+psycopg://postgres@/postgres?host=%s" % root
+        yield url
     finally:
-        try:
-            _as_pg([os.path.join(bindir, "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"])
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
+        cluster.__exit__(None, None, None)
 
 
 def _fresh_pg_database(server_url):
