@@ -208,6 +208,12 @@ def read_card(access, keys, key_version):
     if raw is None:
         raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS)
     if not _mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
+        sealed_for = codec.decode_identity(raw)[codec.IDENTITY_KEY_VERSION]
+        if sealed_for != key_version:
+            # the issuer's re-key writes the identity for the new version first and the identity
+            # sector's trailer last: in between the card is half re-keyed, never to be debited
+            raise Refused(codec.R_WRONG_KEY_VERSION, "identity sealed for key version %d in a sector of key version "
+                          "%d (re-key interrupted): return the card to the issuer" % (sealed_for, key_version))
         raise Refused(codec.R_FORGED, "identity record MAC does not verify")
     identity = codec.decode_identity(raw)
     if identity[codec.IDENTITY_LAYOUT_VERSION] != codec.LAYOUT_VERSION:

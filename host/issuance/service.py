@@ -486,6 +486,7 @@ class Workstation:
                                                      % result.sectors_written])
         else:
             out = RecoverResult(uid, p.card_number if p else None)
+        self._finish_rekey(tag, uid, out)
         try:
             access, keys, version = purse.open_card(tag, self.keyring, purse.KEY_B)
             view = purse.read_card(access, keys, version)
@@ -524,6 +525,30 @@ class Workstation:
         if not out.actions:
             out.actions.append("nothing to recover: the card is consistent")
         return out
+
+    def _finish_rekey(self, tag, uid, out):
+        """A re-key to a newer key version left half-done (card pulled at its top-up): finish it
+        from the ledger's re-key journal (host/issuance/rekey.py) before anything else."""
+        from icpurse.host.issuance import rekey as rk
+
+        card = self.ledger.card_by_uid(uid)
+        j = self.ledger.rekey_journal(card.card_number) if card is not None else None
+        if j is None or j.state == "done":
+            return
+        try:
+            done = rk.rekey(self.ledger, tag, self.keyring, card.card_number, j.new_version, self.operator)
+        except rk.RekeyDamaged as e:
+            raise CardError("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
+                            "balance, %s, stays in the ledger" % (card.card_number, j.new_version, e, fmt_yuan(
+                                self.ledger.outstanding_balance(card.card_number)))) from None
+        except (rk.RekeyIntegrity, purse.Refused) as e:
+            raise IntegrityError("card %s: re-key not finished: %s; nothing was written: report the card" % (
+                card.card_number, getattr(e, "message", e))) from None
+        except (TagGone, AuthError) as e:
+            raise CardGoneError("card %s left the field while its re-key was finished (%s): present it again" % (
+                card.card_number, e)) from None
+        if done:
+            out.actions.append("finished the re-key to key version %d" % j.new_version)
 
     def show_card(self, tag) -> dict:
         return show_card(tag, self.keyring, self.ledger)

@@ -18,8 +18,10 @@ the card present. Written to the card like a purchase: a slot of kind VOID that 
 by the top-up's amount (decrement, which key B may do), with the same ledger states (void pending →
 confirmed / cancelled / unconfirmed, settled by `reconfirm` as well: 撤销补确).
 
-Key-version rollover: re-keying a card of an older key version at its top-up is NOT implemented;
-such a card is refused with a clear message (RekeyNotImplemented), nothing written or booked.
+Key-version rollover: a card of an older key version is re-keyed to the current version first
+(host/issuance/rekey.py, its own journal in the ledger), then topped up as above. A re-key left
+half-done (card pulled) is finished at the card's next top-up or `icpurse card recover` before
+anything else; nothing is booked until the card is whole on the new keys.
 """
 from __future__ import annotations
 
@@ -28,7 +30,9 @@ import uuid
 from dataclasses import asdict, dataclass
 
 from icpurse.firmware import codec, purse
+from icpurse.firmware.keyring import NoKey
 from icpurse.firmware.mifare import MifareError
+from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import IdempotencyConflict, LedgerError, NotFound, Refused as LedgerRefused
 from icpurse.host.programmes.model import fmt_yuan
 from icpurse.protocol.numbering import CardNumberError, card_number_from_bcd
@@ -49,10 +53,6 @@ class TopupError(Exception):
 
 class TopupRefused(TopupError):
     """Refused: nothing was written to the card and nothing booked (ledger refusals are audited)."""
-
-
-class RekeyNotImplemented(TopupRefused):
-    """The card carries an older key version: re-keying at the counter is not implemented."""
 
 
 class CardProblem(TopupError):
@@ -217,6 +217,7 @@ def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None,
 def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer, current_version):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise TopupRefused("a top-up amount is a positive integer number of fen, got %r" % (amount,))
+    finish_rekey(ledger, tag, keys, operator)
     c = _Card(ledger, tag, keys, issuer)
     ctx.card_number = c.number
     if card is not None and card != c.number:
@@ -231,23 +232,29 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
                            "on the reader first. Nothing was written or booked." % (
                                c.number, ", ".join(_describe(t) for t in open_)))
     current = current_version if current_version is not None else max(keys.versions())
-    if c.version < current:
-        raise RekeyNotImplemented(
-            "card %s carries key version %d; the current version is %d. Re-key at the counter: not implemented "
-            "(cards are to be re-keyed at their next top-up). Nothing was written or booked." % (
-                c.number, c.version, current))
     seconds, today = card_time(ledger.now())
     expiry = c.view.expiry
     if expiry and today > expiry:
         raise TopupRefused("card %s expired on %s: re-activate or exchange it first (its balance is kept). "
                            "Nothing was written or booked." % (c.number, EPOCH.date() + dt.timedelta(days=expiry)))
+    rekeyed = ""
+    if c.version < current:
+        # re-key first (its own journal), then the top-up on the new keys
+        _rekey(ledger, tag, keys, c.number, current, operator)
+        try:
+            c.reopen(keys)
+        except (MifareError, purse.Refused) as e:
+            raise CardProblem("card %s was re-keyed to key version %d but could not be read again (%s): present it "
+                              "again. Nothing was booked." % (c.number, current, e)) from None
+        rekeyed = " (the card was re-keyed to key version %d first)" % current
     key = txn_id or "topup-%s" % uuid.uuid4().hex
     try:
         pending = ledger.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
                                             payment_method=payment_method, card_seq=c.view.seq,
                                             card_balance=c.view.balance)
     except (LedgerRefused, IdempotencyConflict) as e:
-        raise _audited(TopupRefused("%s. Nothing was written or booked." % e)) from None
+        raise _audited(TopupRefused("%s. Nothing was %s." % (
+            e, "booked%s" % rekeyed if rekeyed else "written or booked"))) from None
     try:
         purse.recover(c.access, c.view)  # roll a torn balance block forward first (the card's own state)
         plan = purse.plan_credit(c.view, amount, purse.Policy(), today, codec.TXN_LOAD, TERMINAL_ISSUER,
@@ -264,7 +271,8 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
     ledger.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
-                   "card %s topped up by %s; balance %s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance)))
+                   "card %s topped up by %s; balance %s%s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance),
+                                                              rekeyed))
 
 
 def _resend(ledger, c, keys, txn_id, amount, operator):
@@ -282,6 +290,41 @@ def _resend(ledger, c, keys, txn_id, amount, operator):
         raise TopupRefused("transaction %s was reversed; a new top-up needs a new transaction id" % txn_id)
     return Outcome("topup", t.txn_id, c.number, t.amount, t.state, c.view.balance, c.view.seq,
                    "transaction %s is already %s; nothing done again" % (txn_id, t.state))
+
+
+# --- key-version rollover ----------------------------------------------------------------------
+
+
+def finish_rekey(ledger, tag, keys, operator) -> str | None:
+    """Finish a re-key of the card on the reader that was left half-done (its journal says
+    started); refuse a card whose re-key was found damaged. Returns 'resumed' or None."""
+    card = ledger.card_by_uid(bytes(tag.uid))
+    if card is None:
+        return None
+    j = ledger.rekey_journal(card.card_number)
+    if j is None or j.state == "done":
+        return None
+    return _rekey(ledger, tag, keys, card.card_number, j.new_version, operator)
+
+
+def _rekey(ledger, tag, keys, number, version, operator):
+    try:
+        return rk.rekey(ledger, tag, keys, number, version, operator)
+    except rk.RekeyDamaged as e:
+        raise CardProblem("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
+                          "balance, %s, stays in the ledger. Nothing was booked." % (
+                              number, version, e, fmt_yuan(ledger.outstanding_balance(number)))) from None
+    except rk.RekeyIntegrity as e:
+        raise IntegrityProblem("card %s: %s" % (number, e)) from None
+    except purse.Refused as e:
+        raise IntegrityProblem("card %s does not verify for its re-key: %s. Nothing was written or booked; report "
+                               "the card" % (number, e.message)) from None
+    except NoKey as e:
+        raise CardProblem("card %s cannot be re-keyed: %s" % (number, e)) from None
+    except MifareError as e:
+        raise CardProblem("card %s left the reader while it was re-keyed to key version %d (%s): present it again "
+                          "and keep it on the reader (top up again, or `icpurse card recover`): the re-key is "
+                          "finished first. Nothing was booked." % (number, version, e)) from None
 
 
 # --- void --------------------------------------------------------------------------------------
@@ -303,6 +346,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
     if amount is not None and amount != t.amount:
         raise TopupRefused("a void takes back the full amount of top-up %s (%s), not %s; for a part, use a refund or "
                            "adjustment. Nothing was written or booked." % (txn_id, fmt_yuan(t.amount), fmt_yuan(amount)))
+    finish_rekey(ledger, tag, keys, operator)
     c = _Card(ledger, tag, keys, issuer)
     if c.number != t.card_number:
         raise TopupRefused("top-up %s was made on card %s; the card on the reader is %s. Nothing was written or "
@@ -351,6 +395,8 @@ def unconfirmed(ledger):
 def reconfirm(ledger, tag, keys, operator=None, *, issuer: int | None = None) -> list[Outcome]:
     """Settle every open top-up or void of the card on the reader from what the card shows.
     Idempotent: a second run finds nothing open and changes nothing."""
+    if operator is not None:
+        finish_rekey(ledger, tag, keys, operator)  # a card left half re-keyed does not read otherwise
     c = _Card(ledger, tag, keys, issuer)
     out = [_settle(ledger, c, t, operator) for t in _open_items(ledger, c.number)]
     return out
@@ -475,6 +521,6 @@ def _seen(ledger, c):
 
 
 __all__ = [
-    "top_up", "void", "unconfirmed", "reconfirm", "Outcome", "TopupError", "TopupRefused", "RekeyNotImplemented",
+    "top_up", "void", "unconfirmed", "reconfirm", "Outcome", "TopupError", "TopupRefused", "finish_rekey",
     "CardProblem", "IntegrityProblem", "card_txn", "card_time", "parse_yuan",
 ]

@@ -14,11 +14,13 @@ from icpurse.host.ledger.lifecycle import LifecycleMixin
 from icpurse.host.ledger.models import JournalEntry, Operator
 from icpurse.host.ledger.people import PeopleMixin
 from icpurse.host.ledger.personalisation import PersonalisationMixin
+from icpurse.host.ledger.rekey import RekeyMixin
 from icpurse.host.ledger.storeops import StoreOpsMixin
 from icpurse.host.ledger.topups import TopupMixin
 
 
-class Ledger(PeopleMixin, IssuanceMixin, PersonalisationMixin, TopupMixin, BlacklistMixin, StoreOpsMixin, LifecycleMixin):
+class Ledger(PeopleMixin, IssuanceMixin, PersonalisationMixin, TopupMixin, BlacklistMixin, StoreOpsMixin, LifecycleMixin,
+             RekeyMixin):
     """The issuer's ledger. Every state-changing method writes its audit entry in the same
     transaction; rule refusals raise a `Refused` subclass and are audited too."""
 

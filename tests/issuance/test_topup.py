@@ -10,7 +10,7 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance import topup
 from icpurse.host.issuance.topup import (
-    CardProblem, RekeyNotImplemented, TopupRefused, card_txn, parse_yuan, reconfirm, top_up, unconfirmed, void,
+    CardProblem, TopupRefused, card_txn, parse_yuan, reconfirm, top_up, unconfirmed, void,
 )
 from icpurse.host.ledger import HolderInfo
 from icpurse.keys import demo, exports
@@ -252,13 +252,14 @@ def test_named_card_top_up_and_real_name(ledger, ring, demo_keyset):
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller"), TopupRefused, "cap")
 
 
-def test_older_key_version_is_refused_rekey_not_implemented(ledger, ring, world):
-    card, number = world
+def test_older_key_version_is_rekeyed_then_topped_up(ledger, ring, world):
+    card, number = world  # key version 1; the workstation's current version is 2 (tests/issuance/test_rekey*.py)
     two = exports.workstation_keyset(demo.demo_domain(versions=2)).to_keyring()
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), two, 1000, "seller"),
-                      RekeyNotImplemented, "not implemented")
-    (entry,) = ledger.audit_entries(action="topup.refused")  # a refusal at the card is audited too
-    assert (entry.result, entry.card_number, entry.operator) == ("refused", number, "seller")
+    out = top_up(ledger, tap(card), two, 1000, "seller")
+    assert out.state == "confirmed" and "re-keyed to key version 2" in out.message
+    assert ledger.card(number).key_version == 2 and agree(ledger, two, card, number) == 51000
+    assert [e.action for e in ledger.audit_entries(card=number) if e.action.startswith("card.rekey")] == [
+        "card.rekey.start", "card.rekey.done"]
     assert ledger.verify_audit_log() is None
 
 

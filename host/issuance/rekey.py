@@ -1,0 +1,244 @@
+"""Re-key a card from its key version to the workstation's current one (at its next top-up).
+
+Journaled and resumable like personalisation (docs/card-layout.md, "Re-keying"):
+1. read and verify the whole card with the old key B (identity, committed slot, balance block
+   rolled forward, ceiling, log), and journal "re-key started" in the ledger with the card's
+   counter, balance and the exact data blocks it will hold under the new keys (every valid MAC'd
+   record re-sealed with the new purse MAC key; value blocks and everything else unchanged);
+2. data blocks, per sector, while its trailer still holds the old keys — the identity record
+   FIRST: from that write on no store reader accepts the card (old keys: identity MAC fails; new
+   keys: the identity sector does not open) until the card is whole again;
+3. trailers last, sector by sector, the identity sector's trailer the very last;
+4. read back with the new key B (every data block, the access bits) and with a store reader's new
+   key A; journal "done" (the ledger's card key version follows).
+A later attempt probes every sector (new key B, then old key B): a sector still on the old keys
+gets its journalled data and its trailer; one on the new keys is verified. A card whose identity
+still verifies under the old keys was never written: the re-key restarts from a fresh read.
+A sector that opens with neither key B (a torn trailer write left mixed bytes) is reported
+damaged and never written blindly; its balance stays known in the ledger (docs/security.md).
+"""
+from icpurse.firmware import codec, kdf, purse
+from icpurse.firmware.image import trailer_of
+from icpurse.firmware.keyring import KeyRing
+from icpurse.firmware.mifare import AccessDenied, AuthError, value_block, value_of, ValueBlockError
+from icpurse.protocol import layout
+from icpurse.protocol.mifare import geometry
+
+KEY_A, KEY_B = purse.KEY_A, purse.KEY_B
+_MAC = codec.MAC_SIZE
+
+
+class RekeyError(Exception):
+    """The card cannot be re-keyed as asked; nothing further was written."""
+
+
+class RekeyDamaged(RekeyError):
+    """A sector opens with neither key version's key B (or not with its new key A): set aside."""
+
+
+class RekeyIntegrity(RekeyError):
+    """The card contradicts the re-key journal: nothing written, report the card."""
+
+
+def _geom(tag):
+    return geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
+
+
+def _data_blocks(sector):
+    return [b for b in range(geometry.first_block(sector), geometry.trailer_block(sector)) if b != 0]
+
+
+def _order(sectors):
+    """Identity sector first for data, last for trailers (see the module docstring)."""
+    rest = sorted(s for s in sectors if s != layout.IDENTITY_SECTOR)
+    first = [layout.IDENTITY_SECTOR] if layout.IDENTITY_SECTOR in sectors else []
+    return first + rest, rest + first
+
+
+def _reseal(raw, record_type, size, uid, old, new, body=None):
+    """The record re-sealed for the new keys if it verifies under the old ones, else None."""
+    raw = bytes(raw)
+    if not kdf.verify_record_mac(old.mac_key, record_type, uid, old.version, raw[:size - _MAC], raw[size - _MAC:size]):
+        return None
+    body = raw[:size - _MAC] if body is None else body
+    return body + kdf.record_mac(new.mac_key, record_type, uid, new.version, body) + raw[size:]
+
+
+def _new_identity_body(raw, new_version):
+    fields = list(codec.decode_identity(bytes(raw)))
+    fields[codec.IDENTITY_KEY_VERSION] = new_version
+    fields[codec.IDENTITY_MAC] = bytes(_MAC)
+    return codec.encode_identity(*fields)[:codec.IDENTITY_SIZE - _MAC]
+
+
+def plan(tag, keyring, new_version):
+    """Step 1: read and verify the card with its old key B (rolling a torn balance block forward,
+    repairing a torn ceiling). Returns (old_version, view, image {block: bytes}, writes [blocks]),
+    or None if the card is already on `new_version` or newer."""
+    uid = bytes(tag.uid)
+    access, old, version = purse.open_card(tag, keyring, KEY_B)
+    if version >= new_version:
+        return None
+    view = purse.recover(access, purse.read_card(access, old, version))
+    ceiling = access.read(layout.CEILING_BLOCK)
+    try:
+        ceiling_ok = value_of(bytes(ceiling)) >= view.balance
+    except ValueBlockError:
+        ceiling_ok = False
+    if not ceiling_ok:  # a top-up torn before its commit point: the ceiling only bounds, restore it
+        access.write(layout.CEILING_BLOCK, value_block(view.balance, layout.CEILING_BLOCK))
+    new = keyring.for_card(uid, new_version)
+    raw = {}
+    for spec in layout.sector_map(_geom(tag)):
+        for b in _data_blocks(spec.number):
+            raw[b] = bytes(access.read(b))
+    image = dict(raw)
+
+    def put(block, data):
+        for i in range(0, len(data), 16):
+            image[block + i // 16] = bytes(data[i:i + 16])
+
+    ident = raw[layout.IDENTITY_BLOCK] + raw[layout.IDENTITY_BLOCK + 1]
+    sealed = _reseal(ident, codec.REC_IDENTITY, codec.IDENTITY_SIZE, uid, old, new,
+                     _new_identity_body(ident, new_version))
+    if sealed is None:  # read_card verified it a moment ago
+        raise RekeyIntegrity("the identity record changed while the card was read")
+    put(layout.IDENTITY_BLOCK, sealed)
+    for i in (0, 1):
+        b = layout.slot_block(i)
+        sealed = _reseal(raw[b] + raw[b + 1], codec.REC_SLOT, codec.PURSE_SLOT_SIZE, uid, old, new)
+        if sealed is not None:
+            put(b, sealed)
+    for sector in layout.LOG_SECTORS:
+        b = geometry.first_block(sector)
+        sealed = _reseal(raw[b] + raw[b + 1], codec.REC_LOG, codec.LOG_ENTRY_SIZE, uid, old, new)
+        if sealed is not None:
+            put(b, sealed)
+    writes = sorted(b for b in image if image[b] != raw[b])
+    return version, view, image, writes
+
+
+def probe(tag, old, new, geom):
+    """{sector: 'new' | 'old' | 'unknown'}: which key B opens each layout sector."""
+    state = {}
+    for spec in layout.sector_map(geom):
+        block = geometry.first_block(spec.number)
+        state[spec.number] = "unknown"
+        for name, keys in (("new", new), ("old", old)):
+            try:
+                tag.authenticate(block, keys.sector_key(spec.number, KEY_B), KEY_B)
+            except AuthError:
+                continue
+            state[spec.number] = name
+            break
+    return state
+
+
+def identity_unwritten(tag, old):
+    """True if the identity sector still holds the record sealed for the old keys: the re-key's
+    first write never landed, so nothing else was written either."""
+    uid = bytes(tag.uid)
+    tag.authenticate(layout.IDENTITY_BLOCK, old.sector_key(layout.IDENTITY_SECTOR, KEY_B), KEY_B)
+    raw = bytes(tag.read_block(layout.IDENTITY_BLOCK)) + bytes(tag.read_block(layout.IDENTITY_BLOCK + 1))
+    size = codec.IDENTITY_SIZE
+    return kdf.verify_record_mac(old.mac_key, codec.REC_IDENTITY, uid, old.version, raw[:size - _MAC],
+                                 raw[size - _MAC:size])
+
+
+def write(tag, old, new, image, writes, state, geom):
+    """Steps 2 and 3 for every sector still on the old keys. Returns the number of sectors moved."""
+    specs = {spec.number: spec for spec in layout.sector_map(geom)}
+    todo = [s for s, v in state.items() if v == "old"]
+    data_order, trailer_order = _order(todo)
+    writable = set(writes)
+    for sector in data_order:
+        tag.authenticate(geometry.first_block(sector), old.sector_key(sector, KEY_B), KEY_B)
+        for b in _data_blocks(sector):
+            if bytes(tag.read_block(b)) == image[b]:
+                continue
+            if b not in writable:
+                raise RekeyIntegrity("block %d is not what the card held when its re-key started (and the re-key "
+                                     "does not write it): nothing written; report the card" % b)
+            tag.write_block(b, image[b])
+    for sector in trailer_order:
+        t = geometry.trailer_block(sector)
+        tag.authenticate(t, old.sector_key(sector, KEY_B), KEY_B)
+        tag.write_block(t, trailer_of(specs[sector], new))
+    return len(todo)
+
+
+def verify(tag, keyring, new, image, seq, balance, geom):
+    """Step 4: every layout sector opens with its new key B (data as journalled, access bits as
+    intended) and its new key A; a store reader holding only the new version reads the same purse."""
+    for spec in layout.sector_map(geom):
+        first, t = geometry.first_block(spec.number), geometry.trailer_block(spec.number)
+        try:
+            tag.authenticate(first, new.sector_key(spec.number, KEY_B), KEY_B)
+            for b in _data_blocks(spec.number):
+                if bytes(tag.read_block(b)) != image[b]:
+                    raise RekeyIntegrity("block %d differs from the re-key journal after re-keying" % b)
+            if bytes(tag.read_block(t))[6:10] != trailer_of(spec, new)[6:10]:
+                raise RekeyDamaged("sector %d: access bits differ from the layout" % spec.number)
+            key_a = codec.MAD_KEY_A if spec.key_a == "mad" else new.sector_key(spec.number, KEY_A)
+            tag.authenticate(first, key_a, KEY_A)
+            tag.read_block(_data_blocks(spec.number)[0])
+        except (AuthError, AccessDenied) as e:
+            raise RekeyDamaged("sector %d does not open with its new keys (%s)" % (spec.number, e)) from None
+    reader = KeyRing([keyring.keyset(new.version)])
+    try:
+        access, keys, version = purse.open_card(tag, reader, KEY_A)
+        view = purse.read_card(access, keys, version)
+    except purse.Refused as e:
+        raise RekeyIntegrity("the re-keyed card does not read back: %s" % e.message) from None
+    if (view.seq, view.balance, view.value) != (seq, balance, balance):
+        raise RekeyIntegrity("the re-keyed card reads back counter %d, balance %s (block %s) instead of %d, %d"
+                             % (view.seq, view.balance, view.value, seq, balance))
+    return view
+
+
+def rekey(ledger, tag, keyring, card_number, new_version, operator):
+    """Bring the card to `new_version`, journaled in the ledger; finish an interrupted re-key first.
+
+    Returns 'rekeyed' | 'resumed' | None (nothing to do). Raises RekeyDamaged / RekeyIntegrity
+    (nothing written blindly), purse.Refused (the card does not verify: nothing written) and
+    MifareError (the card left: present it again, the next attempt finishes the re-key)."""
+    uid = bytes(tag.uid)
+    geom = _geom(tag)
+    j = ledger.rekey_journal(card_number)
+    if j is not None and j.state == "damaged":
+        raise RekeyDamaged("its re-key to key version %d could not be finished: %s" % (j.new_version, j.note))
+    if j is not None and j.state == "started":
+        old, new = keyring.for_card(uid, j.old_version), keyring.for_card(uid, j.new_version)
+        state = probe(tag, old, new, geom)
+        if state[layout.IDENTITY_SECTOR] == "old" and "new" not in state.values() and identity_unwritten(tag, old):
+            j = None  # never written (and maybe used since): start again from what the card holds now
+        else:
+            _finish(ledger, tag, keyring, j, old, new, state, geom, operator)
+            return "resumed"
+    planned = plan(tag, keyring, new_version)
+    if planned is None:
+        return None
+    version, view, image, writes = planned
+    j = ledger.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
+                           seq=view.seq, balance=view.balance, image=image, writes=writes)
+    old, new = keyring.for_card(uid, version), keyring.for_card(uid, new_version)
+    state = {spec.number: "old" for spec in layout.sector_map(geom)}
+    _finish(ledger, tag, keyring, j, old, new, state, geom, operator)
+    return "rekeyed"
+
+
+def _finish(ledger, tag, keyring, j, old, new, state, geom, operator):
+    try:
+        unknown = sorted(s for s, v in state.items() if v == "unknown")
+        if unknown:
+            raise RekeyDamaged("sector(s) %s open with neither key version %d nor %d (a torn trailer write)" % (
+                ", ".join(map(str, unknown)), j.old_version, j.new_version))
+        write(tag, old, new, j.image, j.writes, state, geom)
+        verify(tag, keyring, new, j.image, j.seq, j.balance, geom)
+    except RekeyDamaged as e:
+        ledger.mark_rekey_damaged(operator, j.card_number, str(e))
+        raise
+    ledger.finish_rekey(operator, j.card_number)
+
+
+__all__ = ["rekey", "plan", "probe", "write", "verify", "RekeyError", "RekeyDamaged", "RekeyIntegrity"]
