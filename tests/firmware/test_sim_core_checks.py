@@ -1,5 +1,5 @@
 """Checks of the simulator core (hil/sim card, deck, faults, clock, pn532) that run under real
-MicroPython (tests/micropython/run.mjs; driven by test_sim_micropython.py) and CPython alike.
+MicroPython and CPython alike (a dual-run file: tests/test_micropython.py runs it under MicroPython).
 No pytest here; vectors from shared/reference/pn532-mifare.md."""
 from icpurse.hil.sim.card import AuthFailed, CardNak, CardTimeout, ClassicCard
 from icpurse.hil.sim.deck import Deck

@@ -1,5 +1,5 @@
 """Checks of protocol/mifare/access.py and geometry.py that run under real MicroPython
-(tests/micropython/run.mjs; driven by test_mifare_micropython.py). No pytest here."""
+and CPython (a dual-run file: tests/test_micropython.py runs it under MicroPython). No pytest here."""
 from icpurse.protocol.mifare import access as a
 from icpurse.protocol.mifare import geometry as g
 
