@@ -15,8 +15,13 @@ PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=
 FUZZ_SECONDS ?= 60
+# The MicroPython API the firmware is type-checked against (tools/firmware_types.py): the ESP32
+# port's stubs for the MicroPython release the firmware targets (mpy-cross and the WebAssembly
+# build are 1.27 too). Installed apart from the venv's site-packages: they replace the stdlib.
+MPY_STUBS := $(VENV)/mpy-stubs
+MPY_STUBS_PKG := micropython-esp32-stubs==1.27.0.post1 micropython-stdlib-stubs==1.27.0.post2
 
-.PHONY: help setup apt venv node test demo gen firmware bench clean deploy flash device hil fuzz
+.PHONY: help setup apt venv stubs node test demo gen firmware bench clean deploy flash device hil fuzz types
 
 help:
 	@echo "make test      set up and run the whole test suite"
@@ -24,6 +29,7 @@ help:
 	@echo "make gen       regenerate firmware/codec.py from protocol/"
 	@echo "make firmware  compile every firmware module with mpy-cross -march=xtensawin (build/firmware)"
 	@echo "make bench     benchmarks: reader tap (virtual clock), heap, back office (wall clock); --city RxS"
+	@echo "make types     type-check the firmware against the MicroPython ESP32 stubs (make test does too)"
 	@echo "make fuzz      every atheris fuzz target for FUZZ_SECONDS (default 60) each; make test runs a short pass"
 	@echo "make deploy PORT=/dev/ttyUSB0          compile and copy the firmware to an ESP32 (mpremote)"
 	@echo "make flash PORT=... FIRMWARE=x.bin     erase the ESP32, write a MicroPython image (esptool)"
@@ -41,6 +47,15 @@ $(VENV)/.installed: pyproject.toml setup.py $(VENV)/.apt
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install -q --upgrade pip >/dev/null
 	@$(BIN)/pip install -q -e '.[test,pcsc]'
+	@# icpurse as a folder of that name, for type checkers and editors (pyproject.toml [tool.pyright]):
+	@# the root of this repository is the package, but its folder can have any name
+	@mkdir -p $(VENV)/pkgroot && ln -sfn ../.. $(VENV)/pkgroot/icpurse
+	@touch $@
+
+stubs: $(MPY_STUBS)/.installed
+$(MPY_STUBS)/.installed: Makefile $(VENV)/.installed
+	@rm -rf $(MPY_STUBS)
+	@$(BIN)/pip install -q --no-compile --target $(MPY_STUBS) $(MPY_STUBS_PKG)
 	@touch $@
 
 node: $(MPY_DIR)/node_modules/.installed
@@ -48,7 +63,7 @@ $(MPY_DIR)/node_modules/.installed: $(MPY_DIR)/package.json $(MPY_DIR)/package-l
 	@cd $(MPY_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: venv node
+setup: venv stubs node
 
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
@@ -58,6 +73,9 @@ demo: setup
 
 gen: venv
 	@$(BIN)/python -m icpurse.protocol.codegen --write
+
+types: setup
+	@$(BIN)/python tools/firmware_types.py
 
 firmware: venv
 	@$(BIN)/python -m icpurse.host.firmware_build build/firmware

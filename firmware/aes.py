@@ -33,7 +33,7 @@ _SBOX_HEX = (
     "ba78252e1ca6b4c6e8dd741f4bbd8b8a703eb5664803f60e613557b986c11d9e"
     "e1f8981169d98e949b1e87e9ce5528df8ca1890dbfe6426841992d0fb054bb16"
 )
-_tables = []  # [SBOX, MUL2] once built
+_tables = []  # type: list  # [SBOX, MUL2] once built
 
 
 def _get_tables():

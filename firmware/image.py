@@ -29,7 +29,7 @@ def card_image(keys, uid, geom, identity_fields, now):
 
     `keys`: the card's CardKeys (issuer role: key B needed for the trailers); `identity_fields`:
     identity fields without `mac`, codec order; `now`: time of the ISSUE log entry."""
-    image = {}
+    image = {}  # type: dict
     uid = bytes(uid)
     version = keys.version
     _put(image, 1, codec.LAYOUT_MAD1)

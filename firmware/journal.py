@@ -535,7 +535,7 @@ class Journal:
         {kind: (count, sum of amounts in fen)}."""
         if since < self._base:
             raise ValueError("records up to %d were compacted away" % self._base)
-        out = {}
+        out = {}  # type: dict
         for rec in self.records(since + 1):
             if until is not None and rec[NUMBER] > until:
                 break

@@ -16,7 +16,7 @@ _BYTES = (bytes, bytearray, memoryview)
 # A reader derives several keys from one master and checks several records of one card in a row:
 # a few CMAC objects are kept so the AES key schedule is not redone each time.
 _CACHE_SIZE = 4
-_cache = {}
+_cache = {}  # type: dict
 
 
 def _cmac(key):

@@ -100,7 +100,7 @@ class CardView:
         self.uid = uid
         self.key_version = key_version
         self.identity = identity
-        self.slots = [None, None]
+        self.slots = [None, None]  # type: list
         self.active = -1  # index of the committed slot
         self.slot = None
         self.value = None  # balance block, None when not a valid value block

@@ -49,7 +49,7 @@ class LinkDropped(Exception):
 
 
 def _client_class():
-    from icpurse.host.terminals.client import RigClient
+    from icpurse.hil.rigclient import RigClient
 
     class SharedClient(RigClient):
         """RigClient whose requests are serialised: two uploads of one reader share its link, as two

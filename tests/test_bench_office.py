@@ -70,3 +70,8 @@ def test_office_figures_and_city_size(monkeypatch, tmp_path):
     assert out["city_day"]["totals"]["journal_debits"] == 20
     assert len(lines) == 5 and lines[-1].startswith("city day 2 readers x 10 sales (4 cards")
     assert bench_office.parse_city("1000x500") == (1000, 500)
+
+
+def test_ingest_and_cmac_rates_are_positive():
+    ingest, verify = bench_office.ingest_rate(records=40, batch=16)  # batches that do not divide evenly
+    assert ingest > 0 and verify > 0 and bench_office.cmac_rate(0.01) > 0

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from icpurse.firmware import codec
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
-from icpurse.host.demo import DATA_KEY
+from icpurse.hil.demo import DATA_KEY
 
 
 @pytest.fixture(scope="module")

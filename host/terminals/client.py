@@ -1,29 +1,9 @@
 """The store reader's link, from the back office: a `LinkClient` on a serial port (an ESP32, or the
-virtual ESP32 on a pty), or the same typed commands on an in-process virtual reader (tests, demo).
+virtual ESP32 on a pty). The same typed commands on an in-process virtual reader (tests, demo) are
+hil/rigclient.py's `RigClient`.
 """
 from icpurse.host.readers import NoReader
-from icpurse.host.readers.serial import LinkClient, ReaderLinkError
-
-
-class RigClient(LinkClient):
-    """LinkClient's typed commands (info, provision_keys, sign_in, fetch_journal, ...) sent to a
-    hil.sim.rig.VirtualReader through the real link framing, without a serial port."""
-
-    def __init__(self, vreader):  # no serial port: LinkClient.__init__ is not called on purpose
-        self.vreader = vreader
-        self.path = "rig:%s" % vreader.root
-        self.timeout = 5.0
-
-    def close(self):
-        pass
-
-    def request(self, command, payload=b"", timeout=None):
-        from icpurse.hil.sim.rig import LinkRefused
-
-        try:
-            return self.vreader.request(command, payload)
-        except LinkRefused as e:
-            raise ReaderLinkError(e.code, e.detail, e.message, command) from None
+from icpurse.host.readers.serial import LinkClient
 
 
 def reader_port(port=None, reader=None):

@@ -1,7 +1,7 @@
 """Store terminals from the back office: provision, sign in (day open), collect the journal, day close.
 
-Every function takes an open ledger, a link client (LinkClient on a serial port, or RigClient on an
-in-process virtual reader) and what it needs; findings go to the ledger's exception list.
+Every function takes an open ledger, a link client (LinkClient on a serial port, or the rig's RigClient on
+an in-process virtual reader) and what it needs; findings go to the ledger's exception list.
 
 Journal collection is resumable and idempotent: records are verified (MAC and chain, as the reader
 does), stored in the ledger batch by batch (one record per terminal and number), and acknowledged to

@@ -11,9 +11,9 @@ from icpurse.firmware import codec, purse
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.hil.sim.vreader import start_reader_pty
+from icpurse.hil.simreader import SimReader
 from icpurse.host.issuance.service import CardRequirements, IssueOrder
 from icpurse.host.readers.serial import SerialReader
-from icpurse.host.readers.sim import SimReader
 from icpurse.keys import demo, exports
 from icpurse.protocol.numbering import card_number_from_bcd, parse_issue_code
 

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from icpurse.firmware import codec, purse
+from icpurse.hil.rigclient import RigClient
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader
@@ -14,7 +15,6 @@ from icpurse.host.ledger import open_ledger
 from icpurse.host.programmes import load_programmes
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
-from icpurse.host.terminals.client import RigClient
 from icpurse.keys import demo, exports
 from icpurse.protocol.numbering import card_number_to_bcd
 

@@ -15,6 +15,7 @@ import random
 from pathlib import Path
 
 from icpurse.firmware import codec, purse
+from icpurse.hil.rigclient import RigClient
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader
@@ -22,7 +23,7 @@ from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance import topup
 from icpurse.host.issuance.service import IssueOrder, Workstation
 from icpurse.host.ledger import open_ledger
-from icpurse.host.programmes import load_programmes
+from icpurse.host.programmes import examples, load_programmes
 from icpurse.host.readers.serial import ReaderLinkError
 from icpurse.host.reconcile import engine
 from icpurse.host.reports import render_html
@@ -30,11 +31,10 @@ from icpurse.host.reports.build import all_reports
 from icpurse.host.reports.facts import load_facts
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service as terminals
-from icpurse.host.terminals.client import RigClient
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
 
-PROGRAMME_FILE = Path(__file__).resolve().parent / "programmes" / "examples" / "mofcom-compliant.toml"
+PROGRAMME_FILE = Path(examples.__file__).resolve().parent / "mofcom-compliant.toml"
 PROGRAMME = "mofcom-compliant"
 PASSWORD = "demo password"  # the demo's operators: public like its keys
 DATA_KEY = bytes(range(32))  # holder-data key of the demo ledger: public, demo only

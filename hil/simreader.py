@@ -1,5 +1,8 @@
 """`--reader sim`: an in-process virtual rig for the host tools, no hardware and no daemon.
 
+Registered from the rig (entry point group `icpurse.readers`, name `sim`, in pyproject.toml) so that
+the host tools never import the simulator; host/readers/ finds it by that name.
+
 The firmware's own PN532 driver and MIFARE layer talk to the simulated PN532; the cards persist as
 .mfd dumps in a state folder (default: the user's data folder, `sim-cards/`; `ICPURSE_SIM_STATE`
 overrides) so successive `icpurse` runs see the same cards. `card.mfd` is the card on the reader;
@@ -17,6 +20,7 @@ from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.clock import VirtualClock
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
+from icpurse.host.readers import NoReader
 
 
 def default_state_dir():
@@ -29,6 +33,8 @@ def default_state_dir():
 
 
 class SimReader:
+    DESCRIPTION = "in-process virtual rig (no hardware)"  # `icpurse readers` shows it
+
     def __init__(self, state_dir=None, blank_uid=b"\x5e\x11\x00\x01"):
         self.state_dir = Path(state_dir) if state_dir else default_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -38,8 +44,6 @@ class SimReader:
             try:
                 self.card = dumps.load(str(self.path))
             except ValueError as e:  # truncated or not a dump: say which file, keep it untouched
-                from icpurse.host.readers import NoReader
-
                 raise NoReader("%s is not a card dump (%s): move it away to start with a blank card, "
                                "or put a 1K / 4K .mfd dump there" % (self.path, e))
         else:

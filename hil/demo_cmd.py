@@ -1,0 +1,57 @@
+"""`icpurse demo` (= `make demo`), registered from the rig (entry point group `icpurse.commands` in
+pyproject.toml) so that the host tools never import the virtual rig. The day itself is hil/demo.py,
+imported only when the command runs."""
+import click
+
+# host/cli.py's exit code table: 0 success, 5 integrity problem found
+EXIT_OK, EXIT_INTEGRITY = 0, 5
+
+
+@click.command()
+@click.option("--dir", "out_dir", type=click.Path(file_okay=False),
+              help="Where the demo keeps its state (ledger, keystore, reader flash, card dumps, report). "
+                   "Default: a new folder demo/<time> under the current folder.")
+@click.option("--cards", default=6, show_default=True, help="cards to issue")
+@click.option("--sales", default=60, show_default=True, help="sales during the day")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def demo(out_dir, cards, sales, as_json):
+    """Run the whole system for one day on the virtual rig (no hardware).
+
+    Issues and tops up cards with the INSECURE DEMO KEYS, provisions two virtual store readers (the
+    real firmware on the simulated PN532), sells all day — one card pulled mid-write, one card
+    rolled back to an old dump by its holder —, collects the journals, reconciles, blacklists the
+    rolled-back card, and writes an HTML report. Exit 0 when nothing was lost and the rollback was
+    caught; 5 otherwise."""
+    import datetime as dt
+    import json
+    import os
+    import time
+
+    from icpurse.hil.demo import fen, run_demo
+
+    if out_dir is None:
+        out_dir = os.path.join("demo", dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S"))
+    if os.path.isdir(out_dir) and os.listdir(out_dir):
+        raise click.UsageError("%s is not empty: choose another --dir" % out_dir)
+    started = time.monotonic()
+    say = (lambda text: None) if as_json else click.echo
+    summary = run_demo(out_dir, cards=cards, sales=sales, say=say)
+    summary["seconds"] = round(time.monotonic() - started, 1)
+    ok = summary["nothing_lost"] and summary["rollback_detected"] and summary["rolled_back_card_refused"]
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        click.echo("")
+        click.echo("received from holders   %12s yuan" % fen(summary["received_fen"]))
+        click.echo("redeemed at the readers %12s yuan" % fen(summary["redeemed_fen"]))
+        click.echo("outstanding (预收资金余额) %10s yuan" % fen(summary["outstanding_fen"]))
+        click.echo("discrepancy account     %12s yuan" % fen(summary["discrepancy_fen"]))
+        click.echo("received + discrepancy = redeemed + outstanding: %s" % (
+            "yes" if summary["books_add_up"] else "NO"))
+        click.echo("nothing lost: %s (every honest card equals the ledger, books balanced, audit log verified)"
+                   % ("yes" if summary["nothing_lost"] else "NO"))
+        click.echo("rollback detected and blacklisted: %s; refused at the readers after sign-in: %s" % (
+            "yes" if summary["rollback_detected"] else "NO", "yes" if summary["rolled_back_card_refused"] else "NO"))
+        click.echo("report: %s" % os.path.join(out_dir, "report.html"))
+        click.echo("state:  %s   (%.1f s)" % (out_dir, summary["seconds"]))
+    raise SystemExit(EXIT_OK if ok else EXIT_INTEGRITY)
