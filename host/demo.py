@@ -33,6 +33,7 @@ from icpurse.host.terminals import service as terminals
 from icpurse.host.terminals.client import RigClient
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
+from icpurse.protocol.money import fmt_yuan
 
 PROGRAMME_FILE = Path(__file__).resolve().parent / "programmes" / "examples" / "mofcom-compliant.toml"
 PROGRAMME = "mofcom-compliant"
@@ -67,12 +68,6 @@ class Clock:
 
     def advance(self, **kw):
         self.t += dt.timedelta(**kw)
-
-
-def fen(amount):
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    return "%s%d.%02d" % (sign, amount // 100, amount % 100)
 
 
 class Demo:
@@ -141,7 +136,8 @@ class Demo:
                 raise RuntimeError("top-up of %s: %s" % (number, out.state))
             count += 1
             total += amount
-        self.say("kiosk top-ups: %d cards, %s yuan (ledger pending -> card write -> confirmed)" % (count, fen(total)))
+        self.say("kiosk top-ups: %d cards, %s yuan (ledger pending -> card write -> confirmed)" % (
+            count, fmt_yuan(total, unit="", sep="", always_decimals=True)))
 
     def _balance(self, card):
         card.enter_field()  # held to the issuance desk's reader

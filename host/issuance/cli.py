@@ -24,10 +24,11 @@ from icpurse.host.issuance import service as svc
 from icpurse.host.ledger import AuthenticationError, HolderInfo, LedgerError, Refused, open_ledger
 from icpurse.host.ledger.options import db_option
 from icpurse.host.programmes import ProgrammeFileError, load_programmes
-from icpurse.host.programmes.model import PAYMENT_METHODS, fmt_yuan
+from icpurse.host.programmes.model import PAYMENT_METHODS
 from icpurse.host.readers import NoReader, list_readers, open_reader
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import CardNumberError, IssueCodeError, parse_issue_code
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_READER, EXIT_CARD, EXIT_INTEGRITY = 0, 1, 2, 3, 4, 5

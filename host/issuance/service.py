@@ -24,8 +24,8 @@ from icpurse.firmware.keyring import KeyRing
 from icpurse.firmware.mifare import AccessDenied, AuthError, TagGone
 from icpurse.host.issuance import personalise as pers
 from icpurse.host.ledger import InvalidStateError, LedgerError, NotFound
-from icpurse.host.programmes.model import fmt_yuan
 from icpurse.protocol.mifare import geometry
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import (
     IssueCode, Utility12Scheme, card_number_from_bcd, card_number_to_bcd, format_issue_code,
 )

@@ -34,7 +34,7 @@ from icpurse.firmware.keyring import NoKey
 from icpurse.firmware.mifare import MifareError
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import IdempotencyConflict, LedgerError, NotFound, Refused as LedgerRefused
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import CardNumberError, card_number_from_bcd
 
 EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # card times: seconds / days since 2000-01-01 UTC
@@ -99,15 +99,6 @@ def card_time(when: dt.datetime) -> tuple[int, int]:
     """(seconds, days) since 2000-01-01 UTC, as the card stores times."""
     seconds = int((when - EPOCH).total_seconds())
     return seconds, seconds // 86400
-
-
-def parse_yuan(text: str) -> int:
-    """'12.50' -> 1250 fen, without floats. At most two decimals; positive."""
-    t = text.strip()
-    whole, dot, frac = t.partition(".")
-    if not whole.isdigit() or (dot and not (frac.isdigit() and len(frac) <= 2)) or (dot and not frac):
-        raise ValueError("an amount in yuan looks like 12 or 12.5 or 12.50, got %r" % text)
-    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 # --- the card on the reader -------------------------------------------------------------------
@@ -522,5 +513,5 @@ def _seen(ledger, c):
 
 __all__ = [
     "top_up", "void", "unconfirmed", "reconfirm", "Outcome", "TopupError", "TopupRefused", "finish_rekey",
-    "CardProblem", "IntegrityProblem", "card_txn", "card_time", "parse_yuan",
+    "CardProblem", "IntegrityProblem", "card_txn", "card_time",
 ]

@@ -25,7 +25,7 @@ from icpurse.host.ledger.errors import (
 )
 from icpurse.host.ledger.models import AuditEntry, BlacklistEntry, Card, JournalEntry, Operator, Sale, StockCard
 from icpurse.host.programmes import load_profile
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol.money import fmt_yuan
 
 LIFECYCLE_ROLES = ("issuer-admin", "finance")
 PAYOUTS = ("cash", "bank_transfer")

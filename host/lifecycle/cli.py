@@ -19,7 +19,7 @@ import click
 from icpurse.host.issuance.cli import EXIT_CARD, Failure, _common, _counter, _emit_json, _guard
 from icpurse.host.lifecycle import flows
 from icpurse.host.lifecycle.cardops import LifecycleCardError, day_number
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol.money import fmt_yuan
 
 
 def _card_guard(fn):
