@@ -33,6 +33,7 @@ from icpurse.host.terminals import service as terminals
 from icpurse.host.terminals.client import RigClient
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
+from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
 
 PROGRAMME_FILE = Path(__file__).resolve().parent / "programmes" / "examples" / "mofcom-compliant.toml"
@@ -160,7 +161,7 @@ class Demo:
         vr, client = self.readers[terminal]
         card = card if card is not None else self.cards[number]
         self.clock.advance(minutes=4)
-        client.set_time(terminals.reader_time(self.clock()))
+        client.set_time(cardtime.seconds(self.clock()))
         name = "card-%s" % number
         if name not in vr.deck.names():
             vr.deck.add(name, card)
