@@ -12,6 +12,7 @@ from icpurse.firmware.journal import Journal, JournalError, JournalFull
 from icpurse.firmware.mifare import ClassicTag, MifareError
 from icpurse.firmware.pn532 import PN532Error
 from icpurse.firmware.store import in_blacklist
+from icpurse.protocol import cardtime
 
 try:
     from micropython import const
@@ -24,7 +25,6 @@ except ImportError:  # CPython
 FIRMWARE_VERSION = const(1)
 MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
 POLL_MS = const(25)
-DAY = const(86400)
 _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
 
 DEFAULT_CONFIG = {
@@ -218,7 +218,7 @@ class Reader:
         self._set_time(t)
         c = self.config
         c["day_open"] = 1
-        c["day"] = t // DAY
+        c["day"] = cardtime.day_of_seconds(t)
         c["batch"] += 1
         c["day_first"] = self.journal.next_number
         self._save()
@@ -414,7 +414,7 @@ class Reader:
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
         now = self.now()
-        today = now // DAY
+        today = cardtime.day_of_seconds(now)
         purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
         txn = self.journal.next_number
         plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)

@@ -5,6 +5,8 @@ States: READY (idle, day open), BUSY ("keep the card on the reader" while writin
 CLOSED (day not open / not provisioned). The pins and display come from the HAL; without them
 the indicator only remembers its state (the virtual reader and tests read `events`).
 """
+from icpurse.protocol.money import fmt_yuan
+
 try:
     from micropython import const
 except ImportError:  # CPython
@@ -23,10 +25,8 @@ NAMES = {READY: "ready", BUSY: "keep card", SUCCESS: "success", REFUSED: "refuse
 
 
 def yuan(fen):
-    """Integer fen -> 'Y12.34' text, without floats."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return "%sY%d.%02d" % (sign, fen // 100, fen % 100)
+    """Integer fen -> 'Y12.34': the display's form of an amount."""
+    return fmt_yuan(fen, unit="", sep="", symbol="Y", always_decimals=True)
 
 
 class Indicator:

@@ -17,6 +17,7 @@ from icpurse.firmware.keyring import KeyRing, KeySet
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.rig import VirtualReader
 from icpurse.hil.sim.tag import CardTag
+from icpurse.protocol import cardtime
 
 # Bench keys and card (fixed, not secret): the same figures on every run.
 SECTOR_A = bytes(range(16))
@@ -26,7 +27,7 @@ LOAD_MAC = bytes(range(48, 64))
 JOURNAL_MASTER = bytes(range(64, 80))
 TERMINAL = 20260001
 UID = b"\xc0\xff\xee\x01"
-NOW = 9500 * 86400  # seconds since 2000-01-01
+NOW = 9500 * cardtime.DAY  # card seconds: 2026-01-04 00:00 UTC (card day 9500)
 BALANCE = 50000  # fen
 AMOUNT = 1250  # fen, one sale
 BLACKLISTED = b"\x50\x31\x00\x00\x09\x99"
@@ -35,11 +36,12 @@ BLACKLISTED = b"\x50\x31\x00\x00\x09\x99"
 def _issued_card():
     issuer = KeyRing([KeySet(1, SECTOR_A, PURSE_MAC, sector_b=SECTOR_B, load_mac=LOAD_MAC)])
     fields = factory.identity_fields(1)
-    card = factory.issued_card(UID, issuer.for_card(UID, 1), fields, NOW - 86400)
+    card = factory.issued_card(UID, issuer.for_card(UID, 1), fields, NOW - cardtime.DAY)
     # Balance as a top-up leaves it: the shared purse code with the issuer's key B.
     access, keys, v = purse.open_card(CardTag(card), issuer, purse.KEY_B)
     view = purse.recover(access, purse.read_card(access, keys, v))
-    purse.commit(access, view, purse.plan_credit(view, BALANCE, purse.Policy(), NOW // 86400, codec.TXN_LOAD), NOW)
+    plan = purse.plan_credit(view, BALANCE, purse.Policy(), cardtime.day_of_seconds(NOW), codec.TXN_LOAD)
+    purse.commit(access, view, plan, NOW)
     return card
 
 

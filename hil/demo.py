@@ -33,6 +33,8 @@ from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service as terminals
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import fmt_yuan
 
 PROGRAMME_FILE = Path(examples.__file__).resolve().parent / "mofcom-compliant.toml"
 PROGRAMME = "mofcom-compliant"
@@ -67,12 +69,6 @@ class Clock:
 
     def advance(self, **kw):
         self.t += dt.timedelta(**kw)
-
-
-def fen(amount):
-    sign = "-" if amount < 0 else ""
-    amount = abs(amount)
-    return "%s%d.%02d" % (sign, amount // 100, amount % 100)
 
 
 class Demo:
@@ -141,7 +137,8 @@ class Demo:
                 raise RuntimeError("top-up of %s: %s" % (number, out.state))
             count += 1
             total += amount
-        self.say("kiosk top-ups: %d cards, %s yuan (ledger pending -> card write -> confirmed)" % (count, fen(total)))
+        self.say("kiosk top-ups: %d cards, %s yuan (ledger pending -> card write -> confirmed)" % (
+            count, fmt_yuan(total, unit="", sep="", always_decimals=True)))
 
     def _balance(self, card):
         card.enter_field()  # held to the issuance desk's reader
@@ -164,7 +161,7 @@ class Demo:
         vr, client = self.readers[terminal]
         card = card if card is not None else self.cards[number]
         self.clock.advance(minutes=4)
-        client.set_time(terminals.reader_time(self.clock()))
+        client.set_time(cardtime.seconds(self.clock()))
         name = "card-%s" % number
         if name not in vr.deck.names():
             vr.deck.add(name, card)

@@ -27,7 +27,8 @@ def demo(out_dir, cards, sales, as_json):
     import os
     import time
 
-    from icpurse.hil.demo import fen, run_demo
+    from icpurse.hil.demo import run_demo
+    from icpurse.protocol.money import fmt_yuan
 
     if out_dir is None:
         out_dir = os.path.join("demo", dt.datetime.now().strftime("%Y-%m-%dT%H-%M-%S"))
@@ -42,10 +43,11 @@ def demo(out_dir, cards, sales, as_json):
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
         click.echo("")
-        click.echo("received from holders   %12s yuan" % fen(summary["received_fen"]))
-        click.echo("redeemed at the readers %12s yuan" % fen(summary["redeemed_fen"]))
-        click.echo("outstanding (预收资金余额) %10s yuan" % fen(summary["outstanding_fen"]))
-        click.echo("discrepancy account     %12s yuan" % fen(summary["discrepancy_fen"]))
+        plain = {"unit": "", "sep": "", "always_decimals": True}  # 1234.50, aligned in the columns below
+        click.echo("received from holders   %12s yuan" % fmt_yuan(summary["received_fen"], **plain))
+        click.echo("redeemed at the readers %12s yuan" % fmt_yuan(summary["redeemed_fen"], **plain))
+        click.echo("outstanding (预收资金余额) %10s yuan" % fmt_yuan(summary["outstanding_fen"], **plain))
+        click.echo("discrepancy account     %12s yuan" % fmt_yuan(summary["discrepancy_fen"], **plain))
         click.echo("received + discrepancy = redeemed + outstanding: %s" % (
             "yes" if summary["books_add_up"] else "NO"))
         click.echo("nothing lost: %s (every honest card equals the ledger, books balanced, audit log verified)"

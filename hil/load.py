@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from icpurse.firmware import codec
+from icpurse.protocol import cardtime
 
 DATA_KEY = bytes(range(32))
 FIRST_TERMINAL = 52000001
@@ -129,7 +130,7 @@ def build_fleet(url, root, readers=16, debits=150, seed=1):
 def _fill(journal, r, debits, seed):
     """Debits of 40 cards with consistent counters and balances (per reader)."""
     state = {}
-    now = 825_000_000 + 86400 * r
+    now = 825_000_000 + cardtime.DAY * r  # card seconds (2026-02-21 14:40 UTC), a day later per reader
     for i in range(debits):
         uid = bytes([0x04, 0xB0 + (r & 0x0F), (seed + i) % 40, r & 0xFF])
         seq, balance = state.get(uid, (2, 100000))

@@ -29,11 +29,9 @@ from icpurse.host.issuance.personalise import personalise, probe
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError, SerialTag
 from icpurse.keys import exports
 from icpurse.keys.demo import DEMO_ISSUER, demo_domain
-from icpurse.protocol import numbering
+from icpurse.protocol import cardtime, numbering
 from icpurse.protocol.mifare import geometry
 
-EPOCH_2000 = 946684800  # card and reader time: seconds since 2000-01-01 UTC
-DAY = 86400
 PROGRAMME_FILE = "mofcom-compliant.toml"
 PROGRAMME = "mofcom-compliant"
 KIND = "anonymous"
@@ -80,7 +78,8 @@ SERVICES = _Services()
 
 
 def card_now():
-    return int(time.time()) - EPOCH_2000
+    """Card seconds of the wall clock."""
+    return cardtime.from_unix(int(time.time()))
 
 
 def card_number_for(uid):
@@ -231,7 +230,7 @@ class IssuanceDesk:
     def identity(self, number):
         bcd = numbering.card_number_to_bcd(number)
         return (codec.LAYOUT_VERSION, self.keys.version, self.keys.issuer, 1, bcd, codec.KIND_REGULAR,
-                0, 2026, 1, 0, 0, card_now() // DAY, 0, 0)
+                0, 2026, 1, 0, 0, cardtime.day_of_seconds(card_now()), 0, 0)
 
     def _open(self, p):
         tag = self.tag(p)
@@ -254,8 +253,9 @@ class IssuanceDesk:
             return self.workstation.activate(p.number, self.tag(p))[1]
         self.ledger.activate(p.number, "finance")
         access, keys, view = self._open(p)
-        plan = purse.plan_credit(view, self.face_value, purse.Policy(), card_now() // DAY, codec.TXN_ISSUE)
-        return purse.commit(access, view, plan, card_now())[codec.PURSE_SLOT_BALANCE]
+        now = card_now()
+        plan = purse.plan_credit(view, self.face_value, purse.Policy(), cardtime.day_of_seconds(now), codec.TXN_ISSUE)
+        return purse.commit(access, view, plan, now)[codec.PURSE_SLOT_BALANCE]
 
     def top_up(self, p, amount, arm=None):
         """Top up `amount` fen. When the card leaves mid-way, it is presented again and the top-up
@@ -285,7 +285,7 @@ class IssuanceDesk:
         before_seq, before_balance = view.seq, view.balance
         self.ledger.book_topup_pending(p.number, amount, txn, operator="seller", card_seq=before_seq,
                                        card_balance=before_balance)
-        plan = purse.plan_credit(view, amount, purse.Policy(), card_now() // DAY, codec.TXN_LOAD)
+        plan = purse.plan_credit(view, amount, purse.Policy(), cardtime.day_of_seconds(card_now()), codec.TXN_LOAD)
         if arm is not None:
             arm()
         try:

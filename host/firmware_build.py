@@ -117,7 +117,7 @@ def build(outdir, march=DEFAULT_MARCH, root=ROOT, mpy_cross=None):
                 built.append(dest)
             except BuildError as e:
                 errors.append("%s:\n%s" % (src.relative_to(root), e))
-        # The firmware imports the protocol's pure-logic modules (sector map, geometry).
+        # The firmware imports the protocol's pure-logic modules (sector map, geometry, card time, money).
         for src in marked_sources("protocol", root):
             rel = src.relative_to(root)
             dest = (pkg / rel).with_suffix(".mpy")

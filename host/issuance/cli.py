@@ -9,7 +9,6 @@ error, 5 integrity problem (stock count differences, a card contradicting itself
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import json
 import os
@@ -24,10 +23,12 @@ from icpurse.host.issuance import service as svc
 from icpurse.host.ledger import AuthenticationError, HolderInfo, LedgerError, Refused, open_ledger
 from icpurse.host.ledger.options import db_option
 from icpurse.host.programmes import ProgrammeFileError, load_programmes
-from icpurse.host.programmes.model import PAYMENT_METHODS, fmt_yuan
+from icpurse.host.programmes.model import PAYMENT_METHODS
 from icpurse.host.readers import NoReader, list_readers, open_reader
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import CardNumberError, IssueCodeError, parse_issue_code
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_READER, EXIT_CARD, EXIT_INTEGRITY = 0, 1, 2, 3, 4, 5
@@ -609,7 +610,7 @@ def _print_card(doc):
     for col in ("seq", "kind", "amount", "balance", "terminal", "txn", "time"):
         log.add_column(col)
     for e in doc["log"]:
-        when = (svc.EPOCH + dt.timedelta(seconds=e["time"])).strftime("%Y-%m-%d %H:%M:%S")
+        when = cardtime.to_datetime(e["time"]).strftime("%Y-%m-%d %H:%M:%S")
         log.add_row(str(e["seq"]), e["kind_name"], fmt_yuan(e["amount"]), fmt_yuan(e["balance"]),
                     "%08d" % e["terminal"] if e["terminal"] else "issuer", str(e["txn"]), when + " UTC")
     console.print(log)

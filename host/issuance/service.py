@@ -24,13 +24,13 @@ from icpurse.firmware.keyring import KeyRing
 from icpurse.firmware.mifare import AccessDenied, AuthError, TagGone
 from icpurse.host.issuance import personalise as pers
 from icpurse.host.ledger import InvalidStateError, LedgerError, NotFound
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol import cardtime
 from icpurse.protocol.mifare import geometry
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import (
     IssueCode, Utility12Scheme, card_number_from_bcd, card_number_to_bcd, format_issue_code,
 )
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # card times: seconds / days since 2000-01-01 UTC
 SAK_SIZES = {codec.TG_SAK_CLASSIC_1K: "1k", codec.TG_SAK_CLASSIC_4K: "4k"}
 SAK_NAMES = {0x00: "MIFARE Ultralight / NTAG", 0x09: "MIFARE Mini", 0x10: "MIFARE Plus 2K", 0x11: "MIFARE Plus 4K",
              0x20: "ISO 14443-4 (DESFire, Plus SL3, bank card)", 0x28: "dual-interface (JCOP)",
@@ -118,29 +118,6 @@ class RecoverResult:
 
     def as_dict(self):
         return asdict(self)
-
-
-def card_seconds(when: dt.datetime) -> int:
-    return int((when - EPOCH).total_seconds())
-
-
-def card_day(day: dt.date) -> int:
-    return (day - EPOCH.date()).days
-
-
-def day_from_card(days: int) -> dt.date:
-    return EPOCH.date() + dt.timedelta(days=days)
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    for d in (day.day, 30, 29, 28):  # 31 Jan + 1 month -> 28/29 Feb
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def _face_value_on_card(access, keys, view, face_value) -> bool:
@@ -265,11 +242,11 @@ class Workstation:
         """Identity record fields without MAC, in codec order (firmware.codec.IDENTITY_FIELDS)."""
         code = order.issue_code or IssueCode(today.year, "P", 1)
         terms = prog.terms[order.kind]
-        expiry = card_day(add_months(today, terms.validity.months)) if terms.validity else 0
+        expiry = cardtime.day(cardtime.add_months(today, terms.validity.months)) if terms.validity else 0
         return (codec.LAYOUT_VERSION, self.current_version, self.issuer,
                 self.ledger.programme_code(self.operator, prog.id), card_number_to_bcd(card_number),
                 ord(code.kind), codec.IDF_NAMED if order.kind == "named" else 0, code.year, code.series,
-                code.set_size, code.set_index, card_day(today), expiry, 0)
+                code.set_size, code.set_index, cardtime.day(today), expiry, 0)
 
     # --- personalisation -------------------------------------------------------------------
 
@@ -342,7 +319,7 @@ class Workstation:
             raise IssuanceError("card %s was never received into stock: receive it first (`icpurse stock receive "
                                 "--uid %s`), or pass --batch for a batch received by count" % (uid, uid))
         today = self.ledger.business_date()
-        card_time = card_seconds(self.ledger.now())
+        card_time = cardtime.seconds(self.ledger.now())
         for _ in range(_ALLOCATION_TRIES):
             number = self.allocate_card_number(order, prog)
             identity = self.identity_fields(order, prog, number, today)
@@ -457,9 +434,9 @@ class Workstation:
                 bytes(tag.uid).hex().upper(), card_number, card.uid))
         if not card.face_value or _face_value_on_card(access, keys, view, card.face_value):
             return view.balance
-        plan = purse.plan_credit(view, card.face_value, purse.Policy(), card_day(self.ledger.business_date()),
+        plan = purse.plan_credit(view, card.face_value, purse.Policy(), cardtime.day(self.ledger.business_date()),
                                  codec.TXN_ISSUE)
-        slot = purse.commit(access, view, plan, card_seconds(self.ledger.now()))
+        slot = purse.commit(access, view, plan, cardtime.seconds(self.ledger.now()))
         self.ledger.record_card_seen(card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
         self.ledger.record_card_recovery(self.operator, card_number, bytes(tag.uid).hex().upper(),
                                          ["face value %d fen loaded" % card.face_value],
@@ -623,8 +600,8 @@ def show_card(tag, keyring, ledger=None) -> dict:
     out.update(
         status="ok", card_number=number, key_version=version, issuer=ident[codec.IDENTITY_ISSUER],
         programme_code=ident[codec.IDENTITY_PROGRAMME], named=bool(ident[codec.IDENTITY_FLAGS] & codec.IDF_NAMED),
-        issue_code=code, issue_date=day_from_card(ident[codec.IDENTITY_ISSUE_DATE]).isoformat(),
-        expiry=day_from_card(expiry).isoformat() if expiry else None,
+        issue_code=code, issue_date=cardtime.to_date(ident[codec.IDENTITY_ISSUE_DATE]).isoformat(),
+        expiry=cardtime.to_date(expiry).isoformat() if expiry else None,
         balance=view.balance, seq=view.seq, balance_block=view.value,
         needs_recovery=view.value != view.balance,
         log=[dict(zip(codec.LOG_ENTRY_FIELDS[:-1], entry[:-1]), kind_name=_TXN_NAMES.get(entry[codec.LOG_ENTRY_KIND],

@@ -25,7 +25,6 @@ anything else; nothing is booked until the card is whole on the new keys.
 """
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from dataclasses import asdict, dataclass
 
@@ -34,10 +33,10 @@ from icpurse.firmware.keyring import NoKey
 from icpurse.firmware.mifare import MifareError
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import IdempotencyConflict, LedgerError, NotFound, Refused as LedgerRefused
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import CardNumberError, card_number_from_bcd
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # card times: seconds / days since 2000-01-01 UTC
 TERMINAL_ISSUER = 0  # the slot's terminal number for the issuer's own transactions
 _TXN_LIMIT = (1 << 24) - 1  # the slot's `txn` field is 24 bits; 0 means "none"
 _OPEN_VOID = ("pending", "unconfirmed")
@@ -93,21 +92,6 @@ def card_txn(topup_id: int) -> int:
     """The slot's `txn` for a ledger top-up: its ledger number, in 1..2**24-1 (wraps; the counter
     value recorded at `pending` keeps the match unambiguous)."""
     return (topup_id - 1) % _TXN_LIMIT + 1
-
-
-def card_time(when: dt.datetime) -> tuple[int, int]:
-    """(seconds, days) since 2000-01-01 UTC, as the card stores times."""
-    seconds = int((when - EPOCH).total_seconds())
-    return seconds, seconds // 86400
-
-
-def parse_yuan(text: str) -> int:
-    """'12.50' -> 1250 fen, without floats. At most two decimals; positive."""
-    t = text.strip()
-    whole, dot, frac = t.partition(".")
-    if not whole.isdigit() or (dot and not (frac.isdigit() and len(frac) <= 2)) or (dot and not frac):
-        raise ValueError("an amount in yuan looks like 12 or 12.5 or 12.50, got %r" % text)
-    return int(whole) * 100 + int((frac + "00")[:2])
 
 
 # --- the card on the reader -------------------------------------------------------------------
@@ -232,11 +216,12 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
                            "on the reader first. Nothing was written or booked." % (
                                c.number, ", ".join(_describe(t) for t in open_)))
     current = current_version if current_version is not None else max(keys.versions())
-    seconds, today = card_time(ledger.now())
+    now = ledger.now()
+    seconds, today = cardtime.seconds(now), cardtime.day(now)
     expiry = c.view.expiry
     if expiry and today > expiry:
         raise TopupRefused("card %s expired on %s: re-activate or exchange it first (its balance is kept). "
-                           "Nothing was written or booked." % (c.number, EPOCH.date() + dt.timedelta(days=expiry)))
+                           "Nothing was written or booked." % (c.number, cardtime.to_date(expiry)))
     rekeyed = ""
     if c.version < current:
         # re-key first (its own journal), then the top-up on the new keys
@@ -366,7 +351,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
         ledger.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
     except LedgerRefused as e:
         raise _audited(TopupRefused("%s. Nothing was written or booked." % e)) from None
-    seconds, _ = card_time(ledger.now())
+    seconds = cardtime.seconds(ledger.now())
     try:
         purse.recover(c.access, c.view)
         plan = purse.plan_void(c.view, t.amount, TERMINAL_ISSUER, card_txn(t.id))
@@ -506,7 +491,7 @@ def _finish(c, seq, ledger):
             notes.append("balance block completed")
         if seq is not None and view.seq == seq:
             if not any(e[codec.LOG_ENTRY_SEQ] == seq for e in purse.read_log(c.access, c.keys, view)):
-                purse.write_log(c.access, view, view.slot, card_time(ledger.now())[0])
+                purse.write_log(c.access, view, view.slot, cardtime.seconds(ledger.now()))
                 notes.append("log entry written")
     except purse.Refused as e:
         notes.append("the card needs attention: %s (`icpurse card recover`)" % e.message)
@@ -522,5 +507,5 @@ def _seen(ledger, c):
 
 __all__ = [
     "top_up", "void", "unconfirmed", "reconfirm", "Outcome", "TopupError", "TopupRefused", "finish_rekey",
-    "CardProblem", "IntegrityProblem", "card_txn", "card_time", "parse_yuan",
+    "CardProblem", "IntegrityProblem", "card_txn",
 ]

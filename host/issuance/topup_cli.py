@@ -24,7 +24,8 @@ from icpurse.host.issuance.cli import (
     EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, Failure, _common, _console, _counter, _emit_json, _guard,
 )
 from icpurse.host.issuance.service import release_tag
-from icpurse.host.programmes.model import PAYMENT_METHODS, fmt_yuan
+from icpurse.host.programmes.model import PAYMENT_METHODS
+from icpurse.protocol.money import fmt_yuan, parse_fen, parse_yuan
 
 _EXIT = {"confirmed": EXIT_OK, "voided": EXIT_OK, "reversed": EXIT_FAILED, "void_cancelled": EXIT_FAILED,
          "unconfirmed": EXIT_CARD, "void_unconfirmed": EXIT_CARD, "undecided": EXIT_INTEGRITY}
@@ -66,15 +67,16 @@ def _amount(fen_text, yuan):
         if fen_text is not None:
             raise click.UsageError("give the amount once: AMOUNT_FEN or --yuan")
         try:
-            return tp.parse_yuan(yuan)
+            return parse_yuan(yuan)
         except ValueError as e:
             raise click.UsageError(str(e)) from None
     if fen_text is None:
         raise click.UsageError("give the amount: AMOUNT_FEN (integer fen) or --yuan 12.50")
-    if not fen_text.isdigit():
+    try:
+        return parse_fen(fen_text)
+    except ValueError:
         raise click.UsageError("AMOUNT_FEN is an integer number of fen (1250 = 12.50 yuan), got %r; for yuan use "
-                               "--yuan" % fen_text)
-    return int(fen_text)
+                               "--yuan" % fen_text) from None
 
 
 def _show(outcomes, as_json, title):

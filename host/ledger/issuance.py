@@ -21,7 +21,8 @@ from icpurse.host.ledger.models import (
 )
 from icpurse.host.ledger.views import CardView, ProgrammeView, SaleView, card_view
 from icpurse.host.programmes import Programme, check_programme, load_profile, parse_programme
-from icpurse.host.programmes.model import PAYMENT_METHODS, fmt_yuan
+from icpurse.host.programmes.model import PAYMENT_METHODS
+from icpurse.protocol.money import fmt_yuan
 
 # Allowed lifecycle moves (business-rules §2.1); every card is traceable from receipt to closure.
 TRANSITIONS = {

@@ -10,7 +10,6 @@ between the ledger and the card can be run again without booking twice.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import hmac
 import json
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from icpurse.host.ledger.errors import (
 )
 from icpurse.host.ledger.models import AuditEntry, BlacklistEntry, Card, JournalEntry, Operator, Sale, StockCard
 from icpurse.host.programmes import load_profile
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import fmt_yuan
 
 LIFECYCLE_ROLES = ("issuer-admin", "finance")
 PAYOUTS = ("cash", "bank_transfer")
@@ -69,18 +69,6 @@ class GoodsRefund:
     amount: int
     to_card: bool
     entry_id: int
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` plus whole calendar months, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
-    y, m = divmod(day.month - 1 + months, 12)
-    year, month = day.year + y, m + 1
-    for d in (day.day, 30, 29, 28):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
 
 
 def _fen(amount, what):
@@ -326,7 +314,7 @@ class LifecycleMixin(LedgerCore):
                     months = profile.named_redeemable_after_months
                 if months and sale is not None:
                     bought = self.business_date(sale.confirmed_at or sale.created_at)
-                    earliest = add_months(bought, months)
+                    earliest = cardtime.add_months(bought, months)
                     if self.business_date() < earliest:
                         raise LifecycleRefused("card %s was bought on %s; under the %s profile a named card can be "
                                                "redeemed only %d months after purchase, from %s" % (

@@ -24,7 +24,7 @@ from icpurse.host.ledger.issuance import _payment_rules
 from icpurse.host.ledger.models import Operator, Topup
 from icpurse.host.ledger.views import TopupView, topup_view
 from icpurse.host.programmes import load_profile
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.protocol.money import fmt_yuan
 
 TOPUP_CARD_STATES = ("activated", "in_use")
 OPEN_VOID_STATES = ("pending", "unconfirmed")

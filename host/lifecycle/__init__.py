@@ -6,10 +6,10 @@ audited, refusals change nothing) and writes the card with the one purse impleme
 (`firmware/purse.py`). Ledger first, card second, and both steps are idempotent, so a card pulled
 mid-way is finished by running the same flow again.
 """
-from icpurse.host.lifecycle.cardops import IssuerCard, LifecycleCardError, day_number, time_number
+from icpurse.host.lifecycle.cardops import IssuerCard, LifecycleCardError
 from icpurse.host.lifecycle.flows import (
     close_card, exchange_card, reactivate_card, redeem_card, refund_goods, replace_lost_card, report_lost,
 )
 
-__all__ = ["IssuerCard", "LifecycleCardError", "day_number", "time_number", "report_lost", "replace_lost_card",
+__all__ = ["IssuerCard", "LifecycleCardError", "report_lost", "replace_lost_card",
            "redeem_card", "refund_goods", "reactivate_card", "exchange_card", "close_card"]

@@ -4,34 +4,15 @@ Money writes are ordinary purse transactions from terminal 0 (the issuer) whose 
 ledger booking's entry id (24 bits), so a retried flow recognises its own earlier write in the
 slots or the on-card log and never writes it twice.
 """
-import datetime as dt
-
 from icpurse.firmware import codec, purse
-from icpurse.protocol import layout
+from icpurse.protocol import cardtime, layout
 from icpurse.protocol.numbering import card_number_from_bcd
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
 ISSUER_TERMINAL = 0
 
 
 class LifecycleCardError(Exception):
     """The card cannot take the lifecycle write (refused by the purse rules, or not the expected card)."""
-
-
-def day_number(when):
-    """A date or aware datetime -> days since 2000-01-01 (the card's date unit)."""
-    if isinstance(when, dt.datetime):
-        when = when.astimezone(dt.timezone.utc).date()
-    return (when - EPOCH.date()).days
-
-
-def time_number(when):
-    """Aware datetime -> seconds since 2000-01-01 00:00 UTC (the card's time unit)."""
-    return int((when - EPOCH).total_seconds())
-
-
-def date_of_day(day):
-    return EPOCH.date() + dt.timedelta(days=day)
 
 
 def txn_of(entry_id):
@@ -85,9 +66,9 @@ class IssuerCard:
     def credit(self, amount, kind, txn, when, balance_cap=0):
         """Raise the balance by `amount` (a LOAD for a replacement, a REFUND of goods)."""
         try:
-            plan = purse.plan_credit(self.view, amount, purse.Policy(balance_cap=balance_cap), day_number(when),
+            plan = purse.plan_credit(self.view, amount, purse.Policy(balance_cap=balance_cap), cardtime.day(when),
                                      kind, ISSUER_TERMINAL, txn)
-            return purse.commit(self.access, self.view, plan, time_number(when))
+            return purse.commit(self.access, self.view, plan, cardtime.seconds(when))
         except purse.Refused as exc:
             raise LifecycleCardError("credit refused (%d): %s" % (exc.code, exc.message)) from None
 
@@ -101,7 +82,7 @@ class IssuerCard:
         plan = (self.view.seq + 1, 0, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], codec.TXN_DEBIT,
                 amount, ISSUER_TERMINAL, txn)
         try:
-            return purse.commit(self.access, self.view, plan, time_number(when))
+            return purse.commit(self.access, self.view, plan, cardtime.seconds(when))
         except purse.Refused as exc:
             raise LifecycleCardError("closing write refused (%d): %s" % (exc.code, exc.message)) from None
 

@@ -18,8 +18,9 @@ import click
 
 from icpurse.host.issuance.cli import EXIT_CARD, Failure, _common, _counter, _emit_json, _guard
 from icpurse.host.lifecycle import flows
-from icpurse.host.lifecycle.cardops import LifecycleCardError, day_number
-from icpurse.host.programmes.model import fmt_yuan
+from icpurse.host.lifecycle.cardops import LifecycleCardError
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import fmt_yuan
 
 
 def _card_guard(fn):
@@ -189,12 +190,12 @@ def reactivate(card_number, expiry, **kw):
         new = None
         if expiry:
             try:
-                new = day_number(dt.date.fromisoformat(expiry))
+                new = cardtime.day(dt.date.fromisoformat(expiry))
             except ValueError:
                 raise click.BadParameter("a date is YYYY-MM-DD, got %r" % expiry) from None
         out = flows.reactivate_card(counter.ledger(), op.username, counter.card(), counter.keyring(),
                                     when=_now(counter), new_expiry=new, card_number=card_number)
-        until = dt.date(2000, 1, 1) + dt.timedelta(days=out["expiry"])
+        until = cardtime.to_date(out["expiry"])
         _done(kw, dict(out, expiry_date=until.isoformat()),
               "card %s re-activated until %s; balance %s kept" % (out["card_number"], until, fmt_yuan(out["balance"])))
     finally:

@@ -4,9 +4,10 @@ from icpurse.firmware import codec, purse
 from icpurse.firmware.mifare import AuthError
 from icpurse.host.issuance.personalise import personalise
 from icpurse.host.lifecycle.cardops import (
-    IssuerCard, LifecycleCardError, date_of_day, day_number, txn_of, write_identity,
+    IssuerCard, LifecycleCardError, txn_of, write_identity,
 )
 from icpurse.host.programmes import load_profile
+from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_from_bcd
 
 
@@ -45,7 +46,7 @@ def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_numbe
             raise ValueError("identity_fields carry card number %s, not %s" % (
                 card_number_from_bcd(bytes(ident[codec.IDENTITY_CARD_NUMBER])), new_number))
         uid = bytes(new_tag.uid)
-        personalise(new_tag, keyring.for_card(uid, ident[codec.IDENTITY_KEY_VERSION]), ident, _secs(when))
+        personalise(new_tag, keyring.for_card(uid, ident[codec.IDENTITY_KEY_VERSION]), ident, cardtime.seconds(when))
         number = new_number
     rep = ledger.replace_card(operator, old_number, bytes(new_tag.uid), number, reason=reason, id_number=id_number)
     card = _open(new_tag, keyring, number)
@@ -64,12 +65,6 @@ def personalised_as(tag, keyring):
         return IssuerCard(tag, keyring).card_number
     except (LifecycleCardError, AuthError):  # not ours (yet); a card that left the field is not "blank"
         return None
-
-
-def _secs(when):
-    from icpurse.host.lifecycle.cardops import time_number
-
-    return time_number(when)
 
 
 def replace_lost_card(ledger, operator, lost_number, new_tag, keyring, *, id_number, when, new_number=None,
@@ -147,14 +142,12 @@ def refund_goods(ledger, operator, card_number, amount, key, *, tag=None, keyrin
 
 def default_new_expiry(ledger, card_number, today_day):
     """Today plus the programme's validity for the card's kind (at least the profile's minimum)."""
-    from icpurse.host.ledger.lifecycle import add_months
-
     view = ledger.card(card_number)
     prog = ledger.programme(view.programme_id)
     profile = load_profile(prog.profile)
     validity = prog.terms[view.kind].validity
     months = max(validity.months if validity else 0, profile.anonymous_min_months or 0) or 36
-    return day_number(add_months(date_of_day(today_day), months))
+    return cardtime.day(cardtime.add_months(cardtime.to_date(today_day), months))
 
 
 def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, card_number=None):
@@ -174,7 +167,7 @@ def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, ca
         write_identity(access, raw)
         card = _open(tag, keyring, card_number)
         return {"card_number": card.card_number, "expiry": card.expiry, "balance": card.balance, "resumed": True}
-    today = day_number(when)
+    today = cardtime.day(when)
     if not card.expiry or card.expiry >= today:
         raise LifecycleCardError("card %s is not expired (expiry day %s)" % (card.card_number, card.expiry or "none"))
     new_expiry = new_expiry or default_new_expiry(ledger, card.card_number, today)

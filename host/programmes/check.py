@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from icpurse.host.programmes.model import Duration, Programme, fmt_yuan
+from icpurse.host.programmes.model import Duration, Programme
 from icpurse.host.programmes.profiles import Profile, load_profile
+from icpurse.protocol.money import fmt_yuan
 
 # rule id -> what the rule says (the profile's source is added to each violation)
 RULES = {

@@ -10,8 +10,9 @@ from rich.table import Table
 
 from icpurse.host.ledger.options import db_option
 from icpurse.host.programmes.check import check_programme
-from icpurse.host.programmes.model import ProgrammeFileError, fmt_yuan, load_programmes
+from icpurse.host.programmes.model import ProgrammeFileError, load_programmes
 from icpurse.host.programmes.profiles import ProfileError, load_profile, profile_names
+from icpurse.protocol.money import fmt_yuan
 
 EXIT_VIOLATIONS, EXIT_BAD_FILE = 1, 2
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from icpurse.host.programmes.profiles import EXPIRED_BALANCE_CHOICES
 from icpurse.host.programmes.tomlread import Reader, TomlShapeError
+from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import scheme_from_config
 
 KINDS = ("named", "anonymous")
@@ -39,13 +40,6 @@ class Duration:
         if m or not parts:
             parts.append("%d month%s" % (m, "" if m == 1 else "s"))
         return " ".join(parts)
-
-
-def fmt_yuan(fen: int) -> str:
-    """12345 fen -> '123.45 yuan' (exact, integer arithmetic)."""
-    sign = "-" if fen < 0 else ""
-    y, f = divmod(abs(fen), 100)
-    return "%s%s%s yuan" % (sign, "{:,}".format(y), ".%02d" % f if f else "")
 
 
 @dataclass(frozen=True)

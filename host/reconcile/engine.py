@@ -22,7 +22,7 @@ from sqlalchemy import select
 from icpurse.firmware import codec
 from icpurse.host.ledger.models import JournalEntry
 from icpurse.host.reconcile.detect import Observation, latest, thread
-from icpurse.host.terminals.service import from_reader_time, reader_time
+from icpurse.protocol import cardtime
 
 BLACKLIST_KINDS = ("rollback", "clone", "forgery")
 BOOKING_BATCH = 500
@@ -133,7 +133,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                 r.kind, r.amount, int(r.terminal), r.txn))
     for o in ledger.card_observations():
         obs.setdefault(o.card_number, []).append(Observation(
-            o.card_number, reader_time(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
+            o.card_number, cardtime.seconds(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
             o.terminal, o.txn))
     from icpurse.host.ledger.models import Topup  # confirmed top-ups: the state their write left
     with ledger.session() as s:
@@ -141,7 +141,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
             if t.card_seq_after is not None and t.card_balance_before is not None:
                 number = t.card.card_number
                 obs.setdefault(number, []).append(Observation(
-                    number, reader_time(t.settled_at or t.created_at), t.card_seq_after,
+                    number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
                     t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
     open_topups = {}
     for t in ledger.unconfirmed_topups():
@@ -222,7 +222,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                       evidence={"record": r.number, "card_seq": r.card_seq, "balance_after": r.balance_after})
 
     # totals: everything in fen, checkable by hand
-    day_debits = [r for r in committed if _in_day(ledger, from_reader_time(r.reader_time), day)]
+    day_debits = [r for r in committed if _in_day(ledger, cardtime.to_datetime(r.reader_time), day)]
     tb = ledger.trial_balance()
     batches = [b for b in ledger.batches()]
     report.totals = {

@@ -4,12 +4,14 @@ from __future__ import annotations
 import datetime as dt
 
 from icpurse.host.programmes import load_profile
+from icpurse.host.reports.cells import cell_text
 from icpurse.host.reports.facts import CATEGORIES
 from icpurse.host.reports.model import Chart, Column, Report, Table
-from icpurse.host.reports.money import percent_of, yuan
 from icpurse.host.reports.periods import (
     days, previous_quarter, quarter_label, quarter_last_day, quarters,
 )
+from icpurse.protocol import cardtime
+from icpurse.protocol.money import percent_of
 
 PURCHASE = "redemption"  # journal kind of a purchase at a store (value redeemed)
 TOPUP = "topup"
@@ -76,10 +78,10 @@ def daily_report(facts, day=None, chart_days=CHART_DAYS) -> Report:
             t["count"] += 1
             t["amount"] += m.amount
     term_rows = [by_terminal[k] for k in sorted(by_terminal)]
-    epoch = dt.date(2000, 1, 1)
-    batch_rows = [{"terminal": b.terminal, "batch": b.batch, "reader": "%d / %s" % (b.reader_count, yuan(b.reader_sum)),
-                   "journal": "%d / %s" % (b.journal_count, yuan(b.journal_sum)), "balanced": b.balanced}
-                  for b in facts.batches if epoch + dt.timedelta(days=b.day) == day]
+    batch_rows = [{"terminal": b.terminal, "batch": b.batch,
+                   "reader": "%d / %s" % (b.reader_count, cell_text(b.reader_sum, "money")),
+                   "journal": "%d / %s" % (b.journal_count, cell_text(b.journal_sum, "money")), "balanced": b.balanced}
+                  for b in facts.batches if cardtime.to_date(b.day) == day]
     purchases = groups.get(PURCHASE, {"count": 0, "amount": 0})
     open_exc = [e for e in facts.exceptions if getattr(e, "status", "open") == "open"]
     rep = Report("daily", "Daily cut-off report (日切) %s" % day,

@@ -1,12 +1,12 @@
 """One cell value -> text, by column kind (shared by every renderer)."""
-from icpurse.host.reports.money import yuan, yuan_plain
+from icpurse.protocol.money import fmt_yuan
 
 
 def cell_text(value, kind, plain=False):
     if value is None:
         return "" if plain else "-"
     if kind == "money":
-        return yuan_plain(value) if plain else yuan(value)
+        return fmt_yuan(value, unit="", sep="" if plain else ",", always_decimals=True)  # CSV: no separator
     if kind == "percent":
         return "%d" % value if plain else "%d %%" % value
     if kind == "bool":

@@ -2,7 +2,7 @@
 arithmetic on integer fen, labels are formatted from integer fen."""
 from html import escape
 
-from icpurse.host.reports.money import yuan
+from icpurse.host.reports.cells import cell_text
 
 W, H = 760, 280
 LEFT, RIGHT, TOP, BOTTOM = 96, 16, 24, 56
@@ -29,7 +29,8 @@ def _axes(lo, hi, labels):
         v = lo + (hi - lo) * i // TICKS
         y = TOP + PLOT_H - (v - lo) * PLOT_H // (hi - lo)
         parts.append('<line class="grid" x1="%d" y1="%d" x2="%d" y2="%d"/>' % (LEFT, y, LEFT + PLOT_W, y))
-        parts.append('<text class="ytick" x="%d" y="%d" text-anchor="end">%s</text>' % (LEFT - 6, y + 4, yuan(v)))
+        parts.append('<text class="ytick" x="%d" y="%d" text-anchor="end">%s</text>' % (
+            LEFT - 6, y + 4, cell_text(v, "money")))
     step = max(1, (len(labels) + 13) // 14)  # at most ~14 x labels
     for i, (x, label) in enumerate(labels):
         if i % step == 0 or i == len(labels) - 1:
@@ -55,7 +56,7 @@ def bar_chart(chart):
         h = max(0, fen) * PLOT_H // hi
         body.append('<rect class="bar" x="%d" y="%d" width="%d" height="%d" data-label="%s" data-fen="%d">'
                     '<title>%s: %s yuan</title></rect>' % (x, TOP + PLOT_H - h, bw, h, escape(label), fen,
-                                                           escape(label), yuan(fen)))
+                                                           escape(label), cell_text(fen, "money")))
         labels.append((x + bw // 2, label))
     body.append('<text class="ylabel" x="12" y="%d">%s</text>' % (TOP - 8, escape(chart.y_label)))
     return _svg(chart, _axes(0, hi, labels) + body)
@@ -75,7 +76,8 @@ def line_chart(chart):
     body = ['<polyline class="trend" fill="none" points="%s"/>' % " ".join("%d,%d" % (x, y) for x, y, _, _ in coords)]
     for x, y, label, fen in coords:
         body.append('<circle class="point" cx="%d" cy="%d" r="3" data-label="%s" data-fen="%d">'
-                    '<title>%s: %s yuan</title></circle>' % (x, y, escape(label), fen, escape(label), yuan(fen)))
+                    '<title>%s: %s yuan</title></circle>' % (x, y, escape(label), fen, escape(label),
+                                                              cell_text(fen, "money")))
     body.append('<text class="ylabel" x="12" y="%d">%s</text>' % (TOP - 8, escape(chart.y_label)))
     return _svg(chart, _axes(lo, hi, [(x, label) for x, _, label, _ in coords]) + body)
 

@@ -87,6 +87,6 @@ def emit_json(obj):
 
 
 def fen(amount):
-    from icpurse.host.programmes.model import fmt_yuan
+    from icpurse.protocol.money import fmt_yuan
 
     return "-" if amount is None else fmt_yuan(amount)

@@ -9,30 +9,20 @@ the reader only after they are stored. A link dropped anywhere loses nothing (un
 stay on the reader) and duplicates nothing (the next collection starts after the last stored number;
 a record stored twice is a no-op).
 """
-import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
 from icpurse.firmware import codec
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
 from icpurse.host.terminals import journal as jv
+from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import CardNumberError, card_number_to_bcd
 
-EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # the reader's clock counts from here
-DAY = 86400
 FETCH_BATCH = 32
 
 
 class TerminalError(Exception):
     """A terminal operation that cannot go on (wrong reader, disabled terminal, ...)."""
-
-
-def reader_time(when: dt.datetime) -> int:
-    return int((when - EPOCH).total_seconds())
-
-
-def from_reader_time(seconds: int) -> dt.datetime:
-    return EPOCH + dt.timedelta(seconds=seconds)
 
 
 def _terminal_int(number: str) -> int:
@@ -71,7 +61,7 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
         client.provision_keys(_terminal_int(number), v, k["sector_a"].material, k["purse_mac"].material,
                               k["journal"].material, make_current=(v == export.current))
     when = now or ledger.now()
-    client.set_time(reader_time(when))
+    client.set_time(cardtime.seconds(when))
     settings = {"mode": "fixed-price" if price else "pos", "fixed_price": price or 0, "grace_days": grace_days,
                 "txn_cap": txn_cap, "daily_cap": daily_cap, "issuer": domain.issuer, "transparent": False}
     client.configure(mode=codec.MODE_FIXED_PRICE if price else codec.MODE_POS, fixed_price=price or 0,
@@ -126,7 +116,7 @@ def sign_in(ledger, client, operator, number, now=None):
         raise TerminalError("terminal %s is disabled: it may not sign in" % number)
     info = _check_reader(client, number)
     when = now or ledger.now()
-    t = reader_time(when)
+    t = cardtime.seconds(when)
     version = ledger.blacklist_version()
     client.set_time(t)
     # sent whole every day, even when the reader reports this version: its copy is not MAC'd

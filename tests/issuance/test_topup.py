@@ -10,7 +10,7 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance import topup
 from icpurse.host.issuance.topup import (
-    CardProblem, TopupRefused, card_txn, parse_yuan, reconfirm, top_up, unconfirmed, void,
+    CardProblem, TopupRefused, card_txn, reconfirm, top_up, unconfirmed, void,
 )
 from icpurse.host.ledger import HolderInfo
 from icpurse.keys import demo, exports
@@ -269,17 +269,6 @@ def test_card_absent_nothing_booked(ledger, ring, world):
     with pytest.raises(CardProblem):
         top_up(ledger, CardTag(card), ring, 1000, "seller")
     assert ledger.card_topups(number) == [] and ledger.outstanding_balance(number) == 50000
-
-
-def test_amount_in_yuan_is_parsed_without_floats():
-    assert parse_yuan("12.50") == 1250
-    assert parse_yuan("12.5") == 1250
-    assert parse_yuan("0.07") == 7
-    assert parse_yuan("100") == 10000
-    assert parse_yuan("19.99") == 1999
-    for bad in ("12.505", "1e3", "-1", "12.", ".5", "", "1,000", "nan"):
-        with pytest.raises(ValueError):
-            parse_yuan(bad)
 
 
 # --- void --------------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.personalise import personalise
-from icpurse.host.issuance.topup import card_time
-from icpurse.protocol import layout
+from icpurse.protocol import cardtime, layout
 from icpurse.protocol.numbering import card_number_to_bcd
 
 PROGRAMME = "mofcom-compliant"  # anonymous: cap 1,000 yuan; named: 5,000 yuan (holder captured at the sale)
@@ -36,7 +35,7 @@ def issue(ledger, tag, keyring, issuer, *, kind="anonymous", face_value=50000, h
     ledger.receive_stock("finance", "B-%s" % uid.hex(), [uid])
     ledger.issue_to_point("finance", [uid], "P1")
     ledger.register_card("finance", uid, number, PROGRAMME, kind, face_value, key_version=version)
-    seconds, today = card_time(ledger.now())
+    seconds, today = cardtime.seconds(ledger.now()), cardtime.day(ledger.now())
     fields = factory.identity_fields(version, card_number=card_number_to_bcd(number), issuer=issuer,
                                      named=kind == "named", issue_date=today)
     personalise(tag, keyring.for_card(uid, version), fields, seconds - 60)

@@ -9,7 +9,7 @@ from icpurse.firmware.keyring import KeyRing, KeySet
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.ledger import HolderInfo, open_ledger
-from icpurse.host.lifecycle.cardops import day_number, time_number
+from icpurse.protocol import cardtime
 from icpurse.host.programmes import load_programmes
 from icpurse.host.programmes.model import loads_programmes
 from icpurse.protocol.numbering import card_number_to_bcd
@@ -92,7 +92,7 @@ def open_copy(template, folder, clock):
 
 def identity(number, named, expiry=0, issue_date=None):
     return factory.identity_fields(1, card_number=card_number_to_bcd(number), named=named, expiry=expiry,
-                                   issue_date=issue_date or day_number(START))
+                                   issue_date=issue_date or cardtime.day(START))
 
 
 def issue(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, expiry=0,
@@ -105,12 +105,12 @@ def issue(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, 
     ledger.activate(number, "finance")
     ring = issuer_ring()
     card = factory.issued_card(h(uid), ring.for_card(h(uid), 1), identity(number, kind == "named", expiry),
-                               time_number(START))
+                               cardtime.seconds(START))
     tag = CardTag(card)
     access, keys, v = purse.open_card(tag, ring, purse.KEY_B)
     view = purse.recover(access, purse.read_card(access, keys, v))
-    purse.commit(access, view, purse.plan_credit(view, face_value, purse.Policy(), day_number(START), codec.TXN_LOAD),
-                 time_number(START))
+    purse.commit(access, view, purse.plan_credit(view, face_value, purse.Policy(), cardtime.day(START), codec.TXN_LOAD),
+                 cardtime.seconds(START))
     return card
 
 
@@ -127,6 +127,6 @@ def store_debit(ledger, card, number, amount, key, when=START):
     tag = CardTag(card)
     access, keys, v = purse.open_card(tag, reader_ring())
     view = purse.recover(access, purse.read_card(access, keys, v))
-    plan = purse.plan_debit(view, amount, purse.Policy(), day_number(when), 12345678, 1)
-    purse.commit(access, view, plan, time_number(when))
+    plan = purse.plan_debit(view, amount, purse.Policy(), cardtime.day(when), 12345678, 1)
+    purse.commit(access, view, plan, cardtime.seconds(when))
     ledger.book_redemption(number, amount, key, terminal="12345678")

@@ -10,7 +10,7 @@ from icpurse.host import lifecycle as lc
 from icpurse.host.ledger.errors import (
     BlacklistedError, CashLimitError, IdentityMismatchError, InvalidStateError, LifecycleRefused, RealNameRequiredError,
 )
-from icpurse.host.lifecycle.cardops import day_number
+from icpurse.protocol import cardtime
 
 NAMED, ANON = "500000000001", "500000000002"
 
@@ -137,7 +137,7 @@ def test_redemption_refused_while_card_and_ledger_disagree(ledger, clock):
     tag = CardTag(card)
     access, keys, v = purse.open_card(tag, w.reader_ring())
     view = purse.recover(access, purse.read_card(access, keys, v))
-    purse.commit(access, view, purse.plan_debit(view, 1000, purse.Policy(), day_number(clock()), 12345678, 2), 0)
+    purse.commit(access, view, purse.plan_debit(view, 1000, purse.Policy(), cardtime.day(clock()), 12345678, 2), 0)
     with pytest.raises(InvalidStateError, match="reconcile"):
         lc.redeem_card(ledger, "finance", ANON, tag=CardTag(card), keyring=w.issuer_ring(), returner_name="Li Si",
                        returner_id="110101199001011234", payout="cash", when=clock())
@@ -208,7 +208,7 @@ def test_cash_refund_of_goods_only_up_to_100_yuan_without_the_card(ledger, clock
 # --- expired cards ---
 
 def test_expired_anonymous_card_is_reactivated_with_its_balance(ledger, clock):
-    expiry = day_number(clock()) - 40  # expired 40 days ago, beyond any grace
+    expiry = cardtime.day(clock()) - 40  # expired 40 days ago, beyond any grace
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=expiry)
     ledger.set_card_state("finance", ANON, "expired", "validity ended")
     out = lc.reactivate_card(ledger, "finance", CardTag(card), w.issuer_ring(), when=clock())
@@ -223,7 +223,7 @@ def test_expired_anonymous_card_is_reactivated_with_its_balance(ledger, clock):
 
 def test_torn_identity_rewrite_is_finished_from_the_ledger(ledger, clock):
     from icpurse.protocol import layout
-    expiry = day_number(clock()) - 40
+    expiry = cardtime.day(clock()) - 40
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=expiry)
     ring = w.issuer_ring()
     c = lc.IssuerCard(CardTag(card), ring)
@@ -237,16 +237,16 @@ def test_torn_identity_rewrite_is_finished_from_the_ledger(ledger, clock):
 
 
 def test_card_not_expired_is_not_reactivated(ledger, clock):
-    card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=day_number(clock()) + 10)
+    card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=cardtime.day(clock()) + 10)
     with pytest.raises(lc.LifecycleCardError, match="not expired"):
         lc.reactivate_card(ledger, "finance", CardTag(card), w.issuer_ring(), when=clock())
 
 
 def test_expired_anonymous_card_exchanged_for_a_new_one(ledger, clock):
-    card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=day_number(clock()) - 40)
+    card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=cardtime.day(clock()) - 40)
     w.store_debit(ledger, card, ANON, 1000, "j1")
     new = factory.blank_card(bytes.fromhex(w.UIDS[1]))
-    exp = day_number(clock()) + 1100
+    exp = cardtime.day(clock()) + 1100
     rep = lc.exchange_card(ledger, "finance", CardTag(card), CardTag(new), w.issuer_ring(),
                            new_number="500000000012", identity_fields=w.identity("500000000012", False, exp),
                            when=clock())

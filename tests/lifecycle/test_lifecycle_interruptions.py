@@ -12,7 +12,7 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host import lifecycle as lc
 from icpurse.host.ledger.errors import InvalidStateError
-from icpurse.host.lifecycle.cardops import time_number
+from icpurse.protocol import cardtime
 
 LOST, NEW = "500000000001", "500000000011"
 
@@ -22,7 +22,7 @@ def stock_card(ledger, uid, number, kind="named", programme="mofcom-compliant", 
     ledger.register_card("finance", uid, number, programme, kind, face_value)
     ring = w.issuer_ring()
     card = factory.issued_card(bytes.fromhex(uid), ring.for_card(bytes.fromhex(uid), 1),
-                               w.identity(number, kind == "named"), time_number(w.START))
+                               w.identity(number, kind == "named"), cardtime.seconds(w.START))
     card.faults = Faults()
     return card
 

@@ -5,7 +5,6 @@ import lifecycle_world as w
 from icpurse.host.ledger.errors import (
     CapExceededError, InvalidStateError, LifecycleRefused, RoleError,
 )
-from icpurse.host.ledger.lifecycle import add_months
 
 NAMED, ANON = "500000000001", "500000000002"
 
@@ -15,13 +14,6 @@ def sold(ledger, uid, number, kind, face_value, holder=None):
     ledger.record_sale("seller", number, holder=holder)
     ledger.confirm_payment("finance", number)
     ledger.activate(number, "finance")
-
-
-def test_add_months_clamps_to_the_month_end():
-    import datetime as dt
-    assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
-    assert add_months(dt.date(2026, 11, 30), 3) == dt.date(2027, 2, 28)
-    assert add_months(dt.date(2026, 3, 2), 36) == dt.date(2029, 3, 2)
 
 
 def test_replacement_is_booked_once(ledger):

@@ -9,7 +9,7 @@ from icpurse.hil.sim import factory
 from icpurse.hil.sim.rig import LinkRefused, VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host import lifecycle as lc
-from icpurse.host.lifecycle.cardops import time_number
+from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_to_bcd
 
 TERMINAL = 12345678
@@ -31,7 +31,7 @@ def sign_in(vr, ledger, when):
     if version:
         vr.request(codec.LINK_CMD_LOAD_BLACKLIST,
                    codec.encode_blacklist_header(version, len(numbers), 0, len(numbers)) + b"".join(numbers))
-    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(time_number(when), 7, version))
+    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(cardtime.seconds(when), 7, version))
 
 
 def buy(vr, card, name, amount):
@@ -62,7 +62,7 @@ def test_lost_named_card_refused_after_sign_in_and_balance_moves_to_replacement(
     other = VirtualReader(str(tmp_path / "other"))
     provision(other)
     with pytest.raises(LinkRefused, match="blacklist version 1 needed"):
-        other.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(time_number(clock()), 7, 1))
+        other.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(cardtime.seconds(clock()), 7, 1))
 
     clock.advance(hours=22)  # next day open
     sign_in(vr, ledger, clock())

@@ -5,7 +5,7 @@ import pytest
 
 import reports_world as w
 from icpurse.host.reports import build
-from icpurse.host.reports.money import percent_of, yuan, yuan_plain
+from icpurse.host.reports.cells import cell_text
 from icpurse.host.reports.periods import business_day
 
 
@@ -19,16 +19,15 @@ def summary(report, label):
     return v
 
 
-def test_money_is_formatted_from_integer_fen():
-    assert yuan(123456) == "1,234.56"
-    assert yuan(-5) == "-0.05"
-    assert yuan(0) == "0.00"
-    assert yuan(100000000001) == "1,000,000,000.01"
-    assert yuan_plain(123456) == "1234.56"
-    assert percent_of(155400, 30) == 46620
-    assert percent_of(101, 30) == 31  # 30.3 fen: a custody floor rounds up
+def test_money_cells_are_formatted_from_integer_fen():
+    assert cell_text(123456, "money") == "1,234.56"
+    assert cell_text(-5, "money") == "-0.05"
+    assert cell_text(0, "money") == "0.00"
+    assert cell_text(100000000001, "money") == "1,000,000,000.01"
+    assert cell_text(123456, "money", plain=True) == "1234.56"  # CSV
+    assert cell_text(None, "money") == "-" and cell_text(None, "money", plain=True) == ""
     with pytest.raises(TypeError):
-        yuan(1.5)
+        cell_text(1.5, "money")
 
 
 def test_business_day_ends_at_the_cut_off():

@@ -16,6 +16,7 @@ from icpurse.host.programmes import load_programmes
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
 from icpurse.keys import demo, exports
+from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_to_bcd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,7 +80,7 @@ class World:
         led.activate(number, "finance")
         keys = workstation_ring().for_card(uid, DOMAIN.current)
         fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer)
-        card = factory.issued_card(uid, keys, fields, now=service.reader_time(self.clock()) - 3600)
+        card = factory.issued_card(uid, keys, fields, now=cardtime.seconds(self.clock()) - 3600)
         card.faults = Faults()
         self.load(card, face_value)
         self.cards[number] = card
@@ -89,9 +90,9 @@ class World:
         """Key-B credit, as the issuance workstation does it (the ledger side is the sale/top-up)."""
         access, keys, v = purse.open_card(tag(card), workstation_ring(), purse.KEY_B)
         view = purse.recover(access, purse.read_card(access, keys, v))
-        today = service.reader_time(self.clock()) // service.DAY
-        plan = purse.plan_credit(view, amount, purse.Policy(), today, codec.TXN_LOAD)
-        return purse.commit(access, view, plan, service.reader_time(self.clock()))
+        now = cardtime.seconds(self.clock())
+        plan = purse.plan_credit(view, amount, purse.Policy(), cardtime.day_of_seconds(now), codec.TXN_LOAD)
+        return purse.commit(access, view, plan, now)
 
     def top_up(self, number, amount, txn_id):
         card = self.cards[number]
@@ -129,7 +130,7 @@ class World:
         vr, client = self.readers[number]
         card = card if card is not None else self.cards[card_number]
         self.clock.advance(minutes=1)  # readers keep real time: a minute between sales
-        client.set_time(service.reader_time(self.clock()))
+        client.set_time(cardtime.seconds(self.clock()))
         name = "c%x" % id(card)
         if name not in vr.deck.names():
             vr.deck.add(name, card)

@@ -11,6 +11,7 @@ from icpurse.hil.rigclient import RigClient
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
+from icpurse.protocol import cardtime
 
 A, B = "31000001", "31000002"
 
@@ -20,7 +21,7 @@ def test_provision_binds_terminal_keys_clock_and_store_settings(world):
     info = client.info()
     assert info["terminal"] == 31000001 and info["key_version"] == 1
     assert info["mode"] == codec.MODE_FIXED_PRICE and info["fixed_price"] == 350
-    assert info["time"] == service.reader_time(sw.START)
+    assert info["time"] == cardtime.seconds(sw.START)
     assert vr.reader.config["transparent"] == 0 and vr.reader.config["issuer"] == sw.DOMAIN.issuer
     t = world.ledger.terminal(A)
     assert (t.outlet, t.merchant, t.status, t.fixed_price) == ("Shop 1", "Acme", "enabled", 350)
