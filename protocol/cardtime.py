@@ -17,7 +17,7 @@ they need the standard `datetime` module and are not available where it is missi
 Plain Python written to compile under MicroPython (no f-strings, no typing).
 """
 try:
-    import datetime as _dt
+    import datetime as _dt  # type: ignore[import-not-found]  # host only; absent from the MicroPython stubs
 except ImportError:  # MicroPython on the reader: the integer rules only
     _dt = None
 
