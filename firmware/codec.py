@@ -1342,50 +1342,6 @@ def decode_card_value(buf, off=0):
     )
 
 
-# --- value_block (16 bytes) ---
-VALUE_BLOCK_SIZE = const(16)
-VALUE_BLOCK_VALUE = const(0)
-VALUE_BLOCK_VALUE_INV = const(1)
-VALUE_BLOCK_VALUE_COPY = const(2)
-VALUE_BLOCK_ADDR = const(3)
-VALUE_BLOCK_ADDR_INV = const(4)
-VALUE_BLOCK_ADDR_COPY = const(5)
-VALUE_BLOCK_ADDR_INV_COPY = const(6)
-VALUE_BLOCK_FIELDS = ('value', 'value_inv', 'value_copy', 'addr', 'addr_inv', 'addr_copy', 'addr_inv_copy', )
-
-
-def encode_value_block(value, value_inv, value_copy, addr, addr_inv, addr_copy, addr_inv_copy):
-    buf = bytearray(16)
-    _check_sint(value, 32, 'value')
-    pack_into('<i', buf, 0, value)
-    _check_uint(value_inv, 32, 'value_inv')
-    pack_into('<I', buf, 4, value_inv)
-    _check_sint(value_copy, 32, 'value_copy')
-    pack_into('<i', buf, 8, value_copy)
-    _check_uint(addr, 8, 'addr')
-    pack_into('<B', buf, 12, addr)
-    _check_uint(addr_inv, 8, 'addr_inv')
-    pack_into('<B', buf, 13, addr_inv)
-    _check_uint(addr_copy, 8, 'addr_copy')
-    pack_into('<B', buf, 14, addr_copy)
-    _check_uint(addr_inv_copy, 8, 'addr_inv_copy')
-    pack_into('<B', buf, 15, addr_inv_copy)
-    return bytes(buf)
-
-
-def decode_value_block(buf, off=0):
-    _need(buf, off, 16, 'value_block')
-    return (
-        unpack_from('<i', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 4)[0],
-        unpack_from('<i', buf, off + 8)[0],
-        unpack_from('<B', buf, off + 12)[0],
-        unpack_from('<B', buf, off + 13)[0],
-        unpack_from('<B', buf, off + 14)[0],
-        unpack_from('<B', buf, off + 15)[0],
-    )
-
-
 # --- journal_record (54 bytes) ---
 JOURNAL_RECORD_SIZE = const(54)
 JOURNAL_RECORD_NUMBER = const(0)

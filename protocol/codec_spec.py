@@ -7,7 +7,6 @@ from icpurse.protocol import journal, link, pn532, records
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import mad, trailer
 from icpurse.protocol.crypto import inputs
-from icpurse.protocol.mifare import value_layout
 
 # (prefix, class with UPPER_CASE attributes)
 CONSTANTS = [
@@ -85,7 +84,6 @@ STRUCTS = [
     ("card_write", link.CardWrite),
     ("card_data", link.CardData),
     ("card_value", link.CardValue),
-    ("value_block", value_layout.ValueBlockRaw),
     ("journal_record", journal.JournalRecord),
     ("journal_anchor", journal.JournalAnchor),
 ]
