@@ -13,18 +13,13 @@ from icpurse.firmware.mifare import ClassicTag, MifareError
 from icpurse.firmware.pn532 import PN532Error
 from icpurse.firmware.store import in_blacklist
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):
-        return x
+from icpurse.protocol.mpy import const
 
 
-FIRMWARE_VERSION = const(1)
-MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
-POLL_MS = const(25)
-DAY = const(86400)
+_FIRMWARE_VERSION = const(1)
+_MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
+_POLL_MS = const(25)
+_DAY = const(86400)
 _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
 
 DEFAULT_CONFIG = {
@@ -171,7 +166,7 @@ class Reader:
         current, previous = self.store.key_versions()
         j = self.journal
         return codec.encode_reader_info(
-            codec.LINK_VERSION, FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
+            codec.LINK_VERSION, _FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
             j.next_number if j else 1, j.acked if j else 0, len(j.pending()) if j else 0, self.now(),
             c["day_open"], c["mode"], c["fixed_price"])
 
@@ -218,7 +213,7 @@ class Reader:
         self._set_time(t)
         c = self.config
         c["day_open"] = 1
-        c["day"] = t // DAY
+        c["day"] = t // _DAY
         c["batch"] += 1
         c["day_first"] = self.journal.next_number
         self._save()
@@ -352,7 +347,7 @@ class Reader:
                 return ClassicTag(self.pn532, uid, atqa, sak)
             if self.clock.ticks_diff(self.clock.ticks_ms(), start) >= timeout_ms:
                 raise LinkFail(codec.LINK_ERR_NO_CARD, "no card presented within %d ms" % timeout_ms)
-            self.clock.sleep_ms(POLL_MS)
+            self.clock.sleep_ms(_POLL_MS)
 
     def _resolve_pending(self, view, access, keys):
         """Finish or roll back this card's interrupted transactions (same transaction, never a new
@@ -410,11 +405,11 @@ class Reader:
         purse.recover(access, view)
         recovered = recovered or view.repaired
         uid = _padded_uid(view.uid)
-        if len(self.journal.pending()) >= MAX_PENDING and not [
+        if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
         now = self.now()
-        today = now // DAY
+        today = now // _DAY
         purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
         txn = self.journal.next_number
         plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 
 DATA_KEY = bytes(range(32))
 FIRST_TERMINAL = 52000001

@@ -14,7 +14,8 @@ import json
 import random
 from pathlib import Path
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader

@@ -5,7 +5,7 @@ Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yy
 icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
 reference is uncertain [U] are marked and listed in docs/simulator.md.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil.sim import faults as _faults
 from icpurse.protocol.mifare import access, blocks, geometry
 from icpurse.protocol.mifare.access import Key, Op

@@ -6,7 +6,7 @@ in-process `sim` reader. The full path through the PN532 host link is covered by
 this adapter keeps the same semantics: card errors map to the same exceptions and a card that
 answered with an error is selected again before the next authentication.
 """
-from icpurse.firmware.codec import MF_AUTH_A, ST_TIMEOUT
+from icpurse.host.codec import MF_AUTH_A, ST_TIMEOUT
 from icpurse.firmware.tag import MifareError, Tag, TagGone, card_error
 from icpurse.hil.sim.card import CardError
 

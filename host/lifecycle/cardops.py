@@ -6,7 +6,8 @@ slots or the on-card log and never writes it twice.
 """
 import datetime as dt
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.protocol import layout
 from icpurse.protocol.numbering import card_number_from_bcd
 

@@ -5,7 +5,7 @@
     --reader sim                the in-process virtual rig (cards kept as .mfd dumps)
 
 or the environment variable ICPURSE_READER. Every reader offers `wait_for_card(timeout)` -> a tag
-with the interface of firmware.mifare.ClassicTag, and `close()`.
+(a firmware.tag.Tag: the written tag contract), and `close()`.
 """
 import os
 

@@ -10,7 +10,7 @@ copy (restore + transfer) followed by a decrement of the destination, which ends
 """
 import time
 
-from icpurse.firmware.codec import MF_AUTH_A, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
+from icpurse.host.codec import MF_AUTH_A, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
 from icpurse.firmware.tag import AccessDenied, AuthError, Tag, TagGone
 
 OK = (0x90, 0x00)

@@ -8,8 +8,9 @@ top-ups run through an issuance reader exactly as through PC/SC.
 """
 import time
 
-from icpurse.firmware import codec, link
-from icpurse.firmware.codec import ST_TIMEOUT
+from icpurse.firmware import link
+from icpurse.host import codec
+from icpurse.host.codec import ST_TIMEOUT
 from icpurse.firmware.tag import Tag, TagGone, card_error
 
 _SAFE_TO_RETRY = {codec.LINK_CMD_INFO, codec.LINK_CMD_FETCH_JOURNAL, codec.LINK_CMD_READ_CARD,

@@ -74,7 +74,7 @@ def _demo_domain_quietly(demo):
 
 def ingest_rate(records=2000, batch=500):
     """(records/s verified + stored, records/s verified only) for one terminal's journal."""
-    from icpurse.firmware import codec
+    from icpurse.host import codec
     from icpurse.host.terminals import journal as jv
     from icpurse.keys import demo
 

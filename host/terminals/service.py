@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
 from icpurse.host.terminals import journal as jv
 from icpurse.protocol.numbering import CardNumberError, card_number_to_bcd
