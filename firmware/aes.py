@@ -9,15 +9,17 @@ try:
 except ImportError:  # WebAssembly build, CPython
     _cryptolib = None
 
-BLOCK_SIZE = 16
-KEY_SIZE = 16
-_MODE_ECB = 1  # cryptolib's mode number for ECB
+from icpurse.protocol.mpy import const
+
+_BLOCK_SIZE = const(16)
+_KEY_SIZE = const(16)
+_MODE_ECB = const(1)  # cryptolib's mode number for ECB
 
 HAVE_CRYPTOLIB = _cryptolib is not None
 
 
 def _check_key(key):
-    if len(key) != KEY_SIZE:
+    if len(key) != _KEY_SIZE:
         raise ValueError("AES-128 key must be 16 bytes, got %d" % len(key))
 
 
@@ -164,9 +166,9 @@ class PyAES128:
         dst[15] = S[s11] ^ rk[175]
 
     def encrypt_block(self, block):
-        if len(block) != BLOCK_SIZE:
+        if len(block) != _BLOCK_SIZE:
             raise ValueError("AES block must be 16 bytes, got %d" % len(block))
-        out = bytearray(BLOCK_SIZE)
+        out = bytearray(_BLOCK_SIZE)
         self.encrypt_into(block, out)
         return bytes(out)
 
@@ -185,7 +187,7 @@ class CryptolibAES128:
         self._aes.encrypt(src, dst)
 
     def encrypt_block(self, block):
-        if len(block) != BLOCK_SIZE:
+        if len(block) != _BLOCK_SIZE:
             raise ValueError("AES block must be 16 bytes, got %d" % len(block))
         return bytes(self._aes.encrypt(block))
 

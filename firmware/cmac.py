@@ -4,22 +4,23 @@ Same results as icpurse.protocol.crypto.cmac / .an10922 on the host. One CMAC ob
 AES round keys and the subkeys K1, K2 are computed once, and MACs reuse two 16-byte buffers.
 """
 from icpurse.firmware import aes as _aes
+from icpurse.protocol.mpy import const
 
-BLOCK_SIZE = 16
-MAX_DIV_INPUT = 31  # AN10922: D = 0x01 ‖ M fills at most two blocks
-_DIV_CONSTANT_AES128 = 0x01
+_BLOCK_SIZE = const(16)
+_MAX_DIV_INPUT = const(31)  # AN10922: D = 0x01 ‖ M fills at most two blocks
+_DIV_CONSTANT_AES128 = const(0x01)
 
 
 def _double(src):
     """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off."""
-    out = bytearray(BLOCK_SIZE)
+    out = bytearray(_BLOCK_SIZE)
     carry = 0
-    for i in range(BLOCK_SIZE - 1, -1, -1):
+    for i in range(_BLOCK_SIZE - 1, -1, -1):
         b = src[i]
         out[i] = ((b << 1) | carry) & 0xFF
         carry = b >> 7
     if carry:
-        out[BLOCK_SIZE - 1] ^= 0x87
+        out[_BLOCK_SIZE - 1] ^= 0x87
     return out
 
 
@@ -28,12 +29,12 @@ class CMAC:
 
     def __init__(self, key, cipher=None):
         self._enc = (cipher or _aes.AES128)(key).encrypt_into
-        l_block = bytearray(BLOCK_SIZE)
-        self._enc(bytes(BLOCK_SIZE), l_block)
+        l_block = bytearray(_BLOCK_SIZE)
+        self._enc(bytes(_BLOCK_SIZE), l_block)
         self._k1 = _double(l_block)
         self._k2 = _double(self._k1)
-        self._x = bytearray(BLOCK_SIZE)
-        self._y = bytearray(BLOCK_SIZE)
+        self._x = bytearray(_BLOCK_SIZE)
+        self._y = bytearray(_BLOCK_SIZE)
 
     def subkeys(self):
         return bytes(self._k1), bytes(self._k2)
@@ -47,24 +48,24 @@ class CMAC:
         enc = self._enc
         x = self._x
         y = self._y
-        for i in range(BLOCK_SIZE):
+        for i in range(_BLOCK_SIZE):
             x[i] = 0
         fill = 0
         for chunk in chunks:
             for b in chunk:
-                if fill == BLOCK_SIZE:
+                if fill == _BLOCK_SIZE:
                     # A full block that is not the last one: plain CBC step.
                     enc(x, y)
                     x, y = y, x
                     fill = 0
                 x[fill] ^= b
                 fill += 1
-        if fill == BLOCK_SIZE:
+        if fill == _BLOCK_SIZE:
             k = self._k1  # complete last block
         else:
             x[fill] ^= 0x80  # padding 80 00..; an empty message is one padded block
             k = self._k2
-        for i in range(BLOCK_SIZE):
+        for i in range(_BLOCK_SIZE):
             x[i] ^= k[i]
         enc(x, y)
         return bytes(y)
@@ -76,23 +77,23 @@ class CMAC:
         block XORed with K2, or with K1 when D is exactly 32 bytes.
         """
         n = len(m)
-        if not 1 <= n <= MAX_DIV_INPUT:
+        if not 1 <= n <= _MAX_DIV_INPUT:
             raise ValueError("AN10922 diversification input must be 1..31 bytes, got %d" % n)
-        d = bytearray(2 * BLOCK_SIZE)
+        d = bytearray(2 * _BLOCK_SIZE)
         d[0] = _DIV_CONSTANT_AES128
         d[1:n + 1] = m
-        if n + 1 < 2 * BLOCK_SIZE:
+        if n + 1 < 2 * _BLOCK_SIZE:
             d[n + 1] = 0x80
             k = self._k2
         else:
             k = self._k1
         x = self._x
         y = self._y
-        for i in range(BLOCK_SIZE):
+        for i in range(_BLOCK_SIZE):
             x[i] = d[i]
         self._enc(x, y)
-        for i in range(BLOCK_SIZE):
-            y[i] ^= d[BLOCK_SIZE + i] ^ k[i]
+        for i in range(_BLOCK_SIZE):
+            y[i] ^= d[_BLOCK_SIZE + i] ^ k[i]
         self._enc(y, x)
         return bytes(x)
 

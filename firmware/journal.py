@@ -18,6 +18,7 @@ before the end is not a crash but tampering or a bug, and raises JournalCorrupt.
 import os
 
 from icpurse.firmware import codec, kdf
+from icpurse.protocol.mpy import const
 
 RECORD_SIZE = codec.JOURNAL_RECORD_SIZE
 PENDING = codec.JR_PENDING
@@ -40,7 +41,7 @@ TIME = codec.JOURNAL_RECORD_TIME
 PREV_MAC = codec.JOURNAL_RECORD_PREV_MAC
 MAC = codec.JOURNAL_RECORD_MAC
 
-MAX_TXN = 0xFFFFFF  # `txn` is 24 bits (as in the card's purse slot)
+_MAX_TXN = const(0xFFFFFF)  # `txn` is 24 bits (as in the card's purse slot)
 _MAC_SIZE = codec.MAC_SIZE
 _BODY = RECORD_SIZE - _MAC_SIZE  # the MAC is the last field and covers everything before it
 _ANCHOR_BODY = codec.JOURNAL_ANCHOR_SIZE - _MAC_SIZE
@@ -360,7 +361,7 @@ class Journal:
         if state == PENDING:
             if txn is not None and txn != number:
                 raise ValueError("a pending record's txn is its own number")
-            if number > MAX_TXN:
+            if number > _MAX_TXN:
                 raise JournalFull("transaction numbers exhausted")
             # Room for this record and the completions of it and of every open transaction.
             if self._capacity and number + 1 + len(self._pending) - self._base > self._capacity:

@@ -5,17 +5,18 @@ compare them 1:1). Inputs are laid out by the generated codec, never by hand.
 """
 from icpurse.firmware import codec
 from icpurse.firmware.cmac import CMAC
+from icpurse.protocol.mpy import const
 
-CRYPTO1_KEY_SIZE = 6  # a MIFARE Classic sector key: the first 6 bytes of the diversified AES key
-KEY_SIZE = 16
-MAX_SECTOR = 39  # 4K: sectors 0..39
-MAX_TERMINAL = 99999999  # 8-digit terminal number
+_CRYPTO1_KEY_SIZE = const(6)  # a MIFARE Classic sector key: the first 6 bytes of the diversified AES key
+KEY_SIZE = const(16)
+_MAX_SECTOR = const(39)  # 4K: sectors 0..39
+MAX_TERMINAL = const(99999999)  # 8-digit terminal number
 _RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL)
 _BYTES = (bytes, bytearray, memoryview)
 
 # A reader derives several keys from one master and checks several records of one card in a row:
 # a few CMAC objects are kept so the AES key schedule is not redone each time.
-_CACHE_SIZE = 4
+_CACHE_SIZE = const(4)
 _cache = {}  # type: dict
 
 
@@ -74,8 +75,8 @@ def sector_key(master, uid, sector, key_type, key_version):
         purpose = codec.PURPOSE_SECTOR_KEY_B
     else:
         raise ValueError("key_type must be 'A', 'B', 0x60 or 0x61, got %r" % (key_type,))
-    _check_int(sector, 0, MAX_SECTOR, "sector")
-    return _card_key(master, uid, key_version, purpose, sector)[:CRYPTO1_KEY_SIZE]
+    _check_int(sector, 0, _MAX_SECTOR, "sector")
+    return _card_key(master, uid, key_version, purpose, sector)[:_CRYPTO1_KEY_SIZE]
 
 
 def purse_mac_key(master, uid, key_version):

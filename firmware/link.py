@@ -9,16 +9,8 @@ from binascii import crc32
 
 from icpurse.firmware import codec
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
-
-
-HEADER_SIZE = const(10)
-CRC_SIZE = const(4)
+_HEADER_SIZE = codec.LINK_HEADER_SIZE
+_CRC_SIZE = codec.LINK_CRC_SIZE
 _SYNC0 = codec.LINK_SYNC[0]
 _SYNC1 = codec.LINK_SYNC[1]
 
@@ -30,7 +22,7 @@ class LinkFrameError(ValueError):
 def _header(kind, seq, command, length):
     head = bytearray(codec.encode_link_header(codec.LINK_SYNC, codec.LINK_VERSION, kind, seq & 0xFF,
                                               command, length, 0, 0))
-    head[HEADER_SIZE - 1] = crc32(head[:HEADER_SIZE - 1]) & 0xFF
+    head[_HEADER_SIZE - 1] = crc32(head[:_HEADER_SIZE - 1]) & 0xFF
     return head
 
 
@@ -97,9 +89,9 @@ class FrameReader:
             if buf[0] != _SYNC0 or buf[1] != _SYNC1:
                 self._resync()
                 continue
-            if len(buf) < HEADER_SIZE:
+            if len(buf) < _HEADER_SIZE:
                 return None
-            if crc32(buf[:HEADER_SIZE - 1]) & 0xFF != buf[HEADER_SIZE - 1]:
+            if crc32(buf[:_HEADER_SIZE - 1]) & 0xFF != buf[_HEADER_SIZE - 1]:
                 self.errors += 1
                 self._resync()
                 continue
@@ -109,15 +101,15 @@ class FrameReader:
                 self.errors += 1
                 self._resync()
                 continue
-            total = HEADER_SIZE + length + CRC_SIZE
+            total = _HEADER_SIZE + length + _CRC_SIZE
             if len(buf) < total:
                 return None
-            body_end = HEADER_SIZE + length
+            body_end = _HEADER_SIZE + length
             if crc32(buf[:body_end]) & 0xFFFFFFFF != int.from_bytes(bytes(buf[body_end:total]), "little"):
                 self.errors += 1
                 self._resync()
                 continue
             frame = Frame(h[codec.LINK_HEADER_VERSION], h[codec.LINK_HEADER_KIND], h[codec.LINK_HEADER_SEQ],
-                          h[codec.LINK_HEADER_COMMAND], bytes(buf[HEADER_SIZE:body_end]))
+                          h[codec.LINK_HEADER_COMMAND], bytes(buf[_HEADER_SIZE:body_end]))
             self._drop(total)
             return frame

@@ -8,23 +8,24 @@ from icpurse.firmware.reader import Reader
 from icpurse.firmware.server import LinkServer
 from icpurse.firmware.store import Store
 from icpurse.firmware.ui import Indicator
+from icpurse.protocol.mpy import const
 
-RESET_PIN = 5  # PN532 RSTPDN
-LED_PIN = 2
-BUZZER_PIN = 4
-FAST_BAUD = 921600
+_RESET_PIN = const(5)  # PN532 RSTPDN
+_LED_PIN = const(2)
+_BUZZER_PIN = const(4)
+_FAST_BAUD = const(921600)
 
 
 def main():
     clock = hal.Clock()
     uart = hal.Uart()
-    pn532 = PN532(HSU(uart), clock, reset=hal.Pin(RESET_PIN))
+    pn532 = PN532(HSU(uart), clock, reset=hal.Pin(_RESET_PIN))
     pn532.begin()
     try:
-        pn532.set_baud(FAST_BAUD)
+        pn532.set_baud(_FAST_BAUD)
     except PN532Error:
         pass  # stay at 115,200: slower taps, same behaviour
-    ui = Indicator(hal.Pin(LED_PIN, 0), hal.Pin(BUZZER_PIN, 0), hal.display())
+    ui = Indicator(hal.Pin(_LED_PIN, 0), hal.Pin(_BUZZER_PIN, 0), hal.display())
     reader = Reader(pn532, clock, Store(hal.Nvs("icpurse"), "/icpurse"), ui)
     LinkServer(hal.UsbLink(), reader, clock).serve()
     hal.reset()

@@ -41,22 +41,17 @@ from icpurse.firmware.codec import (
     TG_BRTY_106A,
 )
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
 # Driver timing policy (not protocol facts, so not in the codec).
-ACK_TIMEOUT_MS = const(50)  # nfcpy: "should send an ack within 15 ms", waits 100
-RESPONSE_TIMEOUT_MS = const(100)
+_ACK_TIMEOUT_MS = const(50)  # nfcpy: "should send an ack within 15 ms", waits 100
+_RESPONSE_TIMEOUT_MS = const(100)
 # InDataExchange must outlast the PN532's own card timeout (RFConfiguration item 2, default
 # 51.2 ms), so that a silent card comes back as status 0x01 rather than a host-side Timeout.
-EXCHANGE_TIMEOUT_MS = const(150)
-LIST_TIMEOUT_MS = const(150)
-DEFAULT_PASSIVE_RETRIES = const(2)  # MxRtyPassiveActivation: 0xFF would wait forever
+_EXCHANGE_TIMEOUT_MS = const(150)
+_LIST_TIMEOUT_MS = const(150)
+_DEFAULT_PASSIVE_RETRIES = const(2)  # MxRtyPassiveActivation: 0xFF would wait forever
 _FRAME_BODY_MS = const(30)  # a started frame must complete within this (truncation -> NACK)
 _POLL_MS = const(1)
 _ACK_RETRIES = const(2)  # command resent (after an abort ACK) when no ACK came
@@ -115,7 +110,7 @@ class FrameError(PN532Error):
 
 
 class PN532:
-    def __init__(self, transport, clock, reset=None, passive_retries=DEFAULT_PASSIVE_RETRIES):
+    def __init__(self, transport, clock, reset=None, passive_retries=_DEFAULT_PASSIVE_RETRIES):
         self._t = transport
         self._clock = clock
         self._reset = reset  # RSTPDN pin (active low), optional
@@ -280,7 +275,7 @@ class PN532:
 
     # --- the command cycle --------------------------------------------------------------------
 
-    def call(self, cmd, params=b"", data=None, timeout_ms=RESPONSE_TIMEOUT_MS, rlen=_DEFAULT_RLEN):
+    def call(self, cmd, params=b"", data=None, timeout_ms=_RESPONSE_TIMEOUT_MS, rlen=_DEFAULT_RLEN):
         """Run one command: frame out, ACK in, response in.  Returns a memoryview of the response
         parameters (after the response code), valid until the next command.
 
@@ -314,7 +309,7 @@ class PN532:
         start = self._clock.ticks_ms()
         while True:
             try:
-                kind = self._read_frame(start, ACK_TIMEOUT_MS, want)
+                kind = self._read_frame(start, _ACK_TIMEOUT_MS, want)
             except Timeout:
                 return 0
             if kind == _ACK:
@@ -426,7 +421,7 @@ class PN532:
 
     # --- cards ------------------------------------------------------------------------------
 
-    def list_passive_target(self, timeout_ms=LIST_TIMEOUT_MS):
+    def list_passive_target(self, timeout_ms=_LIST_TIMEOUT_MS):
         """One bounded InListPassiveTarget (106 kbps type A, one target).
 
         Returns (uid, atqa, sak) -- atqa as an int in the PN532's MSB-first order -- or None when
@@ -446,7 +441,7 @@ class PN532:
         self.target = r[1]
         return bytes(r[6:6 + r[5]]), (r[2] << 8) | r[3], r[4]
 
-    def data_exchange(self, payload, rlen=_DEFAULT_RLEN, timeout_ms=EXCHANGE_TIMEOUT_MS):
+    def data_exchange(self, payload, rlen=_DEFAULT_RLEN, timeout_ms=_EXCHANGE_TIMEOUT_MS):
         """InDataExchange with the selected target.  Returns a memoryview of the card's answer
         (valid until the next command); raises PN532Error(status) when the status byte is not 0.
         MIFARE Classic answers never use MI chaining, so it is not followed."""

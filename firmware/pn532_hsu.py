@@ -4,12 +4,7 @@ Takes a HAL Uart (icpurse.firmware.hal); the PN532 driver does the framing and t
 """
 from icpurse.firmware.codec import DEFAULT_BAUD, FRAME_WAKEUP
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
 _DRAIN_CHUNK = const(32)

@@ -8,12 +8,7 @@ that announces it.  Takes a HAL I2CBus (icpurse.firmware.hal).
 """
 from icpurse.firmware.codec import TG_I2C_ADDRESS, TG_I2C_READY
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
 _RAW_SIZE = const(1 + 277)  # status byte + the driver's largest read

@@ -4,21 +4,22 @@ The store reader (firmware) and the issuer tools (host) both import this module;
 docs/card-layout.md ("Tear recovery rule"). Byte layouts come from the generated codec, sector and
 block numbers from icpurse.protocol.layout.
 
-A `tag` is anything with the MIFARE Classic layer's methods (firmware.mifare.ClassicTag, or the host's
-PC/SC tag): uid, authenticate(block, key, key_type), read_block, write_block, decrement, transfer.
+A `tag` is a firmware.tag.Tag (the reader's ClassicTag, or a host reader's tag): uid,
+authenticate(block, key, key_type), read_block, read_block_into, write_block, decrement, transfer.
 `keys` is a firmware.keyring.CardKeys for that card.
 """
 from icpurse.firmware import codec, kdf
 from icpurse.firmware.mifare import AuthError, MifareError, ValueBlockError, value_block, value_of
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
+from icpurse.protocol.mpy import const
 
 KEY_A = codec.MF_AUTH_A
 KEY_B = codec.MF_AUTH_B
 _SLOT_SIZE = codec.PURSE_SLOT_SIZE
 _BLOCK = codec.MF_BLOCK_SIZE
-_SAK_CLASSIC = 0x08  # SAK bit 3: MIFARE Classic (1K 08, 4K 18, Mini 09, emulated 28/38); NXP AN10833
-_VALUE_MAX = 0x7FFFFFFF  # a value block holds a signed 32-bit value; a slot balance is 32-bit unsigned
+_SAK_CLASSIC = const(0x08)  # SAK bit 3: MIFARE Classic (1K 08, 4K 18, Mini 09, emulated 28/38); NXP AN10833
+_VALUE_MAX = const(0x7FFFFFFF)  # a value block holds a signed 32-bit value; a slot balance is 32-bit unsigned
 
 
 def _value(block):
@@ -57,6 +58,7 @@ class Access:
         self.key_type = key_type
         self.sector = -1
         self.identity_raw = None  # read by open_card
+        self.scratch = bytearray(_BLOCK)  # one block whose bytes are not kept (value blocks)
 
     def _auth(self, block):
         sector = geometry.sector_of_block(block)
@@ -66,13 +68,20 @@ class Access:
             self.sector = sector
 
     def read(self, block, count=1):
+        """`count` blocks from `block`: bytes for one block, else one bytearray."""
         self._auth(block)
         if count == 1:
             return self.tag.read_block(block)
         out = bytearray(count * _BLOCK)
+        mv = memoryview(out)
         for i in range(count):
-            out[i * _BLOCK:(i + 1) * _BLOCK] = self.tag.read_block(block + i)
+            self.tag.read_block_into(block + i, mv[i * _BLOCK:(i + 1) * _BLOCK])
         return out
+
+    def read_into(self, block, buf):
+        """One block into the first 16 bytes of `buf` (a preallocated buffer); returns `buf`."""
+        self._auth(block)
+        return self.tag.read_block_into(block, buf)
 
     def write(self, block, data):
         self._auth(block)
@@ -221,13 +230,16 @@ def read_card(access, keys, key_version):
     if identity[codec.IDENTITY_KEY_VERSION] != key_version:
         raise Refused(codec.R_FORGED, "identity key version does not match the card's keys")
     view = CardView(uid, key_version, identity)
-    view.value = _value(access.read(layout.BALANCE_BLOCK))
-    heads = [access.read(layout.slot_block(i)) for i in (0, 1)]
-    seqs = [codec.decode_purse_slot_head(h)[codec.PURSE_SLOT_HEAD_SEQ] for h in heads]
+    view.value = _value(access.read_into(layout.BALANCE_BLOCK, access.scratch))
+    # each slot's head block goes into the first half of its buffer, the rest only when needed
+    raws = (bytearray(_SLOT_SIZE), bytearray(_SLOT_SIZE))
+    seqs = [codec.decode_purse_slot_head(access.read_into(layout.slot_block(i), raws[i]))[codec.PURSE_SLOT_HEAD_SEQ]
+            for i in (0, 1)]
     order = (0, 1) if seqs[0] >= seqs[1] else (1, 0)
 
     def full(i):
-        raw = heads[i] + access.read(layout.slot_block(i) + 1)
+        raw = raws[i]
+        access.read_into(layout.slot_block(i) + 1, memoryview(raw)[_BLOCK:])
         if _mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
             view.slots[i] = codec.decode_purse_slot(raw)
         return view.slots[i]
@@ -288,7 +300,7 @@ def recover(access, view):
     if value is not None and value > target:
         access.set_value(layout.BALANCE_BLOCK, layout.BALANCE_BLOCK, value, target)
     else:
-        view.ceiling = _value(access.read(layout.CEILING_BLOCK))
+        view.ceiling = _value(access.read_into(layout.CEILING_BLOCK, access.scratch))
         if view.ceiling is None or view.ceiling < target:
             if not issuer:
                 raise Refused(codec.R_TOPUP_INCOMPLETE, "top-up not finished on this card: return it to the issuer")
@@ -298,7 +310,7 @@ def recover(access, view):
             access.write(layout.BALANCE_BLOCK, value_block(target, layout.BALANCE_BLOCK))
         else:
             access.set_value(layout.BALANCE_BLOCK, layout.CEILING_BLOCK, view.ceiling, target)
-    view.value = _value(access.read(layout.BALANCE_BLOCK))
+    view.value = _value(access.read_into(layout.BALANCE_BLOCK, access.scratch))
     if view.value != target:
         raise Refused(codec.R_INCONSISTENT, "balance block does not follow the committed slot")
     view.repaired = True
@@ -319,8 +331,8 @@ def _check_amount(amount):
         raise Refused(codec.R_BAD_AMOUNT, "amount must be a positive integer number of fen below 16777216")
 
 
-_SEQ_MAX = 0xFFFFFFFF  # slot `seq` is 32-bit
-_DAY_SPENT_MAX = 0xFFFFFF  # slot `day_spent` is 24-bit
+_SEQ_MAX = const(0xFFFFFFFF)  # slot `seq` is 32-bit
+_DAY_SPENT_MAX = const(0xFFFFFF)  # slot `day_spent` is 24-bit
 
 
 def _next_seq(view):
@@ -386,7 +398,7 @@ def commit(access, view, plan, now, log=True):
         if access.key_type != KEY_B:
             raise Refused(codec.R_NOT_ALLOWED, "raising a balance needs the issuer's key B")
         if view.ceiling is None:
-            view.ceiling = _value(access.read(layout.CEILING_BLOCK))
+            view.ceiling = _value(access.read_into(layout.CEILING_BLOCK, access.scratch))
         if view.ceiling is None or view.ceiling < plan[1]:
             access.write(layout.CEILING_BLOCK, value_block(plan[1], layout.CEILING_BLOCK))
             view.ceiling = plan[1]

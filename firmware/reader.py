@@ -14,17 +14,12 @@ from icpurse.firmware.pn532 import PN532Error
 from icpurse.firmware.store import in_blacklist
 from icpurse.protocol import cardtime
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
-FIRMWARE_VERSION = const(1)
-MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
-POLL_MS = const(25)
+_FIRMWARE_VERSION = const(1)
+_MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
+_POLL_MS = const(25)
 _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
 
 DEFAULT_CONFIG = {
@@ -171,7 +166,7 @@ class Reader:
         current, previous = self.store.key_versions()
         j = self.journal
         return codec.encode_reader_info(
-            codec.LINK_VERSION, FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
+            codec.LINK_VERSION, _FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
             j.next_number if j else 1, j.acked if j else 0, len(j.pending()) if j else 0, self.now(),
             c["day_open"], c["mode"], c["fixed_price"])
 
@@ -352,7 +347,7 @@ class Reader:
                 return ClassicTag(self.pn532, uid, atqa, sak)
             if self.clock.ticks_diff(self.clock.ticks_ms(), start) >= timeout_ms:
                 raise LinkFail(codec.LINK_ERR_NO_CARD, "no card presented within %d ms" % timeout_ms)
-            self.clock.sleep_ms(POLL_MS)
+            self.clock.sleep_ms(_POLL_MS)
 
     def _resolve_pending(self, view, access, keys):
         """Finish or roll back this card's interrupted transactions (same transaction, never a new
@@ -410,7 +405,7 @@ class Reader:
         purse.recover(access, view)
         recovered = recovered or view.repaired
         uid = _padded_uid(view.uid)
-        if len(self.journal.pending()) >= MAX_PENDING and not [
+        if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
         now = self.now()

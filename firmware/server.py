@@ -2,16 +2,11 @@
 fixed-price mode (canteen, vending) debits any card presented."""
 from icpurse.firmware import link
 
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
-IDLE_MS = const(5)
-FIXED_PRICE_POLL_MS = const(150)
+_IDLE_MS = const(5)
+_FIXED_PRICE_POLL_MS = const(150)
 
 
 class LinkServer:
@@ -43,5 +38,5 @@ class LinkServer:
         while not reader.reboot_requested and not (stop and stop()):
             if self.poll():
                 continue
-            if reader.poll_fixed_price(FIXED_PRICE_POLL_MS) is None:
-                self.clock.sleep_ms(IDLE_MS)
+            if reader.poll_fixed_price(_FIXED_PRICE_POLL_MS) is None:
+                self.clock.sleep_ms(_IDLE_MS)

@@ -8,9 +8,10 @@ import json
 import os
 
 from icpurse.firmware.keyring import KeyRing, KeySet
+from icpurse.protocol.mpy import const
 
-_KEYSET_SIZE = 48
-_ENTRY = 6  # blacklist entry: card number, 6 BCD bytes
+_KEYSET_SIZE = const(48)
+_ENTRY = const(6)  # blacklist entry: card number, 6 BCD bytes
 
 
 def _atomic_write(fs, open_fn, path, data):

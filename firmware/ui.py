@@ -6,22 +6,14 @@ CLOSED (day not open / not provisioned). The pins and display come from the HAL;
 the indicator only remembers its state (the virtual reader and tests read `events`).
 """
 from icpurse.protocol.money import fmt_yuan
-
-try:
-    from micropython import const
-except ImportError:  # CPython
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
+from icpurse.protocol.mpy import const
 
 
-READY = const(1)
-BUSY = const(2)
-SUCCESS = const(3)
-REFUSED = const(4)
-CLOSED = const(5)
-
-NAMES = {READY: "ready", BUSY: "keep card", SUCCESS: "success", REFUSED: "refused", CLOSED: "closed"}
+_READY = const(1)
+_BUSY = const(2)
+_SUCCESS = const(3)
+_REFUSED = const(4)
+_CLOSED = const(5)
 
 
 def yuan(fen):
@@ -34,7 +26,7 @@ class Indicator:
         self.led = led
         self.buzzer = buzzer
         self.display = display
-        self.state = CLOSED
+        self.state = _CLOSED
         self.events = []  # (state, detail) — the last few, for the virtual reader and tests
         self._keep = keep_events
 
@@ -44,8 +36,8 @@ class Indicator:
         if len(self.events) > self._keep:
             self.events.pop(0)
         if self.led is not None:
-            self.led.value(1 if state in (READY, SUCCESS, BUSY) else 0)
-        if self.buzzer is not None and state in (SUCCESS, REFUSED):
+            self.led.value(1 if state in (_READY, _SUCCESS, _BUSY) else 0)
+        if self.buzzer is not None and state in (_SUCCESS, _REFUSED):
             self.buzzer.value(1)  # a short beep; the HAL pin may drive a PWM tone
             self.buzzer.value(0)
         if self.display is not None:
@@ -58,16 +50,16 @@ class Indicator:
                 self.display = None  # a missing or broken display never stops a sale
 
     def ready(self, price=0):
-        self._set(READY, price, ("Ready", yuan(price) if price else "Present card"))
+        self._set(_READY, price, ("Ready", yuan(price) if price else "Present card"))
 
     def busy(self, amount):
-        self._set(BUSY, amount, ("Keep card", "on reader", yuan(amount)))
+        self._set(_BUSY, amount, ("Keep card", "on reader", yuan(amount)))
 
     def success(self, amount, balance):
-        self._set(SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)))
+        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)))
 
     def refused(self, code, message=""):
-        self._set(REFUSED, code, ("Refused %d" % code, message[:16]))
+        self._set(_REFUSED, code, ("Refused %d" % code, message[:16]))
 
     def closed(self, why=""):
-        self._set(CLOSED, why, ("Closed", why[:16]))
+        self._set(_CLOSED, why, ("Closed", why[:16]))

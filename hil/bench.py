@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil import bench_mpy
 
 ROOT = Path(__file__).resolve().parent.parent

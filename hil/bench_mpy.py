@@ -12,7 +12,8 @@ on top, and subtracted.
 import os
 import sys
 
-from icpurse.firmware import codec, kdf, link, purse
+from icpurse.firmware import kdf, link, purse
+from icpurse.host import codec
 from icpurse.firmware.keyring import KeyRing, KeySet
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.rig import VirtualReader

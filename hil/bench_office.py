@@ -147,7 +147,7 @@ def _register_cards(led, cards):
 def city_records(readers, sales, uids, seed=1):
     """The journals of a city day: per terminal, a PENDING and a COMMITTED record per debit, MAC-chained
     with the terminal's journal key (host kdf). Yields (terminal, [record dicts]); returns nothing."""
-    from icpurse.firmware import codec
+    from icpurse.host import codec
     from icpurse.hil.load import demo_domain
     from icpurse.host.terminals import journal as jv
     from icpurse.protocol.crypto import kdf

@@ -14,8 +14,9 @@ import json
 import random
 from pathlib import Path
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
 from icpurse.hil.rigclient import RigClient
+from icpurse.host import codec
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader

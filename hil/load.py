@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.protocol import cardtime
 
 DATA_KEY = bytes(range(32))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from icpurse.firmware.hal.sim import SimClock, SimUart
 from icpurse.firmware.mifare import ClassicTag, TagGone
-from icpurse.firmware.codec import ST_TIMEOUT
+from icpurse.host.codec import ST_TIMEOUT
 from icpurse.firmware.pn532 import PN532
 from icpurse.firmware.pn532_hsu import HSU
 from icpurse.hil.sim import dumps, factory

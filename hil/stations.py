@@ -23,7 +23,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.mifare import MifareError
 from icpurse.host.issuance.personalise import personalise, probe
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError, SerialTag

@@ -2,7 +2,7 @@
 reader, reached through the host's pyserial LinkClient exactly like an ESP32 on USB), an issuance
 reader on the same card deck, and blank cards with their own fault injectors. CPython only.
 """
-from icpurse.firmware.codec import ST_TIMEOUT
+from icpurse.host.codec import ST_TIMEOUT
 from icpurse.firmware.hal.sim import SimClock, SimUart
 from icpurse.firmware.mifare import ClassicTag, TagGone
 from icpurse.firmware.pn532 import PN532

@@ -8,8 +8,10 @@ Writes the tree to copy onto the board's filesystem (e.g. with ``mpremote cp -r`
     OUTDIR/lib/icpurse/firmware/**.mpy      every other firmware module, bytecode
 
 Also the single place that says which sources are MicroPython code (used by tests/test_mpy_cross.py):
-everything under firmware/, plus files under hil/sim/ marked ``# micropython: yes`` in their first
-five lines (the MicroPython test runner tests/micropython/run.mjs applies the same rule).
+everything under firmware/, plus files under protocol/, host/ and hil/sim/ marked
+``# micropython: yes`` in their first five lines (the MicroPython test runner
+tests/micropython/run.mjs applies the same rule). Only the marked protocol/ files are deployed with
+the firmware; the marked host/ file (the generated host codec) and hil/sim/ run in tests only.
 """
 import argparse
 import os
@@ -60,8 +62,8 @@ def firmware_sources(root=ROOT):
 
 
 # Folders whose `# micropython: yes` files run on MicroPython too: the protocol's pure-logic modules
-# (shipped to the reader with the firmware) and the simulator core (tests only).
-MARKED_PARTS = ("protocol", "hil/sim")
+# (shipped to the reader with the firmware), the host codec and the simulator core (tests only).
+MARKED_PARTS = ("protocol", "host", "hil/sim")
 
 
 def marked_sources(part, root=ROOT):

@@ -1,13 +1,13 @@
-"""What the firmware codec (firmware/codec.py) exports: records, constant classes, data tables.
+"""What the generated codecs export: records, constant classes, data tables, name tables.
 
-Add a definition here and run `make gen`; tests fail while the generated file is stale and prove
-the generated codec equals construct byte for byte (tests/protocol/test_codegen.py).
+Add a definition here and run `make gen`: the names the firmware uses go to the device codec
+(firmware/codec.py), the rest to the host codec (host/codec.py). Tests fail while a generated file
+is stale and prove the generated code equals construct byte for byte (tests/protocol/test_codegen.py).
 """
 from icpurse.protocol import journal, link, pn532, records
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import mad, trailer
 from icpurse.protocol.crypto import inputs
-from icpurse.protocol.mifare import value_layout
 
 # (prefix, class with UPPER_CASE attributes)
 CONSTANTS = [
@@ -49,6 +49,13 @@ TABLES = [
     ("LAYOUT_MAD2", mad.build_mad2(0, [mad.FREE] * 23)),
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
+    ("LINK_CRC_SIZE", link.CRC_SIZE),
+]
+
+# (NAME, constant class, {value: "name"}): how each value is shown, one spelling each
+NAMES = [
+    ("TXN_NAMES", records.TxnKind, records.TXN_NAMES),
+    ("JOURNAL_STATE_NAMES", journal.RecordState, journal.STATE_NAMES),
 ]
 
 # (snake_case name, flat construct Struct)
@@ -85,7 +92,6 @@ STRUCTS = [
     ("card_write", link.CardWrite),
     ("card_data", link.CardData),
     ("card_value", link.CardValue),
-    ("value_block", value_layout.ValueBlockRaw),
     ("journal_record", journal.JournalRecord),
     ("journal_anchor", journal.JournalAnchor),
 ]

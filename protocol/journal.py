@@ -21,6 +21,10 @@ class RecordState:
     ROLLED_BACK = 3
 
 
+# How each state is shown (CLI, JSON, reports); exported by the codec generator as JOURNAL_STATE_NAMES.
+STATE_NAMES = {RecordState.PENDING: "pending", RecordState.COMMITTED: "committed", RecordState.ROLLED_BACK: "rolled_back"}
+
+
 ANCHOR_MAGIC = b"JA"  # keeps an anchor from ever parsing as a record, and names the file format
 
 # One journal record (54 bytes). `prev_mac` is the previous record's `mac` (zeros for record 1), so

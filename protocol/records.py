@@ -33,6 +33,19 @@ class TxnKind:
     RECOVER = 7  # issuer recovery of a corrupt purse
 
 
+# How people and reports call each kind (CLI, JSON, reports): one spelling, exported by the codec
+# generator as TXN_NAMES. LOAD is a "top-up" (充值) wherever it is shown.
+TXN_NAMES = {
+    TxnKind.ISSUE: "issue",
+    TxnKind.LOAD: "top-up",
+    TxnKind.DEBIT: "debit",
+    TxnKind.VOID: "void",
+    TxnKind.REFUND: "refund",
+    TxnKind.ADJUST: "adjust",
+    TxnKind.RECOVER: "recover",
+}
+
+
 class CardKind:
     """Card kinds of the utility-card programme (business-rules.md §1), stored as ASCII."""
 

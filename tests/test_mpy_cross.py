@@ -1,4 +1,4 @@
-"""Every MicroPython source (all of firmware/, and protocol/ and hil/sim/ files marked
+"""Every MicroPython source (all of firmware/, and protocol/, host/ and hil/sim/ files marked
 `# micropython: yes`)
 compiles with mpy-cross for the board's architecture.  Catches CPython-only syntax before the
 board does."""
@@ -8,12 +8,13 @@ from icpurse.host.firmware_build import (
     ROOT,
     BuildError,
     compile_mpy,
+    MARKED_PARTS,
     find_mpy_cross,
     firmware_sources,
     marked_sources,
 )
 
-SOURCES = firmware_sources() + marked_sources("protocol") + marked_sources("hil/sim")
+SOURCES = firmware_sources() + [p for part in MARKED_PARTS for p in marked_sources(part)]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=[p.relative_to(ROOT).as_posix() for p in SOURCES])

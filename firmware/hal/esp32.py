@@ -7,15 +7,8 @@ import esp32
 import machine
 import time
 
-try:
-    from micropython import const
-except ImportError:  # CPython (never used on the board, keeps linters quiet)
-
-    def const(x):  # type: ignore[misc]  # stand-in: the stub's const is generic
-        return x
-
-
 from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
+from icpurse.protocol.mpy import const
 
 # PN532 HSU on UART2.  The receive buffer holds a few whole response frames, so a slow loop
 # iteration never loses bytes at 921,600 baud.

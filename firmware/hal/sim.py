@@ -5,8 +5,9 @@ module never imports hil, so it also loads where only the firmware is installed)
 advances the rig's VirtualClock instead of sleeping.
 """
 from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
+from icpurse.protocol.mpy import const
 
-_ENODEV = 19  # what machine.I2C raises when no device ACKs the address
+_ENODEV = const(19)  # what machine.I2C raises when no device ACKs the address
 
 
 class SimClock:

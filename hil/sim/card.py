@@ -5,9 +5,9 @@ Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yy
 icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
 reference is uncertain [U] are marked and listed in docs/simulator.md.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil.sim import faults as _faults
-from icpurse.protocol.mifare import access, geometry
+from icpurse.protocol.mifare import access, blocks, geometry
 from icpurse.protocol.mifare.access import Key, Op
 
 BLOCK_SIZE = codec.MF_BLOCK_SIZE
@@ -52,31 +52,17 @@ class AuthFailed(CardError):
     status = codec.ST_AUTH_ERROR
 
 
-def bcc(uid4):
-    return uid4[0] ^ uid4[1] ^ uid4[2] ^ uid4[3]
-
-
 def manufacturer_block(uid, sak, atqa):
-    """Block 0 (reference §2.10): UID, BCC (4-byte UID only), SAK, ATQA in on-air order (LSB
-    first), zeros. Bytes after the UID/BCC are not normative; this follows NXP dumps and
-    icpurse.protocol.mifare.blocks.build_manufacturer_block."""
-    b = bytearray(BLOCK_SIZE)
-    n = len(uid)
-    b[0:n] = uid
-    if n == 4:
-        b[4] = bcc(uid)
-        n = 5
-    b[n] = sak
-    b[n + 1] = atqa & 0xFF
-    b[n + 2] = atqa >> 8
-    return b
+    """Block 0 of a card with this UID, SAK and ATQA (the chip's int: first byte on air low), by
+    icpurse.protocol.mifare.blocks (UID, BCC of a 4-byte UID, SAK, ATQA in on-air order, zeros)."""
+    return bytearray(blocks.build_manufacturer_block(uid, sak, bytes((atqa & 0xFF, atqa >> 8))))
 
 
 def _guess_uid_len(data):
     """UID length of a raw dump: 4 when byte 4 is the BCC of bytes 0..3, else 7. One 7-byte UID in
     256 has that "BCC" by chance: then the SAK and ATQA after the UID (manufacturer_block's layout)
     decide, if they read as a Classic's only in the 7-byte position (found by tests/badinput)."""
-    if bcc(data[0:4]) != data[4]:
+    if blocks.bcc(data[0:4]) != data[4]:
         return 7
     as4 = (data[5], data[6] | data[7] << 8)
     as7 = (data[7], data[8] | data[9] << 8)
@@ -99,14 +85,6 @@ def _operand(operand):
     if not -0x80000000 <= operand <= 0xFFFFFFFF:
         raise ValueError("operand does not fit 4 bytes: %r" % (operand,))
     return _s32(_u32_bytes(operand))
-
-
-def is_value_block(b):
-    """Value-block format of reference §2.3 (MCT isValueBlock)."""
-    for i in range(4):
-        if b[i] != b[i + 8] or b[i] ^ 0xFF != b[i + 4]:
-            return False
-    return b[12] == b[14] and b[13] == b[15] and b[12] ^ 0xFF == b[13]
 
 
 class ClassicCard:
@@ -262,10 +240,10 @@ class ClassicCard:
             raise CardTimeout("card removed during the write")
 
     def _value_of(self, block):
-        b = self.blocks[block]
-        if not is_value_block(b):
+        try:
+            return blocks.value_of(self.blocks[block])
+        except blocks.InvalidValueBlock:
             raise CardNak("block %d is not a value block" % block)
-        return _s32(b[0:4])
 
     # --- commands ---------------------------------------------------------------------------
     def authenticate(self, key_type, block, key, uid4):
@@ -355,12 +333,7 @@ class ClassicCard:
             raise CardNak("block 0 is read-only")
         if self._tb is None:
             raise CardNak("transfer buffer is empty")
-        v = _u32_bytes(self._tb)
-        new = bytearray(self.blocks[block])
-        for i in range(4):
-            new[i] = new[i + 8] = v[i]
-            new[i + 4] = v[i] ^ 0xFF
-        self._store(block, new)
+        self._store(block, blocks.put_value(bytearray(self.blocks[block]), self._tb))
 
     # --- dumps ------------------------------------------------------------------------------
     def to_mfd(self):

@@ -5,7 +5,7 @@ Timing model (issue 3): host-link bytes cost 10 bit times each at the current ba
 frames included, both directions); every command frame the PN532 processes costs
 T_PN532_OVERHEAD; card operations cost the MIFARE Classic typical times of reference §2.11.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 
 _COUNTERS = ("commands", "host_bytes_in", "host_bytes_out", "card_ops", "card_timeouts",
              "link_us", "card_us", "overhead_us")

@@ -1,7 +1,7 @@
 # micropython: yes
 """Cards for tests and the demo: blank transport-configuration cards, and cards already issued
 in the v1 layout (the image firmware.image.card_image builds, written straight into memory)."""
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.firmware.image import card_image
 from icpurse.hil.sim.card import ClassicCard
 from icpurse.protocol.mifare import geometry

@@ -8,7 +8,7 @@ command as such a card would: no Crypto1, so AUTH fails (status 0x14 on the PN53
 else is NAKed. That they NAK rather than answer in their own protocol (an Ultralight does answer
 READ with 4 pages) is a simplification [U]: readers must refuse them by ATQA/SAK before that.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil.sim import card as _card
 
 # kind -> (ATQA as the PN532 reports it, SAK, UID length); NXP AN10833 "MIFARE type identification"

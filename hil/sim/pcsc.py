@@ -6,9 +6,9 @@ sits in the deck's field, the way an ACS reader's firmware drives the card throu
 
 Facts: pn532-mifare.md §3 (APDUs, status words, ATRs). Where the ACS manuals are silent (marked [U] in
 the reference) the choices are documented in docs/simulator.md and next to the code below.
-CPython only (uses construct through protocol.mifare.blocks).
+CPython only.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil.sim.card import CardError
 from icpurse.hil.sim.clock import SELECT
 from icpurse.hil.sim.deck import REMOVE

@@ -5,7 +5,7 @@ out, MIFARE Classic commands relayed to the cards of a Deck (reference §1, §2.
 Behaviour where the reference is uncertain [U] is marked here and listed in docs/simulator.md.
 Every exchange advances the VirtualClock; nothing sleeps.
 """
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.hil.sim import card as _card
 from icpurse.hil.sim.clock import SELECT, VirtualClock
 from icpurse.hil.sim.deck import PRESENT

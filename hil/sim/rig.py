@@ -7,7 +7,8 @@ Used by the firmware tests (both interpreters), the benchmarks and `icpurse sim 
 """
 import os
 
-from icpurse.firmware import codec, link
+from icpurse.firmware import link
+from icpurse.host import codec
 from icpurse.firmware.hal.sim import SimClock, SimNvs, SimUart
 from icpurse.firmware.pn532 import PN532
 from icpurse.firmware.pn532_hsu import HSU

@@ -1,18 +1,17 @@
 # micropython: yes
-"""A firmware-compatible tag (the interface of firmware.mifare.ClassicTag) driving a simulated
-card directly, without PN532 frames.
+"""A tag (the contract of firmware/tag.py) driving a simulated card directly, without PN532 frames.
 
 For tests that need thousands of card sessions (exhaustive tear sweeps) and for host tools'
 in-process `sim` reader. The full path through the PN532 host link is covered by the driver tests;
 this adapter keeps the same semantics: card errors map to the same exceptions and a card that
 answered with an error is selected again before the next authentication.
 """
-from icpurse.firmware.codec import MF_AUTH_A, MF_AUTH_B, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
-from icpurse.firmware.mifare import AccessDenied, AuthError, MifareError, TagGone
-from icpurse.hil.sim.card import AuthFailed, CardNak, CardTimeout
+from icpurse.host.codec import MF_AUTH_A, ST_TIMEOUT
+from icpurse.firmware.tag import MifareError, Tag, TagGone, card_error
+from icpurse.hil.sim.card import CardError
 
 
-class CardTag:
+class CardTag(Tag):
     def __init__(self, card, clock=None):
         self.card = card
         self.uid = bytes(card.uid)
@@ -24,15 +23,11 @@ class CardTag:
     def _call(self, fn, *args):
         try:
             return fn(*args)
-        except AuthFailed:
+        except CardError as e:
+            # the status byte a PN532 would report for this card answer (AuthFailed 0x14, CardNak
+            # 0x13, CardTimeout 0x01) picks the contract's exception
             self.halted = True
-            raise AuthError(ST_AUTH_ERROR, "authentication failed")
-        except CardNak:
-            self.halted = True
-            raise AccessDenied(ST_INVALID_FRAME, "card refused the command")
-        except CardTimeout:
-            self.halted = True
-            raise TagGone(ST_TIMEOUT, "card did not answer")
+            raise card_error(e.status, "card: %s" % e)
 
     def reselect(self):
         if not self.card.powered:
@@ -42,37 +37,34 @@ class CardTag:
         self.reselects += 1
 
     def authenticate(self, block, key, key_type=MF_AUTH_A):
-        if key_type != MF_AUTH_A and key_type != MF_AUTH_B:
-            raise ValueError("key type must be MF_AUTH_A or MF_AUTH_B")
+        self._check_auth(block, key, key_type)
         if self.halted:
             self.reselect()
         self._call(self.card.authenticate, key_type, block, bytes(key), self.uid[-4:])
 
     def read_block(self, block):
+        self._check_block(block)
         return bytes(self._call(self.card.read, block))
 
     def write_block(self, block, data):
-        if len(data) != 16:
-            raise ValueError("a block is 16 bytes")
+        self._check_data(block, data)
         self._call(self.card.write, block, bytes(data))
 
     def increment(self, block, amount):
-        self._check(amount)
+        self._check_operand(block, amount)
         self._call(self.card.increment, block, amount)
 
     def decrement(self, block, amount):
-        self._check(amount)
+        self._check_operand(block, amount)
         self._call(self.card.decrement, block, amount)
 
     def restore(self, block):
+        self._check_block(block)
         self._call(self.card.restore, block)
 
     def transfer(self, block):
+        self._check_block(block)
         self._call(self.card.transfer, block)
-
-    def _check(self, amount):
-        if not 0 <= amount <= 0x7FFFFFFF:
-            raise ValueError("operand out of range: %r" % (amount,))
 
 
 __all__ = ["CardTag", "MifareError"]

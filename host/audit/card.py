@@ -8,7 +8,8 @@ audit only reads, it never writes the card (no recovery: a half-finished transac
 import hashlib
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec, kdf, purse
+from icpurse.firmware import kdf, purse
+from icpurse.host import codec
 from icpurse.firmware.mifare import value_of
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry

@@ -17,7 +17,8 @@ still verifies under the old keys was never written: the re-key restarts from a 
 A sector that opens with neither key B (a torn trailer write left mixed bytes) is reported
 damaged and never written blindly; its balance stays known in the ledger (docs/security.md).
 """
-from icpurse.firmware import codec, kdf, purse
+from icpurse.firmware import kdf, purse
+from icpurse.host import codec
 from icpurse.firmware.image import trailer_of
 from icpurse.firmware.keyring import KeyRing
 from icpurse.firmware.mifare import AccessDenied, AuthError, value_block, value_of, ValueBlockError

@@ -19,7 +19,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.keyring import KeyRing
 from icpurse.firmware.mifare import AccessDenied, AuthError, TagGone
 from icpurse.host.issuance import personalise as pers
@@ -239,7 +240,7 @@ class Workstation:
         raise IssuanceError("no card-number allocator for the %s scheme" % scheme.name)
 
     def identity_fields(self, order: IssueOrder, prog, card_number: str, today: dt.date) -> tuple:
-        """Identity record fields without MAC, in codec order (firmware.codec.IDENTITY_FIELDS)."""
+        """Identity record fields without MAC, in codec order (host.codec.IDENTITY_FIELDS)."""
         code = order.issue_code or IssueCode(today.year, "P", 1)
         terms = prog.terms[order.kind]
         expiry = cardtime.day(cardtime.add_months(today, terms.validity.months)) if terms.validity else 0
@@ -604,8 +605,8 @@ def show_card(tag, keyring, ledger=None) -> dict:
         expiry=cardtime.to_date(expiry).isoformat() if expiry else None,
         balance=view.balance, seq=view.seq, balance_block=view.value,
         needs_recovery=view.value != view.balance,
-        log=[dict(zip(codec.LOG_ENTRY_FIELDS[:-1], entry[:-1]), kind_name=_TXN_NAMES.get(entry[codec.LOG_ENTRY_KIND],
-                                                                                           "?"))
+        log=[dict(zip(codec.LOG_ENTRY_FIELDS[:-1], entry[:-1]),
+                  kind_name=codec.TXN_NAMES.get(entry[codec.LOG_ENTRY_KIND], "?"))
              for entry in purse.read_log(access, keys, view)],
     )
     if ledger is not None:
@@ -624,9 +625,6 @@ def show_card(tag, keyring, ledger=None) -> dict:
                 out["ledger"]["mismatch"] = "the ledger registered this UID as %s" % card.card_number
     return out
 
-
-_TXN_NAMES = {codec.TXN_ISSUE: "issue", codec.TXN_LOAD: "top-up", codec.TXN_DEBIT: "debit", codec.TXN_VOID: "void",
-              codec.TXN_REFUND: "refund", codec.TXN_ADJUST: "adjust", codec.TXN_RECOVER: "recover"}
 
 __all__ = [
     "Workstation", "IssueOrder", "CardRequirements", "CardResult", "RecoverResult", "IssuanceError", "CardError",

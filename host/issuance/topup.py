@@ -28,7 +28,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.keyring import NoKey
 from icpurse.firmware.mifare import MifareError
 from icpurse.host.issuance import rekey as rk

@@ -4,7 +4,8 @@ Money writes are ordinary purse transactions from terminal 0 (the issuer) whose 
 ledger booking's entry id (24 bits), so a retried flow recognises its own earlier write in the
 slots or the on-card log and never writes it twice.
 """
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.protocol import cardtime, layout
 from icpurse.protocol.numbering import card_number_from_bcd
 

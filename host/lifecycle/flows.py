@@ -1,6 +1,7 @@
 """The holder lifecycle flows: ledger step (audited, refusals change nothing) and card step, each
 safe to run again after an interruption. Amounts are integer fen; `when` is an aware datetime."""
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.mifare import AuthError
 from icpurse.host.issuance.personalise import personalise
 from icpurse.host.lifecycle.cardops import (

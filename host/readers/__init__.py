@@ -5,7 +5,7 @@
     --reader sim[:FOLDER]       the in-process virtual rig (cards kept as .mfd dumps)
 
 or the environment variable ICPURSE_READER. Every reader offers `wait_for_card(timeout)` -> a tag
-with the interface of firmware.mifare.ClassicTag, and `close()`.
+(a firmware.tag.Tag: the written tag contract), and `close()`.
 
 `pcsc` and `serial` are the host's own. Other kinds are registered by the parts above the host
 (entry point group `icpurse.readers`, see host/plugins.py): `sim` is the virtual rig's

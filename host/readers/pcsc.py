@@ -1,5 +1,5 @@
 """PC/SC readers through pyscard: PC/SC part 3 storage-card APDUs as ACS ACR122U/ACR1252U speak them
-(reference §3). `PcscTag` offers the tag interface of firmware.mifare.ClassicTag, so the purse
+(docs/simulator.md, "PC/SC: the storage-card persona"). `PcscTag` implements the tag contract (firmware/tag.py), so the purse
 protocol and personalisation run unchanged on a PC/SC reader.
 
 Value operations: the reader's `FF D7` APDUs combine a card INCREMENT/DECREMENT with a TRANSFER to
@@ -10,8 +10,8 @@ copy (restore + transfer) followed by a decrement of the destination, which ends
 """
 import time
 
-from icpurse.firmware.codec import MF_AUTH_A, MF_AUTH_B, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
-from icpurse.firmware.mifare import AccessDenied, AuthError, TagGone
+from icpurse.host.codec import MF_AUTH_A, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
+from icpurse.firmware.tag import AccessDenied, AuthError, Tag, TagGone
 
 OK = (0x90, 0x00)
 KEY_SLOT = 0x00
@@ -89,7 +89,10 @@ class PcscReader:
             time.sleep(0.1)
 
 
-class PcscTag:
+class PcscTag(Tag):
+    """The tag contract over PC/SC storage-card APDUs. `atqa` is None: PC/SC does not report it;
+    `sak` comes from the ATR's card name. The reader re-selects a halted card itself."""
+
     def __init__(self, connection):
         self.conn = connection
         atr = bytes(connection.getATR())
@@ -116,11 +119,8 @@ class PcscTag:
         return bytes(data)
 
     def authenticate(self, block, key, key_type=MF_AUTH_A):
-        if key_type not in (MF_AUTH_A, MF_AUTH_B):
-            raise ValueError("key type must be MF_AUTH_A or MF_AUTH_B")
+        self._check_auth(block, key, key_type)
         key = bytes(key)
-        if len(key) != 6:
-            raise ValueError("a MIFARE key is 6 bytes")
         self._pending = None
         if key != self._loaded_key:
             self._apdu([0xFF, 0x82, 0x00, KEY_SLOT, 0x06] + list(key), AccessDenied, "load key")
@@ -129,20 +129,19 @@ class PcscTag:
                    "authenticate block %d" % block)
 
     def read_block(self, block):
+        self._check_block(block)
         data = self._apdu([0xFF, 0xB0, 0x00, block, 0x10], AccessDenied, "read block %d" % block)
         if len(data) != 16:
             raise AccessDenied(ST_INVALID_FRAME, "read block %d returned %d bytes" % (block, len(data)))
         return data
 
     def write_block(self, block, data):
+        self._check_data(block, data)
         data = bytes(data)
-        if len(data) != 16:
-            raise ValueError("a block is 16 bytes")
         self._apdu([0xFF, 0xD6, 0x00, block, 0x10] + list(data), AccessDenied, "write block %d" % block)
 
     def _hold(self, op, block, operand):
-        if not 0 <= operand <= 0x7FFFFFFF:
-            raise ValueError("operand out of range: %r" % (operand,))
+        self._check_operand(block, operand)
         self._pending = (op, block, operand)
 
     def increment(self, block, amount):
@@ -159,6 +158,7 @@ class PcscTag:
                    "value operation on block %d" % block)
 
     def transfer(self, block):
+        self._check_block(block)
         if self._pending is None:
             raise AccessDenied(ST_INVALID_FRAME, "transfer without a value operation")
         op, source, operand = self._pending

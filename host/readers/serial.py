@@ -3,14 +3,15 @@
 `LinkClient` sends requests and returns response payloads, raising `ReaderLinkError` for an ERROR
 frame (typed code, detail, message). Requests that change nothing are retried after a lost or
 damaged answer; a DEBIT is never sent twice (its outcome is read back from the journal instead).
-`SerialTag` is the tag interface over the transparent CARD_* commands, so personalisation and
+`SerialTag` is the tag contract (firmware/tag.py) over the transparent CARD_* commands, so personalisation and
 top-ups run through an issuance reader exactly as through PC/SC.
 """
 import time
 
-from icpurse.firmware import codec, link
-from icpurse.firmware.codec import ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
-from icpurse.firmware.mifare import AccessDenied, AuthError, MifareError, TagGone
+from icpurse.firmware import link
+from icpurse.host import codec
+from icpurse.host.codec import ST_TIMEOUT
+from icpurse.firmware.tag import Tag, TagGone, card_error
 
 _SAFE_TO_RETRY = {codec.LINK_CMD_INFO, codec.LINK_CMD_FETCH_JOURNAL, codec.LINK_CMD_READ_CARD,
                   codec.LINK_CMD_SET_TIME, codec.LINK_CMD_CONFIGURE, codec.LINK_CMD_ACK_JOURNAL,
@@ -167,11 +168,9 @@ class LinkClient:
         self.request(codec.LINK_CMD_REBOOT)
 
 
-_STATUS_ERRORS = {ST_AUTH_ERROR: AuthError, ST_INVALID_FRAME: AccessDenied, ST_TIMEOUT: TagGone}
-
-
-class SerialTag:
-    """The tag interface over an issuance reader's transparent CARD_* commands."""
+class SerialTag(Tag):
+    """The tag contract over an issuance reader's transparent CARD_* commands; the reader's own
+    ClassicTag re-selects a halted card."""
 
     def __init__(self, client, timeout_ms=10000):
         self.client = client
@@ -184,23 +183,25 @@ class SerialTag:
             return self.client.request(command, payload)
         except ReaderLinkError as e:
             if e.code == codec.LINK_ERR_CARD:
-                raise _STATUS_ERRORS.get(e.detail, MifareError)(e.detail, e.message)
+                raise card_error(e.detail, e.message)
             if e.code == codec.LINK_ERR_NO_CARD:
                 raise TagGone(ST_TIMEOUT, e.message)
             raise
 
     def authenticate(self, block, key, key_type=codec.MF_AUTH_A):
+        self._check_auth(block, key, key_type)
         self._call(codec.LINK_CMD_CARD_AUTH, codec.encode_card_auth(block, key_type, bytes(key)))
 
     def read_block(self, block):
+        self._check_block(block)
         return codec.decode_card_data(self._call(codec.LINK_CMD_CARD_READ, codec.encode_card_block(block)))[0]
 
     def write_block(self, block, data):
+        self._check_data(block, data)
         self._call(codec.LINK_CMD_CARD_WRITE, codec.encode_card_write(block, bytes(data)))
 
     def _value(self, op, block, operand):
-        if not 0 <= operand <= 0x7FFFFFFF:
-            raise ValueError("operand out of range: %r" % (operand,))
+        self._check_operand(block, operand)
         self._call(codec.LINK_CMD_CARD_VALUE, codec.encode_card_value(op, block, operand))
 
     def increment(self, block, amount):
@@ -213,6 +214,7 @@ class SerialTag:
         self._value(codec.MF_RESTORE, block, 0)
 
     def transfer(self, block):
+        self._check_block(block)
         self._call(codec.LINK_CMD_CARD_TRANSFER, codec.encode_card_block(block))
 
 

@@ -13,7 +13,7 @@ Both mean the card's counters cannot be trusted any more: the finding proposes a
 """
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 
 _DEBITS = (codec.TXN_DEBIT,)
 _CREDITS = (codec.TXN_LOAD, codec.TXN_REFUND, codec.TXN_ADJUST, codec.TXN_RECOVER)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.host.ledger.models import JournalEntry
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime

@@ -9,15 +9,12 @@ Layout through the generated codec only.
 """
 from dataclasses import dataclass
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.protocol.crypto import kdf
 
 RECORD_SIZE = codec.JOURNAL_RECORD_SIZE
 ZERO_MAC = bytes(codec.MAC_SIZE)
 _BODY = RECORD_SIZE - codec.MAC_SIZE
-STATE_NAMES = {codec.JR_PENDING: "pending", codec.JR_COMMITTED: "committed", codec.JR_ROLLED_BACK: "rolled_back"}
-KIND_NAMES = {codec.TXN_ISSUE: "issue", codec.TXN_LOAD: "load", codec.TXN_DEBIT: "debit", codec.TXN_VOID: "void",
-              codec.TXN_REFUND: "refund", codec.TXN_ADJUST: "adjust", codec.TXN_RECOVER: "recover"}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ a record stored twice is a no-op).
 import hashlib
 from dataclasses import dataclass, field
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
 from icpurse.host.terminals import journal as jv
 from icpurse.protocol import cardtime

@@ -6,7 +6,8 @@ import pytest
 import purse_fixtures as fx
 import reader_fixtures as rx
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.mifare import MifareError
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.deck import Deck

@@ -2,7 +2,8 @@
 import mpytest
 import purse_fixtures as fx
 
-from icpurse.firmware import codec, kdf
+from icpurse.firmware import kdf
+from icpurse.host import codec
 from icpurse.hil.sim.rig import LinkRefused, VirtualReader  # noqa: F401 (re-exported)
 
 JOURNAL_MASTER = bytes.fromhex("99" * 16)

@@ -4,7 +4,8 @@ Dual-run: CPython (pytest) and MicroPython (tests/micropython/run.mjs)."""
 import mpytest
 import purse_fixtures as fx
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.keyring import NoKey
 from icpurse.protocol import layout
 

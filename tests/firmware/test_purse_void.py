@@ -6,7 +6,8 @@ Dual-run: CPython (pytest) and MicroPython (tests/micropython/run.mjs)."""
 import mpytest
 import purse_fixtures as fx
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.protocol import layout

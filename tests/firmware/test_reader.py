@@ -6,7 +6,7 @@ import purse_fixtures as fx
 import reader_fixtures as rf
 from crashfs import CrashFS, PowerLoss
 
-from icpurse.firmware import codec
+from icpurse.host import codec
 from icpurse.firmware.mifare import MifareError
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults

@@ -4,7 +4,8 @@ Dual-run: CPython and MicroPython."""
 import purse_fixtures as fx
 import reader_fixtures as rf
 
-from icpurse.firmware import codec, link
+from icpurse.firmware import link
+from icpurse.host import codec
 from icpurse.firmware.server import LinkServer
 
 

@@ -7,7 +7,8 @@ purse, and the store reader's key A opens them."""
 import pytest
 from issuance_world import UTILITY, blank_in_stock, new_uid
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.hil.sim.vreader import start_reader_pty

@@ -4,7 +4,8 @@ open it; a card left half re-keyed is refused by every store reader, never debit
 import pytest
 from rekey_world import reader_ring, rings, store_debit, store_read, tap, v1_card
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.mifare import AuthError
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag

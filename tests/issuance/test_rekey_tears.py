@@ -11,7 +11,8 @@ the card's balance stays known in the ledger (docs/security.md)."""
 import pytest
 from rekey_world import reader_ring, rings, store_read, tap, v1_card
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.service import Workstation
 from icpurse.host.issuance.topup import CardProblem, reconfirm, top_up

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from icpurse.firmware import codec, purse
+from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag

@@ -4,7 +4,8 @@ balance moves to the replacement. The reader is the real firmware on the virtual
 import pytest
 
 import lifecycle_world as w
-from icpurse.firmware import codec, kdf
+from icpurse.firmware import kdf
+from icpurse.host import codec
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.rig import LinkRefused, VirtualReader
 from icpurse.hil.sim.tag import CardTag

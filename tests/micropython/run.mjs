@@ -6,7 +6,8 @@
 // Each test file gets a fresh interpreter whose filesystem holds:
 //   /lib/icpurse/__init__.py        empty (the CPython root __init__ is not firmware)
 //   /lib/icpurse/firmware/...       every .py under <root>/firmware/
-//   /lib/icpurse/hil/sim/...        only the .py files under <root>/hil/sim/ marked MicroPython-
+//   /lib/icpurse/protocol/..., /lib/icpurse/host/... (the generated host codec) and
+//   /lib/icpurse/hil/sim/...        only the .py files under these folders marked MicroPython-
 //                                   compatible: a line `# micropython: yes` among the first 5
 //                                   (package __init__.py files are created empty when unmarked)
 //   /tests_fw/...                   the support files in <root>/tests/firmware/ (mpytest.py, ...)
@@ -21,7 +22,7 @@ import { fileURLToPath } from "node:url";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MARKER = /^#\s*micropython:\s*yes\b/;
 const MARKER_LINES = 5;
-const MARKED_PARTS = ["protocol", "hil/sim"];
+const MARKED_PARTS = ["protocol", "host", "hil/sim"];
 
 function usage(msg) {
   if (msg) process.stderr.write(`run.mjs: ${msg}\n`);

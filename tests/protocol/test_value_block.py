@@ -1,4 +1,7 @@
-"""Value blocks and block 0 (pn532-mifare.md §2.3, §2.10)."""
+"""Value blocks and block 0 (docs/card-layout.md, "MIFARE Classic block formats"): datasheet
+examples, the MIFARE Classic Tool rule, and construct declarations of the two layouts written here
+as independent oracles of icpurse.protocol.mifare.blocks (plain Python, MicroPython-safe)."""
+import construct as c
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -7,6 +10,10 @@ from icpurse.protocol.mifare.blocks import (
     InvalidManufacturerBlock,
     InvalidValueBlock,
     bcc,
+    value_block_into,
+    put_value,
+    value_address,
+    value_of,
     build_manufacturer_block,
     decode_value_block,
     encode_value_block,
@@ -154,3 +161,53 @@ def test_bad_uid_length(uid):
 def test_bad_manufacturer_length():
     with pytest.raises(ValueError, match="8 bytes"):
         build_manufacturer_block(H("DEADBEEF"), manufacturer=bytes(7))
+
+
+# --- construct oracles: the layouts declared once more, the construct way -------------------------
+
+ValueBlock = c.Struct("value" / c.Int32sl, "value_inv" / c.Int32ul, "value_copy" / c.Int32sl,
+                      "addr" / c.Int8ul, "addr_inv" / c.Int8ul, "addr_copy" / c.Int8ul, "addr_inv_copy" / c.Int8ul)
+ManufacturerBlock4 = c.Struct("uid" / c.Bytes(4), "bcc" / c.Int8ul, "sak" / c.Int8ul, "atqa" / c.Bytes(2),
+                              "manufacturer" / c.Bytes(8))
+ManufacturerBlock7 = c.Struct("uid" / c.Bytes(7), "sak" / c.Int8ul, "atqa" / c.Bytes(2), "manufacturer" / c.Bytes(6))
+
+
+@given(st.integers(-(1 << 31), (1 << 31) - 1), st.integers(0, 255))
+def test_value_block_equals_construct(value, addr):
+    built = ValueBlock.build(dict(value=value, value_inv=~value & 0xFFFFFFFF, value_copy=value,
+                                  addr=addr, addr_inv=addr ^ 0xFF, addr_copy=addr, addr_inv_copy=addr ^ 0xFF))
+    assert encode_value_block(value, addr) == built
+    assert decode_value_block(built) == (value, addr)
+    assert value_of(bytearray(built)) == value and value_address(memoryview(built)) == addr
+
+
+@given(st.binary(min_size=4, max_size=4), st.integers(0, 255), st.binary(min_size=2, max_size=2),
+       st.binary(min_size=8, max_size=8))
+def test_manufacturer_block_4_equals_construct(uid, sak, atqa, maker):
+    built = ManufacturerBlock4.build(dict(uid=uid, bcc=uid[0] ^ uid[1] ^ uid[2] ^ uid[3], sak=sak, atqa=atqa,
+                                          manufacturer=maker))
+    assert build_manufacturer_block(uid, sak, atqa, maker) == built
+    parsed = ManufacturerBlock4.parse(built)
+    assert tuple(parse_manufacturer_block(built)) == (parsed.uid, parsed.bcc, parsed.sak, parsed.atqa,
+                                                       parsed.manufacturer)
+
+
+@given(st.binary(min_size=7, max_size=7), st.integers(0, 255), st.binary(min_size=2, max_size=2),
+       st.binary(min_size=6, max_size=6))
+def test_manufacturer_block_7_equals_construct(uid, sak, atqa, maker):
+    built = ManufacturerBlock7.build(dict(uid=uid, sak=sak, atqa=atqa, manufacturer=maker))
+    assert build_manufacturer_block(uid, sak, atqa, maker) == built
+    assert tuple(parse_manufacturer_block(built, 7)) == (uid, None, sak, atqa, maker)
+
+
+def test_put_value_keeps_the_address_bytes():
+    """What a TRANSFER writes: value, ~value, value; bytes 12..15 stay (even if not an address)."""
+    buf = bytearray(H("00" * 12 + "DE AD BE EF"))
+    assert put_value(buf, 100) is buf
+    assert buf == H("64 00 00 00 9B FF FF FF 64 00 00 00 DE AD BE EF")
+
+
+def test_value_block_into_a_larger_buffer():
+    buf = bytearray(b"\xaa" * 20)
+    value_block_into(memoryview(buf)[2:18], 100, 5)
+    assert buf == b"\xaa\xaa" + H("64 00 00 00 9B FF FF FF 64 00 00 00 05 FA 05 FA") + b"\xaa\xaa"

@@ -1,16 +1,16 @@
-"""Fuzz target: the card layout parsers, protocol side (construct) and firmware side (codec).
+"""Fuzz target: the card layout parsers, protocol side (construct and protocol/mifare) and the
+generated codecs.
 
 Each parser either accepts the bytes or raises its documented ValueError subclass; when it
 accepts them, building from the parsed value gives the same bytes back (so the parser neither
 drops nor invents information).  Parsers: access bits, sector trailer, MAD1 / MAD2, value
-block, manufacturer block (protocol/mifare), every codec.decode_* (firmware/codec.py) and the
-firmware's value_of (firmware/mifare.py).
+block and manufacturer block (protocol/mifare/blocks.py, which the firmware uses too), every
+codec.decode_* (host/codec.py: the device codec's and the rest).
 """
 import _common
 
 with _common.instrument(__name__):
-    from icpurse.firmware import codec
-    from icpurse.firmware import mifare as fw_mifare
+    from icpurse.host import codec
     from icpurse.protocol.mifare import access, blocks, mad, trailer
 
 CODEC = sorted(n[len("decode_"):] for n in dir(codec) if n.startswith("decode_"))
@@ -61,14 +61,12 @@ def _value(data):
     try:
         value, addr = blocks.decode_value_block(data)
     except blocks.InvalidValueBlock:
-        try:
-            fw_value = fw_mifare.value_of(data)
-        except fw_mifare.ValueBlockError:
-            return
-        raise AssertionError("firmware accepts value block %s (%d), protocol does not" % (data.hex(), fw_value))
+        if blocks.is_value_block(data):
+            raise AssertionError("is_value_block accepts %s, decode_value_block does not" % data.hex())
+        return
     _same("value block", data, blocks.encode_value_block(value, addr))
-    if fw_mifare.value_of(data) != value or fw_mifare.value_address(data) != addr:
-        raise AssertionError("firmware and protocol read value block %s differently" % data.hex())
+    if blocks.value_of(data) != value or blocks.value_address(data) != addr or not blocks.is_value_block(data):
+        raise AssertionError("the value block readers disagree on %s" % data.hex())
 
 
 def _manufacturer(data, uid_len):

@@ -92,7 +92,7 @@ def test_one_input(data):
     # arbitrary garbage, then one valid frame and padding: the frame is not lost
     garbage = inp.chunk(255)
     frame = (inp.u8() % 4, inp.u8(), inp.u8(), inp.chunk(40))
-    pad = bytes(link.HEADER_SIZE + codec.LINK_MAX_PAYLOAD + link.CRC_SIZE)
+    pad = bytes(codec.LINK_HEADER_SIZE + codec.LINK_MAX_PAYLOAD + codec.LINK_CRC_SIZE)
     reader = link.FrameReader()
     got = []
     for piece in (garbage, link.encode_frame(*frame), pad):

@@ -10,7 +10,7 @@ struct.error, an endless loop or a result of the wrong shape.
 import _common
 
 with _common.instrument(__name__):
-    from icpurse.firmware import codec
+    from icpurse.host import codec
     from icpurse.firmware.mifare import ClassicTag
     from icpurse.firmware.pn532 import PN532, PN532Error
     from icpurse.firmware.pn532_i2c import I2C

@@ -12,7 +12,8 @@ the reader boots again from what it left in flash and NVS.
 import _common
 
 with _common.instrument(__name__):
-    from icpurse.firmware import codec, link
+    from icpurse.firmware import link
+    from icpurse.host import codec
     from icpurse.firmware.hal.sim import SimNvs
     from icpurse.hil.sim.deck import Deck
     from icpurse.hil.sim.rig import VirtualReader
