@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from simproc import START_TIMEOUT_S, SimProcess, wait_for
+from support.simproc import START_TIMEOUT_S, SimProcess, wait_for
 
 smartcard = pytest.importorskip("smartcard", reason="pyscard not installed (pip extra icpurse[pcsc])")
 from smartcard.Exceptions import CardConnectionException, NoCardException  # noqa: E402

@@ -4,13 +4,13 @@ import os
 
 import pytest
 
-import storeworld as sw
 from icpurse.firmware import codec, kdf
 from icpurse.firmware.journal import Journal
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
 from icpurse.host.terminals.client import RigClient
+from support import store as sw
 
 A, B = "31000001", "31000002"
 
