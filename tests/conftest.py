@@ -1,4 +1,4 @@
-"""Fixtures every suite may use.
+"""Fixtures every suite may use, and the rule that ties hardware stacks to their markers.
 
 Imports: pyproject.toml's pytest `pythonpath` puts tests/ (the `support` package),
 tests/firmware (the dual-run helpers: mpytest, purse_fixtures, reader_fixtures, ...) and
@@ -22,8 +22,19 @@ from support.ledger import pg_server  # noqa: F401 (fixture)
 from support.simproc import pcscd, start_sim  # noqa: F401 (fixtures)
 from support.store import world  # noqa: F401 (fixture)
 
+# fixture -> the marker a test using it must carry, so `-m "not <marker>"` deselects every such test
+_NEEDS_MARKER = {"pcscd": "pcsc"}
+
 
 @pytest.fixture
 def clock():
     return ManualClock()
 
+
+def pytest_collection_modifyitems(config, items):
+    missing = ["%s (uses %s, lacks @pytest.mark.%s)" % (item.nodeid, fixture, marker)
+               for item in items
+               for fixture, marker in _NEEDS_MARKER.items()
+               if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None]
+    if missing:
+        raise pytest.UsageError("tests need their hardware marker:\n  " + "\n  ".join(missing))

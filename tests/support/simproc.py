@@ -163,7 +163,8 @@ def pcscd():
 
     Module scope: a pcscd we started is stopped after each test module, so the next module that
     needs PC/SC gets a fresh one. pcscd can keep a vpcd slot in "no card" after a quick card swap
-    (docs/simulator.md); a stuck slot must not leak from one test module into another."""
+    (docs/simulator.md); a stuck slot must not leak from one test module into another.
+    A test that takes this fixture carries the `pcsc` marker (tests/conftest.py checks it)."""
     if shutil.which("pcscd") is None and not os.path.exists("/usr/sbin/pcscd"):
         pytest.skip("pcscd not installed (Debian package pcscd; `make test` installs it)")
     if not os.path.exists(VPCD_DRIVER):
