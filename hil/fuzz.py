@@ -17,21 +17,33 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGETS_DIR = os.path.join(ROOT, "tests", "fuzz", "targets")
+FIRMWARE_TESTS = os.path.join(ROOT, "tests", "firmware")  # helpers some targets reuse (crashfs, ...)
+# Run in the targets' folder, so `import _common` and the other targets resolve from there.
+_WRITE_SEEDS = """import os, sys
+name, corpus = sys.argv[1:]
+for i, seed in enumerate(getattr(__import__(name), "SEEDS", ())):
+    with open(os.path.join(corpus, "seed-%03d" % i), "wb") as f:
+        f.write(seed)
+"""
 
 
 def target_names():
     return sorted(f[:-3] for f in os.listdir(TARGETS_DIR) if f.endswith(".py") and not f.startswith("_"))
 
 
+def _target_env():
+    """The environment of a target process: tests/firmware on its import path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([FIRMWARE_TESTS] + [p for p in [env.get("PYTHONPATH")] if p])
+    return env
+
+
 def _write_seeds(name, corpus):
-    """Put the target's SEEDS into its corpus folder (imports the target module; no atheris)."""
+    """Put the target's SEEDS into its corpus folder (imports the target module in a child process
+    started in the targets' folder, like the fuzzing run; no atheris)."""
     os.makedirs(corpus, exist_ok=True)
-    if TARGETS_DIR not in sys.path:
-        sys.path.insert(0, TARGETS_DIR)
-    module = __import__(name)
-    for i, seed in enumerate(getattr(module, "SEEDS", ())):
-        with open(os.path.join(corpus, "seed-%03d" % i), "wb") as f:
-            f.write(seed)
+    subprocess.run([sys.executable, "-c", _WRITE_SEEDS, name, corpus], cwd=TARGETS_DIR, env=_target_env(),
+                   check=True, timeout=120)
 
 
 def run_target(name, seconds=None, runs=None, work=None, quiet=False):
@@ -50,7 +62,8 @@ def run_target(name, seconds=None, runs=None, work=None, quiet=False):
         cmd.append("-max_total_time=%d" % seconds)
     cmd.append(corpus)
     limit = (seconds or 600) * 2 + 60
-    p = subprocess.run(cmd, cwd=TARGETS_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=limit)
+    p = subprocess.run(cmd, cwd=TARGETS_DIR, env=_target_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=limit)
     out = p.stdout.decode("utf-8", "replace")
     new = sorted(os.path.join(crashes, f) for f in set(os.listdir(crashes)) - before)
     return p.returncode == 0 and not new, new, out

@@ -1,6 +1,6 @@
 """A PostgreSQL server for `make bench`: the one named by a URL, or a throwaway cluster (initdb into a
 temp dir, unix socket only, no TCP; as root run as the `postgres` user, since initdb refuses root) —
-also used by the ledger tests' fixture (tests/ledger/conftest.py)."""
+also used by the tests' `pg_server` fixture (tests/support/ledger.py)."""
 import glob
 import os
 import shutil

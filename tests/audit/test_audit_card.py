@@ -5,7 +5,6 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import storeworld as sw
 from icpurse.firmware import codec
 from icpurse.hil.sim import dumps
 from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
@@ -15,6 +14,7 @@ from icpurse.host.reconcile import engine
 from icpurse.keys import demo, keystore
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
+from support import store as sw
 
 A = "33000001"
 

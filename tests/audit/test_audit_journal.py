@@ -2,10 +2,10 @@
 an edited column, a deleted record are each found."""
 from sqlalchemy import text
 
-import storeworld as sw
 from icpurse.firmware import codec
 from icpurse.host.audit.terminal import audit_terminal
 from icpurse.host.reconcile import engine
+from support import store as sw
 
 A = "34000001"
 

@@ -2,7 +2,6 @@
 from `icpurse programme check`, no traceback), and nothing is written."""
 import copy
 import tomllib
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +12,8 @@ from icpurse.host.programmes import ProgrammeFileError, check_programme, load_pr
 from icpurse.host.programmes.cli import programme
 from icpurse.host.programmes.model import parse_programme
 from icpurse.host.programmes.profiles import ProfileError
+from support.ledger import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
 UTILITY = (EXAMPLES / "utility-payment-card.toml").read_text(encoding="utf-8")
 GOOD = '''[[programme]]
 id = "p1"

@@ -8,7 +8,6 @@ import tty
 import pytest
 import purse_fixtures as fx
 import reader_fixtures as rx
-from smartcard import Exceptions as pcsc_errors
 
 from icpurse.firmware import codec, link, purse
 from icpurse.firmware.mifare import TagGone
@@ -173,11 +172,14 @@ class _PcscConnection:
 
     def transmit(self, apdu):
         if self.deck.in_field is None:
+            from smartcard import Exceptions as pcsc_errors
+
             raise pcsc_errors.CardConnectionException("Card was removed.")
         rsp = bytes(self.persona.transmit(bytes(apdu)))
         return list(rsp[:-2]), rsp[-2], rsp[-1]
 
 
+@pytest.mark.pcsc  # pyscard
 def test_pcsc_card_removed_mid_debit_changes_nothing():
     deck = Deck()
     card = fx.new_card(balance=1000)

@@ -1,11 +1,9 @@
 """A new ledger from the command line: the first admin, more operators, a programme registered."""
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from icpurse.host.cli import main
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
+from support.ledger import EXAMPLES
 
 
 def run(args, db, password="pw-new-operator", login="pw-admin-secret", operator=None):

@@ -54,6 +54,7 @@ def test_atr_identifies_classic_1k_and_4k():
     assert card_kind_from_atr(h("3B8180018080")) is None  # DESFire (ISO 14443-4)
 
 
+@pytest.mark.pcsc  # PcscTag needs pyscard (its exceptions)
 def test_personalise_top_up_debit_over_pcsc(tag):
     assert tag.uid == UID and tag.size == "1k"
     keys = issuer().for_card(UID, 1)
@@ -72,6 +73,7 @@ def test_personalise_top_up_debit_over_pcsc(tag):
     assert view.balance == 3001 and view.value == 3001
 
 
+@pytest.mark.pcsc  # PcscTag needs pyscard (its exceptions)
 def test_roll_forward_from_ceiling_over_pcsc(tag):
     """A decrement into another block (ceiling -> balance) is emulated with copy + decrement."""
     keys = issuer().for_card(UID, 1)
@@ -98,6 +100,7 @@ def test_roll_forward_from_ceiling_over_pcsc(tag):
     assert purse.recover(access, purse.read_card(access, k, v)).value == 800
 
 
+@pytest.mark.pcsc  # PcscTag needs pyscard (its exceptions)
 def test_wrong_key_fails_and_the_next_auth_works(tag):
     with pytest.raises(AuthError):
         tag.authenticate(4, b"\x01" * 6, purse.KEY_A)
@@ -105,6 +108,7 @@ def test_wrong_key_fails_and_the_next_auth_works(tag):
     assert len(tag.read_block(4)) == 16
 
 
+@pytest.mark.pcsc  # PcscTag needs pyscard (its exceptions)
 def test_personalise_refuses_a_card_of_another_issuer(tag):
     keys = issuer().for_card(UID, 1)
     personalise(tag, keys, factory.identity_fields(1), now=100)

@@ -1,30 +1,13 @@
 """Fixtures of the issuance workstation tests: a ledger (SQLite in the test's folder) with operators
 of each role and the example programmes registered, the INSECURE DEMO KEYS as the workstation key
-set; and the PC/SC stack fixtures `pcscd` / `start_sim` of tests/sim (imported, not copied)."""
-import importlib.util
-import sys
-from pathlib import Path
-
+set. The manual `clock` and the PC/SC stack fixtures `pcscd` / `start_sim` come from tests/conftest.py."""
 import pytest
-from issuance_world import DATA_KEY, FakeClock, setup_world
+from issuance_world import DATA_KEY, setup_world
 
 from icpurse.host.issuance.service import Workstation
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import demo, exports
-
-_SIM_TESTS = Path(__file__).resolve().parents[1] / "sim"
-if str(_SIM_TESTS) not in sys.path:
-    sys.path.append(str(_SIM_TESTS))  # simproc, used by tests/sim/conftest.py
-_spec = importlib.util.spec_from_file_location("sim_test_fixtures", _SIM_TESTS / "conftest.py")
-_sim_fixtures = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_sim_fixtures)
-pcscd = _sim_fixtures.pcscd
-start_sim = _sim_fixtures.start_sim
-
-
-@pytest.fixture
-def clock():
-    return FakeClock()
+from support.ledger import sqlite_url
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +17,7 @@ def demo_keyset():
 
 @pytest.fixture
 def ledger_url(tmp_path):
-    return "sqlite:///%s" % (tmp_path / "ledger.db")
+    return sqlite_url(tmp_path)
 
 
 @pytest.fixture

@@ -1,18 +1,13 @@
 """Shared helpers of the issuance workstation tests (a unique module name, so test modules can
 import them without clashing with other folders' conftest modules)."""
-import datetime as dt
 import itertools
-from pathlib import Path
 
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.service import IssueOrder
 from icpurse.host.ledger import HolderInfo
-from icpurse.host.programmes import load_programmes
+from support.ledger import DATA_KEY, EXAMPLES, PW, example  # noqa: F401 (the suite imports them from here)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
-PW = "correct horse battery"
-DATA_KEY = bytes(range(32))  # test-only ledger data key
 HOLDER = HolderInfo(name="Li Si", id_number="11010519491231002X", contact="13900000000")
 UTILITY = IssueOrder("utility-payment", "anonymous", 20000)  # 200 yuan, numbers 5031 1 0000001...
 MOFCOM_NAMED = IssueOrder("mofcom-compliant", "named", 50000)
@@ -21,24 +16,6 @@ _uids = itertools.count(0x5E000001)
 
 def new_uid():
     return next(_uids).to_bytes(4, "big")
-
-
-def example(name):
-    (prog,) = load_programmes(EXAMPLES / name)
-    return prog
-
-
-class FakeClock:
-    """A controllable clock (no real sleeps): 2026-03-02 10:00 China Standard Time."""
-
-    def __init__(self, start=dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        self.t += dt.timedelta(**kw)
 
 
 def setup_world(ledger):

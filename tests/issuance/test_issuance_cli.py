@@ -6,12 +6,13 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from issuance_world import EXAMPLES, PW, FakeClock, setup_world
+from issuance_world import EXAMPLES, PW, setup_world
 
 from icpurse.hil.sim import dumps
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import demo, keystore
+from support.clock import ManualClock
 
 SIM_UID = "5E110001"  # the blank the sim reader makes in an empty state folder
 
@@ -19,7 +20,7 @@ SIM_UID = "5E110001"  # the blank the sim reader makes in an empty state folder
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     url = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(url, clock=FakeClock())
+    led = open_ledger(url, clock=ManualClock())
     setup_world(led)
     led.close()
     for var in ("ICPURSE_READER", "ICPURSE_KEYSTORE", "ICPURSE_OPERATOR", "ICPURSE_DB", "ICPURSE_DATA_KEY",

@@ -154,7 +154,7 @@ def test_batch_through_pyscard_pcscd_vpcd_and_the_simulator(ledger, station, rea
             self.position += 1
             sim.command("present blank%d" % self.position if self.position < len(uids) else "remove")
 
-    from simproc import wait_for
+    from support.simproc import wait_for
 
     reader = wait_for(lambda: _pcsc_reader(HopperPcscReader, sim.pcsc), what="the virtual PC/SC reader")
     results = station.personalise_batch(reader, UTILITY, count=len(uids), card_timeout=10)

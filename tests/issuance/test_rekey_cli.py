@@ -13,9 +13,8 @@ from icpurse.hil.sim.tag import CardTag
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import demo, exports, keystore
+from support.ledger import PW
 from topup_world import card_state, sim_card
-
-PW = "correct horse battery"
 
 
 def test_topup_rekeys_a_card_of_the_previous_version_after_keys_rollover(ledger, ledger_url, clock, tmp_path,

@@ -10,9 +10,8 @@ from icpurse.hil.sim import dumps
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
+from support.ledger import PW
 from topup_world import card_state, sim_card
-
-PW = "correct horse battery"  # the operators' password in tests/issuance
 
 
 def doc_of(result):

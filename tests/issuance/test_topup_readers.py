@@ -40,7 +40,7 @@ def scenario(ledger, tag, ring, issuer, number):
 def test_top_up_and_void_through_pcsc(pcscd, start_sim, ledger, ring, demo_keyset, tmp_path):
     from icpurse.host.readers.pcsc import PcscReader
 
-    from simproc import wait_for
+    from support.simproc import wait_for
 
     uid = bytes.fromhex("7E0000A1")
     card = factory.blank_card(uid)

@@ -1,4 +1,4 @@
-"""Helpers of the key-management tests (imported as `keyhelpers`: tests/keys is on sys.path)."""
+"""Helpers of the key-management tests (imported as `keyhelpers`: pytest puts a test module's folder on the import path)."""
 from icpurse.keys.hierarchy import KeyDomain
 
 FAST_N = 2 ** 10  # scrypt cost for tests: the format, not the cost, is under test

@@ -1,18 +1,8 @@
 """Shared set-up for ledger tests: operators of each role, registered programmes, stock."""
-from pathlib import Path
-
 from icpurse.host.ledger import HolderInfo
-from icpurse.host.programmes import load_programmes
+from support.ledger import DATA_KEY, EXAMPLES, PW, example  # noqa: F401 (the suite imports them from here)
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
-PW = "correct horse battery"
-DATA_KEY = bytes(range(32))  # test-only ledger data key
 HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="13800000000")
-
-
-def example(name):
-    (prog,) = load_programmes(EXAMPLES / name)
-    return prog
 
 
 def setup_world(ledger, uids=("04A1B2C3D4E501", "04A1B2C3D4E502", "04A1B2C3D4E503", "04A1B2C3D4E504")):

@@ -1,13 +1,7 @@
-import os
-import sys
-
+"""Lifecycle tests: each test's ledger is a copy of a template built once (lifecycle_world.py), on
+the manual `clock` (tests/conftest.py; 2026-03-02 10:00 CST, lifecycle_world.START)."""
+import lifecycle_world as w
 import pytest
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import lifecycle_world as w  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -15,11 +9,6 @@ def ledger_template(tmp_path_factory):
     path = tmp_path_factory.mktemp("lifecycle-template") / "ledger.db"
     w.build_template(path)
     return path
-
-
-@pytest.fixture
-def clock():
-    return w.Clock()
 
 
 @pytest.fixture

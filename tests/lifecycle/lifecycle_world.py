@@ -1,6 +1,5 @@
 """Shared set-up for lifecycle tests: a ledger template (operators, programmes, stock) built once
 and copied per test (scrypt operator passwords are slow on purpose), issuer keys, issued sim cards."""
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -10,18 +9,15 @@ from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.ledger import HolderInfo, open_ledger
 from icpurse.protocol import cardtime
-from icpurse.host.programmes import load_programmes
 from icpurse.host.programmes.model import loads_programmes
 from icpurse.protocol.numbering import card_number_to_bcd
+from support.clock import START, ManualClock
+from support.ledger import DATA_KEY, EXAMPLES, PW, example, sqlite_url  # noqa: F401 (EXAMPLES: the suite)
 
 h = bytes.fromhex
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
-PW = "correct horse battery"
-DATA_KEY = bytes(range(32))
 HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="13800000000")
 KEYS = dict(sector_a=h("11" * 16), sector_b=h("22" * 16), purse_mac=h("33" * 16), load_mac=h("44" * 16))
 UIDS = ["04A1B2C3D4E5%02X" % i for i in range(1, 13)]
-START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 China Standard Time
 
 PBOC_PROGRAMME = """
 [[programme]]
@@ -56,25 +52,13 @@ def reader_ring():
     return ring
 
 
-class Clock:
-    def __init__(self, start=START):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        self.t += dt.timedelta(**kw)
-
-
 def build_template(path):
-    led = open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=Clock())
+    led = open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=ManualClock())
     try:
         led.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
             led.add_operator(name, PW, role, by="admin")
-        (mofcom,) = load_programmes(EXAMPLES / "mofcom-compliant.toml")
-        led.register_programme("admin", mofcom)
+        led.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC_PROGRAMME)
         led.register_programme("admin", pboc)
         led.add_sales_point("admin", "P1", "Counter 1")
@@ -85,9 +69,8 @@ def build_template(path):
 
 
 def open_copy(template, folder, clock):
-    db = Path(folder) / "ledger.db"
-    shutil.copy(template, db)
-    return open_ledger("sqlite:///%s" % db, data_key=DATA_KEY, clock=clock)
+    shutil.copy(template, Path(folder) / "ledger.db")
+    return open_ledger(sqlite_url(folder), data_key=DATA_KEY, clock=clock)
 
 
 def identity(number, named, expiry=0, issue_date=None):

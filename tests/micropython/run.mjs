@@ -10,7 +10,10 @@
 //   /lib/icpurse/hil/sim/...        only the .py files under these folders marked MicroPython-
 //                                   compatible: a line `# micropython: yes` among the first 5
 //                                   (package __init__.py files are created empty when unmarked)
-//   /tests_fw/...                   the support files in <root>/tests/firmware/ (mpytest.py, ...)
+//   /tests_fw/...                   the support files in <root>/tests/firmware/ (mpytest.py, ...),
+//                                   and the test file when it lives elsewhere
+// The interpreter's working directory is /tests_fw: MicroPython's import path starts with "" (the
+// working directory), so the test and its helpers import as top-level modules, as under pytest.
 // Every top-level callable named test_* is called without arguments, in definition order.
 // Output: `PASS module::name` / `FAIL module::name` + traceback, then exactly one closing line
 // `N passed, M failed` (CI parses it).  Exit 1 if anything failed or no test ran; 2 on usage error.
@@ -123,8 +126,9 @@ function install(FS, root, extraTests) {
     if (path.posix.basename(rel) === "conftest.py") continue; // pytest-only
     put(FS, `/tests_fw/${rel}`, fs.readFileSync(path.join(fwTests, rel)));
   }
-  mkdirs(FS, "/tests_extra");
-  for (const f of extraTests) put(FS, `/tests_extra/${path.basename(f)}`, fs.readFileSync(f));
+  for (const f of extraTests) put(FS, `/tests_fw/${path.basename(f)}`, fs.readFileSync(f));
+  mkdirs(FS, "/tests_fw");
+  FS.chdir("/tests_fw");
 }
 
 // Top-level `def test_...` names in source order (the module dict is unordered in MicroPython).
@@ -200,11 +204,7 @@ async function main() {
     });
     try {
       install(mp.FS, opts.root, extra);
-      mp.runPython(
-        'import sys\nsys.path[:0] = ["/tests_extra", "/tests_fw"]\n' +
-          'if "" in sys.path: sys.path.remove("")\n' +
-          DRIVER,
-      );
+      mp.runPython(DRIVER);
       const order = JSON.stringify(testOrder(fs.readFileSync(file, "utf8")));
       mp.runPython(
         `_r = _mpytest_run(${JSON.stringify(modname)}, ${order}, ${opts.heap ? "True" : "False"})\n` +

@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from icpurse.host.programmes import check_programme, load_profile, load_programmes
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
+from support.ledger import EXAMPLES
 
 
 def _one(name):

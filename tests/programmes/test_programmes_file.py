@@ -1,7 +1,6 @@
 """Programmes files: the shipped examples load; malformed files give a clear error naming the file
 and the setting; the CLI's exit codes and output."""
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -9,8 +8,8 @@ from click.testing import CliRunner
 from icpurse.host.cli import main
 from icpurse.host.programmes import ProgrammeFileError, load_programmes
 from icpurse.host.programmes.model import loads_programmes
+from support.ledger import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
 MINIMAL = '''
 [[programme]]
 id = "p1"

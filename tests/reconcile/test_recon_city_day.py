@@ -4,10 +4,10 @@ import random
 
 import pytest
 
-import storeworld as sw
 from icpurse.host.readers.serial import ReaderLinkError
 from icpurse.host.reconcile import engine
 from icpurse.host.terminals import service
+from support import store as sw
 
 TERMINALS = ("36000001", "36000002", "36000003", "36000004")
 CARDS = 24

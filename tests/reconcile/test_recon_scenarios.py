@@ -5,10 +5,10 @@ import os
 
 import pytest
 
-import storeworld as sw
 from icpurse.firmware import codec
 from icpurse.host.readers.serial import ReaderLinkError
 from icpurse.host.reconcile import engine
+from support import store as sw
 
 A, B, C = "35000001", "35000002", "35000003"
 

@@ -1,13 +1,7 @@
-import os
-import sys
-
+"""Report tests read one issuer history (reports_world.py). Its `world` (the ledger file) overrides
+the store world of tests/conftest.py in this folder."""
 import pytest
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-
-import reports_world as w  # noqa: E402
+import reports_world as w
 
 
 @pytest.fixture(scope="session")

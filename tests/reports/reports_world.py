@@ -1,15 +1,11 @@
 """A small issuer history for report tests. Every figure the tests expect is written down here
 from the operations performed, not read back from the code under test."""
 import datetime as dt
-from pathlib import Path
 
 from icpurse.host.ledger import HolderInfo, open_ledger
-from icpurse.host.programmes import load_programmes
 from icpurse.host.programmes.model import loads_programmes
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "host" / "programmes" / "examples"
-PW = "correct horse battery"
-DATA_KEY = bytes(range(32))
+from support.clock import ManualClock
+from support.ledger import DATA_KEY, PW, example
 CST = dt.timezone(dt.timedelta(hours=8))
 T1, T2 = "10000001", "10000002"
 A, B, C = "500000000001", "500000000002", "500000000003"
@@ -50,27 +46,18 @@ EXPECT_NOW = {"mofcom-compliant": 155500 - 5000, "pboc-multi": 50000}
 EXPECT_TERMINALS = {T1: (3, 26000, 1, 30000), T2: (2, 3200, 0, 0)}
 
 
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def __call__(self):
-        return self.t
-
-
 def open_world(path, clock=None):
-    return open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=clock or Clock(AFTER))
+    return open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=clock or ManualClock(AFTER))
 
 
 def build(path):
-    clock = Clock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST))
+    clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST))
     led = open_world(path, clock)
     try:
         led.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance")):
             led.add_operator(name, PW, role, by="admin")
-        (mofcom,) = load_programmes(EXAMPLES / "mofcom-compliant.toml")
-        led.register_programme("admin", mofcom)
+        led.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC)
         led.register_programme("admin", pboc)
         led.add_terminal("admin", T1, "Outlet 1", "Shop A")

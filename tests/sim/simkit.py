@@ -1,32 +1,13 @@
-"""Helpers for the simulator tests: hex, an independent frame builder written from reference
-§1.1/§1.2 (not from hil/sim), and a rig of deck + PN532 + clock + faults."""
+"""Helpers for the simulator tests: a rig of deck + PN532 + clock + faults that speaks frames built
+by the independent builder of support.frames (re-exported here with hex and the fixed frames)."""
 from icpurse.hil.sim.card import ClassicCard
 from icpurse.hil.sim.clock import VirtualClock
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.pn532 import PN532
+from support.frames import ACK, ERROR, KEY_FF, NACK, frame, h
 
-ACK = bytes.fromhex("0000FF00FF00")
-NACK = bytes.fromhex("0000FFFF0000")
-ERROR = bytes.fromhex("0000FF01FF7F8100")
-KEY_FF = b"\xff" * 6
-
-
-def h(text):
-    return bytes.fromhex(text.replace(" ", "").replace("\n", ""))
-
-
-def frame(pd, tfi=0xD4):
-    """Information frame: 00 00 FF LEN LCS TFI PD DCS 00, extended (FF FF LENM LENL LCS) above
-    254 PD bytes."""
-    body = bytes([tfi]) + bytes(pd)
-    n = len(body)
-    if n <= 255:
-        head = bytes([0x00, 0x00, 0xFF, n, (0x100 - n) & 0xFF])
-    else:
-        m, l = divmod(n, 256)
-        head = bytes([0x00, 0x00, 0xFF, 0xFF, 0xFF, m, l, (0x100 - m - l) & 0xFF])
-    return head + body + bytes([(0x100 - sum(body)) & 0xFF, 0x00])
+__all__ = ["ACK", "ERROR", "KEY_FF", "NACK", "Rig", "card", "frame", "h"]
 
 
 class Rig:

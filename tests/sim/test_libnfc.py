@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from simproc import SimProcess
+from support.simproc import SimProcess
 
 pytestmark = pytest.mark.libnfc
 

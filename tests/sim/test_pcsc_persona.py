@@ -10,16 +10,13 @@ from icpurse.hil.sim.clock import VirtualClock
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.pcsc import StorageCardPersona
+from support.frames import h
 
 OK = "9000"
 FAIL = "6300"
 FF6 = "FFFFFFFFFFFF"
 ATR_1K = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 01 00 00 00 00 6A"
 ATR_4K = "3B 8F 80 01 80 4F 0C A0 00 00 03 06 03 00 02 00 00 00 00 69"
-
-
-def h(text):
-    return bytes.fromhex(text.replace(" ", ""))
 
 
 class Reader:

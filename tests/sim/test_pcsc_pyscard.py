@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from simproc import START_TIMEOUT_S, SimProcess, wait_for
+from support.simproc import START_TIMEOUT_S, SimProcess, wait_for
 
 smartcard = pytest.importorskip("smartcard", reason="pyscard not installed (pip extra icpurse[pcsc])")
 from smartcard.Exceptions import CardConnectionException, NoCardException  # noqa: E402
@@ -196,6 +196,7 @@ def test_removal_is_visible_to_pcsc(sim, conn):
     release(c)
 
 
+@pytest.mark.libnfc
 def test_pcsc_and_libnfc_see_the_same_card(sim, conn, tmp_path):
     if shutil.which("nfc-mfclassic") is None:
         pytest.skip("nfc-mfclassic not installed (Debian package libnfc-bin)")

@@ -12,6 +12,7 @@ from icpurse.hil.sim.clock import VirtualClock
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532
 from icpurse.hil.sim.pty import PtyLink
+from support.frames import information_frame as build  # build(TFI + PD)
 
 GET_FIRMWARE_VERSION = bytes.fromhex("0000FF02FED4022A00")
 ACK = bytes.fromhex("0000FF00FF00")
@@ -97,12 +98,6 @@ def test_raw_mode_passes_every_byte_value(link):
         assert exchange(link, host, ctrl, 6 + 11) == ACK + build(bytes.fromhex("D5070000"))
     finally:
         os.close(host)
-
-
-def build(pd):
-    """A normal information frame (§1.1): 00 00 FF LEN LCS PD DCS 00."""
-    length = len(pd)
-    return bytes([0, 0, 0xFF, length, (-length) & 0xFF]) + pd + bytes([(-sum(pd)) & 0xFF, 0])
 
 
 def test_frame_builder_matches_reference_vector_1():

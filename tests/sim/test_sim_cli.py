@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from icpurse.hil.sim.server import CardSpec, Rig
-from simproc import icpurse_command
+from support.simproc import icpurse_command
 
 BCC_DEADBEEF = 0x22  # DE ^ AD ^ BE ^ EF (§2.10)
 TRANSPORT_TRAILER = bytes.fromhex("FFFFFFFFFFFF" "FF078069" "FFFFFFFFFFFF")

@@ -27,7 +27,7 @@ from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
 from icpurse.hil.sim.tag import CardTag
 
-from simproc import START_TIMEOUT_S, SimProcess, wait_for
+from support.simproc import START_TIMEOUT_S, SimProcess, wait_for
 
 h = bytes.fromhex
 UID = h("04A1B2C3")

@@ -6,12 +6,12 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import storeworld as sw
 from icpurse.firmware import codec
 from icpurse.hil.sim.vreader import start_reader_pty
 from icpurse.host.cli import main
 from icpurse.host.readers.serial import LinkClient, ReaderLinkError
 from icpurse.keys import demo, keystore
+from support import store as sw
 
 T = "32000001"
 

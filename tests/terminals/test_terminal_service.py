@@ -4,7 +4,6 @@ import os
 
 import pytest
 
-import storeworld as sw
 from icpurse.firmware import codec, kdf
 from icpurse.firmware.journal import Journal
 from icpurse.hil.rigclient import RigClient
@@ -12,6 +11,7 @@ from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
 from icpurse.protocol import cardtime
+from support import store as sw
 
 A, B = "31000001", "31000002"
 

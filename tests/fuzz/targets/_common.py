@@ -1,21 +1,20 @@
 """Shared plumbing of the atheris targets (tests/fuzz/targets/*.py).
 
 Every target module defines `test_one_input(data)` (raises only on a real bug: an exception the
-code under test does not document) and `SEEDS` (bytes worth starting from).  Run one as a script:
+code under test does not document) and `SEEDS` (bytes worth starting from).  Run them with
+`python -m icpurse.hil.fuzz` (all, or `--target NAME`), or one as a script:
 
-    .venv/bin/python tests/fuzz/targets/link_frames.py -atheris_runs=100000
-    .venv/bin/python tests/fuzz/targets/link_frames.py -max_total_time=60 CORPUS_DIR
+    PYTHONPATH=tests/firmware .venv/bin/python tests/fuzz/targets/link_frames.py -atheris_runs=100000
+    PYTHONPATH=tests/firmware .venv/bin/python tests/fuzz/targets/link_frames.py -max_total_time=60 CORPUS_DIR
 
-or all of them with `python -m icpurse.hil.fuzz`.  pytest imports the same modules and replays
-the seeds (tests/fuzz/test_targets.py), so the targets need atheris only when they fuzz.
+A target imports its neighbours here as top-level modules (a script's folder is on its import
+path) and some reuse the firmware tests' helpers (tests/firmware: crashfs, purse_fixtures, ...),
+hence PYTHONPATH; hil/fuzz.py sets it for its runs, pytest's `pythonpath` option (pyproject.toml)
+for pytest, which imports the same modules and replays the seeds (tests/fuzz/test_targets.py), so
+the targets need atheris only when they fuzz.
 """
 import contextlib
-import os
 import sys
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))  # the repository (= package icpurse)
-FIRMWARE_TESTS = os.path.join(ROOT, "tests", "firmware")
 
 
 def instrument(module_name):
@@ -39,8 +38,6 @@ def main(module_name, test_one_input):
 
 def crashfs():
     """The journal tests' in-memory filesystem (tests/firmware/crashfs.py), reused as is."""
-    if FIRMWARE_TESTS not in sys.path:
-        sys.path.insert(0, FIRMWARE_TESTS)
     from crashfs import CrashFS
 
     return CrashFS()

@@ -18,8 +18,7 @@ with _common.instrument(__name__):
     from icpurse.hil.sim.deck import Deck
     from icpurse.hil.sim.rig import VirtualReader
 
-_common.crashfs()  # puts tests/firmware on sys.path for the fixtures below
-import purse_fixtures as fx  # noqa: E402
+import purse_fixtures as fx  # noqa: E402 (tests/firmware)
 import reader_fixtures as rx  # noqa: E402
 
 SIZES = {

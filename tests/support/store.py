@@ -1,9 +1,11 @@
-"""A small store world for the terminal, audit and reconciliation tests: a SQLite ledger with
+"""The store world of the terminal, audit and reconciliation tests: a SQLite ledger with
 operators and the MOFCOM example programme, the demo key domain, issued cards registered and
 paid in the ledger, and virtual store readers (the real firmware on the simulator) provisioned
-and signed in through the terminal service."""
+and signed in through the terminal service. Tests take it as the `world` fixture (tests/conftest.py)."""
 import datetime as dt
 from pathlib import Path
+
+import pytest
 
 from icpurse.firmware import codec, purse
 from icpurse.hil.rigclient import RigClient
@@ -12,31 +14,16 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.ledger import open_ledger
-from icpurse.host.programmes import load_programmes
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
 from icpurse.keys import demo, exports
 from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_to_bcd
+from support.clock import ManualClock
+from support.ledger import DATA_KEY, PW, example, sqlite_url
 
-ROOT = Path(__file__).resolve().parents[2]
-PW = "correct horse battery"
-DATA_KEY = bytes(range(32))
 DOMAIN = demo.demo_domain(1)
 START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in China
-
-
-class Clock:
-    """The ledger's clock, moved by hand (no sleeps)."""
-
-    def __init__(self, start=START):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        self.t += dt.timedelta(**kw)
 
 
 def workstation_ring():
@@ -50,15 +37,14 @@ def reader_ring(terminal):
 class World:
     def __init__(self, tmp_path, clock=None):
         self.tmp = Path(tmp_path)
-        self.clock = clock or Clock()
-        self.ledger = open_ledger("sqlite:///%s" % (self.tmp / "ledger.db"), data_key=DATA_KEY, clock=self.clock)
+        self.clock = clock or ManualClock(START)
+        self.ledger = open_ledger(sqlite_url(self.tmp), data_key=DATA_KEY, clock=self.clock)
         led = self.ledger
         led.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
             led.add_operator(name, PW, role, by="admin")
-        (prog,) = load_programmes(ROOT / "host" / "programmes" / "examples" / "mofcom-compliant.toml")
-        led.register_programme("admin", prog)
+        led.register_programme("admin", example("mofcom-compliant.toml"))
         led.add_sales_point("admin", "P1", "Counter 1")
         self.cards = {}  # card number -> ClassicCard
         self.readers = {}  # terminal number -> (VirtualReader, RigClient)
@@ -142,6 +128,13 @@ class World:
 
     def close(self):
         self.ledger.close()
+
+
+@pytest.fixture
+def world(tmp_path):
+    w = World(tmp_path)
+    yield w
+    w.close()
 
 
 def tag(card):
