@@ -6,10 +6,11 @@ import tempfile
 
 import click
 
-EXIT_FAILED = 1  # host/cli.py's exit code table: refused / failed
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.group import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def sim():
     """The virtual rig: a simulated PN532 + MIFARE Classic cards for tests and demos."""
 
@@ -132,9 +133,9 @@ def control(path, words):
     from icpurse.hil.sim.control import control_command
 
     answer = control_command(path, " ".join(words))
-    click.echo(json.dumps(answer))
+    click.echo(json.dumps(answer))  # one line: the control socket's own answer, as scripts read it
     if not answer.get("ok"):
-        sys.exit(EXIT_FAILED)
+        click.get_current_context().exit(Exit.FAILED)
 
 
 def _line(text):
