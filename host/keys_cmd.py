@@ -14,9 +14,9 @@ from rich.table import Table
 
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import KEYSTORE_ENV, json_option, keystore_option
+from icpurse.host.clikit.options import KEYSTORE_ENV, uses
 from icpurse.host.clikit.output import console, emit_json
-from icpurse.host.clikit.session import DEMO, demo_banner, keystore_passphrase, pass_session, transport_passphrase
+from icpurse.host.clikit.session import DEMO, demo_banner, keystore_passphrase, transport_passphrase
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore, split
 from icpurse.keys.hierarchy import MASTERS, KeyDomain
@@ -138,10 +138,8 @@ def combine(path, sources, name, kdf_n, force):
 
 
 @keys.command()
-@keystore_option(required=True)
 @click.option("--export", "is_export", is_flag=True, help="the file is a key export (transport passphrase)")
-@json_option(help="print JSON for scripts")
-@pass_session
+@uses(keystore="required", json=True, json_help="print JSON for scripts")
 def show(session, is_export, as_json):
     """Key versions, KCVs and roles (never the keys)."""
     if is_export:
@@ -170,10 +168,9 @@ def show(session, is_export, as_json):
 
 
 @keys.command()
-@keystore_option(required=True)
 @click.option("--components-out", type=click.Path(file_okay=False),
               help="write custodian-N.txt files (mode 0600) here instead of printing the components")
-@pass_session
+@uses(keystore="required")
 def rollover(session, components_out):
     """Create key version n+1 as current; n stays as previous (cards are re-keyed at top-up)."""
     path = session.keystore
@@ -191,7 +188,6 @@ def rollover(session, components_out):
 
 
 @keys.command("export")
-@keystore_option(required=True)
 @click.option("--role", type=click.Choice(sorted(exports.ROLES)), required=True)
 @click.option("--terminal", type=click.IntRange(1, 99999999), help="the reader's 8-digit terminal number")
 @click.option("--version", "versions", type=click.IntRange(1, 255), multiple=True,
@@ -199,8 +195,7 @@ def rollover(session, components_out):
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="the encrypted export file")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite --out")
-@json_option(help="print the export's summary as JSON")
-@pass_session
+@uses(keystore="required", json=True, json_help="print the export's summary as JSON")
 def export_cmd(session, role, terminal, versions, out, kdf_n, force, as_json):
     """Write a role-scoped key set, encrypted with a transport passphrase."""
     if (role == "reader") != (terminal is not None):

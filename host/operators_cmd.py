@@ -9,9 +9,8 @@ import click
 
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, operator_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.ledger.errors import LedgerError
 from icpurse.host.ledger.models import ROLES
 
@@ -32,10 +31,8 @@ def operator():
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="what the operator may do")
 @click.option("--display-name", default="", help="full name shown in reports")
-@operator_option(help="the issuer-admin adding this operator (not needed for the very first one)")
-@db_option
-@json_option
-@pass_session
+@uses(db=True, operator=True, json=True,
+      operator_help="the issuer-admin adding this operator (not needed for the very first one)")
 def add(session, name, role, display_name, as_json):
     """Add operator NAME. The first operator of a new ledger must be --role issuer-admin."""
     ledger = session.ledger()
@@ -51,9 +48,7 @@ def add(session, name, role, display_name, as_json):
 
 
 @operator.command("list")
-@db_option
-@json_option
-@pass_session
+@uses(db=True, json=True)
 def list_cmd(session, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
     rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in session.ledger().operators()]

@@ -7,10 +7,10 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, keystore_option, reader_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
 from icpurse.host.clikit.output import yuan as fen
-from icpurse.host.clikit.session import pass_session, transport_passphrase
+from icpurse.host.clikit.session import transport_passphrase
 
 
 @click.group(cls=Group)
@@ -29,15 +29,12 @@ def _keyring(session, keys_path):
 
 
 @audit.command()
-@reader_option(help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]")
-@keystore_option()
 @click.option("--keys", "keys_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="a reader's key export instead of the keystore (transport passphrase)")
-@db_option
 @click.option("--no-ledger", is_flag=True, help="only the card: do not compare with (or record in) the ledger")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for a card")
-@json_option
-@pass_session
+@uses(db=True, keystore=True, reader=True, json=True,
+      reader_help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]")
 def card(session, keys_path, no_ledger, timeout, as_json):
     """Read a card, verify every MAC, show balance, log and anomalies."""
     from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
@@ -90,10 +87,7 @@ def _print_card(a, reported):
 
 @audit.command("terminal")
 @click.argument("number")
-@keystore_option(required=True)
-@db_option
-@json_option
-@pass_session
+@uses(db=True, keystore="required", json=True)
 def terminal_cmd(session, number, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
     from icpurse.host.audit.terminal import audit_terminal
@@ -120,9 +114,7 @@ def log_group():
 
 
 @log_group.command("verify")
-@db_option
-@json_option
-@pass_session
+@uses(db=True, json=True)
 def log_verify(session, as_json):
     """Verify the whole operator log; exit 5 naming the first bad entry."""
     ledger = session.ledger()

@@ -65,3 +65,28 @@ def json_option(f=None, help=None):
     option = _shared("--json", "as_json", attr="as_json", expose=True, is_flag=True,
                      help=help or "Print one JSON document (for scripts).")
     return option(f) if f is not None else option
+
+
+def uses(db=False, keystore=False, reader=False, link=False, operator=False, json=False, *, reader_help=None,
+         operator_help=None, json_help=None):
+    """A command's shared options in one line, and the session as the command's first argument.
+
+    `keystore`, `operator`: False (not taken), True (optional) or "required"; `reader`: the card
+    reader's --reader; `link`: the store reader's --reader / --port; `json`: --json (`as_json`).
+    Listed in --help as: reader, keystore, operator, db, json."""
+    def deco(f):
+        f = _session.pass_session(f)
+        if json:
+            f = json_option(f, help=json_help)
+        if db:
+            f = db_option(f)
+        if operator:
+            f = operator_option(required=operator == "required", help=operator_help)(f)
+        if keystore:
+            f = keystore_option(required=keystore == "required")(f)
+        if reader:
+            f = reader_option(help=reader_help)(f)
+        if link:
+            f = link_options(f)
+        return f
+    return deco

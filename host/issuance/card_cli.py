@@ -7,9 +7,8 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, keystore_option, operator_option, reader_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import console, emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.issuance import service as svc
 from icpurse.host.ledger import LedgerError
 from icpurse.host.programmes import load_programmes
@@ -19,18 +18,9 @@ from icpurse.protocol.numbering import parse_issue_code
 
 
 def counter_options(keys=True, reader=True):
-    """The options of a command at the issuance counter: --json, --operator, --db and, as asked,
-    --keystore and --reader."""
-    def deco(f):
-        f = json_option(f)
-        f = operator_option()(f)
-        f = db_option(f)
-        if keys:
-            f = keystore_option()(f)
-        if reader:
-            f = reader_option()(f)
-        return f
-    return deco
+    """The options of a command at the issuance counter (and the session as its first argument):
+    --db, --operator, --json and, as asked, --keystore and --reader."""
+    return uses(db=True, keystore=keys, reader=reader, operator=True, json=True)
 
 
 def workstation(session):
@@ -95,7 +85,6 @@ def _order(ledger, programme_id, kind, face_value, issue_code, platform, card_ty
 @click.option("--until-empty", is_flag=True, help="Personalise cards until none comes within --card-timeout.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for a card.")
 @counter_options()
-@pass_session
 def personalise(session, programme_id, programmes_file, override_reason, kind, face_value, issue_code, platform,
                 card_type, allow_7byte_uid, batch, count, until_empty, card_timeout, as_json):
     """Turn blank cards into cards of a programme: keys, MAD, identity, empty purse, verified.
@@ -176,7 +165,6 @@ def _result_table(results, order):
 @click.option("--list", "list_only", is_flag=True, help="Only list the half-done personalisations of the journal "
                                                         "(no card needed).")
 @counter_options()
-@pass_session
 def recover(session, list_only, as_json):
     """Finish what was left half-done on the card presented: a personalisation the journal says was
     started, an interrupted top-up or a torn balance block (issuer key B). Everything done is audited."""
@@ -216,7 +204,6 @@ def recover(session, list_only, as_json):
 
 @card.command()
 @counter_options()
-@pass_session
 def show(session, as_json):
     """Read the card on the reader: identity, balance, sequence, on-card log, and its ledger state."""
     doc = svc.show_card(session.card(), session.keyring(), session.ledger())

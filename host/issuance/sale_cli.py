@@ -8,7 +8,7 @@ import click
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.output import emit_json
-from icpurse.host.clikit.session import NoCard, pass_session
+from icpurse.host.clikit.session import NoCard
 from icpurse.host.issuance import service as svc
 from icpurse.host.issuance.card_cli import counter_options, workstation
 from icpurse.host.ledger import HolderInfo, LedgerError
@@ -53,7 +53,6 @@ def _sale_doc(view):
 @click.option("--holder-contact", default="", help="Real-name capture: phone or address.")
 @click.option("--unit-name", default=None, help="Buying unit (company) name.")
 @counter_options()
-@pass_session
 def record(session, card_number, payment, buyer, remote, purchase_total, payer_account, holder_name, holder_id,
            holder_id_type, holder_contact, unit_name, as_json):
     """Record the sale of a card at its face value (the operator must be a seller). Named cards and
@@ -94,7 +93,6 @@ def record(session, card_number, payment, buyer, remote, purchase_total, payer_a
 @click.argument("card_number", required=False)
 @click.option("--reference", default="", help="Bank or till reference of the payment.")
 @counter_options()
-@pass_session
 def confirm_payment(session, card_number, reference, as_json):
     """收款: finance confirms the sale's money was received (books it against the card)."""
     number = _card_number(session, card_number)
@@ -111,7 +109,6 @@ def confirm_payment(session, card_number, reference, as_json):
 @sale.command()
 @click.argument("card_number", required=False)
 @counter_options()
-@pass_session
 def activate(session, card_number, as_json):
     """开通: activate a paid card (the operator's role must differ from the seller's) and load its
     face value onto the card on the reader. Without the card the ledger part is done and

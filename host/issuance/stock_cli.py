@@ -8,9 +8,8 @@ from rich.table import Table
 
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, operator_option, reader_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import console, emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.issuance import service as svc
 
 
@@ -52,10 +51,7 @@ def _uid_sources(f):
     f = click.option("--uid", "uids", multiple=True, metavar="HEX", help="A card UID (repeatable).")(f)
     f = click.option("--card-timeout", type=float, default=10.0, show_default=True,
                      help="Seconds to wait for the next card.")(f)
-    f = json_option(f)
-    f = operator_option()(f)
-    f = db_option(f)
-    return reader_option()(f)
+    return uses(db=True, reader=True, operator=True, json=True)(f)
 
 
 def _collect_uids(session, uids, uids_file, scan, card_timeout):
@@ -77,7 +73,6 @@ def stock():
                    "e.g. `card personalise --batch REF`).")
 @click.option("--note", default="", help="Free text kept with the batch.")
 @_uid_sources
-@pass_session
 def receive(session, batch, count, note, uids, uids_file, scan, card_timeout, as_json):
     """Receive blank cards into stock: by UID (--uid, --uids-file, --scan) and/or by --count."""
     found = _collect_uids(session, uids, uids_file, scan, card_timeout)
@@ -96,7 +91,6 @@ def receive(session, batch, count, note, uids, uids_file, scan, card_timeout, as
 @stock.command("issue")
 @click.option("--point", required=True, help="The sales point code receiving the cards.")
 @_uid_sources
-@pass_session
 def issue_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
     """Move cards from the warehouse to a sales point (领用/发出)."""
     found = _collect_uids(session, uids, uids_file, scan, card_timeout)
@@ -113,7 +107,6 @@ def issue_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
 @stock.command("count")
 @click.option("--point", default=None, help="Count a sales point's cards instead of the warehouse.")
 @_uid_sources
-@pass_session
 def count_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
     """Stock count (盘点): compare the cards physically present with the ledger. Exit 5 when there are
     differences (missing, at another place, unknown)."""

@@ -20,7 +20,6 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.output import console, emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.issuance import topup as tp
 from icpurse.host.issuance.card_cli import counter_options
 from icpurse.host.issuance.service import release_tag
@@ -97,7 +96,6 @@ def _keys(session):
 @click.option("--terminal", metavar="NUMBER", help="8-digit terminal number of the kiosk, if any.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @counter_options()
-@pass_session
 def load(session, args, present, yuan, txn_id, payment, terminal, card_timeout, as_json):
     """icpurse topup CARD AMOUNT_FEN | --present AMOUNT_FEN (or --yuan 12.50)."""
     args = list(args)
@@ -126,7 +124,6 @@ def load(session, args, present, yuan, txn_id, payment, terminal, card_timeout, 
 
 @topup.command()
 @counter_options(keys=False, reader=False)
-@pass_session
 def unconfirmed(session, as_json):
     """The unconfirmed-transaction query: top-ups and voids not confirmed on the card."""
     session.sign_in()
@@ -153,7 +150,6 @@ def unconfirmed(session, as_json):
 @topup.command()
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @counter_options()
-@pass_session
 def reconfirm(session, card_timeout, as_json):
     """Re-confirmation (补确认 / 撤销补确): read the card on the reader and settle its open top-up or
     void from what the card shows. Safe to run again: it never credits twice."""
@@ -181,7 +177,6 @@ def reconfirm(session, card_timeout, as_json):
 @click.option("--yuan", metavar="YUAN", help="The amount in yuan; it must be the top-up's full amount.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @counter_options()
-@pass_session
 def void_cmd(session, txn_id, amount_fen, yuan, card_timeout, as_json):
     """Void (撤销) the confirmed top-up TOPUP_ID with its card on the reader: the full amount
     only, the same business day, before the daily cut-off. After that: refund or adjustment."""

@@ -20,7 +20,6 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.output import emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.issuance.card_cli import counter_options, workstation
 from icpurse.host.lifecycle import flows
 from icpurse.protocol import cardtime
@@ -48,7 +47,6 @@ def holder():
 @click.option("--id-number", required=True, help="The holder's ID number (checked against the registration).")
 @click.option("--note", default="", help="Free text kept in the audit log.")
 @counter_options(reader=False)
-@pass_session
 def lost(session, card_number, id_number, note, as_json):
     """Report a NAMED card lost (挂失): blacklisted at once; readers refuse it after their next sign-in.
     The ID check needs the ledger data key ($ICPURSE_DATA_KEY or --keystore)."""
@@ -76,7 +74,6 @@ def _blank_to_stock_card(session, lost_number):
 @click.argument("lost_number")
 @click.option("--id-number", default=None, help="The holder's ID number (named cards).")
 @counter_options()
-@pass_session
 def replace(session, lost_number, id_number, as_json):
     """Replacement (补卡) for a card reported lost: the card on the reader (a personalised stock card, or a
     blank that is personalised first) is loaded with the lost card's LEDGER balance."""
@@ -101,7 +98,6 @@ def replace(session, lost_number, id_number, as_json):
 @click.option("--unit-name", default=None, help="A unit-bought card returned by that unit.")
 @click.option("--lost", "card_lost", is_flag=True, help="The card is reported lost: pay its ledger balance, no card.")
 @counter_options()
-@pass_session
 def redeem(session, card_number, returner_name, returner_id, payout, account_name, account_number, unit_name,
            card_lost, as_json):
     """Redemption (退卡): pay the balance back, empty the card with a closing slot and close it."""
@@ -121,7 +117,6 @@ def redeem(session, card_number, returner_name, returner_id, payout, account_nam
 @click.argument("card_number")
 @click.option("--reference", required=True, help="The bank's reference of the transfer.")
 @counter_options(keys=False, reader=False)
-@pass_session
 def transfer_paid(session, card_number, reference, as_json):
     """Record that a redemption's bank transfer was made (finance)."""
     op = session.sign_in()
@@ -137,7 +132,6 @@ def transfer_paid(session, card_number, reference, as_json):
 @click.option("--cash", "in_cash", is_flag=True, help="The card is not available: cash, only up to the profile's limit.")
 @click.option("--terminal", default=None, help="The store terminal of the original purchase.")
 @counter_options()
-@pass_session
 def refund_goods(session, card_number, amount, receipt, in_cash, terminal, as_json):
     """Refund of goods bought with the card: back onto the card (or cash up to the limit)."""
     op = session.sign_in()
@@ -152,7 +146,6 @@ def refund_goods(session, card_number, amount, receipt, in_cash, terminal, as_js
 @click.option("--card-number", default=None, help="Finish a torn re-activation of this card.")
 @click.option("--expiry", default=None, help="New expiry YYYY-MM-DD (default: today + the programme's validity).")
 @counter_options()
-@pass_session
 def reactivate(session, card_number, expiry, as_json):
     """An expired card with a balance gets a new expiry (identity rewritten and resealed); never forfeited."""
     op = session.sign_in()
@@ -174,7 +167,6 @@ def reactivate(session, card_number, expiry, as_json):
 @click.option("--no-card", is_flag=True, help="The card is not available (lost, kept): close it by the ledger alone.")
 @click.option("--reason", default="closed at the holder's request", show_default=True)
 @counter_options()
-@pass_session
 def close(session, card_number, no_card, reason, as_json):
     """Close a card with a zero balance (a card with money is redeemed instead)."""
     op = session.sign_in()

@@ -8,9 +8,8 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, operator_option
+from icpurse.host.clikit.options import json_option, uses
 from icpurse.host.clikit.output import emit_json
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.programmes.check import check_programme
 from icpurse.host.programmes.model import load_programmes
 from icpurse.host.programmes.profiles import load_profile, profile_names
@@ -107,9 +106,8 @@ def profiles():
 @click.option("--id", "programme_id", default=None, help="register only this programme of the file")
 @click.option("--override-reason", default=None,
               help="register a programme that breaks its profile anyway (audited; the reason is kept)")
-@operator_option(required=True, help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
-@db_option
-@pass_session
+@uses(db=True, operator="required",
+      operator_help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
 def register(session, file, programme_id, override_reason):
     """Register the programmes of FILE in the ledger so cards can be issued under them.
 

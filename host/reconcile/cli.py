@@ -7,10 +7,9 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, keystore_option, operator_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
 from icpurse.host.clikit.output import yuan as fen
-from icpurse.host.clikit.session import pass_session
 
 
 def _exceptions_table(rows, title):
@@ -31,10 +30,7 @@ def reconcile():
 @reconcile.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="business day for the totals (default: everything)")
-@keystore_option()
-@db_option
-@json_option
-@pass_session
+@uses(db=True, keystore=True, json=True)
 def run(session, day, as_json):
     """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions.
     With --keystore the collected journals are re-verified too. Exit 5 when anything is open."""
@@ -65,9 +61,7 @@ def run(session, day, as_json):
 @reconcile.command()
 @click.option("--status", type=click.Choice(["open", "approved", "dismissed", "resolved", "all"]), default="open",
               show_default=True)
-@db_option
-@json_option
-@pass_session
+@uses(db=True, json=True)
 def exceptions(session, status, as_json):
     """The exception list with evidence (--json)."""
     rows = session.ledger().exceptions(None if status == "all" else status)
@@ -83,9 +77,7 @@ def exceptions(session, status, as_json):
 @click.option("--reason", required=True)
 @click.option("--book-discrepancy", is_flag=True,
               help="resolve a balance finding by booking its difference to the discrepancy account")
-@operator_option(required=True)
-@db_option
-@pass_session
+@uses(db=True, operator="required")
 def close_cmd(session, exception_id, status, reason, book_discrepancy):
     """Close an exception (dismissed or resolved) with a reason."""
     from icpurse.host.reconcile.engine import settle
@@ -108,9 +100,7 @@ def blacklist():
 
 @blacklist.command()
 @click.argument("exception_id", type=int)
-@operator_option(required=True)
-@db_option
-@pass_session
+@uses(db=True, operator="required")
 def approve(session, exception_id):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
     ledger = session.ledger()
@@ -120,9 +110,7 @@ def approve(session, exception_id):
 
 @blacklist.command("list")
 @click.option("--version", type=int, default=None, help="the list as it stood at this version")
-@db_option
-@json_option
-@pass_session
+@uses(db=True, json=True)
 def list_cmd(session, version, as_json):
     ledger = session.ledger()
     current = ledger.blacklist_version()

@@ -6,9 +6,8 @@ import click
 
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
-from icpurse.host.clikit.session import pass_session
 
 
 def _facts(session):
@@ -51,10 +50,9 @@ def _generated():
 
 
 def _outputs(f):
-    f = json_option(f, help="Print the report as JSON (amounts in integer fen).")
+    f = uses(db=True, json=True, json_help="Print the report as JSON (amounts in integer fen).")(f)
     f = click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")(f)
-    f = click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write CSV (fen and yuan columns).")(f)
-    return pass_session(db_option(f))
+    return click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write CSV (fen and yuan columns).")(f)
 
 
 @click.group(cls=Group)
@@ -113,8 +111,7 @@ def reconciliation(session, csv_path, html_path, as_json):
 @report.command("html")
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--date", "day", help="Business day YYYY-MM-DD (default: the current business day).")
-@db_option
-@pass_session
+@uses(db=True)
 def html_all(session, out, day):
     """Every report on one self-contained HTML page."""
     from icpurse.host.reports import render_html

@@ -9,9 +9,8 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
-from icpurse.host.clikit.options import db_option, json_option, keystore_option, link_options, operator_option
+from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json, yuan
-from icpurse.host.clikit.session import pass_session
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
 
@@ -38,11 +37,7 @@ def terminal():
 @click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
-@link_options
-@keystore_option(required=True)
-@operator_option(required=True)
-@db_option
-@pass_session
+@uses(db=True, keystore="required", link=True, operator="required")
 def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap):
     """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings."""
     domain = session.domain()
@@ -58,10 +53,7 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
 
 @terminal.command("sign-in")
 @click.argument("number", required=False)
-@link_options
-@operator_option(required=True)
-@db_option
-@pass_session
+@uses(db=True, link=True, operator="required")
 def sign_in_cmd(session, number):
     """Day open: set the clock, download the current blacklist, sign in."""
     ledger = session.ledger()
@@ -80,11 +72,7 @@ def _print_problems(problems):
 
 @terminal.command()
 @click.argument("number", required=False)
-@link_options
-@keystore_option(required=True)
-@db_option
-@json_option
-@pass_session
+@uses(db=True, keystore="required", link=True, json=True)
 def collect(session, number, as_json):
     """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge."""
     domain = session.domain()
@@ -107,11 +95,7 @@ def collect(session, number, as_json):
 
 @terminal.command("day-close")
 @click.argument("number", required=False)
-@link_options
-@keystore_option(required=True)
-@operator_option(required=True)
-@db_option
-@pass_session
+@uses(db=True, keystore="required", link=True, operator="required")
 def day_close_cmd(session, number):
     """Day close (日切): collect, close the reader's batch, check its totals against the journal."""
     domain = session.domain()
@@ -129,9 +113,7 @@ def day_close_cmd(session, number):
 
 
 @terminal.command("list")
-@db_option
-@json_option
-@pass_session
+@uses(db=True, json=True)
 def list_cmd(session, as_json):
     """Terminals in the ledger, with their last sign-in and collected journal."""
     ledger = session.ledger()
