@@ -7,6 +7,7 @@ import tempfile
 import click
 
 from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 
 
@@ -132,7 +133,11 @@ def control(path, words):
 
     from icpurse.hil.sim.control import control_command
 
-    answer = control_command(path, " ".join(words))
+    try:
+        answer = control_command(path, " ".join(words))
+    except OSError as e:  # not a socket, or no rig behind it any more
+        raise Failure("no virtual rig answers on %s (%s)" % (path, e), Exit.NO_READER,
+                      next_step="start `icpurse sim serve` and use the `control <path>` line it prints") from None
     click.echo(json.dumps(answer))  # one line: the control socket's own answer, as scripts read it
     if not answer.get("ok"):
         click.get_current_context().exit(Exit.FAILED)

@@ -112,6 +112,7 @@ def approve(session, exception_id):
 @click.option("--version", type=int, default=None, help="the list as it stood at this version")
 @uses(db=True, json=True)
 def list_cmd(session, version, as_json):
+    """The blacklisted cards: the current list, or as it stood at --version."""
     ledger = session.ledger()
     current = ledger.blacklist_version()
     items = ledger.blacklist_entries(version)
