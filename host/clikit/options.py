@@ -73,15 +73,15 @@ def uses(db=False, keystore=False, reader=False, link=False, operator=False, jso
 
     `keystore`, `operator`: False (not taken), True (optional) or "required"; `reader`: the card
     reader's --reader; `link`: the store reader's --reader / --port; `json`: --json (`as_json`).
-    Listed in --help as: reader, keystore, operator, db, json."""
+    Listed in --help after the command's own options: reader, keystore, db, operator, json."""
     def deco(f):
         f = _session.pass_session(f)
         if json:
             f = json_option(f, help=json_help)
-        if db:
-            f = db_option(f)
         if operator:
             f = operator_option(required=operator == "required", help=operator_help)(f)
+        if db:
+            f = db_option(f)
         if keystore:
             f = keystore_option(required=keystore == "required")(f)
         if reader:
