@@ -3,17 +3,19 @@ pyproject.toml) so that the host tools never import the virtual rig. The day its
 imported only when the command runs."""
 import click
 
-# host/cli.py's exit code table: 0 success, 5 integrity problem found
-EXIT_OK, EXIT_INTEGRITY = 0, 5
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.group import Command
+from icpurse.host.clikit.options import json_option
+from icpurse.host.clikit.output import emit_json
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--dir", "out_dir", type=click.Path(file_okay=False),
               help="Where the demo keeps its state (ledger, keystore, reader flash, card dumps, report). "
                    "Default: a new folder demo/<time> under the current folder.")
 @click.option("--cards", default=6, show_default=True, help="cards to issue")
 @click.option("--sales", default=60, show_default=True, help="sales during the day")
-@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@json_option(help="print the summary as JSON")
 def demo(out_dir, cards, sales, as_json):
     """Run the whole system for one day on the virtual rig (no hardware).
 
@@ -23,7 +25,6 @@ def demo(out_dir, cards, sales, as_json):
     rolled-back card, and writes an HTML report. Exit 0 when nothing was lost and the rollback was
     caught; 5 otherwise."""
     import datetime as dt
-    import json
     import os
     import time
 
@@ -40,7 +41,7 @@ def demo(out_dir, cards, sales, as_json):
     summary["seconds"] = round(time.monotonic() - started, 1)
     ok = summary["nothing_lost"] and summary["rollback_detected"] and summary["rolled_back_card_refused"]
     if as_json:
-        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        emit_json(summary)
     else:
         click.echo("")
         plain = {"unit": "", "sep": "", "always_decimals": True}  # 1234.50, aligned in the columns below
@@ -56,4 +57,4 @@ def demo(out_dir, cards, sales, as_json):
             "yes" if summary["rollback_detected"] else "NO", "yes" if summary["rolled_back_card_refused"] else "NO"))
         click.echo("report: %s" % os.path.join(out_dir, "report.html"))
         click.echo("state:  %s   (%.1f s)" % (out_dir, summary["seconds"]))
-    raise SystemExit(EXIT_OK if ok else EXIT_INTEGRITY)
+    click.get_current_context().exit(Exit.OK if ok else Exit.INTEGRITY)

@@ -1,6 +1,8 @@
 """The ``icpurse`` command: one click group; each part of the system registers its sub-commands.
 
-Exit codes (shared by every command):
+The framework every command uses - exit codes, the failure type, the error mapper applied once
+here at the root, the lazily opened session and the shared options - is host/clikit/.
+Exit codes (shared by every command, host/clikit/exits.py):
   0 success · 1 operation refused or failed (clear message) · 2 usage error ·
   3 no reader / device found · 4 card error (absent, wrong type, auth failed) · 5 data integrity
   problem found (MAC, chain, reconciliation difference).
@@ -8,11 +10,10 @@ Exit codes (shared by every command):
 import click
 
 from icpurse import __version__
+from icpurse.host.clikit.group import Group
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_READER, EXIT_CARD, EXIT_INTEGRITY = 0, 1, 2, 3, 4, 5
 
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="icpurse")
 def main():
     """icpurse: issue, top up, debit and audit MIFARE Classic prepaid cards.
@@ -34,7 +35,7 @@ def _register():
     main.add_command(operator)
     main.add_command(programme)
 
-    from icpurse.keys.cli import keys
+    from icpurse.host.keys_cmd import keys
 
     main.add_command(keys)
 
@@ -49,7 +50,10 @@ def _register():
     for group in (terminal, audit, reconcile, blacklist):
         main.add_command(group)
 
-    from icpurse.host.issuance.cli import card, readers, sale, stock
+    from icpurse.host.issuance.card_cli import card
+    from icpurse.host.issuance.sale_cli import sale
+    from icpurse.host.issuance.stock_cli import stock
+    from icpurse.host.readers.cli import readers
 
     for group in (stock, card, sale, readers):
         main.add_command(group)

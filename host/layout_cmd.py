@@ -1,9 +1,10 @@
 """`icpurse layout show`: the v1 sector map, computed from protocol/ (layout + access model)."""
-import json
-
 import click
-from rich.console import Console
 from rich.table import Table
+
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import json_option
+from icpurse.host.clikit.output import console, emit_json
 
 from icpurse.protocol import layout as lay
 from icpurse.protocol.mifare import access, geometry
@@ -51,7 +52,7 @@ def sector_rows(geom):
     return rows
 
 
-@click.group()
+@click.group(cls=Group)
 def layout():
     """The icpurse card layout v1 (sector map, records, access conditions)."""
 
@@ -59,7 +60,7 @@ def layout():
 @layout.command()
 @click.option("--card", type=click.Choice(["1k", "4k"]), default="1k", show_default=True,
               help="card size: MIFARE Classic 1K or 4K")
-@click.option("--json", "as_json", is_flag=True, help="print JSON (one object per block) for scripts")
+@json_option(help="print JSON (one object per block) for scripts")
 def show(card, as_json):
     """Print the v1 sector map: sector, block, purpose, access bits and what key A / key B may do.
 
@@ -67,7 +68,7 @@ def show(card, as_json):
     geom = geometry.CLASSIC_4K if card == "4k" else geometry.CLASSIC_1K
     rows = sector_rows(geom)
     if as_json:
-        click.echo(json.dumps({"layout_version": 1, "card": card, "blocks": rows}, indent=2, ensure_ascii=False))
+        emit_json({"layout_version": 1, "card": card, "blocks": rows})
         return
     table = Table(title="icpurse layout v1 — MIFARE Classic %s" % card.upper())
     for col in ("sector", "block", "content", "C1C2C3", "key A may", "key B may"):
@@ -80,7 +81,4 @@ def show(card, as_json):
                       "%s: %s" % (r["name"], r["purpose"]), r["access"],
                       ", ".join(r["key_a"]) or "—", ", ".join(r["key_b"]) or "—")
         last = r["sector"]
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=150)  # piped: don't wrap the table into a column of fragments
-    console.print(table)
+    console(150).print(table)

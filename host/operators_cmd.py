@@ -3,16 +3,16 @@
 The very first operator of a new ledger bootstraps it and must be an issuer-admin; after that an
 issuer-admin signs in (--operator, password from ICPURSE_OPERATOR_PASSWORD or a prompt) to add
 others. Passwords come from ICPURSE_NEW_PASSWORD or a hidden prompt with confirmation."""
-import json
 import os
 
 import click
 
-from icpurse.host.ledger import open_ledger
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.output import emit_json
 from icpurse.host.ledger.errors import LedgerError
-from icpurse.host.ledger.options import db_option
 from icpurse.host.ledger.models import ROLES
-from icpurse.host.terminals.cliopts import login
 
 NEW_PASSWORD_ENV = "ICPURSE_NEW_PASSWORD"
 
@@ -22,7 +22,7 @@ def _new_password(name):
         "New password for %s" % name, hide_input=True, confirmation_prompt=True, err=True)
 
 
-@click.group()
+@click.group(cls=Group)
 def operator():
     """Operators of the ledger and their roles (seller, finance, issuer-admin, ...)."""
 
@@ -31,39 +31,29 @@ def operator():
 @click.argument("name")
 @click.option("--role", type=click.Choice(ROLES), required=True, help="what the operator may do")
 @click.option("--display-name", default="", help="full name shown in reports")
-@click.option("--operator", "admin", envvar="ICPURSE_OPERATOR", default=None,
-              help="the issuer-admin adding this operator (not needed for the very first one)")
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-def add(name, role, display_name, admin, db, as_json):
+@uses(db=True, operator=True, json=True,
+      operator_help="the issuer-admin adding this operator (not needed for the very first one)")
+def add(session, name, role, display_name, as_json):
     """Add operator NAME. The first operator of a new ledger must be --role issuer-admin."""
-    ledger = open_ledger(db)
+    ledger = session.ledger()
     try:
-        by = login(ledger, admin) if admin else None
+        by = session.sign_in().username if session.operator_name else None
         view = ledger.add_operator(name, _new_password(name), role, display_name, by=by)
     except (LedgerError, ValueError) as e:
-        raise click.ClickException("%s (nothing was changed)" % e)
-    finally:
-        ledger.close()
+        raise Failure("%s (nothing was changed)" % e) from None
     if as_json:
-        click.echo(json.dumps({"ok": True, "operator": view.username, "role": view.role}))
+        emit_json({"ok": True, "operator": view.username, "role": view.role})
     else:
         click.echo("operator %s added with role %s" % (view.username, view.role))
 
 
 @operator.command("list")
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-def list_cmd(db, as_json):
+@uses(db=True, json=True)
+def list_cmd(session, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
-    ledger = open_ledger(db)
-    try:
-        ops = ledger.operators()
-    finally:
-        ledger.close()
-    rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in ops]
+    rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in session.ledger().operators()]
     if as_json:
-        click.echo(json.dumps({"ok": True, "operators": rows}))
+        emit_json({"ok": True, "operators": rows})
         return
     for r in rows:
         click.echo("%-20s %-16s %s" % (r["operator"], r["role"], "active" if r["active"] else "disabled"))

@@ -9,6 +9,7 @@ from icpurse.keys import keystore
 from icpurse.keys.hierarchy import MAX_VERSION, Key, KeyVersion
 from icpurse.protocol.crypto import kdf
 
+TRANSPORT_ENV = "ICPURSE_TRANSPORT_PASSPHRASE"  # an export's passphrase, when not typed at a prompt
 ROLES = {
     "reader": ("sector_a", "purse_mac", "journal"),  # journal = the terminal's derived key
     "workstation": ("sector_a", "sector_b", "purse_mac", "load_mac"),
@@ -135,4 +136,4 @@ def load_export(path, passphrase):
     try:
         return RoleExport.from_secret_dict(payload)
     except (KeyError, TypeError, ValueError):
-        raise keystore.KeystoreError("corrupted export: malformed payload") from None
+        raise keystore.Corrupted("corrupted export: malformed payload") from None

@@ -29,7 +29,16 @@ _MAX_N = 2 ** 20  # refuse a file that would make us spend minutes and a gigabyt
 
 
 class KeystoreError(Exception):
-    """A keystore or export file that cannot be opened (messages never carry key material)."""
+    """A keystore or export file that cannot be opened (messages never carry key material).
+    `exit_code`: the icpurse command's exit code for it (1 refused; `Corrupted`: 5, integrity)."""
+
+    exit_code = 1
+
+
+class Corrupted(KeystoreError):
+    """The file is damaged or not a keystore at all: an integrity problem, not a wrong input."""
+
+    exit_code = 5
 
 
 class WrongPassphrase(KeystoreError):
@@ -45,7 +54,7 @@ def _unb64(text, what):
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError):
-        raise KeystoreError("corrupted keystore: %s is not base64" % what) from None
+        raise Corrupted("corrupted keystore: %s is not base64" % what) from None
 
 
 def _derive(passphrase, kdf):
@@ -74,7 +83,7 @@ def seal(payload, passphrase, content, n=DEFAULT_N, r=8, p=1):
 
 def _header(envelope):
     if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
-        raise KeystoreError("corrupted keystore: not an %s file" % FORMAT)
+        raise Corrupted("corrupted keystore: not an %s file" % FORMAT)
     if envelope.get("version") != FORMAT_VERSION:
         raise KeystoreError("unsupported keystore version %r (this icpurse reads %d)"
                             % (envelope.get("version"), FORMAT_VERSION))
@@ -87,9 +96,9 @@ def _header(envelope):
         ok = (kdf["name"] == "scrypt" and cipher["name"] == "aes-256-gcm" and 2 <= n <= _MAX_N
               and not n & (n - 1) and 1 <= r <= 32 and 1 <= p <= 16 and "ciphertext" in envelope)
     except (KeyError, TypeError, ValueError):
-        raise KeystoreError("corrupted keystore: missing or malformed header fields") from None
+        raise Corrupted("corrupted keystore: missing or malformed header fields") from None
     if not ok:
-        raise KeystoreError("corrupted keystore: unsupported or out-of-range kdf/cipher parameters")
+        raise Corrupted("corrupted keystore: unsupported or out-of-range kdf/cipher parameters")
     return header
 
 
@@ -102,7 +111,7 @@ def unseal(envelope, passphrase, content=None):
     nonce = _unb64(header["cipher"]["nonce"], "nonce")
     ciphertext = _unb64(envelope["ciphertext"], "ciphertext")
     if len(nonce) != 12 or len(kdf["salt"]) < 16:
-        raise KeystoreError("corrupted keystore: bad salt or nonce length")
+        raise Corrupted("corrupted keystore: bad salt or nonce length")
     try:
         plaintext = AESGCM(_derive(passphrase, kdf)).decrypt(nonce, ciphertext, _aad(header))
     except InvalidTag:
@@ -112,7 +121,7 @@ def unseal(envelope, passphrase, content=None):
     except ValueError:  # not raised in here: a JSONDecodeError carries the whole plaintext (.doc)
         payload = None
     if not isinstance(payload, dict):
-        raise KeystoreError("corrupted keystore: bad payload")
+        raise Corrupted("corrupted keystore: bad payload")
     return payload
 
 
@@ -123,7 +132,7 @@ def read_envelope(path):
     except FileNotFoundError:
         raise KeystoreError("no such keystore: %s" % path) from None
     except (ValueError, UnicodeDecodeError):
-        raise KeystoreError("corrupted keystore: %s is not a complete JSON envelope (truncated?)" % path) from None
+        raise Corrupted("corrupted keystore: %s is not a complete JSON envelope (truncated?)" % path) from None
 
 
 def write_atomic(path, data):
@@ -164,7 +173,7 @@ def load_keystore(path, passphrase):
     try:
         return KeyDomain.from_secret_dict(payload)
     except (KeyError, TypeError, ValueError):
-        raise KeystoreError("corrupted keystore: the key domain inside is malformed") from None
+        raise Corrupted("corrupted keystore: the key domain inside is malformed") from None
 
 
 def keystore_n(path):

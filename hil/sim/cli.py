@@ -6,10 +6,12 @@ import tempfile
 
 import click
 
-EXIT_FAILED = 1  # host/cli.py's exit code table: refused / failed
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
 
 
-@click.group()
+@click.group(cls=Group)
 def sim():
     """The virtual rig: a simulated PN532 + MIFARE Classic cards for tests and demos."""
 
@@ -131,10 +133,14 @@ def control(path, words):
 
     from icpurse.hil.sim.control import control_command
 
-    answer = control_command(path, " ".join(words))
-    click.echo(json.dumps(answer))
+    try:
+        answer = control_command(path, " ".join(words))
+    except OSError as e:  # not a socket, or no rig behind it any more
+        raise Failure("no virtual rig answers on %s (%s)" % (path, e), Exit.NO_READER,
+                      next_step="start `icpurse sim serve` and use the `control <path>` line it prints") from None
+    click.echo(json.dumps(answer))  # one line: the control socket's own answer, as scripts read it
     if not answer.get("ok"):
-        sys.exit(EXIT_FAILED)
+        click.get_current_context().exit(Exit.FAILED)
 
 
 def _line(text):

@@ -4,77 +4,55 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from icpurse.host.ledger.options import db_option
-from icpurse.host.terminals.cliopts import (
-    EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, load_domain,
-)
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.output import yuan as fen
+from icpurse.host.clikit.session import transport_passphrase
 
 
-def _open(db):
-    from icpurse.host.ledger import open_ledger
-
-    return open_ledger(db)
-
-
-@click.group()
+@click.group(cls=Group)
 def audit():
     """Audit cards, terminal journals and the operator log."""
 
 
-def _keyring(keystore_path, keys_path):
+def _keyring(session, keys_path):
     from icpurse.keys import exports
 
     if keys_path:
-        import os
-
-        from icpurse.keys.cli import TRANSPORT_ENV
-
-        passphrase = os.environ.get(TRANSPORT_ENV) or click.prompt("Transport passphrase", hide_input=True, err=True)
-        return exports.load_export(keys_path, passphrase).to_keyring()
-    domain = load_domain(keystore_path)
-    if domain is None:
-        raise Failed("give the workstation's --keystore or a reader's --keys export")
-    return exports.workstation_keyset(domain).to_keyring()
+        return exports.load_export(keys_path, transport_passphrase()).to_keyring()
+    if session.domain(required=False) is None:
+        raise Failure("give the workstation's --keystore or a reader's --keys export")
+    return session.keyring()
 
 
 @audit.command()
-@click.option("--reader", "reader_spec", envvar="ICPURSE_READER", default=None,
-              help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]")
-@keystore_option(required=False)
 @click.option("--keys", "keys_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="a reader's key export instead of the keystore (transport passphrase)")
-@db_option
 @click.option("--no-ledger", is_flag=True, help="only the card: do not compare with (or record in) the ledger")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for a card")
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def card(reader_spec, keystore_path, keys_path, db, no_ledger, timeout, as_json):
+@uses(db=True, keystore=True, reader=True, json=True,
+      reader_help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]")
+def card(session, keys_path, no_ledger, timeout, as_json):
     """Read a card, verify every MAC, show balance, log and anomalies."""
     from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
-    from icpurse.host.readers import open_reader
 
-    ring = _keyring(keystore_path, keys_path)
-    reader = open_reader(reader_spec)
-    try:
-        tag = reader.wait_for_card(timeout)
-        result = inspect_card(tag, ring)
-    finally:
-        reader.close()
+    ring = _keyring(session, keys_path)
+    result = inspect_card(session.card(timeout), ring)
     reported = []
     if not no_ledger:
-        ledger = _open(db)
-        try:
-            check_against_ledger(result, ledger)
-            reported = [e.id for e in report_anomalies(ledger, result)]
-        finally:
-            ledger.close()
+        ledger = session.ledger()
+        check_against_ledger(result, ledger)
+        reported = [e.id for e in report_anomalies(ledger, result)]
     if as_json:
-        emit_json(dict(result.as_dict(), exceptions=reported))
+        emit_json(dict(result.as_dict(), exceptions=reported), sort_keys=True)
     else:
         _print_card(result, reported)
     if result.critical:
-        raise Failed("card %s: %d critical anomal%s" % (result.card_number, len(result.critical),
-                                                         "y" if len(result.critical) == 1 else "ies"), EXIT_INTEGRITY)
+        raise Failure("card %s: %d critical anomal%s" % (result.card_number, len(result.critical),
+                                                          "y" if len(result.critical) == 1 else "ies"), Exit.INTEGRITY)
 
 
 def _print_card(a, reported):
@@ -109,31 +87,25 @@ def _print_card(a, reported):
 
 @audit.command("terminal")
 @click.argument("number")
-@keystore_option()
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def terminal_cmd(number, keystore_path, db, as_json):
+@uses(db=True, keystore="required", json=True)
+def terminal_cmd(session, number, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
     from icpurse.host.audit.terminal import audit_terminal
     from icpurse.host.terminals import journal as jv
 
-    domain = load_domain(keystore_path)
-    ledger = _open(db)
-    try:
-        ledger.terminal(number)
-        out = audit_terminal(ledger, number, jv.journal_keys(domain, int(number)))
-    finally:
-        ledger.close()
+    domain = session.domain()
+    ledger = session.ledger()
+    ledger.terminal(number)
+    out = audit_terminal(ledger, number, jv.journal_keys(domain, int(number)))
     if as_json:
-        emit_json(out.as_dict())
+        emit_json(out.as_dict(), sort_keys=True)
     else:
         click.echo("terminal %s: %d records (%d..%d) %s" % (number, out.records, out.first, out.last,
                                                            "verify" if out.ok else "DO NOT verify"))
         for p in out.problems:
             click.secho("  %s at record %d: %s" % (p.kind, p.number, p.detail), fg="red")
     if not out.ok:
-        raise Failed("journal of terminal %s: %d problem(s)" % (number, len(out.problems)), EXIT_INTEGRITY)
+        raise Failure("journal of terminal %s: %d problem(s)" % (number, len(out.problems)), Exit.INTEGRITY)
 
 
 @audit.group("log")
@@ -142,21 +114,17 @@ def log_group():
 
 
 @log_group.command("verify")
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def log_verify(db, as_json):
+@uses(db=True, json=True)
+def log_verify(session, as_json):
     """Verify the whole operator log; exit 5 naming the first bad entry."""
-    ledger = _open(db)
-    try:
-        broken = ledger.verify_audit_log()
-        seq, head = ledger.audit_head()
-    finally:
-        ledger.close()
+    ledger = session.ledger()
+    broken = ledger.verify_audit_log()
+    seq, head = ledger.audit_head()
     if as_json:
         emit_json({"ok": broken is None, "entries": seq, "head": head,
-                   "first_bad": None if broken is None else {"seq": broken.seq, "reason": broken.reason}})
+                   "first_bad": None if broken is None else {"seq": broken.seq, "reason": broken.reason}},
+                  sort_keys=True)
     elif broken is None:
         click.echo("operator log verifies: %d entries, head %s" % (seq, head))
     if broken is not None:
-        raise Failed(str(broken), EXIT_INTEGRITY)
+        raise Failure(str(broken), Exit.INTEGRITY)

@@ -7,41 +7,30 @@
     icpurse topup reconfirm                settle the open top-up / void of the card on the reader (补确认)
     icpurse topup void TOPUP_ID            void a confirmed top-up: same day, before the cut-off, card present
 
-Options as the other counter commands (host/issuance/cli.py): --reader, --db, --keystore, --operator,
---json. Exit codes (host/cli.py): 0 done (re-confirmation: settled either way), 1 refused or reversed
+Options as the other counter commands (card_cli.counter_options): --reader, --db, --keystore,
+--operator, --json. Exit codes (host/clikit): 0 done (re-confirmation: settled either way), 1 refused or reversed
 (nothing credited), 2 usage, 3 no reader, 4 card problem or outcome unknown (card pulled: run
 `topup reconfirm`), 5 integrity problem (the card cannot tell any more / contradicts the ledger).
 """
 from __future__ import annotations
 
-import functools
-
 import click
 from rich.table import Table
 
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.output import console, emit_json
 from icpurse.host.issuance import topup as tp
-from icpurse.host.issuance.cli import (
-    EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, Failure, _common, _console, _counter, _emit_json, _guard,
-)
+from icpurse.host.issuance.card_cli import counter_options
 from icpurse.host.issuance.service import release_tag
 from icpurse.host.programmes.model import PAYMENT_METHODS
 from icpurse.protocol.money import fmt_yuan, parse_fen, parse_yuan
 
-_EXIT = {"confirmed": EXIT_OK, "voided": EXIT_OK, "reversed": EXIT_FAILED, "void_cancelled": EXIT_FAILED,
-         "unconfirmed": EXIT_CARD, "void_unconfirmed": EXIT_CARD, "undecided": EXIT_INTEGRITY}
+_EXIT = {"confirmed": Exit.OK, "voided": Exit.OK, "reversed": Exit.FAILED, "void_cancelled": Exit.FAILED,
+         "unconfirmed": Exit.CARD, "void_unconfirmed": Exit.CARD, "undecided": Exit.INTEGRITY}
 
 
-def _topup_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except tp.TopupError as e:
-            raise Failure(str(e), e.exit_code) from None
-    return wrapper
-
-
-class _TopupGroup(click.Group):
+class _TopupGroup(Group):
     """`icpurse topup CARD AMOUNT` runs the top-up; a first word naming a sub-command runs that."""
 
     def parse_args(self, ctx, args):
@@ -81,7 +70,7 @@ def _amount(fen_text, yuan):
 
 def _show(outcomes, as_json, title):
     if as_json:
-        _emit_json({"ok": all(o.ok or o.state in ("reversed", "void_cancelled") for o in outcomes) if
+        emit_json({"ok": all(o.ok or o.state in ("reversed", "void_cancelled") for o in outcomes) if
                     title == "re-confirmation" else all(o.ok for o in outcomes),
                     "outcomes": [o.as_dict() for o in outcomes]})
         return
@@ -93,9 +82,9 @@ def _show(outcomes, as_json, title):
         click.echo("  " + o.message)
 
 
-def _keys(counter):
-    domain = counter.domain()
-    return counter.keyring(), domain.issuer, domain.current
+def _keys(session):
+    domain = session.domain()
+    return session.keyring(), domain.issuer, domain.current
 
 
 @topup.command("load", hidden=True)
@@ -106,10 +95,8 @@ def _keys(counter):
 @click.option("--payment", type=click.Choice(PAYMENT_METHODS), default="cash", show_default=True)
 @click.option("--terminal", metavar="NUMBER", help="8-digit terminal number of the kiosk, if any.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
-@_common(keys=True, reader=True)
-@_guard
-@_topup_errors
-def load(args, present, yuan, txn_id, payment, terminal, card_timeout, **kw):
+@counter_options()
+def load(session, args, present, yuan, txn_id, payment, terminal, card_timeout, as_json):
     """icpurse topup CARD AMOUNT_FEN | --present AMOUNT_FEN (or --yuan 12.50)."""
     args = list(args)
     if present:
@@ -123,35 +110,26 @@ def load(args, present, yuan, txn_id, payment, terminal, card_timeout, **kw):
         if len(args) > 1:
             raise click.UsageError("too many arguments: CARD AMOUNT_FEN")
     amount = _amount(args[0] if args else None, yuan)
-    counter = _counter(kw)
+    op = session.sign_in()
+    ring, issuer, current = _keys(session)
+    tag = session.card(card_timeout)
     try:
-        op = counter.sign_in()
-        ring, issuer, current = _keys(counter)
-        tag = counter.card(card_timeout)
-        try:
-            out = tp.top_up(counter.ledger(), tag, ring, amount, op.username, card=card_number, txn_id=txn_id,
-                            payment_method=payment, terminal=terminal, issuer=issuer, current_version=current)
-        finally:
-            release_tag(tag)
+        out = tp.top_up(session.ledger(), tag, ring, amount, op.username, card=card_number, txn_id=txn_id,
+                        payment_method=payment, terminal=terminal, issuer=issuer, current_version=current)
     finally:
-        counter.close()
-    _show([out], counter.as_json, "top-up")
+        release_tag(tag)
+    _show([out], as_json, "top-up")
     click.get_current_context().exit(_EXIT[out.state])
 
 
 @topup.command()
-@_common()
-@_guard
-def unconfirmed(**kw):
+@counter_options(keys=False, reader=False)
+def unconfirmed(session, as_json):
     """The unconfirmed-transaction query: top-ups and voids not confirmed on the card."""
-    counter = _counter(kw)
-    try:
-        counter.sign_in()
-        items = tp.unconfirmed(counter.ledger())
-    finally:
-        counter.close()
-    if counter.as_json:
-        _emit_json({"ok": True, "unconfirmed": [{
+    session.sign_in()
+    items = tp.unconfirmed(session.ledger())
+    if as_json:
+        emit_json({"ok": True, "unconfirmed": [{
             "txn_id": t.txn_id, "card_number": t.card_number, "amount": t.amount, "state": t.state,
             "void_state": t.void_state, "business_date": t.business_date.isoformat(),
             "created_at": t.created_at.isoformat(), "card_seq_before": t.card_seq_before} for t in items]})
@@ -166,36 +144,30 @@ def unconfirmed(**kw):
         void = t.void_state in ("pending", "unconfirmed")
         table.add_row(t.txn_id, t.card_number, fmt_yuan(t.amount), "void" if void else "top-up",
                       t.void_state if void else t.state, t.business_date.isoformat())
-    _console().print(table)
+    console(160).print(table)
 
 
 @topup.command()
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
-@_common(keys=True, reader=True)
-@_guard
-@_topup_errors
-def reconfirm(card_timeout, **kw):
+@counter_options()
+def reconfirm(session, card_timeout, as_json):
     """Re-confirmation (补确认 / 撤销补确): read the card on the reader and settle its open top-up or
     void from what the card shows. Safe to run again: it never credits twice."""
-    counter = _counter(kw)
+    op = session.sign_in()
+    ring, issuer, _ = _keys(session)
+    tag = session.card(card_timeout)
     try:
-        op = counter.sign_in()
-        ring, issuer, _ = _keys(counter)
-        tag = counter.card(card_timeout)
-        try:
-            outcomes = tp.reconfirm(counter.ledger(), tag, ring, op.username, issuer=issuer)
-        finally:
-            release_tag(tag)
+        outcomes = tp.reconfirm(session.ledger(), tag, ring, op.username, issuer=issuer)
     finally:
-        counter.close()
+        release_tag(tag)
     if not outcomes:
-        if counter.as_json:
-            _emit_json({"ok": True, "outcomes": []})
+        if as_json:
+            emit_json({"ok": True, "outcomes": []})
         else:
             click.echo("nothing to settle: the card on the reader has no unconfirmed top-up or void")
         return
-    _show(outcomes, counter.as_json, "re-confirmation")
-    worst = max((EXIT_INTEGRITY if o.state == "undecided" else EXIT_OK) for o in outcomes)
+    _show(outcomes, as_json, "re-confirmation")
+    worst = max((Exit.INTEGRITY if o.state == "undecided" else Exit.OK) for o in outcomes)
     click.get_current_context().exit(worst)
 
 
@@ -204,26 +176,18 @@ def reconfirm(card_timeout, **kw):
 @click.argument("amount_fen", required=False)
 @click.option("--yuan", metavar="YUAN", help="The amount in yuan; it must be the top-up's full amount.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
-@_common(keys=True, reader=True)
-@_guard
-@_topup_errors
-def void_cmd(txn_id, amount_fen, yuan, card_timeout, **kw):
+@counter_options()
+def void_cmd(session, txn_id, amount_fen, yuan, card_timeout, as_json):
     """Void (撤销) the confirmed top-up TOPUP_ID with its card on the reader: the full amount
     only, the same business day, before the daily cut-off. After that: refund or adjustment."""
     amount = _amount(amount_fen, yuan) if (amount_fen is not None or yuan is not None) else None
-    counter = _counter(kw)
+    op = session.sign_in()
+    ring, issuer, _ = _keys(session)
+    tag = session.card(card_timeout)
     try:
-        op = counter.sign_in()
-        ring, issuer, _ = _keys(counter)
-        tag = counter.card(card_timeout)
-        try:
-            out = tp.void(counter.ledger(), tag, ring, txn_id, op.username, amount=amount, issuer=issuer)
-        finally:
-            release_tag(tag)
+        out = tp.void(session.ledger(), tag, ring, txn_id, op.username, amount=amount, issuer=issuer)
     finally:
-        counter.close()
-    _show([out], counter.as_json, "void")
+        release_tag(tag)
+    _show([out], as_json, "void")
     click.get_current_context().exit(_EXIT[out.state])
 
-
-__all__ = ["topup", "Counter"]

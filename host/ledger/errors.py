@@ -5,6 +5,8 @@ written to the audit log."""
 class LedgerError(Exception):
     """Base class of every ledger error."""
 
+    exit_code = 1  # refused or failed (the icpurse command's exit code)
+
 
 class NotFound(LedgerError, LookupError):
     """No such card, operator, terminal, sale, top-up or programme."""

@@ -1,4 +1,4 @@
-"""`icpurse holder ...`: the holder lifecycle at the issuer's counter.
+"""`icpurse holder ...`: the holder lifecycle at the issuer's session.
 
     holder lost CARD --id-number ID              report a named card lost (blacklisted; no card needed)
     holder replace LOST_CARD --id-number ID      new card on the reader gets the lost card's ledger balance
@@ -8,43 +8,36 @@
     holder reactivate                            expired card on the reader: new expiry, balance kept
     holder close CARD [--no-card]                zero-balance card closed (and blacklisted)
 
-Operator sign-in, keystore, reader, --db and --json work as for `icpurse card` (host/issuance/cli.py).
-Exit codes (host/cli.py): 0 ok, 1 refused, 2 usage, 3 no reader, 4 card error, 5 integrity problem.
+Operator sign-in, keystore, reader, --db and --json work as for `icpurse card`
+(card_cli.counter_options). Exit codes (host/clikit): 0 ok, 1 refused, 2 usage, 3 no reader, 4 card
+error, 5 integrity problem.
 """
 import datetime as dt
-import functools
 
 import click
 
-from icpurse.host.issuance.cli import EXIT_CARD, Failure, _common, _counter, _emit_json, _guard
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.output import emit_json
+from icpurse.host.issuance.card_cli import counter_options, workstation
 from icpurse.host.lifecycle import flows
-from icpurse.host.lifecycle.cardops import LifecycleCardError
 from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
 
 
-def _card_guard(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except LifecycleCardError as e:
-            raise Failure("card: %s" % e, EXIT_CARD) from None
-    return wrapper
-
-
-def _done(kw, doc, text):
-    if kw.get("as_json"):
-        _emit_json(dict(doc, ok=True))
+def _done(as_json, doc, text):
+    if as_json:
+        emit_json(dict(doc, ok=True))
     else:
         click.echo(text)
 
 
-def _now(counter):
-    return counter.ledger().now()
+def _now(session):
+    return session.ledger().now()
 
 
-@click.group()
+@click.group(cls=Group)
 def holder():
     """Holder lifecycle: lost cards and replacements, redemption (退卡), refunds, expired cards, closing."""
 
@@ -53,56 +46,45 @@ def holder():
 @click.argument("card_number")
 @click.option("--id-number", required=True, help="The holder's ID number (checked against the registration).")
 @click.option("--note", default="", help="Free text kept in the audit log.")
-@_common(keys=True)
-@_guard
-def lost(card_number, id_number, note, **kw):
+@counter_options(reader=False)
+def lost(session, card_number, id_number, note, as_json):
     """Report a NAMED card lost (挂失): blacklisted at once; readers refuse it after their next sign-in.
     The ID check needs the ledger data key ($ICPURSE_DATA_KEY or --keystore)."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        r = flows.report_lost(counter.ledger(), op.username, card_number, id_number, note)
-        _done(kw, {"card_number": r.card_number, "ledger_balance": r.ledger_balance,
-                   "blacklist_version": r.blacklist_version},
-              "card %s reported lost; blacklist version %s; ledger balance %s (moves to the replacement card)" % (
-                  r.card_number, r.blacklist_version or "unchanged", fmt_yuan(r.ledger_balance)))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    r = flows.report_lost(session.ledger(), op.username, card_number, id_number, note)
+    _done(as_json, {"card_number": r.card_number, "ledger_balance": r.ledger_balance,
+                    "blacklist_version": r.blacklist_version},
+          "card %s reported lost; blacklist version %s; ledger balance %s (moves to the replacement card)" % (
+              r.card_number, r.blacklist_version or "unchanged", fmt_yuan(r.ledger_balance)))
 
 
-def _blank_to_stock_card(counter, lost_number):
+def _blank_to_stock_card(session, lost_number):
     """A blank card on the reader becomes a personalised stock card of the lost card's programme."""
     from icpurse.host.issuance import service as svc
 
-    view = counter.ledger().card(lost_number)
-    station = counter.workstation()
-    result = station.personalise_card(counter.card(), svc.IssueOrder(view.programme_id, view.kind, view.face_value))
+    view = session.ledger().card(lost_number)
+    station = workstation(session)
+    result = station.personalise_card(session.card(), svc.IssueOrder(view.programme_id, view.kind, view.face_value))
     if not result.ok:
-        raise Failure("the new card could not be personalised (%s): %s" % (result.outcome, result.message), EXIT_CARD)
+        raise Failure("the new card could not be personalised (%s): %s" % (result.outcome, result.message), Exit.CARD)
     return result.card_number
 
 
 @holder.command()
 @click.argument("lost_number")
 @click.option("--id-number", default=None, help="The holder's ID number (named cards).")
-@_common(keys=True, reader=True)
-@_guard
-@_card_guard
-def replace(lost_number, id_number, **kw):
+@counter_options()
+def replace(session, lost_number, id_number, as_json):
     """Replacement (补卡) for a card reported lost: the card on the reader (a personalised stock card, or a
     blank that is personalised first) is loaded with the lost card's LEDGER balance."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        ledger, ring = counter.ledger(), counter.keyring()
-        if flows.personalised_as(counter.card(), ring) is None and ledger.replacement_of(lost_number) is None:
-            _blank_to_stock_card(counter, lost_number)
-        r = flows.replace_lost_card(ledger, op.username, lost_number, counter.card(), ring, id_number=id_number,
-                                    when=_now(counter))
-        _done(kw, {"old_card": r.old_card, "new_card": r.new_card, "amount": r.amount},
-              "card %s replaces %s; %s loaded from the ledger" % (r.new_card, r.old_card, fmt_yuan(r.amount)))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    ledger, ring = session.ledger(), session.keyring()
+    if flows.personalised_as(session.card(), ring) is None and ledger.replacement_of(lost_number) is None:
+        _blank_to_stock_card(session, lost_number)
+    r = flows.replace_lost_card(ledger, op.username, lost_number, session.card(), ring, id_number=id_number,
+                                when=_now(session))
+    _done(as_json, {"old_card": r.old_card, "new_card": r.new_card, "amount": r.amount},
+          "card %s replaces %s; %s loaded from the ledger" % (r.new_card, r.old_card, fmt_yuan(r.amount)))
 
 
 @holder.command()
@@ -115,42 +97,32 @@ def replace(lost_number, id_number, **kw):
 @click.option("--account-number", default=None, help="Bank transfer: the account number.")
 @click.option("--unit-name", default=None, help="A unit-bought card returned by that unit.")
 @click.option("--lost", "card_lost", is_flag=True, help="The card is reported lost: pay its ledger balance, no card.")
-@_common(keys=True, reader=True)
-@_guard
-@_card_guard
-def redeem(card_number, returner_name, returner_id, payout, account_name, account_number, unit_name, card_lost, **kw):
+@counter_options()
+def redeem(session, card_number, returner_name, returner_id, payout, account_name, account_number, unit_name,
+           card_lost, as_json):
     """Redemption (退卡): pay the balance back, empty the card with a closing slot and close it."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        tag = None if card_lost else counter.card()
-        r = flows.redeem_card(counter.ledger(), op.username, card_number, tag=tag,
-                              keyring=None if card_lost else counter.keyring(), returner_name=returner_name,
-                              returner_id=returner_id, payout=payout, when=_now(counter), account_name=account_name,
-                              account_number=account_number, unit_name=unit_name)
-        how = "in cash" if r.payout == "cash" else "by bank transfer to %s (…%s)" % (r.account_name, r.account_last4)
-        _done(kw, {"card_number": r.card_number, "amount": r.amount, "payout": r.payout,
-                   "account_last4": r.account_last4},
-              "card %s redeemed: pay %s %s; the card is closed" % (r.card_number, fmt_yuan(r.amount), how))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    tag = None if card_lost else session.card()
+    r = flows.redeem_card(session.ledger(), op.username, card_number, tag=tag,
+                          keyring=None if card_lost else session.keyring(), returner_name=returner_name,
+                          returner_id=returner_id, payout=payout, when=_now(session), account_name=account_name,
+                          account_number=account_number, unit_name=unit_name)
+    how = "in cash" if r.payout == "cash" else "by bank transfer to %s (…%s)" % (r.account_name, r.account_last4)
+    _done(as_json, {"card_number": r.card_number, "amount": r.amount, "payout": r.payout,
+                    "account_last4": r.account_last4},
+          "card %s redeemed: pay %s %s; the card is closed" % (r.card_number, fmt_yuan(r.amount), how))
 
 
 @holder.command("transfer-paid")
 @click.argument("card_number")
 @click.option("--reference", required=True, help="The bank's reference of the transfer.")
-@_common()
-@_guard
-def transfer_paid(card_number, reference, **kw):
+@counter_options(keys=False, reader=False)
+def transfer_paid(session, card_number, reference, as_json):
     """Record that a redemption's bank transfer was made (finance)."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        counter.ledger().settle_refund_transfer(op.username, card_number, reference)
-        _done(kw, {"card_number": card_number, "reference": reference},
-              "refund transfer for card %s recorded (%s)" % (card_number, reference))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    session.ledger().settle_refund_transfer(op.username, card_number, reference)
+    _done(as_json, {"card_number": card_number, "reference": reference},
+          "refund transfer for card %s recorded (%s)" % (card_number, reference))
 
 
 @holder.command("refund-goods")
@@ -159,66 +131,48 @@ def transfer_paid(card_number, reference, **kw):
 @click.option("--receipt", required=True, help="The original receipt / refund reference (booked once).")
 @click.option("--cash", "in_cash", is_flag=True, help="The card is not available: cash, only up to the profile's limit.")
 @click.option("--terminal", default=None, help="The store terminal of the original purchase.")
-@_common(keys=True, reader=True)
-@_guard
-@_card_guard
-def refund_goods(card_number, amount, receipt, in_cash, terminal, **kw):
+@counter_options()
+def refund_goods(session, card_number, amount, receipt, in_cash, terminal, as_json):
     """Refund of goods bought with the card: back onto the card (or cash up to the limit)."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        tag = None if in_cash else counter.card()
-        r = flows.refund_goods(counter.ledger(), op.username, card_number, amount, receipt, tag=tag,
-                               keyring=None if in_cash else counter.keyring(), when=_now(counter), terminal=terminal)
-        _done(kw, {"card_number": r.card_number, "amount": r.amount, "to_card": r.to_card},
-              "%s refunded %s" % (fmt_yuan(r.amount), "to card %s" % r.card_number if r.to_card else "in cash"))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    tag = None if in_cash else session.card()
+    r = flows.refund_goods(session.ledger(), op.username, card_number, amount, receipt, tag=tag,
+                           keyring=None if in_cash else session.keyring(), when=_now(session), terminal=terminal)
+    _done(as_json, {"card_number": r.card_number, "amount": r.amount, "to_card": r.to_card},
+          "%s refunded %s" % (fmt_yuan(r.amount), "to card %s" % r.card_number if r.to_card else "in cash"))
 
 
 @holder.command()
 @click.option("--card-number", default=None, help="Finish a torn re-activation of this card.")
 @click.option("--expiry", default=None, help="New expiry YYYY-MM-DD (default: today + the programme's validity).")
-@_common(keys=True, reader=True)
-@_guard
-@_card_guard
-def reactivate(card_number, expiry, **kw):
+@counter_options()
+def reactivate(session, card_number, expiry, as_json):
     """An expired card with a balance gets a new expiry (identity rewritten and resealed); never forfeited."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        new = None
-        if expiry:
-            try:
-                new = cardtime.day(dt.date.fromisoformat(expiry))
-            except ValueError:
-                raise click.BadParameter("a date is YYYY-MM-DD, got %r" % expiry) from None
-        out = flows.reactivate_card(counter.ledger(), op.username, counter.card(), counter.keyring(),
-                                    when=_now(counter), new_expiry=new, card_number=card_number)
-        until = cardtime.to_date(out["expiry"])
-        _done(kw, dict(out, expiry_date=until.isoformat()),
-              "card %s re-activated until %s; balance %s kept" % (out["card_number"], until, fmt_yuan(out["balance"])))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    new = None
+    if expiry:
+        try:
+            new = cardtime.day(dt.date.fromisoformat(expiry))
+        except ValueError:
+            raise click.BadParameter("a date is YYYY-MM-DD, got %r" % expiry) from None
+    out = flows.reactivate_card(session.ledger(), op.username, session.card(), session.keyring(),
+                                when=_now(session), new_expiry=new, card_number=card_number)
+    until = cardtime.to_date(out["expiry"])
+    _done(as_json, dict(out, expiry_date=until.isoformat()),
+          "card %s re-activated until %s; balance %s kept" % (out["card_number"], until, fmt_yuan(out["balance"])))
 
 
 @holder.command()
 @click.argument("card_number")
 @click.option("--no-card", is_flag=True, help="The card is not available (lost, kept): close it by the ledger alone.")
 @click.option("--reason", default="closed at the holder's request", show_default=True)
-@_common(keys=True, reader=True)
-@_guard
-@_card_guard
-def close(card_number, no_card, reason, **kw):
+@counter_options()
+def close(session, card_number, no_card, reason, as_json):
     """Close a card with a zero balance (a card with money is redeemed instead)."""
-    counter = _counter(kw)
-    try:
-        op = counter.sign_in()
-        version = flows.close_card(counter.ledger(), op.username, card_number,
-                                   tag=None if no_card else counter.card(),
-                                   keyring=None if no_card else counter.keyring(), reason=reason)
-        _done(kw, {"card_number": card_number, "blacklist_version": version},
-              "card %s closed (blacklist version %s)" % (card_number, version or "unchanged"))
-    finally:
-        counter.close()
+    op = session.sign_in()
+    version = flows.close_card(session.ledger(), op.username, card_number,
+                               tag=None if no_card else session.card(),
+                               keyring=None if no_card else session.keyring(), reason=reason)
+    _done(as_json, {"card_number": card_number, "blacklist_version": version},
+          "card %s closed (blacklist version %s)" % (card_number, version or "unchanged"))
 

@@ -1,31 +1,22 @@
 """`icpurse programme ...`: check programmes files against their regulatory profiles, list them."""
 from __future__ import annotations
 
-import json
-import sys
-
 import click
 from rich.console import Console
 from rich.table import Table
 
-from icpurse.host.ledger.options import db_option
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import json_option, uses
+from icpurse.host.clikit.output import emit_json
 from icpurse.host.programmes.check import check_programme
-from icpurse.host.programmes.model import ProgrammeFileError, load_programmes
-from icpurse.host.programmes.profiles import ProfileError, load_profile, profile_names
+from icpurse.host.programmes.model import load_programmes
+from icpurse.host.programmes.profiles import load_profile, profile_names
 from icpurse.protocol.money import fmt_yuan
 
-EXIT_VIOLATIONS, EXIT_BAD_FILE = 1, 2
 
-
-def _load(path):
-    try:
-        return load_programmes(path)
-    except ProgrammeFileError as exc:
-        click.echo("error: %s" % exc, err=True)
-        sys.exit(EXIT_BAD_FILE)
-
-
-@click.group()
+@click.group(cls=Group)
 def programme():
     """Card programmes (products) and their regulatory profiles (MOFCOM, PBOC, utility)."""
 
@@ -34,24 +25,20 @@ def programme():
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--profile", "profile_name", default=None,
               help="Check against this profile (name or TOML file) instead of each programme's own.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option(help="Machine-readable output.")
 def check(file, profile_name, as_json):
     """List every rule the programmes in FILE break. Exit 1 when there are violations, 2 when FILE is
     not a valid programmes file."""
-    progs = _load(file)
-    try:
-        override = load_profile(profile_name) if profile_name else None
-        results = [(p, check_programme(p, override)) for p in progs]
-    except ProfileError as exc:
-        click.echo("error: %s" % exc, err=True)
-        sys.exit(EXIT_BAD_FILE)
+    progs = load_programmes(file)
+    override = load_profile(profile_name) if profile_name else None
+    results = [(p, check_programme(p, override)) for p in progs]
     violations = [v for _, vs in results for v in vs]
     if as_json:
-        click.echo(json.dumps({
+        emit_json({
             "file": str(file),
             "programmes": [{"id": p.id, "profile": (override.id if override else p.profile), "ok": not vs,
                             "violations": [v.as_dict() for v in vs]} for p, vs in results],
-        }, ensure_ascii=False, indent=2))
+        })
     else:
         console = Console()
         for p, vs in results:
@@ -67,15 +54,15 @@ def check(file, profile_name, as_json):
             for v in vs:
                 table.add_row(v.rule, v.setting, v.kind or "", v.message)
             console.print(table)
-    sys.exit(EXIT_VIOLATIONS if violations else 0)
+    click.get_current_context().exit(Exit.FAILED if violations else Exit.OK)
 
 
 @programme.command(name="list")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@json_option(help="Machine-readable output.")
 def list_(file, as_json):
     """The programmes defined in FILE."""
-    progs = _load(file)
+    progs = load_programmes(file)
     rows = []
     for p in progs:
         rows.append({
@@ -86,7 +73,7 @@ def list_(file, as_json):
             "numbering": (p.numbering or {}).get("scheme"),
         })
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        emit_json(rows)
         return
     table = Table(title="programmes in %s" % file, title_justify="left")
     for col in ("id", "name", "profile", "kinds", "face values", "cap", "validity", "numbering"):
@@ -119,32 +106,26 @@ def profiles():
 @click.option("--id", "programme_id", default=None, help="register only this programme of the file")
 @click.option("--override-reason", default=None,
               help="register a programme that breaks its profile anyway (audited; the reason is kept)")
-@click.option("--operator", envvar="ICPURSE_OPERATOR", required=True,
-              help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
-@db_option
-def register(file, programme_id, override_reason, operator, db):
+@uses(db=True, operator="required",
+      operator_help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
+def register(session, file, programme_id, override_reason):
     """Register the programmes of FILE in the ledger so cards can be issued under them.
 
     A programme with violations of its regulatory profile is refused unless --override-reason
     is given; the override and its reason go into the audit log."""
-    from icpurse.host.ledger import open_ledger
     from icpurse.host.ledger.errors import LedgerError
-    from icpurse.host.terminals.cliopts import login
 
-    programmes = _load(file)
+    programmes = load_programmes(file)
     if programme_id:
         programmes = [p for p in programmes if p.id == programme_id]
         if not programmes:
             raise click.UsageError("no programme %r in %s" % (programme_id, file))
-    ledger = open_ledger(db)
-    try:
-        admin = login(ledger, operator)
-        for p in programmes:
-            try:
-                ledger.register_programme(admin, p, override_reason=override_reason)
-            except LedgerError as e:
-                raise click.ClickException("%s: %s (nothing was registered for it)" % (p.id, e))
-            click.echo("programme %s registered%s" % (p.id, " (override: %s)" % override_reason
-                                                     if override_reason else ""))
-    finally:
-        ledger.close()
+    ledger = session.ledger()
+    admin = session.sign_in().username
+    for p in programmes:
+        try:
+            ledger.register_programme(admin, p, override_reason=override_reason)
+        except LedgerError as e:
+            raise Failure("%s: %s (nothing was registered for it)" % (p.id, e)) from None
+        click.echo("programme %s registered%s" % (p.id, " (override: %s)" % override_reason
+                                                 if override_reason else ""))

@@ -25,6 +25,8 @@ _ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 class ProgrammeFileError(ValueError):
     """A programmes file that is not valid TOML or does not describe valid programmes."""
 
+    exit_code = 2  # bad input (the icpurse command's exit code)
+
 
 @dataclass(frozen=True)
 class Duration:

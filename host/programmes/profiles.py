@@ -19,6 +19,8 @@ EXPIRED_BALANCE_CHOICES = ("reactivate", "exchange", "extend", "refund", "forfei
 class ProfileError(ValueError):
     """A profile file that cannot be read or does not have the expected shape."""
 
+    exit_code = 2  # bad input (the icpurse command's exit code)
+
 
 @dataclass(frozen=True)
 class Profile:

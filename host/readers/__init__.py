@@ -23,6 +23,8 @@ _PROVIDED_BY = {"sim": "the virtual rig (the hil part of icpurse)"}
 class NoReader(Exception):
     """No reader matches, or none was chosen: the message says what to do next."""
 
+    exit_code = 3  # no reader / device (the icpurse command's exit code)
+
 
 def _choices(registered):
     kinds = ["pcsc[:NAME]", "serial:PORT"] + sorted(registered)

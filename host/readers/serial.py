@@ -26,6 +26,11 @@ class ReaderLinkError(Exception):
         self.code, self.detail, self.message, self.command = code, detail, message, command
 
     @property
+    def exit_code(self):
+        """The icpurse command's exit code: 4 when the reader refused the card, else 1."""
+        return 4 if self.refusal else 1
+
+    @property
     def refusal(self):
         """The purse refusal code (codec.R_*) when the reader refused a card, else None."""
         return self.detail if self.code >= codec.LINK_ERR_REFUSAL_BASE else None
@@ -33,6 +38,8 @@ class ReaderLinkError(Exception):
 
 class LinkTimeout(Exception):
     """No valid answer from the reader in time (unplugged, wrong port, not an icpurse reader)."""
+
+    exit_code = 3  # no reader / device (the icpurse command's exit code)
 
 
 class ReaderGone(LinkTimeout):

@@ -4,16 +4,12 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from icpurse.host.ledger.options import db_option
-from icpurse.host.terminals.cliopts import (
-    EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, load_domain, login, operator_option,
-)
-
-
-def _open(db):
-    from icpurse.host.ledger import open_ledger
-
-    return open_ledger(db)
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.output import yuan as fen
 
 
 def _exceptions_table(rows, title):
@@ -26,7 +22,7 @@ def _exceptions_table(rows, title):
     Console().print(table)
 
 
-@click.group()
+@click.group(cls=Group)
 def reconcile():
     """Three-way reconciliation: cards ↔ reader journals ↔ ledger."""
 
@@ -34,24 +30,17 @@ def reconcile():
 @reconcile.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="business day for the totals (default: everything)")
-@keystore_option(required=False)
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def run(day, keystore_path, db, as_json):
+@uses(db=True, keystore=True, json=True)
+def run(session, day, as_json):
     """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions.
     With --keystore the collected journals are re-verified too. Exit 5 when anything is open."""
     from icpurse.host.reconcile.engine import run as run_recon
 
-    domain = load_domain(keystore_path)
-    ledger = _open(db)
-    try:
-        report = run_recon(ledger, domain, day.date() if day else None)
-    finally:
-        ledger.close()
+    domain = session.domain(required=False)
+    report = run_recon(session.ledger(), domain, day.date() if day else None)
     open_ = [f for f in report.findings if f.status == "open"]
     if as_json:
-        emit_json(report.as_dict())
+        emit_json(report.as_dict(), sort_keys=True)
     else:
         t = report.totals
         click.echo("journal debits: %d, %s (all collected: %s); redeemed in the ledger: %s" % (
@@ -66,24 +55,18 @@ def run(day, keystore_path, db, as_json):
         else:
             click.echo("no open exceptions")
     if open_:
-        raise Failed("%d open exception(s): see `icpurse reconcile exceptions`" % len(open_), EXIT_INTEGRITY)
+        raise Failure("%d open exception(s): see `icpurse reconcile exceptions`" % len(open_), Exit.INTEGRITY)
 
 
 @reconcile.command()
 @click.option("--status", type=click.Choice(["open", "approved", "dismissed", "resolved", "all"]), default="open",
               show_default=True)
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def exceptions(status, db, as_json):
+@uses(db=True, json=True)
+def exceptions(session, status, as_json):
     """The exception list with evidence (--json)."""
-    ledger = _open(db)
-    try:
-        rows = ledger.exceptions(None if status == "all" else status)
-    finally:
-        ledger.close()
+    rows = session.ledger().exceptions(None if status == "all" else status)
     if as_json:
-        emit_json([e.__dict__ for e in rows])
+        emit_json([e.__dict__ for e in rows], sort_keys=True)
     else:
         _exceptions_table(rows, "exceptions (%s)" % status)
 
@@ -94,61 +77,47 @@ def exceptions(status, db, as_json):
 @click.option("--reason", required=True)
 @click.option("--book-discrepancy", is_flag=True,
               help="resolve a balance finding by booking its difference to the discrepancy account")
-@operator_option
-@db_option
-@handle_errors
-def close_cmd(exception_id, status, reason, book_discrepancy, operator, db):
+@uses(db=True, operator="required")
+def close_cmd(session, exception_id, status, reason, book_discrepancy):
     """Close an exception (dismissed or resolved) with a reason."""
     from icpurse.host.reconcile.engine import settle
 
-    ledger = _open(db)
-    try:
-        op = login(ledger, operator)
-        if book_discrepancy:
-            if status != "resolved":
-                raise Failed("--book-discrepancy resolves the exception: use --as resolved")
-            e = settle(ledger, op, exception_id, reason)
-        else:
-            e = ledger.close_exception(op, exception_id, status, reason)
-    finally:
-        ledger.close()
+    ledger = session.ledger()
+    op = session.sign_in().username
+    if book_discrepancy:
+        if status != "resolved":
+            raise Failure("--book-discrepancy resolves the exception: use --as resolved")
+        e = settle(ledger, op, exception_id, reason)
+    else:
+        e = ledger.close_exception(op, exception_id, status, reason)
     click.echo("exception %d %s%s" % (e.id, e.status, ": " + e.close_reason if book_discrepancy else ""))
 
 
-@click.group()
+@click.group(cls=Group)
 def blacklist():
     """The versioned blacklist (readers download it at sign-in)."""
 
 
 @blacklist.command()
 @click.argument("exception_id", type=int)
-@operator_option
-@db_option
-@handle_errors
-def approve(exception_id, operator, db):
+@uses(db=True, operator="required")
+def approve(session, exception_id):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
-    ledger = _open(db)
-    try:
-        e = ledger.approve_blacklist(login(ledger, operator), exception_id)
-    finally:
-        ledger.close()
+    ledger = session.ledger()
+    e = ledger.approve_blacklist(session.sign_in().username, exception_id)
     click.echo("card %s blacklisted (version %d, exception %d)" % (e.card_number, e.blacklist_version, e.id))
 
 
 @blacklist.command("list")
 @click.option("--version", type=int, default=None, help="the list as it stood at this version")
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def list_cmd(version, db, as_json):
-    ledger = _open(db)
-    try:
-        current = ledger.blacklist_version()
-        items = ledger.blacklist_entries(version)
-    finally:
-        ledger.close()
+@uses(db=True, json=True)
+def list_cmd(session, version, as_json):
+    """The blacklisted cards: the current list, or as it stood at --version."""
+    ledger = session.ledger()
+    current = ledger.blacklist_version()
+    items = ledger.blacklist_entries(version)
     if as_json:
-        emit_json({"version": version or current, "entries": [i.__dict__ for i in items]})
+        emit_json({"version": version or current, "entries": [i.__dict__ for i in items]}, sort_keys=True)
         return
     table = Table(title="blacklist version %d" % (version or current))
     for col in ("card", "uid", "since version", "reason"):

@@ -1,27 +1,18 @@
-"""`icpurse terminal ...`: provision a store reader, sign in (day open), collect its journal, close its day."""
+"""`icpurse terminal ...`: provision a store reader, sign in (day open), collect its journal, close its day.
+
+The store reader is reached over its USB link (--port PATH or --reader serial:PATH); options,
+sign-in and exit codes: host/clikit (5 when a journal or a day close does not verify)."""
 import click
 from rich.console import Console
 from rich.table import Table
 
-from icpurse.host.ledger.options import db_option
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.output import emit_json, yuan
 from icpurse.host.terminals import journal as jv
 from icpurse.host.terminals import service
-from icpurse.host.terminals.cliopts import (
-    EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, link_options, load_domain, login,
-    operator_option,
-)
-
-
-def _open(db):
-    from icpurse.host.ledger import open_ledger
-
-    return open_ledger(db)
-
-
-def _client(port, reader_spec):
-    from icpurse.host.terminals.client import open_link
-
-    return open_link(port, reader_spec)
 
 
 def _number(client, number):
@@ -29,11 +20,11 @@ def _number(client, number):
         return number
     t = client.info()["terminal"]
     if not t:
-        raise Failed("the reader is not provisioned: give the terminal number")
+        raise Failure("the reader is not provisioned: give the terminal number")
     return "%08d" % t
 
 
-@click.group()
+@click.group(cls=Group)
 def terminal():
     """Store readers: provision, sign in (签到), collect journals, day close (日切)."""
 
@@ -46,46 +37,30 @@ def terminal():
 @click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
-@link_options
-@keystore_option()
-@operator_option
-@db_option
-@handle_errors
-def provision(number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap, port, reader_spec,
-              keystore_path, operator, db):
+@uses(db=True, keystore="required", link=True, operator="required")
+def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap):
     """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings."""
-    domain = load_domain(keystore_path)
-    ledger = _open(db)
-    client = _client(port, reader_spec)
-    try:
-        op = login(ledger, operator)
-        grace = service.programme_settings(ledger.programme(programme_id))["grace_days"] if programme_id else 0
-        out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
-                                fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
-    finally:
-        client.close()
-        ledger.close()
+    domain = session.domain()
+    ledger = session.ledger()
+    client = session.link()
+    op = session.sign_in().username
+    grace = service.programme_settings(ledger.programme(programme_id))["grace_days"] if programme_id else 0
+    out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
+                            fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
     click.echo("terminal %s provisioned: key versions %s (current %d), %s mode" % (
         number, ", ".join(map(str, out["key_versions"])), out["current"], out["settings"]["mode"]))
 
 
 @terminal.command("sign-in")
 @click.argument("number", required=False)
-@link_options
-@operator_option
-@db_option
-@handle_errors
-def sign_in_cmd(number, port, reader_spec, operator, db):
+@uses(db=True, link=True, operator="required")
+def sign_in_cmd(session, number):
     """Day open: set the clock, download the current blacklist, sign in."""
-    ledger = _open(db)
-    client = _client(port, reader_spec)
-    try:
-        op = login(ledger, operator)
-        number = _number(client, number)
-        out = service.sign_in(ledger, client, op, number)
-    finally:
-        client.close()
-        ledger.close()
+    ledger = session.ledger()
+    client = session.link()
+    op = session.sign_in().username
+    number = _number(client, number)
+    out = service.sign_in(ledger, client, op, number)
     click.echo("terminal %s signed in: day %d, batch %d, blacklist version %d" % (
         number, out["day"], out["batch"], out["blacklist_version"]))
 
@@ -97,82 +72,61 @@ def _print_problems(problems):
 
 @terminal.command()
 @click.argument("number", required=False)
-@link_options
-@keystore_option()
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def collect(number, port, reader_spec, keystore_path, db, as_json):
+@uses(db=True, keystore="required", link=True, json=True)
+def collect(session, number, as_json):
     """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge."""
-    domain = load_domain(keystore_path)
-    ledger = _open(db)
-    client = _client(port, reader_spec)
-    try:
-        number = _number(client, number)
-        rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number)
-    finally:
-        client.close()
-        ledger.close()
+    domain = session.domain()
+    ledger = session.ledger()
+    client = session.link()
+    number = _number(client, number)
+    rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number)
     if as_json:
         emit_json({"terminal": number, "stored": rep.stored, "duplicates": rep.duplicates, "acked": rep.acked,
                    "last": rep.last_number, "problems": [p.evidence() for p in rep.problems],
-                   "exceptions": rep.findings})
+                   "exceptions": rep.findings}, sort_keys=True)
     else:
         click.echo("terminal %s: %d records stored, %d already there, acknowledged up to %d" % (
             number, rep.stored, rep.duplicates, rep.acked or rep.last_number))
         _print_problems(rep.problems)
     if rep.problems:
-        raise Failed("journal of terminal %s has problems (exceptions %s)" % (
-            number, ", ".join(map(str, rep.findings))), EXIT_INTEGRITY)
+        raise Failure("journal of terminal %s has problems (exceptions %s)" % (
+            number, ", ".join(map(str, rep.findings))), Exit.INTEGRITY)
 
 
 @terminal.command("day-close")
 @click.argument("number", required=False)
-@link_options
-@keystore_option()
-@operator_option
-@db_option
-@handle_errors
-def day_close_cmd(number, port, reader_spec, keystore_path, operator, db):
+@uses(db=True, keystore="required", link=True, operator="required")
+def day_close_cmd(session, number):
     """Day close (日切): collect, close the reader's batch, check its totals against the journal."""
-    domain = load_domain(keystore_path)
-    ledger = _open(db)
-    client = _client(port, reader_spec)
-    try:
-        op = login(ledger, operator)
-        number = _number(client, number)
-        batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number)
-    finally:
-        client.close()
-        ledger.close()
+    domain = session.domain()
+    ledger = session.ledger()
+    client = session.link()
+    op = session.sign_in().username
+    number = _number(client, number)
+    batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number)
     click.echo("terminal %s batch %d (records %d..%d): reader %d debits, %s; journal %d debits, %s" % (
-        number, batch.batch, batch.first_number, batch.last_number, batch.reader_count, fen(batch.reader_sum),
-        batch.journal_count, fen(batch.journal_sum)))
+        number, batch.batch, batch.first_number, batch.last_number, batch.reader_count, yuan(batch.reader_sum),
+        batch.journal_count, yuan(batch.journal_sum)))
     _print_problems(rep.problems)
     if not batch.balanced or rep.problems:
-        raise Failed("day close of terminal %s does not match its journal" % number, EXIT_INTEGRITY)
+        raise Failure("day close of terminal %s does not match its journal" % number, Exit.INTEGRITY)
 
 
 @terminal.command("list")
-@db_option
-@click.option("--json", "as_json", is_flag=True)
-@handle_errors
-def list_cmd(db, as_json):
+@uses(db=True, json=True)
+def list_cmd(session, as_json):
     """Terminals in the ledger, with their last sign-in and collected journal."""
-    ledger = _open(db)
-    try:
-        rows = []
-        for t in ledger.terminals():
-            signs = ledger.sign_ins(t.number)
-            rows.append({"number": t.number, "outlet": t.outlet, "merchant": t.merchant, "status": t.status,
-                         "key_version": t.key_version, "fixed_price": t.fixed_price,
-                         "last_sign_in": signs[-1].at.isoformat() if signs else None,
-                         "blacklist_version": signs[-1].blacklist_version if signs else None,
-                         "collected_up_to": ledger.last_journal_number(t.number)})
-    finally:
-        ledger.close()
+    ledger = session.ledger()
+    rows = []
+    for t in ledger.terminals():
+        signs = ledger.sign_ins(t.number)
+        rows.append({"number": t.number, "outlet": t.outlet, "merchant": t.merchant, "status": t.status,
+                     "key_version": t.key_version, "fixed_price": t.fixed_price,
+                     "last_sign_in": signs[-1].at.isoformat() if signs else None,
+                     "blacklist_version": signs[-1].blacklist_version if signs else None,
+                     "collected_up_to": ledger.last_journal_number(t.number)})
     if as_json:
-        emit_json(rows)
+        emit_json(rows, sort_keys=True)
         return
     table = Table(title="terminals")
     for col in ("number", "outlet", "merchant", "status", "key v", "price", "last sign-in", "blacklist v",
@@ -180,7 +134,7 @@ def list_cmd(db, as_json):
         table.add_column(col)
     for r in rows:
         table.add_row(r["number"], r["outlet"], r["merchant"], r["status"], str(r["key_version"]),
-                      fen(r["fixed_price"]) if r["fixed_price"] else "-", r["last_sign_in"] or "-",
+                      yuan(r["fixed_price"]) if r["fixed_price"] else "-", r["last_sign_in"] or "-",
                       str(r["blacklist_version"]) if r["blacklist_version"] is not None else "-",
                       str(r["collected_up_to"]))
     Console().print(table)

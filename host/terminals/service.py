@@ -24,6 +24,8 @@ FETCH_BATCH = 32
 class TerminalError(Exception):
     """A terminal operation that cannot go on (wrong reader, disabled terminal, ...)."""
 
+    exit_code = 1  # refused or failed (the icpurse command's exit code)
+
 
 def _terminal_int(number: str) -> int:
     return int(number)

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from icpurse.keys import keystore
-from icpurse.keys.cli import keys
+from icpurse.host.keys_cmd import keys
 from icpurse.keys.hierarchy import KeyDomain
 
 PW = "correct horse"

@@ -19,9 +19,9 @@ from topup_world import card_state, sim_card
 
 def test_topup_rekeys_a_card_of_the_previous_version_after_keys_rollover(ledger, ledger_url, clock, tmp_path,
                                                                          monkeypatch):
-    import icpurse.host.issuance.cli as issuance_cli
+    import icpurse.host.clikit.session as clikit_session
 
-    monkeypatch.setattr(issuance_cli, "open_ledger",
+    monkeypatch.setattr(clikit_session, "open_ledger",
                         lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.setenv(keystore.PASSPHRASE_ENV, demo.DEMO_PASSPHRASE)

@@ -24,14 +24,14 @@ def doc_of(result):
 def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
     """A card issued (500 yuan) and put on the sim reader; `run(*args)` invokes icpurse. The CLI's
     ledger runs on the test's clock (the void rules depend on the time of day)."""
-    import icpurse.host.issuance.cli as issuance_cli
+    import icpurse.host.clikit.session as clikit_session
 
     ring = demo_keyset.to_keyring()
     card, number = sim_card(ledger, ring, demo_keyset.issuer)
     state = tmp_path / "reader"
     state.mkdir()
     dumps.save(card, str(state / "card.mfd"))
-    monkeypatch.setattr(issuance_cli, "open_ledger",
+    monkeypatch.setattr(clikit_session, "open_ledger",
                         lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.delenv("ICPURSE_READER", raising=False)

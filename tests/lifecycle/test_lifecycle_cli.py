@@ -9,7 +9,7 @@ from icpurse.firmware import purse
 from icpurse.hil.sim import dumps
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.cli import main
-from icpurse.host.issuance.cli import Counter
+from icpurse.host.clikit.session import Session
 from icpurse.host.ledger import open_ledger
 from icpurse.host.programmes import load_programmes
 from icpurse.keys import demo, exports
@@ -21,7 +21,7 @@ SIM_UID = "5E110001"  # the blank card the sim reader makes in an empty state fo
 @pytest.fixture
 def counter_world(tmp_path, monkeypatch):
     db = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(db, data_key=Counter(keystore_path="demo").data_key())
+    led = open_ledger(db, data_key=Session(keystore="demo").data_key())
     led.add_operator("admin", w.PW, "issuer-admin")
     for name, role in (("seller", "seller"), ("finance", "finance")):
         led.add_operator(name, w.PW, role, by="admin")
@@ -66,7 +66,7 @@ def test_lost_and_replace_from_the_command_line(counter_world):
     access, keys, v = purse.open_card(CardTag(card), ring, purse.KEY_B)
     view = purse.read_card(access, keys, v)
     assert view.balance == 200000
-    led = open_ledger(db, data_key=Counter(keystore_path="demo").data_key())
+    led = open_ledger(db, data_key=Session(keystore="demo").data_key())
     try:
         assert led.outstanding_balance(doc["new_card"]) == 200000 and led.outstanding_balance(LOST) == 0
         assert led.card(doc["new_card"]).holder_name == "Zhang San"

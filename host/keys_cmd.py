@@ -1,72 +1,35 @@
-"""`icpurse keys ...`: create, split, combine, show, roll over and export the issuer's keys.
+"""`icpurse keys ...`: create, split, combine, show, roll over and export the issuer's keys (the
+commands over the keys library, keys/, which stays free of any CLI).
 
 Passphrases come from a hidden prompt or the environment (ICPURSE_KEYSTORE_PASSPHRASE for the
 keystore, ICPURSE_TRANSPORT_PASSPHRASE for exports). Key material is printed in exactly one place:
 custodian components at `init` / `rollover` (the point of a key ceremony). `show` and every
---json output carry versions, KCVs and roles only.
+--json output carry versions, KCVs and roles only. `show` and `export` take `--keystore demo` (the
+built-in INSECURE DEMO KEYS) like every other command; errors and exit codes: host/clikit.
 """
-import functools
-import json
 import os
 
 import click
-from rich.console import Console
 from rich.table import Table
 
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import KEYSTORE_ENV, uses
+from icpurse.host.clikit.output import console, emit_json
+from icpurse.host.clikit.session import DEMO, demo_banner, keystore_passphrase, transport_passphrase
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore, split
 from icpurse.keys.hierarchy import MASTERS, KeyDomain
 
-EXIT_FAILED, EXIT_INTEGRITY = 1, 5  # host/cli.py's exit code table
-TRANSPORT_ENV = "ICPURSE_TRANSPORT_PASSPHRASE"
-
-
-class _Refused(click.ClickException):
-    def __init__(self, message, code=EXIT_FAILED):
-        super().__init__(message)
-        self.exit_code = code
-
-
-def _refusals(fn):
-    """Turn the key modules' errors into a clear one-line message and an exit code."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except keystore.WrongPassphrase as e:
-            raise _Refused(str(e)) from None
-        except keystore.KeystoreError as e:
-            code = EXIT_INTEGRITY if str(e).startswith("corrupted") else EXIT_FAILED
-            raise _Refused(str(e), code) from None
-        except (split.ComponentError, exports.ExportError, KeyError) as e:
-            raise _Refused(e.args[0] if e.args else type(e).__name__) from None
-    return wrapper
-
-
-def _passphrase(env, what, new):
-    value = os.environ.get(env)
-    if value:
-        return value
-    return click.prompt("%s passphrase" % what, hide_input=True, confirmation_prompt=new, err=True)
-
-
-def _keystore_passphrase(new=False):
-    return _passphrase(keystore.PASSPHRASE_ENV, "Keystore", new)
-
-
-def _transport_passphrase(new=False):
-    return _passphrase(TRANSPORT_ENV, "Transport", new)
-
 
 def _refuse_overwrite(path, force):
     if os.path.exists(path) and not force:
-        raise _Refused("%s exists; refusing to overwrite it (use --force)" % path)
+        raise Failure("%s exists; refusing to overwrite it (use --force)" % path)
 
 
 def _demo_banner(obj):
     if getattr(obj, "demo", False):
-        click.secho("*** %s: for the demo and tests only, never for real cards ***" % demo_keys.WARNING,
-                    fg="red", bold=True, err=True)
+        demo_banner()
 
 
 def _kcv_table(summary, title, names=tuple(MASTERS)):
@@ -77,10 +40,7 @@ def _kcv_table(summary, title, names=tuple(MASTERS)):
         table.add_column(name + (" (terminal)" if summary.get("terminal") and name == "journal" else ""))
     for v in summary["versions"]:
         table.add_row(str(v["version"]), v.get("status", ""), *[v["kcv"][n] for n in names])
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=150)
-    console.print(table)
+    console(150).print(table)
 
 
 def _print_components(by_custodian, threshold, custodians, out_dir):
@@ -103,8 +63,11 @@ def _print_components(by_custodian, threshold, custodians, out_dir):
         click.echo("\nThe components are shown once: hand each block to its custodian, then clear the screen.")
 
 
-_keystore_opt = click.option("--keystore", "path", envvar="ICPURSE_KEYSTORE", required=True,
-                             type=click.Path(dir_okay=False), help="keystore file (or ICPURSE_KEYSTORE)")
+# the keystore a command writes (init, combine, demo); the commands that read one take the shared --keystore
+_new_keystore = click.option("--keystore", "path", envvar=KEYSTORE_ENV, required=True,
+                             type=click.Path(dir_okay=False), help="keystore file (or %s)" % KEYSTORE_ENV)
+
+
 def _check_n(ctx, param, n):
     if n < 2 or n & (n - 1) or n > 2 ** 20:
         raise click.BadParameter("must be a power of two, 2..2**20")
@@ -115,13 +78,13 @@ _kdf_opt = click.option("--kdf-n", type=int, default=keystore.DEFAULT_N, envvar=
                         show_default=True, help="scrypt cost N (a power of two)")
 
 
-@click.group()
+@click.group(cls=Group)
 def keys():
     """Issuer keys: hierarchy, split knowledge, encrypted keystore, role exports."""
 
 
 @keys.command()
-@_keystore_opt
+@_new_keystore
 @click.option("--issuer", type=click.IntRange(1, 0xFFFF), required=True, help="issuer number (identity record)")
 @click.option("--name", default="", help="a label for the domain")
 @click.option("--custodians", type=click.IntRange(2, 255), default=3, show_default=True)
@@ -131,27 +94,25 @@ def keys():
               help="write custodian-N.txt files (mode 0600) here instead of printing the components")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing keystore")
-@_refusals
 def init(path, issuer, name, custodians, threshold, components_out, kdf_n, force):
     """Create the masters (version 1) and print each custodian's components once."""
     if threshold > custodians:
         raise click.BadParameter("threshold %d > custodians %d" % (threshold, custodians))
     _refuse_overwrite(path, force)
     domain = KeyDomain.generate(issuer, name, custodians, threshold)
-    keystore.save_keystore(path, domain, _keystore_passphrase(new=True), n=kdf_n)
+    keystore.save_keystore(path, domain, keystore_passphrase(new=True), n=kdf_n)
     click.echo("keystore %s: issuer %d, key version 1" % (path, issuer))
     _print_components(split.split_version(domain, 1), threshold, custodians, components_out)
     _kcv_table(domain.summary(), "masters (KCV)")
 
 
 @keys.command()
-@_keystore_opt
+@_new_keystore
 @click.option("--from", "sources", multiple=True, type=click.File("r"),
               help="a file of component lines (repeatable); without it, type or paste them")
 @click.option("--name", default="", help="a label for the domain")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing keystore")
-@_refusals
 def combine(path, sources, name, kdf_n, force):
     """Rebuild the masters from custodians' components and write them to a keystore."""
     _refuse_overwrite(path, force)
@@ -170,27 +131,25 @@ def combine(path, sources, name, kdf_n, force):
             lines.append(line)
         text = "\n".join(lines)
     domain = split.combine_domain(split.parse_components(text), name)
-    keystore.save_keystore(path, domain, _keystore_passphrase(new=True), n=kdf_n)
+    keystore.save_keystore(path, domain, keystore_passphrase(new=True), n=kdf_n)
     click.echo("keystore %s: issuer %d, key versions %s, current %d"
                % (path, domain.issuer, sorted(domain.versions), domain.current))
     _kcv_table(domain.summary(), "rebuilt masters (KCV)")
 
 
 @keys.command()
-@_keystore_opt
 @click.option("--export", "is_export", is_flag=True, help="the file is a key export (transport passphrase)")
-@click.option("--json", "as_json", is_flag=True, help="print JSON for scripts")
-@_refusals
-def show(path, is_export, as_json):
+@uses(keystore="required", json=True, json_help="print JSON for scripts")
+def show(session, is_export, as_json):
     """Key versions, KCVs and roles (never the keys)."""
     if is_export:
-        obj = exports.load_export(path, _transport_passphrase())
+        obj = exports.load_export(session.keystore, transport_passphrase())
     else:
-        obj = keystore.load_keystore(path, _keystore_passphrase())
+        obj, _ = session.open_keystore()
     _demo_banner(obj)
     summary = obj.summary()
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        emit_json(summary)
         return
     if is_export:
         who = "terminal %08d" % obj.terminal if obj.terminal is not None else "issuance workstation"
@@ -209,14 +168,16 @@ def show(path, is_export, as_json):
 
 
 @keys.command()
-@_keystore_opt
 @click.option("--components-out", type=click.Path(file_okay=False),
               help="write custodian-N.txt files (mode 0600) here instead of printing the components")
-@_refusals
-def rollover(path, components_out):
+@uses(keystore="required")
+def rollover(session, components_out):
     """Create key version n+1 as current; n stays as previous (cards are re-keyed at top-up)."""
-    passphrase = _keystore_passphrase()
-    domain = keystore.load_keystore(path, passphrase)
+    path = session.keystore
+    if path == DEMO:
+        raise click.UsageError("the built-in demo keys cannot be rolled over: write them to a file "
+                               "(`icpurse keys demo --keystore FILE`) and roll that file over")
+    domain, passphrase = session.open_keystore()
     _demo_banner(domain)
     new = exports.rollover(domain)
     keystore.save_keystore(path, domain, passphrase, n=keystore.keystore_n(path))
@@ -227,7 +188,6 @@ def rollover(path, components_out):
 
 
 @keys.command("export")
-@_keystore_opt
 @click.option("--role", type=click.Choice(sorted(exports.ROLES)), required=True)
 @click.option("--terminal", type=click.IntRange(1, 99999999), help="the reader's 8-digit terminal number")
 @click.option("--version", "versions", type=click.IntRange(1, 255), multiple=True,
@@ -235,23 +195,22 @@ def rollover(path, components_out):
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="the encrypted export file")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite --out")
-@click.option("--json", "as_json", is_flag=True, help="print the export's summary as JSON")
-@_refusals
-def export_cmd(path, role, terminal, versions, out, kdf_n, force, as_json):
+@uses(keystore="required", json=True, json_help="print the export's summary as JSON")
+def export_cmd(session, role, terminal, versions, out, kdf_n, force, as_json):
     """Write a role-scoped key set, encrypted with a transport passphrase."""
     if (role == "reader") != (terminal is not None):
         raise click.UsageError("--terminal is required for --role reader and only for it")
     _refuse_overwrite(out, force)
-    domain = keystore.load_keystore(path, _keystore_passphrase())
+    domain, _ = session.open_keystore()
     _demo_banner(domain)
     versions = versions or None
     if role == "reader":
         export = exports.reader_keyset(domain, terminal, versions)
     else:
         export = exports.workstation_keyset(domain, versions)
-    exports.save_export(out, export, _transport_passphrase(new=True), n=kdf_n)
+    exports.save_export(out, export, transport_passphrase(new=True), n=kdf_n)
     if as_json:
-        click.echo(json.dumps(dict(export.summary(), file=out), indent=2))
+        emit_json(dict(export.summary(), file=out))
     else:
         who = "terminal %08d" % terminal if role == "reader" else "issuance workstation"
         title = "%s%s export for %s -> %s" % ("%s: " % demo_keys.WARNING if export.demo else "", role, who, out)
@@ -259,12 +218,11 @@ def export_cmd(path, role, terminal, versions, out, kdf_n, force, as_json):
 
 
 @keys.command("demo")
-@_keystore_opt
+@_new_keystore
 @click.option("--versions", type=click.IntRange(1, 255), default=1, show_default=True,
               help="demo key versions 1..N (N current)")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing file")
-@_refusals
 def demo_cmd(path, versions, kdf_n, force):
     """Write the INSECURE DEMO KEYS keystore (public keys, public passphrase): demo and tests only."""
     _refuse_overwrite(path, force)
