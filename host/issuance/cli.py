@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icpurse.firmware.mifare import MifareError, TagGone
+from icpurse.host.cards import CardFlowError, CardGone, CardProblem, OperationRefused, WrongCardType
 from icpurse.host.issuance import service as svc
 from icpurse.host.ledger import AuthenticationError, HolderInfo, LedgerError, Refused, open_ledger
 from icpurse.host.ledger.options import db_option
@@ -72,10 +73,8 @@ def _guard(fn):
             failure = Failure("keystore: %s" % e, EXIT_INTEGRITY if str(e).startswith("corrupted") else EXIT_FAILED)
         except AuthenticationError as e:
             failure = Failure("%s: nothing was done" % e, EXIT_FAILED)
-        except svc.IntegrityError as e:
-            failure = Failure(str(e), EXIT_INTEGRITY)
-        except svc.IssuanceError as e:
-            failure = Failure(str(e), EXIT_CARD if e.card_error else EXIT_FAILED)
+        except CardFlowError as e:
+            failure = Failure(str(e), e.exit_code)
         except (Refused, LedgerError) as e:
             failure = Failure("refused: %s" % e, EXIT_FAILED)
         except TagGone as e:
@@ -208,12 +207,12 @@ class Counter:
         try:
             return reader.wait_for_card(timeout)
         except TagGone:
-            raise svc.CardGoneError("no card on %s within %.0f s: put the card on the reader and run the command "
+            raise CardGone("no card on %s within %.0f s: put the card on the reader and run the command "
                                     "again" % (reader, timeout)) from None
         except MifareError as e:
-            raise svc.CardTypeError("the reader cannot use this card (%s): present a MIFARE Classic card" % e) from None
+            raise WrongCardType("the reader cannot use this card (%s): present a MIFARE Classic card" % e) from None
         except Exception as e:  # a transparent-mode refusal of an icpurse serial reader, a PC/SC error
-            raise svc.IssuanceError("%s cannot read cards: %s. An icpurse serial reader must be configured for "
+            raise OperationRefused("%s cannot read cards: %s. An icpurse serial reader must be configured for "
                                     "issuance (transparent card access) first" % (reader, e)) from None
 
     def close(self):
@@ -496,7 +495,7 @@ def _run_batch(station, reader, order, count, until_empty, card_timeout, quiet):
         try:
             return station.personalise_batch(reader, order, count=count, until_empty=until_empty,
                                              card_timeout=card_timeout, on_card=on_card, progress=on_progress)
-        except svc.CardGoneError:
+        except CardGone:
             if count and count > 1:
                 raise
             return []
@@ -631,7 +630,7 @@ def _card_number(counter, card_number):
         raise click.UsageError("give the CARD_NUMBER, or a --reader with the card on it")
     doc = svc.show_card(counter.card(), counter.keyring())
     if doc["status"] != "ok":
-        raise svc.CardError("card %s: %s" % (doc["uid"], doc["message"]))
+        raise CardProblem("card %s: %s" % (doc["uid"], doc["message"]))
     return doc["card_number"]
 
 
@@ -732,7 +731,7 @@ def activate(card_number, **kw):
         view, balance = ws.activate(number)  # the ledger decides first: refusals never wait for a card
         try:
             tag = counter.card(timeout=5.0)
-        except (svc.CardGoneError, NoReader):
+        except (CardGone, NoReader):
             tag = None
         if tag is not None:
             balance = ws.load_face_value(tag, number)

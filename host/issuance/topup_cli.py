@@ -19,6 +19,7 @@ import functools
 import click
 from rich.table import Table
 
+from icpurse.host.cards import CardFlowError
 from icpurse.host.issuance import topup as tp
 from icpurse.host.issuance.cli import (
     EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, Failure, _common, _console, _counter, _emit_json, _guard,
@@ -36,7 +37,7 @@ def _topup_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except tp.TopupError as e:
+        except CardFlowError as e:
             raise Failure(str(e), e.exit_code) from None
     return wrapper
 

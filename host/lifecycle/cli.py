@@ -16,9 +16,9 @@ import functools
 
 import click
 
+from icpurse.host.cards import CardFlowError
 from icpurse.host.issuance.cli import EXIT_CARD, Failure, _common, _counter, _emit_json, _guard
 from icpurse.host.lifecycle import flows
-from icpurse.host.lifecycle.cardops import LifecycleCardError
 from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
 
@@ -28,8 +28,8 @@ def _card_guard(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except LifecycleCardError as e:
-            raise Failure("card: %s" % e, EXIT_CARD) from None
+        except CardFlowError as e:
+            raise Failure(str(e), e.exit_code) from None
     return wrapper
 
 
