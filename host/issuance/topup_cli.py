@@ -14,15 +14,13 @@ Options as the other counter commands (host/issuance/cli.py): --reader, --db, --
 """
 from __future__ import annotations
 
-import functools
 
 import click
 from rich.table import Table
 
-from icpurse.host.cards import CardFlowError
 from icpurse.host.issuance import topup as tp
 from icpurse.host.issuance.cli import (
-    EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, Failure, _common, _console, _counter, _emit_json, _guard,
+    EXIT_CARD, EXIT_FAILED, EXIT_INTEGRITY, EXIT_OK, Counter, _common, _console, _counter, _emit_json, _guard,
 )
 from icpurse.host.issuance.service import release_tag
 from icpurse.host.programmes.model import PAYMENT_METHODS
@@ -30,16 +28,6 @@ from icpurse.protocol.money import fmt_yuan, parse_fen, parse_yuan
 
 _EXIT = {"confirmed": EXIT_OK, "voided": EXIT_OK, "reversed": EXIT_FAILED, "void_cancelled": EXIT_FAILED,
          "unconfirmed": EXIT_CARD, "void_unconfirmed": EXIT_CARD, "undecided": EXIT_INTEGRITY}
-
-
-def _topup_errors(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CardFlowError as e:
-            raise Failure(str(e), e.exit_code) from None
-    return wrapper
 
 
 class _TopupGroup(click.Group):
@@ -109,7 +97,6 @@ def _keys(counter):
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @_common(keys=True, reader=True)
 @_guard
-@_topup_errors
 def load(args, present, yuan, txn_id, payment, terminal, card_timeout, **kw):
     """icpurse topup CARD AMOUNT_FEN | --present AMOUNT_FEN (or --yuan 12.50)."""
     args = list(args)
@@ -174,7 +161,6 @@ def unconfirmed(**kw):
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @_common(keys=True, reader=True)
 @_guard
-@_topup_errors
 def reconfirm(card_timeout, **kw):
     """Re-confirmation (补确认 / 撤销补确): read the card on the reader and settle its open top-up or
     void from what the card shows. Safe to run again: it never credits twice."""
@@ -207,7 +193,6 @@ def reconfirm(card_timeout, **kw):
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the card.")
 @_common(keys=True, reader=True)
 @_guard
-@_topup_errors
 def void_cmd(txn_id, amount_fen, yuan, card_timeout, **kw):
     """Void (撤销) the confirmed top-up TOPUP_ID with its card on the reader: the full amount
     only, the same business day, before the daily cut-off. After that: refund or adjustment."""

@@ -12,25 +12,13 @@ Operator sign-in, keystore, reader, --db and --json work as for `icpurse card` (
 Exit codes (host/cli.py): 0 ok, 1 refused, 2 usage, 3 no reader, 4 card error, 5 integrity problem.
 """
 import datetime as dt
-import functools
 
 import click
 
-from icpurse.host.cards import CardFlowError
 from icpurse.host.issuance.cli import EXIT_CARD, Failure, _common, _counter, _emit_json, _guard
 from icpurse.host.lifecycle import flows
 from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
-
-
-def _card_guard(fn):
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except CardFlowError as e:
-            raise Failure(str(e), e.exit_code) from None
-    return wrapper
 
 
 def _done(kw, doc, text):
@@ -87,7 +75,6 @@ def _blank_to_stock_card(counter, lost_number):
 @click.option("--id-number", default=None, help="The holder's ID number (named cards).")
 @_common(keys=True, reader=True)
 @_guard
-@_card_guard
 def replace(lost_number, id_number, **kw):
     """Replacement (补卡) for a card reported lost: the card on the reader (a personalised stock card, or a
     blank that is personalised first) is loaded with the lost card's LEDGER balance."""
@@ -117,7 +104,6 @@ def replace(lost_number, id_number, **kw):
 @click.option("--lost", "card_lost", is_flag=True, help="The card is reported lost: pay its ledger balance, no card.")
 @_common(keys=True, reader=True)
 @_guard
-@_card_guard
 def redeem(card_number, returner_name, returner_id, payout, account_name, account_number, unit_name, card_lost, **kw):
     """Redemption (退卡): pay the balance back, empty the card with a closing slot and close it."""
     counter = _counter(kw)
@@ -161,7 +147,6 @@ def transfer_paid(card_number, reference, **kw):
 @click.option("--terminal", default=None, help="The store terminal of the original purchase.")
 @_common(keys=True, reader=True)
 @_guard
-@_card_guard
 def refund_goods(card_number, amount, receipt, in_cash, terminal, **kw):
     """Refund of goods bought with the card: back onto the card (or cash up to the limit)."""
     counter = _counter(kw)
@@ -181,7 +166,6 @@ def refund_goods(card_number, amount, receipt, in_cash, terminal, **kw):
 @click.option("--expiry", default=None, help="New expiry YYYY-MM-DD (default: today + the programme's validity).")
 @_common(keys=True, reader=True)
 @_guard
-@_card_guard
 def reactivate(card_number, expiry, **kw):
     """An expired card with a balance gets a new expiry (identity rewritten and resealed); never forfeited."""
     counter = _counter(kw)
@@ -208,7 +192,6 @@ def reactivate(card_number, expiry, **kw):
 @click.option("--reason", default="closed at the holder's request", show_default=True)
 @_common(keys=True, reader=True)
 @_guard
-@_card_guard
 def close(card_number, no_card, reason, **kw):
     """Close a card with a zero balance (a card with money is redeemed instead)."""
     counter = _counter(kw)
