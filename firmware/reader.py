@@ -412,8 +412,9 @@ class Reader:
         try:
             slot = purse.commit(access, view, plan, now, log=False)
         except (MifareError, PN532Error):
-            if view.slot[codec.PURSE_SLOT_TXN] == txn and view.slot[codec.PURSE_SLOT_TERMINAL] == c["terminal"]:
-                # The slot (commit point) is on the card; the rest is repaired at the next tap.
+            if purse.find_txn(access, view, c["terminal"], txn, codec.TXN_DEBIT, amount, plan[0]) == purse.COMMITTED:
+                # The slot (commit point) is on the card; the rest is repaired at the next tap. (The
+                # view holds what commit wrote, so this reads nothing from a card that may be gone.)
                 slot = view.slot
                 written = False
             else:
