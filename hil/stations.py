@@ -263,7 +263,7 @@ class StoreCounter:
             out += chunk
             nxt = record_dict(chunk[-1])["number"] + 1
 
-    def collect(self, purses):
+    def collect(self):
         """Sync: fetch new records, verify MACs and chain, store them, acknowledge; then book each
         committed debit once as a redemption (reconciliation)."""
         report = terminals.collect(self.ledger, self.client, self.keys.journal_keys, self.number)
@@ -282,12 +282,7 @@ class StoreCounter:
 # --- the back office ----------------------------------------------------------------------------
 
 def record_dict(r):
-    """A journal record (raw bytes or host/terminals/journal.py Record) as a dict."""
-    if isinstance(r, dict):
-        return r
-    if hasattr(r, "number"):
-        return {"number": r.number, "kind": r.kind, "state": r.state, "uid": r.uid, "amount": r.amount,
-                "txn": r.txn, "card_seq": r.card_seq, "mac": r.mac, "balance_after": r.balance_after}
+    """A journal record, as fetched from the reader (raw bytes), as a dict."""
     f = codec.decode_journal_record(bytes(r))
     n = f[codec.JOURNAL_RECORD_UID_LEN]
     return {"number": f[codec.JOURNAL_RECORD_NUMBER], "kind": f[codec.JOURNAL_RECORD_KIND],
