@@ -288,6 +288,8 @@ def decode_purse_slot_head(buf, off=0):
 # --- log_entry (32 bytes) ---
 LOG_ENTRY_SIZE = const(32)
 LOG_ENTRY_SEQ = const(0)
+LOG_ENTRY_KIND = const(1)
+LOG_ENTRY_AMOUNT = const(2)
 LOG_ENTRY_TERMINAL = const(4)
 LOG_ENTRY_TXN = const(5)
 

@@ -105,6 +105,9 @@ class Access:
 class CardView:
     """What a card holds, verified. `slot` is the committed state (tuple, codec PURSE_SLOT_*)."""
 
+    log = None  # the on-card log once find_txn read it (write_log forgets it); a class default, so a
+    # tap that never needs the log allocates nothing for it
+
     def __init__(self, uid, key_version, identity):
         self.uid = uid
         self.key_version = key_version
@@ -262,8 +265,8 @@ def read_card(access, keys, key_version):
 
 
 def read_slot(access, keys, view, i):
-    """Slot `i` read in full and verified, or None. For the issuer's re-confirmation, which may
-    look for a transaction in the older slot that read_card leaves unread."""
+    """Slot `i` read in full and verified, or None: the older slot, which read_card leaves unread
+    unless it must (find_txn reads it when it may hold the transaction looked for)."""
     raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
     if _mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
         return codec.decode_purse_slot(raw)
@@ -422,6 +425,8 @@ def commit(access, view, plan, now, log=True):
 
 def write_log(access, view, slot, now):
     """Append the log entry of a committed slot (ring position seq % LOG_ENTRIES)."""
+    if view.log is not None:
+        view.log = None  # read again when next needed
     access.write(layout.log_block(slot[codec.PURSE_SLOT_SEQ]), seal_log(access.keys, view.uid, view.key_version, slot, now))
 
 
@@ -436,15 +441,66 @@ def read_log(access, keys, view):
     return out
 
 
-def resolve(view, seq, terminal, txn):
-    """Outcome of an interrupted transaction (seq, terminal, txn) given the card as read now:
-    'committed' if a valid slot carries it, 'rolled_back' if the card never got past seq - 1,
-    'unknown' when the card moved on (the log or the back office decides)."""
-    for slot in view.slots:
-        if slot is not None and slot[codec.PURSE_SLOT_SEQ] == seq:
-            if slot[codec.PURSE_SLOT_TERMINAL] == terminal and slot[codec.PURSE_SLOT_TXN] == txn:
-                return "committed"
-            return "rolled_back"  # another transaction took this sequence number
-    if view.seq < seq:
-        return "rolled_back"
-    return "unknown"
+# Outcomes of find_txn (docs/card-layout.md, "Finding a transaction on a card").
+COMMITTED = "committed"
+ABSENT = "absent"
+UNKNOWN = "unknown"
+OLD_COPY = "old_copy"
+
+
+def _is(kind_, amount_, terminal_, txn_, kind, amount, terminal, txn):
+    # An ISSUE credit of txn 0 is the face value load written before ISSUE carried its ledger
+    # transaction: a card is loaded with its face value once in its life (personalisation's own
+    # ISSUE slot has amount 0, and a face value is never 0), so it matches any ISSUE txn.
+    return (kind_ == kind and amount_ == amount and terminal_ == terminal
+            and (txn_ == txn or (txn_ == 0 and kind == codec.TXN_ISSUE)))
+
+
+def find_txn(access, view, terminal, txn, kind, amount, seq=None):
+    """Is the transaction (terminal, txn, kind, amount) on the card read into `view`? The one rule
+    for the reader settling an interrupted debit and for the issuer settling a top-up, a void, a
+    lifecycle write or the face value load (docs/card-layout.md, "Finding a transaction on a card").
+
+    `seq` is the counter value the transaction takes: the counter the caller saw before it, + 1.
+    Only a valid (MAC'd) slot or log entry at `seq` counts. Returns
+      COMMITTED  the slot or log entry at `seq` carries the transaction;
+      ABSENT     the card's counter never reached `seq`, or another transaction holds `seq`;
+      UNKNOWN    the card moved past `seq` and neither slot nor log still shows what holds it;
+      OLD_COPY   the counter is below `seq - 1`, what the caller saw before the transaction: this
+                 is an older copy of the card (an integrity problem, never a settlement).
+    `seq` None (a flow that recorded no counter and settles at once, card in hand): COMMITTED if a
+    slot or log entry anywhere carries it, else ABSENT; this rests on the transaction, if it was
+    written, still being in a slot or the log (the card made fewer than ten transactions since).
+
+    Reads lazily with `access`: the older slot (which read_card may leave unread) only when it may
+    hold `seq`, i.e. the card moved exactly one past it (seq None: always); the log only when the
+    slots did not decide, and once per view (`view.log`). A tap that finds its transaction in the
+    committed slot, or finds the card never got there, reads nothing more."""
+    if seq is not None:
+        if view.seq < seq - 1:
+            return OLD_COPY
+        if view.seq < seq:
+            return ABSENT
+    older = 1 - view.active
+    if view.slots[older] is None and (seq is None or view.seq == seq + 1):
+        view.slots[older] = read_slot(access, access.keys, view, older)
+    for s in view.slots:
+        if s is None or (seq is not None and s[codec.PURSE_SLOT_SEQ] != seq):
+            continue
+        if _is(s[codec.PURSE_SLOT_KIND], s[codec.PURSE_SLOT_AMOUNT], s[codec.PURSE_SLOT_TERMINAL],
+               s[codec.PURSE_SLOT_TXN], kind, amount, terminal, txn):
+            return COMMITTED
+        if seq is not None:
+            return ABSENT  # another transaction took that counter value
+    log = view.log
+    if log is None:
+        log = view.log = read_log(access, access.keys, view)
+    for e in log:
+        if seq is not None and e[codec.LOG_ENTRY_SEQ] != seq:
+            continue
+        if _is(e[codec.LOG_ENTRY_KIND], e[codec.LOG_ENTRY_AMOUNT], e[codec.LOG_ENTRY_TERMINAL],
+               e[codec.LOG_ENTRY_TXN], kind, amount, terminal, txn):
+            return COMMITTED
+        if seq is not None:
+            return ABSENT
+    return ABSENT if seq is None else UNKNOWN

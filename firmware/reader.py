@@ -349,33 +349,27 @@ class Reader:
                 raise LinkFail(codec.LINK_ERR_NO_CARD, "no card presented within %d ms" % timeout_ms)
             self.clock.sleep_ms(_POLL_MS)
 
-    def _resolve_pending(self, view, access, keys):
+    def _resolve_pending(self, view, access):
         """Finish or roll back this card's interrupted transactions (same transaction, never a new
-        one). True if one was completed."""
+        one) by purse.find_txn. True if one was completed."""
         completed = False
         uid = _padded_uid(view.uid)
         terminal = self.config["terminal"]
-        log = None
         for rec in self.journal.pending():
             if bytes(rec[codec.JOURNAL_RECORD_UID]) != uid:
                 continue
-            number = rec[codec.JOURNAL_RECORD_NUMBER]
-            outcome = purse.resolve(view, rec[codec.JOURNAL_RECORD_CARD_SEQ], terminal, number)
-            if outcome == "unknown":
-                # The card moved on since: its log tells whether our transaction is in its history.
-                if log is None:
-                    log = purse.read_log(access, keys, view)
-                outcome = "rolled_back"
-                for e in log:
-                    if e[codec.LOG_ENTRY_TERMINAL] == terminal and e[codec.LOG_ENTRY_TXN] == number:
-                        outcome = "committed"
-                        break
-                if outcome == "rolled_back" and log and log[-1][codec.LOG_ENTRY_SEQ] > rec[codec.JOURNAL_RECORD_CARD_SEQ]:
-                    continue  # older than the log reaches: leave it to reconciliation
-            if outcome == "committed":
+            outcome = purse.find_txn(access, view, terminal, rec[codec.JOURNAL_RECORD_NUMBER],
+                                     rec[codec.JOURNAL_RECORD_KIND], rec[codec.JOURNAL_RECORD_AMOUNT],
+                                     rec[codec.JOURNAL_RECORD_CARD_SEQ])
+            if outcome == purse.UNKNOWN:
+                continue  # the card no longer tells: left to reconciliation
+            if outcome == purse.COMMITTED:
                 self.journal.commit(rec, self.now())
                 completed = True
             else:
+                # ABSENT, or OLD_COPY: this copy of the card never got it. The reader settles what
+                # the card in its field shows; the PENDING record keeps the counter it expected,
+                # so the back office sees the counter go backwards.
                 self.journal.roll_back(rec, self.now())
         return completed
 
@@ -401,7 +395,7 @@ class Reader:
         view = purse.read_card(access, keys, kv)
         if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
             raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
-        recovered = self._resolve_pending(view, access, keys)
+        recovered = self._resolve_pending(view, access)
         purse.recover(access, view)
         recovered = recovered or view.repaired
         uid = _padded_uid(view.uid)
@@ -418,8 +412,9 @@ class Reader:
         try:
             slot = purse.commit(access, view, plan, now, log=False)
         except (MifareError, PN532Error):
-            if view.slot[codec.PURSE_SLOT_TXN] == txn and view.slot[codec.PURSE_SLOT_TERMINAL] == c["terminal"]:
-                # The slot (commit point) is on the card; the rest is repaired at the next tap.
+            if purse.find_txn(access, view, c["terminal"], txn, codec.TXN_DEBIT, amount, plan[0]) == purse.COMMITTED:
+                # The slot (commit point) is on the card; the rest is repaired at the next tap. (The
+                # view holds what commit wrote, so this reads nothing from a card that may be gone.)
                 slot = view.slot
                 written = False
             else:

@@ -14,9 +14,9 @@ import json
 import random
 from pathlib import Path
 
-from icpurse.firmware import purse
 from icpurse.hil.rigclient import RigClient
 from icpurse.host import codec
+from icpurse.host.cards import IssuerCard
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader
@@ -143,8 +143,7 @@ class Demo:
 
     def _balance(self, card):
         card.enter_field()  # held to the issuance desk's reader
-        access, keys, v = purse.open_card(CardTag(card), self.ws.keyring, purse.KEY_B)
-        return purse.read_card(access, keys, v).balance
+        return IssuerCard(CardTag(card), self.ws.keyring).balance
 
     # --- store readers ----------------------------------------------------------------------------
     def open_readers(self):

@@ -229,9 +229,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         tr.write_line("HIL: all %d scenarios skipped: %s" % (s.items, s.absent))
         return
     tr.write_sep("=", "HIL summary (rig %s)" % rig)
-    from icpurse.hil.stations import SERVICES
-
-    tr.write_line("stations use %s" % SERVICES.describe())
     rows = [(nodeid.split("::", 1)[-1], rig, s.results[nodeid][0], "%.2f s" % s.results[nodeid][1],
              s.notes.get(nodeid, "")) for nodeid in s.order]
     head = ("scenario", "rig", "result", "duration", "notes")

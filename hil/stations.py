@@ -1,16 +1,13 @@
 """The shop the scenarios run: issuance desk, store counter, back office — over any rig.
 
-Each station does its job through the project's own services when they are there:
+Each station does its job through the project's own flows, as a workstation would:
 - issuance: host/issuance/service.py `Workstation` (journaled, resumable personalisation; sale,
-  payment, activation) and host/issuance/topup.py (top-up with pending / confirm / reverse and
-  re-confirmation);
+  payment, activation with the face value) and host/issuance/topup.py (top-up with pending /
+  confirm / reverse and re-confirmation); cards are read with host/cards `IssuerCard` (key B);
 - store: host/terminals/service.py (provision, sign-in, journal collection, day close) over the
   store reader's USB link (LinkClient);
 - back office: host/reconcile/engine.py (redemptions booked once), host/audit/card.py and
   host/audit/terminal.py (card audit, journal re-verification).
-A station whose service module is missing falls back to the lower-level APIs (personalise(),
-firmware.purse with key B, LinkClient commands, the ledger), so the suite runs while parts are built;
-`SERVICES` says which is in use (shown in the report header).
 
 A scenario calls these and never asks which rig it is on; the rig only decides which reader and
 which presenter are behind them. Keys: the INSECURE DEMO KEYS (keys/demo.py) — HIL cards are test
@@ -18,19 +15,23 @@ cards, worth nothing.
 """
 from __future__ import annotations
 
-import importlib
-import os
-import time
 from dataclasses import dataclass, field
 
 from icpurse.firmware import purse
-from icpurse.host import codec
 from icpurse.firmware.mifare import MifareError
-from icpurse.host.issuance.personalise import personalise, probe
+from icpurse.host import codec
+from icpurse.host.audit import card as audit_cards
+from icpurse.host.audit import terminal as audit_terminals
+from icpurse.host.cards import CardProblem, IssuerCard
+from icpurse.host.issuance import topup
+from icpurse.host.issuance.personalise import probe
+from icpurse.host.issuance.service import IssueOrder, Workstation
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError, SerialTag
+from icpurse.host.reconcile import engine as reconcile
+from icpurse.host.terminals import journal as terminal_journal
+from icpurse.host.terminals import service as terminals
 from icpurse.keys import exports
 from icpurse.keys.demo import DEMO_ISSUER, demo_domain
-from icpurse.protocol import cardtime, numbering
 from icpurse.protocol.mifare import geometry
 
 PROGRAMME_FILE = "mofcom-compliant.toml"
@@ -43,53 +44,11 @@ class Interrupted(Exception):
     """The card left (or the link broke) in the middle of an operation; present it again."""
 
 
-CARD_ERRORS = (ReaderLinkError, LinkTimeout, MifareError, Interrupted)
-
-
-def _service(name):
-    if os.environ.get("ICPURSE_HIL_SERVICES") == "none" and name != "terminals.journal":
-        return None  # exercise the fallbacks (a developer's switch)
-    try:
-        return importlib.import_module("icpurse.host." + name)
-    except ImportError:
-        return None
-
-
-class _Services:
-    """The service modules present now (None = fall back to the lower-level APIs)."""
-
-    def __init__(self):
-        self.issuance = _service("issuance.service")
-        self.topup = _service("issuance.topup")
-        self.terminals = _service("terminals.service")
-        self.reconcile = _service("reconcile.engine")
-        self.audit_card = _service("audit.card")
-        self.audit_terminal = _service("audit.terminal")
-        self.journal = _service("terminals.journal")
-
-    def describe(self):
-        names = ("issuance", "topup", "terminals", "reconcile", "audit_card", "audit_terminal")
-        used = [n for n in names if getattr(self, n) is not None]
-        missing = [n for n in names if getattr(self, n) is None]
-        return "services: %s%s" % (", ".join(used) or "none",
-                                   "; fallback for: " + ", ".join(missing) if missing else "")
-
-
-SERVICES = _Services()
-
-
-def card_now():
-    """Card seconds of the wall clock."""
-    return cardtime.from_unix(int(time.time()))
-
-
-def card_number_for(uid):
-    """A 12-digit card number derived from the UID (fallback issuance only)."""
-    return "50311%07d" % (int.from_bytes(bytes(uid)[-3:], "big") % 10_000_000)
+CARD_ERRORS = (ReaderLinkError, LinkTimeout, MifareError, CardProblem, Interrupted)
 
 
 class DemoKeys:
-    """Workstation and reader keys of the demo domain for one terminal."""
+    """Workstation keys of the demo domain, and the journal keys of one terminal's store reader."""
 
     def __init__(self, terminal):
         self.domain = demo_domain()
@@ -97,9 +56,8 @@ class DemoKeys:
         self.issuer = DEMO_ISSUER
         self.workstation_sets = exports.workstation_keyset(self.domain).to_keysets()
         self.workstation = exports.workstation_keyset(self.domain).to_keyring()
-        reader = exports.reader_keyset(self.domain, terminal, versions=[self.version])
-        (self.reader,) = reader.to_keysets()  # KeySet: sector_a, purse_mac, journal
-        self.journal_keys = {self.version: self.reader.journal}
+        (reader,) = exports.reader_keyset(self.domain, terminal, versions=[self.version]).to_keysets()
+        self.journal_keys = {self.version: reader.journal}
 
     def card_keys(self, uid):
         return self.workstation.for_card(bytes(uid), self.version)
@@ -164,10 +122,7 @@ class IssuanceDesk:
         self.card_timeout = card_timeout
         self.face_value = face_value
         self._stocked = set()
-        self.workstation = None
-        if SERVICES.issuance is not None:
-            self.workstation = SERVICES.issuance.Workstation(ledger, keys.workstation_sets, keys.issuer, "finance",
-                                                             keys.version)
+        self.workstation = Workstation(ledger, keys.workstation_sets, keys.issuer, "finance", keys.version)
 
     def tag(self, p_or_index):
         i = p_or_index.index if isinstance(p_or_index, Purse) else p_or_index
@@ -191,119 +146,61 @@ class IssuanceDesk:
         uid = bytes(tag.uid)
         uid_hex = uid.hex().upper()
         self._stock(uid_hex)
-        keys = self.keys.card_keys(uid)
         geom = geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
         known = self.ledger.uid_map().get(uid_hex)
-        state = probe(tag, keys, geom)
+        state = probe(tag, self.keys.card_keys(uid), geom)
         if known is None and state and all(v == "new" for v in state.values()):
             return self._reuse(i, tag, uid), {"outcome": "reused", "sectors_written": 0}
         if arm is not None:
             arm()
-        if self.workstation is not None:
-            svc = SERVICES.issuance
-            order = svc.IssueOrder(PROGRAMME, KIND, self.face_value)
-            result = self.workstation.personalise_card(tag, order)
-            if result.outcome == "interrupted":
-                raise Interrupted(result.message)
-            if not result.ok:
-                raise AssertionError("personalisation of card %d %s: %s" % (i, result.outcome, result.message))
-            return Purse(i, uid, result.card_number), {"outcome": result.outcome,
-                                                       "sectors_written": result.sectors_written}
-        number = known or card_number_for(uid)
-        if known is None:
-            self.ledger.register_card("finance", uid_hex, number, PROGRAMME, KIND, self.face_value, self.keys.version)
-        summary = personalise(tag, keys, self.identity(number), card_now())
-        outcome = "already-done" if summary["already_done"] else "resumed" if summary["resumed"] else "personalised"
-        return Purse(i, uid, number), {"outcome": outcome, "sectors_written": summary["sectors_written"]}
+        result = self.workstation.personalise_card(tag, IssueOrder(PROGRAMME, KIND, self.face_value))
+        if result.outcome == "interrupted":
+            raise Interrupted(result.message)
+        if not result.ok:
+            raise AssertionError("personalisation of card %d %s: %s" % (i, result.outcome, result.message))
+        return Purse(i, uid, result.card_number), {"outcome": result.outcome, "sectors_written": result.sectors_written}
 
     def _reuse(self, i, tag, uid):
-        access, keys, version = purse.open_card(tag, self.keys.workstation, purse.KEY_B)
-        view = purse.recover(access, purse.read_card(access, keys, version))
-        number = numbering.card_number_from_bcd(bytes(view.card_number))
-        self.ledger.register_card("finance", uid.hex().upper(), number, PROGRAMME, KIND, self.face_value, version)
-        p = Purse(i, uid, number, opening=view.balance, reused=True)
-        if view.balance:
-            self.ledger.book_discrepancy(number, -view.balance, "hil-opening:%s" % p.uid_hex,
-                                         "HIL test card re-used: balance %d fen from an earlier run" % view.balance,
+        card = IssuerCard(tag, self.keys.workstation, recover=True)
+        self.ledger.register_card("finance", uid.hex().upper(), card.number, PROGRAMME, KIND, self.face_value,
+                                  card.version)
+        p = Purse(i, uid, card.number, opening=card.balance, reused=True)
+        if card.balance:
+            self.ledger.book_discrepancy(card.number, -card.balance, "hil-opening:%s" % p.uid_hex,
+                                         "HIL test card re-used: balance %d fen from an earlier run" % card.balance,
                                          operator="finance")
         return p
 
-    def identity(self, number):
-        bcd = numbering.card_number_to_bcd(number)
-        return (codec.LAYOUT_VERSION, self.keys.version, self.keys.issuer, 1, bcd, codec.KIND_REGULAR,
-                0, 2026, 1, 0, 0, cardtime.day_of_seconds(card_now()), 0, 0)
-
-    def _open(self, p):
-        tag = self.tag(p)
-        access, keys, version = purse.open_card(tag, self.keys.workstation, purse.KEY_B)
-        view = purse.recover(access, purse.read_card(access, keys, version))  # finishes a torn load too
-        return access, keys, view
-
     def read(self, p):
         """(view, log) read with key B (a torn balance block is rolled forward first)."""
-        access, keys, view = self._open(p)
-        return view, purse.read_log(access, keys, view)
+        card = IssuerCard(self.tag(p), self.keys.workstation, recover=True)
+        return card.view, card.log()
 
     def sell_and_activate(self, p):
         """Seller sells (cash), finance confirms the payment and activates (another role), which
         loads the face value on the card with key B (TXN_ISSUE). Returns the card's balance."""
         self.ledger.record_sale("seller", p.number, payment_method="cash")
         self.ledger.confirm_payment("finance", p.number)
-        if SERVICES.issuance is not None:
-            # activation loads the face value booked at payment confirmation onto the card
-            return self.workstation.activate(p.number, self.tag(p))[1]
-        self.ledger.activate(p.number, "finance")
-        access, keys, view = self._open(p)
-        now = card_now()
-        plan = purse.plan_credit(view, self.face_value, purse.Policy(), cardtime.day_of_seconds(now), codec.TXN_ISSUE)
-        return purse.commit(access, view, plan, now)[codec.PURSE_SLOT_BALANCE]
+        return self.workstation.activate(p.number, self.tag(p))[1]
 
     def top_up(self, p, amount, arm=None):
         """Top up `amount` fen. When the card leaves mid-way, it is presented again and the top-up
         settled from what the card shows. Returns (card balance, outcome): 'confirmed', 'reversed',
         or 'nothing' (the card left before the top-up was booked)."""
-        if SERVICES.topup is None:
-            return self._top_up_fallback(p, amount, arm)
-        t = SERVICES.topup
         tag = self.tag(p)
         if arm is not None:
             arm()
         try:
-            out = t.top_up(self.ledger, tag, self.keys.workstation, amount, "seller", issuer=self.keys.issuer)
-        except t.CardProblem:  # the card left while being read: nothing written, nothing booked
+            out = topup.top_up(self.ledger, tag, self.keys.workstation, amount, "seller", issuer=self.keys.issuer)
+        except CardProblem:  # the card left while being read: nothing written, nothing booked
             view, _ = self.read(p)
             return view.balance, "nothing"
         p.topups.append(out.txn_id)
         if out.state == "unconfirmed":
-            (out,) = t.reconfirm(self.ledger, self.tag(p), self.keys.workstation, "seller", issuer=self.keys.issuer)
+            (out,) = topup.reconfirm(self.ledger, self.tag(p), self.keys.workstation, "seller",
+                                     issuer=self.keys.issuer)
         view, _ = self.read(p)
         return view.balance, out.state
-
-    def _top_up_fallback(self, p, amount, arm):
-        txn = "HIL-%s-%d" % (p.number, len(p.topups) + 1)
-        p.topups.append(txn)
-        access, keys, view = self._open(p)
-        before_seq, before_balance = view.seq, view.balance
-        self.ledger.book_topup_pending(p.number, amount, txn, operator="seller", card_seq=before_seq,
-                                       card_balance=before_balance)
-        plan = purse.plan_credit(view, amount, purse.Policy(), cardtime.day_of_seconds(card_now()), codec.TXN_LOAD)
-        if arm is not None:
-            arm()
-        try:
-            slot = purse.commit(access, view, plan, card_now())
-        except CARD_ERRORS:
-            self.ledger.book_topup_unconfirmed(txn, operator="seller")
-            _, _, view = self._open(p)  # the card again: recover() rolls a committed load forward
-            if view.seq == before_seq + 1 and view.balance == before_balance + amount:
-                self.ledger.book_topup_confirm(txn, card_seq=view.seq, operator="seller")
-                return view.balance, "confirmed"
-            if view.seq == before_seq and view.balance == before_balance:
-                self.ledger.book_topup_reverse(txn, operator="seller", reason="card pulled before the commit point")
-                return view.balance, "reversed"
-            raise AssertionError("card %s after an interrupted top-up: seq %d balance %d (before: %d, %d)" % (
-                p.number, view.seq, view.balance, before_seq, before_balance))
-        self.ledger.book_topup_confirm(txn, card_seq=slot[codec.PURSE_SLOT_SEQ], operator="seller")
-        return slot[codec.PURSE_SLOT_BALANCE], "confirmed"
 
 
 # --- the store --------------------------------------------------------------------------------
@@ -326,9 +223,6 @@ class StoreCounter:
         self.transparent = transparent  # the same board is the issuance reader
         self.first_number = 1  # first journal record of this run
         self.leftover_problems = []  # findings about an earlier run's records on a re-used board
-        self._collected_to = 0
-        self._last_mac = None
-        self._to_book = []  # fallback: collected records not yet booked
 
     def open_day(self):
         """Provision (keys, clock, settings) and sign in. A board that ran before keeps its journal:
@@ -336,28 +230,14 @@ class StoreCounter:
         info = self.client.info()
         if info["day_open"]:
             self.client.day_close()
-        svc = SERVICES.terminals
-        if svc is not None:
-            svc.provision(self.ledger, self.client, self.keys.domain, "admin", self.number, grace_days=30)
-            if self.transparent:
-                self.client.configure(grace_days=30, issuer=self.keys.issuer, transparent=True)
-            if info["journal_next"] > 1:
-                self.leftover_problems = svc.collect(self.ledger, self.client, self.keys.journal_keys,
-                                                     self.number).problems
-            self.first_number = self.client.info()["journal_next"]
-            return svc.sign_in(self.ledger, self.client, "admin", self.number)
-        if info["journal_next"] > 1 and info["journal_acked"] < info["journal_next"] - 1:
-            self.client.ack_journal(info["journal_next"] - 1)
-        self.first_number = self._collected_to = info["journal_next"]
-        self._collected_to -= 1
-        k = self.keys.reader
-        self.client.set_time(card_now())
-        self.client.provision_keys(self.terminal, self.keys.version, k.sector_a, k.purse_mac, k.journal)
-        self.client.configure(grace_days=30, issuer=self.keys.issuer, transparent=self.transparent)
-        version = max(1, self.ledger.blacklist_version())
-        numbers = [numbering.card_number_to_bcd(e.card_number) for e in self.ledger.blacklist_entries()]
-        self.client.load_blacklist(version, numbers)
-        return self.client.sign_in(card_now(), 1, version)
+        terminals.provision(self.ledger, self.client, self.keys.domain, "admin", self.number, grace_days=30)
+        if self.transparent:
+            self.client.configure(grace_days=30, issuer=self.keys.issuer, transparent=True)
+        if info["journal_next"] > 1:
+            self.leftover_problems = terminals.collect(self.ledger, self.client, self.keys.journal_keys,
+                                                       self.number).problems
+        self.first_number = self.client.info()["journal_next"]
+        return terminals.sign_in(self.ledger, self.client, "admin", self.number)
 
     def debit(self, p, amount, pos_ref=0):
         self.cards.present(p.index, at="store")
@@ -383,60 +263,26 @@ class StoreCounter:
             out += chunk
             nxt = record_dict(chunk[-1])["number"] + 1
 
-    def collect(self, purses):
+    def collect(self):
         """Sync: fetch new records, verify MACs and chain, store them, acknowledge; then book each
         committed debit once as a redemption (reconciliation)."""
-        if SERVICES.terminals is not None:
-            report = SERVICES.terminals.collect(self.ledger, self.client, self.keys.journal_keys, self.number)
-            stored, problems = report.stored, report.problems
-        else:
-            raws = self.journal(self._collected_to + 1)
-            good, problems = verify_journal(raws, self.terminal, self.keys.journal_keys, self._collected_to,
-                                            self._last_mac)
-            stored = len(good)
-            self._to_book += [record_dict(r) for r in good]
-            if good and not problems:
-                last = record_dict(good[-1])
-                self.client.ack_journal(last["number"])
-                self._collected_to, self._last_mac = last["number"], last["mac"]
-        return Collected(stored, problems, self._book(purses))
-
-    def _book(self, purses):
-        if SERVICES.reconcile is not None:
-            return SERVICES.reconcile.run(self.ledger, self.keys.domain, operator="auditor").booked["fen"]
-        by_uid = {p.uid_hex: p for p in purses}
-        amounts = debits_by_txn(self._to_book)
-        booked = 0
-        for r in self._to_book:
-            if r["state"] == codec.JR_COMMITTED and r["kind"] == codec.TXN_DEBIT:
-                amount = amounts[r["txn"]]["amount"]
-                self.ledger.book_redemption(by_uid[r["uid"]].number, amount, "debit:%s:%d" % (self.number, r["txn"]),
-                                            terminal=self.number)
-                booked += amount
-        self._to_book = []
-        return booked
+        report = terminals.collect(self.ledger, self.client, self.keys.journal_keys, self.number)
+        booked = reconcile.run(self.ledger, self.keys.domain, operator="auditor").booked["fen"]
+        return Collected(report.stored, report.problems, booked)
 
     def close_day(self):
-        """Day close; with the terminals service also the collection around it and the comparison of
-        the reader's totals with the collected journal. Returns the reader's totals."""
-        if SERVICES.terminals is not None:
-            batch, report = SERVICES.terminals.day_close(self.ledger, self.client, self.keys.journal_keys, "admin",
-                                                         self.number)
-            return {"debit_count": batch.reader_count, "debit_sum": batch.reader_sum,
-                    "journal_count": batch.journal_count, "journal_sum": batch.journal_sum,
-                    "balanced": batch.balanced and report.clean}
-        return self.client.day_close()
+        """Day close with the collection around it and the comparison of the reader's totals with
+        the collected journal. Returns the reader's totals."""
+        batch, report = terminals.day_close(self.ledger, self.client, self.keys.journal_keys, "admin", self.number)
+        return {"debit_count": batch.reader_count, "debit_sum": batch.reader_sum,
+                "journal_count": batch.journal_count, "journal_sum": batch.journal_sum,
+                "balanced": batch.balanced and report.clean}
 
 
 # --- the back office ----------------------------------------------------------------------------
 
 def record_dict(r):
-    """A journal record (raw bytes or host/terminals/journal.py Record) as a dict."""
-    if isinstance(r, dict):
-        return r
-    if hasattr(r, "number"):
-        return {"number": r.number, "kind": r.kind, "state": r.state, "uid": r.uid, "amount": r.amount,
-                "txn": r.txn, "card_seq": r.card_seq, "mac": r.mac, "balance_after": r.balance_after}
+    """A journal record, as fetched from the reader (raw bytes), as a dict."""
     f = codec.decode_journal_record(bytes(r))
     n = f[codec.JOURNAL_RECORD_UID_LEN]
     return {"number": f[codec.JOURNAL_RECORD_NUMBER], "kind": f[codec.JOURNAL_RECORD_KIND],
@@ -448,7 +294,7 @@ def record_dict(r):
 
 def verify_journal(raws, terminal, keys, prev_number=0, prev_mac=None):
     """(records, problems): MACs, chain and numbering, by host/terminals/journal.py."""
-    return SERVICES.journal.verify_sequence(raws, terminal, keys, prev_number, prev_mac)
+    return terminal_journal.verify_sequence(raws, terminal, keys, prev_number, prev_mac)
 
 
 def debits_by_txn(records):
@@ -473,24 +319,12 @@ def committed_sum(records, uid_hex):
 def audit_card(desk, ledger, p):
     """Card audit: read with key B, every MAC verified, compared with the ledger. Returns a dict:
     card balance, ledger balance, and the anomalies (host/audit/card.py) worse than `info`."""
-    if SERVICES.audit_card is not None:
-        a = SERVICES.audit_card
-        audit = a.check_against_ledger(a.inspect_card(desk.tag(p), desk.keys.workstation, purse.KEY_B), ledger)
-        return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.outstanding_balance(p.number),
-                "seq": audit.seq, "anomalies": [x.as_dict() for x in audit.anomalies if x.severity != "info"]}
-    view, log = desk.read(p)
-    outstanding = ledger.outstanding_balance(p.number)
-    ledger.record_card_seen(p.number, view.seq, view.balance, source="card")
-    anomalies = [] if view.balance == outstanding else [{"code": "balance", "message": "card %d, ledger %d" % (
-        view.balance, outstanding), "severity": "critical"}]
-    return {"card": p.number, "card_balance": view.balance, "ledger": outstanding, "seq": view.seq,
-            "anomalies": anomalies}
+    audit = audit_cards.check_against_ledger(audit_cards.inspect_card(desk.tag(p), desk.keys.workstation, purse.KEY_B),
+                                             ledger)
+    return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.outstanding_balance(p.number),
+            "seq": audit.seq, "anomalies": [x.as_dict() for x in audit.anomalies if x.severity != "info"]}
 
 
 def audit_terminal(ledger, counter):
     """Re-verify the terminal's journal as collected in the ledger: [] or the problems."""
-    if SERVICES.audit_terminal is not None:
-        return SERVICES.audit_terminal.audit_terminal(ledger, counter.number, counter.keys.journal_keys).problems
-    raws = counter.journal()
-    first = record_dict(raws[0])["number"] if raws else 1
-    return verify_journal(raws, counter.terminal, counter.keys.journal_keys, first - 1, None)[1]
+    return audit_terminals.audit_terminal(ledger, counter.number, counter.keys.journal_keys).problems

@@ -151,6 +151,8 @@ from icpurse.firmware.codec import (
     decode_purse_slot_head,
     LOG_ENTRY_SIZE,
     LOG_ENTRY_SEQ,
+    LOG_ENTRY_KIND,
+    LOG_ENTRY_AMOUNT,
     LOG_ENTRY_TERMINAL,
     LOG_ENTRY_TXN,
     encode_log_entry,
@@ -382,8 +384,6 @@ def encode_purse_slot_head(seq, rest):
     return bytes(buf)
 
 # --- log_entry (32 bytes) ---
-LOG_ENTRY_KIND = const(1)
-LOG_ENTRY_AMOUNT = const(2)
 LOG_ENTRY_BALANCE = const(3)
 LOG_ENTRY_TIME = const(6)
 LOG_ENTRY_MAC = const(7)

@@ -18,9 +18,8 @@ def _rules():
     """(exception class, exit code unless it has its own, wording) - the first match wins."""
     from icpurse.firmware.purse import Refused as CardRefused
     from icpurse.firmware.tag import MifareError, TagGone
-    from icpurse.host.issuance import service as svc
+    from icpurse.host.cards import CardFlowError
     from icpurse.host.ledger.errors import AuthenticationError, LedgerError, Refused
-    from icpurse.host.lifecycle.cardops import LifecycleCardError
     from icpurse.host.readers.serial import ReaderLinkError
     from icpurse.protocol.numbering import CardNumberError, IssueCodeError
 
@@ -28,9 +27,7 @@ def _rules():
         (TagGone, Exit.CARD, "no card on the reader (%s): put the card on the reader and try again"),
         (MifareError, Exit.CARD, "card error: %s: present the card again"),
         (CardRefused, Exit.CARD, "card: %s"),
-        (LifecycleCardError, Exit.CARD, "card: %s"),
-        (svc.IntegrityError, Exit.INTEGRITY, None),
-        (svc.IssuanceError, lambda e: Exit.CARD if e.card_error else Exit.FAILED, None),
+        (CardFlowError, Exit.FAILED, None),  # each carries its own exit_code (refused 1, card 4, integrity 5)
         (AuthenticationError, None, "%s: nothing was done"),
         (Refused, None, "refused: %s"),
         (LedgerError, None, None),

@@ -17,6 +17,7 @@ import click
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.ledger import open_ledger
+from icpurse.host.cards import CardGone
 from icpurse.keys import keystore
 
 DEMO = "demo"  # --keystore demo
@@ -25,10 +26,8 @@ DATA_KEY_ENV = "ICPURSE_DATA_KEY"
 _KEY = "icpurse.session"  # in click's Context.meta, shared by every context of one invocation
 
 
-class NoCard(Exception):
+class NoCard(CardGone):
     """No card came to the reader in time."""
-
-    exit_code = Exit.CARD
 
 
 def demo_banner():

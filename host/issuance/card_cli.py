@@ -9,6 +9,7 @@ from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import console, emit_json
+from icpurse.host.cards import CardGone
 from icpurse.host.issuance import service as svc
 from icpurse.host.ledger import LedgerError
 from icpurse.host.programmes import load_programmes
@@ -140,7 +141,7 @@ def _run_batch(station, reader, order, count, until_empty, card_timeout, quiet):
         try:
             return station.personalise_batch(reader, order, count=count, until_empty=until_empty,
                                              card_timeout=card_timeout, on_card=on_card, progress=on_progress)
-        except svc.CardGoneError:
+        except CardGone:
             if count and count > 1:
                 raise
             return []

@@ -16,28 +16,32 @@ gets its journalled data and its trailer; one on the new keys is verified. A car
 still verifies under the old keys was never written: the re-key restarts from a fresh read.
 A sector that opens with neither key B (a torn trailer write left mixed bytes) is reported
 damaged and never written blindly; its balance stays known in the ledger (docs/security.md).
+
+`resume_rekey` and `rekey_card` are what the flows call (top-up, void, re-confirmation, `card
+recover`): the re-key's failures as the host card exceptions (host/cards/errors.py), with what to
+do next.
 """
 from icpurse.firmware import kdf, purse
 from icpurse.host import codec
 from icpurse.firmware.image import trailer_of
-from icpurse.firmware.keyring import KeyRing
-from icpurse.firmware.mifare import AccessDenied, AuthError, value_block, value_of, ValueBlockError
+from icpurse.firmware.keyring import KeyRing, NoKey
+from icpurse.firmware.mifare import (
+    AccessDenied, AuthError, MifareError, TagGone, value_block, value_of, ValueBlockError,
+)
+from icpurse.host.cards import CardGone, CardProblem, IntegrityProblem, IssuerCard
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
+from icpurse.protocol.money import fmt_yuan
 
 KEY_A, KEY_B = purse.KEY_A, purse.KEY_B
 _MAC = codec.MAC_SIZE
 
 
-class RekeyError(Exception):
-    """The card cannot be re-keyed as asked; nothing further was written."""
-
-
-class RekeyDamaged(RekeyError):
+class RekeyDamaged(CardProblem):
     """A sector opens with neither key version's key B (or not with its new key A): set aside."""
 
 
-class RekeyIntegrity(RekeyError):
+class RekeyIntegrity(IntegrityProblem):
     """The card contradicts the re-key journal: nothing written, report the card."""
 
 
@@ -77,10 +81,11 @@ def plan(tag, keyring, new_version):
     repairing a torn ceiling). Returns (old_version, view, image {block: bytes}, writes [blocks]),
     or None if the card is already on `new_version` or newer."""
     uid = bytes(tag.uid)
-    access, old, version = purse.open_card(tag, keyring, KEY_B)
+    card = IssuerCard(tag, keyring)
+    access, old, version = card.access, card.keys, card.version
     if version >= new_version:
         return None
-    view = purse.recover(access, purse.read_card(access, old, version))
+    view = card.recover()
     ceiling = access.read(layout.CEILING_BLOCK)
     try:
         ceiling_ok = value_of(bytes(ceiling)) >= view.balance
@@ -201,8 +206,8 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     """Bring the card to `new_version`, journaled in the ledger; finish an interrupted re-key first.
 
     Returns 'rekeyed' | 'resumed' | None (nothing to do). Raises RekeyDamaged / RekeyIntegrity
-    (nothing written blindly), purse.Refused (the card does not verify: nothing written) and
-    MifareError (the card left: present it again, the next attempt finishes the re-key)."""
+    (nothing written blindly), IssuerCard's exceptions (the card does not open or verify: nothing
+    written) and MifareError (the card left: present it again, the next attempt finishes the re-key)."""
     uid = bytes(tag.uid)
     geom = _geom(tag)
     j = ledger.rekey_journal(card_number)
@@ -242,4 +247,44 @@ def _finish(ledger, tag, keyring, j, old, new, state, geom, operator):
     ledger.finish_rekey(operator, j.card_number)
 
 
-__all__ = ["rekey", "plan", "probe", "write", "verify", "RekeyError", "RekeyDamaged", "RekeyIntegrity"]
+def rekey_card(ledger, tag, keyring, card_number, new_version, operator, nothing_done=""):
+    """`rekey` for a flow: its failures as host card exceptions saying what to do next (`nothing_done`
+    ends them, e.g. "Nothing was booked.")."""
+    try:
+        return rekey(ledger, tag, keyring, card_number, new_version, operator)
+    except RekeyDamaged as e:
+        raise CardProblem("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
+                          "balance, %s, stays in the ledger. %s" % (
+                              card_number, new_version, e, fmt_yuan(ledger.outstanding_balance(card_number)),
+                              nothing_done)) from None
+    except RekeyIntegrity as e:
+        raise IntegrityProblem("card %s: re-key not finished: %s. Report the card. %s" % (
+            card_number, e, nothing_done)) from None
+    except NoKey as e:
+        raise CardProblem("card %s cannot be re-keyed: %s. %s" % (card_number, e, nothing_done)) from None
+    except MifareError as e:
+        exc = (CardGone if isinstance(e, (TagGone, AuthError)) else CardProblem)(
+            "card %s left the reader while it was re-keyed to key version %d (%s): present it again and keep it on "
+            "the reader (top up again, or `icpurse card recover`): the re-key is finished first. %s" % (
+                card_number, new_version, e, nothing_done))
+        exc.cause = e
+        raise exc from None
+
+
+def resume_rekey(ledger, tag, keyring, operator, nothing_done=""):
+    """Finish a re-key of the card on the reader that was left half-done (its journal says
+    started); refuse a card whose re-key was found damaged. Returns the key version it finished
+    the card on, or None when there was nothing to finish."""
+    card = ledger.card_by_uid(bytes(tag.uid))
+    if card is None:
+        return None
+    j = ledger.rekey_journal(card.card_number)
+    if j is None or j.state == "done":
+        return None
+    if rekey_card(ledger, tag, keyring, card.card_number, j.new_version, operator, nothing_done) is None:
+        return None
+    return j.new_version
+
+
+__all__ = ["rekey", "rekey_card", "resume_rekey", "plan", "probe", "write", "verify", "RekeyDamaged",
+           "RekeyIntegrity"]

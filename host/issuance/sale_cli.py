@@ -9,6 +9,7 @@ from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.output import emit_json
 from icpurse.host.clikit.session import NoCard
+from icpurse.host.cards import CardProblem
 from icpurse.host.issuance import service as svc
 from icpurse.host.issuance.card_cli import counter_options, workstation
 from icpurse.host.ledger import HolderInfo, LedgerError
@@ -30,7 +31,7 @@ def _card_number(session, card_number):
         raise click.UsageError("give the CARD_NUMBER, or a --reader with the card on it")
     doc = svc.show_card(session.card(), session.keyring())
     if doc["status"] != "ok":
-        raise svc.CardError("card %s: %s" % (doc["uid"], doc["message"]))
+        raise CardProblem("card %s: %s" % (doc["uid"], doc["message"]))
     return doc["card_number"]
 
 

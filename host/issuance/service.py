@@ -23,7 +23,12 @@ from icpurse.firmware import purse
 from icpurse.host import codec
 from icpurse.firmware.keyring import KeyRing
 from icpurse.firmware.mifare import AccessDenied, AuthError, TagGone
+from icpurse.host.cards import (
+    COMMITTED, CardFlowError, CardGone, CardProblem, IntegrityProblem, IssuerCard, OperationRefused, WrongCardType,
+    card_txn,
+)
 from icpurse.host.issuance import personalise as pers
+from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import InvalidStateError, LedgerError, NotFound
 from icpurse.protocol import cardtime
 from icpurse.protocol.mifare import geometry
@@ -38,33 +43,6 @@ SAK_NAMES = {0x00: "MIFARE Ultralight / NTAG", 0x09: "MIFARE Mini", 0x10: "MIFAR
              0x88: "Infineon MIFARE Classic 1K", 0x98: "MIFARE Pro 4K"}
 FREE_NUMBER_SERIAL_DIGITS = 8  # programmes without a scheme: PPPP (programme number) + 8-digit serial
 _ALLOCATION_TRIES = 8
-
-
-class IssuanceError(Exception):
-    """Refused or failed; the message says what happened and what to do next.
-    `card_error`: the card itself is the problem (absent, wrong type, unknown keys)."""
-
-    card_error = False
-
-
-class CardError(IssuanceError):
-    card_error = True
-
-
-class CardTypeError(CardError):
-    """Not a blank of the programme's card type; nothing was written."""
-
-
-class ForeignCardError(CardError):
-    """The card does not open with the transport key nor with this issuer's keys."""
-
-
-class CardGoneError(CardError):
-    """The card left the field (or never came); present it again."""
-
-
-class IntegrityError(IssuanceError):
-    """The card's data contradicts itself or the ledger (exit code 5)."""
 
 
 @dataclass(frozen=True)
@@ -121,33 +99,23 @@ class RecoverResult:
         return asdict(self)
 
 
-def _face_value_on_card(access, keys, view, face_value) -> bool:
-    """The ISSUE credit of `face_value` is the committed slot or in the on-card log."""
-    def issue(kind, amount):
-        return kind == codec.TXN_ISSUE and amount == face_value
-
-    if issue(view.slot[codec.PURSE_SLOT_KIND], view.slot[codec.PURSE_SLOT_AMOUNT]):
-        return True
-    return any(issue(e[codec.LOG_ENTRY_KIND], e[codec.LOG_ENTRY_AMOUNT]) for e in purse.read_log(access, keys, view))
-
-
 def check_card_type(tag, req: CardRequirements) -> str:
-    """The card's size ('1k'/'4k') if it is the blank the programme issues on; CardTypeError otherwise."""
+    """The card's size ('1k'/'4k') if it is the blank the programme issues on; WrongCardType otherwise."""
     uid = bytes(tag.uid)
     sak = getattr(tag, "sak", None)
     size = getattr(tag, "size", None) or SAK_SIZES.get(sak)
     if size is None:
         what = SAK_NAMES.get(sak, "an unknown card type (SAK %s)" % ("%02X" % sak if sak is not None else "?"))
-        raise CardTypeError("card %s is %s, not MIFARE Classic: take it off and present a MIFARE Classic %s blank"
+        raise WrongCardType("card %s is %s, not MIFARE Classic: take it off and present a MIFARE Classic %s blank"
                             % (uid.hex().upper(), what, req.size.upper()))
     if size != req.size:
-        raise CardTypeError("card %s is a MIFARE Classic %s; this programme issues on %s cards: present a %s blank"
+        raise WrongCardType("card %s is a MIFARE Classic %s; this programme issues on %s cards: present a %s blank"
                             % (uid.hex().upper(), size.upper(), req.size.upper(), req.size.upper()))
     if len(uid) == 7 and not req.allow_7byte_uid:
-        raise CardTypeError("card %s has a 7-byte UID; this programme issues on 4-byte-UID cards only "
+        raise WrongCardType("card %s has a 7-byte UID; this programme issues on 4-byte-UID cards only "
                             "(pass --allow-7byte-uid if it should accept them)" % uid.hex().upper())
     if len(uid) not in (4, 7):
-        raise CardTypeError("card UID %s has %d bytes; MIFARE Classic UIDs are 4 or 7" % (uid.hex().upper(), len(uid)))
+        raise WrongCardType("card UID %s has %d bytes; MIFARE Classic UIDs are 4 or 7" % (uid.hex().upper(), len(uid)))
     return size
 
 
@@ -180,10 +148,10 @@ class Workstation:
         self.ledger = ledger
         self.keyring = KeyRing(keysets)
         if not self.keyring.versions():
-            raise IssuanceError("no keys: open the issuer's keystore (--keystore)")
+            raise OperationRefused("no keys: open the issuer's keystore (--keystore)")
         self.current_version = current_version or self.keyring.versions()[0]
         if self.keyring.keyset(self.current_version).sector_b is None:
-            raise IssuanceError("these are a store reader's keys (no key B): personalising needs the workstation key set")
+            raise OperationRefused("these are a store reader's keys (no key B): personalising needs the workstation key set")
         self.issuer = issuer
         self.operator = operator
 
@@ -198,7 +166,7 @@ class Workstation:
         try:
             return self.ledger.programme(programme_id)
         except NotFound:
-            raise IssuanceError("programme %s is not registered in this ledger: register it first (--programmes FILE; "
+            raise OperationRefused("programme %s is not registered in this ledger: register it first (--programmes FILE; "
                                 "a programme that breaks its profile needs --override-reason)" % programme_id) from None
 
     # --- stock -----------------------------------------------------------------------------
@@ -220,13 +188,13 @@ class Workstation:
         if scheme is None:
             code = self.ledger.programme_code(self.operator, prog.id)
             if code > 9999:
-                raise IssuanceError("programme number %d does not fit the 4-digit prefix of free card numbers; "
+                raise OperationRefused("programme number %d does not fit the 4-digit prefix of free card numbers; "
                                     "give programme %s a numbering scheme" % (code, prog.id))
             prefix, serial_digits = "%04d" % code, FREE_NUMBER_SERIAL_DIGITS
             last = self.ledger.last_card_number(prefix, len(prefix) + serial_digits)
             serial = int(last[len(prefix):]) + 1 if last else 1
             if serial >= 10 ** serial_digits:
-                raise IssuanceError("programme %s has used every card number" % prog.id)
+                raise OperationRefused("programme %s has used every card number" % prog.id)
             return prefix + "%0*d" % (serial_digits, serial)
         if isinstance(scheme, Utility12Scheme):
             platform = order.platform if order.platform is not None else min(scheme.platforms)
@@ -235,9 +203,9 @@ class Workstation:
             last = self.ledger.last_card_number(prefix, scheme.DIGITS)
             serial = scheme.parse(last)["serial"] + 1 if last else 1
             if serial >= 10 ** scheme.SERIAL_DIGITS:
-                raise IssuanceError("no serial left for prefix %s: use another platform number" % prefix)
+                raise OperationRefused("no serial left for prefix %s: use another platform number" % prefix)
             return scheme.format(platform=platform, serial=serial, face_value=order.face_value)
-        raise IssuanceError("no card-number allocator for the %s scheme" % scheme.name)
+        raise OperationRefused("no card-number allocator for the %s scheme" % scheme.name)
 
     def identity_fields(self, order: IssueOrder, prog, card_number: str, today: dt.date) -> tuple:
         """Identity record fields without MAC, in codec order (host.codec.IDENTITY_FIELDS)."""
@@ -257,11 +225,11 @@ class Workstation:
         uid = bytes(tag.uid).hex().upper()
         try:
             return self._personalise(tag, uid, order, progress)
-        except CardTypeError as e:
+        except WrongCardType as e:
             return CardResult(uid, "refused", message=str(e))
         except _Damaged as e:
             return CardResult(uid, "damaged", e.card_number, str(e), attempts=e.attempts)
-        except (IssuanceError, LedgerError) as e:
+        except (CardFlowError, LedgerError) as e:
             p = self.ledger.personalisation(uid)
             return CardResult(uid, "refused", p.card_number if p else None, str(e))
         except (TagGone, AuthError) as e:
@@ -274,10 +242,10 @@ class Workstation:
     def _personalise(self, tag, uid, order, progress):
         prog = self._programme(order.programme_id)
         if order.kind not in prog.kinds:
-            raise IssuanceError("programme %s does not issue %s cards (it issues %s)" % (
+            raise OperationRefused("programme %s does not issue %s cards (it issues %s)" % (
                 prog.id, order.kind, ", ".join(prog.kinds)))
         if order.face_value not in prog.terms[order.kind].face_values:
-            raise IssuanceError("programme %s has no %s face value of %s (it has %s)" % (
+            raise OperationRefused("programme %s has no %s face value of %s (it has %s)" % (
                 prog.id, order.kind, fmt_yuan(order.face_value),
                 ", ".join(fmt_yuan(v) for v in prog.terms[order.kind].face_values)))
         size = check_card_type(tag, order.card)
@@ -287,7 +255,7 @@ class Workstation:
             resumed = False
         else:
             if p.programme_id != order.programme_id:
-                raise IssuanceError("card %s is already card %s of programme %s in the journal; it cannot become a %s "
+                raise OperationRefused("card %s is already card %s of programme %s in the journal; it cannot become a %s "
                                     "card (use `icpurse card recover` to finish it)" % (
                                         uid, p.card_number, p.programme_id, order.programme_id))
             if p.state == "done":
@@ -308,16 +276,16 @@ class Workstation:
         state = pers.probe(tag, keys, _geom(size))
         unknown = sorted(s for s, v in state.items() if v == "unknown")
         if unknown:
-            raise ForeignCardError(
+            raise CardProblem(
                 "card %s is not a blank of this issuer: sector(s) %s open with neither the transport key nor this "
                 "issuer's keys (a card of another issuer or application). Nothing was written; set it aside."
                 % (uid, ", ".join(map(str, unknown))))
         if any(v == "new" for v in state.values()):
-            raise ForeignCardError(
+            raise CardProblem(
                 "card %s already carries this issuer's keys but is not in this ledger's personalisation journal "
                 "(personalised with another ledger?): nothing was written; check it with `icpurse card show`" % uid)
         if self.ledger.stock_state(uid) is None and order.batch is None:
-            raise IssuanceError("card %s was never received into stock: receive it first (`icpurse stock receive "
+            raise OperationRefused("card %s was never received into stock: receive it first (`icpurse stock receive "
                                 "--uid %s`), or pass --batch for a batch received by count" % (uid, uid))
         today = self.ledger.business_date()
         card_time = cardtime.seconds(self.ledger.now())
@@ -331,9 +299,9 @@ class Workstation:
                     card_time=card_time, batch=order.batch)
             except InvalidStateError as e:
                 if "already registered" not in str(e):
-                    raise IssuanceError(str(e)) from None
+                    raise OperationRefused(str(e)) from None
                 # another workstation took this number meanwhile: take the next
-        raise IssuanceError("could not reserve a card number after %d tries (busy ledger?): try again"
+        raise OperationRefused("could not reserve a card number after %d tries (busy ledger?): try again"
                             % _ALLOCATION_TRIES)
 
     def _write(self, tag, p, progress):
@@ -342,11 +310,11 @@ class Workstation:
             summary = pers.personalise(tag, keys, p.identity, p.card_time, progress)
             try:
                 self._verify(tag, p)
-            except IntegrityError:
+            except IntegrityProblem:
                 # a card reset or pulled in the middle of the read-back can look like a wrong card
                 # (every key fails): a real defect fails again, a glitch does not
                 self._verify(tag, p)
-        except (pers.PersonaliseError, AccessDenied, IntegrityError) as e:
+        except (pers.PersonaliseError, AccessDenied, IntegrityProblem) as e:
             reason = str(e)
             self.ledger.mark_personalisation_damaged(self.operator, p.uid, reason)
             raise _Damaged(p, reason) from None
@@ -362,20 +330,20 @@ class Workstation:
                 access, keys, version = purse.open_card(tag, self.keyring, key_type)
                 view = purse.read_card(access, keys, version)
             except purse.Refused as e:
-                raise IntegrityError("card %s does not read back with key %s: %s" % (
+                raise IntegrityProblem("card %s does not read back with key %s: %s" % (
                     p.card_number, "B" if key_type == purse.KEY_B else "A", e.message)) from None
             except AuthError as e:
-                raise IntegrityError("card %s: a sector does not open with its new key %s (%s)" % (
+                raise IntegrityProblem("card %s: a sector does not open with its new key %s (%s)" % (
                     p.card_number, "B" if key_type == purse.KEY_B else "A", e)) from None
             if tuple(view.identity[:codec.IDENTITY_MAC]) != tuple(p.identity):
-                raise IntegrityError("card %s: the identity on the card differs from the journal" % p.card_number)
+                raise IntegrityProblem("card %s: the identity on the card differs from the journal" % p.card_number)
             if not fresh:
                 continue
             if view.balance != 0 or view.seq != 1:
-                raise IntegrityError("card %s reads back balance %s, seq %s instead of a fresh purse"
+                raise IntegrityProblem("card %s reads back balance %s, seq %s instead of a fresh purse"
                                      % (p.card_number, view.balance, view.seq))
             if view.value != 0:
-                raise IntegrityError("card %s: the balance block does not hold 0" % p.card_number)
+                raise IntegrityProblem("card %s: the balance block does not hold 0" % p.card_number)
 
     def personalise_batch(self, reader, order: IssueOrder, count: int | None = None, until_empty: bool = False,
                           card_timeout: float = 10.0, on_card=None, progress=None) -> list[CardResult]:
@@ -389,7 +357,7 @@ class Workstation:
             if tag is None:
                 if until_empty or count is None:
                     break
-                raise CardGoneError("no new card within %.0f s after %d card(s): put the next blank on the reader "
+                raise CardGone("no new card within %.0f s after %d card(s): put the next blank on the reader "
                                     "and run the command again" % (card_timeout, len(results)))
             result = self.personalise_card(tag, order, (lambda d, t: progress(len(results), d, t)) if progress else None)
             results.append(result)
@@ -421,28 +389,39 @@ class Workstation:
         return view, balance
 
     def load_face_value(self, tag, card_number: str):
-        """Put the card's face value on it as a key-B credit of kind ISSUE (the ledger booked it when
-        finance confirmed the payment: nothing is booked here). Idempotent: a card whose committed
-        slot or log already shows the ISSUE credit of that amount is left as it is. Returns the
-        card's balance."""
+        """Put the card's face value on it as a key-B credit of kind ISSUE carrying its sale's booking
+        (`card_txn` of the ledger entry of the confirmed payment; nothing is booked here). Idempotent:
+        a card that already holds that ISSUE credit (purse.find_txn, in a slot or the log) is left as
+        it is. Returns the card's balance."""
         card = self.ledger.card(card_number)
         if card.state not in ("activated", "in_use"):
-            raise IssuanceError("card %s is %s: activate it first" % (card_number, card.state))
-        access, keys, version = purse.open_card(tag, self.keyring, purse.KEY_B)
-        view = purse.recover(access, purse.read_card(access, keys, version))
-        if bytes(tag.uid).hex().upper() != card.uid.upper():
-            raise CardError("the card on the reader (UID %s) is not card %s (UID %s)" % (
-                bytes(tag.uid).hex().upper(), card_number, card.uid))
-        if not card.face_value or _face_value_on_card(access, keys, view, card.face_value):
-            return view.balance
-        plan = purse.plan_credit(view, card.face_value, purse.Policy(), cardtime.day(self.ledger.business_date()),
-                                 codec.TXN_ISSUE)
-        slot = purse.commit(access, view, plan, cardtime.seconds(self.ledger.now()))
-        self.ledger.record_card_seen(card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
-        self.ledger.record_card_recovery(self.operator, card_number, bytes(tag.uid).hex().upper(),
+            raise OperationRefused("card %s is %s: activate it first" % (card_number, card.state))
+        c = IssuerCard(tag, self.keyring, recover=True)
+        if c.uid_hex != card.uid.upper():
+            raise CardProblem("the card on the reader (UID %s) is not card %s (UID %s)" % (
+                c.uid_hex, card_number, card.uid))
+        self._load_face_value(c, card)
+        return c.balance
+
+    def _face_value_txn(self, card):
+        """The card `txn` of the face value's ISSUE credit, None when no face value was paid for the card
+        (a replacement card gets the old card's balance as a LOAD instead)."""
+        if not card.face_value:
+            return None
+        entry = self.ledger.face_value_entry(card.card_number)
+        return card_txn(entry) if entry is not None else None
+
+    def _load_face_value(self, c, card):
+        """Load the face value onto the opened card `c` unless it holds it. True if it was loaded."""
+        txn = self._face_value_txn(card)
+        if txn is None or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
+            return False
+        slot = c.credit(card.face_value, codec.TXN_ISSUE, txn, self.ledger.now())
+        self.ledger.record_card_seen(card.card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
+        self.ledger.record_card_recovery(self.operator, card.card_number, c.uid_hex,
                                          ["face value %d fen loaded" % card.face_value],
                                          slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
-        return slot[codec.PURSE_SLOT_BALANCE]
+        return True
 
     # --- recover and show ---------------------------------------------------------------------
 
@@ -458,43 +437,35 @@ class Workstation:
                                                                                  allow_7byte_uid=True)))
             if not result.ok:
                 if result.outcome == "interrupted":
-                    raise CardGoneError(result.message)
-                raise (CardError if result.outcome == "damaged" else IssuanceError)(result.message)
+                    raise CardGone(result.message)
+                raise (CardProblem if result.outcome == "damaged" else OperationRefused)(result.message)
             out = RecoverResult(uid, p.card_number, ["finished personalisation (%d sector(s) written)"
                                                      % result.sectors_written])
         else:
             out = RecoverResult(uid, p.card_number if p else None)
-        self._finish_rekey(tag, uid, out)
-        try:
-            access, keys, version = purse.open_card(tag, self.keyring, purse.KEY_B)
-            view = purse.read_card(access, keys, version)
-            repaired_before = view.value
-            view = purse.recover(access, view)
-        except purse.Refused as e:
-            if e.code in (codec.R_UNKNOWN_CARD, codec.R_WRONG_KEY_VERSION):
-                raise ForeignCardError("card %s: %s; nothing to recover with this issuer's keys" % (uid, e.message))
-            raise IntegrityError("card %s: %s (code %d); nothing was written: report the card" % (
-                uid, e.message, e.code)) from None
-        number = card_number_from_bcd(view.card_number)
+        version = rk.resume_rekey(self.ledger, tag, self.keyring, self.operator)  # a re-key left half-done first
+        if version is not None:
+            out.actions.append("finished the re-key to key version %d" % version)
+        c = IssuerCard(tag, self.keyring, recover=True)
+        number = c.number
         out.card_number = number
-        out.balance, out.seq = view.balance, view.seq
-        if view.repaired:
+        out.balance, out.seq = c.balance, c.seq
+        if c.repaired:
             out.actions.append("rolled the balance block forward to the committed slot (seq %d, %s; was %s)" % (
-                view.seq, fmt_yuan(view.balance), "torn" if repaired_before is None else fmt_yuan(repaired_before)))
+                c.seq, fmt_yuan(c.balance), "torn" if c.value_read is None else fmt_yuan(c.value_read)))
         card = self.ledger.card_by_uid(uid)
         if card is None:
             out.hints.append("card %s is not in this ledger" % number)
             return out
         if card.card_number != number:
-            raise IntegrityError("card UID %s carries number %s but the ledger registered it as %s" % (
+            raise IntegrityProblem("card UID %s carries number %s but the ledger registered it as %s" % (
                 uid, number, card.card_number))
-        if view.repaired:
-            self.ledger.record_card_recovery(self.operator, number, uid, out.actions[-1:], view.seq, view.balance)
-        self.ledger.record_card_seen(number, view.seq, view.balance, "card")
-        if card.state in ("activated", "in_use") and card.face_value and not _face_value_on_card(
-                access, keys, view, card.face_value):
-            # activated without its card (or the card left during activation): finish it now
-            out.balance = self.load_face_value(tag, number)
+        if c.repaired:
+            self.ledger.record_card_recovery(self.operator, number, uid, out.actions[-1:], c.seq, c.balance)
+        self.ledger.record_card_seen(number, c.seq, c.balance, "card")
+        if card.state in ("activated", "in_use") and self._load_face_value(c, card):
+            # activated without its card (or the card left during activation): finished now
+            out.balance = c.balance
             out.actions.append("loaded the face value %s booked at payment" % fmt_yuan(card.face_value))
         pending = [t.txn_id for t in self.ledger.unconfirmed_topups() if t.card_number == number]
         if pending:
@@ -504,37 +475,11 @@ class Workstation:
             out.actions.append("nothing to recover: the card is consistent")
         return out
 
-    def _finish_rekey(self, tag, uid, out):
-        """A re-key to a newer key version left half-done (card pulled at its top-up): finish it
-        from the ledger's re-key journal (host/issuance/rekey.py) before anything else."""
-        from icpurse.host.issuance import rekey as rk
-
-        card = self.ledger.card_by_uid(uid)
-        j = self.ledger.rekey_journal(card.card_number) if card is not None else None
-        if j is None or j.state == "done":
-            return
-        try:
-            done = rk.rekey(self.ledger, tag, self.keyring, card.card_number, j.new_version, self.operator)
-        except rk.RekeyDamaged as e:
-            raise CardError("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
-                            "balance, %s, stays in the ledger" % (card.card_number, j.new_version, e, fmt_yuan(
-                                self.ledger.outstanding_balance(card.card_number)))) from None
-        except (rk.RekeyIntegrity, purse.Refused) as e:
-            raise IntegrityError("card %s: re-key not finished: %s; nothing was written: report the card" % (
-                card.card_number, getattr(e, "message", e))) from None
-        except (TagGone, AuthError) as e:
-            raise CardGoneError("card %s left the field while its re-key was finished (%s): present it again" % (
-                card.card_number, e)) from None
-        if done:
-            out.actions.append("finished the re-key to key version %d" % j.new_version)
-
     def show_card(self, tag) -> dict:
         return show_card(tag, self.keyring, self.ledger)
 
 
-class _Damaged(IssuanceError):
-    card_error = True
-
+class _Damaged(CardProblem):
     def __init__(self, p, reason):
         self.card_number, self.attempts = p.card_number, p.attempts
         super().__init__("card %s (UID %s) cannot be finished: %s. The journal marks it damaged and keeps number %s "
@@ -562,7 +507,7 @@ def wait_for_new_card(reader, previous_uid, timeout):
             if time.monotonic() + 0.05 < deadline and time.monotonic() - started < asked / 2:
                 time.sleep(0.05)  # a reader that answers "no card" at once (simulated clock): don't spin
         except AccessDenied as e:  # a reader that cannot even select the card (e.g. PC/SC: not MIFARE Classic)
-            raise CardTypeError("%s: take it off and present a MIFARE Classic blank" % e) from None
+            raise WrongCardType("%s: take it off and present a MIFARE Classic blank" % e) from None
         if tag is not None and bytes(tag.uid).hex().upper() != previous_uid:
             return tag
         if tag is not None:
@@ -627,7 +572,6 @@ def show_card(tag, keyring, ledger=None) -> dict:
 
 
 __all__ = [
-    "Workstation", "IssueOrder", "CardRequirements", "CardResult", "RecoverResult", "IssuanceError", "CardError",
-    "CardTypeError", "ForeignCardError", "CardGoneError", "IntegrityError", "check_card_type", "show_card",
+    "Workstation", "IssueOrder", "CardRequirements", "CardResult", "RecoverResult", "check_card_type", "show_card",
     "wait_for_new_card", "release_tag",
 ]

@@ -1,5 +1,5 @@
-"""Top-up at the counter, the kiosk way (business-rules §2.3), on the ledger and the one purse
-implementation (firmware.purse, the issuer's key B).
+"""Top-up at the counter, the kiosk way, on the ledger and the one purse implementation
+(firmware.purse, the issuer's key B, through host/cards IssuerCard).
 
 Top-up: read the card → ledger `pending` (the money is booked; the idempotency key is the ledger's
 transaction id) → card write (ceiling, then the slot = commit point, then balance and log; the slot
@@ -7,11 +7,12 @@ carries terminal 0 and the top-up's ledger number as `txn`) → `confirmed`.
 - The write was refused before the commit point, or the card, read back at once, still shows the
   slot before it → automatic accounting reversal (账务撤销).
 - Anything else (card pulled, reader unplugged, the read-back fails) → `unconfirmed`: listed by
-  `unconfirmed()`, settled by `reconfirm()` with the card present, which looks for the top-up in the
-  card's slots and log (terminal 0 + txn, at the counter value recorded at `pending`): found → the
-  card side is finished (key B) and the top-up confirmed; provably absent → reversed. Running it
-  again finds nothing open: never a double credit.
-- No new top-up on a card while one (or a void) is open (§2.3.9).
+  `unconfirmed()`, settled by `reconfirm()` with the card present, which looks for the top-up on the
+  card by the one rule (purse.find_txn: terminal 0 + txn + kind + amount at the counter value
+  recorded at `pending`; docs/card-layout.md): found → the card side is finished (key B) and the
+  top-up confirmed; provably absent → reversed. Running it again finds nothing open: never a double
+  credit.
+- No new top-up on a card while one (or a void) is open.
 
 Void (撤销): only a confirmed top-up, the same business day, before the cut-off, the full amount,
 the card present. Written to the card like a purchase: a slot of kind VOID that lowers the balance
@@ -28,43 +29,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass
 
-from icpurse.firmware import purse
 from icpurse.host import codec
-from icpurse.firmware.keyring import NoKey
-from icpurse.firmware.mifare import MifareError
+from icpurse.host.cards import (
+    ABSENT, COMMITTED, UNKNOWN, CardFlowError, CardProblem, IntegrityProblem, IssuerCard, OperationRefused, card_txn,
+)
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import IdempotencyConflict, LedgerError, NotFound, Refused as LedgerRefused
 from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
-from icpurse.protocol.numbering import CardNumberError, card_number_from_bcd
 
-TERMINAL_ISSUER = 0  # the slot's terminal number for the issuer's own transactions
-_TXN_LIMIT = (1 << 24) - 1  # the slot's `txn` field is 24 bits; 0 means "none"
 _OPEN_VOID = ("pending", "unconfirmed")
-
-
-class TopupError(Exception):
-    """Refused or failed; the message says what happened and what to do next. `exit_code` follows
-    host/cli.py (1 refused, 4 card problem, 5 integrity problem)."""
-
-    exit_code = 1
-    audited = False  # set when the ledger already wrote the refusal to the audit log
-
-
-class TopupRefused(TopupError):
-    """Refused: nothing was written to the card and nothing booked (ledger refusals are audited)."""
-
-
-class CardProblem(TopupError):
-    """No card, a card of another issuer or key version, or a card that does not read."""
-
-    exit_code = 4
-
-
-class IntegrityProblem(TopupError):
-    """The card contradicts itself or the ledger (forged record, UID not the registered one)."""
-
-    exit_code = 5
+_NOTHING = "Nothing was written or booked."
 
 
 @dataclass(frozen=True)
@@ -89,59 +64,22 @@ class Outcome:
         return dict(asdict(self), ok=self.ok)
 
 
-def card_txn(topup_id: int) -> int:
-    """The slot's `txn` for a ledger top-up: its ledger number, in 1..2**24-1 (wraps; the counter
-    value recorded at `pending` keeps the match unambiguous)."""
-    return (topup_id - 1) % _TXN_LIMIT + 1
-
-
 # --- the card on the reader -------------------------------------------------------------------
 
 
-class _Card:
-    """The presented card, opened with key B and read; matched with its ledger record."""
-
-    def __init__(self, ledger, tag, keys, issuer=None):
-        self.tag = tag
-        uid = bytes(tag.uid)
-        self.uid = uid.hex().upper()
-        try:
-            self.access, self.keys, self.version = purse.open_card(tag, keys, purse.KEY_B)
-            self.view = purse.read_card(self.access, self.keys, self.version)
-        except purse.Refused as e:
-            if e.code in (codec.R_UNKNOWN_CARD, codec.R_WRONG_KEY_VERSION, codec.R_NOT_ALLOWED):
-                raise CardProblem("card %s is not a card of this issuer (or of a key version this workstation does "
-                                  "not hold): %s. Nothing was written or booked." % (self.uid, e.message)) from None
-            raise IntegrityProblem("card %s does not verify: %s. Nothing was written or booked; report the card "
-                                   "(`icpurse card show`)." % (self.uid, e.message)) from None
-        except MifareError as e:
-            raise CardProblem("card %s could not be read (%s): present it again and keep it on the reader. "
-                              "Nothing was written or booked." % (self.uid, e)) from None
-        ident = self.view.identity
-        if issuer is not None and ident[codec.IDENTITY_ISSUER] != issuer:
-            raise CardProblem("card %s belongs to issuer %d, not %d. Nothing was written or booked." % (
-                self.uid, ident[codec.IDENTITY_ISSUER], issuer))
-        try:
-            self.number = card_number_from_bcd(self.view.card_number)
-        except CardNumberError as e:
-            raise IntegrityProblem("card %s: %s" % (self.uid, e)) from None
-        try:
-            self.ledger_card = ledger.card(self.number)
-        except NotFound:
-            raise TopupRefused("card %s (UID %s) is not registered in this ledger. Nothing was written or booked."
-                               % (self.number, self.uid)) from None
-        if self.ledger_card.uid != self.uid:
-            raise IntegrityProblem("card number %s is registered for UID %s, but this card's UID is %s (a copy?): "
-                                   "nothing was written or booked; report the card" % (
-                                       self.number, self.ledger_card.uid, self.uid))
-
-    def reopen(self, keys):
-        """Read the card again from scratch (after a failed command: new session, fresh view)."""
-        self.access, self.keys, self.version = purse.open_card(self.tag, keys, purse.KEY_B)
-        view = purse.read_card(self.access, self.keys, self.version)
-        if view.uid != bytes.fromhex(self.uid) or view.card_number != self.view.card_number:
-            raise IntegrityProblem("a different card is on the reader")
-        self.view = view
+def _open(ledger, tag, keys, issuer=None):
+    """The presented card (IssuerCard: key B, read and verified), matched with its ledger record."""
+    c = IssuerCard(tag, keys, nothing_done=_NOTHING)
+    c.check_issuer(issuer)
+    try:
+        registered = ledger.card(c.number)
+    except NotFound:
+        raise OperationRefused("card %s (UID %s) is not registered in this ledger. %s" % (
+            c.number, c.uid_hex, _NOTHING)) from None
+    if registered.uid != c.uid_hex:
+        raise IntegrityProblem("card number %s is registered for UID %s, but this card's UID is %s (a copy?): "
+                               "nothing was written or booked; report the card" % (c.number, registered.uid, c.uid_hex))
+    return c
 
 
 def _open_items(ledger, card_number):
@@ -161,7 +99,7 @@ def _audited(exc):
 
 class _audit_refusals:
     """Write a refusal made here (from what the card shows) to the ledger's audit log, as the
-    ledger does for its own refusals (business-rules §2.4)."""
+    ledger does for its own refusals."""
 
     def __init__(self, ledger, operator, action, card_number=None, txn_id=None):
         self.ledger, self.operator, self.action = ledger, operator, action
@@ -171,7 +109,7 @@ class _audit_refusals:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc is None or not isinstance(exc, TopupError) or exc.audited:
+        if exc is None or not isinstance(exc, CardFlowError) or exc.audited:
             return False
         try:
             self.ledger.record_topup_refusal(self.operator, self.action, str(exc),
@@ -192,8 +130,8 @@ def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None,
     `card`: the card number the operator expects (checked against the card); `txn_id`: the
     idempotency key (re-sending it continues or returns the same top-up, never a second one).
 
-    Returns the Outcome (confirmed / reversed / unconfirmed); raises TopupRefused, CardProblem or
-    IntegrityProblem when nothing was written or booked (every refusal is audited)."""
+    Returns the Outcome (confirmed / reversed / unconfirmed); raises OperationRefused, CardProblem or
+    IntegrityProblem (host/cards) when nothing was written or booked (every refusal is audited)."""
     with _audit_refusals(ledger, operator, "topup.refused", card) as ctx:
         return _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer,
                        current_version)
@@ -201,35 +139,35 @@ def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None,
 
 def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer, current_version):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise TopupRefused("a top-up amount is a positive integer number of fen, got %r" % (amount,))
-    finish_rekey(ledger, tag, keys, operator)
-    c = _Card(ledger, tag, keys, issuer)
+        raise OperationRefused("a top-up amount is a positive integer number of fen, got %r" % (amount,))
+    _resume_rekey(ledger, tag, keys, operator)
+    c = _open(ledger, tag, keys, issuer)
     ctx.card_number = c.number
     if card is not None and card != c.number:
-        raise TopupRefused("the card on the reader is %s, not %s. Nothing was written or booked." % (c.number, card))
+        raise OperationRefused("the card on the reader is %s, not %s. %s" % (c.number, card, _NOTHING))
     if txn_id is not None:
-        done = _resend(ledger, c, keys, txn_id, amount, operator)
+        done = _resend(ledger, c, txn_id, amount, operator)
         if done is not None:
             return done
     open_ = _open_items(ledger, c.number)
     if open_:
-        raise TopupRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` with this card "
-                           "on the reader first. Nothing was written or booked." % (
-                               c.number, ", ".join(_describe(t) for t in open_)))
+        raise OperationRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` with this "
+                               "card on the reader first. %s" % (c.number, ", ".join(_describe(t) for t in open_),
+                                                                 _NOTHING))
     current = current_version if current_version is not None else max(keys.versions())
     now = ledger.now()
-    seconds, today = cardtime.seconds(now), cardtime.day(now)
+    today = cardtime.day(now)
     expiry = c.view.expiry
     if expiry and today > expiry:
-        raise TopupRefused("card %s expired on %s: re-activate or exchange it first (its balance is kept). "
-                           "Nothing was written or booked." % (c.number, cardtime.to_date(expiry)))
+        raise OperationRefused("card %s expired on %s: re-activate or exchange it first (its balance is kept). %s" % (
+            c.number, cardtime.to_date(expiry), _NOTHING))
     rekeyed = ""
     if c.version < current:
         # re-key first (its own journal), then the top-up on the new keys
-        _rekey(ledger, tag, keys, c.number, current, operator)
+        rk.rekey_card(ledger, tag, keys, c.number, current, operator, "Nothing was booked.")
         try:
-            c.reopen(keys)
-        except (MifareError, purse.Refused) as e:
+            c.reopen()
+        except CardFlowError as e:
             raise CardProblem("card %s was re-keyed to key version %d but could not be read again (%s): present it "
                               "again. Nothing was booked." % (c.number, current, e)) from None
         rekeyed = " (the card was re-keyed to key version %d first)" % current
@@ -239,21 +177,19 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
                                             payment_method=payment_method, card_seq=c.view.seq,
                                             card_balance=c.view.balance)
     except (LedgerRefused, IdempotencyConflict) as e:
-        raise _audited(TopupRefused("%s. Nothing was %s." % (
+        raise _audited(OperationRefused("%s. Nothing was %s." % (
             e, "booked%s" % rekeyed if rekeyed else "written or booked"))) from None
     try:
-        purse.recover(c.access, c.view)  # roll a torn balance block forward first (the card's own state)
-        plan = purse.plan_credit(c.view, amount, purse.Policy(), today, codec.TXN_LOAD, TERMINAL_ISSUER,
-                                 card_txn(pending.id))
-        slot = purse.commit(c.access, c.view, plan, seconds)
-    except purse.Refused as e:
+        c.recover()  # roll a torn balance block forward first (the card's own state)
+        slot = c.credit(amount, codec.TXN_LOAD, card_txn(pending.id), now)
+    except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
+        if not _refused(e):
+            return _after_failure(ledger, c, ledger.topup(key), operator, e)
         # refused before the commit point: the card holds what it held, so the booking goes back
-        ledger.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.message)
+        ledger.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.reason)
         return Outcome("topup", key, c.number, amount, "reversed", c.view.balance, c.view.seq,
                        "the card refused the write (%s); the booking was reversed (账务撤销). Nothing was credited."
-                       % e.message)
-    except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
-        return _after_failure(ledger, c, keys, ledger.topup(key), operator, e)
+                       % e.reason)
     ledger.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
@@ -261,19 +197,24 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
                                                               rekeyed))
 
 
-def _resend(ledger, c, keys, txn_id, amount, operator):
-    """The same transaction again (§2.3.9): its result, or its settlement; None if it is new."""
+def _refused(exc):
+    """True if the purse's rules refused the card write: nothing of it was written."""
+    return isinstance(exc, CardFlowError) and exc.refusal is not None
+
+
+def _resend(ledger, c, txn_id, amount, operator):
+    """The same transaction again: its result, or its settlement; None if it is new."""
     try:
         t = ledger.topup(txn_id)
     except NotFound:
         return None
     if t.card_number != c.number or t.amount != amount:
-        raise TopupRefused("transaction %s was already used for %s on card %s. Nothing was written or booked." % (
-            txn_id, fmt_yuan(t.amount), t.card_number))
+        raise OperationRefused("transaction %s was already used for %s on card %s. %s" % (
+            txn_id, fmt_yuan(t.amount), t.card_number, _NOTHING))
     if t.state in ("pending", "unconfirmed"):
         return _settle(ledger, c, t, operator)
     if t.state == "reversed":
-        raise TopupRefused("transaction %s was reversed; a new top-up needs a new transaction id" % txn_id)
+        raise OperationRefused("transaction %s was reversed; a new top-up needs a new transaction id" % txn_id)
     return Outcome("topup", t.txn_id, c.number, t.amount, t.state, c.view.balance, c.view.seq,
                    "transaction %s is already %s; nothing done again" % (txn_id, t.state))
 
@@ -281,36 +222,10 @@ def _resend(ledger, c, keys, txn_id, amount, operator):
 # --- key-version rollover ----------------------------------------------------------------------
 
 
-def finish_rekey(ledger, tag, keys, operator) -> str | None:
-    """Finish a re-key of the card on the reader that was left half-done (its journal says
-    started); refuse a card whose re-key was found damaged. Returns 'resumed' or None."""
-    card = ledger.card_by_uid(bytes(tag.uid))
-    if card is None:
-        return None
-    j = ledger.rekey_journal(card.card_number)
-    if j is None or j.state == "done":
-        return None
-    return _rekey(ledger, tag, keys, card.card_number, j.new_version, operator)
-
-
-def _rekey(ledger, tag, keys, number, version, operator):
-    try:
-        return rk.rekey(ledger, tag, keys, number, version, operator)
-    except rk.RekeyDamaged as e:
-        raise CardProblem("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
-                          "balance, %s, stays in the ledger. Nothing was booked." % (
-                              number, version, e, fmt_yuan(ledger.outstanding_balance(number)))) from None
-    except rk.RekeyIntegrity as e:
-        raise IntegrityProblem("card %s: %s" % (number, e)) from None
-    except purse.Refused as e:
-        raise IntegrityProblem("card %s does not verify for its re-key: %s. Nothing was written or booked; report "
-                               "the card" % (number, e.message)) from None
-    except NoKey as e:
-        raise CardProblem("card %s cannot be re-keyed: %s" % (number, e)) from None
-    except MifareError as e:
-        raise CardProblem("card %s left the reader while it was re-keyed to key version %d (%s): present it again "
-                          "and keep it on the reader (top up again, or `icpurse card recover`): the re-key is "
-                          "finished first. Nothing was booked." % (number, version, e)) from None
+def _resume_rekey(ledger, tag, keys, operator):
+    """Finish a re-key of the card on the reader left half-done; refuse a card whose re-key was
+    found damaged (rekey.resume_rekey)."""
+    return rk.resume_rekey(ledger, tag, keys, operator, "Nothing was booked.")
 
 
 # --- void --------------------------------------------------------------------------------------
@@ -327,42 +242,40 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
     try:
         t = ledger.topup(txn_id)
     except NotFound:
-        raise TopupRefused("no top-up %s in the ledger" % txn_id) from None
+        raise OperationRefused("no top-up %s in the ledger" % txn_id) from None
     ctx.card_number = t.card_number
     if amount is not None and amount != t.amount:
-        raise TopupRefused("a void takes back the full amount of top-up %s (%s), not %s; for a part, use a refund or "
-                           "adjustment. Nothing was written or booked." % (txn_id, fmt_yuan(t.amount), fmt_yuan(amount)))
-    finish_rekey(ledger, tag, keys, operator)
-    c = _Card(ledger, tag, keys, issuer)
+        raise OperationRefused("a void takes back the full amount of top-up %s (%s), not %s; for a part, use a refund "
+                               "or adjustment. %s" % (txn_id, fmt_yuan(t.amount), fmt_yuan(amount), _NOTHING))
+    _resume_rekey(ledger, tag, keys, operator)
+    c = _open(ledger, tag, keys, issuer)
     if c.number != t.card_number:
-        raise TopupRefused("top-up %s was made on card %s; the card on the reader is %s. Nothing was written or "
-                           "booked." % (txn_id, t.card_number, c.number))
+        raise OperationRefused("top-up %s was made on card %s; the card on the reader is %s. %s" % (
+            txn_id, t.card_number, c.number, _NOTHING))
     if t.state == "voided":
         return Outcome("void", txn_id, c.number, t.amount, "voided", c.view.balance, c.view.seq,
                        "top-up %s is already voided; nothing done again" % txn_id)
     open_ = _open_items(ledger, c.number)
     if open_:
-        raise TopupRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` first. Nothing "
-                           "was written or booked." % (c.number, ", ".join(_describe(x) for x in open_)))
+        raise OperationRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` first. %s" % (
+            c.number, ", ".join(_describe(x) for x in open_), _NOTHING))
     if t.state == "confirmed" and c.view.balance < t.amount:
-        raise TopupRefused("card %s holds %s, less than the %s of top-up %s (already spent): a void is for the full "
-                           "amount; use a refund or adjustment. Nothing was written or booked." % (
-                               c.number, fmt_yuan(c.view.balance), fmt_yuan(t.amount), txn_id))
+        raise OperationRefused("card %s holds %s, less than the %s of top-up %s (already spent): a void is for the full "
+                               "amount; use a refund or adjustment. %s" % (
+                                   c.number, fmt_yuan(c.view.balance), fmt_yuan(t.amount), txn_id, _NOTHING))
     try:
         ledger.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
     except LedgerRefused as e:
-        raise _audited(TopupRefused("%s. Nothing was written or booked." % e)) from None
-    seconds = cardtime.seconds(ledger.now())
+        raise _audited(OperationRefused("%s. %s" % (e, _NOTHING))) from None
     try:
-        purse.recover(c.access, c.view)
-        plan = purse.plan_void(c.view, t.amount, TERMINAL_ISSUER, card_txn(t.id))
-        slot = purse.commit(c.access, c.view, plan, seconds)
-    except purse.Refused as e:
-        ledger.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.message)
-        return Outcome("void", txn_id, c.number, t.amount, "void_cancelled", c.view.balance, c.view.seq,
-                       "the card refused the void (%s); top-up %s stays confirmed" % (e.message, txn_id))
+        c.recover()
+        slot = c.void(t.amount, card_txn(t.id), ledger.now())
     except Exception as e:  # noqa: BLE001 - outcome unknown
-        return _after_failure(ledger, c, keys, ledger.topup(txn_id), operator, e)
+        if not _refused(e):
+            return _after_failure(ledger, c, ledger.topup(txn_id), operator, e)
+        ledger.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.reason)
+        return Outcome("void", txn_id, c.number, t.amount, "void_cancelled", c.view.balance, c.view.seq,
+                       "the card refused the void (%s); top-up %s stays confirmed" % (e.reason, txn_id))
     ledger.book_void_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("void", txn_id, c.number, t.amount, "voided", c.view.balance, c.view.seq,
@@ -382,20 +295,20 @@ def reconfirm(ledger, tag, keys, operator=None, *, issuer: int | None = None) ->
     """Settle every open top-up or void of the card on the reader from what the card shows.
     Idempotent: a second run finds nothing open and changes nothing."""
     if operator is not None:
-        finish_rekey(ledger, tag, keys, operator)  # a card left half re-keyed does not read otherwise
-    c = _Card(ledger, tag, keys, issuer)
+        _resume_rekey(ledger, tag, keys, operator)  # a card left half re-keyed does not read otherwise
+    c = _open(ledger, tag, keys, issuer)
     out = [_settle(ledger, c, t, operator) for t in _open_items(ledger, c.number)]
     return out
 
 
-def _after_failure(ledger, c, keys, item, operator, exc):
+def _after_failure(ledger, c, item, operator, exc):
     """The card write broke off. A card error from a reader that still answers: read the card back
     at once and settle from what it shows. Otherwise (or if the read-back fails): unconfirmed."""
-    if isinstance(exc, MifareError):
+    if isinstance(exc, CardProblem):
         try:
-            c.reopen(keys)
+            c.reopen()
             result = _settle(ledger, c, item, operator)
-        except (MifareError, purse.Refused, TopupError):
+        except CardFlowError:
             result = None
         if result is not None and result.state != "undecided":
             return result
@@ -408,29 +321,31 @@ def _after_failure(ledger, c, keys, item, operator, exc):
                    "void_unconfirmed" if is_void else "unconfirmed", None, None,
                    "the card write was interrupted (%s: %s): the outcome is unknown. Put card %s back on the reader "
                    "and run `icpurse topup reconfirm`; do not %s again before that." % (
-                       type(exc).__name__, exc, item.card_number, "void" if is_void else "top up"))
+                       type(exc.cause or exc).__name__, exc.cause or exc, item.card_number,
+                       "void" if is_void else "top up"))
 
 
 def _settle(ledger, c, item, operator) -> Outcome:
     is_void = item.void_state in _OPEN_VOID
     kind = codec.TXN_VOID if is_void else codec.TXN_LOAD
     before = item.void_card_seq_before if is_void else item.card_seq_before
-    found = _find(c, before, kind, card_txn(item.id), item.amount)
+    seq = before + 1 if before is not None else None
+    found = c.find(kind, card_txn(item.id), item.amount, seq)
+    if found == ABSENT and seq is None:
+        found = UNKNOWN  # booked without the card's counter: absence cannot be concluded (docs/card-layout.md)
     action = "void" if is_void else "topup"
-    if found == "committed":
-        note = _finish(c, before + 1 if before is not None else None, ledger)
+    if found == COMMITTED:
+        note = _finish(c, seq, ledger)
         if is_void:
-            ledger.book_void_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
-                                     operator=operator)
+            ledger.book_void_confirm(item.txn_id, card_seq=seq, operator=operator)
             state, msg = "voided", "the card shows the void of %s: confirmed (撤销补确); hand the money back" % (
                 item.txn_id)
         else:
-            ledger.book_topup_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
-                                      operator=operator)
+            ledger.book_topup_confirm(item.txn_id, card_seq=seq, operator=operator)
             state, msg = "confirmed", "the card shows top-up %s: confirmed (补确认)" % item.txn_id
         _seen(ledger, c)
         return Outcome(action, item.txn_id, c.number, item.amount, state, c.view.balance, c.view.seq, msg + note)
-    if found == "absent":
+    if found == ABSENT:
         if is_void:
             ledger.book_void_cancel(item.txn_id, operator=operator, reason="the card does not show the void")
             state, msg = "void_cancelled", "the card does not show the void of %s: cancelled; the top-up stays " \
@@ -449,53 +364,14 @@ def _settle(ledger, c, item, operator) -> Outcome:
                    "reader journals at reconciliation" % (c.number, c.view.seq, _describe(item)))
 
 
-def _find(c, before, kind, txn, amount):
-    """'committed' if the card carries the transaction (terminal 0, txn, kind, amount, at counter
-    before + 1), 'absent' if it provably does not, 'unknown' if the card no longer tells."""
-    view, target = c.view, (before + 1 if before is not None else None)
-
-    def ours(kind_, amount_, terminal_, txn_):
-        return kind_ == kind and amount_ == amount and terminal_ == TERMINAL_ISSUER and txn_ == txn
-
-    if before is not None and view.seq < before:
-        raise IntegrityProblem("card %s shows counter %d, below the %d it showed before this transaction (an old "
-                               "copy of the card?): nothing settled; report the card" % (c.number, view.seq, before))
-    if target is not None and view.seq < target:
-        return "absent"  # the card never got past the counter value before it
-    for i in (0, 1):
-        slot = view.slots[i] if view.slots[i] is not None else purse.read_slot(c.access, c.keys, view, i)
-        if slot is None or (target is not None and slot[codec.PURSE_SLOT_SEQ] != target):
-            continue
-        if ours(slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT], slot[codec.PURSE_SLOT_TERMINAL],
-                slot[codec.PURSE_SLOT_TXN]):
-            return "committed"
-        if target is not None:
-            return "absent"  # another transaction took that counter value
-    for e in purse.read_log(c.access, c.keys, view):
-        if target is not None and e[codec.LOG_ENTRY_SEQ] != target:
-            continue
-        if ours(e[codec.LOG_ENTRY_KIND], e[codec.LOG_ENTRY_AMOUNT], e[codec.LOG_ENTRY_TERMINAL], e[codec.LOG_ENTRY_TXN]):
-            return "committed"
-        if target is not None:
-            return "absent"
-    return "unknown"
-
-
 def _finish(c, seq, ledger):
-    """Finish the card side of a committed transaction: balance block (key B raises the ceiling and
-    writes it if needed) and the log entry, when the transaction is still the card's newest."""
-    notes = []
-    view = c.view
+    """Finish the card side of a committed transaction (balance block, log entry): IssuerCard.finish."""
     try:
-        purse.recover(c.access, view)
-        if view.repaired:
-            notes.append("balance block completed")
-        if seq is not None and view.seq == seq:
-            if not any(e[codec.LOG_ENTRY_SEQ] == seq for e in purse.read_log(c.access, c.keys, view)):
-                purse.write_log(c.access, view, view.slot, cardtime.seconds(ledger.now()))
-                notes.append("log entry written")
-    except purse.Refused as e:
-        notes.append("the card needs attention: %s (`icpurse card recover`)" % e.message)
+        notes = c.finish(seq, ledger.now())
+    except CardFlowError as e:
+        if not _refused(e):
+            raise
+        notes = ["the card needs attention: %s (`icpurse card recover`)" % e.reason]
     return "; " + ", ".join(notes) if notes else ""
 
 
@@ -506,7 +382,4 @@ def _seen(ledger, c):
         pass  # a memo for reconciliation; the booking itself is done
 
 
-__all__ = [
-    "top_up", "void", "unconfirmed", "reconfirm", "Outcome", "TopupError", "TopupRefused", "finish_rekey",
-    "CardProblem", "IntegrityProblem", "card_txn",
-]
+__all__ = ["top_up", "void", "unconfirmed", "reconfirm", "Outcome"]

@@ -17,7 +17,7 @@ from icpurse.host.ledger.errors import (
     RealNameRequiredError, RoleError, SeparationOfDutiesError,
 )
 from icpurse.host.ledger.models import (
-    Card, Holder, Operator, ProgrammeRecord, Sale, SalesPoint, StockBatch, StockCard,
+    Card, Holder, JournalEntry, Operator, ProgrammeRecord, Sale, SalesPoint, StockBatch, StockCard,
 )
 from icpurse.host.ledger.views import CardView, ProgrammeView, SaleView, card_view
 from icpurse.host.programmes import Programme, check_programme, load_profile, parse_programme
@@ -350,6 +350,19 @@ class IssuanceMixin(LedgerCore):
     def card(self, card_number: str) -> CardView:
         with self.session() as s:
             return card_view(self._card(s, card_number))
+
+    def face_value_entry(self, card_number: str) -> int | None:
+        """The id of the journal entry that booked the card's face value (its sale's payment,
+        confirmed by finance), or None when no payment was confirmed for the card (a replacement
+        card carries a balance moved to it, not a face value). The card's ISSUE credit carries it."""
+        with self.session() as s:
+            card = self._card(s, card_number)
+            sale = s.execute(select(Sale).where(Sale.card_id == card.id, Sale.state.in_(("paid", "activated")))
+                             .order_by(Sale.id.desc())).scalars().first()
+            if sale is None:
+                return None
+            return s.execute(select(JournalEntry.id).where(JournalEntry.idempotency_key == "sale:%d" % sale.id)
+                             ).scalar_one_or_none()
 
     def holder_id_number(self, card_number: str) -> str | None:
         """Decrypt a named card's holder ID number (needs the ledger data key)."""

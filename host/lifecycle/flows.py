@@ -1,22 +1,30 @@
 """The holder lifecycle flows: ledger step (audited, refusals change nothing) and card step, each
-safe to run again after an interruption. Amounts are integer fen; `when` is an aware datetime."""
-from icpurse.firmware import purse
+safe to run again after an interruption. Amounts are integer fen; `when` is an aware datetime.
+
+The card steps go through host/cards `IssuerCard` (key B). Money writes are purse transactions of
+the issuer (terminal 0) whose `txn` is `card_txn` of the ledger booking's entry id, so a re-run
+finds its own earlier write on the card (`IssuerCard.find`, without a counter: docs/card-layout.md,
+"Finding a transaction on a card") and never writes it twice."""
 from icpurse.host import codec
-from icpurse.firmware.mifare import AuthError
-from icpurse.host.issuance.personalise import personalise
-from icpurse.host.lifecycle.cardops import (
-    IssuerCard, LifecycleCardError, txn_of, write_identity,
+from icpurse.host.cards import (
+    COMMITTED, CardFlowError, CardGone, CardProblem, IssuerCard, OperationRefused, card_txn,
 )
+from icpurse.host.issuance.personalise import personalise
 from icpurse.host.programmes import load_profile
 from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_from_bcd
 
 
 def _open(tag, keyring, expected_number=None):
-    card = IssuerCard(tag, keyring)
-    if expected_number is not None and card.card_number != expected_number:
-        raise LifecycleCardError("the card on the reader is %s, not %s" % (card.card_number, expected_number))
+    card = IssuerCard(tag, keyring, recover=True)
+    if expected_number is not None and card.number != expected_number:
+        raise CardProblem("the card on the reader is %s, not %s" % (card.number, expected_number))
     return card
+
+
+def _on_card(card, kind, txn, amount):
+    """True if the card already carries the issuer's transaction (a run interrupted after its write)."""
+    return card.find(kind, txn, amount) == COMMITTED
 
 
 def _cap(ledger, card_number):
@@ -37,11 +45,11 @@ def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_numbe
     number = personalised_as(new_tag, keyring)
     if number is not None:
         if new_number is not None and number != new_number:
-            raise LifecycleCardError("the new card is already card %s, not %s" % (number, new_number))
+            raise CardProblem("the new card is already card %s, not %s" % (number, new_number))
     else:
         if new_number is None or identity_fields is None:
-            raise LifecycleCardError("the new card is blank: personalise it first (icpurse card personalise), or "
-                                     "give its card number and identity")
+            raise CardProblem("the new card is blank: personalise it first (icpurse card personalise), or give its "
+                              "card number and identity")
         ident = tuple(identity_fields)
         if card_number_from_bcd(bytes(ident[codec.IDENTITY_CARD_NUMBER])) != new_number:
             raise ValueError("identity_fields carry card number %s, not %s" % (
@@ -51,10 +59,10 @@ def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_numbe
         number = new_number
     rep = ledger.replace_card(operator, old_number, bytes(new_tag.uid), number, reason=reason, id_number=id_number)
     card = _open(new_tag, keyring, number)
-    if rep.amount and not card.has_issuer_txn(codec.TXN_LOAD, txn_of(rep.entry_id)):
+    if rep.amount and not _on_card(card, codec.TXN_LOAD, card_txn(rep.entry_id), rep.amount):
         if card.balance != 0:
-            raise LifecycleCardError("replacement card %s already holds %d fen" % (number, card.balance))
-        slot = card.credit(rep.amount, codec.TXN_LOAD, txn_of(rep.entry_id), when, _cap(ledger, number))
+            raise CardProblem("replacement card %s already holds %d fen" % (number, card.balance))
+        slot = card.credit(rep.amount, codec.TXN_LOAD, card_txn(rep.entry_id), when, _cap(ledger, number))
         ledger.record_card_write(operator, number, "replacement_load", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], amount=rep.amount, replaces=old_number)
     return rep
@@ -63,8 +71,10 @@ def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_numbe
 def personalised_as(tag, keyring):
     """The card number of an already personalised card, None for a blank (or half-personalised) one."""
     try:
-        return IssuerCard(tag, keyring).card_number
-    except (LifecycleCardError, AuthError):  # not ours (yet); a card that left the field is not "blank"
+        return IssuerCard(tag, keyring, recover=True).number
+    except CardGone:  # a card that left the field is not "blank"
+        raise
+    except CardFlowError:  # not ours (yet)
         return None
 
 
@@ -80,19 +90,19 @@ def exchange_card(ledger, operator, old_tag, new_tag, keyring, *, when, new_numb
                   id_number=None):
     """换卡: the holder hands in a card (e.g. expired anonymous) and gets a new one with its balance;
     the old card is emptied (issuer debit) and stays blacklisted."""
-    old = IssuerCard(old_tag, keyring)
-    old_number = old.card_number
+    old = IssuerCard(old_tag, keyring, recover=True)
+    old_number = old.number
     done = ledger.replacement_of(old_number)
     if done is None:
         ledger_balance = ledger.outstanding_balance(old_number)
         if old.balance != ledger_balance:
-            raise LifecycleCardError("card %s shows %d fen but the ledger holds %d fen: reconcile it first" % (
+            raise CardProblem("card %s shows %d fen but the ledger holds %d fen: reconcile it first" % (
                 old_number, old.balance, ledger_balance))
     rep = _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_number, identity_fields, when,
                              "exchange", id_number)
-    old = IssuerCard(old_tag, keyring)
-    if rep.amount and old.balance and not old.has_issuer_txn(codec.TXN_DEBIT, txn_of(rep.entry_id)):
-        slot = old.empty(txn_of(rep.entry_id), when)
+    old = IssuerCard(old_tag, keyring, recover=True)
+    if rep.amount and old.balance and not _on_card(old, codec.TXN_DEBIT, card_txn(rep.entry_id), rep.amount):
+        slot = old.empty(card_txn(rep.entry_id), when)
         ledger.record_card_write(operator, old_number, "exchange_empty", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], replaced_by=new_number)
     return rep
@@ -113,10 +123,10 @@ def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, return
         red = ledger.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
                                  payout=payout, card_balance=None)
     if card is not None:
-        txn = txn_of(red.entry_id)
-        if not card.has_issuer_txn(codec.TXN_DEBIT, txn):
+        txn = card_txn(red.entry_id)
+        if not _on_card(card, codec.TXN_DEBIT, txn, red.amount):
             if card.balance != red.amount:
-                raise LifecycleCardError("card %s shows %d fen, the redemption paid %d fen: report it" % (
+                raise CardProblem("card %s shows %d fen, the redemption paid %d fen: report it" % (
                     card_number, card.balance, red.amount))
             slot = card.empty(txn, when)
             ledger.record_card_write(operator, card_number, "redemption_close", slot[codec.PURSE_SLOT_SEQ],
@@ -133,8 +143,8 @@ def refund_goods(ledger, operator, card_number, amount, key, *, tag=None, keyrin
         return ledger.refund_goods(operator, card_number, amount, key, to_card=False, terminal=terminal, note=note)
     card = _open(tag, keyring, card_number)
     ref = ledger.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal, note=note)
-    txn = txn_of(ref.entry_id)
-    if not card.has_issuer_txn(codec.TXN_REFUND, txn):
+    txn = card_txn(ref.entry_id)
+    if not _on_card(card, codec.TXN_REFUND, txn, amount):
         slot = card.credit(amount, codec.TXN_REFUND, txn, when, _cap(ledger, card_number))
         ledger.record_card_write(operator, card_number, "goods_refund", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], amount=amount, key=key)
@@ -156,32 +166,32 @@ def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, ca
     resealed) and bring it back in use. Never forfeits the balance. A rewrite torn half-way
     (identity MAC broken) is finished from the record the ledger kept; pass `card_number` then."""
     try:
-        card = IssuerCard(tag, keyring)
-    except LifecycleCardError:
-        if card_number is None:
-            raise
+        card = IssuerCard(tag, keyring, recover=True)
+    except CardFlowError as e:
+        if e.refusal is None or card_number is None:
+            raise  # the card did not answer, or nothing to finish it from
         raw = ledger.pending_identity(card_number)
         if raw is None:
             raise
         version = raw[1]  # identity key_version byte (layout: protocol/records.py)
-        access = purse.Access(tag, keyring.for_card(bytes(tag.uid), version), purse.KEY_B)
-        write_identity(access, raw)
+        IssuerCard.rewrite_identity(tag, keyring, version, raw)
         card = _open(tag, keyring, card_number)
-        return {"card_number": card.card_number, "expiry": card.expiry, "balance": card.balance, "resumed": True}
+        return {"card_number": card.number, "expiry": card.expiry, "balance": card.balance, "resumed": True}
     today = cardtime.day(when)
     if not card.expiry or card.expiry >= today:
-        raise LifecycleCardError("card %s is not expired (expiry day %s)" % (card.card_number, card.expiry or "none"))
-    new_expiry = new_expiry or default_new_expiry(ledger, card.card_number, today)
+        raise OperationRefused("card %s is not expired (expiry day %s): nothing to re-activate" % (
+            card.number, card.expiry or "none"))
+    new_expiry = new_expiry or default_new_expiry(ledger, card.number, today)
     raw = card.sealed_identity(new_expiry)
-    ledger.reactivate_card(operator, card.card_number, old_expiry=card.expiry, new_expiry=new_expiry,
+    ledger.reactivate_card(operator, card.number, old_expiry=card.expiry, new_expiry=new_expiry,
                            identity_hex=bytes(raw).hex())
     card.write_identity(raw)
-    after = _open(tag, keyring, card.card_number)
+    after = _open(tag, keyring, card.number)
     if after.expiry != new_expiry:
-        raise LifecycleCardError("identity rewrite did not verify")
-    ledger.record_card_write(operator, after.card_number, "reactivate", after.seq, after.balance,
+        raise CardProblem("card %s: the identity rewrite did not verify: run the same command again" % card.number)
+    ledger.record_card_write(operator, after.number, "reactivate", after.seq, after.balance,
                              old_expiry=card.expiry, new_expiry=new_expiry)
-    return {"card_number": after.card_number, "expiry": new_expiry, "balance": after.balance, "resumed": False}
+    return {"card_number": after.number, "expiry": new_expiry, "balance": after.balance, "resumed": False}
 
 
 def close_card(ledger, operator, card_number, *, tag=None, keyring=None, reason="closed at the holder's request"):

@@ -250,3 +250,55 @@ def test_power_loss_at_every_journal_write():
             total_debited, per_txn = rf.committed_debits(rf.journal(vr))
             assert res[codec.DEBIT_RESULT_BALANCE] == START - total_debited, (at, keep)
             assert max(per_txn.values()) == 1
+
+
+def _debit_left_pending_with_its_slot_on_the_card():
+    """A debit of 777 whose slot reached the card while the reader saw the card leave: the reader's
+    journal keeps it PENDING (at the card's next counter value), the card holds it, no log entry."""
+    base = fx.Recorder()
+    vr = rf.reader()
+    card = fx.new_card(START)
+    card.faults = base
+    rf.present(vr, card)
+    rf.debit(vr, 1)
+    slot_end = base.writes[1]  # the slot's second block: the commit point is complete after it
+    vr = rf.reader()
+    card = fx.new_card(START)
+    card.faults = fx.Recorder(tear_at=slot_end, mode="new")
+    rf.present(vr, card)
+    try:
+        rf.debit(vr, 777)
+    except rf.LinkRefused:
+        pass
+    card.faults = Faults()
+    info = codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))
+    assert info[codec.READER_INFO_PENDING] == 1
+    return vr, card
+
+
+def test_a_pending_debit_one_transaction_later_is_found_in_the_older_slot():
+    vr, card = _debit_left_pending_with_its_slot_on_the_card()
+    card.enter_field()
+    fx.debit(card, 10, txn=9000)  # elsewhere: the card moves one past the pending debit
+    rf.present(vr, card)
+    res = rf.debit(vr, 1)
+    total, per_txn = rf.committed_debits(rf.journal(vr))
+    assert total == 778 and max(per_txn.values()) == 1
+    assert res[codec.DEBIT_RESULT_BALANCE] == START - 777 - 10 - 1
+    assert codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))[codec.READER_INFO_PENDING] == 0
+
+
+def test_a_pending_debit_the_card_no_longer_shows_is_left_to_reconciliation():
+    """Two transactions later neither slot holds the pending debit's counter value, and it has no log
+    entry: the card cannot tell, so the record stays PENDING (never rolled back on a guess)."""
+    vr, card = _debit_left_pending_with_its_slot_on_the_card()
+    card.enter_field()
+    fx.debit(card, 10, txn=9000)
+    fx.debit(card, 10, txn=9001)
+    rf.present(vr, card)
+    res = rf.debit(vr, 1)
+    assert res[codec.DEBIT_RESULT_BALANCE] == START - 777 - 20 - 1
+    records = rf.journal(vr)
+    assert [r[codec.JOURNAL_RECORD_STATE] for r in records if r[codec.JOURNAL_RECORD_AMOUNT] == 777] == [
+        codec.JR_PENDING]
+    assert codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))[codec.READER_INFO_PENDING] == 1

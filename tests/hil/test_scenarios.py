@@ -226,7 +226,7 @@ def test_sync_collects_and_books_the_journal_once(shop, ledger):
     debits = st.debits_by_txn(records)
     committed = sum(t["amount"] for t in debits.values() if codec.JR_COMMITTED in t["states"])
     before = {p.number: ledger.outstanding_balance(p.number) for p in shop.purses}
-    collected = shop.counter.collect(shop.purses)
+    collected = shop.counter.collect()
     assert collected.problems == []
     assert collected.stored == len(records)
     assert collected.booked == committed
@@ -235,7 +235,7 @@ def test_sync_collects_and_books_the_journal_once(shop, ledger):
         spent = st.committed_sum(records, p.uid_hex)
         assert ledger.outstanding_balance(p.number) == before[p.number] - spent
         assert ledger.outstanding_balance(p.number) == shop.expected[p.number], "ledger and card agree"
-    again = shop.counter.collect(shop.purses)
+    again = shop.counter.collect()
     assert (again.stored, again.booked, again.problems) == (0, 0, []), "a second collection books nothing twice"
 
 

@@ -62,3 +62,43 @@ def test_a_card_pulled_during_the_load_is_finished_never_doubled(ledger, station
         outcomes.add(card_balance(station, test_card))
     assert outcomes == {face}
     assert codec.TXN_ISSUE == 1
+
+
+def committed_slot(station, card):
+    access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
+    return purse.read_card(access, keys, v).slot
+
+
+def test_the_face_value_credit_carries_its_sale_booking(ledger, station):
+    from icpurse.host.cards import card_txn
+
+    card, number = paid_card(ledger, station)
+    station.activate(number, CardTag(card))
+    entry = ledger.face_value_entry(number)
+    slot = committed_slot(station, card)
+    assert (slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT]) == (codec.TXN_ISSUE, ledger.card(number).face_value)
+    assert slot[codec.PURSE_SLOT_TERMINAL] == 0 and slot[codec.PURSE_SLOT_TXN] == card_txn(entry) != 0
+
+
+def test_a_face_value_loaded_by_older_tools_is_not_loaded_again(ledger, station):
+    """An ISSUE credit of txn 0 (written before the face value carried its sale's booking) is the
+    face value load: activation or recovery leave such a card as it is."""
+    card, number = paid_card(ledger, station)
+    station.activate(number)  # the ledger part only
+    face = ledger.card(number).face_value
+    access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
+    view = purse.read_card(access, keys, v)
+    purse.commit(access, view, purse.plan_credit(view, face, purse.Policy(), 0, codec.TXN_ISSUE), 0)  # txn 0
+    assert station.load_face_value(CardTag(card), number) == face
+    assert station.recover_card(CardTag(card)).balance == face
+    assert card_balance(station, card) == face
+
+
+def test_an_issue_credit_of_another_amount_is_not_the_face_value(ledger, station):
+    card, number = paid_card(ledger, station)
+    station.activate(number)
+    face = ledger.card(number).face_value
+    access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
+    view = purse.read_card(access, keys, v)
+    purse.commit(access, view, purse.plan_credit(view, 100, purse.Policy(), 0, codec.TXN_ISSUE), 0)
+    assert station.load_face_value(CardTag(card), number) == face + 100

@@ -10,7 +10,8 @@ from icpurse.firmware.mifare import AuthError
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.rekey import plan as rekey_plan
-from icpurse.host.issuance.topup import CardProblem, top_up
+from icpurse.host.cards import CardProblem
+from icpurse.host.issuance.topup import top_up
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
 

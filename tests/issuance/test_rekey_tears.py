@@ -15,7 +15,8 @@ from icpurse.firmware import purse
 from icpurse.host import codec
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.service import Workstation
-from icpurse.host.issuance.topup import CardProblem, reconfirm, top_up
+from icpurse.host.cards import CardProblem
+from icpurse.host.issuance.topup import reconfirm, top_up
 from icpurse.protocol.mifare import geometry
 from topup_world import Recorder, balance_block
 

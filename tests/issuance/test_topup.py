@@ -9,10 +9,9 @@ from icpurse.host import codec
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
+from icpurse.host.cards import CardProblem, OperationRefused, card_txn
 from icpurse.host.issuance import topup
-from icpurse.host.issuance.topup import (
-    CardProblem, TopupRefused, card_txn, reconfirm, top_up, unconfirmed, void,
-)
+from icpurse.host.issuance.topup import reconfirm, top_up, unconfirmed, void
 from icpurse.host.ledger import HolderInfo
 from icpurse.keys import demo, exports
 from icpurse.keys.hierarchy import KeyDomain
@@ -74,7 +73,7 @@ def test_resending_the_same_transaction_never_credits_twice(ledger, ring, world)
     again = top_up(ledger, tap(card), ring, 1000, "seller", txn_id="KIOSK-1")
     assert first.state == again.state == "confirmed"
     assert agree(ledger, ring, card, number) == 51000
-    with pytest.raises(TopupRefused, match="already used"):
+    with pytest.raises(OperationRefused, match="already used"):
         top_up(ledger, tap(card), ring, 2000, "seller", txn_id="KIOSK-1")
 
 
@@ -131,7 +130,7 @@ def test_card_pulled_mid_write_is_unconfirmed_then_reconfirmed_once(ledger, ring
     out = top_up(ledger, CardTag(card), ring, 700, "seller")
     assert out.state == "unconfirmed" and "reconfirm" in out.message
     assert [t.txn_id for t in unconfirmed(ledger)] == [out.txn_id]
-    with pytest.raises(TopupRefused, match="reconfirm"):  # §2.3.9: no new sale before it is settled
+    with pytest.raises(OperationRefused, match="reconfirm"):  # §2.3.9: no new sale before it is settled
         top_up(ledger, tap(card), ring, 700, "seller")
     (settled,) = reconfirm(ledger, tap(card), ring, "seller")
     assert settled.state == "confirmed"
@@ -207,7 +206,7 @@ def refused_unchanged(ledger, card, number, fn, exc, match=None):
 def test_top_up_over_the_cap_is_refused(ledger, ring, world):
     card, number = world
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 50001, "seller"),
-                      TopupRefused, "cap")
+                      OperationRefused, "cap")
     refusal = [e for e in ledger.audit_entries(action="topup.pending") if e.result == "refused"]
     assert len(refusal) == 1 and refusal[0].card_number == number
     assert top_up(ledger, tap(card), ring, 50000, "seller").state == "confirmed"  # exactly at the cap: fine
@@ -219,14 +218,14 @@ def test_cap_counts_the_card_balance(ledger, ring, world):
     card, number = world
     ledger.book_redemption(number, 20000, "store:x")  # the ledger believes 300 yuan are left
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 60000, "seller"),
-                      TopupRefused, "1,100")
+                      OperationRefused, "1,100")
 
 
 def test_blacklisted_card_is_refused(ledger, ring, world):
     card, number = world
     ledger.blacklist_add("auditor", number, "reported stolen")
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller"),
-                      TopupRefused, "blacklisted")
+                      OperationRefused, "blacklisted")
 
 
 def test_card_of_another_issuer_is_refused(ledger, ring, world):
@@ -243,14 +242,14 @@ def test_card_of_another_issuer_is_refused(ledger, ring, world):
 def test_card_number_entered_must_match_the_card(ledger, ring, world):
     card, number = world
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller",
-                                                           card="900099999999"), TopupRefused, "not 900099999999")
+                                                           card="900099999999"), OperationRefused, "not 900099999999")
 
 
 def test_named_card_top_up_and_real_name(ledger, ring, demo_keyset):
     card, number = sim_card(ledger, ring, demo_keyset.issuer, kind="named", face_value=100000, holder=HOLDER)
     assert top_up(ledger, tap(card), ring, 400000, "seller").state == "confirmed"  # named cap 5,000 yuan
     assert agree(ledger, ring, card, number) == 500000
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller"), TopupRefused, "cap")
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller"), OperationRefused, "cap")
 
 
 def test_older_key_version_is_rekeyed_then_topped_up(ledger, ring, world):
@@ -294,10 +293,10 @@ def test_void_after_cut_off_is_refused(ledger, ring, world, clock):
     t = top_up(ledger, tap(card), ring, 20000, "seller")
     clock.t = dt.datetime(2026, 3, 2, 15, 1, tzinfo=dt.timezone.utc)  # 23:01 CST, after the 23:00 cut-off
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
-                      TopupRefused, "refund or adjustment")
+                      OperationRefused, "refund or adjustment")
     clock.t = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.timezone.utc)  # next day
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
-                      TopupRefused, "same day")
+                      OperationRefused, "same day")
     assert ledger.topup(t.txn_id).state == "confirmed"
 
 
@@ -307,19 +306,19 @@ def test_void_of_an_unconfirmed_top_up_is_refused(ledger, ring, world):
     t = top_up(ledger, CardTag(card), ring, 20000, "seller")
     assert t.state == "unconfirmed"
     before = dump(card)
-    with pytest.raises(TopupRefused, match="reconfirm"):
+    with pytest.raises(OperationRefused, match="reconfirm"):
         void(ledger, tap(card), ring, t.txn_id, "finance")
     assert dump(card) == before
     reconfirm(ledger, tap(card), ring)  # -> reversed
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
-                      TopupRefused, "only a confirmed")
+                      OperationRefused, "only a confirmed")
 
 
 def test_partial_void_is_refused(ledger, ring, world):
     card, number = world
     t = top_up(ledger, tap(card), ring, 20000, "seller")
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance", amount=10000),
-                      TopupRefused, "full amount")
+                      OperationRefused, "full amount")
     (entry,) = ledger.audit_entries(action="topup.void_refused")
     assert (entry.result, entry.card_number, entry.operator) == ("refused", number, "finance")
 
@@ -344,7 +343,7 @@ def test_void_when_part_is_spent_is_refused(ledger, ring, world):
     purse.commit(access, view, purse.plan_debit(view, 60000, purse.Policy(), view.slot[2], 31000001, 1), 1)
     ledger.book_redemption(number, 60000, "store:1")
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
-                      TopupRefused, "already spent")
+                      OperationRefused, "already spent")
 
 
 def test_torn_void_is_rolled_forward_by_a_store_reader(ledger, ring, world):

@@ -10,7 +10,8 @@ import pytest
 from icpurse.firmware import purse
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
-from icpurse.host.issuance.topup import CardProblem, reconfirm, top_up, void
+from icpurse.host.cards import CardProblem
+from icpurse.host.issuance.topup import reconfirm, top_up, void
 from icpurse.keys import demo, exports
 from topup_world import Recorder, balance_block, card_state, dump, sim_card
 
@@ -156,10 +157,7 @@ def test_reconfirm_itself_survives_pulls_and_tears(ledger, ring, demo_keyset):
         card.faults = rec = Recorder(**plan)
         try:
             reconfirm(ledger, CardTag(card), ring)
-        except CardProblem:
-            pass  # pulled while the card was being read
-        except Exception as e:  # pulled while finishing the card side: nothing confirmed yet
-            assert type(e).__name__ in ("TagGone", "AuthError", "AccessDenied"), e
+        except CardProblem:  # pulled while the card was read or its card side finished: nothing confirmed yet
             assert ledger.unconfirmed_topups() != []
         if rec.fired:
             fired["tear" if "tear_write" in plan else "pull"] += 1

@@ -7,6 +7,7 @@ from icpurse.firmware import codec
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host import lifecycle as lc
+from icpurse.host.cards import IntegrityProblem, IssuerCard, OperationRefused
 from icpurse.host.ledger.errors import (
     BlacklistedError, CashLimitError, IdentityMismatchError, InvalidStateError, LifecycleRefused, RealNameRequiredError,
 )
@@ -226,19 +227,19 @@ def test_torn_identity_rewrite_is_finished_from_the_ledger(ledger, clock):
     expiry = cardtime.day(clock()) - 40
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=expiry)
     ring = w.issuer_ring()
-    c = lc.IssuerCard(CardTag(card), ring)
+    c = IssuerCard(CardTag(card), ring)
     raw = c.sealed_identity(expiry + 2000)
     ledger.reactivate_card("finance", ANON, old_expiry=expiry, new_expiry=expiry + 2000, identity_hex=raw.hex())
     card.blocks[layout.IDENTITY_BLOCK + 1][:] = bytes(16)  # the expiry block torn
-    with pytest.raises(lc.LifecycleCardError):
-        lc.IssuerCard(CardTag(card), ring)
+    with pytest.raises(IntegrityProblem, match="does not verify"):
+        IssuerCard(CardTag(card), ring)
     out = lc.reactivate_card(ledger, "finance", CardTag(card), ring, when=clock(), card_number=ANON)
     assert out["resumed"] and w.read(card)[2] == expiry + 2000 and w.read(card)[0] == 50000
 
 
 def test_card_not_expired_is_not_reactivated(ledger, clock):
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=cardtime.day(clock()) + 10)
-    with pytest.raises(lc.LifecycleCardError, match="not expired"):
+    with pytest.raises(OperationRefused, match="not expired"):
         lc.reactivate_card(ledger, "finance", CardTag(card), w.issuer_ring(), when=clock())
 
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 import lifecycle_world as w
-from icpurse.firmware.mifare import MifareError
+from icpurse.host.cards import CardProblem
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.tag import CardTag
@@ -37,6 +37,22 @@ def test_replacement_with_a_personalised_stock_card(ledger, clock):
     assert w.read(new)[0] == 100000 and ledger.card(NEW).holder_name == "Zhang San"
 
 
+def test_card_recover_loads_no_face_value_onto_a_replacement_card(ledger, clock):
+    """A replacement card is registered with the lost card's face value and activated, but no payment
+    was made for it: it carries the moved balance as a LOAD, and `card recover` adds nothing."""
+    from icpurse.host.issuance.service import Workstation
+
+    w.issue(ledger, w.UIDS[0], LOST, "named", 100000, holder=w.HOLDER)
+    new = stock_card(ledger, w.UIDS[1], NEW)
+    lc.report_lost(ledger, "finance", LOST, w.HOLDER.id_number)
+    lc.replace_lost_card(ledger, "finance", LOST, CardTag(new), w.issuer_ring(), id_number=w.HOLDER.id_number,
+                         when=clock())
+    station = Workstation(ledger, [w.issuer_ring().keyset(1)], 1, "finance")
+    result = station.recover_card(CardTag(new))
+    assert result.balance == 100000 and w.read(new)[0] == 100000
+    assert not any("face value" in a for a in result.actions)
+
+
 def test_replacement_must_be_of_the_same_programme_and_kind(ledger, clock):
     w.issue(ledger, w.UIDS[0], LOST, "named", 100000, holder=w.HOLDER)
     other = stock_card(ledger, w.UIDS[1], NEW, kind="anonymous")
@@ -65,7 +81,7 @@ def sweep(tmp_path, clock, template, run, check):
             try:
                 run(led, CardTag(card))
                 fired = "remove" in card.faults.fired
-            except MifareError:
+            except CardProblem:  # the card left: the flow says present it again
                 fired = True
             card.faults.clear()  # disarm a removal that did not come before the flow ended
             if fired:

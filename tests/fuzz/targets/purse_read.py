@@ -4,7 +4,7 @@ An issued card (4- or 7-byte UID) gets its identity record, balance and ceiling 
 purse slots and some log entries replaced: raw bytes, records re-sealed with the right MAC key
 around fuzzed fields (so the checks after the MAC run too), valid value blocks with fuzzed values,
 single flipped bytes.  Then a store reader (key A) or the issuer (key B) taps it: open_card,
-read_card, recover, check_usable, plan a debit or a credit, commit, read_log, resolve.
+read_card, recover, check_usable, plan a debit or a credit, commit, read_log, find_txn.
 
 Property: the tap ends in purse.Refused or succeeds with a consistent view; never any other
 exception (a card is untrusted input).  After a successful commit, a second tap reads back exactly
@@ -147,7 +147,10 @@ def _tap(card, issuer, inp):
                                 TERMINAL, 1 + inp.uint(2))
     slot = purse.commit(access, view, plan, NOW)
     purse.read_log(access, keys, view)
-    purse.resolve(view, slot[codec.PURSE_SLOT_SEQ], TERMINAL, slot[codec.PURSE_SLOT_TXN])
+    found = purse.find_txn(access, view, slot[codec.PURSE_SLOT_TERMINAL], slot[codec.PURSE_SLOT_TXN],
+                           slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT], slot[codec.PURSE_SLOT_SEQ])
+    if found != purse.COMMITTED:
+        raise AssertionError("the slot just committed is not found: %s" % found)
     return slot
 
 
