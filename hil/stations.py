@@ -47,7 +47,7 @@ CARD_ERRORS = (ReaderLinkError, LinkTimeout, MifareError, Interrupted)
 
 
 def _service(name):
-    if os.environ.get("ICPURSE_HIL_SERVICES") == "none" and name != "terminals.journal":
+    if os.environ.get("ICPURSE_HIL_SERVICES") == "none" and name != "terminals.journal_records":
         return None  # exercise the fallbacks (a developer's switch)
     try:
         return importlib.import_module("icpurse.host." + name)
@@ -65,7 +65,7 @@ class _Services:
         self.reconcile = _service("reconcile.engine")
         self.audit_card = _service("audit.card")
         self.audit_terminal = _service("audit.terminal")
-        self.journal = _service("terminals.journal")
+        self.journal = _service("terminals.journal_records")
 
     def describe(self):
         names = ("issuance", "topup", "terminals", "reconcile", "audit_card", "audit_terminal")
@@ -146,12 +146,12 @@ def setup_ledger(ledger, terminal):
 
     examples = Path(__file__).resolve().parents[1] / "host" / "programmes" / "examples"
     (programme,) = load_programmes(examples / PROGRAMME_FILE)
-    ledger.add_operator("admin", PASSWORD, "issuer-admin")
+    ledger.people.add_operator("admin", PASSWORD, "issuer-admin")
     for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
-        ledger.add_operator(name, PASSWORD, role, by="admin")
-    ledger.register_programme("admin", programme)
-    ledger.add_sales_point("admin", "HIL", "HIL rig counter")
-    ledger.add_terminal("admin", "%08d" % terminal, "HIL outlet", "HIL merchant")
+        ledger.people.add_operator(name, PASSWORD, role, by="admin")
+    ledger.programmes.register_programme("admin", programme)
+    ledger.stock.add_sales_point("admin", "HIL", "HIL rig counter")
+    ledger.store.add_terminal("admin", "%08d" % terminal, "HIL outlet", "HIL merchant")
 
 
 # --- issuance ---------------------------------------------------------------------------------
@@ -176,8 +176,8 @@ class IssuanceDesk:
 
     def _stock(self, uid_hex):
         if uid_hex not in self._stocked:
-            self.ledger.receive_stock("finance", "HIL-%s" % uid_hex, [uid_hex])
-            self.ledger.issue_to_point("finance", [uid_hex], "HIL")
+            self.ledger.stock.receive_stock("finance", "HIL-%s" % uid_hex, [uid_hex])
+            self.ledger.stock.issue_to_point("finance", [uid_hex], "HIL")
             self._stocked.add(uid_hex)
 
     def personalise(self, i, arm=None):
@@ -193,7 +193,7 @@ class IssuanceDesk:
         self._stock(uid_hex)
         keys = self.keys.card_keys(uid)
         geom = geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
-        known = self.ledger.uid_map().get(uid_hex)
+        known = self.ledger.cards.uid_map().get(uid_hex)
         state = probe(tag, keys, geom)
         if known is None and state and all(v == "new" for v in state.values()):
             return self._reuse(i, tag, uid), {"outcome": "reused", "sectors_written": 0}
@@ -211,7 +211,7 @@ class IssuanceDesk:
                                                        "sectors_written": result.sectors_written}
         number = known or card_number_for(uid)
         if known is None:
-            self.ledger.register_card("finance", uid_hex, number, PROGRAMME, KIND, self.face_value, self.keys.version)
+            self.ledger.cards.register_card("finance", uid_hex, number, PROGRAMME, KIND, self.face_value, self.keys.version)
         summary = personalise(tag, keys, self.identity(number), card_now())
         outcome = "already-done" if summary["already_done"] else "resumed" if summary["resumed"] else "personalised"
         return Purse(i, uid, number), {"outcome": outcome, "sectors_written": summary["sectors_written"]}
@@ -220,10 +220,10 @@ class IssuanceDesk:
         access, keys, version = purse.open_card(tag, self.keys.workstation, purse.KEY_B)
         view = purse.recover(access, purse.read_card(access, keys, version))
         number = numbering.card_number_from_bcd(bytes(view.card_number))
-        self.ledger.register_card("finance", uid.hex().upper(), number, PROGRAMME, KIND, self.face_value, version)
+        self.ledger.cards.register_card("finance", uid.hex().upper(), number, PROGRAMME, KIND, self.face_value, version)
         p = Purse(i, uid, number, opening=view.balance, reused=True)
         if view.balance:
-            self.ledger.book_discrepancy(number, -view.balance, "hil-opening:%s" % p.uid_hex,
+            self.ledger.books.book_discrepancy(number, -view.balance, "hil-opening:%s" % p.uid_hex,
                                          "HIL test card re-used: balance %d fen from an earlier run" % view.balance,
                                          operator="finance")
         return p
@@ -247,12 +247,12 @@ class IssuanceDesk:
     def sell_and_activate(self, p):
         """Seller sells (cash), finance confirms the payment and activates (another role), which
         loads the face value on the card with key B (TXN_ISSUE). Returns the card's balance."""
-        self.ledger.record_sale("seller", p.number, payment_method="cash")
-        self.ledger.confirm_payment("finance", p.number)
+        self.ledger.sales.record_sale("seller", p.number, payment_method="cash")
+        self.ledger.sales.confirm_payment("finance", p.number)
         if SERVICES.issuance is not None:
             # activation loads the face value booked at payment confirmation onto the card
             return self.workstation.activate(p.number, self.tag(p))[1]
-        self.ledger.activate(p.number, "finance")
+        self.ledger.sales.activate(p.number, "finance")
         access, keys, view = self._open(p)
         now = card_now()
         plan = purse.plan_credit(view, self.face_value, purse.Policy(), cardtime.day_of_seconds(now), codec.TXN_ISSUE)
@@ -284,7 +284,7 @@ class IssuanceDesk:
         p.topups.append(txn)
         access, keys, view = self._open(p)
         before_seq, before_balance = view.seq, view.balance
-        self.ledger.book_topup_pending(p.number, amount, txn, operator="seller", card_seq=before_seq,
+        self.ledger.topup_records.book_topup_pending(p.number, amount, txn, operator="seller", card_seq=before_seq,
                                        card_balance=before_balance)
         plan = purse.plan_credit(view, amount, purse.Policy(), cardtime.day_of_seconds(card_now()), codec.TXN_LOAD)
         if arm is not None:
@@ -292,17 +292,17 @@ class IssuanceDesk:
         try:
             slot = purse.commit(access, view, plan, card_now())
         except CARD_ERRORS:
-            self.ledger.book_topup_unconfirmed(txn, operator="seller")
+            self.ledger.topup_records.book_topup_unconfirmed(txn, operator="seller")
             _, _, view = self._open(p)  # the card again: recover() rolls a committed load forward
             if view.seq == before_seq + 1 and view.balance == before_balance + amount:
-                self.ledger.book_topup_confirm(txn, card_seq=view.seq, operator="seller")
+                self.ledger.topup_records.book_topup_confirm(txn, card_seq=view.seq, operator="seller")
                 return view.balance, "confirmed"
             if view.seq == before_seq and view.balance == before_balance:
-                self.ledger.book_topup_reverse(txn, operator="seller", reason="card pulled before the commit point")
+                self.ledger.topup_records.book_topup_reverse(txn, operator="seller", reason="card pulled before the commit point")
                 return view.balance, "reversed"
             raise AssertionError("card %s after an interrupted top-up: seq %d balance %d (before: %d, %d)" % (
                 p.number, view.seq, view.balance, before_seq, before_balance))
-        self.ledger.book_topup_confirm(txn, card_seq=slot[codec.PURSE_SLOT_SEQ], operator="seller")
+        self.ledger.topup_records.book_topup_confirm(txn, card_seq=slot[codec.PURSE_SLOT_SEQ], operator="seller")
         return slot[codec.PURSE_SLOT_BALANCE], "confirmed"
 
 
@@ -354,8 +354,8 @@ class StoreCounter:
         self.client.set_time(card_now())
         self.client.provision_keys(self.terminal, self.keys.version, k.sector_a, k.purse_mac, k.journal)
         self.client.configure(grace_days=30, issuer=self.keys.issuer, transparent=self.transparent)
-        version = max(1, self.ledger.blacklist_version())
-        numbers = [numbering.card_number_to_bcd(e.card_number) for e in self.ledger.blacklist_entries()]
+        version = max(1, self.ledger.blacklist.blacklist_version())
+        numbers = [numbering.card_number_to_bcd(e.card_number) for e in self.ledger.blacklist.blacklist_entries()]
         self.client.load_blacklist(version, numbers)
         return self.client.sign_in(card_now(), 1, version)
 
@@ -410,7 +410,7 @@ class StoreCounter:
         for r in self._to_book:
             if r["state"] == codec.JR_COMMITTED and r["kind"] == codec.TXN_DEBIT:
                 amount = amounts[r["txn"]]["amount"]
-                self.ledger.book_redemption(by_uid[r["uid"]].number, amount, "debit:%s:%d" % (self.number, r["txn"]),
+                self.ledger.books.book_redemption(by_uid[r["uid"]].number, amount, "debit:%s:%d" % (self.number, r["txn"]),
                                             terminal=self.number)
                 booked += amount
         self._to_book = []
@@ -431,7 +431,7 @@ class StoreCounter:
 # --- the back office ----------------------------------------------------------------------------
 
 def record_dict(r):
-    """A journal record (raw bytes or host/terminals/journal.py Record) as a dict."""
+    """A journal record (raw bytes or host/terminals/journal_records.py Record) as a dict."""
     if isinstance(r, dict):
         return r
     if hasattr(r, "number"):
@@ -447,7 +447,7 @@ def record_dict(r):
 
 
 def verify_journal(raws, terminal, keys, prev_number=0, prev_mac=None):
-    """(records, problems): MACs, chain and numbering, by host/terminals/journal.py."""
+    """(records, problems): MACs, chain and numbering, by host/terminals/journal_records.py."""
     return SERVICES.journal.verify_sequence(raws, terminal, keys, prev_number, prev_mac)
 
 
@@ -476,11 +476,11 @@ def audit_card(desk, ledger, p):
     if SERVICES.audit_card is not None:
         a = SERVICES.audit_card
         audit = a.check_against_ledger(a.inspect_card(desk.tag(p), desk.keys.workstation, purse.KEY_B), ledger)
-        return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.outstanding_balance(p.number),
+        return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.books.outstanding_balance(p.number),
                 "seq": audit.seq, "anomalies": [x.as_dict() for x in audit.anomalies if x.severity != "info"]}
     view, log = desk.read(p)
-    outstanding = ledger.outstanding_balance(p.number)
-    ledger.record_card_seen(p.number, view.seq, view.balance, source="card")
+    outstanding = ledger.books.outstanding_balance(p.number)
+    ledger.cards.record_card_seen(p.number, view.seq, view.balance, source="card")
     anomalies = [] if view.balance == outstanding else [{"code": "balance", "message": "card %d, ledger %d" % (
         view.balance, outstanding), "severity": "critical"}]
     return {"card": p.number, "card_balance": view.balance, "ledger": outstanding, "seq": view.seq,

@@ -11,7 +11,7 @@ import click
 from icpurse.host.ledger import open_ledger
 from icpurse.host.ledger.errors import LedgerError
 from icpurse.host.ledger.options import db_option
-from icpurse.host.ledger.models import ROLES
+from icpurse.host.ledger import ROLES
 from icpurse.host.terminals.cliopts import login
 
 NEW_PASSWORD_ENV = "ICPURSE_NEW_PASSWORD"
@@ -40,7 +40,7 @@ def add(name, role, display_name, admin, db, as_json):
     ledger = open_ledger(db)
     try:
         by = login(ledger, admin) if admin else None
-        view = ledger.add_operator(name, _new_password(name), role, display_name, by=by)
+        view = ledger.people.add_operator(name, _new_password(name), role, display_name, by=by)
     except (LedgerError, ValueError) as e:
         raise click.ClickException("%s (nothing was changed)" % e)
     finally:
@@ -58,7 +58,7 @@ def list_cmd(db, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
     ledger = open_ledger(db)
     try:
-        ops = ledger.operators()
+        ops = ledger.people.operators()
     finally:
         ledger.close()
     rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in ops]

@@ -116,12 +116,12 @@ def _print_card(a, reported):
 def terminal_cmd(number, keystore_path, db, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
     from icpurse.host.audit.terminal import audit_terminal
-    from icpurse.host.terminals import journal as jv
+    from icpurse.host.terminals import journal_records as jv
 
     domain = load_domain(keystore_path)
     ledger = _open(db)
     try:
-        ledger.terminal(number)
+        ledger.store.terminal(number)
         out = audit_terminal(ledger, number, jv.journal_keys(domain, int(number)))
     finally:
         ledger.close()
@@ -149,8 +149,8 @@ def log_verify(db, as_json):
     """Verify the whole operator log; exit 5 naming the first bad entry."""
     ledger = _open(db)
     try:
-        broken = ledger.verify_audit_log()
-        seq, head = ledger.audit_head()
+        broken = ledger.audit.verify_audit_log()
+        seq, head = ledger.audit.audit_head()
     finally:
         ledger.close()
     if as_json:

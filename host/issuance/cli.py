@@ -185,7 +185,7 @@ class Counter:
             name = self.operator_name or click.prompt("Operator", err=True)
             password = os.environ.get(PASSWORD_ENV) or click.prompt("Password for %s" % name, hide_input=True,
                                                                     err=True)
-            self.operator = self.ledger().authenticate_operator(name, password)
+            self.operator = self.ledger().people.authenticate_operator(name, password)
         return self.operator
 
     def workstation(self):
@@ -300,7 +300,7 @@ def receive(batch, count, note, uids, uids_file, scan, card_timeout, **kw):
         if not found and count is None:
             raise click.UsageError("give the cards' UIDs (--uid / --uids-file / --scan) or their --count")
         counter.sign_in()
-        counter.ledger().receive_stock(counter.operator.username, batch, found, note=note, count=count)
+        counter.ledger().stock.receive_stock(counter.operator.username, batch, found, note=note, count=count)
         doc = {"ok": True, "batch": batch, "received": count if count is not None else len(found), "uids": found}
         if kw["as_json"]:
             _emit_json(doc)
@@ -324,7 +324,7 @@ def issue_cmd(point, uids, uids_file, scan, card_timeout, **kw):
         if not found:
             raise click.UsageError("give the cards' UIDs (--uid / --uids-file / --scan)")
         counter.sign_in()
-        n = counter.ledger().issue_to_point(counter.operator.username, found, point)
+        n = counter.ledger().stock.issue_to_point(counter.operator.username, found, point)
         if kw["as_json"]:
             _emit_json({"ok": True, "point": point, "issued": n, "uids": found})
         else:
@@ -345,7 +345,7 @@ def count_cmd(point, uids, uids_file, scan, card_timeout, **kw):
     try:
         found = _collect_uids(counter, uids, uids_file, scan, card_timeout)
         counter.sign_in()
-        result = counter.ledger().count_stock(counter.operator.username, found, point)
+        result = counter.ledger().stock.count_stock(counter.operator.username, found, point)
         doc = {"ok": result.ok, "location": result.location, "expected": result.expected, "counted": result.counted,
                "missing": result.missing, "unexpected": [{"uid": u, "ledger": w} for u, w in result.unexpected],
                "unknown": result.unknown, "unidentified_expected": result.unidentified,
@@ -388,7 +388,7 @@ def card():
 
 def _order(ledger, programme_id, kind, face_value, issue_code, platform, card_type, allow_7byte_uid, batch):
     try:
-        prog = ledger.programme(programme_id)
+        prog = ledger.programmes.programme(programme_id)
     except LedgerError:
         raise Failure("programme %s is not registered in this ledger: pass --programmes FILE to register it (a "
                       "programme breaking its profile also needs --override-reason)" % programme_id) from None
@@ -528,7 +528,7 @@ def recover(list_only, **kw):
     counter = _counter(kw)
     try:
         if list_only:
-            rows = [p for state in ("started", "damaged") for p in counter.ledger().personalisations(state)]
+            rows = [p for state in ("started", "damaged") for p in counter.ledger().personalisation_records.personalisations(state)]
             if kw["as_json"]:
                 _emit_json({"ok": True, "half_done": [{"uid": p.uid, "card_number": p.card_number, "state": p.state,
                                                        "programme": p.programme_id, "attempts": p.attempts,
@@ -664,7 +664,7 @@ def record(card_number, payment, buyer, remote, purchase_total, payer_account, h
         number = _card_number(counter, card_number)
         op = counter.sign_in()
         ledger = counter.ledger()
-        view = ledger.card(number)
+        view = ledger.cards.card(number)
         if view.kind == "named" and not (holder_name and holder_id) and sys.stdin.isatty() and not kw["as_json"]:
             click.echo("card %s is a named card: real-name capture" % number, err=True)
             holder_name = holder_name or click.prompt("holder name", err=True)
@@ -676,7 +676,7 @@ def record(card_number, payment, buyer, remote, purchase_total, payer_account, h
                 raise click.UsageError("real-name capture needs both --holder-name and --holder-id")
             holder = HolderInfo(holder_name, holder_id, holder_contact, holder_id_type, unit_name)
         try:
-            result = ledger.record_sale(op.username, number, payment_method=payment, buyer=buyer, remote=remote,
+            result = ledger.sales.record_sale(op.username, number, payment_method=payment, buyer=buyer, remote=remote,
                                         holder=holder, purchase_total=purchase_total, payer_account=payer_account)
         except LedgerError as e:
             if "real-name" in str(e):
@@ -706,7 +706,7 @@ def confirm_payment(card_number, reference, **kw):
     try:
         number = _card_number(counter, card_number)
         op = counter.sign_in()
-        result = counter.ledger().confirm_payment(op.username, number, reference)
+        result = counter.ledger().sales.confirm_payment(op.username, number, reference)
         if kw["as_json"]:
             _emit_json(_sale_doc(result))
         else:

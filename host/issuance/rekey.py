@@ -205,7 +205,7 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     MifareError (the card left: present it again, the next attempt finishes the re-key)."""
     uid = bytes(tag.uid)
     geom = _geom(tag)
-    j = ledger.rekey_journal(card_number)
+    j = ledger.rekey_records.rekey_journal(card_number)
     if j is not None and j.state == "damaged":
         raise RekeyDamaged("its re-key to key version %d could not be finished: %s" % (j.new_version, j.note))
     if j is not None and j.state == "started":
@@ -220,7 +220,7 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     if planned is None:
         return None
     version, view, image, writes = planned
-    j = ledger.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
+    j = ledger.rekey_records.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
                            seq=view.seq, balance=view.balance, image=image, writes=writes)
     old, new = keyring.for_card(uid, version), keyring.for_card(uid, new_version)
     state = {spec.number: "old" for spec in layout.sector_map(geom)}
@@ -237,9 +237,9 @@ def _finish(ledger, tag, keyring, j, old, new, state, geom, operator):
         write(tag, old, new, j.image, j.writes, state, geom)
         verify(tag, keyring, new, j.image, j.seq, j.balance, geom)
     except RekeyDamaged as e:
-        ledger.mark_rekey_damaged(operator, j.card_number, str(e))
+        ledger.rekey_records.mark_rekey_damaged(operator, j.card_number, str(e))
         raise
-    ledger.finish_rekey(operator, j.card_number)
+    ledger.rekey_records.finish_rekey(operator, j.card_number)
 
 
 __all__ = ["rekey", "plan", "probe", "write", "verify", "RekeyError", "RekeyDamaged", "RekeyIntegrity"]

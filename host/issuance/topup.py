@@ -126,7 +126,7 @@ class _Card:
         except CardNumberError as e:
             raise IntegrityProblem("card %s: %s" % (self.uid, e)) from None
         try:
-            self.ledger_card = ledger.card(self.number)
+            self.ledger_card = ledger.cards.card(self.number)
         except NotFound:
             raise TopupRefused("card %s (UID %s) is not registered in this ledger. Nothing was written or booked."
                                % (self.number, self.uid)) from None
@@ -145,7 +145,7 @@ class _Card:
 
 
 def _open_items(ledger, card_number):
-    return [t for t in ledger.unconfirmed_topups() if t.card_number == card_number]
+    return [t for t in ledger.topup_records.unconfirmed_topups() if t.card_number == card_number]
 
 
 def _describe(item):
@@ -174,7 +174,7 @@ class _audit_refusals:
         if exc is None or not isinstance(exc, TopupError) or exc.audited:
             return False
         try:
-            self.ledger.record_topup_refusal(self.operator, self.action, str(exc),
+            self.ledger.topup_records.record_topup_refusal(self.operator, self.action, str(exc),
                                              card_number=self.card_number,
                                              txn_id=self.txn_id)
         except LedgerError:
@@ -235,7 +235,7 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
         rekeyed = " (the card was re-keyed to key version %d first)" % current
     key = txn_id or "topup-%s" % uuid.uuid4().hex
     try:
-        pending = ledger.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
+        pending = ledger.topup_records.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
                                             payment_method=payment_method, card_seq=c.view.seq,
                                             card_balance=c.view.balance)
     except (LedgerRefused, IdempotencyConflict) as e:
@@ -248,13 +248,13 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
         slot = purse.commit(c.access, c.view, plan, seconds)
     except purse.Refused as e:
         # refused before the commit point: the card holds what it held, so the booking goes back
-        ledger.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.message)
+        ledger.topup_records.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.message)
         return Outcome("topup", key, c.number, amount, "reversed", c.view.balance, c.view.seq,
                        "the card refused the write (%s); the booking was reversed (账务撤销). Nothing was credited."
                        % e.message)
     except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
-        return _after_failure(ledger, c, keys, ledger.topup(key), operator, e)
-    ledger.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
+        return _after_failure(ledger, c, keys, ledger.topup_records.topup(key), operator, e)
+    ledger.topup_records.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
                    "card %s topped up by %s; balance %s%s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance),
@@ -264,7 +264,7 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
 def _resend(ledger, c, keys, txn_id, amount, operator):
     """The same transaction again (§2.3.9): its result, or its settlement; None if it is new."""
     try:
-        t = ledger.topup(txn_id)
+        t = ledger.topup_records.topup(txn_id)
     except NotFound:
         return None
     if t.card_number != c.number or t.amount != amount:
@@ -284,10 +284,10 @@ def _resend(ledger, c, keys, txn_id, amount, operator):
 def finish_rekey(ledger, tag, keys, operator) -> str | None:
     """Finish a re-key of the card on the reader that was left half-done (its journal says
     started); refuse a card whose re-key was found damaged. Returns 'resumed' or None."""
-    card = ledger.card_by_uid(bytes(tag.uid))
+    card = ledger.cards.card_by_uid(bytes(tag.uid))
     if card is None:
         return None
-    j = ledger.rekey_journal(card.card_number)
+    j = ledger.rekey_records.rekey_journal(card.card_number)
     if j is None or j.state == "done":
         return None
     return _rekey(ledger, tag, keys, card.card_number, j.new_version, operator)
@@ -299,7 +299,7 @@ def _rekey(ledger, tag, keys, number, version, operator):
     except rk.RekeyDamaged as e:
         raise CardProblem("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
                           "balance, %s, stays in the ledger. Nothing was booked." % (
-                              number, version, e, fmt_yuan(ledger.outstanding_balance(number)))) from None
+                              number, version, e, fmt_yuan(ledger.books.outstanding_balance(number)))) from None
     except rk.RekeyIntegrity as e:
         raise IntegrityProblem("card %s: %s" % (number, e)) from None
     except purse.Refused as e:
@@ -325,7 +325,7 @@ def void(ledger, tag, keys, txn_id: str, operator, *, amount: int | None = None,
 
 def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
     try:
-        t = ledger.topup(txn_id)
+        t = ledger.topup_records.topup(txn_id)
     except NotFound:
         raise TopupRefused("no top-up %s in the ledger" % txn_id) from None
     ctx.card_number = t.card_number
@@ -349,7 +349,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
                            "amount; use a refund or adjustment. Nothing was written or booked." % (
                                c.number, fmt_yuan(c.view.balance), fmt_yuan(t.amount), txn_id))
     try:
-        ledger.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
+        ledger.topup_records.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
     except LedgerRefused as e:
         raise _audited(TopupRefused("%s. Nothing was written or booked." % e)) from None
     seconds = cardtime.seconds(ledger.now())
@@ -358,12 +358,12 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
         plan = purse.plan_void(c.view, t.amount, TERMINAL_ISSUER, card_txn(t.id))
         slot = purse.commit(c.access, c.view, plan, seconds)
     except purse.Refused as e:
-        ledger.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.message)
+        ledger.topup_records.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.message)
         return Outcome("void", txn_id, c.number, t.amount, "void_cancelled", c.view.balance, c.view.seq,
                        "the card refused the void (%s); top-up %s stays confirmed" % (e.message, txn_id))
     except Exception as e:  # noqa: BLE001 - outcome unknown
-        return _after_failure(ledger, c, keys, ledger.topup(txn_id), operator, e)
-    ledger.book_void_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
+        return _after_failure(ledger, c, keys, ledger.topup_records.topup(txn_id), operator, e)
+    ledger.topup_records.book_void_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("void", txn_id, c.number, t.amount, "voided", c.view.balance, c.view.seq,
                    "top-up %s voided: %s taken back from card %s (balance %s); hand the money back" % (
@@ -375,7 +375,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
 
 def unconfirmed(ledger):
     """Top-ups and voids whose card write is not confirmed (the unconfirmed-transaction query)."""
-    return ledger.unconfirmed_topups()
+    return ledger.topup_records.unconfirmed_topups()
 
 
 def reconfirm(ledger, tag, keys, operator=None, *, issuer: int | None = None) -> list[Outcome]:
@@ -401,9 +401,9 @@ def _after_failure(ledger, c, keys, item, operator, exc):
             return result
     is_void = item.void_state in _OPEN_VOID
     if is_void:
-        ledger.book_void_unconfirmed(item.txn_id, operator=operator)
+        ledger.topup_records.book_void_unconfirmed(item.txn_id, operator=operator)
     else:
-        ledger.book_topup_unconfirmed(item.txn_id, operator=operator)
+        ledger.topup_records.book_topup_unconfirmed(item.txn_id, operator=operator)
     return Outcome("void" if is_void else "topup", item.txn_id, item.card_number, item.amount,
                    "void_unconfirmed" if is_void else "unconfirmed", None, None,
                    "the card write was interrupted (%s: %s): the outcome is unknown. Put card %s back on the reader "
@@ -420,30 +420,30 @@ def _settle(ledger, c, item, operator) -> Outcome:
     if found == "committed":
         note = _finish(c, before + 1 if before is not None else None, ledger)
         if is_void:
-            ledger.book_void_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
+            ledger.topup_records.book_void_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
                                      operator=operator)
             state, msg = "voided", "the card shows the void of %s: confirmed (撤销补确); hand the money back" % (
                 item.txn_id)
         else:
-            ledger.book_topup_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
+            ledger.topup_records.book_topup_confirm(item.txn_id, card_seq=before + 1 if before is not None else None,
                                       operator=operator)
             state, msg = "confirmed", "the card shows top-up %s: confirmed (补确认)" % item.txn_id
         _seen(ledger, c)
         return Outcome(action, item.txn_id, c.number, item.amount, state, c.view.balance, c.view.seq, msg + note)
     if found == "absent":
         if is_void:
-            ledger.book_void_cancel(item.txn_id, operator=operator, reason="the card does not show the void")
+            ledger.topup_records.book_void_cancel(item.txn_id, operator=operator, reason="the card does not show the void")
             state, msg = "void_cancelled", "the card does not show the void of %s: cancelled; the top-up stays " \
                                            "confirmed" % item.txn_id
         else:
-            ledger.book_topup_reverse(item.txn_id, operator=operator, reason="the card does not show the top-up")
+            ledger.topup_records.book_topup_reverse(item.txn_id, operator=operator, reason="the card does not show the top-up")
             state, msg = "reversed", "the card does not show top-up %s: booking reversed (账务撤销)" % item.txn_id
         return Outcome(action, item.txn_id, c.number, item.amount, state, c.view.balance, c.view.seq, msg)
     if item.state == "pending" or item.void_state == "pending":
         if is_void:
-            ledger.book_void_unconfirmed(item.txn_id, operator=operator)
+            ledger.topup_records.book_void_unconfirmed(item.txn_id, operator=operator)
         else:
-            ledger.book_topup_unconfirmed(item.txn_id, operator=operator)
+            ledger.topup_records.book_topup_unconfirmed(item.txn_id, operator=operator)
     return Outcome(action, item.txn_id, c.number, item.amount, "undecided", c.view.balance, c.view.seq,
                    "card %s has moved on (counter %d) and no longer records whether %s happened: settle it from the "
                    "reader journals at reconciliation" % (c.number, c.view.seq, _describe(item)))
@@ -501,7 +501,7 @@ def _finish(c, seq, ledger):
 
 def _seen(ledger, c):
     try:
-        ledger.record_card_seen(c.number, c.view.seq, c.view.balance, "topup")
+        ledger.cards.record_card_seen(c.number, c.view.seq, c.view.balance, "topup")
     except LedgerError:
         pass  # a memo for reconciliation; the booking itself is done
 

@@ -1,7 +1,7 @@
 """Holder lifecycle at the issuer's counter: lost named cards and their replacement, redemption
 (退卡), refunds of goods to the card, expired cards (re-activate or exchange), closing a card.
 
-Each flow checks the card (key B, every MAC verified), asks the ledger (`host.ledger.lifecycle`,
+Each flow checks the card (key B, every MAC verified), asks the ledger (`host.ledger.lifecycle_records`,
 audited, refusals change nothing) and writes the card with the one purse implementation
 (`firmware/purse.py`). Ledger first, card second, and both steps are idempotent, so a card pulled
 mid-way is finished by running the same flow again.

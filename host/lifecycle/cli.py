@@ -74,7 +74,7 @@ def _blank_to_stock_card(counter, lost_number):
     """A blank card on the reader becomes a personalised stock card of the lost card's programme."""
     from icpurse.host.issuance import service as svc
 
-    view = counter.ledger().card(lost_number)
+    view = counter.ledger().cards.card(lost_number)
     station = counter.workstation()
     result = station.personalise_card(counter.card(), svc.IssueOrder(view.programme_id, view.kind, view.face_value))
     if not result.ok:
@@ -95,7 +95,7 @@ def replace(lost_number, id_number, **kw):
     try:
         op = counter.sign_in()
         ledger, ring = counter.ledger(), counter.keyring()
-        if flows.personalised_as(counter.card(), ring) is None and ledger.replacement_of(lost_number) is None:
+        if flows.personalised_as(counter.card(), ring) is None and ledger.lifecycle_records.replacement_of(lost_number) is None:
             _blank_to_stock_card(counter, lost_number)
         r = flows.replace_lost_card(ledger, op.username, lost_number, counter.card(), ring, id_number=id_number,
                                     when=_now(counter))
@@ -146,7 +146,7 @@ def transfer_paid(card_number, reference, **kw):
     counter = _counter(kw)
     try:
         op = counter.sign_in()
-        counter.ledger().settle_refund_transfer(op.username, card_number, reference)
+        counter.ledger().lifecycle_records.settle_refund_transfer(op.username, card_number, reference)
         _done(kw, {"card_number": card_number, "reference": reference},
               "refund transfer for card %s recorded (%s)" % (card_number, reference))
     finally:

@@ -141,7 +141,7 @@ def register(file, programme_id, override_reason, operator, db):
         admin = login(ledger, operator)
         for p in programmes:
             try:
-                ledger.register_programme(admin, p, override_reason=override_reason)
+                ledger.programmes.register_programme(admin, p, override_reason=override_reason)
             except LedgerError as e:
                 raise click.ClickException("%s: %s (nothing was registered for it)" % (p.id, e))
             click.echo("programme %s registered%s" % (p.id, " (override: %s)" % override_reason

@@ -79,7 +79,7 @@ def exceptions(status, db, as_json):
     """The exception list with evidence (--json)."""
     ledger = _open(db)
     try:
-        rows = ledger.exceptions(None if status == "all" else status)
+        rows = ledger.store.exceptions(None if status == "all" else status)
     finally:
         ledger.close()
     if as_json:
@@ -109,7 +109,7 @@ def close_cmd(exception_id, status, reason, book_discrepancy, operator, db):
                 raise Failed("--book-discrepancy resolves the exception: use --as resolved")
             e = settle(ledger, op, exception_id, reason)
         else:
-            e = ledger.close_exception(op, exception_id, status, reason)
+            e = ledger.store.close_exception(op, exception_id, status, reason)
     finally:
         ledger.close()
     click.echo("exception %d %s%s" % (e.id, e.status, ": " + e.close_reason if book_discrepancy else ""))
@@ -129,7 +129,7 @@ def approve(exception_id, operator, db):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
     ledger = _open(db)
     try:
-        e = ledger.approve_blacklist(login(ledger, operator), exception_id)
+        e = ledger.store.approve_blacklist(login(ledger, operator), exception_id)
     finally:
         ledger.close()
     click.echo("card %s blacklisted (version %d, exception %d)" % (e.card_number, e.blacklist_version, e.id))
@@ -143,8 +143,8 @@ def approve(exception_id, operator, db):
 def list_cmd(version, db, as_json):
     ledger = _open(db)
     try:
-        current = ledger.blacklist_version()
-        items = ledger.blacklist_entries(version)
+        current = ledger.blacklist.blacklist_version()
+        items = ledger.blacklist.blacklist_entries(version)
     finally:
         ledger.close()
     if as_json:

@@ -4,7 +4,7 @@ from rich.console import Console
 from rich.table import Table
 
 from icpurse.host.ledger.options import db_option
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service
 from icpurse.host.terminals.cliopts import (
     EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, link_options, load_domain, login,
@@ -59,7 +59,7 @@ def provision(number, outlet, merchant, fixed_price, programme_id, txn_cap, dail
     client = _client(port, reader_spec)
     try:
         op = login(ledger, operator)
-        grace = service.programme_settings(ledger.programme(programme_id))["grace_days"] if programme_id else 0
+        grace = service.programme_settings(ledger.programmes.programme(programme_id))["grace_days"] if programme_id else 0
         out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
                                 fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
     finally:
@@ -162,13 +162,13 @@ def list_cmd(db, as_json):
     ledger = _open(db)
     try:
         rows = []
-        for t in ledger.terminals():
-            signs = ledger.sign_ins(t.number)
+        for t in ledger.store.terminals():
+            signs = ledger.store.sign_ins(t.number)
             rows.append({"number": t.number, "outlet": t.outlet, "merchant": t.merchant, "status": t.status,
                          "key_version": t.key_version, "fixed_price": t.fixed_price,
                          "last_sign_in": signs[-1].at.isoformat() if signs else None,
                          "blacklist_version": signs[-1].blacklist_version if signs else None,
-                         "collected_up_to": ledger.last_journal_number(t.number)})
+                         "collected_up_to": ledger.store.last_journal_number(t.number)})
     finally:
         ledger.close()
     if as_json:

@@ -73,7 +73,7 @@ def operator_option(f):
 def login(ledger, name):
     password = os.environ.get(OPERATOR_PASSWORD_ENV) or click.prompt(
         "Password for %s" % name, hide_input=True, err=True)
-    return ledger.authenticate_operator(name, password).username
+    return ledger.people.authenticate_operator(name, password).username
 
 
 def link_options(f):
