@@ -79,7 +79,7 @@ def build(path):
                 _topup_and_discrepancy(led, clock)
             clock.t = when
             led.books.book_redemption(card, fen, "%s:%d" % (term, i + 1), terminal=term)
-        if hasattr(led, "add_exception"):
+        if hasattr(led.store, "add_exception"):
             clock.t = dt.datetime(2026, 3, 4, 17, 0, tzinfo=CST)
             led.store.add_exception("rollback:%s:1" % A, "rollback", "card %s counter went back from 5 to 3" % A,
                               card_number=A, amount=300, evidence={"seq": [5, 3]}, proposal="blacklist")
