@@ -30,7 +30,7 @@ from icpurse.host.reconcile import engine
 from icpurse.host.reports import render_html
 from icpurse.host.reports.build import all_reports
 from icpurse.host.reports.facts import load_facts
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service as terminals
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore
@@ -92,13 +92,13 @@ class Demo:
         keystore.save_keystore(str(self.dir / "demo-keystore.json"), self.domain, demo_keys.DEMO_PASSPHRASE)
         self.ledger = led = open_ledger("sqlite:///%s" % (self.dir / "ledger.db"), data_key=DATA_KEY,
                                         clock=self.clock)
-        led.add_operator("admin", PASSWORD, "issuer-admin")
+        led.people.add_operator("admin", PASSWORD, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
-            led.add_operator(name, PASSWORD, role, by="admin")
+            led.people.add_operator(name, PASSWORD, role, by="admin")
         (self.programme,) = load_programmes(PROGRAMME_FILE)
-        led.register_programme("admin", self.programme)
-        led.add_sales_point("admin", "P1", "Issuance counter")
+        led.programmes.register_programme("admin", self.programme)
+        led.stock.add_sales_point("admin", "P1", "Issuance counter")
         self.ws = Workstation(led, exports.workstation_keyset(self.domain).to_keysets(), self.domain.issuer,
                               "finance")
         self.say("keys: %s (issuer %d); ledger, keystore and state in %s" % (
@@ -108,8 +108,8 @@ class Demo:
     def issue_cards(self):
         face_values = self.programme.terms["anonymous"].face_values
         uids = [bytes([0x04, 0xD0, 0x00, i + 1]) for i in range(self.n_cards)]
-        self.ledger.receive_stock("finance", "DEMO-1", [u.hex().upper() for u in uids])
-        self.ledger.issue_to_point("finance", [u.hex().upper() for u in uids], "P1")
+        self.ledger.stock.receive_stock("finance", "DEMO-1", [u.hex().upper() for u in uids])
+        self.ledger.stock.issue_to_point("finance", [u.hex().upper() for u in uids], "P1")
         for i, uid in enumerate(uids):
             card = factory.blank_card(uid)
             face = face_values[i % len(face_values)]
@@ -117,8 +117,8 @@ class Demo:
             if not result.ok:
                 raise RuntimeError("personalisation failed: %s" % result.message)
             number = result.card_number
-            self.ledger.record_sale("seller", number, payment_method="cash")
-            self.ledger.confirm_payment("finance", number)
+            self.ledger.sales.record_sale("seller", number, payment_method="cash")
+            self.ledger.sales.confirm_payment("finance", number)
             self.ws.activate(number, CardTag(card))
             card.faults = Faults()
             self.cards[number] = card
@@ -236,8 +236,8 @@ class Demo:
                 # the readers honoured the rolled-back value offline: the loss is booked, never hidden
                 engine.settle(self.ledger, "admin", f.id, "value spent twice by a rolled-back card")
         for f in report.findings:
-            if f.proposal == "blacklist" and self.ledger.exception(f.id).status == "open":
-                approved.append(self.ledger.approve_blacklist("admin", f.id))
+            if f.proposal == "blacklist" and self.ledger.store.exception(f.id).status == "open":
+                approved.append(self.ledger.store.approve_blacklist("admin", f.id))
         kinds = sorted({f.kind for f in report.findings})
         self.say("reconciliation: %d finding(s) %s; blacklisted: %s" % (
             len(report.findings), kinds, sorted({a.card_number for a in approved}) or "none"))
@@ -254,16 +254,16 @@ class Demo:
             refused = e.refusal
         ok = refused == codec.R_BLACKLISTED
         self.say("next morning both readers signed in (blacklist version %d): the rolled-back card is %s" % (
-            self.ledger.blacklist_version(), "refused as blacklisted" if ok else "NOT refused (%s)" % refused))
+            self.ledger.blacklist.blacklist_version(), "refused as blacklisted" if ok else "NOT refused (%s)" % refused))
         return ok
 
     # --- the books ----------------------------------------------------------------------------------
     def summary(self, report, blacklisted_ok):
         led = self.ledger
-        trial = led.trial_balance()
+        trial = led.books.trial_balance()
         card_balances = {n: self._balance(c) for n, c in self.cards.items()}
         honest = {n: b for n, b in card_balances.items() if n != self.rolled}
-        ledger_honest = {n: led.outstanding_balance(n) for n in honest}
+        ledger_honest = {n: led.books.outstanding_balance(n) for n in honest}
         mismatched = sorted(n for n in honest if honest[n] != ledger_honest[n])
         rollback_found = any(f.kind == "rollback" and f.card_number == self.rolled for f in report.findings)
         out = {
@@ -271,14 +271,14 @@ class Demo:
             "cards": len(self.cards),
             "received_fen": trial.get("cash", 0) + trial.get("bank", 0),
             "redeemed_fen": -trial.get("redeemed", 0),
-            "outstanding_fen": led.outstanding_balance(),
+            "outstanding_fen": led.books.outstanding_balance(),
             "discrepancy_fen": trial.get("discrepancy", 0),
             "honest_cards_match_ledger": not mismatched,
             "rollback_detected": rollback_found,
             "rolled_back_card": self.rolled,
             "rolled_back_card_refused": blacklisted_ok,
-            "audit_log_verified": led.verify_audit_log() is None,
-            "unbalanced_entries": led.unbalanced_entries(),
+            "audit_log_verified": led.audit.verify_audit_log() is None,
+            "unbalanced_entries": led.books.unbalanced_entries(),
             "events": self.events,
         }
         # every fen: what holders paid plus what the issuer explicitly absorbed = what stores redeemed

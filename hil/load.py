@@ -81,7 +81,7 @@ class Fleet:
     written: dict = field(default_factory=dict)  # terminal number -> its journal's raw records as written
 
     def keys(self, number):
-        from icpurse.host.terminals import journal as jv
+        from icpurse.host.terminals import journal_records as jv
 
         return jv.journal_keys(self.domain, int(number))
 
@@ -108,7 +108,7 @@ def build_fleet(url, root, readers=16, debits=150, seed=1):
     fleet = Fleet(url, domain)
     led = open_ledger(url)
     try:
-        led.add_operator("admin", "load load load", "issuer-admin")
+        led.people.add_operator("admin", "load load load", "issuer-admin")
         Client = _client_class()
         for r in range(readers):
             number = "%08d" % (FIRST_TERMINAL + r)
@@ -236,13 +236,8 @@ def throughput(url, root, readers=16, debits=150):
 
 def stored_count(url):
     """Journal records in the ledger, counted by the database."""
-    from sqlalchemy import func, select
-
-    from icpurse.host.ledger.models import ReaderJournalRecord
-
     led = open_ledger(url)
     try:
-        with led.session() as s:
-            return s.execute(select(func.count()).select_from(ReaderJournalRecord)).scalar_one()
+        return led.store.journal_record_count()
     finally:
         led.close()

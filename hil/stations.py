@@ -28,7 +28,7 @@ from icpurse.host.issuance.personalise import probe
 from icpurse.host.issuance.service import IssueOrder, Workstation
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError, SerialTag
 from icpurse.host.reconcile import engine as reconcile
-from icpurse.host.terminals import journal as terminal_journal
+from icpurse.host.terminals import journal_records as terminal_journal
 from icpurse.host.terminals import service as terminals
 from icpurse.keys import exports
 from icpurse.keys.demo import DEMO_ISSUER, demo_domain
@@ -104,12 +104,12 @@ def setup_ledger(ledger, terminal):
 
     examples = Path(__file__).resolve().parents[1] / "host" / "programmes" / "examples"
     (programme,) = load_programmes(examples / PROGRAMME_FILE)
-    ledger.add_operator("admin", PASSWORD, "issuer-admin")
+    ledger.people.add_operator("admin", PASSWORD, "issuer-admin")
     for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
-        ledger.add_operator(name, PASSWORD, role, by="admin")
-    ledger.register_programme("admin", programme)
-    ledger.add_sales_point("admin", "HIL", "HIL rig counter")
-    ledger.add_terminal("admin", "%08d" % terminal, "HIL outlet", "HIL merchant")
+        ledger.people.add_operator(name, PASSWORD, role, by="admin")
+    ledger.programmes.register_programme("admin", programme)
+    ledger.stock.add_sales_point("admin", "HIL", "HIL rig counter")
+    ledger.store.add_terminal("admin", "%08d" % terminal, "HIL outlet", "HIL merchant")
 
 
 # --- issuance ---------------------------------------------------------------------------------
@@ -131,8 +131,8 @@ class IssuanceDesk:
 
     def _stock(self, uid_hex):
         if uid_hex not in self._stocked:
-            self.ledger.receive_stock("finance", "HIL-%s" % uid_hex, [uid_hex])
-            self.ledger.issue_to_point("finance", [uid_hex], "HIL")
+            self.ledger.stock.receive_stock("finance", "HIL-%s" % uid_hex, [uid_hex])
+            self.ledger.stock.issue_to_point("finance", [uid_hex], "HIL")
             self._stocked.add(uid_hex)
 
     def personalise(self, i, arm=None):
@@ -147,7 +147,7 @@ class IssuanceDesk:
         uid_hex = uid.hex().upper()
         self._stock(uid_hex)
         geom = geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
-        known = self.ledger.uid_map().get(uid_hex)
+        known = self.ledger.cards.uid_map().get(uid_hex)
         state = probe(tag, self.keys.card_keys(uid), geom)
         if known is None and state and all(v == "new" for v in state.values()):
             return self._reuse(i, tag, uid), {"outcome": "reused", "sectors_written": 0}
@@ -162,11 +162,11 @@ class IssuanceDesk:
 
     def _reuse(self, i, tag, uid):
         card = IssuerCard(tag, self.keys.workstation, recover=True)
-        self.ledger.register_card("finance", uid.hex().upper(), card.number, PROGRAMME, KIND, self.face_value,
+        self.ledger.cards.register_card("finance", uid.hex().upper(), card.number, PROGRAMME, KIND, self.face_value,
                                   card.version)
         p = Purse(i, uid, card.number, opening=card.balance, reused=True)
         if card.balance:
-            self.ledger.book_discrepancy(card.number, -card.balance, "hil-opening:%s" % p.uid_hex,
+            self.ledger.books.book_discrepancy(card.number, -card.balance, "hil-opening:%s" % p.uid_hex,
                                          "HIL test card re-used: balance %d fen from an earlier run" % card.balance,
                                          operator="finance")
         return p
@@ -179,8 +179,8 @@ class IssuanceDesk:
     def sell_and_activate(self, p):
         """Seller sells (cash), finance confirms the payment and activates (another role), which
         loads the face value on the card with key B (TXN_ISSUE). Returns the card's balance."""
-        self.ledger.record_sale("seller", p.number, payment_method="cash")
-        self.ledger.confirm_payment("finance", p.number)
+        self.ledger.sales.record_sale("seller", p.number, payment_method="cash")
+        self.ledger.sales.confirm_payment("finance", p.number)
         return self.workstation.activate(p.number, self.tag(p))[1]
 
     def top_up(self, p, amount, arm=None):
@@ -293,7 +293,7 @@ def record_dict(r):
 
 
 def verify_journal(raws, terminal, keys, prev_number=0, prev_mac=None):
-    """(records, problems): MACs, chain and numbering, by host/terminals/journal.py."""
+    """(records, problems): MACs, chain and numbering, by host/terminals/journal_records.py."""
     return terminal_journal.verify_sequence(raws, terminal, keys, prev_number, prev_mac)
 
 
@@ -321,7 +321,7 @@ def audit_card(desk, ledger, p):
     card balance, ledger balance, and the anomalies (host/audit/card.py) worse than `info`."""
     audit = audit_cards.check_against_ledger(audit_cards.inspect_card(desk.tag(p), desk.keys.workstation, purse.KEY_B),
                                              ledger)
-    return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.outstanding_balance(p.number),
+    return {"card": p.number, "card_balance": audit.balance, "ledger": ledger.books.outstanding_balance(p.number),
             "seq": audit.seq, "anomalies": [x.as_dict() for x in audit.anomalies if x.severity != "info"]}
 
 

@@ -12,7 +12,7 @@ from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
 from icpurse.host.ledger.errors import LedgerError
-from icpurse.host.ledger.models import ROLES
+from icpurse.host.ledger import ROLES
 
 NEW_PASSWORD_ENV = "ICPURSE_NEW_PASSWORD"
 
@@ -38,7 +38,7 @@ def add(session, name, role, display_name, as_json):
     ledger = session.ledger()
     try:
         by = session.sign_in().username if session.operator_name else None
-        view = ledger.add_operator(name, _new_password(name), role, display_name, by=by)
+        view = ledger.people.add_operator(name, _new_password(name), role, display_name, by=by)
     except (LedgerError, ValueError) as e:
         raise Failure("%s (nothing was changed)" % e) from None
     if as_json:
@@ -51,7 +51,7 @@ def add(session, name, role, display_name, as_json):
 @uses(db=True, json=True)
 def list_cmd(session, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
-    rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in session.ledger().operators()]
+    rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in session.ledger().people.operators()]
     if as_json:
         emit_json({"ok": True, "operators": rows})
         return

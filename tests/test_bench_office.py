@@ -4,7 +4,7 @@ concurrent upload stores every record once, an unreachable PostgreSQL is skipped
 Nothing here looks at wall time beyond "positive"."""
 from icpurse.firmware import codec
 from icpurse.hil import bench, bench_office, load
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 
 FACE = 100000  # fen: the MOFCOM anonymous-card cap the city day loads on each card
 

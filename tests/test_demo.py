@@ -30,9 +30,9 @@ def test_the_day_balances_and_the_rollback_is_caught(demo_run):
     # independent checks on the state the demo left behind
     led = open_ledger("sqlite:///%s" % (out / "ledger.db"), data_key=DATA_KEY)
     try:
-        assert led.verify_audit_log() is None and not led.unbalanced_entries()
-        assert [e.card_number for e in led.blacklist_entries()] == [summary["rolled_back_card"]]
-        debits = [r for r in led.journal_records() if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT]
+        assert led.audit.verify_audit_log() is None and not led.books.unbalanced_entries()
+        assert [e.card_number for e in led.blacklist.blacklist_entries()] == [summary["rolled_back_card"]]
+        debits = [r for r in led.store.journal_records() if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT]
         assert {r.terminal for r in debits} == {"31000001", "31000002"} and len(debits) > 40
     finally:
         led.close()

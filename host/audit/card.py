@@ -170,7 +170,7 @@ def check_against_ledger(audit: CardAudit, ledger, record=True) -> CardAudit:
     """Compare with the ledger: counter regression against the highest sequence seen before (the
     ledger's last-seen, journals, observations), a balance the ledger cannot explain, blacklisting.
     With `record`, the reading is stored as a card observation (and the last-seen counter moved)."""
-    card = ledger.card_by_uid(audit.uid)  # None when the UID is not registered
+    card = ledger.cards.card_by_uid(audit.uid)  # None when the UID is not registered
     if card is None:
         audit.anomalies.append(Anomaly("unknown_card", "UID %s is not registered in the ledger" % audit.uid,
                                        "critical"))
@@ -180,15 +180,15 @@ def check_against_ledger(audit: CardAudit, ledger, record=True) -> CardAudit:
         audit.anomalies.append(Anomaly("unknown_card", "card says number %s, the ledger has %s for UID %s" % (
             audit.card_number, number, audit.uid), "critical"))
     seen = [(card.last_seen_seq, "ledger last seen")] if card.last_seen_seq is not None else []
-    for r in ledger.journal_records(uid=audit.uid):
+    for r in ledger.store.journal_records(uid=audit.uid):
         if r.state == codec.JR_COMMITTED:
             seen.append((r.card_seq, "journal %s #%d" % (r.terminal, r.number)))
-    for o in ledger.card_observations(number):
+    for o in ledger.store.card_observations(number):
         seen.append((o.seq, "%s %s" % (o.source, o.ref)))
     top = max(seen, default=(None, None))
-    ledger_balance = ledger.outstanding_balance(number)
+    ledger_balance = ledger.books.outstanding_balance(number)
     audit.ledger = {"card_number": number, "state": card.state, "last_seen_seq": top[0], "last_seen_by": top[1],
-                    "ledger_balance": ledger_balance, "blacklisted": ledger.is_blacklisted(number)}
+                    "ledger_balance": ledger_balance, "blacklisted": ledger.blacklist.is_blacklisted(number)}
     if audit.seq is not None and top[0] is not None and audit.seq < top[0]:
         audit.anomalies.append(Anomaly("seq_regression", "card counter %d is below %d seen before (%s): rollback or "
                                        "clone" % (audit.seq, top[0], top[1]), "critical"))
@@ -204,10 +204,10 @@ def check_against_ledger(audit: CardAudit, ledger, record=True) -> CardAudit:
         audit.anomalies.append(Anomaly("blacklisted", "card %s is blacklisted" % number, "critical"))
     if record and audit.seq is not None and audit.active >= 0:
         s = audit.slots[audit.active]
-        ledger.record_card_observation(number, "audit", "audit:%s:%d:%s" % (audit.uid, audit.seq, slot_digest(audit)),
+        ledger.store.record_card_observation(number, "audit", "audit:%s:%d:%s" % (audit.uid, audit.seq, slot_digest(audit)),
                                        seq=audit.seq, balance=audit.balance, kind=s["kind"], amount=s["amount"],
                                        terminal=s["terminal"], txn=s["txn"])
-        ledger.record_card_seen(number, audit.seq, audit.balance, source="card")
+        ledger.cards.record_card_seen(number, audit.seq, audit.balance, source="card")
     return audit
 
 
@@ -236,7 +236,7 @@ def report_anomalies(ledger, audit: CardAudit) -> list:
             continue
         kind, propose = _REPORTED[a.code]
         fp = "audit:%s:%s:%s:%s" % (audit.uid, a.code, audit.seq, slot_digest(audit))
-        ev, _ = ledger.add_exception(fp, kind, "card %s (UID %s): %s" % (number, audit.uid, a.message),
+        ev, _ = ledger.store.add_exception(fp, kind, "card %s (UID %s): %s" % (number, audit.uid, a.message),
                                      card_number=number if audit.ledger.get("card_number") else None,
                                      evidence={"anomaly": a.as_dict(), "audit": audit.as_dict()},
                                      proposal="blacklist" if propose and audit.ledger.get("card_number") else None)

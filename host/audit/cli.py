@@ -91,11 +91,11 @@ def _print_card(a, reported):
 def terminal_cmd(session, number, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
     from icpurse.host.audit.terminal import audit_terminal
-    from icpurse.host.terminals import journal as jv
+    from icpurse.host.terminals import journal_records as jv
 
     domain = session.domain()
     ledger = session.ledger()
-    ledger.terminal(number)
+    ledger.store.terminal(number)
     out = audit_terminal(ledger, number, jv.journal_keys(domain, int(number)))
     if as_json:
         emit_json(out.as_dict(), sort_keys=True)
@@ -118,8 +118,8 @@ def log_group():
 def log_verify(session, as_json):
     """Verify the whole operator log; exit 5 naming the first bad entry."""
     ledger = session.ledger()
-    broken = ledger.verify_audit_log()
-    seq, head = ledger.audit_head()
+    broken = ledger.audit.verify_audit_log()
+    seq, head = ledger.audit.audit_head()
     if as_json:
         emit_json({"ok": broken is None, "entries": seq, "head": head,
                    "first_bad": None if broken is None else {"seq": broken.seq, "reason": broken.reason}},

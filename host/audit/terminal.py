@@ -3,7 +3,7 @@ MAC (from its stored bytes), the chain, gaps in the numbering, and that the ledg
 still say what the signed bytes say (an edited amount in the database is found too)."""
 from dataclasses import dataclass, field
 
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 
 _COLUMNS = ("kind", "state", "key_version", "uid", "card_seq", "amount", "balance_after", "txn", "reader_time")
 
@@ -27,7 +27,7 @@ class TerminalAudit:
 
 def audit_terminal(ledger, number, keys) -> TerminalAudit:
     """`keys`: {key_version: journal key of this terminal}."""
-    rows = ledger.journal_records(number)
+    rows = ledger.store.journal_records(number)
     out = TerminalAudit(number, len(rows))
     if not rows:
         return out

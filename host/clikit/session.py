@@ -129,7 +129,7 @@ class Session:
             name = self.operator_name or click.prompt("Operator", err=True)
             password = os.environ.get(PASSWORD_ENV) or click.prompt("Password for %s" % name, hide_input=True,
                                                                     err=True)
-            self._operator = self.ledger().authenticate_operator(name, password)
+            self._operator = self.ledger().people.authenticate_operator(name, password)
         return self._operator
 
     # --- card reader and store reader ---------------------------------------------------------------

@@ -39,7 +39,7 @@ def card():
 
 def _order(ledger, programme_id, kind, face_value, issue_code, platform, card_type, allow_7byte_uid, batch):
     try:
-        prog = ledger.programme(programme_id)
+        prog = ledger.programmes.programme(programme_id)
     except LedgerError:
         raise Failure("programme %s is not registered in this ledger: pass --programmes FILE to register it (a "
                       "programme breaking its profile also needs --override-reason)" % programme_id) from None
@@ -170,7 +170,7 @@ def recover(session, list_only, as_json):
     """Finish what was left half-done on the card presented: a personalisation the journal says was
     started, an interrupted top-up or a torn balance block (issuer key B). Everything done is audited."""
     if list_only:
-        rows = [p for state in ("started", "damaged") for p in session.ledger().personalisations(state)]
+        rows = [p for state in ("started", "damaged") for p in session.ledger().personalisation_records.personalisations(state)]
         if as_json:
             emit_json({"ok": True, "half_done": [{"uid": p.uid, "card_number": p.card_number, "state": p.state,
                                                   "programme": p.programme_id, "attempts": p.attempts,

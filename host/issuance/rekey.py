@@ -210,7 +210,7 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     written) and MifareError (the card left: present it again, the next attempt finishes the re-key)."""
     uid = bytes(tag.uid)
     geom = _geom(tag)
-    j = ledger.rekey_journal(card_number)
+    j = ledger.rekey_records.rekey_journal(card_number)
     if j is not None and j.state == "damaged":
         raise RekeyDamaged("its re-key to key version %d could not be finished: %s" % (j.new_version, j.note))
     if j is not None and j.state == "started":
@@ -225,7 +225,7 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     if planned is None:
         return None
     version, view, image, writes = planned
-    j = ledger.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
+    j = ledger.rekey_records.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
                            seq=view.seq, balance=view.balance, image=image, writes=writes)
     old, new = keyring.for_card(uid, version), keyring.for_card(uid, new_version)
     state = {spec.number: "old" for spec in layout.sector_map(geom)}
@@ -242,9 +242,9 @@ def _finish(ledger, tag, keyring, j, old, new, state, geom, operator):
         write(tag, old, new, j.image, j.writes, state, geom)
         verify(tag, keyring, new, j.image, j.seq, j.balance, geom)
     except RekeyDamaged as e:
-        ledger.mark_rekey_damaged(operator, j.card_number, str(e))
+        ledger.rekey_records.mark_rekey_damaged(operator, j.card_number, str(e))
         raise
-    ledger.finish_rekey(operator, j.card_number)
+    ledger.rekey_records.finish_rekey(operator, j.card_number)
 
 
 def rekey_card(ledger, tag, keyring, card_number, new_version, operator, nothing_done=""):
@@ -255,7 +255,7 @@ def rekey_card(ledger, tag, keyring, card_number, new_version, operator, nothing
     except RekeyDamaged as e:
         raise CardProblem("card %s cannot be re-keyed to key version %d: %s. Set the card aside (exchange it); its "
                           "balance, %s, stays in the ledger. %s" % (
-                              card_number, new_version, e, fmt_yuan(ledger.outstanding_balance(card_number)),
+                              card_number, new_version, e, fmt_yuan(ledger.books.outstanding_balance(card_number)),
                               nothing_done)) from None
     except RekeyIntegrity as e:
         raise IntegrityProblem("card %s: re-key not finished: %s. Report the card. %s" % (
@@ -275,10 +275,10 @@ def resume_rekey(ledger, tag, keyring, operator, nothing_done=""):
     """Finish a re-key of the card on the reader that was left half-done (its journal says
     started); refuse a card whose re-key was found damaged. Returns the key version it finished
     the card on, or None when there was nothing to finish."""
-    card = ledger.card_by_uid(bytes(tag.uid))
+    card = ledger.cards.card_by_uid(bytes(tag.uid))
     if card is None:
         return None
-    j = ledger.rekey_journal(card.card_number)
+    j = ledger.rekey_records.rekey_journal(card.card_number)
     if j is None or j.state == "done":
         return None
     if rekey_card(ledger, tag, keyring, card.card_number, j.new_version, operator, nothing_done) is None:

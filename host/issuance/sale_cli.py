@@ -61,7 +61,7 @@ def record(session, card_number, payment, buyer, remote, purchase_total, payer_a
     number = _card_number(session, card_number)
     op = session.sign_in()
     ledger = session.ledger()
-    view = ledger.card(number)
+    view = ledger.cards.card(number)
     if view.kind == "named" and not (holder_name and holder_id) and sys.stdin.isatty() and not as_json:
         click.echo("card %s is a named card: real-name capture" % number, err=True)
         holder_name = holder_name or click.prompt("holder name", err=True)
@@ -73,7 +73,7 @@ def record(session, card_number, payment, buyer, remote, purchase_total, payer_a
             raise click.UsageError("real-name capture needs both --holder-name and --holder-id")
         holder = HolderInfo(holder_name, holder_id, holder_contact, holder_id_type, unit_name)
     try:
-        result = ledger.record_sale(op.username, number, payment_method=payment, buyer=buyer, remote=remote,
+        result = ledger.sales.record_sale(op.username, number, payment_method=payment, buyer=buyer, remote=remote,
                                     holder=holder, purchase_total=purchase_total, payer_account=payer_account)
     except LedgerError as e:
         if "real-name" in str(e):
@@ -98,7 +98,7 @@ def confirm_payment(session, card_number, reference, as_json):
     """收款: finance confirms the sale's money was received (books it against the card)."""
     number = _card_number(session, card_number)
     op = session.sign_in()
-    result = session.ledger().confirm_payment(op.username, number, reference)
+    result = session.ledger().sales.confirm_payment(op.username, number, reference)
     if as_json:
         emit_json(_sale_doc(result))
     else:

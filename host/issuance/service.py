@@ -160,11 +160,11 @@ class Workstation:
     def register_programme(self, programme, override_reason: str | None = None):
         """Register a programme for issuing (refused if it breaks its profile, unless an override
         reason is given: the override is audited)."""
-        return self.ledger.register_programme(self.operator, programme, override_reason)
+        return self.ledger.programmes.register_programme(self.operator, programme, override_reason)
 
     def _programme(self, programme_id):
         try:
-            return self.ledger.programme(programme_id)
+            return self.ledger.programmes.programme(programme_id)
         except NotFound:
             raise OperationRefused("programme %s is not registered in this ledger: register it first (--programmes FILE; "
                                 "a programme that breaks its profile needs --override-reason)" % programme_id) from None
@@ -172,13 +172,13 @@ class Workstation:
     # --- stock -----------------------------------------------------------------------------
 
     def receive_stock(self, batch: str, uids=(), count: int | None = None, note: str = ""):
-        return self.ledger.receive_stock(self.operator, batch, uids, note=note, count=count)
+        return self.ledger.stock.receive_stock(self.operator, batch, uids, note=note, count=count)
 
     def issue_stock(self, uids, point: str) -> int:
-        return self.ledger.issue_to_point(self.operator, uids, point)
+        return self.ledger.stock.issue_to_point(self.operator, uids, point)
 
     def count_stock(self, present_uids, point: str | None = None):
-        return self.ledger.count_stock(self.operator, present_uids, point)
+        return self.ledger.stock.count_stock(self.operator, present_uids, point)
 
     # --- card numbers and identity ----------------------------------------------------------
 
@@ -186,12 +186,12 @@ class Workstation:
         """The next free card number of the programme's scheme (the ledger re-checks it on registration)."""
         scheme = prog.numbering_scheme()
         if scheme is None:
-            code = self.ledger.programme_code(self.operator, prog.id)
+            code = self.ledger.personalisation_records.programme_code(self.operator, prog.id)
             if code > 9999:
                 raise OperationRefused("programme number %d does not fit the 4-digit prefix of free card numbers; "
                                     "give programme %s a numbering scheme" % (code, prog.id))
             prefix, serial_digits = "%04d" % code, FREE_NUMBER_SERIAL_DIGITS
-            last = self.ledger.last_card_number(prefix, len(prefix) + serial_digits)
+            last = self.ledger.cards.last_card_number(prefix, len(prefix) + serial_digits)
             serial = int(last[len(prefix):]) + 1 if last else 1
             if serial >= 10 ** serial_digits:
                 raise OperationRefused("programme %s has used every card number" % prog.id)
@@ -200,7 +200,7 @@ class Workstation:
             platform = order.platform if order.platform is not None else min(scheme.platforms)
             first = scheme.format(platform=platform, serial=0, face_value=order.face_value)
             prefix = first[:-scheme.SERIAL_DIGITS]
-            last = self.ledger.last_card_number(prefix, scheme.DIGITS)
+            last = self.ledger.cards.last_card_number(prefix, scheme.DIGITS)
             serial = scheme.parse(last)["serial"] + 1 if last else 1
             if serial >= 10 ** scheme.SERIAL_DIGITS:
                 raise OperationRefused("no serial left for prefix %s: use another platform number" % prefix)
@@ -213,7 +213,7 @@ class Workstation:
         terms = prog.terms[order.kind]
         expiry = cardtime.day(cardtime.add_months(today, terms.validity.months)) if terms.validity else 0
         return (codec.LAYOUT_VERSION, self.current_version, self.issuer,
-                self.ledger.programme_code(self.operator, prog.id), card_number_to_bcd(card_number),
+                self.ledger.personalisation_records.programme_code(self.operator, prog.id), card_number_to_bcd(card_number),
                 ord(code.kind), codec.IDF_NAMED if order.kind == "named" else 0, code.year, code.series,
                 code.set_size, code.set_index, cardtime.day(today), expiry, 0)
 
@@ -230,10 +230,10 @@ class Workstation:
         except _Damaged as e:
             return CardResult(uid, "damaged", e.card_number, str(e), attempts=e.attempts)
         except (CardFlowError, LedgerError) as e:
-            p = self.ledger.personalisation(uid)
+            p = self.ledger.personalisation_records.personalisation(uid)
             return CardResult(uid, "refused", p.card_number if p else None, str(e))
         except (TagGone, AuthError) as e:
-            p = self.ledger.personalisation(uid)
+            p = self.ledger.personalisation_records.personalisation(uid)
             return CardResult(uid, "interrupted", p.card_number if p else None,
                               "the card left the field or stopped answering (%s): present it again to finish it%s" % (
                                   e, " (card number %s is kept for it)" % p.card_number if p else ""),
@@ -249,7 +249,7 @@ class Workstation:
                 prog.id, order.kind, fmt_yuan(order.face_value),
                 ", ".join(fmt_yuan(v) for v in prog.terms[order.kind].face_values)))
         size = check_card_type(tag, order.card)
-        p = self.ledger.personalisation(uid)
+        p = self.ledger.personalisation_records.personalisation(uid)
         if p is None:
             p = self._start(tag, uid, order, prog, size)
             resumed = False
@@ -262,7 +262,7 @@ class Workstation:
                 self._verify(tag, p, fresh=False)
                 return CardResult(uid, "already-done", p.card_number, "already personalised and verified",
                                   attempts=p.attempts)
-            p = self.ledger.start_personalisation(  # counts the attempt; returns the journalled identity
+            p = self.ledger.personalisation_records.start_personalisation(  # counts the attempt; returns the journalled identity
                 self.operator, uid, card_number=p.card_number, programme_id=p.programme_id, kind=p.kind,
                 face_value=p.face_value, key_version=p.key_version, identity=p.identity, card_time=p.card_time)
             resumed = True
@@ -284,7 +284,7 @@ class Workstation:
             raise CardProblem(
                 "card %s already carries this issuer's keys but is not in this ledger's personalisation journal "
                 "(personalised with another ledger?): nothing was written; check it with `icpurse card show`" % uid)
-        if self.ledger.stock_state(uid) is None and order.batch is None:
+        if self.ledger.stock.stock_state(uid) is None and order.batch is None:
             raise OperationRefused("card %s was never received into stock: receive it first (`icpurse stock receive "
                                 "--uid %s`), or pass --batch for a batch received by count" % (uid, uid))
         today = self.ledger.business_date()
@@ -293,7 +293,7 @@ class Workstation:
             number = self.allocate_card_number(order, prog)
             identity = self.identity_fields(order, prog, number, today)
             try:
-                return self.ledger.start_personalisation(
+                return self.ledger.personalisation_records.start_personalisation(
                     self.operator, uid, card_number=number, programme_id=prog.id, kind=order.kind,
                     face_value=order.face_value, key_version=self.current_version, identity=identity,
                     card_time=card_time, batch=order.batch)
@@ -316,9 +316,9 @@ class Workstation:
                 self._verify(tag, p)
         except (pers.PersonaliseError, AccessDenied, IntegrityProblem) as e:
             reason = str(e)
-            self.ledger.mark_personalisation_damaged(self.operator, p.uid, reason)
+            self.ledger.personalisation_records.mark_personalisation_damaged(self.operator, p.uid, reason)
             raise _Damaged(p, reason) from None
-        self.ledger.finish_personalisation(self.operator, p.uid)
+        self.ledger.personalisation_records.finish_personalisation(self.operator, p.uid)
         return summary
 
     def _verify(self, tag, p, fresh=True):
@@ -374,17 +374,17 @@ class Workstation:
     # --- sale, payment, activation ------------------------------------------------------------
 
     def record_sale(self, card_number: str, **kw):
-        return self.ledger.record_sale(self.operator, card_number, **kw)
+        return self.ledger.sales.record_sale(self.operator, card_number, **kw)
 
     def confirm_payment(self, card_number: str, reference: str = ""):
-        return self.ledger.confirm_payment(self.operator, card_number, reference)
+        return self.ledger.sales.confirm_payment(self.operator, card_number, reference)
 
     def activate(self, card_number: str, tag=None):
         """开通: the ledger activates the card (payment confirmed, operator of another role than the
         seller), then the face value booked at payment confirmation is put on the presented card.
         Without a card the ledger part is done and `card recover` (or activating again with the
         card) loads it later. Returns (CardView, card balance or None)."""
-        view = self.ledger.activate(card_number, self.operator)
+        view = self.ledger.sales.activate(card_number, self.operator)
         balance = self.load_face_value(tag, card_number) if tag is not None else None
         return view, balance
 
@@ -393,7 +393,7 @@ class Workstation:
         (`card_txn` of the ledger entry of the confirmed payment; nothing is booked here). Idempotent:
         a card that already holds that ISSUE credit (purse.find_txn, in a slot or the log) is left as
         it is. Returns the card's balance."""
-        card = self.ledger.card(card_number)
+        card = self.ledger.cards.card(card_number)
         if card.state not in ("activated", "in_use"):
             raise OperationRefused("card %s is %s: activate it first" % (card_number, card.state))
         c = IssuerCard(tag, self.keyring, recover=True)
@@ -408,7 +408,7 @@ class Workstation:
         (a replacement card gets the old card's balance as a LOAD instead)."""
         if not card.face_value:
             return None
-        entry = self.ledger.face_value_entry(card.card_number)
+        entry = self.ledger.sales.face_value_entry(card.card_number)
         return card_txn(entry) if entry is not None else None
 
     def _load_face_value(self, c, card):
@@ -417,8 +417,8 @@ class Workstation:
         if txn is None or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
             return False
         slot = c.credit(card.face_value, codec.TXN_ISSUE, txn, self.ledger.now())
-        self.ledger.record_card_seen(card.card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
-        self.ledger.record_card_recovery(self.operator, card.card_number, c.uid_hex,
+        self.ledger.cards.record_card_seen(card.card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
+        self.ledger.personalisation_records.record_card_recovery(self.operator, card.card_number, c.uid_hex,
                                          ["face value %d fen loaded" % card.face_value],
                                          slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
         return True
@@ -430,7 +430,7 @@ class Workstation:
         (journal says started), an interrupted top-up or torn balance block (purse.recover, key B).
         Everything done is audited; the result lists it."""
         uid = bytes(tag.uid).hex().upper()
-        p = self.ledger.personalisation(uid)
+        p = self.ledger.personalisation_records.personalisation(uid)
         if p is not None and p.state != "done":
             result = self.personalise_card(tag, IssueOrder(p.programme_id, p.kind, p.face_value,
                                                            card=CardRequirements(size=_size_of(tag),
@@ -453,7 +453,7 @@ class Workstation:
         if c.repaired:
             out.actions.append("rolled the balance block forward to the committed slot (seq %d, %s; was %s)" % (
                 c.seq, fmt_yuan(c.balance), "torn" if c.value_read is None else fmt_yuan(c.value_read)))
-        card = self.ledger.card_by_uid(uid)
+        card = self.ledger.cards.card_by_uid(uid)
         if card is None:
             out.hints.append("card %s is not in this ledger" % number)
             return out
@@ -461,13 +461,13 @@ class Workstation:
             raise IntegrityProblem("card UID %s carries number %s but the ledger registered it as %s" % (
                 uid, number, card.card_number))
         if c.repaired:
-            self.ledger.record_card_recovery(self.operator, number, uid, out.actions[-1:], c.seq, c.balance)
-        self.ledger.record_card_seen(number, c.seq, c.balance, "card")
+            self.ledger.personalisation_records.record_card_recovery(self.operator, number, uid, out.actions[-1:], c.seq, c.balance)
+        self.ledger.cards.record_card_seen(number, c.seq, c.balance, "card")
         if card.state in ("activated", "in_use") and self._load_face_value(c, card):
             # activated without its card (or the card left during activation): finished now
             out.balance = c.balance
             out.actions.append("loaded the face value %s booked at payment" % fmt_yuan(card.face_value))
-        pending = [t.txn_id for t in self.ledger.unconfirmed_topups() if t.card_number == number]
+        pending = [t.txn_id for t in self.ledger.topup_records.unconfirmed_topups() if t.card_number == number]
         if pending:
             out.hints.append("top-up(s) %s of this card are not settled: run `icpurse topup reconfirm` with the card "
                              "on the reader" % ", ".join(pending))
@@ -526,7 +526,7 @@ def show_card(tag, keyring, ledger=None) -> dict:
     except purse.Refused as e:
         out.update(status="unreadable", refusal=e.code, message=e.message)
         if ledger is not None:
-            p = ledger.personalisation(uid)
+            p = ledger.personalisation_records.personalisation(uid)
             if p is not None:
                 out["personalisation"] = p.state
                 out["card_number"] = p.card_number
@@ -555,8 +555,8 @@ def show_card(tag, keyring, ledger=None) -> dict:
              for entry in purse.read_log(access, keys, view)],
     )
     if ledger is not None:
-        card = ledger.card_by_uid(uid)
-        p = ledger.personalisation(uid)
+        card = ledger.cards.card_by_uid(uid)
+        p = ledger.personalisation_records.personalisation(uid)
         if card is None:
             out["ledger"] = None
         else:
@@ -564,7 +564,7 @@ def show_card(tag, keyring, ledger=None) -> dict:
                 "card_number": card.card_number, "programme": card.programme_id, "kind": card.kind,
                 "face_value": card.face_value, "state": card.state, "holder": card.holder_name,
                 "personalisation": p.state if p else None,
-                "outstanding_balance": ledger.outstanding_balance(card.card_number),
+                "outstanding_balance": ledger.books.outstanding_balance(card.card_number),
             }
             if card.card_number != number:
                 out["ledger"]["mismatch"] = "the ledger registered this UID as %s" % card.card_number

@@ -79,7 +79,7 @@ def receive(session, batch, count, note, uids, uids_file, scan, card_timeout, as
     if not found and count is None:
         raise click.UsageError("give the cards' UIDs (--uid / --uids-file / --scan) or their --count")
     op = session.sign_in()
-    session.ledger().receive_stock(op.username, batch, found, note=note, count=count)
+    session.ledger().stock.receive_stock(op.username, batch, found, note=note, count=count)
     doc = {"ok": True, "batch": batch, "received": count if count is not None else len(found), "uids": found}
     if as_json:
         emit_json(doc)
@@ -97,7 +97,7 @@ def issue_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
     if not found:
         raise click.UsageError("give the cards' UIDs (--uid / --uids-file / --scan)")
     op = session.sign_in()
-    n = session.ledger().issue_to_point(op.username, found, point)
+    n = session.ledger().stock.issue_to_point(op.username, found, point)
     if as_json:
         emit_json({"ok": True, "point": point, "issued": n, "uids": found})
     else:
@@ -112,7 +112,7 @@ def count_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
     differences (missing, at another place, unknown)."""
     found = _collect_uids(session, uids, uids_file, scan, card_timeout)
     op = session.sign_in()
-    result = session.ledger().count_stock(op.username, found, point)
+    result = session.ledger().stock.count_stock(op.username, found, point)
     doc = {"ok": result.ok, "location": result.location, "expected": result.expected, "counted": result.counted,
            "missing": result.missing, "unexpected": [{"uid": u, "ledger": w} for u, w in result.unexpected],
            "unknown": result.unknown, "unidentified_expected": result.unidentified,

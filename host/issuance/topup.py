@@ -72,7 +72,7 @@ def _open(ledger, tag, keys, issuer=None):
     c = IssuerCard(tag, keys, nothing_done=_NOTHING)
     c.check_issuer(issuer)
     try:
-        registered = ledger.card(c.number)
+        registered = ledger.cards.card(c.number)
     except NotFound:
         raise OperationRefused("card %s (UID %s) is not registered in this ledger. %s" % (
             c.number, c.uid_hex, _NOTHING)) from None
@@ -83,7 +83,7 @@ def _open(ledger, tag, keys, issuer=None):
 
 
 def _open_items(ledger, card_number):
-    return [t for t in ledger.unconfirmed_topups() if t.card_number == card_number]
+    return [t for t in ledger.topup_records.unconfirmed_topups() if t.card_number == card_number]
 
 
 def _describe(item):
@@ -112,7 +112,7 @@ class _audit_refusals:
         if exc is None or not isinstance(exc, CardFlowError) or exc.audited:
             return False
         try:
-            self.ledger.record_topup_refusal(self.operator, self.action, str(exc),
+            self.ledger.topup_records.record_topup_refusal(self.operator, self.action, str(exc),
                                              card_number=self.card_number,
                                              txn_id=self.txn_id)
         except LedgerError:
@@ -173,7 +173,7 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
         rekeyed = " (the card was re-keyed to key version %d first)" % current
     key = txn_id or "topup-%s" % uuid.uuid4().hex
     try:
-        pending = ledger.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
+        pending = ledger.topup_records.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
                                             payment_method=payment_method, card_seq=c.view.seq,
                                             card_balance=c.view.balance)
     except (LedgerRefused, IdempotencyConflict) as e:
@@ -184,13 +184,13 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
         slot = c.credit(amount, codec.TXN_LOAD, card_txn(pending.id), now)
     except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
         if not _refused(e):
-            return _after_failure(ledger, c, ledger.topup(key), operator, e)
+            return _after_failure(ledger, c, ledger.topup_records.topup(key), operator, e)
         # refused before the commit point: the card holds what it held, so the booking goes back
-        ledger.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.reason)
+        ledger.topup_records.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.reason)
         return Outcome("topup", key, c.number, amount, "reversed", c.view.balance, c.view.seq,
                        "the card refused the write (%s); the booking was reversed (账务撤销). Nothing was credited."
                        % e.reason)
-    ledger.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
+    ledger.topup_records.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
                    "card %s topped up by %s; balance %s%s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance),
@@ -205,7 +205,7 @@ def _refused(exc):
 def _resend(ledger, c, txn_id, amount, operator):
     """The same transaction again: its result, or its settlement; None if it is new."""
     try:
-        t = ledger.topup(txn_id)
+        t = ledger.topup_records.topup(txn_id)
     except NotFound:
         return None
     if t.card_number != c.number or t.amount != amount:
@@ -240,7 +240,7 @@ def void(ledger, tag, keys, txn_id: str, operator, *, amount: int | None = None,
 
 def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
     try:
-        t = ledger.topup(txn_id)
+        t = ledger.topup_records.topup(txn_id)
     except NotFound:
         raise OperationRefused("no top-up %s in the ledger" % txn_id) from None
     ctx.card_number = t.card_number
@@ -264,7 +264,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
                                "amount; use a refund or adjustment. %s" % (
                                    c.number, fmt_yuan(c.view.balance), fmt_yuan(t.amount), txn_id, _NOTHING))
     try:
-        ledger.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
+        ledger.topup_records.book_void_pending(txn_id, operator, card_present=True, card_seq=c.view.seq)
     except LedgerRefused as e:
         raise _audited(OperationRefused("%s. %s" % (e, _NOTHING))) from None
     try:
@@ -272,11 +272,11 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
         slot = c.void(t.amount, card_txn(t.id), ledger.now())
     except Exception as e:  # noqa: BLE001 - outcome unknown
         if not _refused(e):
-            return _after_failure(ledger, c, ledger.topup(txn_id), operator, e)
-        ledger.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.reason)
+            return _after_failure(ledger, c, ledger.topup_records.topup(txn_id), operator, e)
+        ledger.topup_records.book_void_cancel(txn_id, operator=operator, reason="card refused the write: %s" % e.reason)
         return Outcome("void", txn_id, c.number, t.amount, "void_cancelled", c.view.balance, c.view.seq,
                        "the card refused the void (%s); top-up %s stays confirmed" % (e.reason, txn_id))
-    ledger.book_void_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
+    ledger.topup_records.book_void_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("void", txn_id, c.number, t.amount, "voided", c.view.balance, c.view.seq,
                    "top-up %s voided: %s taken back from card %s (balance %s); hand the money back" % (
@@ -288,7 +288,7 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
 
 def unconfirmed(ledger):
     """Top-ups and voids whose card write is not confirmed (the unconfirmed-transaction query)."""
-    return ledger.unconfirmed_topups()
+    return ledger.topup_records.unconfirmed_topups()
 
 
 def reconfirm(ledger, tag, keys, operator=None, *, issuer: int | None = None) -> list[Outcome]:
@@ -314,9 +314,9 @@ def _after_failure(ledger, c, item, operator, exc):
             return result
     is_void = item.void_state in _OPEN_VOID
     if is_void:
-        ledger.book_void_unconfirmed(item.txn_id, operator=operator)
+        ledger.topup_records.book_void_unconfirmed(item.txn_id, operator=operator)
     else:
-        ledger.book_topup_unconfirmed(item.txn_id, operator=operator)
+        ledger.topup_records.book_topup_unconfirmed(item.txn_id, operator=operator)
     return Outcome("void" if is_void else "topup", item.txn_id, item.card_number, item.amount,
                    "void_unconfirmed" if is_void else "unconfirmed", None, None,
                    "the card write was interrupted (%s: %s): the outcome is unknown. Put card %s back on the reader "
@@ -337,28 +337,28 @@ def _settle(ledger, c, item, operator) -> Outcome:
     if found == COMMITTED:
         note = _finish(c, seq, ledger)
         if is_void:
-            ledger.book_void_confirm(item.txn_id, card_seq=seq, operator=operator)
+            ledger.topup_records.book_void_confirm(item.txn_id, card_seq=seq, operator=operator)
             state, msg = "voided", "the card shows the void of %s: confirmed (撤销补确); hand the money back" % (
                 item.txn_id)
         else:
-            ledger.book_topup_confirm(item.txn_id, card_seq=seq, operator=operator)
+            ledger.topup_records.book_topup_confirm(item.txn_id, card_seq=seq, operator=operator)
             state, msg = "confirmed", "the card shows top-up %s: confirmed (补确认)" % item.txn_id
         _seen(ledger, c)
         return Outcome(action, item.txn_id, c.number, item.amount, state, c.view.balance, c.view.seq, msg + note)
     if found == ABSENT:
         if is_void:
-            ledger.book_void_cancel(item.txn_id, operator=operator, reason="the card does not show the void")
+            ledger.topup_records.book_void_cancel(item.txn_id, operator=operator, reason="the card does not show the void")
             state, msg = "void_cancelled", "the card does not show the void of %s: cancelled; the top-up stays " \
                                            "confirmed" % item.txn_id
         else:
-            ledger.book_topup_reverse(item.txn_id, operator=operator, reason="the card does not show the top-up")
+            ledger.topup_records.book_topup_reverse(item.txn_id, operator=operator, reason="the card does not show the top-up")
             state, msg = "reversed", "the card does not show top-up %s: booking reversed (账务撤销)" % item.txn_id
         return Outcome(action, item.txn_id, c.number, item.amount, state, c.view.balance, c.view.seq, msg)
     if item.state == "pending" or item.void_state == "pending":
         if is_void:
-            ledger.book_void_unconfirmed(item.txn_id, operator=operator)
+            ledger.topup_records.book_void_unconfirmed(item.txn_id, operator=operator)
         else:
-            ledger.book_topup_unconfirmed(item.txn_id, operator=operator)
+            ledger.topup_records.book_topup_unconfirmed(item.txn_id, operator=operator)
     return Outcome(action, item.txn_id, c.number, item.amount, "undecided", c.view.balance, c.view.seq,
                    "card %s has moved on (counter %d) and no longer records whether %s happened: settle it from the "
                    "reader journals at reconciliation" % (c.number, c.view.seq, _describe(item)))
@@ -377,7 +377,7 @@ def _finish(c, seq, ledger):
 
 def _seen(ledger, c):
     try:
-        ledger.record_card_seen(c.number, c.view.seq, c.view.balance, "topup")
+        ledger.cards.record_card_seen(c.number, c.view.seq, c.view.balance, "topup")
     except LedgerError:
         pass  # a memo for reconciliation; the booking itself is done
 

@@ -3,6 +3,9 @@ named holders (ID numbers encrypted at rest), operators and roles, terminals, to
 blacklist and a hash-chained audit log. SQLite by default, PostgreSQL by URL; alembic migrations.
 
     ledger = open_ledger()            # or open_ledger("postgresql://...") / $ICPURSE_DB
+    ledger.books.trial_balance()      # one service per job: service.py lists them
+
+Nothing outside this package queries the database: every read and change goes through a service.
 """
 from icpurse.host.ledger.audit import AuditBreak
 from icpurse.host.ledger.db import ENV_VAR, default_url, resolve_url
@@ -11,12 +14,15 @@ from icpurse.host.ledger.errors import (
     LedgerError, NonCashRequiredError, NotFound, ProgrammeViolationError, RealNameRequiredError, Refused, RoleError,
     SeparationOfDutiesError, UnbalancedEntryError,
 )
-from icpurse.host.ledger.issuance import HolderInfo, StockCount
+from icpurse.host.ledger.cards import HolderInfo
+from icpurse.host.ledger.models import ROLES
 from icpurse.host.ledger.service import Ledger, open_ledger
+from icpurse.host.ledger.stock import StockCount
 from icpurse.host.ledger.views import PersonalisationView
 
 __all__ = [
     "open_ledger", "Ledger", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak", "ENV_VAR", "default_url", "resolve_url",
+    "ROLES",
     "LedgerError", "Refused", "NotFound", "SeparationOfDutiesError", "RoleError", "AuthenticationError",
     "InvalidStateError", "CapExceededError", "ProgrammeViolationError", "BlacklistedError", "RealNameRequiredError",
     "NonCashRequiredError", "IdempotencyConflict", "UnbalancedEntryError", "DataKeyError",

@@ -23,6 +23,13 @@ GENESIS = "0" * 64
 WRITER_LOCK = 0x1C9A0D17  # PostgreSQL advisory lock serialising writers (SQLite: BEGIN IMMEDIATE does it)
 
 
+def actor_name(actor) -> str | None:
+    """The name an audit entry records for `actor` (an Operator, a name, or None)."""
+    if actor is None:
+        return None
+    return actor if isinstance(actor, str) else actor.username
+
+
 def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -85,3 +92,28 @@ def head(session: Session) -> tuple[int, str]:
     """(last seq, last hash): record it elsewhere to detect truncation later."""
     last = session.execute(select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (last[0], last[1]) if last else (0, GENESIS)
+
+
+class AuditLog:
+    """The audit log as a ledger service (`Ledger.audit`): verify the chain, its head, its entries."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
+    def verify_audit_log(self) -> AuditBreak | None:
+        """None when the whole chain verifies, else the first broken link."""
+        with self.uow.read() as s:
+            return verify(s)
+
+    def audit_head(self) -> tuple[int, str]:
+        with self.uow.read() as s:
+            return head(s)
+
+    def audit_entries(self, card: str | None = None, action: str | None = None) -> list[AuditEntry]:
+        with self.uow.read() as s:
+            q = select(AuditEntry).order_by(AuditEntry.seq)
+            if card is not None:
+                q = q.where(AuditEntry.card_number == card)
+            if action is not None:
+                q = q.where(AuditEntry.action == action)
+            return list(s.execute(q).scalars())

@@ -1,21 +1,40 @@
-"""Operators (roles, scrypt passwords) and terminals (8-digit number bound to an outlet)."""
+"""Operators: who may do what (roles, scrypt passwords). `operator_row` is the look-up (and role
+check) every service does before a change."""
 from __future__ import annotations
 
 import re
 
 from sqlalchemy import select
 
-from icpurse.host.ledger.core import LedgerCore
-from icpurse.host.ledger.errors import AuthenticationError, InvalidStateError, NotFound
-from icpurse.host.ledger.models import ROLES, TERMINAL_STATUSES, Operator, Terminal
+from icpurse.host.ledger.audit import actor_name
+from icpurse.host.ledger.errors import AuthenticationError, InvalidStateError, NotFound, RoleError
+from icpurse.host.ledger.models import ROLES, Operator
 from icpurse.host.ledger.passwords import hash_password, verify_password
-from icpurse.host.ledger.views import OperatorView, TerminalView, operator_view, terminal_view
+from icpurse.host.ledger.views import OperatorView, operator_view
 
 ADMIN = ("issuer-admin",)
 
 
-class PeopleMixin(LedgerCore):
-    # --- operators ---
+def operator_row(s, op, roles: tuple[str, ...] | None = None, action: str = "") -> Operator:
+    """The active operator `op` (a name or an Operator/OperatorView) in session `s`; NotFound if there is
+    none, RoleError if disabled or (with `roles`) of another role, naming `action`."""
+    name = op if isinstance(op, str) else op.username
+    row = s.execute(select(Operator).where(Operator.username == name)).scalar_one_or_none()
+    if row is None:
+        raise NotFound("no operator %r" % actor_name(op))
+    if not row.active:
+        raise RoleError("operator %s is disabled" % row.username)
+    if roles is not None and row.role not in roles:
+        raise RoleError("%s: operator %s has role %s; needs %s" % (
+            action or "this action", row.username, row.role, " or ".join(roles)))
+    return row
+
+
+class People:
+    """Operators (`Ledger.people`)."""
+
+    def __init__(self, uow):
+        self.uow = uow
 
     def add_operator(self, username: str, password: str, role: str, display_name: str = "",
                      by: Operator | str | None = None) -> OperatorView:
@@ -36,103 +55,54 @@ class PeopleMixin(LedgerCore):
             else:
                 if by is None:
                     raise AuthenticationError("adding an operator needs an issuer-admin (by=...)")
-                admin = self._operator(s, by, ADMIN, "add an operator")
+                admin = operator_row(s, by, ADMIN, "add an operator")
             if s.execute(select(Operator).where(Operator.username == username)).first():
                 raise InvalidStateError("operator %s already exists" % username)
             op = Operator(username=username, display_name=display_name or username, role=role,
-                          password_hash=pw_hash, active=True, created_at=self.now())
+                          password_hash=pw_hash, active=True, created_at=self.uow.now())
             s.add(op)
             s.flush()
-            self._audit(s, admin or op, "operator.add", username=username, role=role, bootstrap=first)
+            self.uow.audit(s, admin or op, "operator.add", username=username, role=role, bootstrap=first)
             return operator_view(op)
 
-        return self._run("operator.add", by, do, details={"username": username, "role": role})
+        return self.uow.run("operator.add", by, do, details={"username": username, "role": role})
 
     def authenticate_operator(self, username: str, password: str) -> OperatorView:
         """The operator if the password is right; AuthenticationError (audited) otherwise."""
-        with self.session() as s:
+        with self.uow.read() as s:
             op = s.execute(select(Operator).where(Operator.username == username)).scalar_one_or_none()
         ok = op is not None and op.active and verify_password(password, op.password_hash)
 
         def do(s):
             if not ok:
                 raise AuthenticationError("wrong operator name or password")
-            self._audit(s, username, "operator.login")
+            self.uow.audit(s, username, "operator.login")
             return operator_view(op)
 
-        return self._run("operator.login", username, do)
+        return self.uow.run("operator.login", username, do)
 
     def change_password(self, username: str, old_password: str, new_password: str) -> None:
         op = self.authenticate_operator(username, old_password)
         pw_hash = hash_password(new_password)
 
         def do(s):
-            row = self._operator(s, op)
+            row = operator_row(s, op)
             row.password_hash = pw_hash
-            self._audit(s, op, "operator.change_password")
+            self.uow.audit(s, op, "operator.change_password")
 
-        self._run("operator.change_password", op, do)
+        self.uow.run("operator.change_password", op, do)
 
     def set_operator_active(self, admin: Operator | str, username: str, active: bool) -> None:
         def do(s):
-            a = self._operator(s, admin, ADMIN, "enable/disable an operator")
+            a = operator_row(s, admin, ADMIN, "enable/disable an operator")
             op = s.execute(select(Operator).where(Operator.username == username)).scalar_one_or_none()
             if op is None:
                 raise NotFound("no operator %r" % username)
             op.active = active
-            self._audit(s, a, "operator.enable" if active else "operator.disable", username=username)
+            self.uow.audit(s, a, "operator.enable" if active else "operator.disable", username=username)
 
-        self._run("operator.set_active", admin, do, details={"username": username})
+        self.uow.run("operator.set_active", admin, do, details={"username": username})
 
     def operators(self) -> list[OperatorView]:
-        with self.session() as s:
+        with self.uow.read() as s:
             return [operator_view(o) for o in s.execute(select(Operator).order_by(Operator.username)).scalars()]
-
-    # --- terminals ---
-
-    def add_terminal(self, admin: Operator | str, number: str, outlet: str, merchant: str, *, key_version: int = 1,
-                     fixed_price: int | None = None, status: str = "enabled") -> TerminalView:
-        if not re.fullmatch(r"\d{8}", number or ""):
-            raise ValueError("a terminal number is 8 digits, got %r" % (number,))
-        if status not in TERMINAL_STATUSES:
-            raise ValueError("terminal status is enabled or disabled, got %r" % (status,))
-        if fixed_price is not None and (not isinstance(fixed_price, int) or isinstance(fixed_price, bool)
-                                        or fixed_price <= 0):
-            raise ValueError("fixed_price is a positive integer number of fen, got %r" % (fixed_price,))
-
-        def do(s):
-            a = self._operator(s, admin, ADMIN, "provision a terminal")
-            if s.execute(select(Terminal).where(Terminal.number == number)).first():
-                raise InvalidStateError("terminal %s already exists" % number)
-            t = Terminal(number=number, outlet=outlet, merchant=merchant, status=status, key_version=key_version,
-                         fixed_price=fixed_price, created_at=self.now())
-            s.add(t)
-            s.flush()
-            self._audit(s, a, "terminal.add", terminal=number, outlet=outlet, merchant=merchant,
-                        key_version=key_version, fixed_price=fixed_price)
-            return terminal_view(t)
-
-        return self._run("terminal.add", admin, do, terminal=number)
-
-    def set_terminal_status(self, admin: Operator | str, number: str, status: str) -> TerminalView:
-        if status not in TERMINAL_STATUSES:
-            raise ValueError("terminal status is enabled or disabled, got %r" % (status,))
-
-        def do(s):
-            a = self._operator(s, admin, ADMIN, "change a terminal's status")
-            t = self._terminal(s, number)
-            t.status = status
-            self._audit(s, a, "terminal.status", terminal=number, status=status)
-            return terminal_view(t)
-
-        return self._run("terminal.status", admin, do, terminal=number)
-
-    def terminal(self, number: str) -> TerminalView:
-        with self.session() as s:
-            return terminal_view(self._terminal(s, number))
-
-    def _terminal(self, s, number: str) -> Terminal:
-        t = s.execute(select(Terminal).where(Terminal.number == number)).scalar_one_or_none()
-        if t is None:
-            raise NotFound("no terminal %s" % number)
-        return t

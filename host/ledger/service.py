@@ -1,79 +1,91 @@
-"""`Ledger`: the issuer's ledger service used by the CLI and the other parts, and `open_ledger`."""
+"""`Ledger`: the issuer's ledger as a set of services over one unit of work, and `open_ledger`.
+
+    ledger = open_ledger(url, data_key=..., clock=...)
+    ledger.sales.record_sale("seller", card_number, payment_method="cash")
+    ledger.books.outstanding_balance(card_number)
+
+`Ledger` owns the engine, the clock, the business calendar, the holder cipher and the unit of work
+(`unit_of_work.UnitOfWork`: read sessions and the audited transaction); every service receives that
+same unit of work and nothing else. The services, one module each:
+
+| attribute | module | what |
+|---|---|---|
+| `people` | `people.py` | operators: roles, passwords, login |
+| `programmes` | `programmes.py` | programmes registered for issuing (violations, override) |
+| `stock` | `stock.py` | card stock: receive, identify, issue to a sales point, count |
+| `cards` | `cards.py` | card numbers, holders, what was last seen on a card |
+| `sales` | `sales.py` | sale, payment confirmation, activation |
+| `personalisation_records` | `personalisation_records.py` | the personalisation journal, programmes' numbers on cards |
+| `topup_records` | `topup_records.py` | top-ups and their voids in the books |
+| `blacklist` | `blacklist.py` | the versioned blacklist |
+| `store` | `store.py` | terminals, sign-ins, collected journals, day-close batches, observations, exceptions |
+| `lifecycle_records` | `lifecycle_records.py` | lost, replacement, redemption, goods refunds, re-activation, closing |
+| `rekey_records` | `rekey_records.py` | the re-key journal |
+| `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
+| `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
+
+The `*_records` services are the books' side of a workstation flow that writes cards
+(`host/issuance/personalise.py`, `host/issuance/topup.py`, `host/lifecycle/`, `host/issuance/rekey.py`).
+"""
 from __future__ import annotations
 
 import datetime as dt
 from typing import Callable
 
-from icpurse.host.ledger import bookkeeping as bk
-from icpurse.host.ledger.blacklist import BlacklistMixin
-from icpurse.host.ledger.core import CHINA_STANDARD_TIME, DEFAULT_CUTOFF, utc_now
+from icpurse.host.ledger.audit import AuditLog
+from icpurse.host.ledger.blacklist import Blacklist
+from icpurse.host.ledger.books import Books
+from icpurse.host.ledger.cards import Cards
 from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url
-from icpurse.host.ledger.errors import InvalidStateError
-from icpurse.host.ledger.issuance import IssuanceMixin
-from icpurse.host.ledger.lifecycle import LifecycleMixin
-from icpurse.host.ledger.models import JournalEntry, Operator
-from icpurse.host.ledger.people import PeopleMixin
-from icpurse.host.ledger.personalisation import PersonalisationMixin
-from icpurse.host.ledger.rekey import RekeyMixin
-from icpurse.host.ledger.storeops import StoreOpsMixin
-from icpurse.host.ledger.topups import TopupMixin
+from icpurse.host.ledger.holder_crypto import HolderCipher
+from icpurse.host.ledger.lifecycle_records import LifecycleRecords
+from icpurse.host.ledger.people import People
+from icpurse.host.ledger.personalisation_records import PersonalisationRecords
+from icpurse.host.ledger.programmes import Programmes
+from icpurse.host.ledger.rekey_records import RekeyRecords
+from icpurse.host.ledger.sales import Sales
+from icpurse.host.ledger.stock import Stock
+from icpurse.host.ledger.store import Store
+from icpurse.host.ledger.topup_records import TopupRecords
+from icpurse.host.ledger.unit_of_work import (
+    CHINA_STANDARD_TIME, DEFAULT_CUTOFF, BusinessCalendar, UnitOfWork, utc_now,
+)
 
 
-class Ledger(PeopleMixin, IssuanceMixin, PersonalisationMixin, TopupMixin, BlacklistMixin, StoreOpsMixin, LifecycleMixin,
-             RekeyMixin):
+class Ledger:
     """The issuer's ledger. Every state-changing method writes its audit entry in the same
     transaction; rule refusals raise a `Refused` subclass and are audited too."""
 
-    # --- bookkeeping views and bookings used by store operations ---
+    def __init__(self, engine, *, data_key: bytes | None = None, clock: Callable[[], dt.datetime] = utc_now,
+                 business_tz: dt.tzinfo = CHINA_STANDARD_TIME, daily_cutoff: dt.time = DEFAULT_CUTOFF):
+        self.engine = engine
+        self.calendar = BusinessCalendar(business_tz, daily_cutoff)
+        self.uow = UnitOfWork(engine, clock=clock, calendar=self.calendar,
+                              cipher=HolderCipher(data_key) if data_key is not None else None)
+        self.people = People(self.uow)
+        self.programmes = Programmes(self.uow)
+        self.stock = Stock(self.uow)
+        self.cards = Cards(self.uow)
+        self.sales = Sales(self.uow)
+        self.personalisation_records = PersonalisationRecords(self.uow)
+        self.topup_records = TopupRecords(self.uow)
+        self.blacklist = Blacklist(self.uow)
+        self.store = Store(self.uow)
+        self.lifecycle_records = LifecycleRecords(self.uow)
+        self.rekey_records = RekeyRecords(self.uow)
+        self.books = Books(self.uow)
+        self.audit = AuditLog(self.uow)
 
-    def outstanding_balance(self, card: str | None = None) -> int:
-        """Outstanding prepaid balance in fen (预收资金余额): of one card, or in total."""
-        with self.session() as s:
-            return bk.outstanding(s, self._card(s, card) if card is not None else None)
+    def now(self) -> dt.datetime:
+        """The ledger clock (aware)."""
+        return self.uow.now()
 
-    def unbalanced_entries(self) -> list[int]:
-        """Ids of journal entries that do not balance (should always be empty)."""
-        with self.session() as s:
-            return bk.unbalanced_entries(s)
+    def business_date(self, when: dt.datetime | None = None) -> dt.date:
+        """The business day of `when` (default: now) in the ledger's business calendar."""
+        return self.uow.business_date(when)
 
-    def trial_balance(self) -> dict[str, int]:
-        with self.session() as s:
-            return bk.trial_balance(s)
-
-    def book_redemption(self, card_number: str, amount: int, key: str, *, terminal: str | None = None,
-                        operator: Operator | str | None = None) -> JournalEntry:
-        """Value redeemed at a store (a debit seen on the card or in a reader journal), booked once per key."""
-        return self._simple_booking("redemption", card_number, amount, key, "redeemed", terminal, operator)
-
-    def book_discrepancy(self, card_number: str, amount: int, key: str, reason: str, *,
-                         operator: Operator | str | None = None) -> JournalEntry:
-        """A reconciliation difference, booked to the explicit discrepancy account (amount > 0 lowers the
-        card's ledger balance, amount < 0 raises it)."""
-        return self._simple_booking("discrepancy", card_number, amount, key, "discrepancy", None, operator,
-                                    reason=reason, allow_negative=True)
-
-    def _simple_booking(self, kind, card_number, amount, key, counter_account, terminal, operator, reason="",
-                        allow_negative=False):
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0 or (amount < 0 and not allow_negative):
-            raise ValueError("%s amount must be a %s integer number of fen, got %r" % (
-                kind, "non-zero" if allow_negative else "positive", amount))
-
-        def do(s):
-            op = self._operator(s, operator) if operator is not None else None
-            card = self._card(s, card_number)
-            if kind == "redemption" and bk.outstanding(s, card) < amount:
-                raise InvalidStateError("card %s: redemption of %d fen exceeds the ledger balance (no overdraft)" % (
-                    card_number, amount))
-            entry, created = bk.book(s, key, kind, [
-                bk.Line(bk.prepaid_account(s, card), amount),
-                bk.Line(bk.account(s, counter_account), -amount),
-            ], self.now(), card=card, operator_id=op.id if op else None, memo=reason)
-            if created:
-                self._audit(s, op, "book." + kind, card=card_number, terminal=terminal, key=key, amount=amount,
-                            reason=reason)
-            return entry
-
-        return self._run("book." + kind, operator, do, card=card_number, terminal=terminal, details={"key": key})
+    def close(self) -> None:
+        self.engine.dispose()
 
 
 def open_ledger(url: str | None = None, *, data_key: bytes | None = None,

@@ -55,6 +55,8 @@ class TopupView:
     id: int = 0  # the ledger's number of the top-up; the card's slot carries it (24 bits) as `txn`
     void_state: str | None = None  # None | pending | unconfirmed | confirmed | cancelled
     void_card_seq_before: int | None = None
+    card_balance_before: int | None = None  # the balance read from the card before the top-up
+    settled_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def topup_view(t) -> TopupView:
     return TopupView(t.txn_id, t.card.card_number, t.amount, t.state, t.payment_method,
                      t.terminal.number if t.terminal else None,
                      t.business_date, t.created_at, t.card_seq_before, t.card_seq_after, t.id, t.void_state,
-                     t.void_card_seq_before)
+                     t.void_card_seq_before, t.card_balance_before, t.settled_at)
 
 
 def terminal_view(t) -> TerminalView:

@@ -62,7 +62,7 @@ def _blank_to_stock_card(session, lost_number):
     """A blank card on the reader becomes a personalised stock card of the lost card's programme."""
     from icpurse.host.issuance import service as svc
 
-    view = session.ledger().card(lost_number)
+    view = session.ledger().cards.card(lost_number)
     station = workstation(session)
     result = station.personalise_card(session.card(), svc.IssueOrder(view.programme_id, view.kind, view.face_value))
     if not result.ok:
@@ -79,7 +79,7 @@ def replace(session, lost_number, id_number, as_json):
     blank that is personalised first) is loaded with the lost card's LEDGER balance."""
     op = session.sign_in()
     ledger, ring = session.ledger(), session.keyring()
-    if flows.personalised_as(session.card(), ring) is None and ledger.replacement_of(lost_number) is None:
+    if flows.personalised_as(session.card(), ring) is None and ledger.lifecycle_records.replacement_of(lost_number) is None:
         _blank_to_stock_card(session, lost_number)
     r = flows.replace_lost_card(ledger, op.username, lost_number, session.card(), ring, id_number=id_number,
                                 when=_now(session))
@@ -120,7 +120,7 @@ def redeem(session, card_number, returner_name, returner_id, payout, account_nam
 def transfer_paid(session, card_number, reference, as_json):
     """Record that a redemption's bank transfer was made (finance)."""
     op = session.sign_in()
-    session.ledger().settle_refund_transfer(op.username, card_number, reference)
+    session.ledger().lifecycle_records.settle_refund_transfer(op.username, card_number, reference)
     _done(as_json, {"card_number": card_number, "reference": reference},
           "refund transfer for card %s recorded (%s)" % (card_number, reference))
 

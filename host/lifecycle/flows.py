@@ -28,14 +28,14 @@ def _on_card(card, kind, txn, amount):
 
 
 def _cap(ledger, card_number):
-    view = ledger.card(card_number)
-    prog = ledger.programme(view.programme_id)
+    view = ledger.cards.card(card_number)
+    prog = ledger.programmes.programme(view.programme_id)
     return prog.effective_cap(view.kind, load_profile(prog.profile)) or 0
 
 
 def report_lost(ledger, operator, card_number, id_number, note=""):
     """挂失 (no card needed): ID checked, card state lost, blacklisted (readers get it at sign-in)."""
-    return ledger.report_lost(operator, card_number, id_number=id_number, note=note)
+    return ledger.lifecycle_records.report_lost(operator, card_number, id_number=id_number, note=note)
 
 
 def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_number, identity_fields, when, reason,
@@ -57,13 +57,13 @@ def _issue_replacement(ledger, operator, old_number, new_tag, keyring, new_numbe
         uid = bytes(new_tag.uid)
         personalise(new_tag, keyring.for_card(uid, ident[codec.IDENTITY_KEY_VERSION]), ident, cardtime.seconds(when))
         number = new_number
-    rep = ledger.replace_card(operator, old_number, bytes(new_tag.uid), number, reason=reason, id_number=id_number)
+    rep = ledger.lifecycle_records.replace_card(operator, old_number, bytes(new_tag.uid), number, reason=reason, id_number=id_number)
     card = _open(new_tag, keyring, number)
     if rep.amount and not _on_card(card, codec.TXN_LOAD, card_txn(rep.entry_id), rep.amount):
         if card.balance != 0:
             raise CardProblem("replacement card %s already holds %d fen" % (number, card.balance))
         slot = card.credit(rep.amount, codec.TXN_LOAD, card_txn(rep.entry_id), when, _cap(ledger, number))
-        ledger.record_card_write(operator, number, "replacement_load", slot[codec.PURSE_SLOT_SEQ],
+        ledger.lifecycle_records.record_card_write(operator, number, "replacement_load", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], amount=rep.amount, replaces=old_number)
     return rep
 
@@ -92,9 +92,9 @@ def exchange_card(ledger, operator, old_tag, new_tag, keyring, *, when, new_numb
     the old card is emptied (issuer debit) and stays blacklisted."""
     old = IssuerCard(old_tag, keyring, recover=True)
     old_number = old.number
-    done = ledger.replacement_of(old_number)
+    done = ledger.lifecycle_records.replacement_of(old_number)
     if done is None:
-        ledger_balance = ledger.outstanding_balance(old_number)
+        ledger_balance = ledger.books.outstanding_balance(old_number)
         if old.balance != ledger_balance:
             raise CardProblem("card %s shows %d fen but the ledger holds %d fen: reconcile it first" % (
                 old_number, old.balance, ledger_balance))
@@ -103,7 +103,7 @@ def exchange_card(ledger, operator, old_tag, new_tag, keyring, *, when, new_numb
     old = IssuerCard(old_tag, keyring, recover=True)
     if rep.amount and old.balance and not _on_card(old, codec.TXN_DEBIT, card_txn(rep.entry_id), rep.amount):
         slot = old.empty(card_txn(rep.entry_id), when)
-        ledger.record_card_write(operator, old_number, "exchange_empty", slot[codec.PURSE_SLOT_SEQ],
+        ledger.lifecycle_records.record_card_write(operator, old_number, "exchange_empty", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], replaced_by=new_number)
     return rep
 
@@ -114,13 +114,13 @@ def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, return
     profile's limit, else a same-name bank transfer), the card is emptied by a closing slot and
     the card closed. Without a tag the card must be reported lost (paid by its ledger balance)."""
     card = _open(tag, keyring, card_number) if tag is not None else None
-    booked = ledger.booking("redeem:%s" % card_number)
+    booked = ledger.books.booking("redeem:%s" % card_number)
     if booked is None:
-        red = ledger.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
+        red = ledger.lifecycle_records.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
                                  payout=payout, card_balance=card.balance if card else None,
                                  account_name=account_name, account_number=account_number, unit_name=unit_name)
     else:  # resuming: the payout is booked, the card may not be emptied yet
-        red = ledger.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
+        red = ledger.lifecycle_records.redeem_card(operator, card_number, returner_name=returner_name, returner_id=returner_id,
                                  payout=payout, card_balance=None)
     if card is not None:
         txn = card_txn(red.entry_id)
@@ -129,9 +129,9 @@ def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, return
                 raise CardProblem("card %s shows %d fen, the redemption paid %d fen: report it" % (
                     card_number, card.balance, red.amount))
             slot = card.empty(txn, when)
-            ledger.record_card_write(operator, card_number, "redemption_close", slot[codec.PURSE_SLOT_SEQ],
+            ledger.lifecycle_records.record_card_write(operator, card_number, "redemption_close", slot[codec.PURSE_SLOT_SEQ],
                                      slot[codec.PURSE_SLOT_BALANCE], amount=red.amount)
-    ledger.finish_redemption(operator, card_number, card_emptied=card is not None)
+    ledger.lifecycle_records.finish_redemption(operator, card_number, card_emptied=card is not None)
     return red
 
 
@@ -140,21 +140,21 @@ def refund_goods(ledger, operator, card_number, amount, key, *, tag=None, keyrin
     """Goods returned: the value goes back to the card (credit, kind REFUND); without the card,
     cash up to the profile's goods-refund limit."""
     if tag is None:
-        return ledger.refund_goods(operator, card_number, amount, key, to_card=False, terminal=terminal, note=note)
+        return ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=False, terminal=terminal, note=note)
     card = _open(tag, keyring, card_number)
-    ref = ledger.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal, note=note)
+    ref = ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal, note=note)
     txn = card_txn(ref.entry_id)
     if not _on_card(card, codec.TXN_REFUND, txn, amount):
         slot = card.credit(amount, codec.TXN_REFUND, txn, when, _cap(ledger, card_number))
-        ledger.record_card_write(operator, card_number, "goods_refund", slot[codec.PURSE_SLOT_SEQ],
+        ledger.lifecycle_records.record_card_write(operator, card_number, "goods_refund", slot[codec.PURSE_SLOT_SEQ],
                                  slot[codec.PURSE_SLOT_BALANCE], amount=amount, key=key)
     return ref
 
 
 def default_new_expiry(ledger, card_number, today_day):
     """Today plus the programme's validity for the card's kind (at least the profile's minimum)."""
-    view = ledger.card(card_number)
-    prog = ledger.programme(view.programme_id)
+    view = ledger.cards.card(card_number)
+    prog = ledger.programmes.programme(view.programme_id)
     profile = load_profile(prog.profile)
     validity = prog.terms[view.kind].validity
     months = max(validity.months if validity else 0, profile.anonymous_min_months or 0) or 36
@@ -170,7 +170,7 @@ def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, ca
     except CardFlowError as e:
         if e.refusal is None or card_number is None:
             raise  # the card did not answer, or nothing to finish it from
-        raw = ledger.pending_identity(card_number)
+        raw = ledger.lifecycle_records.pending_identity(card_number)
         if raw is None:
             raise
         version = raw[1]  # identity key_version byte (layout: protocol/records.py)
@@ -183,13 +183,13 @@ def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, ca
             card.number, card.expiry or "none"))
     new_expiry = new_expiry or default_new_expiry(ledger, card.number, today)
     raw = card.sealed_identity(new_expiry)
-    ledger.reactivate_card(operator, card.number, old_expiry=card.expiry, new_expiry=new_expiry,
+    ledger.lifecycle_records.reactivate_card(operator, card.number, old_expiry=card.expiry, new_expiry=new_expiry,
                            identity_hex=bytes(raw).hex())
     card.write_identity(raw)
     after = _open(tag, keyring, card.number)
     if after.expiry != new_expiry:
         raise CardProblem("card %s: the identity rewrite did not verify: run the same command again" % card.number)
-    ledger.record_card_write(operator, after.number, "reactivate", after.seq, after.balance,
+    ledger.lifecycle_records.record_card_write(operator, after.number, "reactivate", after.seq, after.balance,
                              old_expiry=card.expiry, new_expiry=new_expiry)
     return {"card_number": after.number, "expiry": new_expiry, "balance": after.balance, "resumed": False}
 
@@ -197,4 +197,4 @@ def reactivate_card(ledger, operator, tag, keyring, *, when, new_expiry=None, ca
 def close_card(ledger, operator, card_number, *, tag=None, keyring=None, reason="closed at the holder's request"):
     """Close a card with a zero balance (card read when present); else redeem it."""
     card = _open(tag, keyring, card_number) if tag is not None else None
-    return ledger.close_card(operator, card_number, card_balance=card.balance if card else None, reason=reason)
+    return ledger.lifecycle_records.close_card(operator, card_number, card_balance=card.balance if card else None, reason=reason)

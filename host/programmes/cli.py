@@ -124,7 +124,7 @@ def register(session, file, programme_id, override_reason):
     admin = session.sign_in().username
     for p in programmes:
         try:
-            ledger.register_programme(admin, p, override_reason=override_reason)
+            ledger.programmes.register_programme(admin, p, override_reason=override_reason)
         except LedgerError as e:
             raise Failure("%s: %s (nothing was registered for it)" % (p.id, e)) from None
         click.echo("programme %s registered%s" % (p.id, " (override: %s)" % override_reason

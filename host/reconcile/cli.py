@@ -64,7 +64,7 @@ def run(session, day, as_json):
 @uses(db=True, json=True)
 def exceptions(session, status, as_json):
     """The exception list with evidence (--json)."""
-    rows = session.ledger().exceptions(None if status == "all" else status)
+    rows = session.ledger().store.exceptions(None if status == "all" else status)
     if as_json:
         emit_json([e.__dict__ for e in rows], sort_keys=True)
     else:
@@ -89,7 +89,7 @@ def close_cmd(session, exception_id, status, reason, book_discrepancy):
             raise Failure("--book-discrepancy resolves the exception: use --as resolved")
         e = settle(ledger, op, exception_id, reason)
     else:
-        e = ledger.close_exception(op, exception_id, status, reason)
+        e = ledger.store.close_exception(op, exception_id, status, reason)
     click.echo("exception %d %s%s" % (e.id, e.status, ": " + e.close_reason if book_discrepancy else ""))
 
 
@@ -104,7 +104,7 @@ def blacklist():
 def approve(session, exception_id):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
     ledger = session.ledger()
-    e = ledger.approve_blacklist(session.sign_in().username, exception_id)
+    e = ledger.store.approve_blacklist(session.sign_in().username, exception_id)
     click.echo("card %s blacklisted (version %d, exception %d)" % (e.card_number, e.blacklist_version, e.id))
 
 
@@ -114,8 +114,8 @@ def approve(session, exception_id):
 def list_cmd(session, version, as_json):
     """The blacklisted cards: the current list, or as it stood at --version."""
     ledger = session.ledger()
-    current = ledger.blacklist_version()
-    items = ledger.blacklist_entries(version)
+    current = ledger.blacklist.blacklist_version()
+    items = ledger.blacklist.blacklist_entries(version)
     if as_json:
         emit_json({"version": version or current, "entries": [i.__dict__ for i in items]}, sort_keys=True)
         return

@@ -17,10 +17,7 @@ rollback, clone and forgery propose a blacklist entry for an operator to approve
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from icpurse.host import codec
-from icpurse.host.ledger.models import JournalEntry
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime
 
@@ -52,17 +49,11 @@ class _Findings:
         self.ledger, self.report = ledger, report
 
     def add(self, fingerprint, kind, summary, **kw):
-        ev, created = self.ledger.add_exception(fingerprint, kind, summary, **kw)
+        ev, created = self.ledger.store.add_exception(fingerprint, kind, summary, **kw)
         self.report.findings.append(ev)
         if created:
             self.report.new.append(ev.id)
         return ev
-
-
-def _booked_keys(ledger, prefix):
-    with ledger.session() as s:
-        return set(s.execute(select(JournalEntry.idempotency_key)
-                             .where(JournalEntry.idempotency_key.like(prefix + "%"))).scalars())
 
 
 def _in_day(ledger, when: dt.datetime, day):
@@ -72,12 +63,12 @@ def _in_day(ledger, when: dt.datetime, day):
 def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> ReconReport:
     report = ReconReport(day)
     found = _Findings(ledger, report)
-    uids = ledger.uid_map()
-    records = ledger.journal_records()
+    uids = ledger.cards.uid_map()
+    records = ledger.store.journal_records()
     committed = [r for r in records if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT]
 
     # 1. redemptions, once per reader transaction (in batches: one ledger transaction each)
-    booked = _booked_keys(ledger, "debit:")
+    booked = ledger.books.booked_keys("debit:")
     todo = []
     for r in committed:
         key = "debit:%s:%d" % (r.terminal, r.txn)
@@ -92,7 +83,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     n_booked = fen_booked = fen_discrepancy = 0
     for i in range(0, len(todo), BOOKING_BATCH):
         part = todo[i:i + BOOKING_BATCH]
-        short = dict(ledger.book_redemptions([t[:4] for t in part], operator=operator))
+        short = dict(ledger.books.book_redemptions([t[:4] for t in part], operator=operator))
         n_booked += len(part)
         fen_booked += sum(t[1] for t in part)
         for number, amount, key, terminal, r in part:
@@ -109,13 +100,13 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     terminals = sorted({r.terminal for r in records})
     if domain is not None:
         from icpurse.host.audit.terminal import audit_terminal
-        from icpurse.host.terminals import journal as jv
+        from icpurse.host.terminals import journal_records as jv
         from icpurse.host.terminals.service import report_problem
 
         for t in terminals:
             for p in audit_terminal(ledger, t, jv.journal_keys(domain, int(t))).problems:
                 report.findings.append(report_problem(ledger, t, p, source="reconcile"))
-    for b in ledger.batches():
+    for b in ledger.store.batches():
         if not b.balanced:
             found.add("dayclose:%s:%d" % (b.terminal, b.batch), "day_close_difference",
                       "terminal %s batch %d: reader %d debits / %d fen, journal %d / %d fen" % (
@@ -131,20 +122,18 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
             obs.setdefault(number, []).append(Observation(
                 number, r.reader_time, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
                 r.kind, r.amount, int(r.terminal), r.txn))
-    for o in ledger.card_observations():
+    for o in ledger.store.card_observations():
         obs.setdefault(o.card_number, []).append(Observation(
             o.card_number, cardtime.seconds(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
             o.terminal, o.txn))
-    from icpurse.host.ledger.models import Topup  # confirmed top-ups: the state their write left
-    with ledger.session() as s:
-        for t in s.execute(select(Topup).where(Topup.state == "confirmed")).scalars():
-            if t.card_seq_after is not None and t.card_balance_before is not None:
-                number = t.card.card_number
-                obs.setdefault(number, []).append(Observation(
-                    number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
-                    t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
+    for t in ledger.topup_records.confirmed_topups():  # confirmed top-ups: the state their write left
+        if t.card_seq_after is not None and t.card_balance_before is not None:
+            number = t.card_number
+            obs.setdefault(number, []).append(Observation(
+                number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
+                t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
     open_topups = {}
-    for t in ledger.unconfirmed_topups():
+    for t in ledger.topup_records.unconfirmed_topups():
         open_topups.setdefault(t.card_number, []).append(t)
     mismatched = 0
     for number in sorted(obs):
@@ -155,7 +144,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         now = latest(lines)
         if now is None:
             continue
-        ledger_balance = ledger.outstanding_balance(number)
+        ledger_balance = ledger.books.outstanding_balance(number)
         if now.balance > ledger_balance:
             mismatched += 1
             found.add("balance:%s:%d:%d:%d" % (number, now.seq, now.balance, ledger_balance), "forgery",
@@ -172,9 +161,9 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                               number, ledger_balance, now.ref, now.seq, now.balance),
                           card_number=number, amount=ledger_balance - now.balance,
                           evidence={"observation": now.as_dict(), "ledger_balance": ledger_balance})
-        card = ledger.card(number)
+        card = ledger.cards.card(number)
         if card.last_seen_seq is None or now.seq > card.last_seen_seq:
-            ledger.record_card_seen(number, now.seq, now.balance, source=now.source)
+            ledger.cards.record_card_seen(number, now.seq, now.balance, source=now.source)
 
     # 5. top-ups left unconfirmed
     for number, tops in open_topups.items():
@@ -186,11 +175,11 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                       evidence={"txn": t.txn_id, "state": t.state, "card_seq_before": t.card_seq_before})
 
     # debits on blacklisted cards after the blacklist reached the reader
-    entries = {e.card_number: e for e in ledger.blacklist_entries()}
+    entries = {e.card_number: e for e in ledger.blacklist.blacklist_entries()}
     if entries:
         reached = {}
         for t in terminals:
-            reached[t] = ledger.sign_ins(t)
+            reached[t] = ledger.store.sign_ins(t)
         for r in committed:
             number = uids.get(r.uid)
             e = entries.get(number)
@@ -212,7 +201,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     for r in records:
         if r.state != codec.JR_PENDING or (r.terminal, r.txn) in resolved:
             continue
-        later = [si for si in ledger.sign_ins(r.terminal) if si.first_number > r.number]
+        later = [si for si in ledger.store.sign_ins(r.terminal) if si.first_number > r.number]
         if later:
             found.add("pending:%s:%d" % (r.terminal, r.txn), "pending_unresolved",
                       "terminal %s: sale %d of %d fen (card %s, seq %d) was interrupted and is still unresolved "
@@ -223,19 +212,19 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
 
     # totals: everything in fen, checkable by hand
     day_debits = [r for r in committed if _in_day(ledger, cardtime.to_datetime(r.reader_time), day)]
-    tb = ledger.trial_balance()
-    batches = [b for b in ledger.batches()]
+    tb = ledger.books.trial_balance()
+    batches = [b for b in ledger.store.batches()]
     report.totals = {
         "journal_debits": len(day_debits), "journal_debit_fen": sum(r.amount for r in day_debits),
         "all_journal_debit_fen": sum(r.amount for r in committed),
         "redeemed_fen": -tb.get("redeemed", 0),
         "discrepancy_fen": tb.get("discrepancy", 0),
-        "outstanding_fen": ledger.outstanding_balance(),
+        "outstanding_fen": ledger.books.outstanding_balance(),
         "day_close_reader_fen": sum(b.reader_sum for b in batches),
         "day_close_journal_fen": sum(b.journal_sum for b in batches),
         "cards_seen": len(obs), "cards_mismatched": mismatched,
         "pending_unresolved": _unresolved(records),
-        "unbalanced_entries": len(ledger.unbalanced_entries()),
+        "unbalanced_entries": len(ledger.books.unbalanced_entries()),
     }
     # one finding per fingerprint, in id order
     uniq = {f.id: f for f in report.findings}
@@ -257,13 +246,13 @@ def settle(ledger, operator, exception_id: int, reason: str):
     ledger balance equals what the card holds: a shortfall (`balance_short`: the ledger holds more)
     lowers the ledger balance; honouring an unexplained balance (`forgery`) raises it — a loss the
     issuer accepts explicitly. Returns the closed ExceptionView."""
-    e = ledger.exception(exception_id)
+    e = ledger.store.exception(exception_id)
     sign = _SETTLE_SIGN.get(e.kind)
     if sign is None or not e.card_number or not e.amount:
         raise ValueError("exception %d (%s) has no balance difference to book" % (exception_id, e.kind))
     if e.status != "open":
         raise ValueError("exception %d is %s, not open" % (exception_id, e.status))
-    ledger.book_discrepancy(e.card_number, sign * e.amount, "discrepancy:exception:%d" % e.id,
+    ledger.books.book_discrepancy(e.card_number, sign * e.amount, "discrepancy:exception:%d" % e.id,
                             "exception %d (%s): %s" % (e.id, e.kind, reason), operator=operator)
-    return ledger.close_exception(operator, e.id, "resolved", "%s; %d fen booked to discrepancy" % (
+    return ledger.store.close_exception(operator, e.id, "resolved", "%s; %d fen booked to discrepancy" % (
         reason, sign * e.amount))

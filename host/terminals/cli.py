@@ -11,7 +11,7 @@ from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json, yuan
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service
 
 
@@ -44,7 +44,7 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
-    grace = service.programme_settings(ledger.programme(programme_id))["grace_days"] if programme_id else 0
+    grace = service.programme_settings(ledger.programmes.programme(programme_id))["grace_days"] if programme_id else 0
     out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
                             fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
     click.echo("terminal %s provisioned: key versions %s (current %d), %s mode" % (
@@ -118,13 +118,13 @@ def list_cmd(session, as_json):
     """Terminals in the ledger, with their last sign-in and collected journal."""
     ledger = session.ledger()
     rows = []
-    for t in ledger.terminals():
-        signs = ledger.sign_ins(t.number)
+    for t in ledger.store.terminals():
+        signs = ledger.store.sign_ins(t.number)
         rows.append({"number": t.number, "outlet": t.outlet, "merchant": t.merchant, "status": t.status,
                      "key_version": t.key_version, "fixed_price": t.fixed_price,
                      "last_sign_in": signs[-1].at.isoformat() if signs else None,
                      "blacklist_version": signs[-1].blacklist_version if signs else None,
-                     "collected_up_to": ledger.last_journal_number(t.number)})
+                     "collected_up_to": ledger.store.last_journal_number(t.number)})
     if as_json:
         emit_json(rows, sort_keys=True)
         return

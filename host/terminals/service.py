@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from icpurse.host import codec
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import CardNumberError, card_number_to_bcd
 
@@ -48,11 +48,11 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     from icpurse.keys import exports
 
     try:
-        term = ledger.terminal(number)
+        term = ledger.store.terminal(number)
     except NotFound:
         if not outlet or not merchant:
             raise TerminalError("terminal %s is new: give its outlet and merchant" % number)
-        term = ledger.add_terminal(operator, number, outlet, merchant, fixed_price=fixed_price)
+        term = ledger.store.add_terminal(operator, number, outlet, merchant, fixed_price=fixed_price)
     if term.status != "enabled":
         raise TerminalError("terminal %s is disabled" % number)
     price = fixed_price if fixed_price is not None else term.fixed_price
@@ -70,7 +70,7 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
                      grace_days=grace_days, txn_cap=txn_cap, daily_cap=daily_cap, issuer=domain.issuer,
                      transparent=False)
     kcvs = {str(v): {n: key.kcv for n, key in export.versions[v].items()} for v in versions}
-    ledger.record_provisioning(operator, number, key_versions=versions, kcvs=kcvs, settings=settings)
+    ledger.store.record_provisioning(operator, number, key_versions=versions, kcvs=kcvs, settings=settings)
     info = client.info()
     if info["terminal"] != _terminal_int(number) or info["key_version"] != export.current:
         raise TerminalError("the reader did not take the provisioning (reports terminal %08d, key version %d)" % (
@@ -91,7 +91,7 @@ def _check_reader(client, number):
 def blacklist_payload(ledger, version):
     """The blacklist at `version` as the reader stores it: 6-byte BCD card numbers."""
     out = []
-    for item in ledger.blacklist_entries(version):
+    for item in ledger.blacklist.blacklist_entries(version):
         try:
             out.append(card_number_to_bcd(item.card_number))
         except CardNumberError:
@@ -104,7 +104,7 @@ def _operator_id(ledger, operator):
     if operator is None:
         return 0
     name = operator if isinstance(operator, str) else operator.username
-    for op in ledger.operators():
+    for op in ledger.people.operators():
         if op.username == name:
             return op.id
     raise NotFound("no operator %r" % name)
@@ -113,18 +113,18 @@ def _operator_id(ledger, operator):
 def sign_in(ledger, client, operator, number, now=None):
     """Day open: time sync, the current blacklist version downloaded (chunked, atomic on the
     reader), then SIGN_IN naming that version (the reader refuses if it holds an older one)."""
-    term = ledger.terminal(number)
+    term = ledger.store.terminal(number)
     if term.status != "enabled":
         raise TerminalError("terminal %s is disabled: it may not sign in" % number)
     info = _check_reader(client, number)
     when = now or ledger.now()
     t = cardtime.seconds(when)
-    version = ledger.blacklist_version()
+    version = ledger.blacklist.blacklist_version()
     client.set_time(t)
     # sent whole every day, even when the reader reports this version: its copy is not MAC'd
     client.load_blacklist(version, blacklist_payload(ledger, version))
     result = client.sign_in(t, _operator_id(ledger, operator), version)
-    ledger.record_sign_in(operator, number, reader_time=t, blacklist_version=version, day=result["day"],
+    ledger.store.record_sign_in(operator, number, reader_time=t, blacklist_version=version, day=result["day"],
                           batch=result["batch"], first_number=info["journal_next"])
     return {"terminal": number, "blacklist_version": version, "day": result["day"], "batch": result["batch"],
             "time": when}
@@ -161,7 +161,7 @@ def report_problem(ledger, number, problem, source="collect"):
              "number": "journal_number_reuse", "gap": "journal_gap", "key": "journal_unverifiable"}
     kind = kinds.get(problem.kind, "journal_tampered")
     fp = _fingerprint("journal", number, problem.kind, problem.number, _digest(problem.raw) if problem.raw else "-")
-    ev, _ = ledger.add_exception(fp, kind, "terminal %s: %s" % (number, problem.detail), terminal=number,
+    ev, _ = ledger.store.add_exception(fp, kind, "terminal %s: %s" % (number, problem.detail), terminal=number,
                                  evidence=dict(problem.evidence(), source=source))
     return ev
 
@@ -169,7 +169,7 @@ def report_problem(ledger, number, problem, source="collect"):
 def _last_mac(ledger, number, last):
     if last == 0:
         return jv.ZERO_MAC
-    recs = ledger.journal_records(number, from_number=last)
+    recs = ledger.store.journal_records(number, from_number=last)
     return jv.decode(recs[0].raw).mac if recs else None
 
 
@@ -179,7 +179,7 @@ def collect(ledger, client, keys, number, batch=FETCH_BATCH):
     info = _check_reader(client, number)
     term = _terminal_int(number)
     report = CollectReport(number)
-    last = ledger.last_journal_number(number)
+    last = ledger.store.last_journal_number(number)
     reader_last = info["journal_next"] - 1
     if reader_last < last:
         # The reader's numbering went back: its journal was reset or replaced. Whatever it still has
@@ -194,14 +194,14 @@ def collect(ledger, client, keys, number, batch=FETCH_BATCH):
             break
         good, problems = jv.verify_sequence(raws, term, keys, last, prev_mac)
         if problems and problems[0].kind == "gap" and problems[0].number == last + 1:
-            stored_last = ledger.last_journal_number(number)
+            stored_last = ledger.store.last_journal_number(number)
             if stored_last > last:
                 # not a gap: another workstation collecting this reader at the same time stored and
                 # acknowledged those records (the reader freed them); go on after what is stored
                 last, prev_mac = stored_last, _last_mac(ledger, number, stored_last)
                 continue
         if good:
-            res = ledger.store_journal_records(number, good)
+            res = ledger.store.store_journal_records(number, good)
             report.stored += res.stored
             report.duplicates += res.duplicates
             for num, old, new in res.conflicts:
@@ -238,7 +238,7 @@ def _compare_reused(ledger, client, keys, number, report):
                 break
         if not recs:
             break
-        res = ledger.store_journal_records(number, [r for r in recs if jv.mac_ok(r.raw, _terminal_int(number), keys)])
+        res = ledger.store.store_journal_records(number, [r for r in recs if jv.mac_ok(r.raw, _terminal_int(number), keys)])
         report.duplicates += res.duplicates
         report.stored += res.stored
         for num, old, new in res.conflicts:
@@ -260,7 +260,7 @@ def journal_totals(ledger, number, first, last):
     """(count, sum) of COMMITTED debit records numbered first..last in the collected journal —
     the same rule as the reader's Journal.totals."""
     count = total = 0
-    for r in ledger.journal_records(number, from_number=first):
+    for r in ledger.store.journal_records(number, from_number=first):
         if r.number > last:
             break
         if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT:
@@ -280,15 +280,15 @@ def day_close(ledger, client, keys, operator, number):
     report.findings += again.findings
     first, last = totals["first_number"], totals["last_number"]
     count, total = journal_totals(ledger, number, first, last)
-    if ledger.last_journal_number(number) < last:
+    if ledger.store.last_journal_number(number) < last:
         missing = "records up to %d not collected" % last
     else:
         missing = ""
-    batch = ledger.record_day_close(operator, number, day=totals["day"], batch=totals["batch"], first_number=first,
+    batch = ledger.store.record_day_close(operator, number, day=totals["day"], batch=totals["batch"], first_number=first,
                                     last_number=last, reader_count=totals["debit_count"],
                                     reader_sum=totals["debit_sum"], journal_count=count, journal_sum=total)
     if not batch.balanced or missing:
-        ev, _ = ledger.add_exception(
+        ev, _ = ledger.store.add_exception(
             _fingerprint("dayclose", number, totals["batch"]), "day_close_difference",
             "terminal %s batch %d: reader %d debits / %d fen, journal %d / %d fen%s" % (
                 number, totals["batch"], totals["debit_count"], totals["debit_sum"], count, total,
@@ -300,7 +300,7 @@ def day_close(ledger, client, keys, operator, number):
 
 
 def require_enabled(ledger, number):
-    term = ledger.terminal(number)
+    term = ledger.store.terminal(number)
     if term.status != "enabled":
         raise InvalidStateError("terminal %s is disabled" % number)
     return term

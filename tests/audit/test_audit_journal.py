@@ -33,7 +33,7 @@ def test_an_untouched_journal_verifies(world):
 
 def test_an_edited_byte_in_a_collected_record_is_detected(world):
     _collected(world)
-    raw = bytearray(world.ledger.journal_records(A)[4].raw)
+    raw = bytearray(world.ledger.store.journal_records(A)[4].raw)
     raw[codec.JOURNAL_RECORD_SIZE // 2] ^= 0x40
     _sql(world, "UPDATE reader_journal SET raw = :raw WHERE number = 5", raw=bytes(raw))
     out = audit_terminal(world.ledger, A, world.keys(A))

@@ -107,8 +107,8 @@ def test_sell_and_activate(shop, ledger):
     for p in shop.purses:
         balance = shop.desk.sell_and_activate(p)
         assert balance == p.opening + FACE_VALUE
-        assert ledger.card(p.number).state == "activated"
-        assert ledger.outstanding_balance(p.number) == p.opening + FACE_VALUE
+        assert ledger.cards.card(p.number).state == "activated"
+        assert ledger.books.outstanding_balance(p.number) == p.opening + FACE_VALUE
         shop.expected[p.number] = p.opening + FACE_VALUE
 
 
@@ -118,8 +118,8 @@ def test_top_up(shop, ledger):
     balance, outcome = shop.desk.top_up(p, TOP_UP)
     assert outcome == "confirmed"
     assert balance == shop.expected[p.number] + TOP_UP
-    assert ledger.topup(p.topups[-1]).state == "confirmed"
-    assert ledger.outstanding_balance(p.number) == p.opening + FACE_VALUE + TOP_UP
+    assert ledger.topup_records.topup(p.topups[-1]).state == "confirmed"
+    assert ledger.books.outstanding_balance(p.number) == p.opening + FACE_VALUE + TOP_UP
     shop.expected[p.number] = balance
 
 
@@ -200,17 +200,17 @@ def test_pull_sweep_top_up(shop, cards, ledger, request):
     p = _card(shop, 1)
     tried, outcomes = 0, set()
     for point in cards.pull_points():
-        before = ledger.outstanding_balance(p.number)
+        before = ledger.books.outstanding_balance(p.number)
         balance, outcome = shop.desk.top_up(p, SWEEP_TOP_UP, arm=lambda: cards.arm_pull(point))
         fired = cards.pull_fired()
-        booked = ledger.outstanding_balance(p.number)
+        booked = ledger.books.outstanding_balance(p.number)
         if outcome == "confirmed":
             assert booked == before + SWEEP_TOP_UP and balance == shop.expected[p.number] + SWEEP_TOP_UP
         else:
             assert outcome in ("reversed", "nothing"), outcome
             assert booked == before and balance == shop.expected[p.number]
         if outcome != "nothing":
-            assert ledger.topup(p.topups[-1]).state == outcome
+            assert ledger.topup_records.topup(p.topups[-1]).state == outcome
         outcomes.add(outcome)
         shop.expected[p.number] = balance
         tried += 1
@@ -225,7 +225,7 @@ def test_sync_collects_and_books_the_journal_once(shop, ledger):
     records = shop.counter.journal()
     debits = st.debits_by_txn(records)
     committed = sum(t["amount"] for t in debits.values() if codec.JR_COMMITTED in t["states"])
-    before = {p.number: ledger.outstanding_balance(p.number) for p in shop.purses}
+    before = {p.number: ledger.books.outstanding_balance(p.number) for p in shop.purses}
     collected = shop.counter.collect()
     assert collected.problems == []
     assert collected.stored == len(records)
@@ -233,8 +233,8 @@ def test_sync_collects_and_books_the_journal_once(shop, ledger):
     assert shop.counter.client.info()["journal_acked"] == st.record_dict(records[-1])["number"]
     for p in shop.purses:
         spent = st.committed_sum(records, p.uid_hex)
-        assert ledger.outstanding_balance(p.number) == before[p.number] - spent
-        assert ledger.outstanding_balance(p.number) == shop.expected[p.number], "ledger and card agree"
+        assert ledger.books.outstanding_balance(p.number) == before[p.number] - spent
+        assert ledger.books.outstanding_balance(p.number) == shop.expected[p.number], "ledger and card agree"
     again = shop.counter.collect()
     assert (again.stored, again.booked, again.problems) == (0, 0, []), "a second collection books nothing twice"
 
@@ -257,8 +257,8 @@ def test_audit_cards_against_the_ledger(shop, ledger):
         assert report["ledger"] == shop.expected[p.number], report
         # torn writes the sweeps left behind may show as warnings; nothing else may
         assert [a for a in report["anomalies"] if a["code"] not in TORN_BY_SWEEPS] == [], report
-    assert ledger.unbalanced_entries() == []
-    assert ledger.verify_audit_log() is None
+    assert ledger.books.unbalanced_entries() == []
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_audit_journal_verifies(shop, ledger):

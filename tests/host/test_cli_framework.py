@@ -52,8 +52,8 @@ def office(tmp_path, monkeypatch):
     sim reader folder (a blank card), a keystore with another passphrase and a corrupted one."""
     url = "sqlite:///%s" % (tmp_path / "ledger.db")
     led = open_ledger(url)
-    led.add_operator("admin", PW, "issuer-admin")
-    led.add_operator("finance", PW, "finance", by="admin")
+    led.people.add_operator("admin", PW, "issuer-admin")
+    led.people.add_operator("finance", PW, "finance", by="admin")
     led.close()
     for var in ("ICPURSE_READER", "ICPURSE_KEYSTORE", "ICPURSE_OPERATOR", "ICPURSE_DB", "ICPURSE_DATA_KEY",
                 "ICPURSE_KEYSTORE_PASSPHRASE"):

@@ -21,19 +21,19 @@ def new_uid():
 def setup_world(ledger):
     """admin (issuer-admin), finance, seller, seller2, auditor; utility-payment and mofcom-compliant
     registered; sales point P1."""
-    ledger.add_operator("admin", PW, "issuer-admin")
+    ledger.people.add_operator("admin", PW, "issuer-admin")
     for name, role in (("finance", "finance"), ("seller", "seller"), ("seller2", "seller"), ("auditor", "auditor")):
-        ledger.add_operator(name, PW, role, by="admin")
-    ledger.register_programme("admin", example("utility-payment-card.toml"))
-    ledger.register_programme("admin", example("mofcom-compliant.toml"))
-    ledger.add_sales_point("admin", "P1", "Counter 1")
+        ledger.people.add_operator(name, PW, role, by="admin")
+    ledger.programmes.register_programme("admin", example("utility-payment-card.toml"))
+    ledger.programmes.register_programme("admin", example("mofcom-compliant.toml"))
+    ledger.stock.add_sales_point("admin", "P1", "Counter 1")
 
 
 def blank_in_stock(ledger, size="1k", uid=None, batch=None):
     """A blank card received into stock; returns the ClassicCard."""
     uid = uid or new_uid()
     card = factory.blank_card(uid, size)
-    ledger.receive_stock("finance", batch or "B-%s" % uid.hex(), [uid])
+    ledger.stock.receive_stock("finance", batch or "B-%s" % uid.hex(), [uid])
     return card
 
 

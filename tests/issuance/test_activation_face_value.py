@@ -9,9 +9,9 @@ from icpurse.hil.sim.tag import CardTag
 def paid_card(ledger, station):
     card = blank_in_stock(ledger)
     number = station.personalise_card(CardTag(card), UTILITY).card_number
-    ledger.issue_to_point("finance", [card.uid], "P1")
-    ledger.record_sale("seller", number)
-    ledger.confirm_payment("finance", number)
+    ledger.stock.issue_to_point("finance", [card.uid], "P1")
+    ledger.sales.record_sale("seller", number)
+    ledger.sales.confirm_payment("finance", number)
     return card, number
 
 
@@ -22,11 +22,11 @@ def card_balance(station, card):
 
 def test_activation_loads_the_face_value_once(ledger, station):
     card, number = paid_card(ledger, station)
-    face = ledger.card(number).face_value
+    face = ledger.cards.card(number).face_value
     assert face > 0 and card_balance(station, card) == 0
     view, balance = station.activate(number, CardTag(card))
     assert view.state == "activated" and balance == face == card_balance(station, card)
-    assert ledger.outstanding_balance(number) == face  # booked once, at payment
+    assert ledger.books.outstanding_balance(number) == face  # booked once, at payment
     # presenting it again (or recovering) loads nothing more
     assert station.load_face_value(CardTag(card), number) == face
     assert station.recover_card(CardTag(card)).balance == face
@@ -35,7 +35,7 @@ def test_activation_loads_the_face_value_once(ledger, station):
 
 def test_activation_without_the_card_is_finished_by_recover(ledger, station):
     card, number = paid_card(ledger, station)
-    face = ledger.card(number).face_value
+    face = ledger.cards.card(number).face_value
     view, balance = station.activate(number)  # no card on the reader
     assert view.state == "activated" and balance is None and card_balance(station, card) == 0
     result = station.recover_card(CardTag(card))
@@ -45,7 +45,7 @@ def test_activation_without_the_card_is_finished_by_recover(ledger, station):
 
 def test_a_card_pulled_during_the_load_is_finished_never_doubled(ledger, station):
     card, number = paid_card(ledger, station)
-    face = ledger.card(number).face_value
+    face = ledger.cards.card(number).face_value
     station.activate(number)
     outcomes = set()
     for n in range(40):
@@ -74,9 +74,9 @@ def test_the_face_value_credit_carries_its_sale_booking(ledger, station):
 
     card, number = paid_card(ledger, station)
     station.activate(number, CardTag(card))
-    entry = ledger.face_value_entry(number)
+    entry = ledger.sales.face_value_entry(number)
     slot = committed_slot(station, card)
-    assert (slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT]) == (codec.TXN_ISSUE, ledger.card(number).face_value)
+    assert (slot[codec.PURSE_SLOT_KIND], slot[codec.PURSE_SLOT_AMOUNT]) == (codec.TXN_ISSUE, ledger.cards.card(number).face_value)
     assert slot[codec.PURSE_SLOT_TERMINAL] == 0 and slot[codec.PURSE_SLOT_TXN] == card_txn(entry) != 0
 
 
@@ -85,7 +85,7 @@ def test_a_face_value_loaded_by_older_tools_is_not_loaded_again(ledger, station)
     face value load: activation or recovery leave such a card as it is."""
     card, number = paid_card(ledger, station)
     station.activate(number)  # the ledger part only
-    face = ledger.card(number).face_value
+    face = ledger.cards.card(number).face_value
     access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
     view = purse.read_card(access, keys, v)
     purse.commit(access, view, purse.plan_credit(view, face, purse.Policy(), 0, codec.TXN_ISSUE), 0)  # txn 0
@@ -97,7 +97,7 @@ def test_a_face_value_loaded_by_older_tools_is_not_loaded_again(ledger, station)
 def test_an_issue_credit_of_another_amount_is_not_the_face_value(ledger, station):
     card, number = paid_card(ledger, station)
     station.activate(number)
-    face = ledger.card(number).face_value
+    face = ledger.cards.card(number).face_value
     access, keys, v = purse.open_card(CardTag(card), station.keyring, purse.KEY_B)
     view = purse.read_card(access, keys, v)
     purse.commit(access, view, purse.plan_credit(view, 100, purse.Policy(), 0, codec.TXN_ISSUE), 0)

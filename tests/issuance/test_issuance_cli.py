@@ -84,10 +84,10 @@ def test_from_blank_to_activated_card(env):
     assert doc(run(env, "card", "show", "--json"))["balance"] == 20000
     led = open_ledger(env["url"])
     try:
-        assert led.verify_audit_log() is None
-        actions = [e.action for e in led.audit_entries(card="503110000001")]
+        assert led.audit.verify_audit_log() is None
+        actions = [e.action for e in led.audit.audit_entries(card="503110000001")]
         assert actions[:3] == ["card.register", "card.personalise.start", "card.personalise.done"]
-        assert led.outstanding_balance("503110000001") == 20000
+        assert led.books.outstanding_balance("503110000001") == 20000
     finally:
         led.close()
 
@@ -104,7 +104,7 @@ def test_wrong_keystore_passphrase_is_refused_and_changes_nothing(env, monkeypat
     assert json.loads(result.stdout)["error"].startswith("wrong keystore passphrase")
     led = open_ledger(env["url"])
     try:
-        assert led.personalisation(SIM_UID) is None and led.card_by_uid(SIM_UID) is None
+        assert led.personalisation_records.personalisation(SIM_UID) is None and led.cards.card_by_uid(SIM_UID) is None
     finally:
         led.close()
     monkeypatch.setenv("ICPURSE_KEYSTORE_PASSPHRASE", "the right passphrase")
@@ -200,6 +200,6 @@ def test_a_named_card_sale_needs_real_name_capture(env):
     assert b"Li Si" in stored and b"11010519491231002X" not in stored  # the ID number only encrypted
     led = open_ledger(env["url"])
     try:
-        assert led.card(number).holder_name == "Li Si"
+        assert led.cards.card(number).holder_name == "Li Si"
     finally:
         led.close()

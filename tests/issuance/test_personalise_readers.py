@@ -42,10 +42,10 @@ def check_batch(ledger, results, cards, reader_ring):
     assert [r.card_number for r in results] == EXPECTED[:len(cards)]
     for card, number in zip(cards, EXPECTED):
         assert store_reader_sees(card, reader_ring) == (number, 0, 1)
-        journal = ledger.personalisation(card.uid.hex().upper())
+        journal = ledger.personalisation_records.personalisation(card.uid.hex().upper())
         assert journal.state == "done" and journal.card_number == number
-    assert ledger.verify_audit_log() is None
-    assert [e.card_number for e in ledger.audit_entries(action="card.personalise.done")] == EXPECTED[:len(cards)]
+    assert ledger.audit.verify_audit_log() is None
+    assert [e.card_number for e in ledger.audit.audit_entries(action="card.personalise.done")] == EXPECTED[:len(cards)]
 
 
 class HopperSimReader(SimReader):
@@ -140,7 +140,7 @@ def test_batch_through_pyscard_pcscd_vpcd_and_the_simulator(ledger, station, rea
     from icpurse.host.readers.pcsc import PcscReader
 
     uids = [new_uid() for _ in range(2)]  # ~50 ms per APDU through pcscd: two cards make the batch
-    ledger.receive_stock("finance", "B-PCSC", uids)
+    ledger.stock.receive_stock("finance", "B-PCSC", uids)
     args = ["--pcsc"]
     for i, u in enumerate(uids):
         args += ["--card", "blank%d=1k:%s" % (i, u.hex())]
@@ -183,7 +183,7 @@ def test_a_card_in_the_identity_of_its_programme(ledger, station, tmp_path):
     (result,) = station.personalise_batch(reader, order, count=1)
     # no numbering scheme: programme number (1: the first programme this ledger issued) + serial
     assert result.ok and result.card_number == "000100000001"
-    journal = ledger.personalisation(card.uid.hex().upper())
+    journal = ledger.personalisation_records.personalisation(card.uid.hex().upper())
     ident = journal.identity
     assert ident[codec.IDENTITY_ISSUER] == demo.DEMO_ISSUER == 0xD0
     assert ident[codec.IDENTITY_PROGRAMME] == 1
@@ -202,11 +202,11 @@ def test_a_card_that_is_not_mifare_classic_is_refused_on_the_sim_reader(ledger, 
     from icpurse.hil.sim.othercards import OtherCard
 
     other = OtherCard(kind)
-    ledger.receive_stock("finance", "B-%s" % kind, [other.uid])
+    ledger.stock.receive_stock("finance", "B-%s" % kind, [other.uid])
     reader = HopperSimReader(tmp_path / "sim", [other])
-    before = [(e.action, e.result) for e in ledger.audit_entries()]
+    before = [(e.action, e.result) for e in ledger.audit.audit_entries()]
     (result,) = station.personalise_batch(reader, UTILITY, count=1)
     assert result.outcome == "refused" and needle in result.message and "not MIFARE Classic" in result.message
     assert other.commands == 0  # refused on ATQA/SAK, before any card command
-    assert [(e.action, e.result) for e in ledger.audit_entries()] == before
-    assert ledger.personalisation(other.uid) is None
+    assert [(e.action, e.result) for e in ledger.audit.audit_entries()] == before
+    assert ledger.personalisation_records.personalisation(other.uid) is None

@@ -75,12 +75,12 @@ def interrupted_then_finished(ledger, station, faults):
 def check_finished(ledger, card, first, second, reader_ring):
     assert second.ok, (first, second)
     uid = card.uid.hex().upper()
-    journal = ledger.personalisation(uid)
+    journal = ledger.personalisation_records.personalisation(uid)
     assert journal.state == "done"
     if first.card_number is not None:  # the number reserved before the interruption is kept
         assert second.card_number == first.card_number
     assert journal.card_number == second.card_number
-    assert ledger.card_by_uid(uid).card_number == second.card_number
+    assert ledger.cards.card_by_uid(uid).card_number == second.card_number
     # never bricked: a store reader opens it (key A), sees the number and an empty purse
     access, keys, version = purse.open_card(CardTag(card), reader_ring, MF_AUTH_A)
     view = purse.read_card(access, keys, version)
@@ -119,8 +119,8 @@ def test_a_pull_before_every_command_and_every_torn_write_is_finished_at_the_nex
     assert outcomes.get(("interrupted", "resumed", "verified only")), outcomes  # pulled while verifying
     assert outcomes.get(("personalised", "already-done", "verified only")) == 1, outcomes  # n == total: no pull
     assert torn == len(writes) * 2 + (len(writes) - 15) * len(MIX_SEEDS)
-    assert ledger.personalisations("started") == [] and ledger.personalisations("damaged") == []
-    assert ledger.verify_audit_log() is None
+    assert ledger.personalisation_records.personalisations("started") == [] and ledger.personalisation_records.personalisations("damaged") == []
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_blindly(ledger, station, reader_ring):
@@ -141,7 +141,7 @@ def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_bli
             # damaged: clear message, journal says so, the number stays reserved for this UID
             assert second.outcome == "damaged", second
             assert "set the card aside" in second.message and second.card_number == first.card_number
-            journal = ledger.personalisation(uid)
+            journal = ledger.personalisation_records.personalisation(uid)
             assert journal.state == "damaged" and journal.note
             before = [bytes(b) for b in card.blocks]
             third = station.personalise_card(CardTag(card), UTILITY)  # again: still refused, nothing written

@@ -19,7 +19,7 @@ def snapshot(card):
 
 
 def audit_actions(ledger):
-    return [(e.action, e.result) for e in ledger.audit_entries()]
+    return [(e.action, e.result) for e in ledger.audit.audit_entries()]
 
 
 def assert_refused_unchanged(ledger, station, card, order, *needles, tag=None):
@@ -31,8 +31,8 @@ def assert_refused_unchanged(ledger, station, card, order, *needles, tag=None):
     assert snapshot(card) == before_card  # nothing written to the card
     assert audit_actions(ledger)[:len(before_audit)] == before_audit
     assert all(a != "card.register" for a, _ in audit_actions(ledger)[len(before_audit):])
-    assert ledger.personalisation(card.uid.hex().upper()) is None
-    assert ledger.card_by_uid(card.uid.hex().upper()) is None
+    assert ledger.personalisation_records.personalisation(card.uid.hex().upper()) is None
+    assert ledger.cards.card_by_uid(card.uid.hex().upper()) is None
     return result
 
 
@@ -40,9 +40,9 @@ def test_a_card_of_another_issuer_is_refused_and_left_alone(ledger, station):
     other = exports.workstation_keyset(KeyDomain.generate(0x77)).to_keyring()
     uid = new_uid()
     card = factory.issued_card(uid, other.for_card(uid, 1), factory.identity_fields(1, issuer=0x77))
-    ledger.receive_stock("finance", "B-other", [uid])
+    ledger.stock.receive_stock("finance", "B-other", [uid])
     assert_refused_unchanged(ledger, station, card, UTILITY, "not a blank of this issuer", "Nothing was written")
-    assert ledger.stock_state(uid) == "in_stock"
+    assert ledger.stock.stock_state(uid) == "in_stock"
 
 
 @pytest.mark.parametrize("size, uid_len, order, needle", [
@@ -79,7 +79,7 @@ class OtherCard:
 @pytest.mark.parametrize("sak, needle", [(0x00, "Ultralight"), (0x20, "DESFire"), (0x28, "JCOP")])
 def test_a_card_that_is_not_mifare_classic_is_refused_before_any_card_command(ledger, station, sak, needle):
     uid = b"\x04" + new_uid() + b"\x11\x22"
-    ledger.receive_stock("finance", "B-nc-%02x" % sak, [uid])
+    ledger.stock.receive_stock("finance", "B-nc-%02x" % sak, [uid])
     tag = OtherCard(uid, sak)
     before = audit_actions(ledger)
     result = station.personalise_card(tag, UTILITY)
@@ -103,7 +103,7 @@ def test_a_card_of_this_issuer_unknown_to_this_ledger_is_not_personalised_again(
         from issuance_world import setup_world
 
         setup_world(other)
-        other.receive_stock("finance", "B1", [card.uid])
+        other.stock.receive_stock("finance", "B1", [card.uid])
         second = Workstation(other, demo_keyset.to_keysets(), demo_keyset.issuer, "finance")
         assert_refused_unchanged(other, second, card, UTILITY, "already carries this issuer's keys")
     finally:
@@ -126,7 +126,7 @@ def test_a_programme_breaking_its_profile_needs_an_audited_override(ledger, stat
     assert_refused_unchanged(ledger, station, card, order, "not registered", "--override-reason")
     admin = Workstation(ledger, station.keyring._sets.values(), station.issuer, "admin")
     admin.register_programme(store, override_reason="legacy product, being migrated (ticket 42)")
-    (override,) = ledger.audit_entries(action="programme.override")
+    (override,) = ledger.audit.audit_entries(action="programme.override")
     assert "legacy product" in override.details and "cap.anonymous" in override.details
     assert station.personalise_card(CardTag(card), order).outcome == "personalised"
 
@@ -134,22 +134,22 @@ def test_a_programme_breaking_its_profile_needs_an_audited_override(ledger, stat
 def sold_card(ledger, station, order=UTILITY, **sale):
     card = blank_in_stock(ledger)
     result = station.personalise_card(CardTag(card), order)
-    ledger.issue_to_point("finance", [card.uid], "P1")
+    ledger.stock.issue_to_point("finance", [card.uid], "P1")
     if sale is not None:
-        ledger.record_sale("seller", result.card_number, **sale)
+        ledger.sales.record_sale("seller", result.card_number, **sale)
     return result.card_number
 
 
 def test_the_seller_cannot_activate_their_own_sale_nor_can_another_seller(ledger, station):
     number = sold_card(ledger, station)
-    ledger.confirm_payment("finance", number)
+    ledger.sales.confirm_payment("finance", number)
     for who in ("seller", "seller2"):
-        before = ledger.card(number)
+        before = ledger.cards.card(number)
         seller_station = Workstation(ledger, station.keyring._sets.values(), station.issuer, who)
         with pytest.raises(SeparationOfDutiesError, match="activation needs an operator of another role"):
             seller_station.activate(number)
-        assert ledger.card(number) == before and before.state == "paid"
-        assert ledger.audit_entries(action="card.activate")[-1].result == "refused"
+        assert ledger.cards.card(number) == before and before.state == "paid"
+        assert ledger.audit.audit_entries(action="card.activate")[-1].result == "refused"
     assert station.activate(number)[0].state == "activated"  # finance: another role than the seller
 
 
@@ -157,21 +157,21 @@ def test_activation_needs_the_payment_confirmed_first(ledger, station):
     number = sold_card(ledger, station)
     with pytest.raises(Exception, match="payment not confirmed"):
         station.activate(number)
-    assert ledger.card(number).state == "sold"
+    assert ledger.cards.card(number).state == "sold"
 
 
 def test_named_cards_need_real_name_capture_and_large_cash_purchases_are_refused(ledger, station):
     card = blank_in_stock(ledger)
     number = station.personalise_card(CardTag(card), MOFCOM_NAMED).card_number
-    ledger.issue_to_point("finance", [card.uid], "P1")
+    ledger.stock.issue_to_point("finance", [card.uid], "P1")
     seller = Workstation(ledger, station.keyring._sets.values(), station.issuer, "seller")
     with pytest.raises(RealNameRequiredError, match="real-name capture required"):
         seller.record_sale(number)
     # MOFCOM: an individual paying 50,000 yuan or more in one purchase pays by non-cash means
     with pytest.raises(NonCashRequiredError, match="non-cash"):
         seller.record_sale(number, holder=HOLDER, purchase_total=5_000_000)
-    assert ledger.card(number).state == "issued_to_point"
+    assert ledger.cards.card(number).state == "issued_to_point"
     sale = seller.record_sale(number, holder=HOLDER, purchase_total=5_000_000, payment_method="bank_transfer",
                               payer_account="Li Si 6222 0000")
-    assert sale.state == "recorded" and ledger.card(number).holder_name == "Li Si"
-    assert ledger.holder_id_number(number) == HOLDER.id_number
+    assert sale.state == "recorded" and ledger.cards.card(number).holder_name == "Li Si"
+    assert ledger.cards.holder_id_number(number) == HOLDER.id_number

@@ -19,16 +19,16 @@ from icpurse.protocol.mifare import geometry
 def test_top_up_rekeys_an_old_card_then_tops_it_up(ledger, demo_keyset):
     one, two = rings()
     card, number = v1_card(ledger, demo_keyset.issuer)
-    assert ledger.card(number).key_version == 1
+    assert ledger.cards.card(number).key_version == 1
     access, keys, _, view = store_read(card, reader_ring(1))
     before = {e[codec.LOG_ENTRY_SEQ]: e for e in purse.read_log(access, keys, view)}
     assert sorted(before) == [1, 2]
     out = top_up(ledger, tap(card), two, 1000, "seller", card=number)
     assert (out.state, out.card_balance) == ("confirmed", 51000), out
     assert "re-keyed to key version 2" in out.message
-    assert ledger.card(number).key_version == 2
-    assert ledger.rekey_journal(number).state == "done"
-    assert ledger.outstanding_balance(number) == 51000 and ledger.unbalanced_entries() == []
+    assert ledger.cards.card(number).key_version == 2
+    assert ledger.rekey_records.rekey_journal(number).state == "done"
+    assert ledger.books.outstanding_balance(number) == 51000 and ledger.books.unbalanced_entries() == []
     # a reader holding only version 2 reads it: identity on version 2, balance, and the whole history
     access, keys, version, view = store_read(card, reader_ring(2))
     assert version == 2 and view.identity[codec.IDENTITY_KEY_VERSION] == 2
@@ -58,7 +58,7 @@ def test_top_up_rekeys_an_old_card_then_tops_it_up(ledger, demo_keyset):
     # and the counter tops it up again without another re-key
     again = top_up(ledger, tap(card), two, 500, "seller")
     assert again.state == "confirmed" and "re-keyed" not in again.message
-    assert len(ledger.audit_entries(card=number, action="card.rekey.start")) == 1
+    assert len(ledger.audit.audit_entries(card=number, action="card.rekey.start")) == 1
 
 
 def test_a_card_already_on_the_version_is_not_rekeyed(ledger, demo_keyset):
@@ -95,7 +95,7 @@ def _half_rekeyed(ledger, issuer, stop_after_writes):
 @pytest.mark.parametrize("writes", [1, 2, 5, 14, 20])  # identity half / whole, slots and log, trailers
 def test_a_half_rekeyed_card_is_refused_by_store_readers_not_debited(ledger, demo_keyset, writes):
     card, number, two = _half_rekeyed(ledger, demo_keyset.issuer, writes)
-    assert ledger.rekey_journal(number).state == "started"
+    assert ledger.rekey_records.rekey_journal(number).state == "started"
     snapshot = [bytes(b) for b in card.blocks]
     for versions in ((2, 1), (1,), (2,)):
         with pytest.raises(purse.Refused) as e:
@@ -109,7 +109,7 @@ def test_a_half_rekeyed_card_is_refused_by_store_readers_not_debited(ledger, dem
     # the next top-up finishes the re-key first, then tops up
     out = top_up(ledger, tap(card), two, 1000, "seller")
     assert out.state == "confirmed" and out.card_balance == 51000
-    assert ledger.rekey_journal(number).state == "done" and ledger.card(number).key_version == 2
+    assert ledger.rekey_records.rekey_journal(number).state == "done" and ledger.cards.card(number).key_version == 2
     _, _, version, view = store_read(card, reader_ring(2))
     assert (version, view.balance, view.value) == (2, 51000, 51000)
 
@@ -126,14 +126,14 @@ def test_a_rekey_pulled_before_its_first_write_restarts_from_the_card_as_it_is_n
     card.faults = Recorder(tear_write=0, mode="old")
     with pytest.raises(CardProblem):
         top_up(ledger, CardTag(card), two, 1000, "seller")
-    assert ledger.rekey_journal(number).state == "started" and ledger.rekey_journal(number).balance == 50000
+    assert ledger.rekey_records.rekey_journal(number).state == "started" and ledger.rekey_records.rekey_journal(number).balance == 50000
     slot, version = store_debit(card, reader_ring(2, 1), 700)  # still a whole version-1 card
     assert version == 1 and slot[codec.PURSE_SLOT_BALANCE] == 49300
     out = top_up(ledger, tap(card), two, 1000, "seller")
     assert out.state == "confirmed" and out.card_balance == 50300
-    j = ledger.rekey_journal(number)
+    j = ledger.rekey_records.rekey_journal(number)
     assert (j.state, j.seq, j.balance) == ("done", 3, 49300)
-    assert len(ledger.audit_entries(card=number, action="card.rekey.start")) == 2
+    assert len(ledger.audit.audit_entries(card=number, action="card.rekey.start")) == 2
     _, _, version, view = store_read(card, reader_ring(2))
     assert (version, view.balance, view.value, view.seq) == (2, 50300, 50300, 4)
 
@@ -152,7 +152,7 @@ def test_a_4k_card_is_rekeyed_mad2_sector_included(ledger, demo_keyset):
     mad2 = 16
     tag.authenticate(geometry.first_block(mad2), new.sector_key(mad2, purse.KEY_B), purse.KEY_B)
     tag.authenticate(geometry.first_block(mad2), codec.MAD_KEY_A, purse.KEY_A)  # still the public MAD key
-    assert ledger.card(number).key_version == 2
+    assert ledger.cards.card(number).key_version == 2
     _, _, version, view = store_read(card, reader_ring(2))
     assert (version, view.balance) == (2, 51000)
 
@@ -169,7 +169,7 @@ def test_reconfirm_and_card_recover_finish_a_half_rekeyed_card(ledger, demo_keys
             station = Workstation(ledger, [two.keyset(2), two.keyset(1)], demo_keyset.issuer, "finance")
             out = station.recover_card(tap(card))
             assert "finished the re-key to key version 2" in out.actions and out.balance == 50000
-        assert ledger.rekey_journal(number).state == "done" and ledger.card(number).key_version == 2
+        assert ledger.rekey_records.rekey_journal(number).state == "done" and ledger.cards.card(number).key_version == 2
         _, _, version, view = store_read(card, reader_ring(2))
         assert (version, view.balance, view.value) == (2, 50000, 50000)
-        assert ledger.outstanding_balance(number) == 50000 and ledger.card_topups(number) == []
+        assert ledger.books.outstanding_balance(number) == 50000 and ledger.topup_records.card_topups(number) == []

@@ -49,7 +49,7 @@ def test_topup_rekeys_a_card_of_the_previous_version_after_keys_rollover(ledger,
     (out,) = doc["outcomes"]
     assert out["state"] == "confirmed" and out["card_balance"] == 52500
     assert "re-keyed to key version 2" in out["message"]
-    assert ledger.card(number).key_version == 2 and ledger.outstanding_balance(number) == 52500
+    assert ledger.cards.card(number).key_version == 2 and ledger.books.outstanding_balance(number) == 52500
     # the card on the reader: a store reader of version 2 only reads it, version 1 does not open it
     after = dumps.load(str(state / "card.mfd"))
     reader = exports.reader_keyset(domain, 31000001)

@@ -74,11 +74,11 @@ def check_finished(ledger, card, number):
     assert log[2][codec.LOG_ENTRY_BALANCE] == FACE and log[3][codec.LOG_ENTRY_BALANCE] == FACE + AMOUNT
     with pytest.raises(purse.Refused):
         store_read(card, reader_ring(1))  # the old keys no longer open it
-    assert ledger.outstanding_balance(number) == FACE + AMOUNT
-    assert [t.state for t in ledger.card_topups(number) if t.state == "confirmed"] == ["confirmed"]
-    assert ledger.unconfirmed_topups() == [] and ledger.unbalanced_entries() == []
-    assert ledger.rekey_journal(number).state == "done" and ledger.card(number).key_version == 2
-    assert len(ledger.audit_entries(card=number, action="card.rekey.done")) == 1
+    assert ledger.books.outstanding_balance(number) == FACE + AMOUNT
+    assert [t.state for t in ledger.topup_records.card_topups(number) if t.state == "confirmed"] == ["confirmed"]
+    assert ledger.topup_records.unconfirmed_topups() == [] and ledger.books.unbalanced_entries() == []
+    assert ledger.rekey_records.rekey_journal(number).state == "done" and ledger.cards.card(number).key_version == 2
+    assert len(ledger.audit.audit_entries(card=number, action="card.rekey.done")) == 1
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_pull_before_every_command_and_tear_every_write_then_retry(ledger, demo_
             check_finished(ledger, card, number)
             torn += 1
     assert torn == len(blocks) * 2 + (len(blocks) - 15) * len(MIX_SEEDS)
-    assert ledger.verify_audit_log() is None
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_blindly(ledger, demo_keyset, station):
@@ -147,8 +147,8 @@ def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_bli
                 out = top_up(ledger, tap(card), two, AMOUNT, "seller")
             except CardProblem as e:
                 assert "Set the card aside" in str(e) and "500 yuan" in str(e), str(e)
-                assert ledger.rekey_journal(number).state == "damaged"
-                assert ledger.outstanding_balance(number) == FACE and ledger.card_topups(number) == []
+                assert ledger.rekey_records.rekey_journal(number).state == "damaged"
+                assert ledger.books.outstanding_balance(number) == FACE and ledger.topup_records.card_topups(number) == []
                 before = [bytes(b) for b in card.blocks]
                 for again in (lambda: top_up(ledger, tap(card), two, AMOUNT, "seller"),
                               lambda: station.recover_card(tap(card))):
@@ -162,4 +162,4 @@ def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_bli
             check_finished(ledger, card, number)
             seen["finished"] += 1
     assert seen["damaged"] > 0, seen
-    assert ledger.verify_audit_log() is None
+    assert ledger.audit.verify_audit_log() is None

@@ -23,7 +23,7 @@ def test_stock_received_by_count_is_identified_at_personalisation_and_counted(le
     assert not count.ok
     results = station.personalise_batch(Feeder(cards), order, count=3)
     assert [r.outcome for r in results] == ["personalised"] * 3
-    assert [ledger.stock_state(u) for u in uids] == ["in_stock"] * 3
+    assert [ledger.stock.stock_state(u) for u in uids] == ["in_stock"] * 3
     # a fourth card does not fit the batch
     fourth = factory.blank_card(new_uid())
     result = station.personalise_card(CardTag(fourth), order)
@@ -45,7 +45,7 @@ def test_stock_count_reports_every_kind_of_difference(ledger, station):
     assert result.unexpected == [(moved.hex().upper(), "issued_to_point at P1")]
     assert result.unknown == hexes([stranger])
     assert not result.ok and (result.expected, result.counted) == (3, 4)
-    (entry,) = ledger.audit_entries(action="stock.count")
+    (entry,) = ledger.audit.audit_entries(action="stock.count")
     assert entry.result == "differences"
     point = station.count_stock([moved], "P1")
     assert point.ok and point.location == "P1"
@@ -65,15 +65,15 @@ def test_recover_finishes_a_half_done_personalisation(ledger, station):
     card.faults = faults
     first = station.personalise_card(CardTag(card), UTILITY)
     assert first.outcome == "interrupted" and first.card_number == "503110000001"
-    (half,) = ledger.personalisations("started")
+    (half,) = ledger.personalisation_records.personalisations("started")
     assert half.uid == card.uid.hex().upper() and half.card_number == first.card_number
     card.faults = None
     card.enter_field()
     result = station.recover_card(CardTag(card))
     assert result.card_number == first.card_number and result.balance == 0 and result.seq == 1
     assert result.actions[0].startswith("finished personalisation")
-    assert ledger.personalisations("started") == []
-    assert ledger.personalisation(half.uid).state == "done"
+    assert ledger.personalisation_records.personalisations("started") == []
+    assert ledger.personalisation_records.personalisation(half.uid).state == "done"
 
 
 def credited(card, station, amount, pull_at):
@@ -110,10 +110,10 @@ def test_recover_rolls_a_lagging_balance_block_forward_and_audits_it(ledger, sta
     assert (result.balance, result.seq) == (12345, 2)
     after = station.show_card(CardTag(card))
     assert not after["needs_recovery"] and after["balance_block"] == 12345
-    entry = ledger.audit_entries(action="card.recover")[-1]
+    entry = ledger.audit.audit_entries(action="card.recover")[-1]
     assert entry.card_number == result.card_number and entry.operator == "finance" and '"balance":12345' in entry.details
-    assert ledger.card(result.card_number).last_seen_balance == 12345
+    assert ledger.cards.card(result.card_number).last_seen_balance == 12345
     # recovering a consistent card changes nothing
     again = station.recover_card(CardTag(card))
     assert again.actions == ["nothing to recover: the card is consistent"]
-    assert len(ledger.audit_entries(action="card.recover")) == 1
+    assert len(ledger.audit.audit_entries(action="card.recover")) == 1

@@ -42,8 +42,8 @@ def agree(ledger, ring, card, number):
     """Card (as a store reader sees it) and ledger agree to the fen; returns the balance."""
     balance, value, _ = card_state(tap(card), ring)
     assert balance == value == balance_block(card)
-    assert ledger.outstanding_balance(number) == balance
-    assert ledger.unbalanced_entries() == []
+    assert ledger.books.outstanding_balance(number) == balance
+    assert ledger.books.unbalanced_entries() == []
     return balance
 
 
@@ -53,7 +53,7 @@ def test_happy_path_top_up_is_confirmed_and_card_equals_ledger(ledger, ring, wor
     out = top_up(ledger, tap(card), ring, 12345, "seller", card=number, issuer=demo_keyset.issuer)
     assert (out.state, out.amount, out.card_balance) == ("confirmed", 12345, 62345)
     assert agree(ledger, ring, card, number) == 62345
-    t = ledger.topup(out.txn_id)
+    t = ledger.topup_records.topup(out.txn_id)
     assert t.state == "confirmed" and t.card_seq_before == 2 and t.card_seq_after == 3
     # the card's slot carries the issuer's terminal 0 and the ledger number of the top-up
     access, keys, v = purse.open_card(tap(card), ring, purse.KEY_A)
@@ -62,9 +62,9 @@ def test_happy_path_top_up_is_confirmed_and_card_equals_ledger(ledger, ring, wor
     assert (view.slot[codec.PURSE_SLOT_TERMINAL], view.slot[codec.PURSE_SLOT_TXN]) == (0, card_txn(t.id))
     log = purse.read_log(access, keys, view)
     assert (log[0][codec.LOG_ENTRY_SEQ], log[0][codec.LOG_ENTRY_AMOUNT]) == (3, 12345)
-    assert ledger.card(number).state == "in_use"
+    assert ledger.cards.card(number).state == "in_use"
     assert unconfirmed(ledger) == []
-    assert ledger.verify_audit_log() is None
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_resending_the_same_transaction_never_credits_twice(ledger, ring, world):
@@ -88,7 +88,7 @@ def test_card_write_refused_before_the_commit_point_is_reversed(ledger, ring, wo
     out = top_up(ledger, tap(card), ring, 5000, "seller")
     assert out.state == "reversed" and "账务撤销" in out.message
     assert dump(card) == before
-    assert ledger.topup(out.txn_id).state == "reversed"
+    assert ledger.topup_records.topup(out.txn_id).state == "reversed"
     monkeypatch.undo()
     assert agree(ledger, ring, card, number) == 50000
     assert top_up(ledger, tap(card), ring, 5000, "seller").state == "confirmed"  # a retry is a new top-up
@@ -138,9 +138,9 @@ def test_card_pulled_mid_write_is_unconfirmed_then_reconfirmed_once(ledger, ring
     access, keys, v = purse.open_card(tap(card), ring, purse.KEY_A)
     view = purse.read_card(access, keys, v)
     assert purse.read_log(access, keys, view)[0][codec.LOG_ENTRY_SEQ] == 3  # the card side was finished
-    before, books = dump(card), ledger.trial_balance()
+    before, books = dump(card), ledger.books.trial_balance()
     assert reconfirm(ledger, tap(card), ring, "seller") == []
-    assert dump(card) == before and ledger.trial_balance() == books
+    assert dump(card) == before and ledger.books.trial_balance() == books
 
 
 def test_reconfirm_reverses_a_top_up_the_card_never_got(ledger, ring, world):
@@ -148,7 +148,7 @@ def test_reconfirm_reverses_a_top_up_the_card_never_got(ledger, ring, world):
     card.faults = Recorder(tear_write=SLOT_A, mode="mix", seed=5)  # the slot never became valid
     out = top_up(ledger, CardTag(card), ring, 700, "seller")
     assert out.state == "unconfirmed"
-    assert ledger.outstanding_balance(number) == 50700  # the money is booked until settled
+    assert ledger.books.outstanding_balance(number) == 50700  # the money is booked until settled
     (settled,) = reconfirm(ledger, tap(card), ring)
     assert settled.state == "reversed"
     assert agree(ledger, ring, card, number) == 50000
@@ -176,14 +176,14 @@ def test_reconfirm_after_the_card_moved_on(ledger, ring, world, torn, debits, fo
     assert out.state == "unconfirmed"
     store_debits(card, [50] * debits)
     for i in range(debits):
-        ledger.book_redemption(number, 50, "store:%d" % i)
+        ledger.books.book_redemption(number, 50, "store:%d" % i)
     (settled,) = reconfirm(ledger, tap(card), ring)
     assert settled.state == found
     if found == "confirmed":
         assert agree(ledger, ring, card, number) == 50700 - 50 * debits
     else:
         assert "reconciliation" in settled.message
-        assert ledger.topup(out.txn_id).state == "unconfirmed"  # left for reconciliation, not guessed
+        assert ledger.topup_records.topup(out.txn_id).state == "unconfirmed"  # left for reconciliation, not guessed
 
 
 def tap_with(card, faults):
@@ -196,18 +196,18 @@ def tap_with(card, faults):
 
 
 def refused_unchanged(ledger, card, number, fn, exc, match=None):
-    before, books, topups = dump(card), ledger.trial_balance(), len(ledger.card_topups(number))
+    before, books, topups = dump(card), ledger.books.trial_balance(), len(ledger.topup_records.card_topups(number))
     with pytest.raises(exc, match=match):
         fn()
     assert dump(card) == before
-    assert ledger.trial_balance() == books and len(ledger.card_topups(number)) == topups
+    assert ledger.books.trial_balance() == books and len(ledger.topup_records.card_topups(number)) == topups
 
 
 def test_top_up_over_the_cap_is_refused(ledger, ring, world):
     card, number = world
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 50001, "seller"),
                       OperationRefused, "cap")
-    refusal = [e for e in ledger.audit_entries(action="topup.pending") if e.result == "refused"]
+    refusal = [e for e in ledger.audit.audit_entries(action="topup.pending") if e.result == "refused"]
     assert len(refusal) == 1 and refusal[0].card_number == number
     assert top_up(ledger, tap(card), ring, 50000, "seller").state == "confirmed"  # exactly at the cap: fine
     assert agree(ledger, ring, card, number) == 100000
@@ -216,14 +216,14 @@ def test_top_up_over_the_cap_is_refused(ledger, ring, world):
 def test_cap_counts_the_card_balance(ledger, ring, world):
     """The card holds more than the ledger knows (say an unreconciled credit): the cap applies to it."""
     card, number = world
-    ledger.book_redemption(number, 20000, "store:x")  # the ledger believes 300 yuan are left
+    ledger.books.book_redemption(number, 20000, "store:x")  # the ledger believes 300 yuan are left
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 60000, "seller"),
                       OperationRefused, "1,100")
 
 
 def test_blacklisted_card_is_refused(ledger, ring, world):
     card, number = world
-    ledger.blacklist_add("auditor", number, "reported stolen")
+    ledger.blacklist.blacklist_add("auditor", number, "reported stolen")
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller"),
                       OperationRefused, "blacklisted")
 
@@ -236,7 +236,7 @@ def test_card_of_another_issuer_is_refused(ledger, ring, world):
     before = dump(stranger)
     with pytest.raises(CardProblem, match="not a card of this issuer"):
         top_up(ledger, CardTag(stranger), ring, 1000, "seller")
-    assert dump(stranger) == before and ledger.unconfirmed_topups() == []
+    assert dump(stranger) == before and ledger.topup_records.unconfirmed_topups() == []
 
 
 def test_card_number_entered_must_match_the_card(ledger, ring, world):
@@ -257,10 +257,10 @@ def test_older_key_version_is_rekeyed_then_topped_up(ledger, ring, world):
     two = exports.workstation_keyset(demo.demo_domain(versions=2)).to_keyring()
     out = top_up(ledger, tap(card), two, 1000, "seller")
     assert out.state == "confirmed" and "re-keyed to key version 2" in out.message
-    assert ledger.card(number).key_version == 2 and agree(ledger, two, card, number) == 51000
-    assert [e.action for e in ledger.audit_entries(card=number) if e.action.startswith("card.rekey")] == [
+    assert ledger.cards.card(number).key_version == 2 and agree(ledger, two, card, number) == 51000
+    assert [e.action for e in ledger.audit.audit_entries(card=number) if e.action.startswith("card.rekey")] == [
         "card.rekey.start", "card.rekey.done"]
-    assert ledger.verify_audit_log() is None
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_card_absent_nothing_booked(ledger, ring, world):
@@ -268,7 +268,7 @@ def test_card_absent_nothing_booked(ledger, ring, world):
     card.leave_field()
     with pytest.raises(CardProblem):
         top_up(ledger, CardTag(card), ring, 1000, "seller")
-    assert ledger.card_topups(number) == [] and ledger.outstanding_balance(number) == 50000
+    assert ledger.topup_records.card_topups(number) == [] and ledger.books.outstanding_balance(number) == 50000
 
 
 # --- void --------------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ def test_void_same_day_takes_the_full_amount_back(ledger, ring, world):
     access, keys, v = purse.open_card(tap(card), ring, purse.KEY_A)
     view = purse.read_card(access, keys, v)
     assert (view.slot[codec.PURSE_SLOT_KIND], view.slot[codec.PURSE_SLOT_AMOUNT]) == (codec.TXN_VOID, 20000)
-    assert ledger.topup(t.txn_id).state == "voided"
+    assert ledger.topup_records.topup(t.txn_id).state == "voided"
     again = void(ledger, tap(card), ring, t.txn_id, "finance")
     assert again.state == "voided" and agree(ledger, ring, card, number) == 50000
 
@@ -297,7 +297,7 @@ def test_void_after_cut_off_is_refused(ledger, ring, world, clock):
     clock.t = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.timezone.utc)  # next day
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
                       OperationRefused, "same day")
-    assert ledger.topup(t.txn_id).state == "confirmed"
+    assert ledger.topup_records.topup(t.txn_id).state == "confirmed"
 
 
 def test_void_of_an_unconfirmed_top_up_is_refused(ledger, ring, world):
@@ -319,7 +319,7 @@ def test_partial_void_is_refused(ledger, ring, world):
     t = top_up(ledger, tap(card), ring, 20000, "seller")
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance", amount=10000),
                       OperationRefused, "full amount")
-    (entry,) = ledger.audit_entries(action="topup.void_refused")
+    (entry,) = ledger.audit.audit_entries(action="topup.void_refused")
     assert (entry.result, entry.card_number, entry.operator) == ("refused", number, "finance")
 
 
@@ -327,11 +327,11 @@ def test_void_with_the_card_absent_books_nothing(ledger, ring, world):
     card, number = world
     t = top_up(ledger, tap(card), ring, 20000, "seller")
     card.leave_field()
-    books = ledger.trial_balance()
+    books = ledger.books.trial_balance()
     with pytest.raises(CardProblem):
         void(ledger, CardTag(card), ring, t.txn_id, "finance")
-    assert ledger.trial_balance() == books
-    assert ledger.topup(t.txn_id).state == "confirmed" and ledger.topup(t.txn_id).void_state is None
+    assert ledger.books.trial_balance() == books
+    assert ledger.topup_records.topup(t.txn_id).state == "confirmed" and ledger.topup_records.topup(t.txn_id).void_state is None
 
 
 def test_void_when_part_is_spent_is_refused(ledger, ring, world):
@@ -341,7 +341,7 @@ def test_void_when_part_is_spent_is_refused(ledger, ring, world):
     access, keys, v = purse.open_card(tap(card), reader)
     view = purse.read_card(access, keys, v)
     purse.commit(access, view, purse.plan_debit(view, 60000, purse.Policy(), view.slot[2], 31000001, 1), 1)
-    ledger.book_redemption(number, 60000, "store:1")
+    ledger.books.book_redemption(number, 60000, "store:1")
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
                       OperationRefused, "already spent")
 

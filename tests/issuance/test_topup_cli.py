@@ -54,11 +54,11 @@ def test_top_up_by_card_number_then_void(counter, ledger):
     doc = doc_of(r)
     (out,) = doc["outcomes"]
     assert doc["ok"] and out["state"] == "confirmed" and out["card_balance"] == 62345
-    assert on_card()[:2] == (62345, 62345) and ledger.outstanding_balance(number) == 62345
+    assert on_card()[:2] == (62345, 62345) and ledger.books.outstanding_balance(number) == 62345
     r = run("void", out["txn_id"], operator="finance")
     assert r.exit_code == 0, r.output
     assert "voided" in r.output
-    assert on_card()[:2] == (50000, 50000) and ledger.outstanding_balance(number) == 50000
+    assert on_card()[:2] == (50000, 50000) and ledger.books.outstanding_balance(number) == 50000
 
 
 def test_present_with_an_amount_in_yuan(counter, ledger):
@@ -66,7 +66,7 @@ def test_present_with_an_amount_in_yuan(counter, ledger):
     r = run("--present", "--yuan", "12.50")
     assert r.exit_code == 0, r.output
     assert "confirmed" in r.output and "62.50" not in r.output
-    assert on_card()[0] == 51250 == ledger.outstanding_balance(number)
+    assert on_card()[0] == 51250 == ledger.books.outstanding_balance(number)
 
 
 def test_over_the_cap_is_refused_with_exit_1(counter, ledger):
@@ -75,7 +75,7 @@ def test_over_the_cap_is_refused_with_exit_1(counter, ledger):
     assert r.exit_code == 1
     doc = doc_of(r)
     assert doc["ok"] is False and "cap" in doc["error"]
-    assert on_card()[0] == 50000 == ledger.outstanding_balance(number)
+    assert on_card()[0] == 50000 == ledger.books.outstanding_balance(number)
 
 
 def test_usage_errors_exit_2(counter):
@@ -89,8 +89,8 @@ def test_usage_errors_exit_2(counter):
 def test_unconfirmed_list_and_reconfirm(counter, ledger):
     run, number, on_card = counter
     # a top-up whose card write never came back (booked, card unchanged)
-    ledger.book_topup_pending(number, 700, "K-LOST", operator="seller", card_seq=2, card_balance=50000)
-    ledger.book_topup_unconfirmed("K-LOST")
+    ledger.topup_records.book_topup_pending(number, 700, "K-LOST", operator="seller", card_seq=2, card_balance=50000)
+    ledger.topup_records.book_topup_unconfirmed("K-LOST")
     r = run("unconfirmed", "--json")
     assert r.exit_code == 0, r.output
     (item,) = doc_of(r)["unconfirmed"]
@@ -101,7 +101,7 @@ def test_unconfirmed_list_and_reconfirm(counter, ledger):
     r = run("reconfirm")
     assert r.exit_code == 0, r.output
     assert "reversed" in r.output
-    assert ledger.topup("K-LOST").state == "reversed" and ledger.outstanding_balance(number) == 50000
+    assert ledger.topup_records.topup("K-LOST").state == "reversed" and ledger.books.outstanding_balance(number) == 50000
     r = run("reconfirm")
     assert r.exit_code == 0 and "nothing to settle" in r.output
     r = run("unconfirmed")
@@ -117,7 +117,7 @@ def test_void_after_cut_off_exit_1(counter, ledger, clock):
     clock.t = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.timezone.utc)  # 23:30 CST
     r = run("void", txn, operator="finance")
     assert r.exit_code == 1 and "refund or adjustment" in r.output
-    assert on_card()[0] == 52000 == ledger.outstanding_balance(number)
+    assert on_card()[0] == 52000 == ledger.books.outstanding_balance(number)
 
 
 def test_wrong_password_is_refused(counter, monkeypatch, ledger):
@@ -125,7 +125,7 @@ def test_wrong_password_is_refused(counter, monkeypatch, ledger):
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", "nope")
     r = run(number, "100")
     assert r.exit_code == 1
-    assert on_card()[0] == 50000 and ledger.card_topups(number) == []
+    assert on_card()[0] == 50000 and ledger.topup_records.card_topups(number) == []
 
 
 def test_a_card_that_is_not_ours_exits_4(counter, ledger, tmp_path):
@@ -136,4 +136,4 @@ def test_a_card_that_is_not_ours_exits_4(counter, ledger, tmp_path):
     r = run("--present", "100", "--json")
     assert r.exit_code == 4
     assert "not a card of this issuer" in doc_of(r)["error"]
-    assert ledger.card_topups(number) == []
+    assert ledger.topup_records.card_topups(number) == []

@@ -25,15 +25,15 @@ def ring(demo_keyset):
 
 def scenario(ledger, tag, ring, issuer, number):
     """Top up, void; card (read back through the same reader) == ledger at each step."""
-    assert card_state(tag, ring)[0] == ledger.outstanding_balance(number) == 10000
+    assert card_state(tag, ring)[0] == ledger.books.outstanding_balance(number) == 10000
     t = top_up(ledger, tag, ring, 23456, "seller", card=number, issuer=issuer)
     assert t.state == "confirmed"
-    assert card_state(tag, ring)[:2] == (33456, 33456) and ledger.outstanding_balance(number) == 33456
+    assert card_state(tag, ring)[:2] == (33456, 33456) and ledger.books.outstanding_balance(number) == 33456
     v = void(ledger, tag, ring, t.txn_id, "finance", amount=23456, issuer=issuer)
     assert v.state == "voided"
     balance, value, seq = card_state(tag, ring)
-    assert balance == value == ledger.outstanding_balance(number) == 10000 and seq == 4
-    assert ledger.topup(t.txn_id).state == "voided" and unconfirmed(ledger) == []
+    assert balance == value == ledger.books.outstanding_balance(number) == 10000 and seq == 4
+    assert ledger.topup_records.topup(t.txn_id).state == "voided" and unconfirmed(ledger) == []
 
 
 @pytest.mark.pcsc
@@ -127,4 +127,4 @@ def test_top_up_and_void_through_the_virtual_esp32(esp32, ledger, ring, demo_key
     assert settled.state == "confirmed"
     assert reconfirm(ledger, reader.wait_for_card(3), ring) == []
     tag = reader.wait_for_card(3)
-    assert card_state(tag, ring)[:2] == (10500, 10500) and ledger.outstanding_balance(number) == 10500
+    assert card_state(tag, ring)[:2] == (10500, 10500) and ledger.books.outstanding_balance(number) == 10500

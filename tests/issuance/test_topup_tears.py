@@ -39,15 +39,15 @@ def check_settled(ledger, ring, card, number, before, after, outcome_states):
     balance, value, _ = card_state(present(card), ring)
     assert balance == value == balance_block(card)
     assert balance in (before, after), (balance, before, after)
-    assert ledger.outstanding_balance(number) == balance
-    assert ledger.unconfirmed_topups() == []
-    assert ledger.unbalanced_entries() == []
+    assert ledger.books.outstanding_balance(number) == balance
+    assert ledger.topup_records.unconfirmed_topups() == []
+    assert ledger.books.unbalanced_entries() == []
     happened = balance == after
     states = outcome_states | {o.state for o in settled}
     assert not ({"confirmed", "voided"} & states and not happened), states
-    snapshot, books = dump(card), ledger.trial_balance()
+    snapshot, books = dump(card), ledger.books.trial_balance()
     assert reconfirm(ledger, present(card), ring) == []
-    assert dump(card) == snapshot and ledger.trial_balance() == books
+    assert dump(card) == snapshot and ledger.books.trial_balance() == books
     return happened
 
 
@@ -70,7 +70,7 @@ def sweep(ledger, ring, card, number, operation, delta, prepare=None):
     for n in itertools.count():
         if prepare:
             prepare()
-        before = ledger.outstanding_balance(number)
+        before = ledger.books.outstanding_balance(number)
         rec = Recorder(pull_at=n)
         states = run(operation, card, rec)
         happened = check_settled(ledger, ring, card, number, before, before + delta, states)
@@ -85,7 +85,7 @@ def sweep(ledger, ring, card, number, operation, delta, prepare=None):
         for mode, seed in TEAR_MODES:
             if prepare:
                 prepare()
-            before = ledger.outstanding_balance(number)
+            before = ledger.books.outstanding_balance(number)
             rec = Recorder(tear_write=k, mode=mode, seed=seed)
             states = run(operation, card, rec)
             torn = any(f.startswith("tear") for f in rec.fired)
@@ -107,20 +107,20 @@ def still_works(ledger, ring, card, number):
     view = purse.recover(access, purse.read_card(access, keys, v))
     assert not view.repaired
     out = top_up(ledger, present(card), ring, 1, "seller")
-    assert out.state == "confirmed" and ledger.outstanding_balance(number) == out.card_balance
+    assert out.state == "confirmed" and ledger.books.outstanding_balance(number) == out.card_balance
 
 
 def test_top_up_tear_sweep(ledger, ring, demo_keyset):
     card, number = sim_card(ledger, ring, demo_keyset.issuer)
-    start = ledger.outstanding_balance(number)
+    start = ledger.books.outstanding_balance(number)
     outcomes, faults, total = sweep(ledger, ring, card, number,
                                     lambda tag: top_up(ledger, tag, ring, AMOUNT, "seller"), AMOUNT)
     pulls = [f for f in faults if f[0] == "pull"]
     tears = {f[1] for f in faults if f[0] == "tear"}
     assert len(pulls) >= 15 and tears == set(range(6)), faults  # ceiling, slot x2, balance, log x2
     assert outcomes[True] and outcomes[False], outcomes  # early faults roll back, late ones commit
-    confirmed = [t for t in ledger.card_topups(number) if t.state == "confirmed"]
-    assert len(confirmed) == total and ledger.outstanding_balance(number) == start + total * AMOUNT
+    confirmed = [t for t in ledger.topup_records.card_topups(number) if t.state == "confirmed"]
+    assert len(confirmed) == total and ledger.books.outstanding_balance(number) == start + total * AMOUNT
     still_works(ledger, ring, card, number)
 
 
@@ -137,7 +137,7 @@ def test_void_tear_sweep(ledger, ring, demo_keyset):
     tears = {f[1] for f in faults if f[0] == "tear"}
     assert tears == set(range(5)), faults  # slot x2, balance (TRANSFER), log x2
     assert outcomes[True] and outcomes[False], outcomes
-    voided = [t for t in ledger.card_topups(number) if t.state == "voided"]
+    voided = [t for t in ledger.topup_records.card_topups(number) if t.state == "voided"]
     assert len(voided) == total
     still_works(ledger, ring, card, number)
 
@@ -149,7 +149,7 @@ def test_reconfirm_itself_survives_pulls_and_tears(ledger, ring, demo_keyset):
     fired = {"pull": 0, "tear": 0}
 
     def attempt(**plan):
-        before = ledger.outstanding_balance(number)
+        before = ledger.books.outstanding_balance(number)
         # a top-up committed on the card (slot written) whose balance block and log were not
         card.faults = Recorder(tear_write=3, mode="old")
         assert top_up(ledger, CardTag(card), ring, AMOUNT, "seller").state == "unconfirmed"
@@ -158,7 +158,7 @@ def test_reconfirm_itself_survives_pulls_and_tears(ledger, ring, demo_keyset):
         try:
             reconfirm(ledger, CardTag(card), ring)
         except CardProblem:  # pulled while the card was read or its card side finished: nothing confirmed yet
-            assert ledger.unconfirmed_topups() != []
+            assert ledger.topup_records.unconfirmed_topups() != []
         if rec.fired:
             fired["tear" if "tear_write" in plan else "pull"] += 1
         # the next re-confirmation completes it: confirmed (the slot is the commit point), card == ledger

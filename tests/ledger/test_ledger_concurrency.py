@@ -31,16 +31,16 @@ def test_concurrent_workstations(ledger, ledger_url, clock):
     sell_and_activate(ledger, "04A1B2C3D4E501", CARD, face_value=50000)
     stations = [open_ledger(ledger_url, data_key=DATA_KEY, clock=clock) for _ in range(4)]
     try:
-        errors = _together(4, lambda i: stations[i].book_topup_pending(CARD, 10000, "K-same", operator="seller"))
+        errors = _together(4, lambda i: stations[i].topup_records.book_topup_pending(CARD, 10000, "K-same", operator="seller"))
         assert errors == []
-        errors = _together(4, lambda i: stations[i].blacklist_add("auditor", "80000000%02d" % i, "test %d" % i))
+        errors = _together(4, lambda i: stations[i].blacklist.blacklist_add("auditor", "80000000%02d" % i, "test %d" % i))
         assert errors == []
     finally:
         for st in stations:
             st.close()
-    assert ledger.outstanding_balance(CARD) == 60000
-    assert [t.txn_id for t in ledger.unconfirmed_topups()] == ["K-same"]
-    assert ledger.blacklist_version() == 4
-    assert sorted(e.added_version for e in ledger.blacklist_entries()) == [1, 2, 3, 4]
-    assert ledger.verify_audit_log() is None
-    assert ledger.unbalanced_entries() == []
+    assert ledger.books.outstanding_balance(CARD) == 60000
+    assert [t.txn_id for t in ledger.topup_records.unconfirmed_topups()] == ["K-same"]
+    assert ledger.blacklist.blacklist_version() == 4
+    assert sorted(e.added_version for e in ledger.blacklist.blacklist_entries()) == [1, 2, 3, 4]
+    assert ledger.audit.verify_audit_log() is None
+    assert ledger.books.unbalanced_entries() == []

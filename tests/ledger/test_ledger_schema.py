@@ -18,12 +18,12 @@ def test_migrations_match_models(ledger):
 
 def test_reopening_migrates_nothing_and_keeps_data(ledger_url, clock):
     first = open_ledger(ledger_url, clock=clock)
-    first.add_operator("admin", "correct horse battery", "issuer-admin")
+    first.people.add_operator("admin", "correct horse battery", "issuer-admin")
     first.close()
     again = open_ledger(ledger_url, clock=clock)
     try:
-        assert [o.username for o in again.operators()] == ["admin"]
-        assert again.verify_audit_log() is None
+        assert [o.username for o in again.people.operators()] == ["admin"]
+        assert again.audit.verify_audit_log() is None
     finally:
         again.close()
 
@@ -47,8 +47,8 @@ def test_money_columns_are_big_integers(ledger):
                           "VALUES ('k', 't', CURRENT_TIMESTAMP, '')"))
         conn.execute(text("INSERT INTO postings (entry_id, line, account_id, amount) VALUES "
                           "((SELECT id FROM journal_entries), 1, (SELECT id FROM accounts), :a)"), {"a": big})
-    assert ledger.trial_balance()["x"] == big
-    assert ledger.unbalanced_entries() != []  # and the check query sees the one-sided entry
+    assert ledger.books.trial_balance()["x"] == big
+    assert ledger.books.unbalanced_entries() != []  # and the check query sees the one-sided entry
 
 
 def test_url_resolution(monkeypatch, tmp_path):
@@ -64,12 +64,12 @@ def test_url_resolution(monkeypatch, tmp_path):
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path, clock):
     led = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), clock=clock)
     try:
-        led.add_operator("admin", "correct horse battery", "issuer-admin")
+        led.people.add_operator("admin", "correct horse battery", "issuer-admin")
         with led.engine.connect() as writer:
             writer.execute(text("UPDATE operators SET display_name = 'x'"))  # holds the write lock (BEGIN IMMEDIATE)
             assert writer.in_transaction()
-            assert [o.username for o in led.operators()] == ["admin"]  # WAL: a reader proceeds at once
-            assert led.outstanding_balance() == 0
+            assert [o.username for o in led.people.operators()] == ["admin"]  # WAL: a reader proceeds at once
+            assert led.books.outstanding_balance() == 0
             writer.rollback()
     finally:
         led.close()

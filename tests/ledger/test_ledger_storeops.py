@@ -25,66 +25,66 @@ class Rec:
 
 def test_journal_records_are_stored_once_and_never_replaced(ledger):
     setup_world(ledger)
-    ledger.add_terminal("admin", "12345678", "Shop", "Acme")
+    ledger.store.add_terminal("admin", "12345678", "Shop", "Acme")
     recs = [Rec(i, bytes([i]) * 54) for i in (1, 2, 3)]
-    assert ledger.store_journal_records("12345678", recs).stored == 3
-    assert ledger.last_journal_number("12345678") == 3
-    res = ledger.store_journal_records("12345678", recs[1:] + [Rec(4, b"\x04" * 54)])
+    assert ledger.store.store_journal_records("12345678", recs).stored == 3
+    assert ledger.store.last_journal_number("12345678") == 3
+    res = ledger.store.store_journal_records("12345678", recs[1:] + [Rec(4, b"\x04" * 54)])
     assert (res.stored, res.duplicates, res.conflicts) == (1, 2, ())
-    res = ledger.store_journal_records("12345678", [Rec(2, b"\xEE" * 54)])
+    res = ledger.store.store_journal_records("12345678", [Rec(2, b"\xEE" * 54)])
     assert res.stored == 0 and res.conflicts == ((2, b"\x02" * 54, b"\xEE" * 54),)
-    assert [r.raw[0] for r in ledger.journal_records("12345678")] == [1, 2, 3, 4]
-    assert [r.number for r in ledger.journal_records(uid="04a1b2c3d4e501", from_number=3)] == [3, 4]
+    assert [r.raw[0] for r in ledger.store.journal_records("12345678")] == [1, 2, 3, 4]
+    assert [r.number for r in ledger.store.journal_records(uid="04a1b2c3d4e501", from_number=3)] == [3, 4]
 
 
 def test_sign_ins_and_day_close(ledger):
     setup_world(ledger)
-    ledger.add_operator("clerk", "correct horse battery", "terminal-operator", by="admin")
-    ledger.add_terminal("admin", "12345678", "Shop", "Acme")
+    ledger.people.add_operator("clerk", "correct horse battery", "terminal-operator", by="admin")
+    ledger.store.add_terminal("admin", "12345678", "Shop", "Acme")
     with pytest.raises(RoleError):
-        ledger.record_sign_in("seller", "12345678", reader_time=1, blacklist_version=0, day=1, batch=1, first_number=1)
-    ledger.record_sign_in("clerk", "12345678", reader_time=1, blacklist_version=4, day=1, batch=1, first_number=9)
-    (s,) = ledger.sign_ins("12345678")
+        ledger.store.record_sign_in("seller", "12345678", reader_time=1, blacklist_version=0, day=1, batch=1, first_number=1)
+    ledger.store.record_sign_in("clerk", "12345678", reader_time=1, blacklist_version=4, day=1, batch=1, first_number=9)
+    (s,) = ledger.store.sign_ins("12345678")
     assert (s.blacklist_version, s.first_number) == (4, 9)
-    b = ledger.record_day_close("clerk", "12345678", day=1, batch=1, first_number=9, last_number=12, reader_count=2,
+    b = ledger.store.record_day_close("clerk", "12345678", day=1, batch=1, first_number=9, last_number=12, reader_count=2,
                                 reader_sum=300, journal_count=2, journal_sum=300)
     assert b.balanced
-    again = ledger.record_day_close("clerk", "12345678", day=1, batch=1, first_number=9, last_number=12,
+    again = ledger.store.record_day_close("clerk", "12345678", day=1, batch=1, first_number=9, last_number=12,
                                     reader_count=9, reader_sum=9, journal_count=9, journal_sum=9)
     assert again == b  # a batch is closed once
-    assert ledger.verify_audit_log() is None
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_exceptions_and_blacklist_approval(ledger):
     setup_world(ledger)
     sell_and_activate(ledger, "04A1B2C3D4E501", "503100000001")
-    ev, created = ledger.add_exception("fp-1", "rollback", "card went back", card_number="503100000001",
+    ev, created = ledger.store.add_exception("fp-1", "rollback", "card went back", card_number="503100000001",
                                        evidence={"seq": [5, 3]}, proposal="blacklist")
     assert created and ev.status == "open"
-    assert ledger.add_exception("fp-1", "rollback", "again", card_number="503100000001")[1] is False
+    assert ledger.store.add_exception("fp-1", "rollback", "again", card_number="503100000001")[1] is False
     with pytest.raises(RoleError):
-        ledger.approve_blacklist("seller", ev.id)
-    done = ledger.approve_blacklist("auditor", ev.id)
+        ledger.store.approve_blacklist("seller", ev.id)
+    done = ledger.store.approve_blacklist("auditor", ev.id)
     assert (done.status, done.blacklist_version) == ("approved", 1)
-    (item,) = ledger.blacklist_entries()
+    (item,) = ledger.blacklist.blacklist_entries()
     assert item.card_number == "503100000001" and item.uid == "04A1B2C3D4E501" and item.evidence == {"seq": [5, 3]}
     with pytest.raises(InvalidStateError):
-        ledger.approve_blacklist("auditor", ev.id)
-    other, _ = ledger.add_exception("fp-2", "journal_gap", "records missing", terminal="12345678")
+        ledger.store.approve_blacklist("auditor", ev.id)
+    other, _ = ledger.store.add_exception("fp-2", "journal_gap", "records missing", terminal="12345678")
     with pytest.raises(InvalidStateError):
-        ledger.approve_blacklist("auditor", other.id)  # proposes nothing
-    closed = ledger.close_exception("auditor", other.id, "resolved", "reader replaced, records recovered")
+        ledger.store.approve_blacklist("auditor", other.id)  # proposes nothing
+    closed = ledger.store.close_exception("auditor", other.id, "resolved", "reader replaced, records recovered")
     assert closed.status == "resolved"
-    assert [e.id for e in ledger.exceptions("open")] == []
-    assert ledger.verify_audit_log() is None
+    assert [e.id for e in ledger.store.exceptions("open")] == []
+    assert ledger.audit.verify_audit_log() is None
 
 
 def test_card_observations_are_idempotent(ledger):
     setup_world(ledger)
     sell_and_activate(ledger, "04A1B2C3D4E501", "503100000001")
-    ledger.record_card_observation("503100000001", "audit", "audit:x:4", seq=4, balance=100)
-    ledger.record_card_observation("503100000001", "audit", "audit:x:4", seq=4, balance=100)
-    (o,) = ledger.card_observations("503100000001")
+    ledger.store.record_card_observation("503100000001", "audit", "audit:x:4", seq=4, balance=100)
+    ledger.store.record_card_observation("503100000001", "audit", "audit:x:4", seq=4, balance=100)
+    (o,) = ledger.store.card_observations("503100000001")
     assert (o.seq, o.balance, o.source) == (4, 100, "audit")
-    assert ledger.card_by_uid("04a1b2c3d4e501").card_number == "503100000001"
-    assert ledger.uid_map() == {"04A1B2C3D4E501": "503100000001"}
+    assert ledger.cards.card_by_uid("04a1b2c3d4e501").card_number == "503100000001"
+    assert ledger.cards.uid_map() == {"04A1B2C3D4E501": "503100000001"}

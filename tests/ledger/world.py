@@ -7,17 +7,17 @@ HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="1
 
 def setup_world(ledger, uids=("04A1B2C3D4E501", "04A1B2C3D4E502", "04A1B2C3D4E503", "04A1B2C3D4E504")):
     """admin, seller, seller2, finance, auditor; programme mofcom-compliant; stock at point P1."""
-    ledger.add_operator("admin", PW, "issuer-admin")
+    ledger.people.add_operator("admin", PW, "issuer-admin")
     for name, role in (("seller", "seller"), ("seller2", "seller"), ("finance", "finance"), ("auditor", "auditor")):
-        ledger.add_operator(name, PW, role, by="admin")
-    ledger.register_programme("admin", example("mofcom-compliant.toml"))
-    ledger.add_sales_point("admin", "P1", "Counter 1")
-    ledger.receive_stock("finance", "B-2026-001", uids)
-    ledger.issue_to_point("finance", uids, "P1")
+        ledger.people.add_operator(name, PW, role, by="admin")
+    ledger.programmes.register_programme("admin", example("mofcom-compliant.toml"))
+    ledger.stock.add_sales_point("admin", "P1", "Counter 1")
+    ledger.stock.receive_stock("finance", "B-2026-001", uids)
+    ledger.stock.issue_to_point("finance", uids, "P1")
 
 
 def sell_and_activate(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, method="cash"):
-    ledger.register_card("finance", uid, number, "mofcom-compliant", kind, face_value)
-    ledger.record_sale("seller", number, payment_method=method, holder=holder)
-    ledger.confirm_payment("finance", number)
-    ledger.activate(number, "finance")
+    ledger.cards.register_card("finance", uid, number, "mofcom-compliant", kind, face_value)
+    ledger.sales.record_sale("seller", number, payment_method=method, holder=holder)
+    ledger.sales.confirm_payment("finance", number)
+    ledger.sales.activate(number, "finance")

@@ -55,15 +55,15 @@ def reader_ring():
 def build_template(path):
     led = open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=ManualClock())
     try:
-        led.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
-            led.add_operator(name, PW, role, by="admin")
-        led.register_programme("admin", example("mofcom-compliant.toml"))
+            led.people.add_operator(name, PW, role, by="admin")
+        led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC_PROGRAMME)
-        led.register_programme("admin", pboc)
-        led.add_sales_point("admin", "P1", "Counter 1")
-        led.receive_stock("finance", "B-1", UIDS)
-        led.issue_to_point("finance", UIDS, "P1")
+        led.programmes.register_programme("admin", pboc)
+        led.stock.add_sales_point("admin", "P1", "Counter 1")
+        led.stock.receive_stock("finance", "B-1", UIDS)
+        led.stock.issue_to_point("finance", UIDS, "P1")
     finally:
         led.close()
 
@@ -81,11 +81,11 @@ def identity(number, named, expiry=0, issue_date=None):
 def issue(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, expiry=0,
           programme="mofcom-compliant", buyer="individual"):
     """Sell and activate in the ledger, and make the matching card loaded with the face value."""
-    ledger.register_card("finance", uid, number, programme, kind, face_value)
-    ledger.record_sale("seller", number, holder=holder, buyer=buyer,
+    ledger.cards.register_card("finance", uid, number, programme, kind, face_value)
+    ledger.sales.record_sale("seller", number, holder=holder, buyer=buyer,
                        payment_method="cash" if face_value < 500000 else "bank_transfer")
-    ledger.confirm_payment("finance", number)
-    ledger.activate(number, "finance")
+    ledger.sales.confirm_payment("finance", number)
+    ledger.sales.activate(number, "finance")
     ring = issuer_ring()
     card = factory.issued_card(h(uid), ring.for_card(h(uid), 1), identity(number, kind == "named", expiry),
                                cardtime.seconds(START))
@@ -112,4 +112,4 @@ def store_debit(ledger, card, number, amount, key, when=START):
     view = purse.recover(access, purse.read_card(access, keys, v))
     plan = purse.plan_debit(view, amount, purse.Policy(), cardtime.day(when), 12345678, 1)
     purse.commit(access, view, plan, cardtime.seconds(when))
-    ledger.book_redemption(number, amount, key, terminal="12345678")
+    ledger.books.book_redemption(number, amount, key, terminal="12345678")

@@ -22,18 +22,18 @@ SIM_UID = "5E110001"  # the blank card the sim reader makes in an empty state fo
 def counter_world(tmp_path, monkeypatch):
     db = "sqlite:///%s" % (tmp_path / "ledger.db")
     led = open_ledger(db, data_key=Session(keystore="demo").data_key())
-    led.add_operator("admin", w.PW, "issuer-admin")
+    led.people.add_operator("admin", w.PW, "issuer-admin")
     for name, role in (("seller", "seller"), ("finance", "finance")):
-        led.add_operator(name, w.PW, role, by="admin")
+        led.people.add_operator(name, w.PW, role, by="admin")
     (prog,) = load_programmes(w.EXAMPLES / "mofcom-compliant.toml")
-    led.register_programme("admin", prog)
-    led.add_sales_point("admin", "P1", "Counter 1")
-    led.receive_stock("finance", "B-1", [w.UIDS[0], SIM_UID])
-    led.issue_to_point("finance", [w.UIDS[0], SIM_UID], "P1")
-    led.register_card("finance", w.UIDS[0], LOST, "mofcom-compliant", "named", 200000)
-    led.record_sale("seller", LOST, holder=w.HOLDER)
-    led.confirm_payment("finance", LOST)
-    led.activate(LOST, "finance")
+    led.programmes.register_programme("admin", prog)
+    led.stock.add_sales_point("admin", "P1", "Counter 1")
+    led.stock.receive_stock("finance", "B-1", [w.UIDS[0], SIM_UID])
+    led.stock.issue_to_point("finance", [w.UIDS[0], SIM_UID], "P1")
+    led.cards.register_card("finance", w.UIDS[0], LOST, "mofcom-compliant", "named", 200000)
+    led.sales.record_sale("seller", LOST, holder=w.HOLDER)
+    led.sales.confirm_payment("finance", LOST)
+    led.sales.activate(LOST, "finance")
     led.close()
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", w.PW)
     monkeypatch.delenv("ICPURSE_DB", raising=False)
@@ -68,8 +68,8 @@ def test_lost_and_replace_from_the_command_line(counter_world):
     assert view.balance == 200000
     led = open_ledger(db, data_key=Session(keystore="demo").data_key())
     try:
-        assert led.outstanding_balance(doc["new_card"]) == 200000 and led.outstanding_balance(LOST) == 0
-        assert led.card(doc["new_card"]).holder_name == "Zhang San"
+        assert led.books.outstanding_balance(doc["new_card"]) == 200000 and led.books.outstanding_balance(LOST) == 0
+        assert led.cards.card(doc["new_card"]).holder_name == "Zhang San"
     finally:
         led.close()
     # a redemption over the cash limit is refused with a clear message and exit code 1

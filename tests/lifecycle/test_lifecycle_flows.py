@@ -17,13 +17,13 @@ NAMED, ANON = "500000000001", "500000000002"
 
 
 def books_balance(ledger):
-    assert ledger.unbalanced_entries() == []
-    assert sum(ledger.trial_balance().values()) == 0
-    assert ledger.verify_audit_log() is None
+    assert ledger.books.unbalanced_entries() == []
+    assert sum(ledger.books.trial_balance().values()) == 0
+    assert ledger.audit.verify_audit_log() is None
 
 
 def snapshot(ledger, *cards):
-    return (ledger.trial_balance(), ledger.blacklist_version(), [ledger.card(c).state for c in cards])
+    return (ledger.books.trial_balance(), ledger.blacklist.blacklist_version(), [ledger.cards.card(c).state for c in cards])
 
 
 # --- lost named card ---
@@ -33,8 +33,8 @@ def test_lost_named_card_is_blacklisted_and_replaced_with_its_ledger_balance(led
     w.store_debit(ledger, card, NAMED, 30000, "j1")
     rep = lc.report_lost(ledger, "finance", NAMED, w.HOLDER.id_number)
     assert rep.ledger_balance == 170000 and rep.blacklist_version == 1
-    assert ledger.card(NAMED).state == "lost"
-    assert [e.card_number for e in ledger.blacklist_entries()] == [NAMED]
+    assert ledger.cards.card(NAMED).state == "lost"
+    assert [e.card_number for e in ledger.blacklist.blacklist_entries()] == [NAMED]
 
     new = factory.blank_card(bytes.fromhex(w.UIDS[1]))
     r = lc.replace_lost_card(ledger, "finance", NAMED, CardTag(new), w.issuer_ring(), new_number="500000000011",
@@ -42,12 +42,12 @@ def test_lost_named_card_is_blacklisted_and_replaced_with_its_ledger_balance(led
                              when=clock())
     assert r.amount == 170000
     assert w.read(new)[0] == 170000  # 2,000.00 - 300.00 yuan, from the books
-    assert ledger.outstanding_balance(NAMED) == 0
-    assert ledger.outstanding_balance("500000000011") == 170000
-    assert ledger.card(NAMED).state == "closed"
-    assert ledger.card("500000000011").state == "activated"
-    assert ledger.card("500000000011").holder_name == "Zhang San"
-    assert ledger.is_blacklisted(NAMED) and not ledger.is_blacklisted("500000000011")
+    assert ledger.books.outstanding_balance(NAMED) == 0
+    assert ledger.books.outstanding_balance("500000000011") == 170000
+    assert ledger.cards.card(NAMED).state == "closed"
+    assert ledger.cards.card("500000000011").state == "activated"
+    assert ledger.cards.card("500000000011").holder_name == "Zhang San"
+    assert ledger.blacklist.is_blacklisted(NAMED) and not ledger.blacklist.is_blacklisted("500000000011")
     books_balance(ledger)
 
 
@@ -58,11 +58,11 @@ def test_replacement_interrupted_after_the_ledger_is_finished_by_running_it_agai
     args = dict(new_number="500000000011", identity_fields=w.identity("500000000011", True),
                 id_number=w.HOLDER.id_number, when=clock())
     # the ledger moved the money, then the card left the field during the load
-    ledger.replace_card("finance", NAMED, w.UIDS[1], "500000000011", id_number=w.HOLDER.id_number)
+    ledger.lifecycle_records.replace_card("finance", NAMED, w.UIDS[1], "500000000011", id_number=w.HOLDER.id_number)
     lc.replace_lost_card(ledger, "finance", NAMED, CardTag(new), w.issuer_ring(), **args)
     lc.replace_lost_card(ledger, "finance", NAMED, CardTag(new), w.issuer_ring(), **args)  # again: nothing twice
     assert w.read(new)[0] == 100000
-    assert ledger.outstanding_balance("500000000011") == 100000
+    assert ledger.books.outstanding_balance("500000000011") == 100000
     books_balance(ledger)
 
 
@@ -74,7 +74,7 @@ def test_lost_report_needs_the_holders_id_and_changes_nothing_when_refused(ledge
     with pytest.raises(RealNameRequiredError):
         lc.report_lost(ledger, "finance", NAMED, "")
     assert snapshot(ledger, NAMED) == before
-    refused = ledger.audit_entries(card=NAMED, action="card.lost")
+    refused = ledger.audit.audit_entries(card=NAMED, action="card.lost")
     assert [e.result for e in refused] == ["refused", "refused"]
 
 
@@ -85,7 +85,7 @@ def test_anonymous_card_cannot_be_reported_lost(ledger):
         lc.report_lost(ledger, "finance", ANON, w.HOLDER.id_number)
     assert snapshot(ledger, ANON) == before
     with pytest.raises(InvalidStateError):  # and so it cannot be replaced as lost either
-        ledger.replace_card("finance", ANON, w.UIDS[1], "500000000011")
+        ledger.lifecycle_records.replace_card("finance", ANON, w.UIDS[1], "500000000011")
 
 
 # --- redemption (退卡) ---
@@ -97,9 +97,9 @@ def test_redemption_in_cash_up_to_100_yuan_empties_and_closes_the_card(ledger, c
                          returner_name="Li Si", returner_id="110101199001011234", payout="cash", when=clock())
     assert (red.amount, red.payout) == (10000, "cash")
     assert w.read(card)[0] == 0
-    assert ledger.card(ANON).state == "closed" and ledger.is_blacklisted(ANON)
-    assert ledger.outstanding_balance(ANON) == 0
-    tb = ledger.trial_balance()
+    assert ledger.cards.card(ANON).state == "closed" and ledger.blacklist.is_blacklisted(ANON)
+    assert ledger.books.outstanding_balance(ANON) == 0
+    tb = ledger.books.trial_balance()
     assert tb["cash"] == 50000 - 10000 and tb["redeemed"] == -40000
     books_balance(ledger)
 
@@ -123,9 +123,9 @@ def test_redemption_over_the_cash_limit_goes_to_a_same_name_bank_account(ledger,
                          account_number="6222 0000 1111 2222", **common)
     assert (red.amount, red.payout, red.account_last4) == (50000, "bank_transfer", "2222")
     assert w.read(card)[0] == 0
-    assert ledger.trial_balance()["refunds_payable"] == -50000
-    ledger.settle_refund_transfer("finance", NAMED, "BANK-REF-1")
-    tb = ledger.trial_balance()
+    assert ledger.books.trial_balance()["refunds_payable"] == -50000
+    ledger.lifecycle_records.settle_refund_transfer("finance", NAMED, "BANK-REF-1")
+    tb = ledger.books.trial_balance()
     assert tb["refunds_payable"] == 0 and tb["cash"] == 50000 and tb["bank"] == -50000
     books_balance(ledger)
 
@@ -142,8 +142,8 @@ def test_redemption_refused_while_card_and_ledger_disagree(ledger, clock):
     with pytest.raises(InvalidStateError, match="reconcile"):
         lc.redeem_card(ledger, "finance", ANON, tag=CardTag(card), keyring=w.issuer_ring(), returner_name="Li Si",
                        returner_id="110101199001011234", payout="cash", when=clock())
-    assert w.read(card)[0] == 7000 and ledger.card(ANON).state == "activated"
-    assert ledger.booking("redeem:%s" % ANON) is None
+    assert w.read(card)[0] == 7000 and ledger.cards.card(ANON).state == "activated"
+    assert ledger.books.booking("redeem:%s" % ANON) is None
 
 
 def test_pboc_named_card_redeemable_only_after_three_months_and_anonymous_never(ledger, clock):
@@ -170,7 +170,7 @@ def test_redeeming_a_lost_named_card_pays_its_ledger_balance(ledger, clock):
     red = lc.redeem_card(ledger, "finance", NAMED, returner_name="Zhang San", returner_id=w.HOLDER.id_number,
                          payout="bank_transfer", account_name="Zhang San", account_number="6222000011112222",
                          when=clock())
-    assert red.amount == 50000 and ledger.card(NAMED).state == "closed"
+    assert red.amount == 50000 and ledger.cards.card(NAMED).state == "closed"
     books_balance(ledger)
 
 
@@ -188,8 +188,8 @@ def test_refund_of_goods_goes_back_to_the_card_as_a_refund_credit(ledger, clock)
     access, keys, v = purse.open_card(tag, w.reader_ring())
     view = purse.read_card(access, keys, v)
     assert view.slot[codec.PURSE_SLOT_KIND] == codec.TXN_REFUND and view.slot[codec.PURSE_SLOT_AMOUNT] == 15000
-    assert ledger.outstanding_balance(ANON) == 45000
-    assert ledger.trial_balance()["redeemed"] == -5000
+    assert ledger.books.outstanding_balance(ANON) == 45000
+    assert ledger.books.trial_balance()["redeemed"] == -5000
     books_balance(ledger)
 
 
@@ -200,9 +200,9 @@ def test_cash_refund_of_goods_only_up_to_100_yuan_without_the_card(ledger, clock
         lc.refund_goods(ledger, "finance", ANON, 10001, "receipt-2", when=clock())
     assert snapshot(ledger, ANON) == before
     lc.refund_goods(ledger, "finance", ANON, 10000, "receipt-3", when=clock())
-    tb = ledger.trial_balance()
+    tb = ledger.books.trial_balance()
     assert tb["cash"] == 50000 - 10000 and tb["redeemed"] == 10000
-    assert ledger.outstanding_balance(ANON) == 50000
+    assert ledger.books.outstanding_balance(ANON) == 50000
     books_balance(ledger)
 
 
@@ -211,15 +211,15 @@ def test_cash_refund_of_goods_only_up_to_100_yuan_without_the_card(ledger, clock
 def test_expired_anonymous_card_is_reactivated_with_its_balance(ledger, clock):
     expiry = cardtime.day(clock()) - 40  # expired 40 days ago, beyond any grace
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000, expiry=expiry)
-    ledger.set_card_state("finance", ANON, "expired", "validity ended")
+    ledger.cards.set_card_state("finance", ANON, "expired", "validity ended")
     out = lc.reactivate_card(ledger, "finance", CardTag(card), w.issuer_ring(), when=clock())
     balance, _, new_expiry = w.read(card)  # a store reader verifies the resealed identity MAC
     assert balance == 50000
     # 2026-03-02 + 3 years (programme validity) = 2029-03-02
     import datetime as dt
     assert new_expiry == (dt.date(2029, 3, 2) - dt.date(2000, 1, 1)).days == out["expiry"]
-    assert ledger.card(ANON).state == "in_use"
-    assert ledger.audit_entries(card=ANON, action="card.reactivate")[0].result == "ok"
+    assert ledger.cards.card(ANON).state == "in_use"
+    assert ledger.audit.audit_entries(card=ANON, action="card.reactivate")[0].result == "ok"
 
 
 def test_torn_identity_rewrite_is_finished_from_the_ledger(ledger, clock):
@@ -229,7 +229,7 @@ def test_torn_identity_rewrite_is_finished_from_the_ledger(ledger, clock):
     ring = w.issuer_ring()
     c = IssuerCard(CardTag(card), ring)
     raw = c.sealed_identity(expiry + 2000)
-    ledger.reactivate_card("finance", ANON, old_expiry=expiry, new_expiry=expiry + 2000, identity_hex=raw.hex())
+    ledger.lifecycle_records.reactivate_card("finance", ANON, old_expiry=expiry, new_expiry=expiry + 2000, identity_hex=raw.hex())
     card.blocks[layout.IDENTITY_BLOCK + 1][:] = bytes(16)  # the expiry block torn
     with pytest.raises(IntegrityProblem, match="does not verify"):
         IssuerCard(CardTag(card), ring)
@@ -253,7 +253,7 @@ def test_expired_anonymous_card_exchanged_for_a_new_one(ledger, clock):
                            when=clock())
     assert rep.amount == 49000 and rep.reason == "exchange"
     assert w.read(new)[0] == 49000 and w.read(card)[0] == 0
-    assert ledger.card(ANON).state == "closed" and ledger.is_blacklisted(ANON)
+    assert ledger.cards.card(ANON).state == "closed" and ledger.blacklist.is_blacklisted(ANON)
     books_balance(ledger)
 
 
@@ -268,7 +268,7 @@ def test_close_only_with_zero_balance(ledger, clock):
     assert snapshot(ledger, ANON) == before
     w.store_debit(ledger, card, ANON, 10000, "j1")
     lc.close_card(ledger, "finance", ANON, tag=CardTag(card), keyring=ring)
-    assert ledger.card(ANON).state == "closed" and ledger.is_blacklisted(ANON)
+    assert ledger.cards.card(ANON).state == "closed" and ledger.blacklist.is_blacklisted(ANON)
     with pytest.raises(InvalidStateError):
         lc.close_card(ledger, "finance", ANON)
     books_balance(ledger)
@@ -276,7 +276,7 @@ def test_close_only_with_zero_balance(ledger, clock):
 
 def test_blacklisted_card_is_not_paid_out(ledger, clock):
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 10000)
-    ledger.blacklist_add("auditor", ANON, "rollback detected")
+    ledger.blacklist.blacklist_add("auditor", ANON, "rollback detected")
     with pytest.raises(BlacklistedError):
         lc.redeem_card(ledger, "finance", ANON, tag=CardTag(card), keyring=w.issuer_ring(), returner_name="Li Si",
                        returner_id="110101199001011234", payout="cash", when=clock())

@@ -19,7 +19,7 @@ LOST, NEW = "500000000001", "500000000011"
 
 def stock_card(ledger, uid, number, kind="named", programme="mofcom-compliant", face_value=50000):
     """A personalised, registered, unsold stock card (what `icpurse card personalise` leaves)."""
-    ledger.register_card("finance", uid, number, programme, kind, face_value)
+    ledger.cards.register_card("finance", uid, number, programme, kind, face_value)
     ring = w.issuer_ring()
     card = factory.issued_card(bytes.fromhex(uid), ring.for_card(bytes.fromhex(uid), 1),
                                w.identity(number, kind == "named"), cardtime.seconds(w.START))
@@ -34,7 +34,7 @@ def test_replacement_with_a_personalised_stock_card(ledger, clock):
     rep = lc.replace_lost_card(ledger, "finance", LOST, CardTag(new), w.issuer_ring(), id_number=w.HOLDER.id_number,
                                when=clock())
     assert (rep.new_card, rep.amount) == (NEW, 100000)
-    assert w.read(new)[0] == 100000 and ledger.card(NEW).holder_name == "Zhang San"
+    assert w.read(new)[0] == 100000 and ledger.cards.card(NEW).holder_name == "Zhang San"
 
 
 def test_card_recover_loads_no_face_value_onto_a_replacement_card(ledger, clock):
@@ -57,11 +57,11 @@ def test_replacement_must_be_of_the_same_programme_and_kind(ledger, clock):
     w.issue(ledger, w.UIDS[0], LOST, "named", 100000, holder=w.HOLDER)
     other = stock_card(ledger, w.UIDS[1], NEW, kind="anonymous")
     lc.report_lost(ledger, "finance", LOST, w.HOLDER.id_number)
-    before = ledger.trial_balance()
+    before = ledger.books.trial_balance()
     with pytest.raises(InvalidStateError, match="must be a mofcom-compliant named card"):
         lc.replace_lost_card(ledger, "finance", LOST, CardTag(other), w.issuer_ring(), id_number=w.HOLDER.id_number,
                              when=clock())
-    assert ledger.trial_balance() == before and ledger.card(LOST).state == "lost"
+    assert ledger.books.trial_balance() == before and ledger.cards.card(LOST).state == "lost"
     assert w.read(other)[0] == 0
 
 
@@ -108,9 +108,9 @@ def test_card_pulled_at_every_point_of_the_replacement(ledger, clock, tmp_path):
 
     def check(led, card, n):
         assert w.read(card)[0] == 123400, "pulled after %d commands" % n
-        assert led.outstanding_balance(NEW) == 123400 and led.outstanding_balance(LOST) == 0
-        assert led.unbalanced_entries() == []
-        assert len([e for e in led.audit_entries(card=LOST, action="card.replace") if e.result == "ok"]) == 1
+        assert led.books.outstanding_balance(NEW) == 123400 and led.books.outstanding_balance(LOST) == 0
+        assert led.books.unbalanced_entries() == []
+        assert len([e for e in led.audit.audit_entries(card=LOST, action="card.replace") if e.result == "ok"]) == 1
 
     assert sweep(tmp_path, clock, template, run, check) > 20  # the sweep went through the whole card dialogue
 
@@ -127,8 +127,8 @@ def test_card_pulled_at_every_point_of_a_redemption(ledger, clock, tmp_path):
 
     def check(led, card, n):
         assert w.read(card)[0] == 0, "pulled after %d commands" % n
-        assert led.card(LOST).state == "closed" and led.outstanding_balance(LOST) == 0
-        assert led.trial_balance()["cash"] == 10000 - 8766  # paid out once
-        assert len(led.audit_entries(card=LOST, action="card.redeem")) >= 1
+        assert led.cards.card(LOST).state == "closed" and led.books.outstanding_balance(LOST) == 0
+        assert led.books.trial_balance()["cash"] == 10000 - 8766  # paid out once
+        assert len(led.audit.audit_entries(card=LOST, action="card.redeem")) >= 1
 
     assert sweep(tmp_path, clock, template, run, check) > 20

@@ -27,8 +27,8 @@ def provision(vr):
 
 def sign_in(vr, ledger, when):
     """Day open: the ledger's current blacklist (card numbers as BCD), then SIGN_IN at that version."""
-    version = ledger.blacklist_version()
-    numbers = [card_number_to_bcd(e.card_number) for e in ledger.blacklist_entries(version)]
+    version = ledger.blacklist.blacklist_version()
+    numbers = [card_number_to_bcd(e.card_number) for e in ledger.blacklist.blacklist_entries(version)]
     if version:
         vr.request(codec.LINK_CMD_LOAD_BLACKLIST,
                    codec.encode_blacklist_header(version, len(numbers), 0, len(numbers)) + b"".join(numbers))
@@ -53,11 +53,11 @@ def test_lost_named_card_refused_after_sign_in_and_balance_moves_to_replacement(
 
     r = buy(vr, lost, "lost", 30000)
     assert r[codec.DEBIT_RESULT_BALANCE] == 170000
-    ledger.book_redemption(LOST, 30000, "%d:%d" % (TERMINAL, r[codec.DEBIT_RESULT_JOURNAL_NUMBER]),
+    ledger.books.book_redemption(LOST, 30000, "%d:%d" % (TERMINAL, r[codec.DEBIT_RESULT_JOURNAL_NUMBER]),
                            terminal=str(TERMINAL))  # the journal sync
 
     report = lc.report_lost(ledger, "finance", LOST, w.HOLDER.id_number)
-    assert report.ledger_balance == 170000 and ledger.blacklist_version() == 1
+    assert report.ledger_balance == 170000 and ledger.blacklist.blacklist_version() == 1
 
     # a reader that has not fetched the new list cannot open its day at version 1
     other = VirtualReader(str(tmp_path / "other"))
@@ -76,14 +76,14 @@ def test_lost_named_card_refused_after_sign_in_and_balance_moves_to_replacement(
     rep = lc.replace_lost_card(ledger, "finance", LOST, CardTag(new), w.issuer_ring(), new_number=NEW,
                                identity_fields=w.identity(NEW, True), id_number=w.HOLDER.id_number, when=clock())
     assert rep.amount == 170000
-    assert ledger.outstanding_balance(LOST) == 0 and ledger.outstanding_balance(NEW) == 170000
+    assert ledger.books.outstanding_balance(LOST) == 0 and ledger.books.outstanding_balance(NEW) == 170000
 
     r = buy(vr, new, "new", 5000)  # the replacement works at the same reader
     assert r[codec.DEBIT_RESULT_BALANCE] == 165000
     with pytest.raises(LinkRefused) as again:
         buy(vr, lost, "lost", 1000)
     assert again.value.detail == codec.R_BLACKLISTED
-    assert ledger.unbalanced_entries() == [] and ledger.verify_audit_log() is None
+    assert ledger.books.unbalanced_entries() == [] and ledger.audit.verify_audit_log() is None
 
 
 def test_purchase_before_the_readers_next_sign_in_is_not_booked_against_the_replacement(ledger, clock, tmp_path):
@@ -103,5 +103,5 @@ def test_purchase_before_the_readers_next_sign_in_is_not_booked_against_the_repl
                          identity_fields=w.identity(NEW, True), id_number=w.HOLDER.id_number, when=clock())
     from icpurse.host.ledger.errors import InvalidStateError
     with pytest.raises(InvalidStateError, match="exceeds the ledger balance"):
-        ledger.book_redemption(LOST, 2000, "%d:%d" % (TERMINAL, r[codec.DEBIT_RESULT_JOURNAL_NUMBER]))
-    assert ledger.outstanding_balance(NEW) == 50000 and ledger.outstanding_balance(LOST) == 0
+        ledger.books.book_redemption(LOST, 2000, "%d:%d" % (TERMINAL, r[codec.DEBIT_RESULT_JOURNAL_NUMBER]))
+    assert ledger.books.outstanding_balance(NEW) == 50000 and ledger.books.outstanding_balance(LOST) == 0

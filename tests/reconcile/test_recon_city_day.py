@@ -55,7 +55,7 @@ def test_a_day_of_sales_reconciles_to_the_fen(world):
     assert t["outstanding_fen"] == sum(world.read(card).balance for _, card in cards)
     assert t["discrepancy_fen"] == 0 and t["unbalanced_entries"] == 0 and t["pending_unresolved"] == 0
     for n, card in cards:
-        assert world.ledger.outstanding_balance(n) == world.read(card).balance, n
+        assert world.ledger.books.outstanding_balance(n) == world.read(card).balance, n
     assert engine.run(world.ledger, sw.DOMAIN).booked["redemptions"] == 0
 
 
@@ -69,4 +69,4 @@ def test_the_same_day_twice_is_not_booked_twice(world):
     first = engine.run(world.ledger, sw.DOMAIN)
     second = engine.run(world.ledger, sw.DOMAIN)
     assert (first.booked["fen"], second.booked["fen"]) == (600, 0)
-    assert world.ledger.outstanding_balance(n) == 49400
+    assert world.ledger.books.outstanding_balance(n) == 49400

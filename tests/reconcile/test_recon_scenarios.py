@@ -59,16 +59,16 @@ def test_rollback_is_found_at_the_first_sync_and_refused_after_sign_in(shops):
     (fg,) = [f for f in rep.findings if f.kind == "forgery"]
     assert fg.amount == 9500 - (10000 - 6000 - 500)  # the card holds 60 yuan the ledger never issued
     # the blacklist is proposed, not applied: readers still sell until an operator approves
-    assert world.ledger.blacklist_version() == 0
-    approved = world.ledger.approve_blacklist("auditor", rb.id)
+    assert world.ledger.blacklist.blacklist_version() == 0
+    approved = world.ledger.store.approve_blacklist("auditor", rb.id)
     assert approved.status == "approved" and approved.blacklist_version == 1
-    assert world.ledger.blacklist_entries()[0].evidence["fork"]["seq"] == 3
+    assert world.ledger.blacklist.blacklist_entries()[0].evidence["fork"]["seq"] == 3
     refused_everywhere(world, n)
     assert world.tap(C, other, 100)["balance"] == 10000 - 700 - 100  # other cards are unaffected
     again = sync(world)
     assert again.new == [] and not [f for f in again.findings if f.kind == "blacklisted_debit"]
     # approving the forgery finding of the same card is idempotent: same version
-    assert world.ledger.approve_blacklist("auditor", fg.id).blacklist_version == 1
+    assert world.ledger.store.approve_blacklist("auditor", fg.id).blacklist_version == 1
 
 
 def test_clone_is_found_at_the_first_sync_and_both_cards_refused(shops):
@@ -87,7 +87,7 @@ def test_clone_is_found_at_the_first_sync_and_both_cards_refused(shops):
     assert len(ev["histories"]) == 2
     assert sorted(len(h) for h in ev["histories"]) == [2, 2]
     assert {o["terminal"] for o in ev["histories"][0]} != {o["terminal"] for o in ev["histories"][1]}
-    world.ledger.approve_blacklist("finance", clones[0].id)
+    world.ledger.store.approve_blacklist("finance", clones[0].id)
     refused_everywhere(world, n)
     refused_everywhere(world, n, card=twin)
 
@@ -114,20 +114,20 @@ def test_an_overdraft_by_rollback_is_booked_to_the_discrepancy_account(shops):
     rep = sync(world)
     (od,) = [f for f in rep.findings if f.kind == "overdraft"]
     assert od.amount == 8000 and od.card_number == n
-    tb = world.ledger.trial_balance()
+    tb = world.ledger.books.trial_balance()
     assert tb["redeemed"] == -18000  # the shops delivered 180 yuan of goods
     assert tb["discrepancy"] == 8000  # 80 yuan of it was never paid in: explicit, not hidden
-    assert world.ledger.outstanding_balance(n) == 0
-    assert world.ledger.unbalanced_entries() == []
+    assert world.ledger.books.outstanding_balance(n) == 0
+    assert world.ledger.books.unbalanced_entries() == []
     assert rep.totals["discrepancy_fen"] == 8000
     again = sync(world)  # nothing is booked twice
-    assert world.ledger.trial_balance() == tb and again.booked["redemptions"] == 0
+    assert world.ledger.books.trial_balance() == tb and again.booked["redemptions"] == 0
 
 
 def test_unconfirmed_top_up_is_listed(world):
     n, card = world.issue(10000)
-    world.ledger.book_topup_pending(n, 5000, "T-1", operator="seller", card_seq=2, card_balance=10000)
-    world.ledger.book_topup_unconfirmed("T-1")  # the card was pulled: outcome unknown
+    world.ledger.topup_records.book_topup_pending(n, 5000, "T-1", operator="seller", card_seq=2, card_balance=10000)
+    world.ledger.topup_records.book_topup_unconfirmed("T-1")  # the card was pulled: outcome unknown
     rep = engine.run(world.ledger, sw.DOMAIN)
     (f,) = rep.findings
     assert (f.kind, f.amount, f.card_number, f.evidence["txn"]) == ("topup_unconfirmed", 5000, n, "T-1")
@@ -141,13 +141,13 @@ def test_confirmed_top_up_is_part_of_the_card_history(shops):
     world.tap(B, n, 2500)
     rep = sync(world)
     assert rep.findings == []
-    assert world.ledger.outstanding_balance(n) == world.read(card).balance == 11500
+    assert world.ledger.books.outstanding_balance(n) == world.read(card).balance == 11500
 
 
 def test_debit_on_a_blacklisted_card_after_the_reader_had_the_list(shops):
     world = shops
     n, card = world.issue(10000)
-    world.ledger.blacklist_add("auditor", n, "reported stolen")
+    world.ledger.blacklist.blacklist_add("auditor", n, "reported stolen")
     world.sign_in(A)
     vr, _ = world.readers[A]
     os.remove(os.path.join(vr.root, "blacklist.bin"))  # the reader's list was tampered with
@@ -170,8 +170,8 @@ def test_a_shortfall_is_settled_through_the_discrepancy_account(shops):
     assert (short.kind, short.amount, short.proposal) == ("balance_short", 1200, None)
     closed = engine.settle(world.ledger, "finance", short.id, "reader A destroyed; card read at the counter")
     assert closed.status == "resolved"
-    assert world.ledger.outstanding_balance(n) == 8800 == world.read(card).balance
-    assert world.ledger.trial_balance()["discrepancy"] == -1200
+    assert world.ledger.books.outstanding_balance(n) == 8800 == world.read(card).balance
+    assert world.ledger.books.trial_balance()["discrepancy"] == -1200
     assert engine.run(world.ledger, sw.DOMAIN).findings == []
 
 
@@ -191,4 +191,4 @@ def test_a_sale_left_pending_over_a_day_boundary_is_an_error(shops):
     world.tap(A, n, 100)  # the card comes back: the reader rolls the sale back, then sells
     rep = sync(world)
     assert rep.totals["pending_unresolved"] == 0
-    assert world.ledger.outstanding_balance(n) == 9900 == world.read(card).balance
+    assert world.ledger.books.outstanding_balance(n) == 9900 == world.read(card).balance

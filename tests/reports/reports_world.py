@@ -54,34 +54,34 @@ def build(path):
     clock = ManualClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=CST))
     led = open_world(path, clock)
     try:
-        led.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance")):
-            led.add_operator(name, PW, role, by="admin")
-        led.register_programme("admin", example("mofcom-compliant.toml"))
+            led.people.add_operator(name, PW, role, by="admin")
+        led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC)
-        led.register_programme("admin", pboc)
-        led.add_terminal("admin", T1, "Outlet 1", "Shop A")
-        led.add_terminal("admin", T2, "Outlet 2", "Shop B")
+        led.programmes.register_programme("admin", pboc)
+        led.store.add_terminal("admin", T1, "Outlet 1", "Shop A")
+        led.store.add_terminal("admin", T2, "Outlet 2", "Shop B")
         uids = ["04A1B2C3D4E5%02X" % i for i in (1, 2, 3)]
-        led.receive_stock("finance", "B-1", uids)
-        led.add_sales_point("admin", "P1", "Counter 1")
-        led.issue_to_point("finance", uids, "P1")
+        led.stock.receive_stock("finance", "B-1", uids)
+        led.stock.add_sales_point("admin", "P1", "Counter 1")
+        led.stock.issue_to_point("finance", uids, "P1")
         for uid, number, prog, kind, holder in (
                 (uids[0], A, "mofcom-compliant", "anonymous", None),
                 (uids[1], B, "mofcom-compliant", "named", HolderInfo("Zhang San", "11010519491231002X")),
                 (uids[2], C, "pboc-multi", "anonymous", None)):
-            led.register_card("finance", uid, number, prog, kind, SALES[number])
-            led.record_sale("seller", number, holder=holder)
-            led.confirm_payment("finance", number)
-            led.activate(number, "finance")
+            led.cards.register_card("finance", uid, number, prog, kind, SALES[number])
+            led.sales.record_sale("seller", number, holder=holder)
+            led.sales.confirm_payment("finance", number)
+            led.sales.activate(number, "finance")
         for i, (when, card, term, fen) in enumerate(PURCHASES):
             if i == 4:  # the top-up and the discrepancy happen on D3, before the Q2 purchase
                 _topup_and_discrepancy(led, clock)
             clock.t = when
-            led.book_redemption(card, fen, "%s:%d" % (term, i + 1), terminal=term)
-        if hasattr(led, "add_exception"):
+            led.books.book_redemption(card, fen, "%s:%d" % (term, i + 1), terminal=term)
+        if hasattr(led.store, "add_exception"):
             clock.t = dt.datetime(2026, 3, 4, 17, 0, tzinfo=CST)
-            led.add_exception("rollback:%s:1" % A, "rollback", "card %s counter went back from 5 to 3" % A,
+            led.store.add_exception("rollback:%s:1" % A, "rollback", "card %s counter went back from 5 to 3" % A,
                               card_number=A, amount=300, evidence={"seq": [5, 3]}, proposal="blacklist")
     finally:
         led.close()
@@ -90,8 +90,8 @@ def build(path):
 def _topup_and_discrepancy(led, clock):
     when, card, term, fen = TOPUP
     clock.t = when
-    led.book_topup_pending(card, fen, "T-1", operator="seller", terminal=term)
-    led.book_topup_confirm("T-1", card_seq=3)
+    led.topup_records.book_topup_pending(card, fen, "T-1", operator="seller", terminal=term)
+    led.topup_records.book_topup_confirm("T-1", card_seq=3)
     when, card, fen = DISCREPANCY
     clock.t = when
-    led.book_discrepancy(card, fen, "recon:1", "balance the ledger cannot explain")
+    led.books.book_discrepancy(card, fen, "recon:1", "balance the ledger cannot explain")

@@ -14,7 +14,7 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.rig import VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.ledger import open_ledger
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service
 from icpurse.keys import demo, exports
 from icpurse.protocol import cardtime
@@ -40,12 +40,12 @@ class World:
         self.clock = clock or ManualClock(START)
         self.ledger = open_ledger(sqlite_url(self.tmp), data_key=DATA_KEY, clock=self.clock)
         led = self.ledger
-        led.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin", PW, "issuer-admin")
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
-            led.add_operator(name, PW, role, by="admin")
-        led.register_programme("admin", example("mofcom-compliant.toml"))
-        led.add_sales_point("admin", "P1", "Counter 1")
+            led.people.add_operator(name, PW, role, by="admin")
+        led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
+        led.stock.add_sales_point("admin", "P1", "Counter 1")
         self.cards = {}  # card number -> ClassicCard
         self.readers = {}  # terminal number -> (VirtualReader, RigClient)
         self._serial = 0
@@ -58,12 +58,12 @@ class World:
         uid = uid or bytes([0x04, 0xA0, self._serial >> 8, self._serial & 0xFF])
         uid_hex = uid.hex().upper()
         led = self.ledger
-        led.receive_stock("finance", "B-%d" % self._serial, [uid_hex])
-        led.issue_to_point("finance", [uid_hex], "P1")
-        led.register_card("finance", uid_hex, number, "mofcom-compliant", kind, face_value)
-        led.record_sale("seller", number)
-        led.confirm_payment("finance", number)
-        led.activate(number, "finance")
+        led.stock.receive_stock("finance", "B-%d" % self._serial, [uid_hex])
+        led.stock.issue_to_point("finance", [uid_hex], "P1")
+        led.cards.register_card("finance", uid_hex, number, "mofcom-compliant", kind, face_value)
+        led.sales.record_sale("seller", number)
+        led.sales.confirm_payment("finance", number)
+        led.sales.activate(number, "finance")
         keys = workstation_ring().for_card(uid, DOMAIN.current)
         fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer)
         card = factory.issued_card(uid, keys, fields, now=cardtime.seconds(self.clock()) - 3600)
@@ -83,10 +83,10 @@ class World:
     def top_up(self, number, amount, txn_id):
         card = self.cards[number]
         view = self.read(card)
-        self.ledger.book_topup_pending(number, amount, txn_id, operator="seller", card_seq=view.seq,
+        self.ledger.topup_records.book_topup_pending(number, amount, txn_id, operator="seller", card_seq=view.seq,
                                        card_balance=view.balance)
         slot = self.load(card, amount)
-        self.ledger.book_topup_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ])
+        self.ledger.topup_records.book_topup_confirm(txn_id, card_seq=slot[codec.PURSE_SLOT_SEQ])
         return slot
 
     def read(self, card):

@@ -8,7 +8,7 @@ from icpurse.firmware import codec, kdf
 from icpurse.firmware.journal import Journal
 from icpurse.hil.rigclient import RigClient
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError
-from icpurse.host.terminals import journal as jv
+from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service
 from icpurse.protocol import cardtime
 from support import store as sw
@@ -23,11 +23,11 @@ def test_provision_binds_terminal_keys_clock_and_store_settings(world):
     assert info["mode"] == codec.MODE_FIXED_PRICE and info["fixed_price"] == 350
     assert info["time"] == cardtime.seconds(sw.START)
     assert vr.reader.config["transparent"] == 0 and vr.reader.config["issuer"] == sw.DOMAIN.issuer
-    t = world.ledger.terminal(A)
+    t = world.ledger.store.terminal(A)
     assert (t.outlet, t.merchant, t.status, t.fixed_price) == ("Shop 1", "Acme", "enabled", 350)
     # the journal key the reader holds is the terminal's own: its records verify with the host's key
     assert vr.reader.journal_keys[1] == kdf.journal_key(sw.DOMAIN.version(1)["journal"].material, 31000001, 1)
-    entry = world.ledger.audit_entries(action="terminal.provision")[-1]
+    entry = world.ledger.audit.audit_entries(action="terminal.provision")[-1]
     assert entry.terminal_number == A and "kcvs" in entry.details and vr.reader.journal_keys[1].hex() not in entry.details
 
 
@@ -43,7 +43,7 @@ def test_sign_in_downloads_the_current_blacklist_version(world):
     out = world.sign_in(A)
     assert out["blacklist_version"] == 0 and out["batch"] == 1
     assert world.tap(A, n, 100)["balance"] == 49900
-    world.ledger.blacklist_add("auditor", n, "reported stolen")
+    world.ledger.blacklist.blacklist_add("auditor", n, "reported stolen")
     # not yet at the reader: it still sells until its next sign-in
     assert world.tap(A, n, 100)["balance"] == 49800
     out = world.sign_in(A)
@@ -51,14 +51,14 @@ def test_sign_in_downloads_the_current_blacklist_version(world):
     with pytest.raises(ReaderLinkError) as e:
         world.tap(A, n, 100)
     assert e.value.refusal == codec.R_BLACKLISTED
-    signs = world.ledger.sign_ins(A)
+    signs = world.ledger.store.sign_ins(A)
     assert [s.blacklist_version for s in signs] == [0, 1]
     assert signs[1].first_number == 5  # two debits = four records before the second day opened
 
 
 def test_a_disabled_terminal_may_not_sign_in(world):
     world.reader(A)
-    world.ledger.set_terminal_status("admin", A, "disabled")
+    world.ledger.store.set_terminal_status("admin", A, "disabled")
     with pytest.raises(service.TerminalError):
         world.sign_in(A)
 
@@ -115,17 +115,17 @@ def test_collect_is_idempotent(world):
     assert (first.stored, first.acked, first.problems) == (6, 6, [])
     again = world.collect(A)
     assert (again.stored, again.duplicates, again.problems) == (0, 0, [])
-    recs = world.ledger.journal_records(A)
+    recs = world.ledger.store.journal_records(A)
     assert [r.number for r in recs] == [1, 2, 3, 4, 5, 6]
     # offering the same records again stores nothing; a different one under a stored number is refused
     same = [jv.decode(r.raw) for r in recs]
-    res = world.ledger.store_journal_records(A, same)
+    res = world.ledger.store.store_journal_records(A, same)
     assert (res.stored, res.duplicates, res.conflicts) == (0, 6, ())
     other = same[2]
     forged = type(other)(**dict(other.__dict__, raw=other.raw[:-1] + bytes([other.raw[-1] ^ 1])))
-    res = world.ledger.store_journal_records(A, [forged])
+    res = world.ledger.store.store_journal_records(A, [forged])
     assert res.stored == 0 and [c[0] for c in res.conflicts] == [3]
-    assert world.ledger.journal_records(A)[2].raw == other.raw
+    assert world.ledger.store.journal_records(A)[2].raw == other.raw
 
 
 class DroppingClient(RigClient):
@@ -159,11 +159,11 @@ def test_collection_survives_a_dropped_link_without_loss_or_duplicates(world, fa
     flaky = DroppingClient(vr, fail_at)
     with pytest.raises(LinkTimeout):
         service.collect(world.ledger, flaky, world.keys(A), A, batch=4)
-    partial = [r.number for r in world.ledger.journal_records(A)]
+    partial = [r.number for r in world.ledger.store.journal_records(A)]
     assert partial == list(range(1, len(partial) + 1))
     rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=4)
     assert rep.problems == [] and rep.last_number == 10
-    assert [r.number for r in world.ledger.journal_records(A)] == list(range(1, 11))
+    assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 11))
     assert flaky.info()["journal_acked"] == 10
     assert rep.stored + len(partial) == 10
 
@@ -178,9 +178,9 @@ def test_a_record_edited_in_the_readers_flash_is_detected_and_not_acknowledged(w
     open(seg, "wb").write(bytes(data))
     rep = world.collect(A)
     assert [(p.kind, p.number) for p in rep.problems] == [("mac", 4)]
-    assert [r.number for r in world.ledger.journal_records(A)] == [1, 2, 3]
+    assert [r.number for r in world.ledger.store.journal_records(A)] == [1, 2, 3]
     assert world.readers[A][1].info()["journal_acked"] == 3
-    (exc,) = world.ledger.exceptions(kind="journal_tampered")
+    (exc,) = world.ledger.store.exceptions(kind="journal_tampered")
     assert exc.terminal == A and exc.evidence["number"] == 4 and exc.evidence["raw"] == bytes(data[3 * size:4 * size]).hex()
 
 
@@ -196,8 +196,8 @@ def test_a_reset_reader_journal_is_number_reuse(world):
     world.tap(A, n, 300)
     rep = world.collect(A)
     assert rep.problems and {p.kind for p in rep.problems} == {"number"}
-    assert world.ledger.exceptions(kind="journal_number_reuse")
-    assert len(world.ledger.journal_records(A)) == 4  # nothing overwritten
+    assert world.ledger.store.exceptions(kind="journal_number_reuse")
+    assert len(world.ledger.store.journal_records(A)) == 4  # nothing overwritten
 
 
 def test_day_close_totals_match_the_collected_journal(world):
@@ -207,7 +207,7 @@ def test_day_close_totals_match_the_collected_journal(world):
     assert (batch.journal_count, batch.journal_sum) == (4, 500)
     assert (batch.first_number, batch.last_number) == (1, 8)
     assert batch.balanced and rep.problems == []
-    assert world.ledger.exceptions() == []
+    assert world.ledger.store.exceptions() == []
     assert world.readers[A][1].info()["day_open"] == 0
 
 
@@ -223,5 +223,5 @@ def test_day_close_difference_goes_on_the_exception_list(world):
 
     batch, _ = service.day_close(world.ledger, Misreporting(vr), world.keys(A), "clerk", A)
     assert not batch.balanced
-    (exc,) = world.ledger.exceptions(kind="day_close_difference")
+    (exc,) = world.ledger.store.exceptions(kind="day_close_difference")
     assert exc.amount == 1 and exc.terminal == A

@@ -1,5 +1,5 @@
 """Fuzz target: the host's verification of uploaded reader journal records
-(host/terminals/journal.py: decode, verify_sequence).
+(host/terminals/journal_records.py: decode, verify_sequence).
 
 Input: a run of records built from a real journal (journal_files' bases): kept, dropped,
 duplicated, reordered, flipped, truncated, raw garbage, or re-sealed with the right key around
@@ -12,7 +12,7 @@ import journal_files as jf
 
 with _common.instrument(__name__):
     from icpurse.firmware import codec
-    from icpurse.host.terminals import journal as hj
+    from icpurse.host.terminals import journal_records as hj
 
 KEYS = {1: jf.K1, 2: jf.K2}
 SIZE = codec.JOURNAL_RECORD_SIZE

@@ -12,11 +12,14 @@ import json
 
 from sqlalchemy import func, select
 
-from icpurse.host.ledger.core import LedgerCore
+from icpurse.host.ledger import cards, stock
+from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
-from icpurse.host.ledger.issuance import normal_uid
-from icpurse.host.ledger.models import Card, Operator, Personalisation, ProgrammeCode, StockCard
-from icpurse.host.ledger.views import CardView, PersonalisationView, card_view, personalisation_view
+from icpurse.host.ledger.models import Operator, Personalisation, ProgrammeCode, StockCard
+from icpurse.host.ledger.people import operator_row
+from icpurse.host.ledger.programmes import load_programme
+from icpurse.host.ledger.stock import normal_uid
+from icpurse.host.ledger.views import PersonalisationView, personalisation_view
 
 PERSONALISER_ROLES = ("issuer-admin", "finance")
 MAX_PROGRAMME_CODE = 0xFFFF  # identity record: programme u16
@@ -36,39 +39,37 @@ def _view(p: Personalisation) -> PersonalisationView:
     return personalisation_view(p, decode_identity(p.identity))
 
 
-class PersonalisationMixin(LedgerCore):
+class PersonalisationRecords:
+    """The personalisation journal and the programmes' numbers on cards (`Ledger.personalisation_records`)."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
     def programme_code(self, operator: Operator | str, programme_id: str) -> int:
         """The programme's number on cards (1, 2, ... in order of first use; assigned once, audited)."""
-        with self.session() as s:
+        with self.uow.read() as s:
             row = s.execute(select(ProgrammeCode).where(ProgrammeCode.programme_id == programme_id)).scalar_one_or_none()
             if row is not None:
                 return row.code
 
         def do(s):
-            op = self._operator(s, operator, PERSONALISER_ROLES, "number a programme")
+            op = operator_row(s, operator, PERSONALISER_ROLES, "number a programme")
             return self._programme_code(s, op, programme_id)
 
-        return self._run("programme.card_code", operator, do, details={"programme": programme_id})
+        return self.uow.run("programme.card_code", operator, do, details={"programme": programme_id})
 
     def _programme_code(self, s, op, programme_id: str) -> int:
         row = s.execute(select(ProgrammeCode).where(ProgrammeCode.programme_id == programme_id)).scalar_one_or_none()
         if row is not None:
             return row.code
-        self._programme(s, programme_id)  # NotFound unless registered (checked or overridden)
+        load_programme(s, programme_id)  # NotFound unless registered (checked or overridden)
         code = (s.execute(select(func.max(ProgrammeCode.code))).scalar() or 0) + 1
         if code > MAX_PROGRAMME_CODE:
             raise InvalidStateError("no programme number left for %s (the card field is 16 bits)" % programme_id)
         s.add(ProgrammeCode(code=code, programme_id=programme_id))
         s.flush()
-        self._audit(s, op, "programme.card_code", programme=programme_id, code=code)
+        self.uow.audit(s, op, "programme.card_code", programme=programme_id, code=code)
         return code
-
-    def last_card_number(self, prefix: str, length: int) -> str | None:
-        """The highest registered card number of `length` characters starting with `prefix`
-        (numbers of one scheme and prefix sort like their serials)."""
-        with self.session() as s:
-            return s.execute(select(func.max(Card.card_number)).where(
-                Card.card_number.like(prefix + "%"), func.length(Card.card_number) == length)).scalar()
 
     def start_personalisation(self, operator: Operator | str, uid: str | bytes, *, card_number: str,
                               programme_id: str, kind: str, face_value: int, key_version: int, identity,
@@ -81,7 +82,7 @@ class PersonalisationMixin(LedgerCore):
         uid = normal_uid(uid)
 
         def do(s):
-            op = self._operator(s, operator, PERSONALISER_ROLES, "personalise a card")
+            op = operator_row(s, operator, PERSONALISER_ROLES, "personalise a card")
             p = s.execute(select(Personalisation).where(Personalisation.uid == uid)).scalar_one_or_none()
             if p is not None:
                 return self._resume(s, op, p)
@@ -90,25 +91,25 @@ class PersonalisationMixin(LedgerCore):
                 if batch is None:
                     raise NotFound("card UID %s was never received into stock: receive it first "
                                    "(icpurse stock receive), or name the batch it came in by count" % uid)
-                self._bind_stock_uid(s, op, batch, uid)
-            card = self._register_card(s, op, uid, card_number, programme_id, kind, face_value, key_version)
+                stock.bind_uid(self.uow, s, op, batch, uid)
+            card = cards.register(self.uow, s, op, uid, card_number, programme_id, kind, face_value, key_version)
             p = Personalisation(uid=uid, card_id=card.id, state="started", key_version=key_version,
                                 identity=encode_identity(identity), card_time=card_time, attempts=1,
-                                started_at=self.now(), started_by=op.id, note="")
+                                started_at=self.uow.now(), started_by=op.id, note="")
             s.add(p)
             s.flush()
-            self._audit(s, op, "card.personalise.start", card=card.card_number, uid=uid, key_version=key_version)
+            self.uow.audit(s, op, "card.personalise.start", card=card.card_number, uid=uid, key_version=key_version)
             return _view(p)
 
-        return self._run("card.personalise.start", operator, do, card=card_number, details={"uid": uid})
+        return self.uow.run("card.personalise.start", operator, do, card=card_number, details={"uid": uid})
 
     def _resume(self, s, op, p: Personalisation) -> PersonalisationView:
         if p.state == "done":
             return _view(p)
         p.attempts += 1
         before, p.state = p.state, "started"
-        self._audit(s, op, "card.personalise.resume", card=p.card.card_number, uid=p.uid, before=before,
-                    attempt=p.attempts)
+        self.uow.audit(s, op, "card.personalise.resume", card=p.card.card_number, uid=p.uid, before=before,
+                       attempt=p.attempts)
         return _view(p)
 
     def finish_personalisation(self, operator: Operator | str, uid: str | bytes) -> PersonalisationView:
@@ -116,42 +117,42 @@ class PersonalisationMixin(LedgerCore):
         uid = normal_uid(uid)
 
         def do(s):
-            op = self._operator(s, operator, PERSONALISER_ROLES, "personalise a card")
+            op = operator_row(s, operator, PERSONALISER_ROLES, "personalise a card")
             p = self._personalisation(s, uid)
             if p.state == "done":
                 return _view(p)
-            p.state, p.finished_at, p.finished_by = "done", self.now(), op.id
-            self._audit(s, op, "card.personalise.done", card=p.card.card_number, uid=uid, attempts=p.attempts)
+            p.state, p.finished_at, p.finished_by = "done", self.uow.now(), op.id
+            self.uow.audit(s, op, "card.personalise.done", card=p.card.card_number, uid=uid, attempts=p.attempts)
             return _view(p)
 
-        return self._run("card.personalise.done", operator, do, details={"uid": uid})
+        return self.uow.run("card.personalise.done", operator, do, details={"uid": uid})
 
     def mark_personalisation_damaged(self, operator: Operator | str, uid: str | bytes, reason: str) -> PersonalisationView:
         """The card cannot be finished (a sector no key opens): keep the number reserved, say why."""
         uid = normal_uid(uid)
 
         def do(s):
-            op = self._operator(s, operator, PERSONALISER_ROLES, "personalise a card")
+            op = operator_row(s, operator, PERSONALISER_ROLES, "personalise a card")
             p = self._personalisation(s, uid)
             if p.state == "done":
                 raise InvalidStateError("card %s was personalised and verified; it is not damaged by personalisation"
                                         % p.card.card_number)
             p.state, p.note = "damaged", reason
-            self._audit(s, op, "card.personalise.damaged", result="failed", card=p.card.card_number, uid=uid,
-                        reason=reason)
+            self.uow.audit(s, op, "card.personalise.damaged", result="failed", card=p.card.card_number, uid=uid,
+                           reason=reason)
             return _view(p)
 
-        return self._run("card.personalise.damaged", operator, do, details={"uid": uid})
+        return self.uow.run("card.personalise.damaged", operator, do, details={"uid": uid})
 
     def personalisation(self, uid: str | bytes) -> PersonalisationView | None:
         uid = normal_uid(uid)
-        with self.session() as s:
+        with self.uow.read() as s:
             p = s.execute(select(Personalisation).where(Personalisation.uid == uid)).scalar_one_or_none()
             return _view(p) if p is not None else None
 
     def personalisations(self, state: str | None = None) -> list[PersonalisationView]:
         """Journal entries (e.g. state="started": cards left half-done), oldest first."""
-        with self.session() as s:
+        with self.uow.read() as s:
             q = select(Personalisation).order_by(Personalisation.id)
             if state is not None:
                 q = q.where(Personalisation.state == state)
@@ -170,23 +171,9 @@ class PersonalisationMixin(LedgerCore):
         uid = normal_uid(uid)
 
         def do(s):
-            op = self._operator(s, operator, PERSONALISER_ROLES + ("seller",), "recover a card")
-            self._card(s, card_number)
-            self._audit(s, op, "card.recover", card=card_number, uid=uid, repairs=list(repairs), seq=seq,
-                        balance=balance)
+            op = operator_row(s, operator, PERSONALISER_ROLES + ("seller",), "recover a card")
+            card_row(s, card_number)
+            self.uow.audit(s, op, "card.recover", card=card_number, uid=uid, repairs=list(repairs), seq=seq,
+                           balance=balance)
 
-        self._run("card.recover", operator, do, card=card_number, details={"uid": uid})
-
-    def card_by_uid(self, uid: str | bytes) -> CardView | None:
-        """The registered card with this UID, or None."""
-        uid = normal_uid(uid)
-        with self.session() as s:
-            card = s.execute(select(Card).join(StockCard, Card.stock_card_id == StockCard.id)
-                             .where(StockCard.uid == uid)).scalar_one_or_none()
-            return card_view(card) if card is not None else None
-
-    def stock_state(self, uid: str | bytes) -> str | None:
-        """The lifecycle state of a stock card, or None if the UID was never received."""
-        uid = normal_uid(uid)
-        with self.session() as s:
-            return s.execute(select(StockCard.state).where(StockCard.uid == uid)).scalar_one_or_none()
+        self.uow.run("card.recover", operator, do, card=card_number, details={"uid": uid})

@@ -1,4 +1,5 @@
-"""Kiosk top-ups (business-rules §2.3): pending → card write → confirmed; write failed → reversed;
+"""Top-ups in the books (`Ledger.topup_records`; the kiosk flow that writes the card is
+`host/issuance/topup.py`): pending → card write → confirmed; write failed → reversed;
 outcome unknown → unconfirmed, settled later by re-confirmation; void only when confirmed, the
 same business day, before the cut-off, for the full amount.
 
@@ -15,13 +16,18 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
+from icpurse.host.ledger import blacklist
 from icpurse.host.ledger import bookkeeping as bk
-from icpurse.host.ledger.core import LedgerCore
+from icpurse.host.ledger import stock
+from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.errors import (
     BlacklistedError, CapExceededError, IdempotencyConflict, InvalidStateError, NotFound, RealNameRequiredError,
 )
-from icpurse.host.ledger.issuance import _payment_rules
 from icpurse.host.ledger.models import Operator, Topup
+from icpurse.host.ledger.people import operator_row
+from icpurse.host.ledger.programmes import load_programme
+from icpurse.host.ledger.sales import payment_rules
+from icpurse.host.ledger.store import terminal_row
 from icpurse.host.ledger.views import TopupView, topup_view
 from icpurse.host.programmes import load_profile
 from icpurse.protocol.money import fmt_yuan
@@ -30,7 +36,12 @@ TOPUP_CARD_STATES = ("activated", "in_use")
 OPEN_VOID_STATES = ("pending", "unconfirmed")
 
 
-class TopupMixin(LedgerCore):
+class TopupRecords:
+    """Top-ups and their voids in the books (`Ledger.topup_records`)."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
     def book_topup_pending(self, card_number: str, amount: int, txn_id: str, *, operator: Operator | str | None = None,
                            terminal: str | None = None, payment_method: str = "cash", card_seq: int | None = None,
                            card_balance: int | None = None) -> TopupView:
@@ -42,26 +53,26 @@ class TopupMixin(LedgerCore):
 
         def do(s):
             existing = s.execute(select(Topup).where(Topup.txn_id == txn_id)).scalar_one_or_none()
-            card = self._card(s, card_number)
+            card = card_row(s, card_number)
             if existing is not None:
                 if existing.card_id != card.id or existing.amount != amount:
                     raise IdempotencyConflict("transaction %s was already used for another top-up" % txn_id)
                 return topup_view(existing)
-            op = self._operator(s, operator, ("seller", "finance", "issuer-admin", "terminal-operator"),
-                                "top up a card") if operator is not None else None
-            term = self._terminal(s, terminal) if terminal is not None else None
+            op = operator_row(s, operator, ("seller", "finance", "issuer-admin", "terminal-operator"),
+                              "top up a card") if operator is not None else None
+            term = terminal_row(s, terminal) if terminal is not None else None
             if term is not None and term.status != "enabled":
                 raise InvalidStateError("terminal %s is disabled" % terminal)
             if card.stock.state not in TOPUP_CARD_STATES:
                 raise InvalidStateError("card %s is %s; only activated cards can be topped up" % (
                     card_number, card.stock.state))
-            if self._is_blacklisted(s, card_number):
+            if blacklist.is_listed(s, card_number):
                 raise BlacklistedError("card %s is blacklisted" % card_number)
-            prog = self._programme(s, card.programme_id)
+            prog = load_programme(s, card.programme_id)
             profile = load_profile(prog.profile)
             if not prog.reloadable:
                 raise InvalidStateError("programme %s cards cannot be topped up" % prog.id)
-            _payment_rules(prog, profile, payment_method, "individual", False, amount, None)
+            payment_rules(prog, profile, payment_method, "individual", False, amount, None)
             _real_name_rules(prog, profile, card, amount)
             open_ = s.execute(select(Topup.txn_id).where(Topup.card_id == card.id, or_(
                 Topup.state.in_(("pending", "unconfirmed")), Topup.void_state.in_(OPEN_VOID_STATES)))).scalars().all()
@@ -74,22 +85,22 @@ class TopupMixin(LedgerCore):
                 raise CapExceededError("card %s: balance %s + top-up %s = %s exceeds the %s-card cap of %s" % (
                     card_number, fmt_yuan(balance), fmt_yuan(amount), fmt_yuan(balance + amount), card.kind,
                     fmt_yuan(cap)))
-            now = self.now()
+            now = self.uow.now()
             t = Topup(txn_id=txn_id, card_id=card.id, terminal_id=term.id if term else None,
                       operator_id=op.id if op else None, amount=amount, payment_method=payment_method,
                       state="pending", card_seq_before=card_seq, card_balance_before=card_balance,
-                      business_date=self.business_date(now), created_at=now)
+                      business_date=self.uow.business_date(now), created_at=now)
             s.add(t)
             s.flush()
             bk.book(s, "topup:%s" % txn_id, "topup", [
                 bk.Line(bk.account(s, bk.payment_account(payment_method)), amount),
                 bk.Line(bk.prepaid_account(s, card), -amount),
             ], now, card=card, operator_id=op.id if op else None)
-            self._audit(s, op, "topup.pending", card=card_number, terminal=terminal, txn=txn_id, amount=amount)
+            self.uow.audit(s, op, "topup.pending", card=card_number, terminal=terminal, txn=txn_id, amount=amount)
             return topup_view(t)
 
-        return self._run("topup.pending", operator, do, card=card_number, terminal=terminal,
-                         details={"txn": txn_id, "amount": amount})
+        return self.uow.run("topup.pending", operator, do, card=card_number, terminal=terminal,
+                            details={"txn": txn_id, "amount": amount})
 
     def _topup(self, s, txn_id: str) -> Topup:
         t = s.execute(select(Topup).where(Topup.txn_id == txn_id)).scalar_one_or_none()
@@ -100,11 +111,11 @@ class TopupMixin(LedgerCore):
     def _settle(self, action, txn_id, operator, fn):
         def do(s):
             t = self._topup(s, txn_id)
-            op = self._operator(s, operator) if operator is not None else None
+            op = operator_row(s, operator) if operator is not None else None
             result = fn(s, t, op)
             return result
 
-        return self._run(action, operator, do, details={"txn": txn_id})
+        return self.uow.run(action, operator, do, details={"txn": txn_id})
 
     def book_topup_confirm(self, txn_id: str, *, card_seq: int | None = None,
                            operator: Operator | str | None = None) -> TopupView:
@@ -115,10 +126,10 @@ class TopupMixin(LedgerCore):
             if t.state not in ("pending", "unconfirmed"):
                 raise InvalidStateError("top-up %s is %s; it cannot be confirmed" % (txn_id, t.state))
             before = t.state
-            t.state, t.card_seq_after, t.settled_at, t.settled_by = "confirmed", card_seq, self.now(), op.id if op else None
+            t.state, t.card_seq_after, t.settled_at, t.settled_by = "confirmed", card_seq, self.uow.now(), op.id if op else None
             if t.card.stock.state == "activated":
-                self._move(t.card.stock, "in_use")
-            self._audit(s, op, "topup.confirm", card=t.card.card_number, txn=txn_id, before=before, card_seq=card_seq)
+                stock.move(self.uow, t.card.stock, "in_use")
+            self.uow.audit(s, op, "topup.confirm", card=t.card.card_number, txn=txn_id, before=before, card_seq=card_seq)
             return topup_view(t)
 
         return self._settle("topup.confirm", txn_id, operator, fn)
@@ -131,7 +142,7 @@ class TopupMixin(LedgerCore):
             if t.state != "pending":
                 raise InvalidStateError("top-up %s is %s, not pending" % (txn_id, t.state))
             t.state = "unconfirmed"
-            self._audit(s, op, "topup.unconfirmed", card=t.card.card_number, txn=txn_id)
+            self.uow.audit(s, op, "topup.unconfirmed", card=t.card.card_number, txn=txn_id)
             return topup_view(t)
 
         return self._settle("topup.unconfirmed", txn_id, operator, fn)
@@ -145,8 +156,8 @@ class TopupMixin(LedgerCore):
                 raise InvalidStateError("top-up %s is %s; only pending or unconfirmed top-ups are reversed" % (
                     txn_id, t.state))
             self._book_back(s, t, "reversal", op)
-            t.state, t.settled_at, t.settled_by = "reversed", self.now(), op.id if op else None
-            self._audit(s, op, "topup.reverse", card=t.card.card_number, txn=txn_id, amount=t.amount, reason=reason)
+            t.state, t.settled_at, t.settled_by = "reversed", self.uow.now(), op.id if op else None
+            self.uow.audit(s, op, "topup.reverse", card=t.card.card_number, txn=txn_id, amount=t.amount, reason=reason)
             return topup_view(t)
 
         return self._settle("topup.reverse", txn_id, operator, fn)
@@ -159,13 +170,13 @@ class TopupMixin(LedgerCore):
                 t.txn_id, t.void_state))
         if t.state != "confirmed":
             raise InvalidStateError("top-up %s is %s; only a confirmed top-up can be voided" % (t.txn_id, t.state))
-        local = now.astimezone(self.business_tz)
+        local = now.astimezone(self.uow.calendar.tz)
         if local.date() != t.business_date:
             raise InvalidStateError("top-up %s is from %s; a void is only possible the same day (after that: "
                                     "refund or adjustment)" % (t.txn_id, t.business_date))
-        if local.time() >= self.daily_cutoff:
+        if local.time() >= self.uow.calendar.cutoff:
             raise InvalidStateError("the daily cut-off (%s) has passed; top-up %s can no longer be voided (only a "
-                                    "refund or adjustment now)" % (self.daily_cutoff.strftime("%H:%M"), t.txn_id))
+                                    "refund or adjustment now)" % (self.uow.calendar.cutoff.strftime("%H:%M"), t.txn_id))
         if not card_present:
             raise InvalidStateError("a void needs the card present")
 
@@ -175,11 +186,11 @@ class TopupMixin(LedgerCore):
         def fn(s, t, op):
             if t.state == "voided":
                 return topup_view(t)
-            now = self.now()
+            now = self.uow.now()
             self._void_rules(t, op, card_present, now)
             self._book_back(s, t, "void", op)
             t.state, t.settled_at, t.settled_by = "voided", now, op.id
-            self._audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount)
+            self.uow.audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount)
             return topup_view(t)
 
         return self._settle("topup.void", txn_id, operator, fn)
@@ -190,11 +201,11 @@ class TopupMixin(LedgerCore):
         cut-off, full amount, card present) is checked here; `card_seq` is the card's counter before
         the void. Nothing is booked until the card shows the void (`book_void_confirm`)."""
         def fn(s, t, op):
-            now = self.now()
+            now = self.uow.now()
             self._void_rules(t, op, card_present, now)
             t.void_state, t.void_card_seq_before, t.void_started_at, t.void_by = "pending", card_seq, now, op.id
-            self._audit(s, op, "topup.void_pending", card=t.card.card_number, txn=txn_id, amount=t.amount,
-                        card_seq=card_seq)
+            self.uow.audit(s, op, "topup.void_pending", card=t.card.card_number, txn=txn_id, amount=t.amount,
+                           card_seq=card_seq)
             return topup_view(t)
 
         return self._settle("topup.void_pending", txn_id, operator, fn)
@@ -210,10 +221,10 @@ class TopupMixin(LedgerCore):
                 raise InvalidStateError("top-up %s has no void under way" % txn_id)
             before = t.void_state
             self._book_back(s, t, "void", op)
-            t.state, t.void_state, t.settled_at = "voided", "confirmed", self.now()
+            t.state, t.void_state, t.settled_at = "voided", "confirmed", self.uow.now()
             t.settled_by = op.id if op else t.void_by
-            self._audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount, before=before,
-                        card_seq=card_seq)
+            self.uow.audit(s, op, "topup.void", card=t.card.card_number, txn=txn_id, amount=t.amount, before=before,
+                           card_seq=card_seq)
             return topup_view(t)
 
         return self._settle("topup.void", txn_id, operator, fn)
@@ -226,7 +237,7 @@ class TopupMixin(LedgerCore):
             if t.void_state != "pending":
                 raise InvalidStateError("top-up %s has no pending void" % txn_id)
             t.void_state = "unconfirmed"
-            self._audit(s, op, "topup.void_unconfirmed", card=t.card.card_number, txn=txn_id)
+            self.uow.audit(s, op, "topup.void_unconfirmed", card=t.card.card_number, txn=txn_id)
             return topup_view(t)
 
         return self._settle("topup.void_unconfirmed", txn_id, operator, fn)
@@ -240,7 +251,7 @@ class TopupMixin(LedgerCore):
             if t.void_state not in OPEN_VOID_STATES:
                 raise InvalidStateError("top-up %s has no void under way" % txn_id)
             t.void_state = "cancelled"
-            self._audit(s, op, "topup.void_cancel", card=t.card.card_number, txn=txn_id, reason=reason)
+            self.uow.audit(s, op, "topup.void_cancel", card=t.card.card_number, txn=txn_id, reason=reason)
             return topup_view(t)
 
         return self._settle("topup.void_cancel", txn_id, operator, fn)
@@ -250,34 +261,40 @@ class TopupMixin(LedgerCore):
         """A top-up or void refused at the counter from what the card shows (another issuer's card,
         an older key version, a partial void, ...): audited like the ledger's own refusals."""
         def do(s):
-            self._audit(s, operator, action, result="refused", card=card_number, txn=txn_id, reason=reason)
+            self.uow.audit(s, operator, action, result="refused", card=card_number, txn=txn_id, reason=reason)
 
-        self._run(action, None, do, card=card_number)
+        self.uow.run(action, None, do, card=card_number)
 
     def _book_back(self, s, t: Topup, kind: str, op) -> None:
         bk.book(s, "topup:%s:%s" % (t.txn_id, kind), "topup_" + kind, [
             bk.Line(bk.prepaid_account(s, t.card), t.amount),
             bk.Line(bk.account(s, bk.payment_account(t.payment_method)), -t.amount),
-        ], self.now(), card=t.card, operator_id=op.id if op else None)
+        ], self.uow.now(), card=t.card, operator_id=op.id if op else None)
 
     def topup(self, txn_id: str) -> TopupView:
-        with self.session() as s:
+        with self.uow.read() as s:
             return topup_view(self._topup(s, txn_id))
 
     def unconfirmed_topups(self) -> list[TopupView]:
         """Top-ups still pending or unconfirmed, and top-ups whose void is (the unconfirmed-transaction
         query)."""
-        with self.session() as s:
+        with self.uow.read() as s:
             q = select(Topup).where(or_(Topup.state.in_(("pending", "unconfirmed")),
                                         Topup.void_state.in_(OPEN_VOID_STATES))).order_by(Topup.id)
             return [topup_view(t) for t in s.execute(q).scalars()]
 
+    def confirmed_topups(self) -> list[TopupView]:
+        """Every confirmed top-up, in the order they were taken."""
+        with self.uow.read() as s:
+            q = select(Topup).where(Topup.state == "confirmed").order_by(Topup.id)
+            return [topup_view(t) for t in s.execute(q).scalars()]
+
     def card_topups(self, card_number: str) -> list[TopupView]:
         """Every top-up of one card, oldest first."""
-        with self.session() as s:
-            card = self._card(s, card_number)
+        with self.uow.read() as s:
+            card = card_row(s, card_number)
             return [topup_view(t) for t in s.execute(select(Topup).where(Topup.card_id == card.id)
-                                                       .order_by(Topup.id)).scalars()]
+                                                     .order_by(Topup.id)).scalars()]
 
 
 def _real_name_rules(prog, profile, card, amount) -> None:

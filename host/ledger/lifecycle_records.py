@@ -1,8 +1,8 @@
-"""Holder lifecycle in the books (business-rules §3): report a named card lost (blacklisted), move its
-balance to a replacement, redemption/refund (退卡) with ID capture and the cash limit, refunds of goods
-to the card, re-activation of an expired card, closing a card.
+"""Holder lifecycle in the books (`Ledger.lifecycle_records`): report a named card lost
+(blacklisted), move its balance to a replacement, redemption/refund (退卡) with ID capture and the
+cash limit, refunds of goods to the card, re-activation of an expired card, closing a card.
 
-These methods change only the ledger; `icpurse.host.lifecycle` does the card writes around them.
+These methods change only the ledger; the flows of `icpurse.host.lifecycle` do the card writes around them.
 Each is one audited transaction; a refusal changes nothing and is audited. Bookings carry stable
 idempotency keys (``replace:<old>``, ``redeem:<card>``, ``goods_refund:<key>``) so a flow interrupted
 between the ledger and the card can be run again without booking twice.
@@ -16,21 +16,25 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from icpurse.host.ledger import blacklist
 from icpurse.host.ledger import bookkeeping as bk
-from icpurse.host.ledger.core import LedgerCore
+from icpurse.host.ledger import stock
+from icpurse.host.ledger.cards import HolderInfo, add_holder, card_row
 from icpurse.host.ledger.errors import (
     BlacklistedError, CapExceededError, CashLimitError, IdentityMismatchError, InvalidStateError, LifecycleRefused,
     RealNameRequiredError,
 )
-from icpurse.host.ledger.models import AuditEntry, BlacklistEntry, Card, JournalEntry, Operator, Sale, StockCard
+from icpurse.host.ledger.models import AuditEntry, Card, JournalEntry, Operator, Sale, StockCard
+from icpurse.host.ledger.people import operator_row
+from icpurse.host.ledger.programmes import load_programme
 from icpurse.host.programmes import load_profile
 from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
 
 LIFECYCLE_ROLES = ("issuer-admin", "finance")
 PAYOUTS = ("cash", "bank_transfer")
-# Profiles that say nothing about redeeming anonymous cards allow it; PBOC forbids it (§3.2
-# "anonymous: no loss reporting, no redemption"). A profile field `anonymous_redeemable`, when the
+# Profiles that say nothing about redeeming anonymous cards allow it; PBOC forbids it
+# ("anonymous: no loss reporting, no redemption"). A profile field `anonymous_redeemable`, when the
 # profile schema has one, takes precedence over this table.
 ANONYMOUS_REDEEMABLE_DEFAULT = {"pboc": False}
 REPLACEABLE_STATES = {"lost": ("lost",), "exchange": ("activated", "in_use", "expired")}
@@ -83,12 +87,18 @@ def anonymous_redeemable(profile) -> bool:
     return ANONYMOUS_REDEEMABLE_DEFAULT.get(profile.id, True)
 
 
-class LifecycleMixin(LedgerCore):
-    # --- helpers ---
+def _rules(s, card: Card):
+    prog = load_programme(s, card.programme_id)
+    return prog, load_profile(prog.profile)
 
-    def _rules(self, s, card: Card):
-        prog = self._programme(s, card.programme_id)
-        return prog, load_profile(prog.profile)
+
+class LifecycleRecords:
+    """The holder lifecycle in the books (`Ledger.lifecycle_records`)."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
+    # --- helpers ---
 
     def _check_holder_id(self, card: Card, id_number: str | None) -> None:
         """Named card: the presented ID number must be the registered holder's (keyed HMAC index)."""
@@ -96,48 +106,29 @@ class LifecycleMixin(LedgerCore):
             raise RealNameRequiredError("card %s is named: the holder's ID number is required" % card.card_number)
         if card.holder is None:
             raise IdentityMismatchError("card %s has no registered holder" % card.card_number)
-        given = self._require_cipher().index(id_number)
+        given = self.uow.cipher().index(id_number)
         if not hmac.compare_digest(given, card.holder.id_number_index):
             raise IdentityMismatchError("the ID presented is not the registered holder's of card %s" % card.card_number)
 
-    def _blacklist_in_tx(self, s, op, card: Card, reason: str, evidence: dict) -> int | None:
-        """Put `card` on the blacklist inside the caller's transaction; None if it already is."""
-        if self._active(s, card.card_number) is not None:
-            return None
-        version = self._next_version(s, "add", card.card_number, op)
-        s.add(BlacklistEntry(card_number=card.card_number, uid=card.stock.uid, reason=reason,
-                             evidence=json.dumps(evidence, sort_keys=True, ensure_ascii=False),
-                             added_version=version))
-        self._audit(s, op, "blacklist.add", card=card.card_number, version=version, reason=reason, evidence=evidence)
-        return version
-
     def holder_matches(self, card_number: str, id_number: str) -> bool:
-        with self.session() as s:
-            card = self._card(s, card_number)
+        with self.uow.read() as s:
+            card = card_row(s, card_number)
             if card.holder is None:
                 return False
-            return hmac.compare_digest(self._require_cipher().index(id_number), card.holder.id_number_index)
-
-    def booking(self, key: str) -> JournalEntry | None:
-        """The journal entry booked under `key`, with its postings, or None."""
-        with self.session() as s:
-            e = s.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
-            if e is not None:
-                _ = list(e.postings)  # load while the session is open
-            return e
+            return hmac.compare_digest(self.uow.cipher().index(id_number), card.holder.id_number_index)
 
     def record_card_write(self, operator: Operator | str | None, card_number: str, what: str, seq: int,
                           balance: int, **details) -> None:
         """Audit a card write the lifecycle tools made (and remember the card's new counter/balance)."""
         def do(s):
-            op = self._operator(s, operator) if operator is not None else None
-            card = self._card(s, card_number)
+            op = operator_row(s, operator) if operator is not None else None
+            card = card_row(s, card_number)
             if card.last_seen_seq is None or seq >= card.last_seen_seq:
                 card.last_seen_seq, card.last_seen_balance = seq, balance
-                card.last_seen_at, card.last_seen_source = self.now(), "card"
-            self._audit(s, op, "card.write." + what, card=card_number, seq=seq, balance=balance, **details)
+                card.last_seen_at, card.last_seen_source = self.uow.now(), "card"
+            self.uow.audit(s, op, "card.write." + what, card=card_number, seq=seq, balance=balance, **details)
 
-        self._run("card.write." + what, operator, do, card=card_number)
+        self.uow.run("card.write." + what, operator, do, card=card_number)
 
     # --- lost and replacement ---
 
@@ -145,9 +136,9 @@ class LifecycleMixin(LedgerCore):
                     note: str = "") -> LossReport:
         """挂失: a named card reported lost by its holder (ID checked) -> state `lost`, blacklisted."""
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "report a card lost")
-            card = self._card(s, card_number)
-            prog, profile = self._rules(s, card)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "report a card lost")
+            card = card_row(s, card_number)
+            prog, profile = _rules(s, card)
             term = prog.terms[card.kind].lost_reporting
             allowed = term if term is not None else (
                 profile.named_loss_reportable if card.kind == "named" else profile.anonymous_loss_reportable)
@@ -157,15 +148,15 @@ class LifecycleMixin(LedgerCore):
             self._check_holder_id(card, id_number)
             if card.stock.state == "lost":
                 raise InvalidStateError("card %s is already reported lost" % card_number)
-            self._move(card.stock, "lost")
+            stock.move(self.uow, card.stock, "lost")
             balance = bk.outstanding(s, card)
-            version = self._blacklist_in_tx(s, op, card, "reported lost by the holder",
+            version = blacklist.list_card(self.uow, s, op, card, "reported lost by the holder",
                                             {"ledger_balance": balance, "note": note})
-            self._audit(s, op, "card.lost", card=card_number, ledger_balance=balance, blacklist_version=version,
-                        note=note)
+            self.uow.audit(s, op, "card.lost", card=card_number, ledger_balance=balance, blacklist_version=version,
+                           note=note)
             return LossReport(card_number, balance, version)
 
-        return self._run("card.lost", operator, do, card=card_number)
+        return self.uow.run("card.lost", operator, do, card=card_number)
 
     def replace_card(self, operator: Operator | str, old_number: str, new_uid: str | bytes,
                      new_number: str | None = None, *, reason: str = "lost", id_number: str | None = None) -> Replacement:
@@ -176,16 +167,14 @@ class LifecycleMixin(LedgerCore):
         The new card is either a personalised stock card already registered (same programme and kind,
         never sold, zero balance; `new_number` may be None) or a stock card without a number, which is
         registered here as `new_number`."""
-        from icpurse.host.ledger.issuance import normal_uid
-
         if reason not in REPLACEABLE_STATES:
             raise ValueError("reason is lost or exchange, got %r" % (reason,))
-        uid = normal_uid(new_uid)
+        uid = stock.normal_uid(new_uid)
         key = "replace:%s" % old_number
 
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "replace a card")
-            old = self._card(s, old_number)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "replace a card")
+            old = card_row(s, old_number)
             existing = s.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
             done = self._replacement_of(s, old_number)
             if done is not None:
@@ -198,7 +187,7 @@ class LifecycleMixin(LedgerCore):
                     old_number, old.stock.state, reason, " or ".join(REPLACEABLE_STATES[reason])))
             if old.kind == "named":
                 self._check_holder_id(old, id_number)
-            prog, profile = self._rules(s, old)
+            prog, profile = _rules(s, old)
             if reason == "exchange" and "exchange" not in profile.expired_balance_allowed \
                     and prog.expired_balance != "exchange":
                 raise LifecycleRefused("programme %s (%s profile) does not offer exchanging cards" % (prog.id, profile.id))
@@ -228,14 +217,14 @@ class LifecycleMixin(LedgerCore):
                     raise InvalidStateError("card number %s is already registered" % number)
                 new = Card(card_number=number, stock_card_id=sc.id, programme_id=old.programme_id, kind=old.kind,
                            face_value=old.face_value, holder_id=old.holder_id, key_version=old.key_version,
-                           registered_at=self.now())
+                           registered_at=self.uow.now())
                 s.add(new)
                 s.flush()
                 s.refresh(new)
-                self._audit(s, op, "card.register", card=number, uid=uid, programme=old.programme_id, kind=old.kind,
-                            face_value=old.face_value, key_version=old.key_version, replaces=old_number)
+                self.uow.audit(s, op, "card.register", card=number, uid=uid, programme=old.programme_id, kind=old.kind,
+                               face_value=old.face_value, key_version=old.key_version, replaces=old_number)
             # straight from stock to activated: the money is the old card's, already paid and confirmed
-            sc.state, sc.updated_at = "activated", self.now()
+            sc.state, sc.updated_at = "activated", self.uow.now()
             amount = bk.outstanding(s, old)
             if amount < 0:
                 raise InvalidStateError("card %s has a negative ledger balance (%s): reconcile it first" % (
@@ -245,17 +234,17 @@ class LifecycleMixin(LedgerCore):
                 entry, _ = bk.book(s, key, "replacement", [
                     bk.Line(bk.prepaid_account(s, old), amount),
                     bk.Line(bk.prepaid_account(s, new), -amount),
-                ], self.now(), card=new, operator_id=op.id, memo="%s replaced by %s (%s)" % (old_number, number, reason))
+                ], self.uow.now(), card=new, operator_id=op.id, memo="%s replaced by %s (%s)" % (old_number, number, reason))
             else:
                 bk.prepaid_account(s, new)
-            version = self._blacklist_in_tx(s, op, old, "replaced by %s (%s)" % (number, reason),
+            version = blacklist.list_card(self.uow, s, op, old, "replaced by %s (%s)" % (number, reason),
                                             {"replacement": number})
-            self._move(old.stock, "closed")
-            self._audit(s, op, "card.replace", card=old_number, new_card=number, amount=amount, reason=reason,
-                        entry=entry.id if entry else None, blacklist_version=version)
+            stock.move(self.uow, old.stock, "closed")
+            self.uow.audit(s, op, "card.replace", card=old_number, new_card=number, amount=amount, reason=reason,
+                           entry=entry.id if entry else None, blacklist_version=version)
             return Replacement(old_number, number, amount, entry.id if entry else None, reason)
 
-        return self._run("card.replace", operator, do, card=old_number, details={"new_card": new_number})
+        return self.uow.run("card.replace", operator, do, card=old_number, details={"new_card": new_number})
 
     def _replacement_of(self, s, old_number: str) -> str | None:
         rows = s.execute(select(AuditEntry.details).where(AuditEntry.card_number == old_number,
@@ -265,7 +254,7 @@ class LifecycleMixin(LedgerCore):
 
     def replacement_of(self, old_number: str) -> str | None:
         """The card number that replaced `old_number`, or None."""
-        with self.session() as s:
+        with self.uow.read() as s:
             return self._replacement_of(s, old_number)
 
     # --- redemption (退卡) ---
@@ -284,15 +273,15 @@ class LifecycleMixin(LedgerCore):
         key = "redeem:%s" % card_number
 
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "redeem a card")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "redeem a card")
+            card = card_row(s, card_number)
             existing = s.execute(select(JournalEntry).where(JournalEntry.idempotency_key == key)).scalar_one_or_none()
             if existing is not None:
                 amount = sum(p.amount for p in existing.postings if p.amount > 0)
                 memo = json.loads(existing.memo or "{}")
                 return Redemption(card_number, amount, memo.get("payout", payout), existing.id,
                                   memo.get("account_name"), memo.get("account_last4"))
-            prog, profile = self._rules(s, card)
+            prog, profile = _rules(s, card)
             if not returner_name.strip() or not returner_id.strip():
                 raise RealNameRequiredError("redemption needs the returner's name and ID number (Art. 21)")
             state = card.stock.state
@@ -302,7 +291,7 @@ class LifecycleMixin(LedgerCore):
                 raise InvalidStateError("card %s is reported lost; redeem it by its ledger balance" % card_number)
             if state != "lost" and card_balance is None:
                 raise InvalidStateError("card %s: read the card first (its balance is needed)" % card_number)
-            if state != "lost" and self._is_blacklisted(s, card_number):
+            if state != "lost" and blacklist.is_listed(s, card_number):
                 raise BlacklistedError("card %s is blacklisted: investigate before paying anything out" % card_number)
             if not (prog.refund.redeemable or profile.redemption_required):
                 raise LifecycleRefused("programme %s cards cannot be redeemed" % prog.id)
@@ -313,9 +302,9 @@ class LifecycleMixin(LedgerCore):
                 if months is None:
                     months = profile.named_redeemable_after_months
                 if months and sale is not None:
-                    bought = self.business_date(sale.confirmed_at or sale.created_at)
+                    bought = self.uow.business_date(sale.confirmed_at or sale.created_at)
                     earliest = cardtime.add_months(bought, months)
-                    if self.business_date() < earliest:
+                    if self.uow.business_date() < earliest:
                         raise LifecycleRefused("card %s was bought on %s; under the %s profile a named card can be "
                                                "redeemed only %d months after purchase, from %s" % (
                                                    card_number, bought, profile.id, months, earliest))
@@ -354,44 +343,44 @@ class LifecycleMixin(LedgerCore):
                         account_name, same))
                 number = "".join(account_number.split())
                 memo.update(account_name=account_name.strip(), account_last4=number[-4:],
-                            account_enc=base64.b64encode(self._require_cipher().encrypt(number)).decode("ascii"))
+                            account_enc=base64.b64encode(self.uow.cipher().encrypt(number)).decode("ascii"))
                 counter = "refunds_payable"
-            returner = self._add_holder(s, _holder_info(returner_name, returner_id, unit_name))
+            returner = add_holder(self.uow, s, HolderInfo(name=returner_name, id_number=returner_id, unit_name=unit_name))
             memo["returner_holder"] = returner.id
             entry, _ = bk.book(s, key, "redemption_" + ("cash" if payout == "cash" else "transfer"), [
                 bk.Line(bk.prepaid_account(s, card), balance),
                 bk.Line(bk.account(s, counter), -balance),
-            ], self.now(), card=card, operator_id=op.id, memo=json.dumps(memo, sort_keys=True, ensure_ascii=False))
+            ], self.uow.now(), card=card, operator_id=op.id, memo=json.dumps(memo, sort_keys=True, ensure_ascii=False))
             before = card.stock.state
-            self._move(card.stock, "refunded")
-            self._audit(s, op, "card.redeem", card=card_number, amount=balance, payout=payout, before=before,
-                        returner_holder=returner.id, account_last4=memo.get("account_last4"), entry=entry.id)
+            stock.move(self.uow, card.stock, "refunded")
+            self.uow.audit(s, op, "card.redeem", card=card_number, amount=balance, payout=payout, before=before,
+                           returner_holder=returner.id, account_last4=memo.get("account_last4"), entry=entry.id)
             return Redemption(card_number, balance, payout, entry.id, memo.get("account_name"), memo.get("account_last4"))
 
-        return self._run("card.redeem", operator, do, card=card_number, details={"payout": payout})
+        return self.uow.run("card.redeem", operator, do, card=card_number, details={"payout": payout})
 
     def finish_redemption(self, operator: Operator | str, card_number: str, *, card_emptied: bool) -> int | None:
         """After the card's closing slot is written (or the card is lost / kept): refunded -> closed,
         and blacklisted so that a restored old dump of it is refused. Returns the blacklist version."""
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "close a redeemed card")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "close a redeemed card")
+            card = card_row(s, card_number)
             if card.stock.state == "closed":
                 return None
             if card.stock.state != "refunded":
                 raise InvalidStateError("card %s is %s, not refunded" % (card_number, card.stock.state))
-            version = self._blacklist_in_tx(s, op, card, "redeemed and closed", {"card_emptied": card_emptied})
-            self._move(card.stock, "closed")
-            self._audit(s, op, "card.close", card=card_number, via="redemption", card_emptied=card_emptied)
+            version = blacklist.list_card(self.uow, s, op, card, "redeemed and closed", {"card_emptied": card_emptied})
+            stock.move(self.uow, card.stock, "closed")
+            self.uow.audit(s, op, "card.close", card=card_number, via="redemption", card_emptied=card_emptied)
             return version
 
-        return self._run("card.close", operator, do, card=card_number)
+        return self.uow.run("card.close", operator, do, card=card_number)
 
     def settle_refund_transfer(self, operator: Operator | str, card_number: str, bank_reference: str) -> JournalEntry:
         """The bank transfer of a redemption was made: refunds_payable -> bank."""
         def do(s):
-            op = self._operator(s, operator, ("finance",), "record a refund transfer")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, ("finance",), "record a refund transfer")
+            card = card_row(s, card_number)
             first = s.execute(select(JournalEntry).where(
                 JournalEntry.idempotency_key == "redeem:%s" % card_number)).scalar_one_or_none()
             if first is None or first.kind != "redemption_transfer":
@@ -400,12 +389,12 @@ class LifecycleMixin(LedgerCore):
             entry, created = bk.book(s, "redeem:%s:paid" % card_number, "refund_transfer_paid", [
                 bk.Line(bk.account(s, "refunds_payable"), amount),
                 bk.Line(bk.account(s, "bank"), -amount),
-            ], self.now(), card=card, operator_id=op.id, memo=bank_reference)
+            ], self.uow.now(), card=card, operator_id=op.id, memo=bank_reference)
             if created:
-                self._audit(s, op, "card.refund_transfer", card=card_number, amount=amount, reference=bank_reference)
+                self.uow.audit(s, op, "card.refund_transfer", card=card_number, amount=amount, reference=bank_reference)
             return entry
 
-        return self._run("card.refund_transfer", operator, do, card=card_number)
+        return self.uow.run("card.refund_transfer", operator, do, card=card_number)
 
     # --- refunds of goods ---
 
@@ -418,20 +407,20 @@ class LifecycleMixin(LedgerCore):
         bkey = "goods_refund:%s" % key
 
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES + ("seller", "terminal-operator"), "refund goods")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, LIFECYCLE_ROLES + ("seller", "terminal-operator"), "refund goods")
+            card = card_row(s, card_number)
             existing = s.execute(select(JournalEntry).where(JournalEntry.idempotency_key == bkey)).scalar_one_or_none()
             if existing is not None:
                 if existing.card_id != card.id:
                     raise InvalidStateError("refund %s was booked for another card" % key)
                 return GoodsRefund(card_number, sum(p.amount for p in existing.postings if p.amount > 0),
                                    existing.kind == "goods_refund", existing.id)
-            prog, profile = self._rules(s, card)
+            prog, profile = _rules(s, card)
             if to_card:
                 if card.stock.state not in ("activated", "in_use"):
                     raise InvalidStateError("card %s is %s; refund to the holder's replacement card or in cash" % (
                         card_number, card.stock.state))
-                if self._is_blacklisted(s, card_number):
+                if blacklist.is_listed(s, card_number):
                     raise BlacklistedError("card %s is blacklisted" % card_number)
                 cap = prog.effective_cap(card.kind, profile)
                 balance = bk.outstanding(s, card)
@@ -448,13 +437,13 @@ class LifecycleMixin(LedgerCore):
             entry, _ = bk.book(s, bkey, kind, [
                 bk.Line(bk.account(s, "redeemed"), amount),
                 bk.Line(counter, -amount),
-            ], self.now(), card=card, operator_id=op.id, memo=note)
-            self._audit(s, op, "card.refund_goods", card=card_number, terminal=terminal, amount=amount, key=key,
-                        to_card=to_card, entry=entry.id)
+            ], self.uow.now(), card=card, operator_id=op.id, memo=note)
+            self.uow.audit(s, op, "card.refund_goods", card=card_number, terminal=terminal, amount=amount, key=key,
+                           to_card=to_card, entry=entry.id)
             return GoodsRefund(card_number, amount, to_card, entry.id)
 
-        return self._run("card.refund_goods", operator, do, card=card_number, terminal=terminal,
-                         details={"key": key, "amount": amount})
+        return self.uow.run("card.refund_goods", operator, do, card=card_number, terminal=terminal,
+                            details={"key": key, "amount": amount})
 
     # --- expiry and closing ---
 
@@ -463,27 +452,27 @@ class LifecycleMixin(LedgerCore):
         """An expired card with a balance gets a new expiry (the caller rewrites its identity record;
         `identity_hex` = the new sealed record, kept in the audit entry so a torn rewrite can be finished)."""
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "re-activate a card")
-            card = self._card(s, card_number)
-            prog, profile = self._rules(s, card)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "re-activate a card")
+            card = card_row(s, card_number)
+            prog, profile = _rules(s, card)
             if not ({"reactivate", "extend"} & set(profile.expired_balance_allowed)):
                 raise LifecycleRefused("the %s profile does not allow re-activating expired cards; exchange it" % profile.id)
             if card.stock.state not in ("activated", "in_use", "expired"):
                 raise InvalidStateError("card %s is %s; it cannot be re-activated" % (card_number, card.stock.state))
-            if self._is_blacklisted(s, card_number):
+            if blacklist.is_listed(s, card_number):
                 raise BlacklistedError("card %s is blacklisted" % card_number)
             if new_expiry <= old_expiry:
                 raise ValueError("the new expiry must be later than the old one")
             if card.stock.state == "expired":
-                self._move(card.stock, "in_use")
-            self._audit(s, op, "card.reactivate", card=card_number, old_expiry=old_expiry, new_expiry=new_expiry,
-                        identity=identity_hex, ledger_balance=bk.outstanding(s, card))
+                stock.move(self.uow, card.stock, "in_use")
+            self.uow.audit(s, op, "card.reactivate", card=card_number, old_expiry=old_expiry, new_expiry=new_expiry,
+                           identity=identity_hex, ledger_balance=bk.outstanding(s, card))
 
-        self._run("card.reactivate", operator, do, card=card_number, details={"new_expiry": new_expiry})
+        self.uow.run("card.reactivate", operator, do, card=card_number, details={"new_expiry": new_expiry})
 
     def pending_identity(self, card_number: str) -> bytes | None:
         """The identity record of the last re-activation (to finish a torn rewrite), or None."""
-        with self.session() as s:
+        with self.uow.read() as s:
             rows = s.execute(select(AuditEntry.details).where(
                 AuditEntry.card_number == card_number, AuditEntry.action == "card.reactivate",
                 AuditEntry.result == "ok").order_by(AuditEntry.seq)).scalars().all()
@@ -494,8 +483,8 @@ class LifecycleMixin(LedgerCore):
         """Close a card whose ledger balance (and card balance, when the card is present) is zero;
         blacklists it (a restored dump must not be spendable). Returns the blacklist version."""
         def do(s):
-            op = self._operator(s, operator, LIFECYCLE_ROLES, "close a card")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, LIFECYCLE_ROLES, "close a card")
+            card = card_row(s, card_number)
             if card.stock.state == "closed":
                 raise InvalidStateError("card %s is already closed" % card_number)
             if card.stock.state not in CLOSABLE_STATES:
@@ -504,17 +493,10 @@ class LifecycleMixin(LedgerCore):
             if balance != 0 or (card_balance or 0) != 0:
                 raise InvalidStateError("card %s still holds %s (card: %s): redeem it instead of closing it" % (
                     card_number, fmt_yuan(balance), "not read" if card_balance is None else fmt_yuan(card_balance)))
-            version = self._blacklist_in_tx(s, op, card, "closed", {"reason": reason})
+            version = blacklist.list_card(self.uow, s, op, card, "closed", {"reason": reason})
             before = card.stock.state
-            self._move(card.stock, "closed")
-            self._audit(s, op, "card.close", card=card_number, before=before, reason=reason)
+            stock.move(self.uow, card.stock, "closed")
+            self.uow.audit(s, op, "card.close", card=card_number, before=before, reason=reason)
             return version
 
-        return self._run("card.close", operator, do, card=card_number)
-
-
-def _holder_info(name, id_number, unit_name):
-    from icpurse.host.ledger.issuance import HolderInfo
-
-    return HolderInfo(name=name, id_number=id_number, unit_name=unit_name)
-
+        return self.uow.run("card.close", operator, do, card=card_number)

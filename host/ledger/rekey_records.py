@@ -1,4 +1,5 @@
-"""The re-key journal: a card moved from key version `old` to `new` at the counter.
+"""The re-key journal (`Ledger.rekey_records`; the counter flow that writes the card is
+`host/issuance/rekey.py`): a card moved from key version `old` to `new` at the counter.
 
 Kept in the audit log (append-only, hash-chained; like a re-activation's pending identity), so no
 new table: `card.rekey.start` records, BEFORE the first card write, the card's UID, both versions,
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from icpurse.host.ledger.core import LedgerCore
+from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.errors import InvalidStateError
-from icpurse.host.ledger.issuance import normal_uid
 from icpurse.host.ledger.models import AuditEntry, Operator
+from icpurse.host.ledger.people import operator_row
+from icpurse.host.ledger.stock import normal_uid
 
 REKEY_ROLES = ("seller", "finance", "issuer-admin", "terminal-operator")  # whoever tops up re-keys first
 _ACTIONS = ("card.rekey.start", "card.rekey.done", "card.rekey.damaged")
@@ -38,7 +40,12 @@ class RekeyJournal:
     note: str = ""
 
 
-class RekeyMixin(LedgerCore):
+class RekeyRecords:
+    """The re-key journal (`Ledger.rekey_records`)."""
+
+    def __init__(self, uow):
+        self.uow = uow
+
     def start_rekey(self, operator: Operator | str, card_number: str, *, uid, old_version: int, new_version: int,
                     seq: int, balance: int, image: dict, writes) -> RekeyJournal:
         """Journal "re-key started" (call BEFORE the first card write). Supersedes an earlier
@@ -46,48 +53,48 @@ class RekeyMixin(LedgerCore):
         uid = normal_uid(uid)
 
         def do(s):
-            op = self._operator(s, operator, REKEY_ROLES, "re-key a card")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, REKEY_ROLES, "re-key a card")
+            card = card_row(s, card_number)
             if card.stock.uid != uid:
                 raise InvalidStateError("card %s is registered for UID %s, not %s" % (card_number, card.stock.uid, uid))
-            self._audit(s, op, "card.rekey.start", card=card_number, uid=uid, old_version=old_version,
-                        new_version=new_version, seq=seq, balance=balance,
-                        image={str(b): bytes(d).hex() for b, d in sorted(image.items())}, writes=sorted(writes))
+            self.uow.audit(s, op, "card.rekey.start", card=card_number, uid=uid, old_version=old_version,
+                           new_version=new_version, seq=seq, balance=balance,
+                           image={str(b): bytes(d).hex() for b, d in sorted(image.items())}, writes=sorted(writes))
 
-        self._run("card.rekey.start", operator, do, card=card_number, details={"uid": uid})
+        self.uow.run("card.rekey.start", operator, do, card=card_number, details={"uid": uid})
         return self.rekey_journal(card_number)
 
     def finish_rekey(self, operator: Operator | str, card_number: str) -> RekeyJournal:
         """The card read back with its new keys: journal done, the card's key version updated."""
         def do(s):
-            op = self._operator(s, operator, REKEY_ROLES, "re-key a card")
-            card = self._card(s, card_number)
+            op = operator_row(s, operator, REKEY_ROLES, "re-key a card")
+            card = card_row(s, card_number)
             j = self._rekey_journal(s, card_number)
             if j is None or j.state != "started":
                 raise InvalidStateError("card %s has no re-key in progress" % card_number)
             card.key_version = j.new_version
-            self._audit(s, op, "card.rekey.done", card=card_number, uid=j.uid, old_version=j.old_version,
-                        new_version=j.new_version, seq=j.seq, balance=j.balance)
+            self.uow.audit(s, op, "card.rekey.done", card=card_number, uid=j.uid, old_version=j.old_version,
+                           new_version=j.new_version, seq=j.seq, balance=j.balance)
 
-        self._run("card.rekey.done", operator, do, card=card_number)
+        self.uow.run("card.rekey.done", operator, do, card=card_number)
         return self.rekey_journal(card_number)
 
     def mark_rekey_damaged(self, operator: Operator | str, card_number: str, reason: str) -> RekeyJournal:
         def do(s):
-            op = self._operator(s, operator, REKEY_ROLES, "re-key a card")
+            op = operator_row(s, operator, REKEY_ROLES, "re-key a card")
             j = self._rekey_journal(s, card_number)
             if j is None or j.state != "started":
                 raise InvalidStateError("card %s has no re-key in progress" % card_number)
-            self._audit(s, op, "card.rekey.damaged", result="failed", card=card_number, uid=j.uid,
-                        old_version=j.old_version, new_version=j.new_version, seq=j.seq, balance=j.balance,
-                        reason=reason)
+            self.uow.audit(s, op, "card.rekey.damaged", result="failed", card=card_number, uid=j.uid,
+                           old_version=j.old_version, new_version=j.new_version, seq=j.seq, balance=j.balance,
+                           reason=reason)
 
-        self._run("card.rekey.damaged", operator, do, card=card_number)
+        self.uow.run("card.rekey.damaged", operator, do, card=card_number)
         return self.rekey_journal(card_number)
 
     def rekey_journal(self, card_number: str) -> RekeyJournal | None:
         """The card's newest re-key entry (started / done / damaged), or None if it was never re-keyed."""
-        with self.session() as s:
+        with self.uow.read() as s:
             return self._rekey_journal(s, card_number)
 
     def _rekey_journal(self, s, card_number) -> RekeyJournal | None:
