@@ -14,6 +14,7 @@ import json
 import random
 from pathlib import Path
 
+from icpurse.hil.ledgerclock import ManualClock
 from icpurse.hil.rigclient import RigClient
 from icpurse.host import codec
 from icpurse.host.cards import IssuerCard
@@ -59,26 +60,13 @@ class PullAtWrite(Faults):
         return Faults.on_write(self, old, new)
 
 
-class Clock:
-    """The demo's clock: a business day compressed into a few seconds (no sleeping)."""
-
-    def __init__(self, start=START):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        self.t += dt.timedelta(**kw)
-
-
 class Demo:
     def __init__(self, out_dir, cards=6, sales=60, seed=2026, say=print):
         self.dir = Path(out_dir)
         self.n_cards, self.n_sales = cards, sales
         self.rng = random.Random(seed)
         self.say = say
-        self.clock = Clock()
+        self.clock = ManualClock(START)
         self.events = []
         self.cards = {}  # card number -> simulated card
         self.readers = {}  # terminal -> (VirtualReader, RigClient)
