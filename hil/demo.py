@@ -93,9 +93,11 @@ class Demo:
         self.ledger = led = open_ledger("sqlite:///%s" % (self.dir / "ledger.db"), data_key=DATA_KEY,
                                         clock=self.clock)
         led.people.add_operator("admin", PASSWORD, "issuer-admin")
+        led.people.add_operator("admin2", PASSWORD, "issuer-admin", by="admin")  # the bootstrap's second admin
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
             led.people.add_operator(name, PASSWORD, role, by="admin")
+            led.people.approve_operator("admin2", name)  # four eyes
         (self.programme,) = load_programmes(PROGRAMME_FILE)
         led.programmes.register_programme("admin", self.programme)
         led.stock.add_sales_point("admin", "P1", "Issuance counter")

@@ -36,7 +36,7 @@ from icpurse.host.ledger.audit import AuditLog
 from icpurse.host.ledger.blacklist import Blacklist
 from icpurse.host.ledger.books import Books
 from icpurse.host.ledger.cards import Cards
-from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url
+from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url, session_operator
 from icpurse.host.ledger.holder_crypto import HolderCipher
 from icpurse.host.ledger.lifecycle_records import LifecycleRecords
 from icpurse.host.ledger.people import People
@@ -56,12 +56,14 @@ class Ledger:
     """The issuer's ledger. Every state-changing method writes its audit entry in the same
     transaction; rule refusals raise a `Refused` subclass and are audited too."""
 
-    def __init__(self, engine, *, data_key: bytes | None = None, clock: Callable[[], dt.datetime] = utc_now,
-                 business_tz: dt.tzinfo = CHINA_STANDARD_TIME, daily_cutoff: dt.time = DEFAULT_CUTOFF):
+    def __init__(self, engine, *, data_key: bytes | None = None, audit_key: bytes | None = None,
+                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
+                 daily_cutoff: dt.time = DEFAULT_CUTOFF):
         self.engine = engine
         self.calendar = BusinessCalendar(business_tz, daily_cutoff)
         self.uow = UnitOfWork(engine, clock=clock, calendar=self.calendar,
-                              cipher=HolderCipher(data_key) if data_key is not None else None)
+                              cipher=HolderCipher(data_key) if data_key is not None else None, audit_key=audit_key)
+        self.uow.bound_operator = session_operator(engine)
         self.people = People(self.uow)
         self.programmes = Programmes(self.uow)
         self.stock = Stock(self.uow)
@@ -88,12 +90,15 @@ class Ledger:
         self.engine.dispose()
 
 
-def open_ledger(url: str | None = None, *, data_key: bytes | None = None,
+def open_ledger(url: str | None = None, *, data_key: bytes | None = None, audit_key: bytes | None = None,
                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
-                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False) -> Ledger:
+                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False, password: str | None = None) -> Ledger:
     """Open (creating if needed) the ledger at `url` (default: $ICPURSE_DB, else SQLite in the user's
-    data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the keystore)
-    encrypts holder ID numbers; without it named-card sales are refused."""
-    engine = create_ledger_engine(resolve_url(url), echo=echo)
+    data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the key set)
+    encrypts holder ID numbers; without it named-card sales are refused. `audit_key` (32 bytes, from
+    the key set) keys the audit chain; without it nothing can be recorded. `password`: the PostgreSQL
+    login's password when the URL carries none (an operator's own login role)."""
+    engine = create_ledger_engine(resolve_url(url), echo=echo, password=password)
     migrate(engine)
-    return Ledger(engine, data_key=data_key, clock=clock, business_tz=business_tz, daily_cutoff=daily_cutoff)
+    return Ledger(engine, data_key=data_key, audit_key=audit_key, clock=clock, business_tz=business_tz,
+                  daily_cutoff=daily_cutoff)

@@ -12,6 +12,9 @@ class OperatorView:
     display_name: str
     role: str
     active: bool
+    pending: str | None = None  # 'add' | 'role': awaiting a second issuer-admin's approval
+    pending_role: str | None = None
+    db_role: str | None = None  # PostgreSQL: its own database login
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ class PersonalisationView:
 
 
 def operator_view(o) -> OperatorView:
-    return OperatorView(o.id, o.username, o.display_name, o.role, o.active)
+    return OperatorView(o.id, o.username, o.display_name, o.role, o.active, o.pending, o.pending_role, o.db_role)
 
 
 def card_view(c) -> CardView:

@@ -13,7 +13,7 @@ from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import keystore
 from icpurse.keys.hierarchy import KeyDomain
-from support.ledger import PW
+from support.ledger import AUDIT_KEY, PW, staff
 
 DEMO_BANNER = "INSECURE DEMO KEYS: for the demo and tests only"
 
@@ -51,9 +51,8 @@ def office(tmp_path, monkeypatch):
     """A ledger with an issuer-admin and a finance operator, the password in the environment, a
     sim reader folder (a blank card), a keystore with another passphrase and a corrupted one."""
     url = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(url)
-    led.people.add_operator("admin", PW, "issuer-admin")
-    led.people.add_operator("finance", PW, "finance", by="admin")
+    led = open_ledger(url, audit_key=AUDIT_KEY)
+    staff(led, [("finance", "finance")])
     led.close()
     for var in ("ICPURSE_READER", "ICPURSE_KEYSTORE", "ICPURSE_OPERATOR", "ICPURSE_DB", "ICPURSE_DATA_KEY",
                 "ICPURSE_KEYSTORE_PASSPHRASE"):

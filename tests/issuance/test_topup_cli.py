@@ -32,7 +32,7 @@ def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
     state.mkdir()
     dumps.save(card, str(state / "card.mfd"))
     monkeypatch.setattr(clikit_session, "open_ledger",
-                        lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
+                        lambda url=None, **kw: open_ledger(url, clock=clock, **kw))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.delenv("ICPURSE_READER", raising=False)
 
