@@ -135,7 +135,12 @@ def _versions(domain, versions):
 
 
 def reader_keyset(store, terminal_number, versions=None):
-    """A store reader's keys for `terminal_number`: current and previous version by default."""
+    """A store reader's keys for `terminal_number`: current and previous version by default. `store`
+    may be that reader's own export (returned as it is)."""
+    if isinstance(store, RoleExport):
+        if store.role != "reader" or store.terminal != terminal_number:
+            raise ExportError("a %s export is not the key set of terminal %08d" % (store.role, terminal_number))
+        return store
     domain = _domain(store)
     out = {}
     for v in _versions(domain, versions):

@@ -13,6 +13,9 @@ from icpurse.host.ledger.db import ENV_VAR as DB_ENV
 from icpurse.keys.keystore import PASSPHRASE_ENV
 
 READER_ENV, KEYSTORE_ENV = "ICPURSE_READER", "ICPURSE_KEYSTORE"
+# the --keystore of a command that needs no card keys, only the audit key of a key set
+AUDIT_KEY_HELP = ("Key set (a workstation or collector export, env %s): its audit key lets this command record in "
+                  "the ledger's keyed audit log. 'demo' = the INSECURE DEMO KEYS." % KEYSTORE_ENV)
 
 
 def _into_session(attr):
@@ -87,9 +90,7 @@ def uses(db=False, keystore=False, reader=False, link=False, operator=False, jso
         if keystore:
             f = keystore_option(required=keystore == "required")(f)
         elif db:
-            f = keystore_option(help="Key set (a workstation or collector export, env %s): its audit key lets this "
-                                     "command record in the ledger's keyed audit log. 'demo' = the INSECURE "
-                                     "DEMO KEYS." % KEYSTORE_ENV)(f)
+            f = keystore_option(help=AUDIT_KEY_HELP)(f)
         if reader:
             f = reader_option(help=reader_help)(f)
         if link:

@@ -234,6 +234,7 @@ class Session:
             self.operator_name = self.operator_name or name
             ledger = self.ledger()
             self._operator = ledger.people.authenticate_operator(name, self.operator_password(name))
+            ledger.uow.default_actor = self._operator.username  # what this invocation records is its
         return self._operator
 
     # --- card reader and store reader ---------------------------------------------------------------

@@ -22,7 +22,9 @@ posting or entry, or a booking made outside the ledger (no seal covers it) fails
 
 Entries written before the log was keyed (`scheme` 'sha256': SHA-256 without a key and without the
 seal fields) verify as before; they may only precede keyed entries, and the first keyed entry seals
-every booking made until then.
+every booking made until then (a ledger migrated from the unkeyed log verifies once anything has
+been recorded since: until then its bookings are unsealed). So a log rewritten the unkeyed way
+still fails: bookings exist that nothing seals, and the anchored head is gone.
 
 `entry_hash` and `seal_digest` are THE chain computation: anything that appends entries or books
 in bulk uses them (and `append`), never a copy.
@@ -226,11 +228,10 @@ def verify(session: Session, key: bytes | None, expect_head: str | None = None) 
     if not head_seen:
         return AuditBreak(expected_seq, "the log no longer extends the expected head %s: entries after it were "
                                         "deleted or its history rewritten" % expect_head)
-    if keyed_seen:
-        stray = session.execute(select(func.min(JournalEntry.id)).where(JournalEntry.id > hw)).scalar_one()
-        if stray is not None:
-            return AuditBreak(expected_seq, "journal entry %d is sealed by no audit entry (booked outside the "
-                                            "ledger, or the entries sealing it were deleted)" % stray)
+    stray = session.execute(select(func.min(JournalEntry.id)).where(JournalEntry.id > hw)).scalar_one()
+    if stray is not None:
+        return AuditBreak(expected_seq, "journal entry %d is sealed by no audit entry (booked outside the ledger, "
+                                        "or the entries sealing it were deleted)" % stray)
     return None
 
 

@@ -17,7 +17,10 @@ same `UnitOfWork` and uses it for every database access:
   written: `audit.AuditKeyError`);
 - `bound_operator`: on PostgreSQL, the operator whose own login role this connection is (None: the
   ledger's owner, or SQLite). A bound connection acts only as that operator: `run` refuses any other
-  actor, and the database itself refuses audit entries in another name (migration 0003c).
+  actor, and the database itself refuses audit entries in another name (migration 0003c);
+- `default_actor`: the operator signed in at this workstation (the CLI sets it): what a service
+  records without naming an operator (a collected journal, an observation, a finding) is recorded
+  under that operator (or the bound one), never under no one.
 
 Every writing transaction seals the bookings it made (audit.py): the audit entries it appends do,
 and `run` appends a `books.seal` entry when it booked after its last audit entry.
@@ -69,6 +72,7 @@ class UnitOfWork:
         self.engine = engine
         self.audit_key = audit.check_audit_key(audit_key)
         self.bound_operator = None  # set by Ledger on PostgreSQL (module docstring)
+        self.default_actor = None  # the operator signed in: who records what a service records as "no one"
         self.calendar = calendar
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
@@ -104,8 +108,9 @@ class UnitOfWork:
             yield s
 
     def _acting(self, actor) -> str | None:
-        """The name a change is recorded under: the actor, which a bound connection must be."""
-        name = audit.actor_name(actor)
+        """The name a change is recorded under: the actor; without one, the connection's operator (bound)
+        or the operator signed in (`default_actor`). A bound connection acts as its operator only."""
+        name = audit.actor_name(actor) or self.bound_operator or self.default_actor
         if self.bound_operator is not None and name != self.bound_operator:
             raise RoleError("this database login is operator %s's: it cannot act as %s" % (
                 self.bound_operator, name or "no operator"))
@@ -129,7 +134,7 @@ class UnitOfWork:
                     if attempt == _RETRIES - 1:
                         raise
         except Refused as exc:
-            name, extra = audit.actor_name(actor), {}
+            name, extra = audit.actor_name(actor) or self.bound_operator or self.default_actor, {}
             if self.bound_operator is not None and name != self.bound_operator:
                 name, extra = self.bound_operator, {"as": name}  # the refusal is recorded under who tried
             with self.transaction() as s:

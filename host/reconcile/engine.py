@@ -245,14 +245,12 @@ def settle(ledger, operator, exception_id: int, reason: str):
     """Resolve a balance finding by booking its difference to the discrepancy account, so the card's
     ledger balance equals what the card holds: a shortfall (`balance_short`: the ledger holds more)
     lowers the ledger balance; honouring an unexplained balance (`forgery`) raises it — a loss the
-    issuer accepts explicitly. Returns the closed ExceptionView."""
+    issuer accepts explicitly. A forgery or rollback finding takes two operators of different roles
+    (the first call requests it: `store.close_exception`). Returns the ExceptionView."""
     e = ledger.store.exception(exception_id)
     sign = _SETTLE_SIGN.get(e.kind)
     if sign is None or not e.card_number or not e.amount:
         raise ValueError("exception %d (%s) has no balance difference to book" % (exception_id, e.kind))
     if e.status != "open":
         raise ValueError("exception %d is %s, not open" % (exception_id, e.status))
-    ledger.books.book_discrepancy(e.card_number, sign * e.amount, "discrepancy:exception:%d" % e.id,
-                            "exception %d (%s): %s" % (e.id, e.kind, reason), operator=operator)
-    return ledger.store.close_exception(operator, e.id, "resolved", "%s; %d fen booked to discrepancy" % (
-        reason, sign * e.amount))
+    return ledger.store.close_exception(operator, e.id, "resolved", reason, book_discrepancy=sign * e.amount)

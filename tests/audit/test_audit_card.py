@@ -129,7 +129,8 @@ def test_audit_card_cli_through_the_sim_reader(used, tmp_path):
     simdir.mkdir()
     dumps.save(card, str(simdir / "card.mfd"))
     env = {"ICPURSE_DB": "sqlite:///%s" % (world.tmp / "ledger.db"), "ICPURSE_KEYSTORE": str(ks),
-           "ICPURSE_KEYSTORE_PASSPHRASE": demo.DEMO_PASSPHRASE}
+           "ICPURSE_KEYSTORE_PASSPHRASE": demo.DEMO_PASSPHRASE, "ICPURSE_OPERATOR": "auditor",
+           "ICPURSE_OPERATOR_PASSWORD": sw.PW}
     r = CliRunner().invoke(main, ["audit", "card", "--reader", "sim:%s" % simdir, "--json"], env=env)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)

@@ -37,7 +37,7 @@ def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
     monkeypatch.delenv("ICPURSE_READER", raising=False)
 
     def run(*args, operator="seller"):
-        card = [] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state, "--keystore", "demo"]
+        card = ["--keystore", "demo"] + ([] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state])
         return CliRunner().invoke(main, ["topup"] + list(args) + card + ["--db", ledger_url, "--operator", operator])
 
     def on_card():
