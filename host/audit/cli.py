@@ -148,7 +148,7 @@ def log_verify(session, expect_head, as_json):
     if expect_head is not None and not _is_hex(expect_head):
         raise click.BadParameter("a head is 64 hex digits (from `icpurse audit log head`)", param_hint="--expect-head")
     ledger = session.ledger()
-    if ledger.uow.audit_key is None:
+    if not ledger.can_record:
         raise Failure("verifying the audit log needs the audit key: give --keystore (a workstation or collector "
                       "key set)")
     broken = ledger.audit.verify_audit_log(expect_head)

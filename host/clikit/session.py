@@ -197,27 +197,13 @@ class Session:
         """The ledger of --db. On PostgreSQL with --operator and a URL naming no user, it connects as
         that operator's own login role (pgroles.login_role) with the operator's password."""
         if self._ledger is None:
-            from sqlalchemy.engine import make_url
-            from sqlalchemy.exc import OperationalError
+            from icpurse.host.ledger import pgroles
 
-            from icpurse.host.ledger import pgroles, resolve_url
-
-            url, password = resolve_url(self.db), None
-            u = make_url(url)
-            if u.get_backend_name() == "postgresql" and self.operator_name and u.username is None:
-                url = u.set(username=pgroles.login_role(u.database, self.operator_name)).render_as_string(
-                    hide_password=False)
+            password = None
+            if self.operator_name and pgroles.connects_as_operator(self.db):
                 password = self.operator_password(self.operator_name)
-            try:
-                self._ledger = open_ledger(url, data_key=self.data_key(), audit_key=self.audit_key(),
-                                           password=password)
-            except OperationalError as e:
-                if password is None:
-                    raise
-                raise Failure("cannot open the ledger as operator %s: %s. An issuer-admin creates the operator's "
-                              "database login with `icpurse operator login %s`" % (
-                                  self.operator_name, str(e.orig).strip().splitlines()[0], self.operator_name)
-                              ) from None
+            self._ledger = open_ledger(self.db, data_key=self.data_key(), audit_key=self.audit_key(),
+                                       operator=self.operator_name, password=password)
         return self._ledger
 
     def operator_password(self, name):
@@ -234,7 +220,7 @@ class Session:
             self.operator_name = self.operator_name or name
             ledger = self.ledger()
             self._operator = ledger.people.authenticate_operator(name, self.operator_password(name))
-            ledger.uow.default_actor = self._operator.username  # what this invocation records is its
+            ledger.acting_operator = self._operator.username  # what this invocation records is its
         return self._operator
 
     # --- card reader and store reader ---------------------------------------------------------------

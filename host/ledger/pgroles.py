@@ -23,6 +23,16 @@ SCRAM_ITERATIONS = 600_000
 MAX_NAME = 63  # PostgreSQL identifiers (bytes)
 
 
+def connects_as_operator(url: str | None) -> bool:
+    """True when `url` (or $ICPURSE_DB) is PostgreSQL naming no user: an operator connects with its own login."""
+    from sqlalchemy.engine import make_url
+
+    from icpurse.host.ledger.db import resolve_url
+
+    u = make_url(resolve_url(url))
+    return u.get_backend_name() == "postgresql" and u.username is None
+
+
 def login_role(database: str, operator: str) -> str:
     """The default login role of `operator` in ledger database `database`: '<database>.<operator>'."""
     name = "%s.%s" % (database, operator)
