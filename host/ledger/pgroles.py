@@ -1,7 +1,7 @@
 """PostgreSQL: an operator's own database login (migration 0003c has the job roles and privileges).
 
-An operator authenticates to the server with its own LOGIN role, member of its job role
-(`<database>.<role>`); the ledger binds that connection to the operator (operators.db_role =
+An operator authenticates to the server with its own LOGIN role (`<database>.<operator>`), member of
+its job role (`<database>/<role>`); the ledger binds that connection to the operator (operators.db_role =
 session_user) and the server refuses what the job may not do. The role is made by
 `People.create_login` (`icpurse operator login NAME`) on a connection allowed to create roles (the
 ledger's owner). The password never travels in clear in SQL: the command sends a SCRAM-SHA-256
@@ -43,7 +43,8 @@ def login_role(database: str, operator: str) -> str:
 
 
 def job_role(database: str, role: str) -> str:
-    return "%s.%s" % (database, role)
+    """The job role of operator role `role` in ledger database `database`: '<database>/<role>'."""
+    return "%s/%s" % (database, role)
 
 
 def scram_verifier(password: str, iterations: int | None = None) -> str:
@@ -84,7 +85,7 @@ def set_own_password(s, password: str) -> None:
 def regrant(s, role_name: str, job: str) -> None:
     """After a role change: the login becomes a member of its new job role only."""
     database = s.execute(text("SELECT current_database()")).scalar_one()
-    prefix = database + "."
+    prefix = database + "/"
     for (old,) in s.execute(text("SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
                                  "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = :r"), {"r": role_name}):
         if old.startswith(prefix):

@@ -80,10 +80,16 @@ def fresh_pg_database(server_url):
 
 
 def drop_pg_database(conninfo, name):
+    """Drop the database and the roles named after it (its job roles and operator logins, migration
+    0003c: role names are cluster-wide)."""
     import psycopg
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) OR "
+                                            "starts_with(rolname, %s)", (name + ".", name + "/"))]
+        for r in sorted(roles, key=lambda r: r.endswith("/operator")):  # the group last
+            conn.execute('DROP ROLE IF EXISTS "%s"' % r)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

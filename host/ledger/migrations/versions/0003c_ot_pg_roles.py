@@ -2,11 +2,11 @@
 owner is trusted). docs/back-office.md has the table of roles and what each may do.
 
 Per ledger database D (role names are cluster-wide, so they carry the database's name):
-- `D.operator`: the group of every operator login; may read everything but password hashes, append
+- `D/operator`: the group of every operator login; may read everything but password hashes, append
   to the audit log — in its own name only (trigger) — and use the sequences. Nobody but the owner may
   UPDATE or DELETE the audit log, journal entries or postings: insert-only.
-- one job role per operator role (`D.seller`, `D.finance`, `D.issuer-admin`, `D.auditor`,
-  `D.terminal-operator`, `D.key-custodian`), member of `D.operator`, with the table and column
+- one job role per operator role (`D/seller`, `D/finance`, `D/issuer-admin`, `D/auditor`,
+  `D/terminal-operator`, `D/key-custodian`), member of `D/operator`, with the table and column
   privileges of that job: a seller may not UPDATE sales (so it cannot confirm a payment) nor book
   anything but top-ups and goods refunds (row-level security on journal_entries: each job books its
   own kinds of entry, in its own name); only issuer-admins change operators (and no operator changes
@@ -79,7 +79,8 @@ READABLE_OPERATOR_COLUMNS = ("id", "username", "display_name", "role", "active",
 
 
 def _role(job):
-    return "current_database() || '.%s'" % job
+    """A job role's name: '<database>/<job>' (an operator's login is '<database>.<operator>')."""
+    return "current_database() || '/%s'" % job
 
 
 def upgrade():
@@ -100,7 +101,7 @@ def upgrade():
         x("DO $$ BEGIN EXECUTE format(%r, %s); END $$" % (sql_fmt, ", ".join(_role(r) for r in roles)))
 
     x("DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), "
-      "current_database() || '.operator'); END $$")
+      "current_database() || '/operator'); END $$")
     grant("GRANT USAGE ON SCHEMA public TO %I", "operator")
     grant("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO %I", "operator")
     tables = _OPERATIONAL + ("audit_log", "journal_entries", "postings", "alembic_version")
@@ -123,7 +124,7 @@ def upgrade():
     # who this connection is
     x("""CREATE OR REPLACE FUNCTION icpurse_operator_login() RETURNS boolean
          LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_catalog AS $$
-           SELECT NOT r.rolsuper AND pg_has_role(session_user, current_database() || '.operator', 'MEMBER')
+           SELECT NOT r.rolsuper AND pg_has_role(session_user, current_database() || '/operator', 'MEMBER')
            FROM pg_roles r WHERE r.rolname = session_user $$""")
     x("""CREATE OR REPLACE FUNCTION icpurse_session_operator() RETURNS text
          LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_catalog AS $$
