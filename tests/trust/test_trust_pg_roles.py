@@ -124,3 +124,25 @@ def test_a_login_is_made_by_another_admin_only(office):
 
     with pytest.raises(SeparationOfDutiesError, match="its own database login"):
         owner.people.create_login("admin2", "admin2", "a password of admin2")
+
+
+def test_the_daily_jobs_run_through_their_own_logins(office):
+    """The privilege matrix lets each job do its work: a seller's kiosk top-up (card write, booking,
+    confirmation), finance's confirmation of its non-cash payment, the auditor's reconciliation."""
+    from icpurse.host.issuance.topup import top_up
+    from icpurse.host.reconcile import engine
+    from trust_world import WORKSTATION, issued_card, tap
+
+    owner, login = office
+    owner.people.create_login("admin", "auditor", "auditor's own secret")
+    card, number = issued_card(owner)
+    seller = login("seller", SELLER_PW)
+    out = top_up(seller, tap(card), WORKSTATION.to_keyring(), 10000, "seller", card=number,
+                 payment_method="bank_transfer")
+    assert out.state == "confirmed"
+    finance = login("finance", FINANCE_PW)
+    assert finance.topup_records.confirm_topup_payment("finance", out.txn_id).payment_confirmed
+    auditor = login("auditor", "auditor's own secret")
+    report = engine.run(auditor, operator="auditor")
+    assert report.totals["audit_log"] == "verifies" and report.findings == []
+    assert {e.operator for e in owner.audit.audit_entries()[-8:]} <= {"seller", "finance", "auditor"}

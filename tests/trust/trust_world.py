@@ -38,7 +38,7 @@ def issued_card(ledger, face_value=50000):
     ring = WORKSTATION.to_keyring()
     card = factory.blank_card(next(_uids).to_bytes(4, "big"))
     uid = bytes(card.uid)
-    number = "9100%08d" % next(_serials)
+    number = "9200%08d" % next(_serials)
     ledger.stock.receive_stock("finance", "B-%s" % uid.hex(), [uid])
     ledger.stock.issue_to_point("finance", [uid], "P1")
     ledger.cards.register_card("finance", uid, number, "mofcom-compliant", "anonymous", face_value)
