@@ -24,6 +24,9 @@ from icpurse.keys import exports, keystore, split
 from icpurse.keys.hierarchy import MASTERS, KeyDomain
 
 
+_WHO = {"workstation": "issuance workstation", "collector": "back-office collector (verification only)"}
+
+
 def _refuse_overwrite(path, force):
     if os.path.exists(path) and not force:
         raise Failure("%s exists; refusing to overwrite it (use --force)" % path)
@@ -155,7 +158,7 @@ def show(session, is_export, as_json):
         emit_json(summary)
         return
     if is_export:
-        who = "terminal %08d" % obj.terminal if obj.terminal is not None else "issuance workstation"
+        who = "terminal %08d" % obj.terminal if obj.terminal is not None else _WHO[obj.role]
         title = "%s export for %s, issuer %d" % (obj.role, who, obj.issuer)
         names = exports.ROLES[obj.role]
     else:
@@ -216,7 +219,7 @@ def export_cmd(session, role, terminal, versions, out, kdf_n, force, as_json):
     if as_json:
         emit_json(dict(export.summary(), file=out))
     else:
-        who = "terminal %08d" % terminal if role == "reader" else "issuance workstation"
+        who = "terminal %08d" % terminal if role == "reader" else _WHO[role]
         title = "%s%s export for %s -> %s" % ("%s: " % demo_keys.WARNING if export.demo else "", role, who, out)
         _kcv_table(export.summary(), title, exports.ROLES[role])
 
