@@ -56,10 +56,12 @@ def _ledger(path):
     from icpurse.host.programmes import load_programmes
     from icpurse.host.programmes.examples import __file__ as examples
 
-    led = open_ledger("sqlite:///%s" % path, data_key=bytes(32), clock=_Clock())
+    led = open_ledger("sqlite:///%s" % path, data_key=bytes(32), audit_key=bytes(32), clock=_Clock())
     led.people.add_operator("admin", "bench bench bench", "issuer-admin")
+    led.people.add_operator("admin2", "bench bench bench", "issuer-admin", by="admin")  # the bootstrap's second admin
     for name, role in (("seller", "seller"), ("finance", "finance")):
         led.people.add_operator(name, "bench bench bench", role, by="admin")
+        led.people.approve_operator("admin2", name)  # four eyes
     (prog,) = load_programmes(os.path.join(os.path.dirname(examples), "mofcom-compliant.toml"))
     led.programmes.register_programme("admin", prog)
     led.stock.add_sales_point("admin", "P1", "Bench")

@@ -125,9 +125,9 @@ def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_
     return good, problems
 
 
-def journal_keys(domain, terminal: int) -> dict:
-    """{key_version: journal key of `terminal`} for every key version of the issuer's domain."""
+def journal_keys(keys, terminal: int) -> dict:
+    """{key_version: journal key of `terminal`} for every key version of a collector key set (or the
+    issuer's domain)."""
     from icpurse.keys import exports
 
-    export = exports.reader_keyset(domain, terminal, versions=sorted(domain.versions))
-    return {v: keys["journal"].material for v, keys in export.versions.items()}
+    return exports.terminal_journal_keys(keys, terminal)
