@@ -7,10 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
-# stack), swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own
-# throwaway cluster), Chromium (renders the HTML report in tests), Node for the MicroPython
+# stack: libnfc-bin, libnfc-examples; libfreefare-bin for its MIFARE Classic tools),
+# swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own throwaway cluster), Chromium (renders the HTML report in tests), Node for the MicroPython
 # WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql chromium nodejs npm
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev postgresql chromium nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=

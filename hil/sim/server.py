@@ -30,8 +30,12 @@ FAULTS = {
 }
 
 
+MAGIC_SPECS = {"magic": "cuid", "cuid": "cuid", "gen2": "cuid", "gen1a": "gen1a", "fuid": "fuid"}
+
+
 class CardSpec:
-    """`[NAME=]SIZE:UIDHEX[:magic]`, SIZE one of 1k, 4k, 1k7, 4k7 (7-byte UID)."""
+    """`[NAME=]SIZE:UIDHEX[:KIND]`, SIZE one of 1k, 4k, 1k7, 4k7 (7-byte UID), KIND a clone card:
+    gen1a, cuid (alias gen2, and the historical `magic`), fuid."""
 
     def __init__(self, text, index=0):
         self.text = text
@@ -43,9 +47,10 @@ class CardSpec:
         if size not in SIZES:
             raise ValueError("card size %r: expected one of %s" % (parts[0], ", ".join(SIZES)))
         self.size, uid_len = SIZES[size]
-        self.magic = len(parts) > 2 and parts[2].lower() == "magic"
+        self.magic = MAGIC_SPECS.get(parts[2].lower()) if len(parts) > 2 else None
         if len(parts) > 2 and not self.magic or len(parts) > 3:
-            raise ValueError("card %r: expected [NAME=]SIZE:UIDHEX[:magic]" % self.text)
+            raise ValueError("card %r: expected [NAME=]SIZE:UIDHEX[:KIND], KIND one of %s" % (
+                self.text, ", ".join(sorted(MAGIC_SPECS))))
         if len(parts) > 1 and parts[1]:
             try:
                 self.uid = bytes.fromhex(parts[1])
@@ -190,8 +195,9 @@ class Rig:
 
     def _card_info(self, name):
         card = self.cards[name]
-        return {"name": name, "uid": bytes(card.uid).hex(), "size": card.size,
-                "magic": bool(getattr(card, "magic", False)), "in_field": card is self.deck.in_field}
+        kind = getattr(card, "magic", None)
+        return {"name": name, "uid": bytes(card.uid).hex(), "size": card.size, "magic": bool(kind),
+                "kind": kind or "genuine", "in_field": card is self.deck.in_field}
 
     def _known(self, name):
         if name not in self.cards:
