@@ -20,16 +20,25 @@ def sim():
 @click.option("--pcsc", "use_pcsc", is_flag=True,
               help="Attach to pcscd's vpcd driver as a PC/SC storage-card reader; prints `pcsc <reader>`.")
 @click.option("--vpcd-port", type=int, default=None, help="vpcd slot port (35963 = 'Virtual PCD 00 00').")
-@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
-              help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID). Repeatable; the first is "
-                   "in the field. Default: one 1K transport card 1k:deadbeef (keys FF x 6).")
+@click.option("--persona", type=click.Choice(["storage", "acr122u"]), default="storage", show_default=True,
+              help="What the PC/SC reader answers: `storage` = PC/SC part 3 storage-card APDUs (FF CA, FF 82, "
+                   "FF 86, FF B0, ...); `acr122u` = those plus the ACS ACR122U pseudo-APDUs (FF 00 00 00 direct "
+                   "transmit to its PN532, FF 00 48 firmware, FF 00 40 LEDs) for libnfc's acr122_pcsc driver: "
+                   "LIBNFC_DEFAULT_DEVICE='acr122_pcsc:<reader name printed>'.")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:KIND] | NAME=FILE",
+              help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID); KIND a clone card: gen1a "
+                   "(backdoor 0x40/0x43), cuid (block 0 writable; alias gen2, magic) or fuid (block 0 "
+                   "writable once). Or NAME=FILE: a dump in any format `icpurse dump convert` reads "
+                   "(raw .mfd/.bin, Proxmark .eml/.json, Flipper .nfc, MIFARE Classic Tool), optionally "
+                   "FILE:KIND. Repeatable; the first is in the field. Default: one 1K transport card "
+                   "1k:deadbeef (keys FF x 6).")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False),
               help="Keep card dumps (<uid>.mfd, raw .mfd) here: loaded at start, written after each change.")
 @click.option("--control", "control_path", type=click.Path(dir_okay=False),
               help="UNIX socket for present/remove/swap/status commands (default: a temp path); "
                    "prints `control <path>`.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
-def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, verbose):
+def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control_path, verbose):
     """Serve the virtual rig until interrupted (SIGINT / SIGTERM).
 
     The first stdout line is `pn532 <pty path>` with --pty; then `pcsc <reader name>` with --pcsc
@@ -57,7 +66,7 @@ def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, ve
         if use_pty:
             _line("pn532 " + rig.open_pty(link=link))
         if use_pcsc:
-            _line("pcsc " + rig.open_pcsc(port=vpcd_port))
+            _line("pcsc " + rig.open_pcsc(port=vpcd_port, persona=persona))
         _line("control " + rig.open_control(control_path))
         rig.save_dumps()
         rig.serve()

@@ -159,12 +159,21 @@ class Rig:
         self.pty = PtyLink(ReaderEndpoint(self.reader), link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 
-    def open_pcsc(self, port=None):
+    def open_pcsc(self, port=None, persona="storage"):
+        """Attach to vpcd as a PC/SC reader: `storage` (PC/SC part 3 storage-card APDUs only) or
+        `acr122u` (those + the ACR122U pseudo-APDUs: direct transmit to a PN532, firmware, LEDs)."""
         from icpurse.hil.sim.pcsc import StorageCardPersona
         from icpurse.hil.sim.vpcd import DEFAULT_PORT, VpcdClient, reader_name
 
         port = DEFAULT_PORT if port is None else port
-        self.persona = StorageCardPersona(self.deck, clock=self.clock)
+        if persona == "acr122u":
+            from icpurse.hil.sim.acr122u import Acr122uPersona
+
+            self.persona = Acr122uPersona(self.deck, clock=self.clock, faults=self.faults)
+        elif persona == "storage":
+            self.persona = StorageCardPersona(self.deck, clock=self.clock)
+        else:
+            raise ValueError("PC/SC persona %r: expected storage or acr122u" % (persona,))
         self.vpcd = VpcdClient(self.persona, port=port, on_activity=self.save_dumps, log=self.log)
         return reader_name(port)
 
