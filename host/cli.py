@@ -89,6 +89,10 @@ def _register():
     main.add_command(operator)
     main.add_command(programme)
 
+    from icpurse.host.dumps.cli import dump
+
+    main.add_command(dump)
+
     from icpurse.hil.sim.cli import sim
 
     main.add_command(sim)

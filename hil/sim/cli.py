@@ -50,6 +50,7 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
         raise click.UsageError("choose at least one way in: --pty and/or --pcsc")
     try:
         specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        _warn_filled(specs)
         log = (lambda text: click.echo(text, err=True)) if verbose else None
         rig = Rig(specs, state_dir=state_dir, log=log)
     except ValueError as exc:
@@ -83,8 +84,9 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
 @click.option("--pty", "use_pty", is_flag=True, required=True,
               help="Serve the reader's USB link on a pseudo-terminal; prints `reader <path>` first.")
 @click.option("--link", type=click.Path(dir_okay=False), help="Also make this symlink to the pty slave.")
-@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
-              help="A card for the deck (as for `sim serve`); the first is in the field.")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:KIND] | NAME=FILE[:KIND]",
+              help="A card for the deck (as for `sim serve`, dump files in any format too); the first is in "
+                   "the field.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False),
               help="Keep the reader's flash (journal, settings), its NVS (keys) and the card dumps here "
                    "between runs (default: a temporary folder, forgotten on exit).")
@@ -105,6 +107,7 @@ def reader(use_pty, link, cards, state_dir, control_path, verbose):
     state_dir = state_dir or tempfile.mkdtemp(prefix="icpurse-reader-")
     try:
         specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        _warn_filled(specs)
         log = (lambda text: click.echo(text, err=True)) if verbose else None
         rig = Rig(specs, state_dir=os.path.join(state_dir, "cards"), log=log)
     except ValueError as exc:
@@ -144,6 +147,13 @@ def control(path, words):
     click.echo(json.dumps(answer))
     if not answer.get("ok"):
         sys.exit(EXIT_FAILED)
+
+
+def _warn_filled(specs):
+    for spec in specs:
+        if getattr(spec, "filled", 0):
+            click.echo("warning: card %s: %d unknown byte(s) of %s filled (data 00, trailer parts with the "
+                       "transport keys and access bits)" % (spec.name, spec.filled, spec.file), err=True)
 
 
 def _line(text):

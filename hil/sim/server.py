@@ -39,9 +39,12 @@ class CardSpec:
 
     def __init__(self, text, index=0):
         self.text = text
+        self.file = None
         name = None
         if "=" in text:
             name, text = text.split("=", 1)
+        if name is not None and self._file_spec(name, text):
+            return
         parts = text.split(":")
         size = parts[0].lower()
         if size not in SIZES:
@@ -63,6 +66,26 @@ class CardSpec:
             raise ValueError("card %r: a %s card has a %d-byte UID, got %d bytes" % (
                 self.text, size, uid_len, len(self.uid)))
         self.name = name or self.uid.hex()
+
+    def _file_spec(self, name, text):
+        """NAME=FILE[:KIND]: a card from a dump file in any format hil/sim/dumps.py reads."""
+        path, kind = text, None
+        head, sep, tail = text.rpartition(":")
+        if sep and tail.lower() in MAGIC_SPECS and os.path.isfile(head):
+            path, kind = head, MAGIC_SPECS[tail.lower()]
+        if not os.path.isfile(path):
+            if os.sep in path or "." in os.path.basename(path):
+                raise ValueError("card %r: no file %s" % (self.text, path))
+            return False
+        from icpurse.hil.sim import dumps
+
+        self.file = path
+        self.magic = kind
+        self.card, self.filled = dumps.load_with_report(path, magic=kind)
+        self.size = self.card.size
+        self.uid = bytes(self.card.uid)
+        self.name = name
+        return True
 
 
 class Rig:
@@ -95,11 +118,32 @@ class Rig:
     def dump_path(self, card):
         return os.path.join(self.state_dir, bytes(card.uid).hex() + ".mfd")
 
+    STATE_EXTENSIONS = (".mfd", ".bin", ".nfc", ".json", ".eml", ".mct")
+
+    def _state_file(self, card):
+        """The card's dump in --state: <uid>.mfd, else <uid> in another dump format, else None."""
+        base = os.path.join(self.state_dir, bytes(card.uid).hex())
+        for ext in self.STATE_EXTENSIONS:
+            if os.path.exists(base + ext):
+                return base + ext
+        return None
+
     def _make_card(self, spec):
-        card = ClassicCard(spec.uid, size=spec.size, magic=spec.magic)
+        if spec.file is not None:
+            card = spec.card
+        else:
+            card = ClassicCard(spec.uid, size=spec.size, magic=spec.magic)
         if self.state_dir:
-            path = self.dump_path(card)
-            if os.path.exists(path):
+            path = self._state_file(card)
+            if path is not None and not path.endswith(".mfd"):
+                from icpurse.hil.sim import dumps
+
+                card = dumps.load(path, magic=spec.magic, uid_len=len(spec.uid))
+                if card.size != spec.size or bytes(card.uid) != spec.uid:
+                    raise ValueError("%s holds a %s card with UID %s, not %s %s: move the file away or name that "
+                                     "card in --card" % (path, card.size, bytes(card.uid).hex(), spec.size,
+                                                         spec.uid.hex()))
+            elif path is not None:
                 with open(path, "rb") as f:
                     data = f.read()
                 if len(data) != DUMP_BYTES[spec.size]:

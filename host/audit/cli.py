@@ -6,7 +6,7 @@ from rich.table import Table
 
 from icpurse.host.ledger.options import db_option
 from icpurse.host.terminals.cliopts import (
-    EXIT_INTEGRITY, Failed, emit_json, fen, handle_errors, keystore_option, load_domain,
+    EXIT_INTEGRITY, EXIT_USAGE, Failed, emit_json, fen, handle_errors, keystore_option, load_domain,
 )
 
 
@@ -46,20 +46,36 @@ def _keyring(keystore_path, keys_path):
 @db_option
 @click.option("--no-ledger", is_flag=True, help="only the card: do not compare with (or record in) the ledger")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for a card")
+@click.option("--dump", "dump_path", type=click.Path(dir_okay=False),
+              help="audit a dump file instead of a card on a reader (raw .mfd/.bin, Proxmark .eml/.json, "
+                   "Flipper .nfc, MIFARE Classic Tool; format detected): keys are checked against its trailers")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def card(reader_spec, keystore_path, keys_path, db, no_ledger, timeout, as_json):
-    """Read a card, verify every MAC, show balance, log and anomalies."""
+def card(reader_spec, keystore_path, keys_path, db, no_ledger, timeout, dump_path, as_json):
+    """Read a card (or a dump file with --dump), verify every MAC, show balance, log and anomalies."""
     from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
-    from icpurse.host.readers import open_reader
 
+    if dump_path and reader_spec:
+        raise Failed("give --reader or --dump, not both", EXIT_USAGE)
     ring = _keyring(keystore_path, keys_path)
-    reader = open_reader(reader_spec)
-    try:
-        tag = reader.wait_for_card(timeout)
+    if dump_path:
+        from icpurse.host.dumps import DumpError, load
+        from icpurse.host.dumps.tag import DumpTag
+
+        try:
+            tag = DumpTag(load(dump_path))
+        except DumpError as e:
+            raise Failed(str(e), EXIT_USAGE)
         result = inspect_card(tag, ring)
-    finally:
-        reader.close()
+    else:
+        from icpurse.host.readers import open_reader
+
+        reader = open_reader(reader_spec)
+        try:
+            tag = reader.wait_for_card(timeout)
+            result = inspect_card(tag, ring)
+        finally:
+            reader.close()
     reported = []
     if not no_ledger:
         ledger = _open(db)
