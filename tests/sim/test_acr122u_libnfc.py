@@ -127,3 +127,13 @@ def test_libfreefare_classic_tools_through_pcscd(sim):
     dump = sim.dump("one")
     assert dump[48:64] == bytes.fromhex("FFFFFFFFFFFFFF078069FFFFFFFFFFFF")
     assert dump[64:80] == bytes(16)
+
+
+def test_empty_field_cannot_be_opened_documented_limitation(sim):
+    """vpcd reports no card, SCardConnect fails, and the ACR122U's fallback (SCARD_SHARE_DIRECT +
+    SCardControl escape commands) is not carried by vpcd: libnfc cannot open the reader until a card
+    is in the field (docs/simulator.md). Last in the module: it leaves the field empty."""
+    sim.command("remove")
+    time.sleep(1.5)  # the slot stays empty past pcscd's next presence poll
+    res = run(sim, "nfc-list", check=False)
+    assert "Unable to open NFC device" in res.stdout + res.stderr
