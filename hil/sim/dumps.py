@@ -51,7 +51,23 @@ def load(path, magic=False, uid_len=None, faults=None, fmt=None):
 
 
 def load_with_report(path, magic=False, uid_len=None, faults=None, fmt=None):
-    d = formats.load(path, fmt)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise DumpError("cannot read %s: %s" % (path, e.strerror or e))
+    if fmt is None:
+        try:
+            fmt = formats.detect(data)
+        except DumpError:
+            fmt = "raw"  # binary: the size decides below, with the simulator's own message
+    if formats.format_name(fmt) == "raw" and len(data) not in (1024, 4096):
+        raise DumpError("%s: an .mfd dump is 1024 or 4096 bytes, got %d (a dump in another format is taken too: "
+                        "Proxmark .eml/JSON, Flipper .nfc, MIFARE Classic Tool)" % (path, len(data)))
+    try:
+        d = formats.loads(data, fmt)
+    except DumpError as e:
+        raise DumpError("%s: %s" % (path, e))
     try:
         return card_from_dump(d, magic=magic, uid_len=uid_len, faults=faults)
     except DumpError as e:
