@@ -161,6 +161,8 @@ class ClassicCard:
             if len(b) != BLOCK_SIZE:
                 raise ValueError("blocks are 16 bytes")
         self.state = IDLE
+        self.cascade = 0  # anticollision level while READY (raw frames)
+        self._from_halt = False  # READY was reached by WUPA from HALT (errors fall back to HALT)
         self._reset_session()
 
     def __repr__(self):
@@ -260,14 +262,14 @@ class ClassicCard:
     def unexpected(self):
         """A frame the card does not expect in READY / ACTIVE: back to IDLE (or HALT), silently."""
         if self.state in (READY, ACTIVE, AUTHENTICATED, BACKDOOR):
-            self.state = HALTED if getattr(self, "_from_halt", False) else IDLE
+            self.state = HALTED if self._from_halt else IDLE
             self._reset_session()
 
     def anticollision(self, level):
         """SEL n + NVB 20: the 5 bytes of cascade level `level`, in READY at that level."""
         self._begin()
         levels = self.uid_on_air()
-        if self.state != READY or getattr(self, "cascade", 0) != level or level > len(levels):
+        if self.state != READY or self.cascade != level or level > len(levels):
             self.unexpected()
             raise CardTimeout("no anticollision answer at level %d (%s)" % (level, self.state))
         return levels[level - 1]
@@ -277,7 +279,7 @@ class ClassicCard:
         card's. Last level: ACTIVE with the card's SAK; else SAK with the cascade bit, next level."""
         self._begin()
         levels = self.uid_on_air()
-        if self.state != READY or getattr(self, "cascade", 0) != level or level > len(levels):
+        if self.state != READY or self.cascade != level or level > len(levels):
             self.unexpected()
             raise CardTimeout("select at level %d ignored (%s)" % (level, self.state))
         if bytes(uid5) != levels[level - 1]:
