@@ -39,7 +39,7 @@ def card_answer(c, data, nbits, crypto1_on=False):
     except _card.AuthFailed:
         return None
     except _card.CardNak:
-        return _nak(iso.NAK_INVALID if c._tb is None else iso.NAK_INVALID_TB_VALID)
+        return _nak(iso.NAK_INVALID_TB_VALID if c.transfer_buffer_valid else iso.NAK_INVALID)
 
 
 def _answer(c, data, nbits, crypto1_on):
@@ -67,7 +67,7 @@ def _answer(c, data, nbits, crypto1_on):
     if data == bytes((iso.GEN1A_WAKEUP_2,)) and getattr(c, "magic", None) == _card.GEN1A:
         c.magic_wakeup(2)
         return _ACK
-    if data == b"\x41" and getattr(c, "magic", None) == _card.GEN1A and getattr(c, "_magic_step", 0) == 1:
+    if data == b"\x41" and getattr(c, "magic", None) == _card.GEN1A and c.backdoor_armed:
         c.magic_wipe()
         return _ACK
     if state == _card.AUTHENTICATED and not crypto1_on:
@@ -110,12 +110,11 @@ def _mifare(c, data):
     if pending is not None and pending[0] == "auth":
         # The reader's {Nr}{Ar} (8 bytes, no CRC): without Crypto1 in the model it never verifies;
         # the card stays silent and halts, as after a wrong key.
-        c.state = _card.HALTED
-        c._reset_session()
+        c.auth_unverified()
         return None
     if len(data) < 3 or not iso.crc_ok(data):
         c.air_pending = None
-        return _nak(iso.NAK_CRC if c._tb is None else iso.NAK_CRC_TB_VALID)
+        return _nak(iso.NAK_CRC_TB_VALID if c.transfer_buffer_valid else iso.NAK_CRC)
     body = data[:-2]
     c.air_pending = None
     if pending is not None:
@@ -171,8 +170,8 @@ def _check_part1(c, op, blk):
     if c.state == _card.BACKDOOR:
         if op != codec.MF_WRITE:
             raise _card.CardNak("value operations need an authenticated session")
-        c._check_block(blk)
+        c.check_block(blk)
         return
     if c.state != _card.AUTHENTICATED:
         raise _card.CardNak("not authenticated")
-    c._check_block(blk)
+    c.check_block(blk)

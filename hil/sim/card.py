@@ -66,19 +66,6 @@ def manufacturer_block(uid, sak, atqa):
     return bytearray(blocks.build_manufacturer_block(uid, sak, bytes((atqa & 0xFF, atqa >> 8))))
 
 
-def _guess_uid_len(data):
-    """UID length of a raw dump: 4 when byte 4 is the BCC of bytes 0..3, else 7. One 7-byte UID in
-    256 has that "BCC" by chance: then the SAK and ATQA after the UID (manufacturer_block's layout)
-    decide, if they read as a Classic's only in the 7-byte position (found by tests/badinput)."""
-    if blocks.bcc(data[0:4]) != data[4]:
-        return 7
-    as4 = (data[5], data[6] | data[7] << 8)
-    as7 = (data[7], data[8] | data[9] << 8)
-    known4 = [(_SAK[s], _ATQA[(s, 4)]) for s in _GEOMETRIES]
-    known7 = [(_SAK[s], _ATQA[(s, 7)]) for s in _GEOMETRIES]
-    return 7 if as4 not in known4 and as7 in known7 else 4
-
-
 def _s32(raw):
     v = int.from_bytes(bytes(raw), "little")
     return v - 0x100000000 if v & 0x80000000 else v
@@ -302,6 +289,23 @@ class ClassicCard:
                 self.blocks[b][:] = bytes(BLOCK_SIZE)
         return True
 
+    # --- what the raw-frame layer (hil/sim/air.py) asks of the card ----------------------------
+    @property
+    def transfer_buffer_valid(self):
+        """The transfer buffer holds a value: a 4-bit NAK then says "TB valid" (MF1S50yyX Table 10)."""
+        return self._tb is not None
+
+    @property
+    def backdoor_armed(self):
+        """Gen1a: the 7-bit 0x40 was acknowledged; 0x41 (wipe) or 0x43 (unlock) may follow."""
+        return self._magic_step == 1
+
+    def auth_unverified(self):
+        """The reader's answer to a raw AUTH's nonce cannot verify (no Crypto1 in the model): the
+        card stays silent and halts, as after a wrong key."""
+        self.state = HALTED
+        self._reset_session()
+
     def deactivate(self):
         """The card lost the session without a HALT (e.g. a raw unencrypted frame mid-session)."""
         if self.state != HALTED:
@@ -314,7 +318,8 @@ class ClassicCard:
         raise CardNak("unknown command 0x%02X" % cmd)
 
     # --- helpers ----------------------------------------------------------------------------
-    def _check_block(self, block):
+    def check_block(self, block):
+        """CardNak unless `block` exists on this card (what the card checks in part 1 of a command)."""
         if not 0 <= block < self.geometry.block_count:
             raise CardNak("block %d does not exist on a %s card" % (block, self.size))
 
@@ -327,7 +332,7 @@ class ClassicCard:
         """Checks shared by every memory command; returns (conds, group). Order: session, sector
         of the session, format of the access bits (checked on each access, §2.7), rights."""
         self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
-        self._check_block(block)
+        self.check_block(block)
         if self.state == BACKDOOR:
             return None, None  # the Gen1a backdoor reads and writes raw memory
         if self.state != AUTHENTICATED:
@@ -488,6 +493,6 @@ class ClassicCard:
         if len(data) not in sizes:
             raise ValueError("an .mfd dump is 1024 or 4096 bytes, got %d" % len(data))
         if uid_len is None:
-            uid_len = _guess_uid_len(data)
+            uid_len = blocks.uid_length(data)
         memory = [bytearray(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
         return cls(bytes(data[0:uid_len]), sizes[len(data)], magic=magic, blocks=memory, faults=faults)

@@ -9,7 +9,8 @@ test must not mistake for the original card.
 """
 from icpurse.hil.sim.card import TRANSPORT_TRAILER, ClassicCard
 from icpurse.host import dumps as formats
-from icpurse.host.dumps.model import CardDump, DumpError, is_trailer
+from icpurse.host.dumps.model import CardDump, DumpError
+from icpurse.protocol.mifare import geometry
 
 SIM_SIZES = ("1k", "4k")
 
@@ -21,7 +22,7 @@ def card_from_dump(d, magic=False, uid_len=None, faults=None):
     filled = d.unknown()
     blocks = []
     for i, b in enumerate(d.blocks):
-        dflt = TRANSPORT_TRAILER if is_trailer(i) else bytes(16)
+        dflt = TRANSPORT_TRAILER if geometry.is_trailer(i) else bytes(16)
         blocks.append(bytearray(dflt[k] if v is None else v for k, v in enumerate(b)))
     uid = d.effective_uid() if uid_len is None else bytes(blocks[0][:uid_len])
     if d.uid is not None and uid_len is not None and len(d.uid) != uid_len:

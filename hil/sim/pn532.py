@@ -12,6 +12,7 @@ from icpurse.hil.sim import ciu as _ciu
 from icpurse.hil.sim.clock import SELECT, VirtualClock
 from icpurse.hil.sim.deck import PRESENT
 from icpurse.protocol import iso14443a as iso
+from icpurse.protocol.mifare import blocks
 
 # PN532 C106 starts in LowVbat, left by SAMConfiguration (AN10609_3). Whether other commands work
 # in LowVbat is [U]; nfcpy sends GetFirmwareVersion first and it works, so all are accepted.
@@ -27,10 +28,6 @@ _ERROR = codec.FRAME_ERROR
 _START = b"\x00\xff"
 _PENDING = None  # handler result: no response yet (InListPassiveTarget waiting for a card)
 
-_CMD_IN_AUTO_POLL = 0x60  # reference: command table (0x60 InAutoPoll)
-_ST_COLLISION = 0x06
-_ST_CRC = 0x02
-_ST_BCC = 0x23
 # InAutoPoll target types (libnfc pn53x_target_type): 0x00 generic passive 106 kbps, 0x10 MIFARE,
 # 0x20 ISO 14443-4A. Only type A at 106 kbps exists in this rig.
 _APT_GENERIC_106 = 0x00
@@ -113,7 +110,7 @@ class PN532:
             codec.CMD_IN_SELECT: self._in_select,
             codec.CMD_IN_DESELECT: self._in_deselect,
             codec.CMD_IN_RELEASE: self._in_release,
-            _CMD_IN_AUTO_POLL: self._in_auto_poll,
+            codec.CMD_IN_AUTO_POLL: self._in_auto_poll,
         }
         deck.add_listener(self._on_deck)
 
@@ -413,7 +410,7 @@ class PN532:
         on_air = getattr(c, "uid_on_air", None)
         if on_air is not None:
             for cl in on_air():
-                if cl[0] ^ cl[1] ^ cl[2] ^ cl[3] != cl[4]:
+                if blocks.bcc(cl[0:4]) != cl[4]:
                     # A clone whose block 0 has a wrong BCC: the chip drops it in anticollision
                     # (status 0x23 for raw frames), so it is never listed.
                     self.clock.card_op(SELECT, len(c.uid))
@@ -431,7 +428,7 @@ class PN532:
             return
         if self._pending[0] == "autopoll":
             found = self._autopoll(self._pending[1])
-            cmd = _CMD_IN_AUTO_POLL
+            cmd = codec.CMD_IN_AUTO_POLL
         else:
             max_tg, brty, initiator_data = self._pending
             found = self._list(max_tg, brty, initiator_data)
@@ -613,11 +610,11 @@ class PN532:
         self.clock.card_op(codec.MF_READ)  # [U] one exchange costs a READ's typical time
         for a in answers[1:]:
             if a != answers[0]:
-                return self._status(_ST_COLLISION)
+                return self._status(codec.ST_COLLISION)
         data, nbits = answers[0]
         if self.ciu.rx_crc:
             if nbits % 8 or len(data) < 3 or not iso.crc_ok(data):
-                return self._status(_ST_CRC)
+                return self._status(codec.ST_CRC)
             data, nbits = data[:-2], nbits - 16
         if self.ciu.parity_disabled and nbits > 8:
             data, nbits = iso.wrap_parity(data[:nbits // 8])

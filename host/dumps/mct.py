@@ -5,7 +5,8 @@ it did not find and a line of 32 "-" for a block it could not read); a line star
 No UID length, ATQA or SAK."""
 import re
 
-from icpurse.host.dumps.model import BLOCK, CardDump, DumpError, parse_hex_bytes, sector_blocks
+from icpurse.host.dumps.model import BLOCK, CardDump, DumpError, parse_hex_bytes
+from icpurse.protocol.mifare import geometry
 
 NAME = "mct"
 EXTENSIONS = (".mct",)
@@ -40,7 +41,7 @@ def read(data):
             if current in sectors:
                 raise DumpError("line %d: sector %d twice (several dumps appended in one file?)" % (n, current))
             sectors[current] = []
-            lines_left = sector_blocks(current)[1]
+            lines_left = geometry.blocks_in_sector(current)
             continue
         if current is None:
             raise DumpError("line %d: data before the first '+Sector:' header" % n)
@@ -51,7 +52,8 @@ def read(data):
             lines_left = 0
             continue
         if not lines_left:
-            raise DumpError("line %d: sector %d already has its %d blocks" % (n, current, sector_blocks(current)[1]))
+            raise DumpError("line %d: sector %d already has its %d blocks" % (n, current,
+                                                                              geometry.blocks_in_sector(current)))
         if not _LINE.match(line):
             raise DumpError("line %d: expected 32 hex digits or '-', got %r" % (n, line[:40]))
         try:
@@ -70,7 +72,7 @@ def read(data):
     for s, rows in sectors.items():
         if rows is None:
             continue
-        first, _ = sector_blocks(s)
+        first = geometry.first_block(s)
         for k, b in enumerate(rows):
             blocks[first + k] = b
     return CardDump(blocks, source=NAME)
@@ -78,12 +80,8 @@ def read(data):
 
 def write(dump, fill=None):
     lines = []
-    count = len(dump.blocks)
-    sector = 0
-    while True:
-        first, k = sector_blocks(sector)
-        if first >= count:
-            break
+    for sector in range(geometry.sector_of_block(len(dump.blocks) - 1) + 1):
+        first, k = geometry.first_block(sector), geometry.blocks_in_sector(sector)
         rows = dump.blocks[first:first + k]
         lines.append("+Sector: %d" % sector)
         if fill is None and all(v is None for b in rows for v in b):
@@ -92,5 +90,4 @@ def write(dump, fill=None):
             for b in rows:
                 lines.append("".join(("--" if fill is None else "%02X" % fill) if v is None else "%02X" % v
                                      for v in b))
-        sector += 1
     return ("\n".join(lines) + "\n").encode()

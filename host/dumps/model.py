@@ -3,50 +3,39 @@ where any byte may be unknown (None), plus what the card answered in anticollisi
 SAK — when the file says it. Every format module reads into and writes from a CardDump."""
 from dataclasses import dataclass, field
 
+from icpurse.host import codec
+from icpurse.protocol.mifare import blocks as mifare_blocks
+
 BLOCK = 16
-# block count -> size name (MIFARE Mini, Classic 1K, Plus/Classic 2K, Classic 4K)
+# block count -> size name (MIFARE Mini, Classic 1K, Plus/Classic 2K, Classic 4K); block and sector
+# numbers are the same on every size (icpurse.protocol.mifare.geometry)
 SIZES = {20: "mini", 64: "1k", 128: "2k", 256: "4k"}
 BLOCKS_OF = {v: k for k, v in SIZES.items()}
 # ATQA (MSB first, as the PN532 reports it) and SAK by size and UID length: MF1S50yyX / MF1S70yyX
-# tables, libnfc's type table for the Mini and 2K (docs/simulator.md, card table)
-_ATQA = {("mini", 4): 0x0004, ("1k", 4): 0x0004, ("1k", 7): 0x0044, ("2k", 4): 0x0004, ("2k", 7): 0x0044,
-         ("4k", 4): 0x0002, ("4k", 7): 0x0042, ("mini", 7): 0x0044}
-_SAK = {"mini": 0x09, "1k": 0x08, "2k": 0x08, "4k": 0x18}
+# (the PN532 constants), libnfc's type table for the Mini and 2K (docs/simulator.md, card table)
+_ATQA = {("mini", 4): codec.TG_ATQA_1K_4B, ("mini", 7): codec.TG_ATQA_1K_7B,
+         ("1k", 4): codec.TG_ATQA_1K_4B, ("1k", 7): codec.TG_ATQA_1K_7B,
+         ("2k", 4): codec.TG_ATQA_1K_4B, ("2k", 7): codec.TG_ATQA_1K_7B,
+         ("4k", 4): codec.TG_ATQA_4K_4B, ("4k", 7): codec.TG_ATQA_4K_7B}
+_SAK = {"mini": codec.TG_SAK_MINI, "1k": codec.TG_SAK_CLASSIC_1K, "2k": codec.TG_SAK_CLASSIC_1K,
+        "4k": codec.TG_SAK_CLASSIC_4K}
 
 
 class DumpError(ValueError):
     """A file that is not a dump of the format claimed (or detected): the message says where."""
 
 
-def bcc(b4):
-    return b4[0] ^ b4[1] ^ b4[2] ^ b4[3]
-
-
-def is_trailer(block):
-    """Sector trailer: every 4th block below 128, every 16th from 128 on (4K map)."""
-    return block % 4 == 3 if block < 128 else (block - 128) % 16 == 15
-
-
-def sector_of(block):
-    return block // 4 if block < 128 else 32 + (block - 128) // 16
-
-
-def sector_blocks(sector):
-    """(first block, block count) of a sector."""
-    return (4 * sector, 4) if sector < 32 else (128 + 16 * (sector - 32), 16)
-
-
-def guess_uid_len(block0):
-    """4 when byte 4 is the BCC of bytes 0..3, else 7. When a 7-byte UID happens to carry that
-    "BCC", the SAK/ATQA after the UID decide (NXP layout: SAK, ATQA LSB first)."""
+def uid_length(block0):
+    """The UID length (4 or 7) of a dump's block 0, whose bytes may be unknown (None): the rule of
+    icpurse.protocol.mifare.blocks.uid_length when bytes 0..9 are known; with only the UID and BCC
+    known, the BCC alone decides; with a byte of the UID or the BCC unknown, 4 (no UID to tell from the
+    file then: CardDump.effective_uid says so when it needs one)."""
     b = list(block0)
-    if None in b[0:10] or bcc(b[0:4]) != b[4]:
-        return 7 if None not in b[0:7] else 4
-    as4 = (b[5], b[6] | b[7] << 8)
-    as7 = (b[7], b[8] | b[9] << 8)
-    known4 = {(_SAK[s], _ATQA[(s, 4)]) for s in ("1k", "4k")}
-    known7 = {(_SAK[s], _ATQA[(s, 7)]) for s in ("1k", "4k")}
-    return 7 if as4 not in known4 and as7 in known7 else 4
+    if None in b[0:5]:
+        return 4
+    if None in b[5:10]:
+        return 4 if mifare_blocks.bcc(b[0:4]) == b[4] else 7
+    return mifare_blocks.uid_length(b)
 
 
 @dataclass
@@ -83,7 +72,7 @@ class CardDump:
         if self.uid is not None:
             return bytes(self.uid)
         b0 = self.blocks[0]
-        n = guess_uid_len(b0)
+        n = uid_length(b0)
         if None in b0[:n]:
             raise DumpError("the UID is unknown: block 0 is not in the dump and the file names no UID")
         return bytes(b0[:n])

@@ -6,7 +6,8 @@ SectorKeys repeat the trailers for people (the proxmark client reads the blocks)
 "unknown": a missing block is read as unknown, a partly unknown block cannot be written."""
 import json
 
-from icpurse.host.dumps.model import BLOCK, CardDump, DumpError, is_trailer, parse_hex_bytes, sector_of
+from icpurse.host.dumps.model import BLOCK, CardDump, DumpError, parse_hex_bytes
+from icpurse.protocol.mifare import geometry
 
 NAME = "proxmark-json"
 EXTENSIONS = (".json",)
@@ -84,8 +85,8 @@ def write(dump, fill=None):
     for i in range(len(raw) // BLOCK):
         b = raw[BLOCK * i:BLOCK * i + BLOCK]
         doc["blocks"][str(i)] = b.hex().upper()
-        if is_trailer(i):
-            doc["SectorKeys"][str(sector_of(i))] = {
+        if geometry.is_trailer(i):
+            doc["SectorKeys"][str(geometry.sector_of_block(i))] = {
                 "KeyA": b[0:6].hex().upper(), "KeyB": b[10:16].hex().upper(),
                 "AccessConditions": b[6:10].hex().upper(),
                 "AccessConditionsText": {"UserData": b[9:10].hex().upper()}}

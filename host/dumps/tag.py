@@ -4,7 +4,6 @@ trailer, reads follow the trailer's access bits like a card, and nothing can be 
 evidence, not a card. Unknown bytes (a partial dump) make the read fail, never read as zeros."""
 from icpurse.firmware.tag import AccessDenied, AuthError
 from icpurse.host.codec import MF_AUTH_A, MF_AUTH_B, ST_AUTH_ERROR, ST_INVALID_FRAME
-from icpurse.host.dumps.model import sector_blocks, sector_of
 from icpurse.protocol.mifare import access, geometry
 from icpurse.protocol.mifare.access import Op
 
@@ -30,15 +29,14 @@ class DumpTag:
         raise exc(status, message)
 
     def _trailer(self, sector):
-        first, count = sector_blocks(sector)
-        return self.dump.blocks[first + count - 1]
+        return self.dump.blocks[geometry.trailer_block(sector)]
 
     def authenticate(self, block, key, key_type=MF_AUTH_A):
         if key_type not in (MF_AUTH_A, MF_AUTH_B):
             raise ValueError("key type must be MF_AUTH_A or MF_AUTH_B")
         if not 0 <= block < len(self.dump.blocks):
             self._fail(AuthError, ST_AUTH_ERROR, "block %d is beyond this %s dump" % (block, self.dump.size))
-        sector = sector_of(block)
+        sector = geometry.sector_of_block(block)
         t = self._trailer(sector)
         stored = t[0:6] if key_type == MF_AUTH_A else t[10:16]
         if None in stored or bytes(stored) != bytes(key):
@@ -48,7 +46,7 @@ class DumpTag:
         self._key = key_type
 
     def read_block(self, block):
-        if self._sector < 0 or not 0 <= block < len(self.dump.blocks) or sector_of(block) != self._sector:
+        if self._sector < 0 or not 0 <= block < len(self.dump.blocks) or geometry.sector_of_block(block) != self._sector:
             self._fail(AccessDenied, ST_INVALID_FRAME, "block %d: not authenticated for its sector" % block)
         t = self._trailer(self._sector)
         if None in t[6:9]:
