@@ -72,14 +72,12 @@ def _given(ctx, name):
 
 
 def _dump_tag(path):
-    """A read-only Tag over a dump file (host/dumps); a file that is not a dump is a usage error."""
-    from icpurse.host.dumps import DumpError, load
+    """A read-only Tag over a dump file (host/dumps); a file that is not a dump is a DumpError (exit 2,
+    its message says which line or byte)."""
+    from icpurse.host.dumps import load
     from icpurse.host.dumps.tag import DumpTag
 
-    try:
-        return DumpTag(load(path))
-    except DumpError as e:
-        raise Failure(str(e), Exit.USAGE) from None
+    return DumpTag(load(path))
 
 
 def _print_card(a, reported):

@@ -1,22 +1,17 @@
 """`icpurse dump ...`: MIFARE Classic dump files between the formats labs use (docs/dumps.md)."""
-import json
 import os
-import sys
 
 import click
 
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.options import json_option
+from icpurse.host.clikit.output import emit_json
 from icpurse.host.dumps import FORMATS, DumpError, format_for_path, load, save
 
-EXIT_FAILED, EXIT_USAGE = 1, 2  # host/cli.py's exit code table
 _FORMAT_CHOICE = click.Choice(sorted(FORMATS) + ["mfd", "bin", "json", "nfc"], case_sensitive=False)
-
-
-def _bad_input(message, as_json):
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message}))
-    else:
-        click.echo("error: " + message, err=True)
-    sys.exit(EXIT_USAGE)
+_FORMATS_TEXT = "raw|eml|proxmark-json|flipper|mct"
 
 
 def _fill(value):
@@ -31,7 +26,7 @@ def _fill(value):
     return b
 
 
-@click.group()
+@click.group(cls=Group)
 def dump():
     """Read, check and convert MIFARE Classic dump files.
 
@@ -46,18 +41,14 @@ def dump():
 @dump.command("info")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--from", "from_fmt", type=_FORMAT_CHOICE, help="read as this format instead of detecting it")
-@click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
+@json_option(help="one JSON object on stdout")
 def info(path, from_fmt, as_json):
     """What a dump file holds: format, size, UID (and where it comes from), ATQA, SAK, unknown bytes.
 
     Exit 0, or 2 when the file is not a dump (the message says which line or byte)."""
-    try:
-        d = load(path, from_fmt)
-        summary = d.summary()
-    except DumpError as e:
-        _bad_input(str(e), as_json)
+    summary = load(path, from_fmt).summary()  # DumpError: exit 2, the message says where
     if as_json:
-        click.echo(json.dumps(dict(summary, ok=True, path=path)))
+        emit_json(dict(summary, ok=True, path=path))
         return
     click.echo("%s: %s dump of a MIFARE Classic %s (%d blocks)" % (path, summary["format"], summary["size"].upper(),
                                                                    summary["blocks"]))
@@ -81,38 +72,27 @@ def info(path, from_fmt, as_json):
 @click.option("--fill-unknown", "fill", metavar="XX",
               help="write unknown bytes as this byte (hex) in formats that cannot mark them (raw, eml, proxmark-json)")
 @click.option("--force", is_flag=True, help="overwrite DST if it exists")
-@click.option("--json", "as_json", is_flag=True, help="one JSON object on stdout")
+@json_option(help="one JSON object on stdout")
 def convert(src, dst, from_fmt, to_fmt, fill, force, as_json):
     """Convert the dump SRC into DST (written atomically: nothing is left half-written).
 
     Exit 0; 1 when DST exists (give --force) or the target format cannot hold the dump (unknown
     bytes without --fill-unknown); 2 when SRC is not a dump or the format cannot be told."""
     fill = _fill(fill)
-    try:
-        d = load(src, from_fmt)
-    except DumpError as e:
-        _bad_input(str(e), as_json)
+    d = load(src, from_fmt)  # DumpError: exit 2
     target = to_fmt or format_for_path(dst)
     if target is None:
-        _bad_input("cannot tell the format from %s: give --to raw|eml|proxmark-json|flipper|mct" % dst, as_json)
+        raise Failure("cannot tell the format from %s" % dst, Exit.USAGE, next_step="give --to " + _FORMATS_TEXT)
     if os.path.exists(dst) and not force:
-        _refuse("%s exists: give --force to overwrite it" % dst, as_json)
+        raise Failure("%s exists" % dst, next_step="give --force to overwrite it, or another DST")
     try:
         written = save(d, dst, target, fill)
-    except DumpError as e:
-        _refuse(str(e), as_json)
+    except DumpError as e:  # the dump is fine; the target format cannot hold it
+        raise Failure(str(e)) from None
     out = dict(d.summary(), ok=True, src=src, dst=dst, to=written, filled=d.unknown() if fill is not None else 0)
     if as_json:
-        click.echo(json.dumps(out))
+        emit_json(out)
     else:
         click.echo("%s (%s) -> %s (%s)%s" % (src, d.source, dst, written,
                                              ", %d unknown byte(s) written as %02X" % (d.unknown(), fill)
                                              if fill is not None and d.unknown() else ""))
-
-
-def _refuse(message, as_json):
-    if as_json:
-        click.echo(json.dumps({"ok": False, "error": message}))
-    else:
-        click.echo("error: " + message, err=True)
-    sys.exit(EXIT_FAILED)

@@ -24,6 +24,8 @@ _SAK = {"mini": codec.TG_SAK_MINI, "1k": codec.TG_SAK_CLASSIC_1K, "2k": codec.TG
 class DumpError(ValueError):
     """A file that is not a dump of the format claimed (or detected): the message says where."""
 
+    exit_code = 2  # bad input (the icpurse command's exit code)
+
 
 def uid_length(block0):
     """The UID length (4 or 7) of a dump's block 0, whose bytes may be unknown (None): the rule of

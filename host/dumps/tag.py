@@ -1,39 +1,34 @@
-"""A dump file as a card for read-only host tools (`icpurse audit card --dump FILE`): the interface
-of firmware.mifare.ClassicTag over a CardDump. Authentication checks the key against the dump's
+"""A dump file as a card for read-only host tools (`icpurse audit card --dump FILE`): the tag
+contract (firmware/tag.py `Tag`) over a CardDump. Authentication checks the key against the dump's
 trailer, reads follow the trailer's access bits like a card, and nothing can be written: a dump is
 evidence, not a card. Unknown bytes (a partial dump) make the read fail, never read as zeros."""
-from icpurse.firmware.tag import AccessDenied, AuthError
+from icpurse.firmware.tag import AccessDenied, AuthError, Tag
 from icpurse.host.codec import MF_AUTH_A, MF_AUTH_B, ST_AUTH_ERROR, ST_INVALID_FRAME
 from icpurse.protocol.mifare import access, geometry
 from icpurse.protocol.mifare.access import Op
 
 
-class DumpTag:
+class DumpTag(Tag):
+    """A read-only Tag: every write raises AccessDenied; after a failure nothing reads until the
+    next `authenticate`, as on a card."""
+
     def __init__(self, dump):
         self.dump = dump
         self.uid = dump.effective_uid()
         self.atqa = dump.effective_atqa()
         self.sak = dump.effective_sak()
-        self.halted = False
-        self.reselects = 0
-        self._sector = -1
+        self._sector = -1  # the authenticated sector; -1: none (as a card after a failure)
         self._key = None
-
-    def reselect(self):
-        self.halted = False
-        self.reselects += 1
 
     def _fail(self, exc, status, message):
         self._sector = -1
-        self.halted = True
         raise exc(status, message)
 
     def _trailer(self, sector):
         return self.dump.blocks[geometry.trailer_block(sector)]
 
     def authenticate(self, block, key, key_type=MF_AUTH_A):
-        if key_type not in (MF_AUTH_A, MF_AUTH_B):
-            raise ValueError("key type must be MF_AUTH_A or MF_AUTH_B")
+        self._check_auth(block, key, key_type)
         if not 0 <= block < len(self.dump.blocks):
             self._fail(AuthError, ST_AUTH_ERROR, "block %d is beyond this %s dump" % (block, self.dump.size))
         sector = geometry.sector_of_block(block)
@@ -46,7 +41,8 @@ class DumpTag:
         self._key = key_type
 
     def read_block(self, block):
-        if self._sector < 0 or not 0 <= block < len(self.dump.blocks) or geometry.sector_of_block(block) != self._sector:
+        self._check_block(block)
+        if self._sector < 0 or block >= len(self.dump.blocks) or geometry.sector_of_block(block) != self._sector:
             self._fail(AccessDenied, ST_INVALID_FRAME, "block %d: not authenticated for its sector" % block)
         t = self._trailer(self._sector)
         if None in t[6:9]:
@@ -70,16 +66,7 @@ class DumpTag:
             self._fail(AccessDenied, ST_INVALID_FRAME, "block %d is not (fully) in the dump" % block)
         return bytes(out)
 
-    def read_block_into(self, block, buf):
-        buf[:16] = self.read_block(block)
-        return buf
-
-    def read_value(self, block):
-        from icpurse.protocol.mifare.blocks import value_of
-
-        return value_of(self.read_block(block))
-
     def _read_only(self, *args):
-        raise AccessDenied(ST_INVALID_FRAME, "a dump file is read-only")
+        raise AccessDenied(ST_INVALID_FRAME, "a dump file is read-only: it is evidence, not a card")
 
     write_block = increment = decrement = restore = transfer = write_value = _read_only

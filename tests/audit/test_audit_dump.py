@@ -94,6 +94,41 @@ def test_dump_tag_is_read_only_and_checks_keys(used):
         tag.write_block(4, bytes(16))
 
 
+def test_dump_tag_keeps_the_tag_contract_on_reads():
+    """firmware/tag.py's rules on a transport-configuration dump (keys FF x 6, access FF 07 80 69):
+    trailer reads hide key A, a failure ends the session until the next authenticate, caller
+    mistakes are ValueErrors; expected bytes from the datasheet's trailer read rules."""
+    from icpurse.firmware.tag import AccessDenied, AuthError, Tag
+    from icpurse.host.dumps.model import CardDump
+
+    key = b"\xff" * 6
+    trailer = key + bytes.fromhex("FF078069") + key
+    data = bytearray(1024)
+    data[0:8] = bytes.fromhex("DEADBEEF 22 08 0400")
+    for t in range(3, 64, 4):
+        data[16 * t:16 * t + 16] = trailer
+    data[16 * 5:16 * 6] = b"icpurse contract"
+    tag = DumpTag(CardDump.from_bytes(bytes(data)))
+    assert isinstance(tag, Tag) and (tag.uid, tag.atqa, tag.sak) == (bytes.fromhex("DEADBEEF"), 0x0004, 0x08)
+    tag.authenticate(5, key)
+    assert tag.read_block(5) == b"icpurse contract"
+    assert tag.read_block(7) == bytes(6) + bytes.fromhex("FF078069") + key  # key A reads as zeros
+    with pytest.raises(AccessDenied):
+        tag.read_block(8)  # another sector than the authenticated one
+    with pytest.raises(AccessDenied):
+        tag.read_block(5)  # the failure ended the session
+    with pytest.raises(AuthError):
+        tag.authenticate(5, bytes(6))
+    tag.authenticate(5, key)  # after any failure the next authenticate carries on
+    assert tag.read_block(5) == b"icpurse contract"
+    with pytest.raises(AuthError):
+        tag.authenticate(64, key)  # no such block on a 1K
+    for bad in (lambda: tag.authenticate(5, b"\xff" * 5), lambda: tag.authenticate(5, key, 0x62),
+                lambda: tag.read_block(256)):
+        with pytest.raises(ValueError):
+            bad()
+
+
 @pytest.mark.parametrize("content", [b"", b"not a dump", bytes(100)])
 def test_malformed_dump_exit_2(used, tmp_path, content):
     world, n, card, raw, env = used
@@ -103,6 +138,20 @@ def test_malformed_dump_exit_2(used, tmp_path, content):
     assert r.exit_code == 2 and "Traceback" not in r.output
     r = audit(env, tmp_path / "missing.nfc")
     assert r.exit_code == 2 and "cannot read" in r.output
+
+
+def test_no_ledger_needs_no_ledger(used, tmp_path):
+    """--no-ledger with the demo key set: the dump alone is audited; no ledger is opened or made, no
+    operator signs in."""
+    world, n, card, raw, env = used
+    nowhere = tmp_path / "no-ledger-here.db"
+    r = CliRunner().invoke(main, ["audit", "card", "--dump", str(raw), "--no-ledger", "--keystore", "demo", "--json"],
+                           env={"ICPURSE_DB": "sqlite:///%s" % nowhere, "ICPURSE_OPERATOR": None,
+                                "ICPURSE_KEYSTORE": None})
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert (out["card_number"], out["balance"], out["exceptions"], out["ledger"]) == (n, 9850, [], {})
+    assert not nowhere.exists()
 
 
 def test_dump_and_reader_together_is_a_usage_error(used):

@@ -150,7 +150,7 @@ def test_malformed_dumps_get_a_clear_error_and_exit_2(tmp_path, name):
     for args in (("info", src), ("convert", src, tmp_path / "out.nfc")):
         r = cli(*args)
         assert r.exit_code == 2, (name, r.output)
-        assert "error:" in r.output and "Traceback" not in r.output
+        assert "Error:" in r.output and "Traceback" not in r.output
     assert not (tmp_path / "out.nfc").exists()
     r = cli("info", src, "--json")
     assert r.exit_code == 2 and json.loads(r.stdout)["ok"] is False
