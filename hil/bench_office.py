@@ -51,12 +51,13 @@ class _Clock:
         return self.t
 
 
-def _ledger(path):
+def _ledger(path_or_url):
     from icpurse.host.ledger import open_ledger
     from icpurse.host.programmes import load_programmes
     from icpurse.host.programmes.examples import __file__ as examples
 
-    led = open_ledger("sqlite:///%s" % path, data_key=bytes(32), clock=_Clock())
+    url = path_or_url if "://" in path_or_url else "sqlite:///%s" % path_or_url
+    led = open_ledger(url, data_key=bytes(32), clock=_Clock())
     led.people.add_operator("admin", "bench bench bench", "issuer-admin")
     for name, role in (("seller", "seller"), ("finance", "finance")):
         led.people.add_operator(name, "bench bench bench", role, by="admin")
