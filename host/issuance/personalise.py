@@ -103,16 +103,18 @@ def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
 
 
 def verify(tag, keys, image, geom=None):
-    """Read every data block back with the new key B and compare with the target image."""
+    """Read every data block back with the new key B and compare with the target image (a sector's
+    data blocks with one command where the reader can: Tag.read_blocks_into)."""
     geom = geom or _card_geometry(tag)
     for spec in lay.sector_map(geom):
         first = geometry.first_block(spec.number)
         try:
             tag.authenticate(first, keys.sector_key(spec.number, KEY_B), KEY_B)
-            for block in range(first, geometry.trailer_block(spec.number)):
-                if block == 0:
-                    continue
-                if bytes(tag.read_block(block)) != image[block]:
+            start = max(first, 1)  # not the manufacturer block
+            count = geometry.trailer_block(spec.number) - start
+            got = tag.read_blocks_into(start, count, bytearray(count * geometry.BLOCK_SIZE))
+            for i, block in enumerate(range(start, start + count)):
+                if bytes(got[i * geometry.BLOCK_SIZE:(i + 1) * geometry.BLOCK_SIZE]) != image[block]:
                     raise PersonaliseError(
                         "block %d differs from the expected layout: the card was personalised with other "
                         "data (run `icpurse card recover`)" % block)
