@@ -1,16 +1,20 @@
-"""`make bench`, back office: wall-clock figures on this machine (not the virtual clock).
+"""`make bench`, back office: wall-clock figures on this machine (not the virtual clock), except the
+personalisation, which is modelled time.
 
 - raw AES-CMAC of the `cryptography` package (MACs/s over 54-byte records): the ceiling;
 - journal verification (MAC + chain, records/s) and verification + ingest into SQLite (records/s),
   on a journal written by the firmware's own Journal class (real MACs and chain): only the
-  verification and the storage are timed;
+  verification and the storage are timed; `verify_vs_cmac` puts the verification rate over the raw
+  CMAC rate measured in alternation in the same process (worst of several rounds); `ingest` and
+  `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs);
 - concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
   PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
   cluster when the server binaries are installed, else skipped with the reason);
 - reconciling a simulated city day (readers x debits each) on SQLite: only `engine.run` is timed;
   the day is generated cheaply (journal records encoded and MACed with the host kdf, stored with the
   ledger's `store_journal_records`, one transaction per reader;
-  cards registered, sold and activated through the ledger API) and its time reported separately.
+  cards registered, sold and activated through the ledger API) and its time reported separately;
+- personalising a blank 1K card on the sim reader, in the rig's modelled time (`personalise_modelled`).
 """
 import datetime as dt
 import os
