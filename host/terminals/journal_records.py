@@ -14,6 +14,7 @@ records). Only the chain and numbering checks walk the records one by one, in th
 wrote them.
 """
 import struct
+from operator import itemgetter
 from dataclasses import dataclass, fields as _dataclass_fields
 
 from icpurse.host import codec
@@ -48,13 +49,15 @@ class Record:
 
 
 def _record_format(layout):
-    """(struct.Struct decoding one record into its data fields in codec order, [(index, byte order,
-    signed)] of the integer fields `struct` cannot give directly: their bytes are converted after)."""
+    """(struct.Struct decoding one record into its data fields in codec order, [(index, offset,
+    size, byte order, signed)] of the integer fields `struct` cannot give directly: they come out
+    as bytes and are converted after)."""
     codes = {1: "B", 2: "H", 4: "I"}
-    fmt, fixups, index = ["<"], [], 0
+    fmt, fixups, index, offset = ["<"], [], 0, 0
     for f in describe_struct(layout):
         if f.kind == "pad":
             fmt.append("%dx" % f.size)
+            offset += f.size
             continue
         if f.kind == "const":
             raise TypeError("journal records have no constant fields (verify them here if one is added)")
@@ -63,66 +66,85 @@ def _record_format(layout):
         else:
             fmt.append("%ds" % f.size)
             if f.kind == "int":
-                fixups.append((index, "big" if f.big else "little", f.signed))
+                fixups.append((index, offset, f.size, "big" if f.big else "little", f.signed))
         index += 1
+        offset += f.size
     return struct.Struct("".join(fmt)), tuple(fixups)
 
 
+def _overlap_readers(fixups, size):
+    """{field index: (Struct, mask)} reading each short little-endian unsigned field as the 4-byte
+    integer starting at it (the bytes after it masked off), in C over a whole batch; None when a
+    field does not allow that (then the fields are converted record by record)."""
+    out = {}
+    for index, offset, width, order, signed in fixups:
+        if order != "little" or signed or width >= 4 or offset + 4 > size:
+            return None
+        out[index] = (struct.Struct("<%dxI%dx" % (offset, size - offset - 4)), (1 << (8 * width)) - 1)
+    return out
+
+
 _STRUCT, _FIXUPS = _record_format(_LAYOUT)
+_OVERLAP = _overlap_readers(_FIXUPS, _STRUCT.size)
 if _STRUCT.size != RECORD_SIZE or len(_STRUCT.unpack(bytes(RECORD_SIZE))) != len(codec.JOURNAL_RECORD_FIELDS):
     raise ImportError("the journal record layout and the generated codec differ: run `make gen`")
 if tuple(f.name for f in _dataclass_fields(Record)) != (
         "number", "kind", "state", "key_version", "uid", "card_seq", "amount", "balance_after", "terminal_field",
         "txn", "reader_time", "prev_mac", "mac", "raw"):  # _records below fills exactly these
     raise ImportError("Record's fields changed: update _records")
-_NUMBER, _KEY_VERSION, _UID_LEN, _UID, _MAC = (
+_NUMBER, _KEY_VERSION, _UID_LEN, _UID, _MAC, _TXN = (
     codec.JOURNAL_RECORD_NUMBER, codec.JOURNAL_RECORD_KEY_VERSION, codec.JOURNAL_RECORD_UID_LEN,
-    codec.JOURNAL_RECORD_UID, codec.JOURNAL_RECORD_MAC)
+    codec.JOURNAL_RECORD_UID, codec.JOURNAL_RECORD_MAC, codec.JOURNAL_RECORD_TXN)
 
 
-def _records(raws, fields):
-    """Records from raw bytes and their decoded field tuples (codec order).
+def _records(raws, fields, converted):
+    """Records from raw bytes and their decoded fields (`_decode_all`).
 
     Built as the dataclass's own __init__ would (same fields, nothing else), but with one dict per
     record instead of fourteen frozen-attribute stores: the __init__ of a frozen dataclass costs as
     much as a whole AES-CMAC here."""
     out = []
+    if set(converted) - {_TXN}:
+        raise AssertionError("only txn is stored as bytes in a journal record: update _records")
+    txns = converted.get(_TXN) or [f[_TXN] for f in fields]
+    _build(out, fields, raws, txns)
+    return out
+
+
+def _build(out, fields, raws, txns):
     append = out.append
     new, set_dict = object.__new__, object.__setattr__
-    kind, state, card_seq, amount, balance_after, terminal, txn, time, prev_mac = (
+    kind, state, card_seq, amount, balance_after, terminal, time, prev_mac = (
         codec.JOURNAL_RECORD_KIND, codec.JOURNAL_RECORD_STATE, codec.JOURNAL_RECORD_CARD_SEQ,
         codec.JOURNAL_RECORD_AMOUNT, codec.JOURNAL_RECORD_BALANCE_AFTER, codec.JOURNAL_RECORD_TERMINAL,
-        codec.JOURNAL_RECORD_TXN, codec.JOURNAL_RECORD_TIME, codec.JOURNAL_RECORD_PREV_MAC)
-    for f, raw in zip(fields, raws):
+        codec.JOURNAL_RECORD_TIME, codec.JOURNAL_RECORD_PREV_MAC)
+    for f, raw, txn in zip(fields, raws, txns):
         rec = new(Record)
         set_dict(rec, "__dict__", {
             "number": f[_NUMBER], "kind": f[kind], "state": f[state], "key_version": f[_KEY_VERSION],
             "uid": f[_UID][:f[_UID_LEN]].hex().upper(), "card_seq": f[card_seq], "amount": f[amount],
-            "balance_after": f[balance_after], "terminal_field": f[terminal], "txn": f[txn],
+            "balance_after": f[balance_after], "terminal_field": f[terminal], "txn": txn,
             "reader_time": f[time], "prev_mac": f[prev_mac], "mac": f[_MAC], "raw": raw})
         append(rec)
-    return out
 
 
-def _decode_all(raws):
-    """Field tuples (codec order) of records of the right size, in one pass."""
-    fields = _STRUCT.iter_unpack(b"".join(raws))
-    if not _FIXUPS:
-        return list(fields)
-    out = []
-    for t in fields:
-        t = list(t)
-        for i, order, signed in _FIXUPS:
-            t[i] = int.from_bytes(t[i], order, signed=signed)
-        out.append(t)
-    return out
+def _decode_all(blob):
+    """(field tuples in codec order, {field index: [values]} of the fields `struct` gives as bytes)
+    of the records in `blob` (their bytes end to end), in one pass each."""
+    fields = list(_STRUCT.iter_unpack(blob))
+    if _OVERLAP is not None:
+        return fields, {i: [v & mask for (v,) in st.iter_unpack(blob)] for i, (st, mask) in _OVERLAP.items()}
+    converted = {}
+    for i, _offset, _size, order, signed in _FIXUPS:
+        converted[i] = [int.from_bytes(f[i], order, signed=signed) for f in fields]
+    return fields, converted
 
 
 def decode(raw) -> Record:
     raw = bytes(raw)
     if len(raw) != RECORD_SIZE:
         raise ValueError("a journal record is %d bytes, got %d" % (RECORD_SIZE, len(raw)))
-    return _records([raw], _decode_all([raw]))[0]
+    return _records([raw], *_decode_all(raw))[0]
 
 
 def mac_ok(raw, terminal: int, keys: dict) -> bool:
@@ -143,9 +165,13 @@ def macs_ok(raws, fields, terminal: int, keys: dict) -> list:
     `keys`. The MAC header is built once per key version and each version's records are MAC'd
     together (CmacBatch)."""
     out = [None] * len(raws)
-    by_version = {}
-    for i, f in enumerate(fields):
-        by_version.setdefault(f[_KEY_VERSION], []).append(i)
+    versions = list(map(itemgetter(_KEY_VERSION), fields))
+    if len(set(versions)) == 1:  # the usual batch: one key version
+        by_version = {versions[0]: range(len(raws))}
+    else:
+        by_version = {}
+        for i, version in enumerate(versions):
+            by_version.setdefault(version, []).append(i)
     tid = terminal.to_bytes(4, "big")
     for version, idx in by_version.items():
         key = keys.get(version)
@@ -154,7 +180,7 @@ def macs_ok(raws, fields, terminal: int, keys: dict) -> list:
         header = kdf.record_mac_header(codec.REC_JOURNAL, tid, version)
         batch = CmacBatch(key)
         if len(idx) == len(raws):
-            out = batch.matches(header, raws, _BODY, [f[_MAC] for f in fields])
+            out = batch.matches(header, raws, _BODY, list(map(itemgetter(_MAC), fields)))
         else:
             for i, ok in zip(idx, batch.matches(header, [raws[i] for i in idx], _BODY,
                                                 [fields[i][_MAC] for i in idx])):
@@ -178,6 +204,25 @@ class Problem:
         return out
 
 
+def _all_in_order(fields, macs, terminal, first, prev_mac):
+    """The common case, checked column by column in C (no loop in Python): every MAC verifies,
+    every record names the terminal, the numbers run first, first + 1, ... and each record chains to
+    the one before (the first to `prev_mac` unless that is None). False means: look record by record."""
+    n = len(fields)
+    if not n:
+        return True
+    if macs.count(True) != n:
+        return False
+    if list(map(itemgetter(codec.JOURNAL_RECORD_TERMINAL), fields)).count(terminal) != n:
+        return False
+    if list(map(itemgetter(_NUMBER), fields)) != list(range(first, first + n)):
+        return False
+    prevs = list(map(itemgetter(codec.JOURNAL_RECORD_PREV_MAC), fields))
+    if prev_mac is not None and prevs[0] != prev_mac:
+        return False
+    return prevs[1:] == list(map(itemgetter(_MAC), fields[:-1]))
+
+
 def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_mac: bytes | None = None):
     """Verify records that should follow record `prev_number` (whose MAC is `prev_mac`; None =
     unknown, e.g. the records before were compacted away on the reader and never collected).
@@ -186,17 +231,17 @@ def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_
     the first record failing its MAC, chain or numbering, and `problems` says why (a gap — numbers
     missing — is reported but the records after it are still taken, since nothing there is forged:
     their chain link to the missing records cannot be checked)."""
-    raws = [bytes(r) for r in raws]
+    raws = list(map(bytes, raws))
     whole = len(raws)
-    for i, raw in enumerate(raws):
-        if len(raw) != RECORD_SIZE:
-            whole = i  # records from here on are not looked at
-            break
-    fields = _decode_all(raws[:whole])
+    if set(map(len, raws)) - {RECORD_SIZE}:
+        whole = next(i for i, raw in enumerate(raws) if len(raw) != RECORD_SIZE)  # the rest is not looked at
+    fields, converted = _decode_all(b"".join(raws[:whole]))
     macs = macs_ok(raws[:whole], fields, terminal, keys)
     good, problems = [], []
     expect = prev_number + 1
     last_mac = prev_mac
+    if whole == len(raws) and _all_in_order(fields, macs, terminal, expect, last_mac):
+        return _records(raws, fields, converted), problems
     stop = whole
     terminal_at, prev_at = codec.JOURNAL_RECORD_TERMINAL, codec.JOURNAL_RECORD_PREV_MAC
     for i in range(whole):
@@ -237,7 +282,7 @@ def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_
             raw = raws[whole]
             problems.append(Problem("mac", expect, "undecodable record: a journal record is %d bytes, got %d" % (
                 RECORD_SIZE, len(raw)), raw))
-    good = _records(raws[:stop], fields[:stop])
+    good = _records(raws[:stop], fields[:stop], {i: v[:stop] for i, v in converted.items()})
     return good, problems
 
 

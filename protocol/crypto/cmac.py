@@ -111,7 +111,7 @@ class CmacBatch:
         if n == 0:
             return []
         size = len(macs[0])
-        if not 0 < size <= BLOCK_SIZE or any(len(m) != size for m in macs):
+        if not 0 < size <= BLOCK_SIZE or set(map(len, macs)) != {size}:
             raise ValueError("macs must all be 1..16 bytes of one length")
         tags = self.tags(prefix, messages, length)
         rest = bytes(BLOCK_SIZE - size)
