@@ -195,11 +195,11 @@ class Rig:
         """The virtual ESP32 store reader (the real firmware on this rig's deck) on a pty."""
         from icpurse.hil.sim.pty import PtyLink
         from icpurse.hil.sim.vreader import FileNvs, ReaderEndpoint
-        from icpurse.hil.sim.rig import VirtualReader
+        from icpurse.hil.sim.rig import FAST_BAUD, VirtualReader
 
         os.makedirs(reader_dir, exist_ok=True)
         self.reader = VirtualReader(reader_dir, deck=self.deck, vclock=self.clock,
-                                    nvs=FileNvs(os.path.join(reader_dir, "nvs.json")))
+                                    nvs=FileNvs(os.path.join(reader_dir, "nvs.json")), baud=FAST_BAUD)
         self.pty = PtyLink(ReaderEndpoint(self.reader), link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 

@@ -14,9 +14,9 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from icpurse.host.ledger import blacklist
+from icpurse.host.ledger import blacklist, bulk
 from icpurse.host.ledger.audit import canonical_json
 from icpurse.host.ledger.blacklist import BLACKLIST_ROLES
 from icpurse.host.ledger.cards import card_row
@@ -124,6 +124,26 @@ def terminal_row(s, number: str) -> Terminal:
     if t is None:
         raise NotFound("no terminal %s" % number)
     return t
+
+
+_JOURNAL_TABLE = ReaderJournalRecord.__table__
+_JOURNAL_COLUMNS = ("terminal_id", "number", "kind", "state", "key_version", "uid", "card_seq", "amount",
+                    "balance_after", "txn", "reader_time", "raw", "collected_at")
+
+
+def _stored_raws(s, terminal_id: int, numbers) -> dict:
+    """{number: stored raw} of the terminal's records among `numbers`: one range scan when the
+    numbers are (nearly) consecutive, as collected batches are; else an IN list."""
+    if not numbers:
+        return {}
+    lo, hi = min(numbers), max(numbers)
+    q = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(ReaderJournalRecord.terminal_id == terminal_id)
+    if hi - lo < 2 * len(numbers) + 64:
+        q = q.where(ReaderJournalRecord.number.between(lo, hi))
+    else:
+        q = q.where(ReaderJournalRecord.number.in_(sorted(set(numbers))))
+    wanted = set(numbers)
+    return {n: bytes(raw) for n, raw in s.execute(q) if n in wanted}
 
 
 def _exception_row(s, exception_id: int) -> ReconException:
@@ -260,36 +280,37 @@ class Store:
 
     def store_journal_records(self, number: str, records) -> StoreResult:
         """Store verified records (JournalRecordView-like objects with the fields above and `raw`)
-        in one transaction. Identical records already stored are skipped; a different record under a
-        stored number is not written and is returned in `conflicts`."""
+        in one transaction with one audit entry. Identical records already stored are skipped; a
+        different record under a stored number is not written and is returned in `conflicts`.
+
+        One batch costs a handful of statements whatever its size: the terminal, the stored
+        records of the batch's number range, one bulk insert (ledger/bulk.py: executemany on
+        SQLite, COPY on PostgreSQL) and the audit entry."""
         records = list(records)
 
         def do(s):
-            t = terminal_row(s, number)
-            wanted = [r.number for r in records]
-            have = {}
-            if wanted:
-                for row in s.execute(select(ReaderJournalRecord).where(
-                        ReaderJournalRecord.terminal_id == t.id, ReaderJournalRecord.number.in_(wanted))).scalars():
-                    have[row.number] = bytes(row.raw)
+            tid = s.execute(select(Terminal.id).where(Terminal.number == number)).scalar_one_or_none()
+            if tid is None:
+                raise NotFound("no terminal %s" % number)
+            have = _stored_raws(s, tid, [r.number for r in records])
             dup, conflicts, rows = 0, [], []
-            now = self.uow.now()
+            collected = bulk.bind_value(s, _JOURNAL_TABLE.c.collected_at, self.uow.now())
+            append = rows.append
             for r in records:
+                raw = bytes(r.raw)
                 old = have.get(r.number)
                 if old is not None:
-                    if old == bytes(r.raw):
+                    if old == raw:
                         dup += 1
                     else:
-                        conflicts.append((r.number, old, bytes(r.raw)))
+                        conflicts.append((r.number, old, raw))
                     continue
-                rows.append(dict(terminal_id=t.id, number=r.number, kind=r.kind, state=r.state,
-                                 key_version=r.key_version, uid=r.uid, card_seq=r.card_seq, amount=r.amount,
-                                 balance_after=r.balance_after, txn=r.txn, reader_time=r.reader_time,
-                                 raw=bytes(r.raw), collected_at=now))
-                have[r.number] = bytes(r.raw)
+                append((tid, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
+                        r.balance_after, r.txn, r.reader_time, raw, collected))
+                have[r.number] = raw
             stored = len(rows)
             if stored:
-                s.execute(insert(ReaderJournalRecord), rows)  # one executemany, no ORM objects
+                bulk.insert_rows(s, _JOURNAL_TABLE, _JOURNAL_COLUMNS, rows)
                 self.uow.audit(s, None, "journal.store", terminal=number, stored=stored, duplicates=dup,
                                first=min(r.number for r in records), last=max(r.number for r in records))
             return StoreResult(stored, dup, tuple(conflicts))
