@@ -8,11 +8,12 @@ BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
 # stack: libnfc-bin, libnfc-examples; libfreefare-bin for its MIFARE Classic tools),
-# swig/libpcsclite-dev to build pyscard, cmake + build-essential to build libnfc with its acr122_pcsc
-# driver (tools/build-libnfc-pcsc: Debian's libnfc has no PC/SC driver), PostgreSQL (the ledger
+# swig/libpcsclite-dev to build pyscard, cmake + build-essential + pkgconf to build libnfc with its
+# acr122_pcsc driver (tools/build-libnfc-pcsc: Debian's libnfc has no PC/SC driver; libnfc's CMake
+# finds libpcsclite only through pkg-config), PostgreSQL (the ledger
 # suite starts its own throwaway cluster), Chromium (renders the HTML report in tests), Node for
 # the MicroPython WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential postgresql chromium nodejs npm
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential pkgconf postgresql chromium nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=

@@ -1,5 +1,6 @@
 """Frame-level tests of the PN532 model, nfcpy style: exact host bytes in -> exact ACK + response
-bytes out. Vectors: shared/reference/pn532-mifare.md §1 and §2.1 (computed+matched / observed)."""
+bytes out. Vectors: the NXP PN532 User Manual's frame format and captures of a real PN532 (docs/simulator.md,
+"The PN532")."""
 import pytest
 
 from icpurse.hil.sim.pn532 import PN532I2C, build_frame
