@@ -1,5 +1,5 @@
 """Carry the PC/SC persona to pcscd: a client of vsmartcard's `vpcd` reader driver (written from the
-protocol description in pn532-mifare.md §6, no vsmartcard code).
+protocol description in docs/chip-facts.md "vpcd protocol", no vsmartcard code).
 
 Wire protocol: every message is a 2-byte big-endian length + payload. A 1-byte payload is a control
 code — 00 power off, 01 power on, 02 reset (no answer), 04 get ATR (answered with the ATR). Anything

@@ -1,5 +1,6 @@
 """The virtual PC/SC reader through the real stack: pyscard -> pcscd -> vpcd -> `icpurse sim serve
---pcsc`. Expected bytes: pn532-mifare.md §3 (ACS APDUs and ATRs), §6 (vpcd reader names)."""
+--pcsc`. Expected bytes: docs/chip-facts.md "PC/SC storage-card APDUs",
+"PC/SC ATR" (ACS APDUs and ATRs), "vpcd protocol" (reader names)."""
 import os
 import shutil
 import subprocess

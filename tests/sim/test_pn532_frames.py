@@ -1,5 +1,6 @@
 """Frame-level tests of the PN532 model, nfcpy style: exact host bytes in -> exact ACK + response
-bytes out. Vectors: shared/reference/pn532-mifare.md §1 and §2.1 (computed+matched / observed)."""
+bytes out. Vectors: docs/chip-facts.md "PN532 host link" and "MIFARE commands in InDataExchange"
+(computed and matched, or captured)."""
 import pytest
 
 from icpurse.hil.sim.pn532 import PN532I2C, build_frame
@@ -271,7 +272,7 @@ def test_each_listed_target_answers_on_its_own_tg():
     assert rig.command(h("40 03 30 00")) == h("41 27")  # unknown target
 
 
-# --- MIFARE Classic over InDataExchange (§2.1) -----------------------------------------------
+# --- MIFARE Classic over InDataExchange (chip facts) -----------------------------------------
 
 def test_auth_ok_then_read_block_4_and_block_0():
     rig = authed_rig()
