@@ -1,9 +1,10 @@
 # micropython: yes
-"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (reference §2).
+"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (docs/chip-facts.md,
+"MIFARE Classic").
 
 Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yyX), geometry from
 icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
-reference is uncertain [U] are marked and listed in docs/simulator.md.
+facts are uncertain [U] are marked and listed in docs/simulator.md.
 """
 from icpurse.host import codec
 from icpurse.hil.sim import faults as _faults
@@ -186,7 +187,8 @@ class ClassicCard:
 
     def select(self):
         """(Re)activation by WUPA + anticollision + SELECT: wakes a halted card too, since libnfc
-        re-selects after a failed auth with InListPassiveTarget (reference §1.12)."""
+        re-selects after a failed auth with InListPassiveTarget
+        (docs/chip-facts.md "InDataExchange status")."""
         self._begin()
         self.state = ACTIVE
         self._reset_session()
@@ -330,7 +332,8 @@ class ClassicCard:
 
     def _memory_access(self, block, op):
         """Checks shared by every memory command; returns (conds, group). Order: session, sector
-        of the session, format of the access bits (checked on each access, §2.7), rights."""
+        of the session, format of the access bits
+        (checked on each access, docs/chip-facts.md "Invalid access bits"), rights."""
         self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         self.check_block(block)
         if self.state == BACKDOOR:
@@ -376,7 +379,8 @@ class ClassicCard:
     def authenticate(self, key_type, block, key, uid4):
         """Three-pass auth. Wrong key, wrong UID or unknown block -> AuthFailed and HALT (libnfc:
         "when a MIFARE Classic AUTH fails, the tag is automatically in HALT state"). A readable
-        key B still authenticates; the access check then refuses every memory access (§2.6 ¹)."""
+        key B still authenticates; the access check then refuses every memory access
+        (docs/chip-facts.md "Access conditions", footnote 1)."""
         self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         if key_type != Key.A and key_type != Key.B:
             raise ValueError("key_type must be 0x60 or 0x61")
@@ -397,7 +401,8 @@ class ClassicCard:
 
     def read(self, block):
         """16 bytes; in a trailer, key A always reads as zeros, access bits + GPB and key B as
-        zeros unless the trailer condition lets the authenticated key read them (§2.4)."""
+        zeros unless the trailer condition lets the authenticated key read them
+        (docs/chip-facts.md "Sector trailer")."""
         conds, group = self._memory_access(block, None)
         data = bytearray(self.blocks[block])
         if self.state == BACKDOOR:
@@ -457,7 +462,7 @@ class ClassicCard:
     def _value_op(self, block, op, delta):
         """Value of `block` + delta into the transfer buffer. The operand is a signed 32-bit LSB
         first integer and the result wraps in two's complement [U: overflow not in the datasheets,
-        reference §8.5]."""
+        docs/chip-facts.md "Open questions" 5]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]
@@ -466,7 +471,8 @@ class ClassicCard:
 
     def transfer(self, block):
         """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the
-        destination stay as they were (reference §2.2). The buffer stays valid afterwards [U]."""
+        destination stay as they were (docs/chip-facts.md "Value operations"). The buffer stays
+        valid afterwards [U]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]
