@@ -20,7 +20,14 @@ def main():
 
     Start with `icpurse layout show` (the card layout) or `icpurse sim serve --pty` (the virtual
     PN532 reader). `make demo` runs the whole system end to end on the virtual rig.
+
+    Settings (--db, --keystore, --reader, --operator, ...) come from the command line, the
+    ICPURSE_* environment variables or the configuration file (`icpurse config show` says where
+    it is and what it sets).
     """
+    from icpurse.host.clikit.config import apply_config
+
+    apply_config()
 
 
 def _register():

@@ -48,7 +48,7 @@ def add(session, name, role, display_name, as_json):
 
 
 @operator.command("list")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def list_cmd(session, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
     rows = [{"operator": o.username, "role": o.role, "active": o.active} for o in session.ledger().people.operators()]

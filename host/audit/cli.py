@@ -87,7 +87,7 @@ def _print_card(a, reported):
 
 @audit.command("terminal")
 @click.argument("number")
-@uses(db=True, keystore="required", json=True)
+@uses(db="existing", keystore="required", json=True)
 def terminal_cmd(session, number, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
     from icpurse.host.audit.terminal import audit_terminal
@@ -114,7 +114,7 @@ def log_group():
 
 
 @log_group.command("verify")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def log_verify(session, as_json):
     """Verify the whole operator log; exit 5 naming the first bad entry."""
     ledger = session.ledger()

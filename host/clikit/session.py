@@ -55,6 +55,7 @@ class Session:
         self.db, self.keystore, self.reader_spec, self.port = db, keystore, reader, port
         self.operator_name, self.as_json = operator, as_json
         self.json_emitted = False  # a command's JSON document is out: a failure after it adds none
+        self.ledger_must_exist = False  # a read-only command: never create a ledger (uses(db="existing"))
         self._domain = self._ledger = self._reader = self._link = self._operator = None
 
     # --- keys --------------------------------------------------------------------------------------
@@ -118,8 +119,10 @@ class Session:
     # --- ledger and operator --------------------------------------------------------------------------
 
     def ledger(self):
+        """The ledger of --db. A read-only command (`uses(db="existing")`) refuses a ledger that does
+        not exist (NoLedger: a mistyped --db never reports an empty ledger); the others create it."""
         if self._ledger is None:
-            self._ledger = open_ledger(self.db, data_key=self.data_key())
+            self._ledger = open_ledger(self.db, data_key=self.data_key(), create=not self.ledger_must_exist)
         return self._ledger
 
     def sign_in(self):

@@ -66,6 +66,26 @@ def create_ledger_engine(url: str, echo: bool = False) -> Engine:
     return create_engine(u, echo=echo, pool_pre_ping=True)
 
 
+def ledger_exists(url: str) -> bool:
+    """True when `url` names a ledger that was created (`icpurse ledger init` or a first writing
+    command): an SQLite file, or a PostgreSQL database holding the ledger's schema. Nothing is
+    created or migrated by asking."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if not u.database or u.database == ":memory:":
+            return False
+        if not Path(u.database).is_file():
+            return False
+    engine = create_engine(u) if u.get_backend_name() != "sqlite" else create_engine(u, connect_args={"timeout": 30})
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() is not None
+    except Exception:  # noqa: BLE001 - a server that does not answer, a file that is not SQLite: no ledger here
+        return False
+    finally:
+        engine.dispose()
+
+
 def _alembic_config(connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -36,8 +36,9 @@ from icpurse.host.ledger.audit import AuditLog
 from icpurse.host.ledger.blacklist import Blacklist
 from icpurse.host.ledger.books import Books
 from icpurse.host.ledger.cards import Cards
-from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url
+from icpurse.host.ledger.db import create_ledger_engine, ledger_exists, migrate, resolve_url
 from icpurse.host.ledger.holder_crypto import HolderCipher
+from icpurse.host.ledger.errors import LedgerError
 from icpurse.host.ledger.lifecycle_records import LifecycleRecords
 from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
@@ -50,6 +51,23 @@ from icpurse.host.ledger.topup_records import TopupRecords
 from icpurse.host.ledger.unit_of_work import (
     CHINA_STANDARD_TIME, DEFAULT_CUTOFF, BusinessCalendar, UnitOfWork, utc_now,
 )
+
+
+class NoLedger(LedgerError):
+    """There is no ledger at the URL (a mistyped --db, or one never created)."""
+
+    exit_code = 2  # usage: the --db given names no ledger
+
+    def __init__(self, url):
+        super().__init__("no ledger at %s: check --db / ICPURSE_DB, or create one with `icpurse ledger init`"
+                         % _shown(url))
+        self.url = url
+
+
+def _shown(url):
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 class Ledger:
@@ -90,10 +108,14 @@ class Ledger:
 
 def open_ledger(url: str | None = None, *, data_key: bytes | None = None,
                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
-                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False) -> Ledger:
+                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False, create: bool = True) -> Ledger:
     """Open (creating if needed) the ledger at `url` (default: $ICPURSE_DB, else SQLite in the user's
     data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the keystore)
-    encrypts holder ID numbers; without it named-card sales are refused."""
-    engine = create_ledger_engine(resolve_url(url), echo=echo)
+    encrypts holder ID numbers; without it named-card sales are refused. `create=False`: a ledger
+    that does not exist yet is not created (NoLedger)."""
+    url = resolve_url(url)
+    if not create and not ledger_exists(url):
+        raise NoLedger(url)
+    engine = create_ledger_engine(url, echo=echo)
     migrate(engine)
     return Ledger(engine, data_key=data_key, clock=clock, business_tz=business_tz, daily_cutoff=daily_cutoff)

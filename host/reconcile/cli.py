@@ -30,7 +30,7 @@ def reconcile():
 @reconcile.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="business day for the totals (default: everything)")
-@uses(db=True, keystore=True, json=True)
+@uses(db="existing", keystore=True, json=True)
 def run(session, day, as_json):
     """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions.
     With --keystore the collected journals are re-verified too. Exit 5 when anything is open."""
@@ -61,7 +61,7 @@ def run(session, day, as_json):
 @reconcile.command()
 @click.option("--status", type=click.Choice(["open", "approved", "dismissed", "resolved", "all"]), default="open",
               show_default=True)
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def exceptions(session, status, as_json):
     """The exception list with evidence (--json)."""
     rows = session.ledger().store.exceptions(None if status == "all" else status)
@@ -110,7 +110,7 @@ def approve(session, exception_id):
 
 @blacklist.command("list")
 @click.option("--version", type=int, default=None, help="the list as it stood at this version")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def list_cmd(session, version, as_json):
     """The blacklisted cards: the current list, or as it stood at --version."""
     ledger = session.ledger()

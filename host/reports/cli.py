@@ -50,7 +50,7 @@ def _generated():
 
 
 def _outputs(f):
-    f = uses(db=True, json=True, json_help="Print the report as JSON (amounts in integer fen).")(f)
+    f = uses(db="existing", json=True, json_help="Print the report as JSON (amounts in integer fen).")(f)
     f = click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML page.")(f)
     return click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also write CSV (fen and yuan columns).")(f)
 

@@ -113,7 +113,7 @@ def day_close_cmd(session, number):
 
 
 @terminal.command("list")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def list_cmd(session, as_json):
     """Terminals in the ledger, with their last sign-in and collected journal."""
     ledger = session.ledger()
