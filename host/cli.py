@@ -73,6 +73,21 @@ def _register():
 
     main.add_command(holder)
 
+    from icpurse.host.operations import terminal_cli
+    from icpurse.host.operations.clearing_cli import clearing
+    from icpurse.host.operations.config_cli import config
+    from icpurse.host.operations.cutoff_cli import cutoff
+    from icpurse.host.operations.ledger_cli import ledger
+    from icpurse.host.operations.passwd_cli import passwd
+    from icpurse.host.operations.reader_cli import reader
+    from icpurse.host.operations.salespoint_cli import salespoint
+
+    for group in (salespoint, cutoff, clearing, ledger, config, reader):
+        main.add_command(group)
+    for cmd in terminal_cli.COMMANDS:
+        terminal.add_command(cmd)
+    operator.add_command(passwd)
+
     # `sim`, `demo`, ...: commands of the parts above the host (the virtual rig), by entry point
     from icpurse.host import plugins
 

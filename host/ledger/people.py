@@ -92,6 +92,21 @@ class People:
 
         self.uow.run("operator.change_password", op, do)
 
+    def reset_password(self, admin: Operator | str, username: str, new_password: str, reason: str = "") -> None:
+        """An issuer-admin sets another operator's password (forgotten, or handed over): audited
+        with the admin, the operator and the reason; the admin never learns the old one."""
+        pw_hash = hash_password(new_password)  # outside the transaction: scrypt is slow on purpose
+
+        def do(s):
+            a = operator_row(s, admin, ADMIN, "reset an operator's password")
+            row = s.execute(select(Operator).where(Operator.username == username)).scalar_one_or_none()
+            if row is None:
+                raise NotFound("no operator %r" % username)
+            row.password_hash = pw_hash
+            self.uow.audit(s, a, "operator.reset_password", username=username, reason=reason)
+
+        self.uow.run("operator.reset_password", admin, do, details={"username": username})
+
     def set_operator_active(self, admin: Operator | str, username: str, active: bool) -> None:
         def do(s):
             a = operator_row(s, admin, ADMIN, "enable/disable an operator")

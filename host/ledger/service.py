@@ -23,6 +23,9 @@ same unit of work and nothing else. The services, one module each:
 | `rekey_records` | `rekey_records.py` | the re-key journal |
 | `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
 | `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
+| `outlets` | `outlets.py` | sales points, kiosk terminals, terminal status, cut-offs per programme or outlet |
+| `adjustments` | `adjustments.py` | refunds and adjustments of top-ups after the cut-off (four eyes) |
+| `clearing` | `clearing.py` | the clearing house's daily file (对账): long / short / amount-mismatch items |
 
 The `*_records` services are the books' side of a workstation flow that writes cards
 (`host/issuance/personalise.py`, `host/issuance/topup.py`, `host/lifecycle/`, `host/issuance/rekey.py`).
@@ -32,14 +35,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from icpurse.host.ledger.adjustments import Adjustments
 from icpurse.host.ledger.audit import AuditLog
 from icpurse.host.ledger.blacklist import Blacklist
 from icpurse.host.ledger.books import Books
+from icpurse.host.ledger.clearing import Clearing
 from icpurse.host.ledger.cards import Cards
 from icpurse.host.ledger.db import create_ledger_engine, ledger_exists, migrate, resolve_url
 from icpurse.host.ledger.holder_crypto import HolderCipher
 from icpurse.host.ledger.errors import LedgerError
 from icpurse.host.ledger.lifecycle_records import LifecycleRecords
+from icpurse.host.ledger.outlets import Outlets
 from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
 from icpurse.host.ledger.programmes import Programmes
@@ -93,6 +99,9 @@ class Ledger:
         self.rekey_records = RekeyRecords(self.uow)
         self.books = Books(self.uow)
         self.audit = AuditLog(self.uow)
+        self.outlets = Outlets(self.uow)
+        self.adjustments = Adjustments(self.uow)
+        self.clearing = Clearing(self.uow)
 
     def now(self) -> dt.datetime:
         """The ledger clock (aware)."""
