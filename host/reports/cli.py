@@ -7,6 +7,7 @@ import click
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.params import DATE
 from icpurse.host.clikit.output import emit_json
 
 
@@ -17,12 +18,8 @@ def _facts(session):
 
 
 def _date(value):
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter("a date is YYYY-MM-DD, got %r" % value) from None
+    """A --date, --from or --to value (already a date: the DATE type checked it)."""
+    return value
 
 
 def _emit(reports, csv_path, html_path, as_json, title):
@@ -61,7 +58,7 @@ def report():
 
 
 @report.command()
-@click.option("--date", "day", help="Business day YYYY-MM-DD (default: the current business day).")
+@click.option("--date", "day", type=DATE, help="Business day YYYY-MM-DD (default: the current business day).")
 @_outputs
 def daily(session, day, csv_path, html_path, as_json):
     """Daily cut-off report (日切): bookings by category, purchases by terminal, outstanding balance."""
@@ -72,7 +69,7 @@ def daily(session, day, csv_path, html_path, as_json):
 
 
 @report.command()
-@click.option("--date", "day", help="Up to business day YYYY-MM-DD (default: today).")
+@click.option("--date", "day", type=DATE, help="Up to business day YYYY-MM-DD (default: today).")
 @_outputs
 def outstanding(session, day, csv_path, html_path, as_json):
     """Outstanding prepaid balance (预收资金余额) by programme and the custody it requires per quarter."""
@@ -83,8 +80,8 @@ def outstanding(session, day, csv_path, html_path, as_json):
 
 
 @report.command()
-@click.option("--from", "first", help="First business day YYYY-MM-DD (default: the first booking).")
-@click.option("--to", "last", help="Last business day YYYY-MM-DD (default: today).")
+@click.option("--from", "first", type=DATE, help="First business day YYYY-MM-DD (default: the first booking).")
+@click.option("--to", "last", type=DATE, help="Last business day YYYY-MM-DD (default: today).")
 @_outputs
 def volumes(session, first, last, csv_path, html_path, as_json):
     """Volumes per terminal and per programme."""
@@ -110,7 +107,7 @@ def reconciliation(session, csv_path, html_path, as_json):
 
 @report.command("html")
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--date", "day", help="Business day YYYY-MM-DD (default: the current business day).")
+@click.option("--date", "day", type=DATE, help="Business day YYYY-MM-DD (default: the current business day).")
 @uses(db=True)
 def html_all(session, out, day):
     """Every report on one self-contained HTML page."""

@@ -10,6 +10,7 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.params import FEN
 from icpurse.host.clikit.output import emit_json, yuan
 from icpurse.host.terminals import journal_records as jv
 from icpurse.host.terminals import service
@@ -33,7 +34,7 @@ def terminal():
 @click.argument("number")
 @click.option("--outlet", help="outlet the terminal is bound to (new terminals)")
 @click.option("--merchant", help="merchant of the outlet (new terminals)")
-@click.option("--fixed-price", type=click.IntRange(1), default=None, help="fixed-price mode: price in fen")
+@click.option("--fixed-price", type=FEN, default=None, help="fixed-price mode: price in fen")
 @click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
