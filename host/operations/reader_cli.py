@@ -49,9 +49,9 @@ def mode(session, use, as_json):
     personalises, tops up and audits cards through it, `--reader serial:PORT`) or back to STORE use
     (card access off). Its mode and price are kept; per-card caps and grace days are reset: run
     `icpurse terminal provision` again to set them for store use."""
+    domain = session.domain(required=False)
     client = session.link()
     info = client.info()
-    domain = session.domain(required=False)
     client.configure(mode=info["mode"], fixed_price=info["fixed_price"], issuer=domain.issuer if domain else 0,
                      transparent=use == "issuance")
     if as_json:
