@@ -15,7 +15,8 @@ a state folder (`--reader sim:DIR`; default: the user's data folder, `sim-cards/
 
 A fresh folder gets one blank 1K card on the reader. Every blank gets its own UID (5E11xxxx,
 counting up). `eject()` - called by batch commands after each card - moves the card on the reader
-to the back of the hopper and puts the next one on (a fresh blank when no other is waiting). The
+out to the tray and puts the next waiting card on (the field stays empty when none is waiting);
+`recall(uid)` puts a card back on the reader. The
 `icpurse sim hopper` commands add blanks, present or remove cards and arm faults between runs:
 `remove_after N` (the card leaves the field after N more card commands) and `tear_next_write MODE
 [SEED]` (the next block write is torn), as `sim serve` does. A fault fires once and is disarmed in
@@ -137,22 +138,28 @@ class Hopper:
 
     def present(self, name):
         self.entry(name)
+        tray = self.state.setdefault("tray", [])
+        if name in tray:
+            tray.remove(name)
         self.state["in_field"] = name
 
     def remove(self):
         self.state["in_field"] = None
 
+    def waiting(self):
+        """The cards still in the input stack (neither on the reader nor out in the tray), in order."""
+        tray = set(self.state.setdefault("tray", []))
+        return [n for n in self.names() if n not in tray and n != self.state["in_field"]]
+
     def next_card(self):
-        """The card on the reader goes to the back of the hopper; the next one comes on (a fresh
-        blank when no other card is waiting)."""
+        """The card on the reader goes out to the tray; the next waiting card comes on (the field
+        stays empty when none is waiting: `icpurse sim hopper add --blanks N` fills the stack)."""
         current = self.state["in_field"]
-        cards = self.state["cards"]
-        if current is not None:
-            e = self.entry(current)
-            cards.remove(e)
-            cards.append(e)
-        waiting = [c["name"] for c in cards if c["name"] != current]
-        self.state["in_field"] = waiting[0] if waiting else self.add_blank()
+        tray = self.state.setdefault("tray", [])
+        if current is not None and current not in tray:
+            tray.append(current)
+        waiting = self.waiting()
+        self.state["in_field"] = waiting[0] if waiting else None
         return self.state["in_field"]
 
     def arm(self, kind, *args):
@@ -173,8 +180,10 @@ class Hopper:
             raise ValueError("faults: remove_after N | tear_next_write old|new|mix [SEED] | clear")
 
     def describe(self):
+        tray = self.state.get("tray", [])
         return {"dir": str(self.dir), "in_field": self.state["in_field"], "faults": dict(self.state["faults"]),
-                "cards": [dict(c, on_reader=c["name"] == self.state["in_field"]) for c in self.state["cards"]]}
+                "cards": [dict(c, on_reader=c["name"] == self.state["in_field"], out=c["name"] in tray)
+                          for c in self.state["cards"]]}
 
 
 class _PersistentFaults(Faults):
@@ -259,16 +268,24 @@ class SimReader:
         return ClassicTag(self.driver, uid, atqa, sak)
 
     def eject(self):
-        """The card hopper: the card on the reader goes out, the next card (or a new blank) comes on."""
-        before = set(self.hopper.names())
+        """The card hopper: the card on the reader goes out to the tray, the next waiting card comes
+        on (none: the field is empty)."""
         name = self.hopper.next_card()
-        if name not in before:  # a fresh blank
-            card = self.hopper.load(name, self.faults)
-            self._watch(name, card)
-            self.cards[name] = card
-            self.deck.add(name, card)
-        self.deck.swap(name)
+        self.deck.remove()
+        if name is not None:
+            self.deck.present(name)
         self.hopper.save()
+
+    def recall(self, uid):
+        """Put the card with `uid` (hex) back on the reader, from the tray or the stack (a clerk handing
+        the same card back, e.g. to empty it at an exchange)."""
+        for e in self.hopper.state["cards"]:
+            if e["uid"] == uid.upper():
+                self.hopper.present(e["name"])
+                self.deck.swap(e["name"])
+                self.hopper.save()
+                return
+        raise ValueError("no card %s in the hopper" % uid)
 
     def close(self):
         for name, card in self.cards.items():

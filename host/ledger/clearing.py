@@ -169,7 +169,7 @@ class Clearing:
             i.status, i.action, i.reason, i.resolved_by, i.resolved_at = "resolved", action, reason, op.id, self.uow.now()
             day = s.get(ClearingImport, i.import_id).business_date
             self.uow.audit(s, op, "clearing.resolve", card=i.card_number, terminal=i.terminal_number, id=i.id,
-                           kind=i.kind, txn=i.txn_id, action=action, reason=reason)
+                           kind=i.kind, txn=i.txn_id, resolution=action, reason=reason)
             return _item_view(i, day)
 
         return self.uow.run("clearing.resolve", operator, do, details={"id": item_id, "action": action})

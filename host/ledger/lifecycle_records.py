@@ -545,7 +545,17 @@ def _store_purchase(s, card, terminal: str, journal_number: int) -> ReaderJourna
         raise InvalidStateError("terminal %s has no purchase %d in the collected journal: collect the reader's "
                                 "journal first (`icpurse terminal collect %s`), or check the receipt" % (
                                     terminal, journal_number, terminal))
-    if rec.kind != codec.TXN_DEBIT or rec.state != codec.JR_COMMITTED or rec.uid != card.stock.uid:
+    if rec.kind != codec.TXN_DEBIT or rec.uid != card.stock.uid:
         raise InvalidStateError("record %d of terminal %s is not a purchase made with card %s" % (
             journal_number, terminal, card.card_number))
+    if rec.state != codec.JR_COMMITTED:
+        # the number on the receipt is the sale's first record (pending); its commit record follows
+        rec = s.execute(select(ReaderJournalRecord).where(
+            ReaderJournalRecord.terminal_id == term.id, ReaderJournalRecord.txn == rec.txn,
+            ReaderJournalRecord.uid == rec.uid, ReaderJournalRecord.kind == codec.TXN_DEBIT,
+            ReaderJournalRecord.state == codec.JR_COMMITTED, ReaderJournalRecord.card_seq == rec.card_seq)
+        ).scalars().first()
+        if rec is None:
+            raise InvalidStateError("purchase %d at terminal %s was not committed on the card: nothing to refund"
+                                    % (journal_number, terminal))
     return rec

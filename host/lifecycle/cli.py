@@ -109,8 +109,10 @@ def exchange(session, id_number, card_timeout, as_json):
     state = {"first": True, "old": None}
 
     def present(what, previous_uid):
-        eject = getattr(reader, "eject", None)
-        if not state["first"] and eject is not None:
+        eject, recall = getattr(reader, "eject", None), getattr(reader, "recall", None)
+        if "again" in what and recall is not None:
+            recall(state["old_uid"])  # a card hopper hands the same card back
+        elif not state["first"] and eject is not None:
             eject()  # a card hopper brings the next card
         state["first"] = False
         if not as_json:
@@ -127,8 +129,8 @@ def exchange(session, id_number, card_timeout, as_json):
                 if not result.ok:
                     raise Failure("the new card could not be personalised (%s): %s" % (result.outcome, result.message),
                                   Exit.CARD)
-        else:
-            state["old"] = state["old"] or flows.personalised_as(tag, ring)
+        elif state["old"] is None:
+            state["old"], state["old_uid"] = flows.personalised_as(tag, ring), bytes(tag.uid).hex().upper()
         return tag
 
     r = flows.exchange_at_one_reader(ledger, op.username, present, ring, when=_now(session), id_number=id_number)

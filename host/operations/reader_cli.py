@@ -32,7 +32,11 @@ def sell(session, amount, amount_yuan, pos_ref, timeout, as_json):
     if (amount is None) == (amount_yuan is None):
         raise click.UsageError("give the amount once: FEN, or --yuan 12.50")
     amount = amount if amount is not None else amount_yuan
-    result = session.link().debit(amount, pos_ref, int(timeout * 1000))
+    from icpurse.protocol.numbering import card_number_from_bcd
+
+    result = dict(session.link().debit(amount, pos_ref, int(timeout * 1000)))
+    result["card_number"] = card_number_from_bcd(bytes(result["card_number"]))
+    result["recovered"] = bool(result.get("recovered"))
     if as_json:
         emit_json(dict(result, ok=True))
         return
