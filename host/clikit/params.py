@@ -85,9 +85,7 @@ class FenType(_Type):
         except ValueError:
             raise ValueError("an amount in fen is a whole number of ASCII digits (1250 = 12.50 yuan), got %r; for "
                              "yuan use --yuan" % text) from None
-        if fen <= 0:
-            raise ValueError("an amount is more than 0 fen, got %r" % text)
-        return fen
+        return _amount(fen, text)
 
 
 class YuanType(_Type):

@@ -102,19 +102,22 @@ def personalise(session, programme_id, programmes_file, override_reason, kind, f
     Exit 4 when a card was refused, interrupted or damaged (see the table)."""
     if count and until_empty:
         raise click.UsageError("--count and --until-empty exclude each other")
-    station = workstation(session)
+    if numbers and (count or until_empty):
+        raise click.UsageError("--number gives one card per number: no --count / --until-empty with it")
     ledger = session.ledger()
+    station = None
     if programmes_file:
         progs = {p.id: p for p in load_programmes(programmes_file)}
         if programme_id not in progs:
             raise Failure("%s defines no programme %s (it has %s)" % (programmes_file, programme_id,
                                                                       ", ".join(sorted(progs))))
+        station = workstation(session)
         station.register_programme(progs[programme_id], override_reason)
     order = _order(ledger, programme_id, kind, face_value, issue_code, platform, card_type, allow_7byte_uid, batch)
     if numbers:
-        if count or until_empty:
-            raise click.UsageError("--number gives one card per number: no --count / --until-empty with it")
-        _check_preprinted(ledger, order, numbers)
+        _check_preprinted(ledger, order, numbers)  # before anyone signs in or any card is read
+    station = station or workstation(session)
+    if numbers:
         results = []
         for number in numbers:
             results += _run_batch(station, session.reader(), dataclasses.replace(order, card_number=number), 1, False,

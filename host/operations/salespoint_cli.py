@@ -17,8 +17,17 @@ def salespoint():
     """Sales points (销售网点): the counters stock is issued to and cards are sold from."""
 
 
+def _code(ctx, param, value):
+    from icpurse.host.ledger.outlets import check_point_code
+
+    try:
+        return check_point_code(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @salespoint.command()
-@click.argument("code")
+@click.argument("code", callback=_code)
 @click.option("--name", required=True, help="What the point is called (e.g. 'Main store, 1st floor counter').")
 @uses(db=True, operator="required", json=True, operator_help="An issuer-admin.")
 def add(session, code, name, as_json):

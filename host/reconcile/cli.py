@@ -8,7 +8,7 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
-from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.output import json_of_text_output, emit_json
 from icpurse.host.clikit.output import yuan as fen
 
 
@@ -78,6 +78,7 @@ def exceptions(session, status, as_json):
 @click.option("--book-discrepancy", is_flag=True,
               help="resolve a balance finding by booking its difference to the discrepancy account")
 @uses(db=True, operator="required")
+@json_of_text_output
 def close_cmd(session, exception_id, status, reason, book_discrepancy):
     """Close an exception (dismissed or resolved) with a reason."""
     from icpurse.host.reconcile.engine import settle
@@ -101,6 +102,7 @@ def blacklist():
 @blacklist.command()
 @click.argument("exception_id", type=int)
 @uses(db=True, operator="required")
+@json_of_text_output
 def approve(session, exception_id):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
     ledger = session.ledger()
