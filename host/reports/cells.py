@@ -29,6 +29,12 @@ ZH = {
     "#": "编号", "Business day": "营业日", "Card": "卡号", "Status": "状态", "Proposal": "建议", "Summary": "摘要",
     "Reader day": "读卡器日期", "Reader count": "读卡器笔数", "Reader sum": "读卡器金额", "Journal count": "流水笔数",
     "Journal sum": "流水金额", "Total": "合计",
+    # summary lines
+    "Opening outstanding balance": "期初预收资金余额", "Net change": "净变动", "Closing outstanding balance": "期末预收资金余额",
+    "Store purchases": "门店消费笔数", "Store purchase volume": "门店消费金额", "Cash movement": "现金变动",
+    "Bank movement": "银行变动", "Open exceptions": "未处理异常", "Outstanding balance": "预收资金余额",
+    "Findings": "异常总数", "Open findings": "未处理异常", "Open findings amount": "未处理异常金额",
+    "Booked to the discrepancy account": "计入差错账户", "Integrity checks passed": "完整性检查通过",
 }
 UNIT = "元 yuan"
 
@@ -38,6 +44,13 @@ def header(column):
     zh = ZH.get(column.title)
     title = "%s %s" % (zh, column.title) if zh else column.title
     return "%s (%s)" % (title, UNIT) if column.kind == "money" else title
+
+
+def summary_label(label, kind):
+    """A summary line's label: Chinese and English, and the unit of a money figure."""
+    zh = ZH.get(label)
+    text = "%s %s" % (zh, label) if zh else label
+    return "%s (%s)" % (text, UNIT) if kind == "money" else text
 
 
 def yuan_in_text(text):

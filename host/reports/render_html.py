@@ -2,7 +2,7 @@
 (the Content-Security-Policy forbids any external resource)."""
 from html import escape
 
-from icpurse.host.reports.cells import cell_text, header
+from icpurse.host.reports.cells import cell_text, header, summary_label
 from icpurse.host.reports.svg import chart_svg
 
 CSS = """
@@ -60,7 +60,7 @@ def _section(report):
     if report.summary:
         out.append('<table class="summary" id="summary-%s">' % escape(report.id))
         for label, value, kind in report.summary:
-            out.append('<tr><td>%s</td>%s</tr>' % (escape(label), _cell(value, kind)))
+            out.append('<tr><td>%s</td>%s</tr>' % (escape(summary_label(label, kind)), _cell(value, kind)))
         out.append("</table>")
     for chart in report.charts:
         out.append('<h3>%s</h3>%s' % (escape(chart.title), chart_svg(chart)))

@@ -2,7 +2,7 @@
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from icpurse.host.reports.cells import cell_text, header
+from icpurse.host.reports.cells import cell_text, header, summary_label
 
 _RIGHT = ("money", "int", "percent")
 
@@ -17,7 +17,7 @@ def render(report, console=None):
         t.add_column("label")
         t.add_column("value", justify="right")
         for label, value, kind in report.summary:
-            t.add_row(label, cell_text(value, kind))
+            t.add_row(summary_label(label, kind), cell_text(value, kind))
         console.print(t)
     for table in report.tables:
         t = RichTable(title=table.title, title_justify="left")
