@@ -246,16 +246,8 @@ class SimReader:
 
     def _watch(self, name, card):
         """Save the card's dump after every block it stores (write, transfer, torn or not)."""
-        store = card._store
         path = self.hopper.dir / self.hopper.entry(name)["file"]
-
-        def saved_store(block, data):
-            try:
-                return store(block, data)
-            finally:
-                _write_atomically(path, card.to_mfd())
-
-        card._store = saved_store
+        card.on_stored = lambda c: _write_atomically(path, c.to_mfd())
 
     def __str__(self):
         return "sim:%s" % self.hopper.dir

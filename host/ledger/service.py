@@ -66,11 +66,12 @@ class NoLedger(LedgerError):
 
     def __init__(self, url):
         super().__init__("no ledger at %s: check --db / ICPURSE_DB, or create one with `icpurse ledger init`"
-                         % _shown(url))
+                         % shown_url(url))
         self.url = url
 
 
-def _shown(url):
+def shown_url(url):
+    """A ledger URL as it may be shown (password hidden)."""
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)

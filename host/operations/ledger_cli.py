@@ -12,9 +12,9 @@ def ledger():
 
 
 def _shown(url):
-    from sqlalchemy.engine import make_url
+    from icpurse.host.ledger.service import shown_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return shown_url(url)
 
 
 @ledger.command()
