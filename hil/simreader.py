@@ -15,7 +15,8 @@ a state folder (`--reader sim:DIR`; default: the user's data folder, `sim-cards/
 
 A fresh folder gets one blank 1K card on the reader. Every blank gets its own UID (5E11xxxx,
 counting up). `eject()` - called by batch commands after each card - moves the card on the reader
-out to the tray and puts the next waiting card on (the field stays empty when none is waiting);
+out to the tray and puts the next waiting card on (the field stays empty when none is waiting, so
+a batch ends; the next run puts the stack back and starts with its first card);
 `recall(uid)` puts a card back on the reader. The
 `icpurse sim hopper` commands add blanks, present or remove cards and arm faults between runs:
 `remove_after N` (the card leaves the field after N more card commands) and `tear_next_write MODE
@@ -223,6 +224,12 @@ class SimReader:
     def __init__(self, state_dir=None):
         self.hopper = Hopper(state_dir)
         self.state_dir = self.hopper.dir
+        state = self.hopper.state
+        if state["in_field"] is None and state.get("tray") and not self.hopper.waiting():
+            # every card went through in an earlier run: the clerk puts the stack back, in order
+            state["tray"] = []
+            state["in_field"] = self.hopper.names()[0]
+            self.hopper.save()
         self.faults = _PersistentFaults(self.hopper)
         self.deck = Deck()
         self.cards = {}
