@@ -10,7 +10,7 @@ a state folder (`--reader sim:DIR`; default: the user's data folder, `sim-cards/
 
 - `hopper.json`: the cards (name, UID, dump file) in hopper order, the one on the reader, the next
   blank's UID and the armed faults;
-- `<name>.mfd`: each card's dump, written (atomically) after EVERY change to the card - a run
+- `<name>.mfd`: each card's dump (the first blank of a fresh folder is `card`, `card.mfd`), written (atomically) after EVERY change to the card - a run
   killed in the middle of a top-up leaves the card exactly as the simulated chip holds it.
 
 A fresh folder gets one blank 1K card on the reader. Every blank gets its own UID (5E11xxxx,
@@ -86,8 +86,8 @@ class Hopper:
                 card = self._load_file(legacy)
                 self.state["cards"].append({"name": "card", "uid": card.uid.hex().upper(), "file": LEGACY})
                 self.state["in_field"] = "card"
-            else:
-                self.add_blank(present=True)
+            else:  # the first blank keeps the name and file earlier versions gave the one card
+                self.add_blank(present=True, name="card")
             self.save()
 
     # --- state ---------------------------------------------------------------------------------
@@ -116,10 +116,10 @@ class Hopper:
         card.faults = faults
         return card
 
-    def add_blank(self, present=False, size="1k"):
+    def add_blank(self, present=False, size="1k", name=None):
         uid = self.state["next_uid"]
         self.state["next_uid"] = uid + 1
-        name = "blank-%08X" % uid
+        name = name or "blank-%08X" % uid
         card = factory.blank_card(uid.to_bytes(4, "big"), size=size)
         _write_atomically(self.dir / (name + ".mfd"), card.to_mfd())
         self.state["cards"].append({"name": name, "uid": "%08X" % uid, "file": name + ".mfd"})

@@ -74,7 +74,7 @@ def test_a_fresh_ledger_through_a_whole_business_day(icp, tmp_path):
     icp.json("sale", "record", first, "--payment", "bank_transfer", "--payer-account", "Li Si 6222 0202 0000 1234",
              "--operator", "seller")
     icp.json("sale", "confirm-payment", first, "--reference", "BANK-0001", "--operator", "finance")
-    icp.run("sim", "hopper", "present", "blank-5E110001")
+    icp.run("sim", "hopper", "present", "card")
     assert icp.json("sale", "activate", first, "--operator", "finance")["card_balance"] == 50000
 
     # --- the kiosk: registered without a device, signs in, takes a top-up ------------------------------
@@ -99,7 +99,7 @@ def test_a_fresh_ledger_through_a_whole_business_day(icp, tmp_path):
     # --- a store reader at the till: provision, sign in, sell, collect, day close ---------------------
     store = tmp_path / "store-reader"
     (store / "cards").mkdir(parents=True)
-    shutil.copy(icp.hopper / "blank-5E110001.mfd", store / "cards" / "5e110001.mfd")
+    shutil.copy(icp.hopper / "card.mfd", store / "cards" / "5e110001.mfd")
     proc, pty = _start_store_reader(store)
     try:
         icp.json("terminal", "provision", "10000001", "--outlet", "Store 1", "--merchant", "Example Retail",
@@ -123,18 +123,18 @@ def test_a_fresh_ledger_through_a_whole_business_day(icp, tmp_path):
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
     card = dumps.load(str(store / "cards" / "5e110001.mfd"))
-    shutil.copy(store / "cards" / "5e110001.mfd", icp.hopper / "blank-5E110001.mfd")  # the card comes back
+    shutil.copy(store / "cards" / "5e110001.mfd", icp.hopper / "card.mfd")  # the card comes back
     assert card.uid.hex().upper() == "5E110001"
 
     # --- reconciliation, then a goods refund tied to the purchase -------------------------------------
     icp.run("reconcile", "run", "--json")
-    icp.run("sim", "hopper", "present", "blank-5E110001")
+    icp.run("sim", "hopper", "present", "card")
     too_much = icp.json("holder", "refund-goods", first, "2000", "--receipt", "R-1", "--terminal", "10000001",
                         "--journal", journal, "--operator", "finance", expect=1)
     assert "exceed" in too_much["error"]
     icp.json("holder", "refund-goods", first, "500", "--receipt", "R-1", "--terminal", "10000001",
              "--journal", journal, "--operator", "finance")
-    assert _card_balance(icp, "blank-5E110001") == 56750 + 500
+    assert _card_balance(icp, "card") == 56750 + 500
 
     # --- the clearing house's 对账: one short item, resolved with an audited action -------------------
     day = icp.json("ledger", "info")["business_date"]

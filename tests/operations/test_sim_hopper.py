@@ -27,7 +27,7 @@ def uid_on(reader):
 def test_blanks_get_distinct_uids_and_eject_moves_through_the_hopper(tmp_path):
     doc = hopper(tmp_path, "add", "--blanks", "2")
     assert [c["uid"] for c in doc["cards"]] == ["5E110001", "5E110002", "5E110003"]
-    assert doc["in_field"] == "blank-5E110001"
+    assert doc["in_field"] == "card"
     reader = SimReader(tmp_path)
     seen = [uid_on(reader)]
     for _ in range(2):
@@ -58,7 +58,7 @@ def test_every_write_is_on_disk_at_once(tmp_path):
     tag.authenticate(4, TRANSPORT)
     tag.write_block(4, bytes(range(16)))
     # no close(): as if the process were killed right after the write
-    on_disk = dumps.load(str(tmp_path / "blank-5E110001.mfd"))
+    on_disk = dumps.load(str(tmp_path / "card.mfd"))
     assert bytes(on_disk.blocks[4]) == bytes(range(16))
 
 
@@ -73,7 +73,7 @@ def test_remove_after_n_commands_fires_once_and_is_disarmed(tmp_path):
         tag.read_block(6)
     state = hopper(tmp_path, "list")
     assert state["faults"]["remove_after"] is None and state["in_field"] is None  # pulled, and saved so
-    hopper(tmp_path, "present", "blank-5E110001")
+    hopper(tmp_path, "present", "card")
     tag = SimReader(tmp_path).wait_for_card(0.5)
     tag.authenticate(4, TRANSPORT)  # the fault fired once: this run works
     assert len(tag.read_block(4)) == 16
@@ -86,7 +86,7 @@ def test_a_torn_write_leaves_the_torn_block_on_disk(tmp_path):
     tag.authenticate(4, TRANSPORT)
     with pytest.raises(Exception):
         tag.write_block(4, b"\xaa" * 16)
-    assert bytes(dumps.load(str(tmp_path / "blank-5E110001.mfd")).blocks[4]) == b"\xaa" * 16
+    assert bytes(dumps.load(str(tmp_path / "card.mfd")).blocks[4]) == b"\xaa" * 16
     state = hopper(tmp_path, "list")
     assert state["faults"]["tear"] is None and state["in_field"] is None
     bad = CliRunner().invoke(main, ["sim", "hopper", "fault", "tear_next_write", "sideways", "--state", str(tmp_path)])
