@@ -185,7 +185,10 @@ class LifecycleRecords:
                 if new_number is not None and done != new_number:
                     raise InvalidStateError("card %s was already replaced by %s" % (old_number, done))
                 amount = sum(p.amount for p in existing.postings if p.amount > 0) if existing else 0
-                return Replacement(old_number, done, amount, existing.id if existing else None, reason)
+                fee_entry = s.execute(select(JournalEntry).where(
+                    JournalEntry.idempotency_key == "%s_fee:%s" % (reason, old_number))).scalar_one_or_none()
+                fee = sum(p.amount for p in fee_entry.postings if p.amount > 0) if fee_entry else 0
+                return Replacement(old_number, done, amount, existing.id if existing else None, reason, fee)
             if old.stock.state not in REPLACEABLE_STATES[reason]:
                 raise InvalidStateError("card %s is %s; a %s replacement needs it %s" % (
                     old_number, old.stock.state, reason, " or ".join(REPLACEABLE_STATES[reason])))

@@ -32,9 +32,14 @@ def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
     state.mkdir()
     dumps.save(card, str(state / "card.mfd"))
     monkeypatch.setattr(clikit_session, "open_ledger",
-                        lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
+                        lambda url=None, data_key=None, create=True: open_ledger(
+                            url, data_key=data_key, clock=clock, create=create))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.delenv("ICPURSE_READER", raising=False)
+    # a top-up is taken at a kiosk signed in today (--terminal, here from the environment)
+    ledger.outlets.register_kiosk("admin", "31000001", "Kiosk Hall", "Example Retail")
+    ledger.outlets.sign_in_kiosk("seller", "31000001")
+    monkeypatch.setenv("ICPURSE_TERMINAL", "31000001")
 
     def run(*args, operator="seller"):
         card = [] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state, "--keystore", "demo"]
