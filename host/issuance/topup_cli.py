@@ -1,6 +1,8 @@
 """`icpurse topup`: top-up at the counter, the kiosk way (business-rules §2.3).
 
-    icpurse topup CARD AMOUNT_FEN          top up card CARD (checked against the card on the reader)
+    icpurse topup CARD AMOUNT_FEN --terminal KIOSK   top up card CARD (checked against the card on the
+                                           reader) at a kiosk signed in today (--terminal or ICPURSE_TERMINAL);
+                                           non-cash: --payer-account; named cards: --holder-id or --agent-*
     icpurse topup --present AMOUNT_FEN     top up whatever card is on the reader
     icpurse topup CARD --yuan 12.50        the amount in yuan (parsed exactly, no floats)
     icpurse topup unconfirmed [--json]     the unconfirmed-transaction query
