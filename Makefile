@@ -8,9 +8,10 @@ BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
 # stack), swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own
-# throwaway cluster), Chromium (renders the HTML report in tests), Node for the MicroPython
+# throwaway cluster), Chromium (renders the HTML report in tests) and a CJK font for its Chinese
+# labels (fonts-noto-cjk), Node for the MicroPython
 # WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql chromium nodejs npm
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql chromium fonts-noto-cjk nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=
