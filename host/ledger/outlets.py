@@ -8,6 +8,8 @@
 - Cut-off (日切): set for the whole ledger, a programme or an outlet; the most specific one applies
   to a transaction (its terminal's outlet, then its card's programme, then the ledger, then the
   ledger's built-in time). A void is possible only before it; after it a refund or adjustment.
+- A store reader switched between store and issuance use (transparent card access) is recorded
+  here first, by an issuer-admin or a terminal-operator (`record_reader_use`).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from icpurse.host.ledger.people import ADMIN, operator_row
 from icpurse.host.ledger.views import TerminalView, terminal_view
 
 KIOSK_OPERATOR_ROLES = ("issuer-admin", "terminal-operator", "seller", "finance")
+READER_MODE_ROLES = ("issuer-admin", "terminal-operator")
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,26 @@ class Outlets:
             return terminal_view(t)
 
         return self.uow.run("terminal.outlet", admin, do, terminal=number)
+
+    def record_reader_use(self, operator: Operator | str, number: str | None, use: str) -> None:
+        """Before a store reader is switched between store and issuance use (`icpurse reader mode`):
+        issuance use opens transparent card access through it, so only an issuer-admin or a
+        terminal-operator may, audited with the terminal (None: a reader not provisioned yet). A
+        disabled terminal is not switched to issuance use."""
+        if use not in ("issuance", "store"):
+            raise ValueError("a reader's use is issuance or store, got %r" % (use,))
+
+        def do(s):
+            op = operator_row(s, operator, READER_MODE_ROLES, "switch a reader between store and issuance use")
+            if number is not None:
+                t = s.execute(select(Terminal).where(Terminal.number == number)).scalar_one_or_none()
+                if t is not None and t.kind != "store":
+                    raise InvalidStateError("terminal %s is a kiosk, not a store reader" % number)
+                if t is not None and use == "issuance" and t.status != "enabled":
+                    raise InvalidStateError("terminal %s is disabled: it is not switched to issuance use" % number)
+            self.uow.audit(s, op, "terminal.use", terminal=number, use=use)
+
+        self.uow.run("terminal.use", operator, do, terminal=number, details={"use": use})
 
     def sign_in_kiosk(self, operator: Operator | str, number: str) -> TerminalView:
         """签到 of a kiosk: once per business day, before its first top-up (audited)."""

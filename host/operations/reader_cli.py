@@ -47,21 +47,28 @@ def sell(session, amount, amount_yuan, pos_ref, timeout, as_json):
 
 @reader.command()
 @click.argument("use", type=click.Choice(["issuance", "store"]))
-@uses(link=True, keystore=True, json=True)
+@uses(db=True, link=True, keystore="required", operator="required", json=True,
+      operator_help="who switches the reader (an issuer-admin or a terminal-operator; audited)")
 def mode(session, use, as_json):
     """Switch the reader on --reader serial:PORT to ISSUANCE use (transparent card access: the host
     personalises, tops up and audits cards through it, `--reader serial:PORT`) or back to STORE use
-    (card access off). Its mode and price are kept; per-card caps and grace days are reset: run
-    `icpurse terminal provision` again to set them for store use."""
-    domain = session.domain(required=False)
+    (card access off). Runs on the workstation key set (the issuer's number; the audit key): the
+    switch is recorded in the ledger first, by an issuer-admin or a terminal-operator. Its mode and
+    price are kept; per-card caps and grace days are reset: run `icpurse terminal provision` again to
+    set them for store use."""
+    ws = session.keys("workstation")
+    op = session.sign_in().username
     client = session.link()
     info = client.info()
-    client.configure(mode=info["mode"], fixed_price=info["fixed_price"], issuer=domain.issuer if domain else 0,
+    number = "%08d" % info["terminal"] if info["terminal"] else None
+    session.ledger().outlets.record_reader_use(op, number, use)
+    client.configure(mode=info["mode"], fixed_price=info["fixed_price"], issuer=ws.issuer,
                      transparent=use == "issuance")
     if as_json:
-        emit_json({"ok": True, "terminal": info["terminal"], "use": use, "transparent": use == "issuance"})
+        emit_json({"ok": True, "terminal": info["terminal"], "use": use, "transparent": use == "issuance",
+                   "by": op})
     else:
-        click.echo("reader %s set to %s use%s" % (
-            "%08d" % info["terminal"] if info["terminal"] else "(not provisioned)", use,
+        click.echo("reader %s set to %s use by %s%s" % (
+            number or "(not provisioned)", use, op,
             ": use it with --reader serial:PORT" if use == "issuance" else
             "; next: `icpurse terminal provision` to set its caps and grace period"))

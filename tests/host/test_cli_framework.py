@@ -167,7 +167,7 @@ ARGS = {
     "terminal collect": ["--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "terminal day-close": ["--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "terminal provision": ["12345678", "--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
-    "reader mode": ["issuance", "--port", "/dev/no-such-port"],
+    "reader mode": ["issuance", "--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "topup apply": ["1", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
     "topup load": ["999000000001", "100", "--terminal", "12345678", "--db", "{db}", "--operator", "finance",
                    "--reader", "{sim}"],

@@ -117,10 +117,10 @@ def test_a_fresh_ledger_through_a_whole_business_day(icp, tmp_path):
         closed = icp.json("terminal", "day-close", "10000001", "--port", pty, "--operator", "clerk")
         assert closed["ok"] and (closed["reader_count"], closed["reader_sum"]) == (1, 1250)
         # the same reader switched to issuance use: the host reads the card through it
-        assert icp.json("reader", "mode", "issuance", "--port", pty)["transparent"] is True
+        assert icp.json("reader", "mode", "issuance", "--port", pty, "--operator", "clerk")["transparent"] is True
         shown = icp.json("card", "show", "--reader", "serial:%s" % pty, "--operator", "finance")
         assert (shown["card_number"], shown["balance"]) == (first, 56750)
-        icp.json("reader", "mode", "store", "--port", pty)
+        icp.json("reader", "mode", "store", "--port", pty, "--operator", "clerk")
         icp.json("terminal", "disable", "10000001", "--reason", "end of day", "--operator", "admin")
         refused = icp.json("terminal", "sign-in", "10000001", "--port", pty, "--operator", "clerk", expect=1)
         assert "disabled" in refused["error"]

@@ -187,3 +187,12 @@ def test_a_counter_login_cannot_approve_or_book_a_refund_itself(office, clock):
                   {"k": "topup:K-1:adjustment:%d" % r.id, "o": clerk_id})
     assert "row-level security" in msg
     assert owner.adjustments.adjustment(r.id).state == "requested"  # nothing changed
+
+
+def test_switching_a_reader_to_issuance_use_is_a_terminal_job_and_audited(ledger):
+    with pytest.raises(RoleError):
+        ledger.outlets.record_reader_use("seller", "10000001", "issuance")
+    ledger.outlets.record_reader_use("clerk", "10000001", "issuance")
+    (entry,) = ledger.audit.audit_entries(action="terminal.use", operator="clerk")
+    assert (entry.terminal_number, json.loads(entry.details)["use"]) == ("10000001", "issuance")
+    assert [e.result for e in ledger.audit.audit_entries(action="terminal.use")] == ["refused", "ok"]
