@@ -1,4 +1,4 @@
-"""`icpurse topup`: top-up at the counter, the kiosk way (business-rules §2.3).
+"""`icpurse topup`: top-up at the counter, the kiosk way (docs/business-rules.md "Kiosk top-up").
 
     icpurse topup CARD AMOUNT_FEN --terminal KIOSK   top up card CARD (checked against the card on the
                                            reader) at a kiosk signed in today (--terminal or ICPURSE_TERMINAL);
