@@ -22,7 +22,10 @@ def _shown(url):
 def init(session, as_json):
     """Create the ledger at --db (SQLite file or PostgreSQL database) with the current schema, or
     bring an existing one up to date. Commands that only read refuse a ledger that does not exist;
-    next: `icpurse operator add NAME --role issuer-admin` (its first operator)."""
+    next: `icpurse operator add NAME --role issuer-admin` (its first operator). On PostgreSQL this is
+    the database owner's job (a --db URL naming it, a role allowed to create roles): the schema brings
+    the job roles and their privileges (docs/back-office.md). Nothing is audited yet: the log's first
+    entry is the first operator's."""
     from icpurse.host.ledger import resolve_url
     from icpurse.host.ledger.db import current_revision, ledger_exists
 
