@@ -71,7 +71,8 @@ class Hopper:
     """The hopper's state folder: cards, order, the card on the reader, armed faults. Used by the
     reader below and by `icpurse sim hopper` (which changes it between runs)."""
 
-    def __init__(self, state_dir=None):
+    def __init__(self, state_dir=None, blank_uid=None):
+        """`blank_uid` (4 bytes): the UID the hopper counts its blanks from, when the folder is new."""
         self.dir = Path(state_dir) if state_dir else default_state_dir()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / STATE
@@ -83,7 +84,8 @@ class Hopper:
                 raise NoReader("%s is not a card hopper state (%s): move the folder away to start afresh" % (
                     self.path, e)) from None
         else:
-            self.state = {"cards": [], "in_field": None, "next_uid": FIRST_BLANK_UID,
+            first = int.from_bytes(blank_uid, "big") if blank_uid is not None else FIRST_BLANK_UID
+            self.state = {"cards": [], "in_field": None, "next_uid": first,
                           "faults": {"remove_after": None, "tear": None}}
             legacy = self.dir / LEGACY
             if legacy.exists():
@@ -225,8 +227,10 @@ class _PersistentFaults(Faults):
 class SimReader:
     DESCRIPTION = "in-process virtual rig, a card hopper (no hardware)"  # `icpurse readers` shows it
 
-    def __init__(self, state_dir=None):
-        self.hopper = Hopper(state_dir)
+    def __init__(self, state_dir=None, blank_uid=None):
+        """`blank_uid`: the first blank's UID in a new state folder (default 5E110001; the bench
+        names it so its figures are for a known card)."""
+        self.hopper = Hopper(state_dir, blank_uid)
         self.state_dir = self.hopper.dir
         state = self.hopper.state
         if state["in_field"] is None and state.get("tray") and not self.hopper.waiting():
