@@ -113,6 +113,7 @@ class ClassicCard:
         self.atqa = _ATQA[(size, len(uid))]
         self.faults = faults
         self.on_removed = None  # set by the Deck: called when a fault pulls the card away
+        self.on_stored = None  # called with the card after every block it stores (to persist it)
         self.powered = True  # in an RF field
         n = self.geometry.block_count
         if blocks is None:
@@ -365,6 +366,8 @@ class ClassicCard:
             self.uid = bytes(self.blocks[0][:len(self.uid)])  # a clone answers with its block 0
             if self.magic == FUID:
                 self.fuid_locked = True
+        if self.on_stored is not None:
+            self.on_stored(self)
         if torn:
             self._removed_by_fault()
             raise CardTimeout("card removed during the write")
