@@ -22,6 +22,7 @@ same unit of work and nothing else. The services, one module each:
 | `lifecycle_records` | `lifecycle_records.py` | lost, replacement, redemption, goods refunds, re-activation, closing |
 | `rekey_records` | `rekey_records.py` | the re-key journal |
 | `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
+| `reconciliation` | `reconciliation.py` | set-based reads/writes and watermarks of a reconciliation run |
 | `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
 
 The `*_records` services are the books' side of a workstation flow that writes cards
@@ -42,6 +43,7 @@ from icpurse.host.ledger.lifecycle_records import LifecycleRecords
 from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
 from icpurse.host.ledger.programmes import Programmes
+from icpurse.host.ledger.reconciliation import Reconciliation
 from icpurse.host.ledger.rekey_records import RekeyRecords
 from icpurse.host.ledger.sales import Sales
 from icpurse.host.ledger.stock import Stock
@@ -76,6 +78,7 @@ class Ledger:
         self.lifecycle_records = LifecycleRecords(self.uow)
         self.rekey_records = RekeyRecords(self.uow)
         self.books = Books(self.uow)
+        self.reconciliation = Reconciliation(self.uow)
         self.audit = AuditLog(self.uow)
 
     def now(self) -> dt.datetime:
