@@ -278,6 +278,13 @@ def verify(session: Session, key: bytes | None, expect_head: str | None = None,
     return None
 
 
+def checkpoint(session: Session) -> tuple | None:
+    """(seq, entry hash, sealed up to) of the last entry: what `verify(after=)` continues from once
+    everything up to it verified (None: an empty log)."""
+    last = _tail(session)
+    return (int(last[0]), last[1], int(last[2] or 0)) if last else None
+
+
 def head(session: Session) -> tuple[int, str]:
     """(last seq, last hash): record it elsewhere to detect truncation or rewriting later."""
     last = _tail(session)

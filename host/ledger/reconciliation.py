@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, bindparam, cast, delete, func, or_, select, text, update
 
@@ -42,9 +44,8 @@ from icpurse.host.ledger.store import exception_view
 CHUNK = 500  # values per IN list
 
 
-@dataclass(frozen=True)
-class DebitRow:
-    """A collected record as reconciliation reads it (no raw bytes)."""
+class DebitRow(NamedTuple):
+    """A collected record as reconciliation reads it (no raw bytes; a tuple: a city day has many)."""
 
     id: int
     terminal: str
@@ -130,9 +131,10 @@ class Reconciliation:
             return _ZERO_MARK
         return Mark(row.audit_upto, row.entry_upto, row.observation_upto)
 
-    def new_records(self, marks: dict) -> tuple[list[DebitRow], dict[int, int]]:
-        """Collected records after each terminal's watermark (`marks()`), by terminal and number, and
-        the watermarks they reach ({terminal id: highest record id})."""
+    def new_debits(self, marks: dict) -> tuple[list[DebitRow], dict[int, int], list[str]]:
+        """Committed debits collected after each terminal's watermark (`marks()`), by terminal and
+        number, the watermarks the records reach ({terminal id: highest record id}) and the numbers
+        of the terminals with new records."""
         marks = {t: m[0] for t, m in marks.items()}
         out, reach = [], {}
         with self.uow.read() as s:
@@ -144,12 +146,15 @@ class Reconciliation:
                     reach[tid] = top
             conds = [and_(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id > marks.get(tid, 0),
                           ReaderJournalRecord.id <= top) for tid, top in reach.items()]
+            conn = s.connection()
             for part in _chunks(conds, 200):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
-                     .where(or_(*part)))
-                out.extend(DebitRow(*r) for r in s.execute(q))
+                     .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
+                            ReaderJournalRecord.kind == codec.TXN_DEBIT))
+                out.extend(map(DebitRow._make, conn.execute(q)))
         out.sort(key=lambda r: (r.terminal, r.number))
-        return out, reach
+        names = dict(terminals)
+        return out, reach, sorted(names[t] for t in reach)
 
     def records_of(self, terminal: str, txns) -> list[DebitRow]:
         """The terminal's records of these reader transactions (any state)."""
@@ -348,7 +353,7 @@ class Reconciliation:
                     q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                          .where(ReaderJournalRecord.uid.in_(uids), ReaderJournalRecord.state == codec.JR_COMMITTED,
                                 ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                    out["debits"].extend(DebitRow(*r) for r in s.execute(q))
+                    out["debits"].extend(map(DebitRow._make, s.connection().execute(q)))
                 q = select(CardObservation).where(CardObservation.card_id.in_(list(by_id))).order_by(CardObservation.id)
                 out["observations"].extend((by_id[o.card_id], o) for o in s.execute(q).scalars())
                 q = (select(Topup).where(Topup.card_id.in_(list(by_id)), Topup.state == "confirmed")
@@ -397,10 +402,11 @@ class Reconciliation:
 
         return self.uow.run("exception.add", operator, do)
 
-    def finish(self, seen: dict, flags: dict, upto: Mark, *, operator=None) -> int:
+    def finish(self, seen: dict, flags: dict, upto: Mark, verified: tuple | None = None, *, operator=None) -> int:
         """End a run: `seen` {number: (seq, balance, source)} moves each card's last-seen forward (bulk
         UPDATE, only where the counter is newer); `flags` {number: mismatched} the cards looked at;
-        the logs' mark moves to `upto`. One transaction, one audit entry. Returns cards updated."""
+        the logs' mark moves to `upto`; `verified` (`verify_books`) is where the next run's check
+        of the audit log starts. One transaction, one audit entry. Returns cards updated."""
         key = self._key()
 
         def do(s):
@@ -433,7 +439,8 @@ class Reconciliation:
                     upto.audit_upto, upto.entry_upto, upto.observation_upto, mac)
             self.uow.audit(s, operator, "reconcile.cards", cards=len(flags), seen=len(moved),
                            mismatched=sum(1 for _, m in fl if m), audit_upto=upto.audit_upto,
-                           entry_upto=upto.entry_upto, observation_upto=upto.observation_upto)
+                           entry_upto=upto.entry_upto, observation_upto=upto.observation_upto,
+                           verified=list(verified) if verified else None)
             return changed
 
         return self.uow.run("reconcile.cards", operator, do)
@@ -486,6 +493,26 @@ class Reconciliation:
             new_marks[tid] = (top, min(open_ids) if open_ids else top + 1)
         rows.sort(key=lambda x: (x[1].terminal, x[1].number))
         return [(r, later) for _, r, later in rows], new_marks
+
+    def verify_books(self) -> tuple:
+        """The audit chain and the seal over every booking (audit.verify) since the checkpoint the
+        last run left in its `reconcile.cards` entry (that entry authentic under the audit key, the
+        checkpoint's entry still carrying the hash it named); everything when there is none. Returns
+        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all."""
+        key = self._key()
+        with self.uow.read() as s:
+            tail = audit.checkpoint(s)
+            after = None
+            e = s.execute(select(AuditEntry).where(AuditEntry.action == "reconcile.cards", AuditEntry.result == "ok")
+                          .order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
+            if e is not None and audit.authentic(key, e):
+                v = json.loads(e.details).get("verified")
+                if v:
+                    prior = s.get(AuditEntry, v[0])
+                    if prior is not None and hmac.compare_digest(prior.entry_hash, v[1]):
+                        after = (int(v[0]), v[1], int(v[2]))
+            broken = audit.verify(s, key, after=after)
+        return broken, (None if broken is not None else tail)
 
     def reset(self) -> None:
         """Forget every watermark (the next run looks at everything again; nothing is booked twice)."""

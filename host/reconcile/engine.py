@@ -81,9 +81,8 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
 
     # 1. redemptions of the records collected since each terminal's watermark, once per reader transaction
     marks = rec.marks()
-    records, reach = rec.new_records(marks)
+    committed, reach, terminals = rec.new_debits(marks)
     unresolved, reach = rec.pending_unresolved(marks, reach)  # reach: {terminal id: (record upto, pending from)}
-    committed = [r for r in records if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT]
     have = {(r.terminal, r.txn) for r in committed}
     committed += [r for r in rec.unbooked_unknown() if (r.terminal, r.txn) not in have]  # their card may exist now
     uids = rec.uid_numbers(r.uid for r in committed)
@@ -120,7 +119,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         from icpurse.host.terminals import journal_records as jv
         from icpurse.host.terminals.service import report_problem
 
-        for t in sorted({r.terminal for r in records}):
+        for t in terminals:
             for p in audit_terminal(ledger, t, jv.journal_keys(domain, int(t))).problems:
                 report.findings.append(report_problem(ledger, t, p, source="reconcile"))
     for b in ledger.store.batches():
@@ -234,9 +233,10 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         report.findings.append(ev)
         if created:
             report.new.append(ev.id)
-    rec.finish(seen, flags, upto, operator=operator)
-
-    broken = check_books(ledger, found)
+    broken, verified = rec.verify_books()
+    if broken is not None:
+        _book_break(ledger, found, broken)
+    rec.finish(seen, flags, upto, verified, operator=operator)
 
     # totals: everything in fen, checkable by hand
     tb = ledger.books.trial_balance()
@@ -259,6 +259,12 @@ def check_books(ledger, found):
     """The ledger's own integrity: the keyed audit chain and the seal over every booking
     (audit.verify: an edited, added or deleted posting, balanced or not). A break is a finding."""
     broken = ledger.audit.verify_audit_log()
+    if broken is not None:
+        _book_break(ledger, found, broken)
+    return broken
+
+
+def _book_break(ledger, found, broken):
     if broken is not None:
         seq, head = ledger.audit.audit_head()
         found.add("ledger:audit:%d:%s" % (broken.seq, broken.reason[:60]), "ledger_tampered", str(broken),

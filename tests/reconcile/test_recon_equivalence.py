@@ -273,3 +273,39 @@ def test_a_forged_watermark_is_ignored(tmp_path):
     assert rep.booked["redemptions"] > 0
     assert led.books.trial_balance()["redeemed"] == -rep.totals["all_journal_debit_fen"]
     led.close()
+
+
+def test_the_run_checks_the_books_from_the_last_runs_checkpoint(tmp_path):
+    """A run checks the audit chain and the seals from the checkpoint the last run left (after that
+    run's own bookings, verified once written): a posting edited after the checkpoint is a
+    `ledger_tampered` finding of the next run; one edited before it is found by `audit verify`,
+    which re-reads everything (the reconciliation does not, so its cost follows the day)."""
+    from sqlalchemy import text
+
+    led = _ledger(sqlite_url(tmp_path))
+    w = Day(led, 5)
+    w.play(20, faults=False)
+    assert engine.run(led, None).totals["audit_log"] == "verifies"
+    led.books.book_redemption(w.number[w.uids[0]], 100, "shop:1")  # after the checkpoint
+    with led.engine.begin() as c:
+        c.execute(text("UPDATE postings SET amount = amount + 1 WHERE id = (SELECT max(id) - 1 FROM postings)"))
+        c.execute(text("UPDATE postings SET amount = amount - 1 WHERE id = (SELECT max(id) FROM postings)"))
+    rep = engine.run(led, None)
+    assert rep.totals["audit_log"] != "verifies" and "ledger_tampered" in {f.kind for f in rep.findings}
+    assert led.audit.verify_audit_log() is not None
+    led.close()
+
+
+def test_an_edit_before_the_checkpoint_is_found_by_the_full_verification(tmp_path):
+    from sqlalchemy import text
+
+    led = _ledger(sqlite_url(tmp_path))
+    w = Day(led, 6)
+    w.play(20, faults=False)
+    engine.run(led, None)
+    with led.engine.begin() as c:
+        c.execute(text("UPDATE postings SET amount = amount + 1 WHERE id = (SELECT max(id) - 1 FROM postings)"))
+        c.execute(text("UPDATE postings SET amount = amount - 1 WHERE id = (SELECT max(id) FROM postings)"))
+    assert engine.run(led, None).totals["audit_log"] == "verifies"  # the checkpoint's side: not re-read
+    assert led.audit.verify_audit_log() is not None
+    led.close()
