@@ -11,7 +11,14 @@
    explains = forgery (unexplained balance);
 5. lists top-ups left unconfirmed, debits on blacklisted cards after the blacklist version reached that
    reader, day-close differences;
-6. checks the ledger's own books: the keyed audit chain and the seal over every posting (`check_books`).
+6. checks the ledger's own books: the keyed audit chain and the seal over every posting, from the
+   checkpoint the last run left (`Reconciliation.verify_books`; `check_books` re-reads everything).
+
+Set-based and incremental (`Ledger.reconciliation`, host/ledger/reconciliation.py): step 1 looks at
+the records after each terminal's keyed watermark and books them in bulk, one transaction and one
+audit entry per batch; steps 3-4 re-thread only the cards something happened to since the last run,
+each with its whole history. docs/back-office.md has the details; the engine this replaced is the
+oracle of tests/reconcile/test_recon_equivalence.py.
 
 A replaced card's balance moved to its replacement is explained on the old card
 (`explained_balance`): no forgery finding for a lost-and-replaced card.
