@@ -7,6 +7,8 @@ implementation subclasses `Tag` and follows them:
     host.readers.pcsc.PcscTag       a PC/SC reader (ACS ACR122U-style storage-card APDUs)
     host.readers.serial.SerialTag   the icpurse reader over USB (transparent CARD_* commands)
     hil.sim.tag.CardTag             a simulated card, driven directly (no PN532 frames)
+    host.dumps.tag.DumpTag          a dump file, read-only (`icpurse audit card --dump`; its reads are
+                                    held to the contract in tests/audit/test_audit_dump.py)
 
 The purse protocol (firmware/purse.py), personalisation and the issuer tools use nothing else, so
 they run unchanged on each. tests/sim/test_tag_contract.py holds every implementation to it.

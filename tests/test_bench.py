@@ -1,7 +1,7 @@
 """`make bench` (hil/bench.py): the figures hang together and follow the timing model's rules.
 
-Expected values come from the model as documented (docs/simulator.md "Timing model", reference
-§2.11), not from the bench's own output. Nothing here looks at wall time."""
+Expected values come from the model as documented (docs/simulator.md "Timing model", docs/chip-facts.md
+"Timings"), not from the bench's own output. Nothing here looks at wall time."""
 import json
 import shutil
 
@@ -9,7 +9,7 @@ import pytest
 
 from icpurse.hil import bench, bench_mpy
 
-# reference §2.11 typical times, µs (select: 4-byte UID)
+# docs/chip-facts.md "Timings", typical times, µs (select: 4-byte UID)
 DATASHEET_US = {"auth A": 2000, "read": 2500, "write": 5500, "decrement": 2500, "transfer": 4500}
 SELECT_US = 2500
 OVERHEAD_US = 500  # docs/simulator.md: per command frame

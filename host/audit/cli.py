@@ -33,18 +33,25 @@ def _keyring(session, keys_path):
               help="a reader's key export instead of the keystore (transport passphrase)")
 @click.option("--no-ledger", is_flag=True, help="only the card: do not compare with (or record in) the ledger")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for a card")
+@click.option("--dump", "dump_path", type=click.Path(dir_okay=False),
+              help="audit a dump file instead of a card on a reader (raw .mfd/.bin, Proxmark .eml/.json, "
+                   "Flipper .nfc, MIFARE Classic Tool; format detected): keys are checked against its trailers")
 @uses(db=True, keystore=True, reader=True, operator=True, json=True,
       reader_help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]",
       operator_help="the operator recording the reading (not needed with --no-ledger)")
-def card(session, keys_path, no_ledger, timeout, as_json):
-    """Read a card, verify every MAC, show balance, log and anomalies. Compared with and recorded in
-    the ledger by a signed-in operator, unless --no-ledger."""
+def card(session, keys_path, no_ledger, timeout, dump_path, as_json):
+    """Read a card (or a dump file with --dump), verify every MAC, show balance, log and anomalies.
+    Compared with and recorded in the ledger by a signed-in operator, unless --no-ledger."""
     from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
 
+    if dump_path and _given(click.get_current_context(), "reader"):
+        raise Failure("give --reader or --dump, not both", Exit.USAGE)
+    if dump_path:
+        tag = _dump_tag(dump_path)  # a malformed file is refused before anything else is asked
     if not no_ledger:
         session.sign_in()
     ring = _keyring(session, keys_path)
-    result = inspect_card(session.card(timeout), ring)
+    result = inspect_card(tag if dump_path else session.card(timeout), ring)
     reported = []
     if not no_ledger:
         ledger = session.ledger()
@@ -57,6 +64,20 @@ def card(session, keys_path, no_ledger, timeout, as_json):
     if result.critical:
         raise Failure("card %s: %d critical anomal%s" % (result.card_number, len(result.critical),
                                                           "y" if len(result.critical) == 1 else "ies"), Exit.INTEGRITY)
+
+
+def _given(ctx, name):
+    """True when option `name` came from the command line (not its environment variable or default)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def _dump_tag(path):
+    """A read-only Tag over a dump file (host/dumps); a file that is not a dump is a DumpError (exit 2,
+    its message says which line or byte)."""
+    from icpurse.host.dumps import load
+    from icpurse.host.dumps.tag import DumpTag
+
+    return DumpTag(load(path))
 
 
 def _print_card(a, reported):

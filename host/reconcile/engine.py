@@ -225,7 +225,8 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                     evidence={"record": r.number, "reader_time": r.reader_time, "day_first_record": since_no,
                               "blacklist_version": e.added_version})
 
-    # an interrupted sale still unresolved after its reader opened a new day: an error (§2.3.6)
+    # an interrupted sale still unresolved after its reader opened a new day: an error
+    # (docs/business-rules.md "Kiosk top-up", step 6)
     open_uids = rec.uid_numbers(r.uid for r, _ in unresolved)
     for r, later in unresolved:
         if later:
