@@ -10,7 +10,10 @@ writes to flash (counted separately) and MicroPython's own processing time (AES/
 Heap: hil/bench_mpy.py under the real MicroPython (WebAssembly) interpreter.
 
 Back office (hil/bench_office.py, wall-clock on this machine): raw AES-CMAC, journal verification and
-ingest, concurrent uploads from many virtual readers (SQLite, PostgreSQL), reconciling a city day; then
+ingest, concurrent uploads from many virtual readers (SQLite, PostgreSQL), reconciling a city day, a
+second day on top of it and once more with nothing new (SQLite and PostgreSQL, worst of 2 runs; size
+--city or $BENCH_CITY, default 100x500; keys office.city_day_seconds[_pg], office.city_day_growth[_pg],
+office.city_day_rerun_seconds[_pg]); then
 the scale figures (`scale_figures`): verification / raw CMAC, ingest on SQLite and PostgreSQL (worst of
 repeated runs) and personalising a blank card on the sim reader (virtual clock).
 
