@@ -10,8 +10,9 @@ personalisation, which is modelled time.
 - concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
   PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
   cluster when the server binaries are installed, else skipped with the reason);
-- reconciling a simulated city day (readers x debits each) on SQLite: only `engine.run` is timed;
-  the day is generated cheaply (journal records encoded and MACed with the host kdf, stored with the
+- reconciling a simulated city day (readers x debits each), then a second day on top of it, then
+  once more with nothing new, on SQLite and PostgreSQL (worst of repeated runs on copies of the same
+  ledger): only `engine.run` is timed; the days are generated cheaply (journal records encoded and MACed with the host kdf, stored with the
   ledger's `store_journal_records`, one transaction per reader;
   cards registered, sold and activated through the ledger API) and its time reported separately;
 - personalising a blank 1K card on the sim reader, in the rig's modelled time (`personalise_modelled`).
@@ -153,6 +154,14 @@ def _ledger(path_or_url):
     return led
 
 
+def _ledger_at(path_or_url):
+    """The bench ledger already set up at `path_or_url` (a copy of one `_ledger` made)."""
+    from icpurse.host.ledger import open_ledger
+
+    url = path_or_url if "://" in path_or_url else "sqlite:///%s" % path_or_url
+    return open_ledger(url, data_key=bytes(32), audit_key=bytes(32), clock=_Clock())
+
+
 def _journal(root, terminal, domain):
     from icpurse.firmware.journal import Journal
     from icpurse.host.terminals import journal_records as jv
@@ -226,89 +235,177 @@ def _register_cards(led, cards):
     return uids
 
 
+class CityJournals:
+    """The journals of a city, day after day: per terminal, a PENDING and a COMMITTED record per debit,
+    MAC-chained with the terminal's journal key (host kdf); the cards' states, the terminals' numbers
+    and chains carry over from one day to the next."""
+
+    def __init__(self, uids, seed=1):
+        from icpurse.hil.load import demo_domain
+
+        self.uids = uids
+        self.domain = demo_domain()
+        self.rng = random.Random(seed)
+        self.state = {u: [2, CITY_FACE] for u in uids}
+        self.keys, self.chains = {}, {}
+        self.now = 825_000_000
+
+    def day(self, readers, sales):
+        """{terminal: [record dicts]}, fen sold. A day spends about a quarter of a card's face value."""
+        from icpurse.host import codec
+        from icpurse.host.terminals import journal_records as jv
+        from icpurse.protocol.crypto import kdf
+
+        kv, rng, uids = self.domain.current, self.rng, self.uids
+        per_card = max(1, readers * sales // len(uids))
+        top = max(1, CITY_FACE // (8 * per_card))  # a quarter of the face value a day on average
+        body = codec.JOURNAL_RECORD_SIZE - codec.MAC_SIZE
+        zero = bytes(codec.MAC_SIZE)
+        sold, out = 0, {}
+        self.now += 86400 - self.now % 86400 + 3600  # the next day
+        for _ in range(sales):
+            for r in range(readers):
+                t = 60000001 + r
+                if t not in self.keys:
+                    self.keys[t] = jv.journal_keys(self.domain, t)[kv]
+                    self.chains[t] = [1, zero]
+                recs = out.setdefault(t, [])
+                uid = rng.choice(uids)
+                st = self.state[uid]
+                amount = rng.randint(1, top)
+                if st[1] < amount:
+                    continue
+                st[0] += 1
+                st[1] -= amount
+                self.now += 1
+                sold += amount
+                ub = bytes.fromhex(uid)
+                tid = t.to_bytes(4, "big")
+                number, prev = self.chains[t]
+                txn = number
+                for state_code in (codec.JR_PENDING, codec.JR_COMMITTED):
+                    raw = bytearray(codec.encode_journal_record(
+                        number, codec.TXN_DEBIT, state_code, kv, len(ub), ub + bytes(codec.UID_FIELD_SIZE - len(ub)),
+                        st[0], amount, st[1], t, txn, self.now, prev, zero))
+                    mac = kdf.record_mac(self.keys[t], codec.REC_JOURNAL, tid, kv, bytes(raw[:body]))
+                    raw[body:] = mac
+                    recs.append({"number": number, "kind": codec.TXN_DEBIT, "state": state_code, "key_version": kv,
+                                 "uid": uid, "card_seq": st[0], "amount": amount, "balance_after": st[1],
+                                 "txn": txn, "reader_time": self.now, "raw": bytes(raw)})
+                    number, prev = number + 1, mac
+                self.chains[t] = [number, prev]
+        return out, sold
+
+
 def city_records(readers, sales, uids, seed=1):
-    """The journals of a city day: per terminal, a PENDING and a COMMITTED record per debit, MAC-chained
-    with the terminal's journal key (host kdf). Yields (terminal, [record dicts]); returns nothing."""
-    from icpurse.host import codec
-    from icpurse.hil.load import demo_domain
-    from icpurse.host.terminals import journal_records as jv
-    from icpurse.protocol.crypto import kdf
-
-    domain = demo_domain()
-    kv = domain.current
-    rng = random.Random(seed)
-    per_card = max(1, readers * sales // len(uids))
-    top = max(1, CITY_FACE // (2 * per_card))  # half the load on average: few cards run dry
-    state = {u: [2, CITY_FACE] for u in uids}
-    keys = {}
-    chains = {}
-    body = codec.JOURNAL_RECORD_SIZE - codec.MAC_SIZE
-    zero = bytes(codec.MAC_SIZE)
-    sold = 0
-    now = 825_000_000
-    out = {}
-    for s in range(sales):
-        for r in range(readers):
-            t = 60000001 + r
-            if t not in keys:
-                keys[t] = jv.journal_keys(domain, t)[kv]
-                chains[t] = [1, zero]
-                out[t] = []
-            uid = rng.choice(uids)
-            st = state[uid]
-            amount = rng.randint(1, top)
-            if st[1] < amount:
-                continue
-            st[0] += 1
-            st[1] -= amount
-            now += 1
-            sold += amount
-            ub = bytes.fromhex(uid)
-            tid = t.to_bytes(4, "big")
-            number, prev = chains[t]
-            txn = number
-            for state_code, when in ((codec.JR_PENDING, now), (codec.JR_COMMITTED, now)):
-                raw = bytearray(codec.encode_journal_record(
-                    number, codec.TXN_DEBIT, state_code, kv, len(ub), ub + bytes(codec.UID_FIELD_SIZE - len(ub)),
-                    st[0], amount, st[1], t, txn, when, prev, zero))
-                mac = kdf.record_mac(keys[t], codec.REC_JOURNAL, tid, kv, bytes(raw[:body]))
-                raw[body:] = mac
-                out[t].append({"number": number, "kind": codec.TXN_DEBIT, "state": state_code, "key_version": kv,
-                               "uid": uid, "card_seq": st[0], "amount": amount, "balance_after": st[1],
-                               "txn": txn, "reader_time": when, "raw": bytes(raw)})
-                number, prev = number + 1, mac
-            chains[t] = [number, prev]
-    return out, sold
+    """One city day's journals ({terminal: [record dicts]}, fen sold)."""
+    return CityJournals(uids, seed).day(readers, sales)
 
 
-def city_day(readers=100, sales=500, cards=2000, seed=1):
-    """Reconcile a simulated city day on SQLite. {generate_seconds, reconcile_seconds, totals...}."""
+def _store_day(led, journals, add_terminals):
     from types import SimpleNamespace
+
+    n = 0
+    for t, recs in journals.items():  # stored as collected (not timed: the ingest figure is its own)
+        if add_terminals:
+            led.store.add_terminal("admin", "%08d" % t, "Outlet %d" % t, "City")
+        led.store.store_journal_records("%08d" % t, [SimpleNamespace(**rec) for rec in recs])
+        n += len(recs)
+    return n
+
+
+def _timed_run(led):
+    import gc
 
     from icpurse.host.reconcile import engine
 
+    gc.collect()
+    start = time.perf_counter()
+    report = engine.run(led, None)
+    return time.perf_counter() - start, report
+
+
+def city_day(readers=100, sales=500, cards=2000, seed=1, server=None, repeats=2):
+    """Reconcile simulated city days: day 1, then day 2 (the same size, on top of day 1), then once
+    more with nothing new; on SQLite, or on PostgreSQL when `server` is a server URL. The ledger with
+    day 1 collected is built once and copied for each of `repeats` runs (SQLite: the file;
+    PostgreSQL: CREATE DATABASE ... TEMPLATE); only `engine.run` is timed. Figures: the worst of
+    the runs, and `growth` = time per debit of day 2 / of day 1."""
+    import shutil
+
+    from icpurse.hil import pgcluster
+
     with tempfile.TemporaryDirectory(prefix="icpurse-city-") as tmp:
         t0 = time.perf_counter()
-        led = _ledger(os.path.join(tmp, "l.db"))
-        uids = _register_cards(led, cards)
-        t1 = time.perf_counter()
-        journals, sold = city_records(readers, sales, uids, seed)
-        t2 = time.perf_counter()
-        n_records = 0
-        for t, recs in journals.items():  # stored as collected (not timed: the ingest figure is its own)
-            led.store.add_terminal("admin", "%08d" % t, "Outlet %d" % t, "City")
-            led.store.store_journal_records("%08d" % t, [SimpleNamespace(**rec) for rec in recs])
-            n_records += len(recs)
-        del journals
-        t3 = time.perf_counter()
-        report = engine.run(led, None)
-        t4 = time.perf_counter()
-        totals = dict(report.totals, findings=len(report.findings), expected_fen=sold)
-        led.close()
-    return {"readers": readers, "sales_per_reader": sales, "cards": cards, "records": n_records,
+        if server is None:
+            base = os.path.join(tmp, "base.db")
+            led = _ledger(base)
+        else:
+            base_cm = pgcluster.database(server)
+            base = base_cm.__enter__()
+            led = _ledger(base)
+        try:
+            uids = _register_cards(led, cards)
+            _timed_run(led)  # the city's earlier days are reconciled: the day's run starts from that checkpoint
+            t1 = time.perf_counter()
+            city = CityJournals(uids, seed)
+            day1, sold1 = city.day(readers, sales)
+            day2, sold2 = city.day(readers, sales)
+            t2 = time.perf_counter()
+            n_records = _store_day(led, day1, True)
+            del day1
+            led.close()
+            t3 = time.perf_counter()
+            runs = []
+            for i in range(repeats):
+                if server is None:
+                    where = os.path.join(tmp, "run%d.db" % i)
+                    shutil.copyfile(base, where)
+                    cm = None
+                else:
+                    cm = pgcluster.database(server, template=base)
+                    where = cm.__enter__()
+                try:
+                    led = _ledger_at(where)
+                    first, rep1 = _timed_run(led)
+                    _store_day(led, day2, False)
+                    second, rep2 = _timed_run(led)
+                    again, rep3 = _timed_run(led)
+                    ok = (rep1.totals["all_journal_debit_fen"] == sold1 and rep1.totals["redeemed_fen"] == sold1
+                          and rep2.totals["redeemed_fen"] == sold1 + sold2 and rep3.booked["redemptions"] == 0
+                          and not rep2.findings and rep2.totals["audit_log"] == "verifies")
+                    runs.append({"day1_seconds": round(first, 2), "day2_seconds": round(second, 2),
+                                 "rerun_seconds": round(again, 2), "to_the_fen": ok,
+                                 "debits": [rep1.booked["redemptions"], rep2.booked["redemptions"]]})
+                    totals = dict(rep2.totals, findings=len(rep2.findings), expected_fen=sold1 + sold2)
+                    led.close()
+                finally:
+                    if cm is not None:
+                        cm.__exit__(None, None, None)
+        finally:
+            if server is not None:
+                base_cm.__exit__(None, None, None)
+    worst = {k: max(r[k] for r in runs) for k in ("day1_seconds", "day2_seconds", "rerun_seconds")}
+    d1, d2 = runs[0]["debits"]
+    growth = max((r["day2_seconds"] / d2) / (r["day1_seconds"] / d1) for r in runs)
+    return {"readers": readers, "sales_per_reader": sales, "cards": cards, "records_per_day": n_records,
             "generate_seconds": round(t3 - t0, 1), "cards_seconds": round(t1 - t0, 1),
             "journals_seconds": round(t2 - t1, 1), "insert_seconds": round(t3 - t2, 1),
-            "reconcile_seconds": round(t4 - t3, 2), "totals": totals}
+            "reconcile_seconds": worst["day1_seconds"], "day2_seconds": worst["day2_seconds"],
+            "rerun_seconds": worst["rerun_seconds"], "growth": round(growth, 3),
+            "to_the_fen": all(r["to_the_fen"] for r in runs), "runs": runs, "totals": totals}
+
+
+def city_day_postgresql(readers=100, sales=500, cards=2000, seed=1, repeats=2):
+    """`city_day` on PostgreSQL ($ICPURSE_BENCH_PG or a throwaway cluster, fsync on), or a string
+    saying why it was not measured."""
+    from icpurse.hil import pgcluster
+
+    try:
+        with pgcluster.server(os.environ.get("ICPURSE_BENCH_PG")) as server:
+            return city_day(readers, sales, cards, seed, server=server, repeats=repeats)
+    except pgcluster.Unavailable as exc:
+        return "skipped: %s" % exc
 
 
 def parse_city(text):

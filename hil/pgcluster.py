@@ -67,8 +67,9 @@ def server(url=None, fast=False):
 
 
 @contextmanager
-def database(server_url):
-    """A fresh database on the server for the duration; yields its URL, drops it afterwards."""
+def database(server_url, template=None):
+    """A fresh database on the server for the duration (a copy of the database at URL `template`,
+    which nobody may be connected to); yields its URL, drops it afterwards."""
     import psycopg
     from sqlalchemy.engine import make_url
 
@@ -79,7 +80,10 @@ def database(server_url):
     conninfo = u.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            conn.execute('CREATE DATABASE "%s"' % name)
+            if template is None:
+                conn.execute('CREATE DATABASE "%s"' % name)
+            else:
+                conn.execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, make_url(template).database))
     except psycopg.Error as exc:
         raise Unavailable("cannot create a database on %s: %s" % (u.render_as_string(), exc)) from None
     try:

@@ -40,12 +40,13 @@ def test_city_journals_verify_and_keep_every_card_consistent():
 
 def test_city_day_reconciles_to_the_fen_it_generated():
     c = bench_office.city_day(readers=3, sales=20, cards=6)
-    t = c["totals"]
-    assert (c["records"], t["journal_debits"]) == (2 * 60, 60)
+    t = c["totals"]  # after day 2 (two days of 60 debits)
+    assert (c["records_per_day"], t["journal_debits"]) == (2 * 60, 120) and c["to_the_fen"]
     assert t["findings"] == 0 and t["unbalanced_entries"] == 0 and t["discrepancy_fen"] == 0
     assert t["journal_debit_fen"] == t["redeemed_fen"] == t["expected_fen"] > 0
     assert t["outstanding_fen"] == 6 * FACE - t["expected_fen"]
-    assert c["reconcile_seconds"] > 0 and c["generate_seconds"] > 0
+    assert c["reconcile_seconds"] > 0 and c["generate_seconds"] > 0 and c["growth"] > 0 and len(c["runs"]) == 2
+    assert [r["debits"] for r in c["runs"]] == [[60, 60]] * 2
 
 
 def test_concurrent_upload_figures_count_every_record_once(tmp_path):
@@ -67,8 +68,9 @@ def test_office_figures_and_city_size(monkeypatch, tmp_path):
     out = bench.office_figures((2, 10), 4, readers=2, debits=5, progress=lines.append)
     assert out["cmac_per_s"] > 0 and out["journal_verify_per_s"] > 0 and out["journal_ingest_per_s"] > 0
     assert out["upload_sqlite"]["records"] == 20 and out["upload_postgresql"].startswith("skipped")
-    assert out["city_day"]["totals"]["journal_debits"] == 20
-    assert len(lines) == 5 and lines[-1].startswith("city day 2 readers x 10 sales (4 cards")
+    assert out["city_day"]["totals"]["journal_debits"] == 40 and out["city_day_seconds"] > 0
+    assert out["city_day_pg"].startswith("skipped")
+    assert len(lines) == 6 and lines[-2].startswith("city day 2 readers x 10 sales (4 cards")
     assert bench_office.parse_city("1000x500") == (1000, 500)
 
 

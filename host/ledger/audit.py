@@ -67,8 +67,12 @@ def actor_name(actor) -> str | None:
     return actor if isinstance(actor, str) else actor.username
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON with sorted keys (what every hash and MAC here is taken over)."""
+    return _CANONICAL.encode(value)
 
 
 def format_at(when: dt.datetime) -> str:
@@ -100,10 +104,20 @@ def seal_digest(entries) -> str:
     """SHA-256 over journal entries and their postings, `entries` in id order as
     (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)])."""
     h = hashlib.sha256()
+    stamps = {}
+    encode = _CANONICAL.encode
+    chunk = []
     for eid, key, kind, card_id, operator_id, created_at, memo, lines in entries:
-        h.update(canonical_json([eid, key, kind, card_id, operator_id, _stamp(created_at), memo,
-                                 [[line, code, int(amount)] for line, code, amount in lines]]).encode("utf-8"))
-        h.update(b"\n")
+        stamp = stamps.get(created_at)
+        if stamp is None:
+            stamp = stamps[created_at] = _stamp(created_at)
+        chunk.append(encode([eid, key, kind, card_id, operator_id, stamp, memo,
+                             [[line, code, int(amount)] for line, code, amount in lines]]))
+        if len(chunk) >= 4096:  # hashed in chunks: the same bytes as entry by entry
+            h.update(("\n".join(chunk) + "\n").encode("utf-8"))
+            chunk = []
+    if chunk:
+        h.update(("\n".join(chunk) + "\n").encode("utf-8"))
     return h.hexdigest()
 
 
@@ -139,9 +153,12 @@ def _tail(session: Session):
 
 def append(session: Session, key: bytes | None, when: dt.datetime, operator: str | None, action: str,
            result: str = "ok", card: str | None = None, terminal: str | None = None,
-           details: dict | None = None) -> AuditEntry:
+           details: dict | None = None, booked: list | None = None) -> AuditEntry:
     """Add an entry in the caller's transaction (so it commits or rolls back with the change it
-    records), sealing the bookings made since the last seal."""
+    records), sealing the bookings made since the last seal. `booked`: a bulk writer's bookings of
+    this transaction as it wrote them (seal_digest's tuples, in id order), sealed without reading
+    them back; they must be exactly the journal entries after the last seal (checked by count and
+    ids: anything else raises)."""
     if key is None:
         raise AuditKeyError("this ledger was opened without the audit key, so nothing can be recorded: give a "
                             "key set (--keystore: a workstation or collector export)")
@@ -149,7 +166,7 @@ def append(session: Session, key: bytes | None, when: dt.datetime, operator: str
     session.flush()
     last = _tail(session)
     seq, prev, hw = (last[0] + 1, last[1], last[2] or 0) if last else (1, GENESIS, 0)
-    new = _entries_between(session, hw)
+    new = _entries_between(session, hw) if booked is None else _check_booked(session, hw, booked)
     sealed_upto, seal = (new[-1][0], seal_digest(new)) if new else (hw, None)
     at = format_at(when)
     body = canonical_json(details or {})
@@ -160,6 +177,16 @@ def append(session: Session, key: bytes | None, when: dt.datetime, operator: str
     session.add(entry)
     session.flush()
     return entry
+
+
+def _check_booked(session: Session, hw: int, booked: list) -> list:
+    count, lo, hi = session.execute(select(func.count(), func.min(JournalEntry.id), func.max(JournalEntry.id))
+                                    .where(JournalEntry.id > hw)).one()
+    ids = [b[0] for b in booked]
+    if count != len(booked) or (booked and (ids[0], ids[-1]) != (lo, hi)) or ids != sorted(set(ids)):
+        raise LedgerError("the bookings handed to the seal are not the journal entries after %d (%d in the "
+                          "ledger, %d handed over)" % (hw, count, len(booked)))
+    return booked
 
 
 def unsealed(session: Session) -> bool:
@@ -181,16 +208,32 @@ class AuditBreak:
         return "audit log broken at entry %d: %s" % (self.seq, self.reason)
 
 
-def verify(session: Session, key: bytes | None, expect_head: str | None = None) -> AuditBreak | None:
+def authentic(key: bytes, e: AuditEntry) -> bool:
+    """A keyed entry's stored hash is its content's under `key` (only a key holder wrote it)."""
+    return e.scheme == KEYED and hmac.compare_digest(
+        entry_hash(key, e.prev_hash, e.seq, e.at, e.operator, e.action, e.card_number, e.terminal_number,
+                   e.result, e.details, e.sealed_upto, e.seal), e.entry_hash)
+
+
+def verify(session: Session, key: bytes | None, expect_head: str | None = None,
+           after: tuple | None = None) -> AuditBreak | None:
     """None if every entry chains to the previous one, hashes to its stored hash under `key`, every
     seal matches the bookings it covers, no booking is unsealed and (with `expect_head`) the log
-    still extends that head. Else the first break."""
+    still extends that head. Else the first break.
+
+    `after` = (seq, entry_hash, sealed_upto) of a keyed entry the caller checked (`authentic`) and
+    verified before: only what follows it is verified (a checkpoint, reconciliation.py); what
+    precedes it is what a full verify re-reads."""
     if key is None:
         raise AuditKeyError("verifying the audit log needs the audit key: give a key set (--keystore: a "
                             "workstation or collector export, or the keystore)")
     prev, expected_seq, hw, keyed_seen, head_seen = GENESIS, 1, 0, False, expect_head is None
     expect = (expect_head or "").lower()
-    rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
+    q = select(AuditEntry).order_by(AuditEntry.seq)
+    if after is not None:
+        expected_seq, prev, hw, keyed_seen = after[0] + 1, after[1], after[2] or 0, True
+        q = q.where(AuditEntry.seq > after[0])
+    rows = session.execute(q).scalars()
     for e in rows:
         if e.seq != expected_seq:
             return AuditBreak(expected_seq, "entry %d missing (next entry is %d)" % (expected_seq, e.seq))
@@ -233,6 +276,13 @@ def verify(session: Session, key: bytes | None, expect_head: str | None = None) 
         return AuditBreak(expected_seq, "journal entry %d is sealed by no audit entry (booked outside the ledger, "
                                         "or the entries sealing it were deleted)" % stray)
     return None
+
+
+def checkpoint(session: Session) -> tuple | None:
+    """(seq, entry hash, sealed up to) of the last entry: what `verify(after=)` continues from once
+    everything up to it verified (None: an empty log)."""
+    last = _tail(session)
+    return (int(last[0]), last[1], int(last[2] or 0)) if last else None
 
 
 def head(session: Session) -> tuple[int, str]:

@@ -35,15 +35,17 @@ def _quote(dialect, name):
     return dialect.identifier_preparer.quote(name)
 
 
-def insert_rows(session: Session, table: Table, columns: tuple, rows: list) -> None:
-    """INSERT `rows` (tuples in `columns` order) into `table` in the session's transaction."""
+def insert_rows(session: Session, table: Table, columns: tuple, rows: list, *, copy: bool = True) -> None:
+    """INSERT `rows` (tuples in `columns` order) into `table` in the session's transaction.
+    `copy=False`: multi-row INSERT on PostgreSQL too (COPY FROM refuses a table under row-level
+    security for a role subject to it, e.g. journal_entries for an operator's own login)."""
     if not rows:
         return
     conn = session.connection()
     dialect = conn.dialect
     names = ", ".join(_quote(dialect, c) for c in columns)
     target = _quote(dialect, table.name)
-    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+    if copy and dialect.name == "postgresql" and dialect.driver == "psycopg":
         _copy(conn, "COPY %s (%s) FROM STDIN" % (target, names), rows)
         return
     mark = _PLACEHOLDER.get(dialect.paramstyle)

@@ -270,13 +270,22 @@ class LifecycleRecords:
         with self.uow.read() as s:
             return self._replacement_of(s, old_number)
 
-    def replacements(self) -> dict[str, tuple[str, int]]:
-        """Every replaced card: old number -> (new number, fen its ledger balance moved to the new card)."""
+    def replacements(self, cards=None) -> dict[str, tuple[str, int]]:
+        """Every replaced card: old number -> (new number, fen its ledger balance moved to the new card);
+        `cards`: only among these card numbers (looked up by card, not by reading the whole log)."""
+        q = select(AuditEntry.card_number, AuditEntry.details, AuditEntry.seq).where(
+            AuditEntry.action == "card.replace", AuditEntry.result == "ok")
+        rows = []
         with self.uow.read() as s:
-            rows = s.execute(select(AuditEntry.card_number, AuditEntry.details).where(
-                AuditEntry.action == "card.replace", AuditEntry.result == "ok").order_by(AuditEntry.seq)).all()
+            if cards is None:
+                rows = s.execute(q.order_by(AuditEntry.seq)).all()
+            else:
+                cards = sorted(set(cards))
+                for i in range(0, len(cards), 500):
+                    rows += s.execute(q.where(AuditEntry.card_number.in_(cards[i:i + 500]))).all()
+                rows.sort(key=lambda r: r[2])  # seq order: a later replacement of the same card wins
         out = {}
-        for old, details in rows:
+        for old, details, _ in rows:
             d = json.loads(details)
             out[old] = (d["new_card"], int(d.get("amount") or 0))
         return out

@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Text,
-    TypeDecorator, UniqueConstraint, true,
+    BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String,
+    Text, TypeDecorator, UniqueConstraint, true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -238,11 +238,14 @@ class Posting(Base):
     __table_args__ = (
         UniqueConstraint("entry_id", "line", name="uq_postings_entry_line"),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
+        # an account's postings after a given one, in one index range: reconciliation adds a card's
+        # postings since its checkpoint (reconciliation.py) without reading the card's history
+        Index("ix_postings_account_id_id", "account_id", "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
     line: Mapped[int] = mapped_column(Integer)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     entry: Mapped[JournalEntry] = relationship(back_populates="postings")
     account: Mapped[Account] = relationship()
@@ -377,7 +380,9 @@ class ReaderJournalRecord(Base):
     decoded fields. One record per (terminal, number): re-collecting is a no-op."""
 
     __tablename__ = "reader_journal"
-    __table_args__ = (UniqueConstraint("terminal_id", "number", name="uq_reader_journal_terminal_number"),)
+    __table_args__ = (UniqueConstraint("terminal_id", "number", name="uq_reader_journal_terminal_number"),
+                      # the records of one reader transaction: what resolves an interrupted sale (reconciliation.py)
+                      Index("ix_reader_journal_terminal_txn", "terminal_id", "txn"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
     number: Mapped[int] = mapped_column(BigInteger)
@@ -459,6 +464,40 @@ class ReconException(Base):
     close_requested_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     close_requested_book: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # discrepancy fen
     close_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReconTerminal(Base):
+    """Reconciliation's watermark for one terminal (reconciliation.py): the highest collected record
+    (reader_journal.id) whose debits are booked. `mac` keys the row to the audit key: only a key
+    holder writes a watermark the next run accepts (a forged one is ignored: that run starts over)."""
+
+    __tablename__ = "recon_terminals"
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), primary_key=True, autoincrement=False)
+    record_upto: Mapped[int] = mapped_column(BigInteger)
+    pending_from: Mapped[int] = mapped_column(BigInteger)  # its oldest interrupted sale still unresolved (id)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class ReconMark(Base):
+    """Where the last reconciliation stopped in the ledger's own logs (one row, id 1): audit entries,
+    journal entries and card observations up to these ids were looked at; a card named after them is
+    looked at again. Keyed like ReconTerminal."""
+
+    __tablename__ = "recon_marks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    audit_upto: Mapped[int] = mapped_column(BigInteger)
+    entry_upto: Mapped[int] = mapped_column(BigInteger)
+    observation_upto: Mapped[int] = mapped_column(BigInteger)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
+class ReconCard(Base):
+    """A card reconciliation has seen, and whether its newest state disagreed with the ledger at the
+    last run that looked at it (the run's totals without re-threading every card)."""
+
+    __tablename__ = "recon_cards"
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), primary_key=True, autoincrement=False)
+    mismatched: Mapped[bool] = mapped_column(Boolean)
 
 
 class ProgrammeCode(Base):

@@ -22,6 +22,7 @@ same unit of work and nothing else. The services, one module each:
 | `lifecycle_records` | `lifecycle_records.py` | lost, replacement, redemption, goods refunds, re-activation, closing |
 | `rekey_records` | `rekey_records.py` | the re-key journal |
 | `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
+| `reconciliation` | `reconciliation.py` | set-based reads/writes and watermarks of a reconciliation run |
 | `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
 | `outlets` | `outlets.py` | sales points, kiosk terminals, terminal status, cut-offs per programme or outlet |
 | `adjustments` | `adjustments.py` | refunds and adjustments of top-ups after the cut-off (four eyes) |
@@ -51,6 +52,7 @@ from icpurse.host.ledger.outlets import Outlets
 from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
 from icpurse.host.ledger.programmes import Programmes
+from icpurse.host.ledger.reconciliation import Reconciliation
 from icpurse.host.ledger.rekey_records import RekeyRecords
 from icpurse.host.ledger.sales import Sales
 from icpurse.host.ledger.stock import Stock
@@ -103,6 +105,7 @@ class Ledger:
         self.lifecycle_records = LifecycleRecords(self.uow)
         self.rekey_records = RekeyRecords(self.uow)
         self.books = Books(self.uow)
+        self.reconciliation = Reconciliation(self.uow)
         self.audit = AuditLog(self.uow)
         self.outlets = Outlets(self.uow)
         self.adjustments = Adjustments(self.uow)

@@ -158,7 +158,7 @@ def _journal_view(r: ReaderJournalRecord, number: str) -> JournalRecordView:
                              r.balance_after, r.txn, r.reader_time, bytes(r.raw))
 
 
-def _exception_view(e: ReconException, requester: str | None = None) -> ExceptionView:
+def exception_view(e: ReconException, requester: str | None = None) -> ExceptionView:
     return ExceptionView(e.id, e.fingerprint, e.kind, e.card_number, e.terminal_number, e.amount, e.summary,
                          json.loads(e.evidence), e.proposal, e.status, e.business_date, e.created_at,
                          e.close_reason, e.blacklist_version, requester, e.close_requested_as)
@@ -166,7 +166,7 @@ def _exception_view(e: ReconException, requester: str | None = None) -> Exceptio
 
 def _view(s, e: ReconException) -> ExceptionView:
     requester = s.get(Operator, e.close_requested_by).username if e.close_requested_by else None
-    return _exception_view(e, requester)
+    return exception_view(e, requester)
 
 
 class Store:
@@ -400,7 +400,7 @@ class Store:
         def do(s):
             row = s.execute(select(ReconException).where(ReconException.fingerprint == fingerprint)).scalar_one_or_none()
             if row is not None:
-                return _exception_view(row), False
+                return exception_view(row), False
             now = self.uow.now()
             row = ReconException(fingerprint=fingerprint, kind=kind, card_number=card_number, terminal_number=terminal,
                                  amount=amount, summary=summary, evidence=canonical_json(evidence or {}),
@@ -410,7 +410,7 @@ class Store:
             s.flush()
             self.uow.audit(s, None, "exception.add", card=card_number, terminal=terminal, kind=kind, id=row.id,
                            fingerprint=fingerprint, amount=amount, proposal=proposal)
-            return _exception_view(row), True
+            return exception_view(row), True
 
         return self.uow.run("exception.add", None, do, card=card_number, terminal=terminal)
 

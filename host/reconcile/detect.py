@@ -108,9 +108,11 @@ def thread(observations):
     obs = sorted(observations, key=lambda o: (o.time, o.seq))
     lines = []
     forks = []  # (fork observation, conflicting, highest before)
-    seen = []
+    by_state = {}  # (seq, balance) -> observations seen with it: "the same state again" in one lookup
+    first_at = {}  # seq -> the first observation seen with it
+    highest = None  # the first observation seen with the highest counter
     for o in obs:
-        if any(p.same_state(o) for p in seen):
+        if any(p.same_state(o) for p in by_state.get((o.seq, o.balance), ())):
             continue  # the same state seen again
         fits = [ln for ln in lines if ln.continues(o)]
         if fits:
@@ -118,11 +120,12 @@ def thread(observations):
         elif not lines:
             lines.append(Line([o]))
         else:
-            conflicting = next((p for p in seen if p.seq == o.seq), None)
-            highest = max(seen, key=lambda p: p.seq)
             lines.append(Line([o]))
-            forks.append((o, conflicting, highest, len(lines) - 1))
-        seen.append(o)
+            forks.append((o, first_at.get(o.seq), highest, len(lines) - 1))
+        by_state.setdefault((o.seq, o.balance), []).append(o)
+        first_at.setdefault(o.seq, o)
+        if highest is None or o.seq > highest.seq:
+            highest = o
     divergences = []
     for fork, conflicting, highest, idx in forks:
         new = lines[idx]
