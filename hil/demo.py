@@ -149,10 +149,11 @@ class Demo:
     def open_readers(self):
         for i, number in enumerate(TERMINALS):
             vr = VirtualReader(str(self.dir / "readers" / number))
+            vr.install_transport_key(terminals.transport_key(self.ledger, self.domain, number))  # the lab ceremony
             client = RigClient(vr)
             terminals.provision(self.ledger, client, self.domain, "admin", number, outlet="Store %d" % (i + 1),
                                 merchant="Example Retail Group")
-            terminals.sign_in(self.ledger, client, "clerk", number)
+            terminals.sign_in(self.ledger, client, "clerk", number, self.domain)
             self.readers[number] = (vr, client)
         self.say("provisioned and signed in %d virtual store readers (real firmware on the simulated PN532): %s"
                  % (len(TERMINALS), ", ".join(TERMINALS)))
@@ -222,8 +223,8 @@ class Demo:
         totals = []
         for number, (vr, client) in self.readers.items():
             keys = jv.journal_keys(self.domain, int(number))
-            terminals.collect(self.ledger, client, keys, number)
-            totals.append(terminals.day_close(self.ledger, client, keys, "clerk", number))
+            terminals.collect(self.ledger, client, keys, number, domain=self.domain)
+            totals.append(terminals.day_close(self.ledger, client, keys, "clerk", number, domain=self.domain))
         self.say("journals collected (MAC and chain verified), day closed at both readers; batch totals match "
                  "the journals")
         return totals
@@ -246,7 +247,7 @@ class Demo:
     def next_morning(self):
         self.clock.advance(hours=14)
         for number, (vr, client) in self.readers.items():
-            terminals.sign_in(self.ledger, client, "clerk", number)
+            terminals.sign_in(self.ledger, client, "clerk", number, self.domain)
         try:
             self.tap(TERMINALS[0], self.rolled, 100)
             refused = None

@@ -6,7 +6,9 @@
    shortfall goes to the explicit discrepancy account first (never hidden, never an overdraft);
 2. re-verifies every terminal's collected journal (MACs, chain, gaps, edits) when the key domain is given;
 3. threads each card's observations (journals, audits, top-ups) into histories: counter regression or a
-   counter reused with other content = rollback; two histories in use = clone;
+   counter reused with other content = rollback; two histories in use = clone; but a left-behind
+   history written by one terminal alone, which the card's current history (seen by others) does not
+   contain, is a terminal finding against that terminal (`attribution.split`, `terminal_unexplained`);
 4. compares each card's newest observed balance with the ledger: more on the card than the ledger
    explains = forgery (unexplained balance);
 5. lists top-ups left unconfirmed, debits on blacklisted cards after the blacklist version reached that
@@ -18,6 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from icpurse.host import codec
+from icpurse.host.reconcile import attribution
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime
 
@@ -137,14 +140,21 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         open_topups.setdefault(t.card_number, []).append(t)
     mismatched = 0
     for number in sorted(obs):
-        lines, divergences = thread(obs[number])
+        # a terminal's records the card's own history does not contain are that terminal's finding
+        kept, unexplained = attribution.split(obs[number])
+        for u in unexplained:
+            found.add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
+                      u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
+                      proposal=None)
+        lines, divergences = thread(kept)
         for d in divergences:
             found.add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                       evidence=d.evidence(), proposal="blacklist")
         now = latest(lines)
         if now is None:
             continue
-        ledger_balance = ledger.books.outstanding_balance(number)
+        # the ledger booked the unexplained debits: the card never paid them
+        ledger_balance = ledger.books.outstanding_balance(number) + sum(u.debit_fen for u in unexplained)
         if now.balance > ledger_balance:
             mismatched += 1
             found.add("balance:%s:%d:%d:%d" % (number, now.seq, now.balance, ledger_balance), "forgery",

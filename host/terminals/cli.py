@@ -1,7 +1,10 @@
 """`icpurse terminal ...`: provision a store reader, sign in (day open), collect its journal, close its day.
 
-The store reader is reached over its USB link (--port PATH or --reader serial:PATH); options,
-sign-in and exit codes: host/clikit (5 when a journal or a day close does not verify)."""
+The store reader is reached over its USB link (--port PATH or --reader serial:PATH); every request
+that changes it is signed with the terminal's link key, from the keystore. Options, sign-in and exit
+codes: host/clikit (5 when a journal, a day close or the reader's MAC does not verify)."""
+import os
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -37,30 +40,66 @@ def terminal():
 @click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
+@click.option("--issuance", is_flag=True,
+              help="an issuance reader: its signed configuration allows transparent card access (CARD_*)")
 @uses(db=True, keystore="required", link=True, operator="required")
-def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap):
-    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings."""
+def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap, issuance):
+    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings.
+
+    A blank reader must have been through the lab's transport key ceremony for NUMBER
+    (`icpurse terminal transport-key NUMBER`, docs/hardware.md); a provisioned one is re-provisioned
+    under its own link key."""
     domain = session.domain()
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
     grace = service.programme_settings(ledger.programmes.programme(programme_id))["grace_days"] if programme_id else 0
     out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
-                            fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
+                            fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
+                            transparent=issuance)
     click.echo("terminal %s provisioned: key versions %s (current %d), %s mode" % (
         number, ", ".join(map(str, out["key_versions"])), out["current"], out["settings"]["mode"]))
 
 
+@terminal.command("transport-key")
+@click.argument("number")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="write the key here (hex, readable by you only) for the lab's board (`make deploy "
+                   "TRANSPORT_KEY=FILE`) or the virtual reader (`icpurse sim reader --transport-key FILE`)")
+@uses(db=True, keystore="required", operator="required", json=True)
+def transport_key_cmd(session, number, out_path, as_json):
+    """The lab ceremony: the one-off key a blank reader needs for its first provisioning as NUMBER.
+
+    The key goes into the board's NVS in the lab; `terminal provision` uses it once and the reader
+    erases it. Register the terminal first (it is what the key is bound to)."""
+    domain = session.domain()
+    ledger = session.ledger()
+    op = session.sign_in().username
+    key = service.transport_key(ledger, domain, number)
+    from icpurse.keys.hierarchy import kcv
+
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.hex() + "\n")
+    ledger.store.record_transport_key(op, number, kcv(key))
+    if as_json:
+        emit_json({"terminal": number, "kcv": kcv(key), "file": out_path}, sort_keys=True)
+    else:
+        click.echo("transport key of terminal %s (KCV %s) written to %s: put it on the blank reader, then "
+                   "`icpurse terminal provision %s`" % (number, kcv(key), out_path, number))
+
+
 @terminal.command("sign-in")
 @click.argument("number", required=False)
-@uses(db=True, link=True, operator="required")
+@uses(db=True, keystore="required", link=True, operator="required")
 def sign_in_cmd(session, number):
-    """Day open: set the clock, download the current blacklist, sign in."""
+    """Day open (签到): the current blacklist, then the day configuration the back office signs."""
+    domain = session.domain()
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
     number = _number(client, number)
-    out = service.sign_in(ledger, client, op, number)
+    out = service.sign_in(ledger, client, op, number, domain)
     click.echo("terminal %s signed in: day %d, batch %d, blacklist version %d" % (
         number, out["day"], out["batch"], out["blacklist_version"]))
 
@@ -79,7 +118,7 @@ def collect(session, number, as_json):
     ledger = session.ledger()
     client = session.link()
     number = _number(client, number)
-    rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number)
+    rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number, domain=domain)
     if as_json:
         emit_json({"terminal": number, "stored": rep.stored, "duplicates": rep.duplicates, "acked": rep.acked,
                    "last": rep.last_number, "problems": [p.evidence() for p in rep.problems],
@@ -103,7 +142,7 @@ def day_close_cmd(session, number):
     client = session.link()
     op = session.sign_in().username
     number = _number(client, number)
-    batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number)
+    batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number, domain=domain)
     click.echo("terminal %s batch %d (records %d..%d): reader %d debits, %s; journal %d debits, %s" % (
         number, batch.batch, batch.first_number, batch.last_number, batch.reader_count, yuan(batch.reader_sum),
         batch.journal_count, yuan(batch.journal_sum)))

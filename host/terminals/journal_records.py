@@ -7,7 +7,7 @@ of firmware/kdf.py is used (icpurse.protocol.crypto.kdf: same functions and resu
 1:1; AES-CMAC from `cryptography`, ~4x faster than the firmware's pure-Python AES on CPython).
 Layout through the generated codec only.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from icpurse.host import codec
 from icpurse.protocol.crypto import kdf
@@ -66,17 +66,20 @@ def mac_ok(raw, terminal: int, keys: dict) -> bool:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a journal: kind is mac | chain | gap | number | terminal | key."""
+    """One thing wrong with a journal: kind is mac | chain | gap | number | terminal | key | order |
+    truncated. `extra`: more evidence (e.g. the last missing number of a gap)."""
 
     kind: str
     number: int
     detail: str
     raw: bytes = b""
+    extra: dict = field(default_factory=dict)
 
     def evidence(self) -> dict:
         out = {"kind": self.kind, "number": self.number, "detail": self.detail}
         if self.raw:
             out["raw"] = self.raw.hex()
+        out.update(self.extra)
         return out
 
 
@@ -131,3 +134,38 @@ def journal_keys(domain, terminal: int) -> dict:
 
     export = exports.reader_keyset(domain, terminal, versions=sorted(domain.versions))
     return {v: keys["journal"].material for v, keys in export.versions.items()}
+
+
+def verify_records(raws, terminal: int, keys: dict):
+    """Verify each record on its own -- decodes, MAC under the terminal's journal key, names this
+    terminal -- in the order the reader sent them; the chain is checked once the records are in
+    the ledger in number order (host/terminals/integrity.py).
+
+    Returns (good, problems): `good` are the authentic records up to the first one that is not
+    (nothing after a forged record is taken); a record numbered at or below one sent before it is
+    still taken but reported (`order`: the reader's flash was rearranged)."""
+    good, problems = [], []
+    highest = 0
+    for raw in raws:
+        raw = bytes(raw)
+        try:
+            rec = decode(raw)
+        except ValueError as e:
+            problems.append(Problem("mac", highest + 1, "undecodable record: %s" % e, raw))
+            break
+        if rec.key_version not in keys:
+            problems.append(Problem("key", rec.number, "journal key version %d is unknown" % rec.key_version, raw))
+            break
+        if not mac_ok(raw, terminal, keys):
+            problems.append(Problem("mac", rec.number, "record %d fails its MAC (edited or forged)" % rec.number, raw))
+            break
+        if rec.terminal_field != terminal:
+            problems.append(Problem("terminal", rec.number, "record %d names terminal %08d" % (
+                rec.number, rec.terminal_field), raw))
+            break
+        if rec.number <= highest:
+            problems.append(Problem("order", rec.number, "record %d was sent after record %d: the journal's "
+                                    "records were moved" % (rec.number, highest), raw))
+        good.append(rec)
+        highest = max(highest, rec.number)
+    return good, problems

@@ -57,7 +57,7 @@ def test_requests_in_pieces_with_garbage_get_one_answer_each():
 
 def test_fixed_price_mode_debits_every_card_presented_until_reboot():
     vr = rf.reader()
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_FIXED_PRICE, 650, 0, 0, 0, 1, 0))
+    rf.configure(vr, mode=codec.MODE_FIXED_PRICE, fixed_price=650, grace=0)
     card = fx.new_card(2000)
     rf.present(vr, card)
     port = Port()
@@ -67,7 +67,8 @@ def test_fixed_price_mode_debits_every_card_presented_until_reboot():
     def stop():
         loops.append(1)
         if len(loops) == 5:  # the host asks for a reboot on the fifth pass
-            port.inbox.extend(link.encode_frame(codec.LINK_KIND_REQUEST, 9, codec.LINK_CMD_REBOOT))
+            port.inbox.extend(link.encode_frame(codec.LINK_KIND_REQUEST, 9, codec.LINK_CMD_REBOOT,
+                                                vr.signer.sign(codec.LINK_CMD_REBOOT)))
         return len(loops) > 50
 
     server.serve(stop)
