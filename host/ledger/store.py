@@ -45,6 +45,7 @@ class JournalRecordView:
     txn: int
     reader_time: int
     raw: bytes
+    collected_at: dt.datetime | None = None  # when the back office stored it (None: not from the ledger)
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def _exception_row(s, exception_id: int) -> ReconException:
 
 def _journal_view(r: ReaderJournalRecord, number: str) -> JournalRecordView:
     return JournalRecordView(number, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
-                             r.balance_after, r.txn, r.reader_time, bytes(r.raw))
+                             r.balance_after, r.txn, r.reader_time, bytes(r.raw), r.collected_at)
 
 
 def _exception_view(e: ReconException) -> ExceptionView:

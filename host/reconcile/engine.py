@@ -122,8 +122,10 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     for r in committed:
         number = uids.get(r.uid)
         if number is not None:
+            # a reader's clock is its own: a record cannot have happened after the office stored it
+            when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
             obs.setdefault(number, []).append(Observation(
-                number, r.reader_time, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
+                number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
                 r.kind, r.amount, int(r.terminal), r.txn))
     for o in ledger.store.card_observations():
         obs.setdefault(o.card_number, []).append(Observation(

@@ -52,7 +52,7 @@ class World:
         self._serial = 0
 
     # --- cards ---
-    def issue(self, face_value=50000, uid=None, kind="anonymous"):
+    def issue(self, face_value=50000, uid=None, kind="anonymous", expiry=0):
         """A personalised card carrying `face_value`, sold, paid and activated in the ledger."""
         self._serial += 1
         number = "5031%08d" % self._serial
@@ -66,7 +66,8 @@ class World:
         led.sales.confirm_payment("finance", number)
         led.sales.activate(number, "finance")
         keys = workstation_ring().for_card(uid, DOMAIN.current)
-        fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer)
+        fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer,
+                                         expiry=expiry)
         card = factory.issued_card(uid, keys, fields, now=cardtime.seconds(self.clock()) - 3600)
         card.faults = Faults()
         self.load(card, face_value)
