@@ -134,6 +134,14 @@ class LinkGuard:
     def erase_transport_key(self):
         self._nvs.erase(_TRANSPORT)
 
+    @staticmethod
+    def erase(nvs):
+        """Every link key, the transport key, the nonce and the counter (the lab jumper)."""
+        for v in range(1, 256):
+            nvs.erase("l%d" % v)
+        nvs.erase(_TRANSPORT)
+        nvs.erase(_STATE)
+
     def state(self, key_version):
         if self.keys(key_version) is not None:
             return codec.LINK_STATE_PROVISIONED

@@ -75,6 +75,7 @@ class Reader:
         self.reboot_requested = False
         self.tag = None  # transparent mode: the selected card
         self.journal = None
+        self.watchdog = None  # fed while waiting for a card (main.py sets the board's)
         self.guard = LinkGuard(store.nvs, random_bytes or _default_random)
         self._load_keys()
         self._reapply_config()
@@ -445,6 +446,8 @@ class Reader:
         """Bounded wait for a card in the field; LinkFail(NO_CARD) after `timeout_ms`."""
         start = self.clock.ticks_ms()
         while True:
+            if self.watchdog is not None:
+                self.watchdog.feed()  # a wait for a card may outlast the watchdog's timeout
             found = self.pn532.list_passive_target(min(timeout_ms, 200) or 1)
             if found is not None:
                 uid, atqa, sak = found

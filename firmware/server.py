@@ -1,5 +1,6 @@
 """The reader's main loop: USB link requests in, responses out; between requests, the standalone
-fixed-price mode (canteen, vending) debits any card presented."""
+fixed-price mode (canteen, vending) debits any card presented. Every pass feeds the watchdog (a
+loop that hangs resets the board) and lets the indicator switch its LED and buzzer on time."""
 from icpurse.firmware import link
 
 from icpurse.protocol.mpy import const
@@ -10,11 +11,13 @@ _FIXED_PRICE_POLL_MS = const(150)
 
 
 class LinkServer:
-    def __init__(self, port, reader, clock):
-        """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking)."""
+    def __init__(self, port, reader, clock, watchdog=None):
+        """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking);
+        `watchdog`: feed() once per pass (hal.esp32.Watchdog; None in tests and the simulator)."""
         self.port = port
         self.reader = reader
         self.clock = clock
+        self.watchdog = watchdog
         self.frames = link.FrameReader()
         self._buf = bytearray(256)
         self._mv = memoryview(self._buf)
@@ -35,7 +38,11 @@ class LinkServer:
     def serve(self, stop=None):
         """Run until the host asks for a reboot (or `stop()` says so)."""
         reader = self.reader
+        ui = reader.ui
         while not reader.reboot_requested and not (stop and stop()):
+            if self.watchdog is not None:
+                self.watchdog.feed()
+            ui.tick(self.clock.ticks_ms())
             if self.poll():
                 continue
             if reader.poll_fixed_price(_FIXED_PRICE_POLL_MS) is None:
