@@ -105,6 +105,13 @@ class Indicator:
             self._next += 1
         return False
 
+    def due_in(self, now_ms):
+        """ms until the pattern's next step is due (0: now), or -1 when nothing is left to switch:
+        how long the main loop may block without a beep running over."""
+        if self._next >= len(self.steps) or self.clock is None:
+            return -1
+        return max(0, self.steps[self._next][0] - self.clock.ticks_diff(now_ms, self._start))
+
     def ready(self, price=0):
         self._set(_READY, price, ("Ready", yuan(price) if price else "Present card"))
 

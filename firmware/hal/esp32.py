@@ -22,7 +22,7 @@ _I2C_SCL = const(22)
 _I2C_SDA = const(21)
 _I2C_FREQ = const(100000)
 # The PN532 stretches SCL for up to ~440 us; the ESP32 port's default bus timeout is shorter, and a
-# timeout there looks like a dead chip (prior-art.md "Reader stack pitfalls").
+# timeout there looks like a dead chip.
 _I2C_TIMEOUT_US = const(50000)
 _LAB_PIN = const(13)  # jumper to GND at reset: lab mode (docs/hardware.md "The REPL in production")
 _WDT_MS = const(8000)
@@ -149,12 +149,20 @@ class UartLink:
     MICROPY_HW_ENABLE_UART_REPL 0, board/), so nothing but link frames ever reaches the board."""
 
     def __init__(self, uart_id=_LINK_UART, baud=_LINK_BAUD):
+        import select
+
         self._uart = machine.UART(uart_id, baudrate=baud, timeout=0, timeout_char=0)
+        self._poll = select.poll()
+        self._poll.register(self._uart, select.POLLIN)
 
     def readinto(self, buf):
         if not self._uart.any():
             return None
         return self._uart.readinto(buf)
+
+    def wait(self, ms):
+        """Block until the host sends something or `ms` pass (the server's idle wait)."""
+        return bool(self._poll.poll(ms))
 
     def write(self, buf):
         return self._uart.write(buf)
@@ -188,17 +196,26 @@ class UsbLink:
         self._out = sys.stdout.buffer
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
+        self._one = bytearray(1)
         no_interrupt()
 
     def readinto(self, buf):
+        # MicroPython's stdin cannot read "what is there": a read of n bytes blocks until n bytes
+        # have come. So every byte the poll reports is taken, as long as bytes keep coming (a
+        # whole frame in one call when the host sent it at once), through one preallocated byte:
+        # nothing is allocated per byte.
+        one = self._one
         n = 0
         while n < len(buf) and self._poll.poll(0):
-            b = self._in.read(1)
-            if not b:
+            if not self._in.readinto(one):  # type: ignore[union-attr]  # MicroPython streams have readinto
                 break
-            buf[n] = b[0]
+            buf[n] = one[0]
             n += 1
         return n or None
+
+    def wait(self, ms):
+        """Block until the host sends something or `ms` pass (the server's idle wait)."""
+        return bool(self._poll.poll(ms))
 
     def write(self, buf):
         return self._out.write(buf)

@@ -44,12 +44,13 @@ def terminal():
               help="an issuance reader: its signed configuration allows transparent card access (CARD_*)")
 @uses(db=True, keystore="required", link=True, operator="required")
 def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap, issuance):
-    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings.
+    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings (the reader
+    key set of NUMBER: `icpurse keys export --role reader --terminal NUMBER`).
 
     A blank reader must have been through the lab's transport key ceremony for NUMBER
     (`icpurse terminal transport-key NUMBER`, docs/hardware.md); a provisioned one is re-provisioned
     under its own link key."""
-    domain = session.domain()
+    domain = session.keys("reader", service.check_number(number))
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -71,8 +72,9 @@ def transport_key_cmd(session, number, out_path, as_json):
     """The lab ceremony: the one-off key a blank reader needs for its first provisioning as NUMBER.
 
     The key goes into the board's NVS in the lab; `terminal provision` uses it once and the reader
-    erases it. Register the terminal first (it is what the key is bound to)."""
-    domain = session.domain()
+    erases it. Register the terminal first (it is what the key is bound to). Needs the reader key set
+    of NUMBER (it holds the transport key)."""
+    domain = session.keys("reader", service.check_number(number))
     ledger = session.ledger()
     op = session.sign_in().username
     key = service.transport_key(ledger, domain, number)
@@ -93,8 +95,9 @@ def transport_key_cmd(session, number, out_path, as_json):
 @click.argument("number", required=False)
 @uses(db=True, keystore="required", link=True, operator="required")
 def sign_in_cmd(session, number):
-    """Day open (签到): the current blacklist, then the day configuration the back office signs."""
-    domain = session.domain()
+    """Day open (签到): the current blacklist, then the day configuration the back office signs (a
+    collector key set: it derives each terminal's link and configuration keys)."""
+    domain = session.keys("collector")
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -111,10 +114,12 @@ def _print_problems(problems):
 
 @terminal.command()
 @click.argument("number", required=False)
-@uses(db=True, keystore="required", link=True, json=True)
+@uses(db=True, keystore="required", link=True, operator="required", json=True)
 def collect(session, number, as_json):
-    """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge."""
-    domain = session.domain()
+    """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge (a collector key
+    set, a signed-in operator)."""
+    domain = session.keys("collector")
+    session.sign_in()
     ledger = session.ledger()
     client = session.link()
     number = _number(client, number)
@@ -136,8 +141,9 @@ def collect(session, number, as_json):
 @click.argument("number", required=False)
 @uses(db=True, keystore="required", link=True, operator="required")
 def day_close_cmd(session, number):
-    """Day close (日切): collect, close the reader's batch, check its totals against the journal."""
-    domain = session.domain()
+    """Day close (日切): collect, close the reader's batch, check its totals against the journal; prints
+    the audit log's head to record outside the ledger (`icpurse audit log verify --expect-head`)."""
+    domain = session.keys("collector")
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -147,6 +153,9 @@ def day_close_cmd(session, number):
         number, batch.batch, batch.first_number, batch.last_number, batch.reader_count, yuan(batch.reader_sum),
         batch.journal_count, yuan(batch.journal_sum)))
     _print_problems(rep.problems)
+    seq, head = ledger.audit.audit_head()
+    click.echo("audit log head: %d entries, %s (record it: `icpurse audit log verify --expect-head %s`)" % (
+        seq, head, head))
     if not batch.balanced or rep.problems:
         raise Failure("day close of terminal %s does not match its journal" % number, Exit.INTEGRITY)
 

@@ -35,6 +35,13 @@ class TerminalError(Exception):
     exit_code = 1  # refused or failed (the icpurse command's exit code)
 
 
+def check_number(number: str) -> int:
+    """The terminal number as an int; TerminalError unless it is 8 digits, not all zero."""
+    if not (isinstance(number, str) and len(number) == 8 and number.isdigit()) or int(number) == 0:
+        raise TerminalError("a terminal number has 8 digits, not all zero: %r" % (number,))
+    return int(number)
+
+
 def _terminal_int(number: str) -> int:
     return int(number)
 
@@ -66,6 +73,12 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     signing with the new link key. Returns a summary dict."""
     from icpurse.keys import exports
 
+    t_int = check_number(number)
+    try:  # the key set first: a wrong one registers nothing
+        export = exports.reader_keyset(domain, t_int)
+    except exports.ExportError as e:
+        raise tkeys.TerminalKeyError("%s: use the reader key set of terminal %s (`icpurse keys export --role reader "
+                                     "--terminal %s`)" % (e, number, number)) from None
     try:
         term = ledger.store.terminal(number)
     except NotFound:
@@ -75,8 +88,6 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     if term.status != "enabled":
         raise TerminalError("terminal %s is disabled" % number)
     price = fixed_price if fixed_price is not None else term.fixed_price
-    t_int = _terminal_int(number)
-    export = exports.reader_keyset(domain, t_int)
     versions = sorted(export.versions)
     tkeys.authenticate(client, domain, t_int)
     for v in versions:  # older first, the current one last and made current
@@ -107,8 +118,7 @@ def transport_key(ledger, domain, number) -> bytes:
     """The lab ceremony's key for the blank reader that becomes terminal `number` (docs/hardware.md):
     written into the board's NVS before it leaves the lab, used once by `provision`, then erased by
     the reader. The key is bound to the terminal number; a registered terminal must be enabled."""
-    if not (len(number) == 8 and number.isdigit()) or int(number) == 0:
-        raise TerminalError("a terminal number has 8 digits, not all zero: %r" % number)
+    check_number(number)
     try:
         if ledger.store.terminal(number).status != "enabled":
             raise TerminalError("terminal %s is disabled" % number)

@@ -1,15 +1,16 @@
 """Reader trust: the settings the back office signs into a terminal's day configuration, and the
 journal high-water marks a reader reported at each contact (truncation and number reuse found at
-collection).
+collection). On PostgreSQL the job roles of 0003c get the new table: every operator reads it; the
+jobs that contact readers (provision, sign-in, collection, day close, terminal audits) add marks.
 
-Revision ID: 0003_readertrust
-Revises: 0002_personalisation
+Revision ID: 0004_readertrust
+Revises: 0003c_ot_pg_roles
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_readertrust"
-down_revision = "0002_personalisation"
+revision = "0004_readertrust"
+down_revision = "0003c_ot_pg_roles"
 branch_labels = None
 depends_on = None
 
@@ -30,6 +31,19 @@ def upgrade():
     )
     op.create_index(op.f('ix_terminal_journal_marks_terminal_id'), 'terminal_journal_marks', ['terminal_id'],
                     unique=False)
+    if op.get_bind().dialect.name == "postgresql":
+        _grant("GRANT SELECT ON terminal_journal_marks TO %I", "operator")
+        _grant("GRANT USAGE, SELECT ON SEQUENCE terminal_journal_marks_id_seq TO %I", "operator")
+        for job in MARK_WRITERS:
+            _grant("GRANT INSERT ON terminal_journal_marks TO %I", job)
+
+
+# the job roles (0003c) whose operators contact readers and so record their high-water marks
+MARK_WRITERS = ("terminal-operator", "issuer-admin", "finance", "auditor")
+
+
+def _grant(sql_fmt, job):
+    op.execute("DO $$ BEGIN EXECUTE format(%r, current_database() || '/%s'); END $$" % (sql_fmt, job))
 
 
 def downgrade():
