@@ -17,6 +17,8 @@ MPY_DIR := tests/micropython
 APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential pkgconf postgresql chromium fonts-noto-cjk nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
+CHIP ?= esp32
+TRANSPORT_KEY ?=
 HIL_ARGS ?=
 FUZZ_SECONDS ?= 60
 # The MicroPython API the firmware is type-checked against (tools/firmware_types.py): the ESP32
@@ -35,8 +37,9 @@ help:
 	@echo "make bench     benchmarks: reader tap (virtual clock), heap, back office (wall clock); --city RxS"
 	@echo "make types     type-check the firmware against the MicroPython ESP32 stubs (make test does too)"
 	@echo "make fuzz      every atheris fuzz target for FUZZ_SECONDS (default 60) each; make test runs a short pass"
-	@echo "make deploy PORT=/dev/ttyUSB0          compile and copy the firmware to an ESP32 (mpremote)"
-	@echo "make flash PORT=... FIRMWARE=x.bin     erase the ESP32, write a MicroPython image (esptool)"
+	@echo "make deploy PORT=/dev/ttyUSB0 [TRANSPORT_KEY=file]   compile and copy the firmware to an ESP32 (mpremote);"
+	@echo "                                       with the lab's transport key for a blank reader's first provisioning"
+	@echo "make flash PORT=... FIRMWARE=x.bin [CHIP=esp32|esp32s3]  erase the board, write a MicroPython image (esptool)"
 	@echo "make hil RIG=hil/rigs/esp32-pn532.toml PORT=/dev/ttyUSB0   HIL scenario suite (skips, exit 0, without the board)"
 
 apt: $(VENV)/.apt
@@ -100,10 +103,10 @@ $(VENV)/.device: $(VENV)/.installed
 deploy: device
 	@[ -n "$(PORT)" ] || { echo "make deploy: set PORT, e.g. make deploy PORT=/dev/ttyUSB0" >&2; exit 2; }
 	@$(MAKE) --no-print-directory firmware
-	@$(BIN)/python tools/board.py deploy --port "$(PORT)" build/firmware
+	@$(BIN)/python tools/board.py deploy --port "$(PORT)" --transport-key "$(TRANSPORT_KEY)" build/firmware
 
 flash: device
-	@$(BIN)/python tools/board.py flash --port "$(PORT)" --firmware "$(FIRMWARE)"
+	@$(BIN)/python tools/board.py flash --port "$(PORT)" --firmware "$(FIRMWARE)" --chip "$(CHIP)"
 
 # The scenario suite of tests/hil on a rig (real hardware): skipped with a one-line reason, exit 0,
 # when the rig's devices are absent. `make test` runs the same suite on hil/rigs/virtual.toml.

@@ -77,6 +77,9 @@ PURPOSE_SECTOR_KEY_B = const(17)
 PURPOSE_PURSE_MAC = const(32)
 PURPOSE_LOAD_MAC = const(33)
 PURPOSE_JOURNAL = const(48)
+PURPOSE_LINK = const(49)
+PURPOSE_CONFIG = const(50)
+PURPOSE_TRANSPORT = const(51)
 
 # --- icpurse.protocol.records.Refusal ---
 R_UNKNOWN_CARD = const(2)
@@ -138,13 +141,27 @@ LINK_ERR_NO_CARD = const(8)
 LINK_ERR_JOURNAL_FULL = const(9)
 LINK_ERR_PENDING = const(10)
 LINK_ERR_BAD_ORDER = const(11)
+LINK_ERR_UNAUTHENTICATED = const(12)
+LINK_ERR_REPLAYED = const(13)
+LINK_ERR_CLOCK = const(14)
 LINK_ERR_INTERNAL = const(15)
 LINK_ERR_CARD = const(16)
+LINK_ERR_BAD_CONFIG = const(17)
 LINK_ERR_REFUSAL_BASE = const(64)
 
 # --- icpurse.protocol.link.Mode ---
 MODE_POS = const(0)
 MODE_FIXED_PRICE = const(1)
+
+# --- icpurse.protocol.link.LinkState ---
+LINK_STATE_BLANK = const(0)
+LINK_STATE_TRANSPORT = const(1)
+LINK_STATE_PROVISIONED = const(2)
+
+# --- icpurse.protocol.link.MacDirection ---
+LINK_MAC_REQUEST = const(81)
+LINK_MAC_RESPONSE = const(65)
+LINK_MAC_CONFIG = const(67)
 
 # --- tables ---
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
@@ -154,12 +171,15 @@ MAC_SIZE = const(8)
 UID_FIELD_SIZE = const(7)
 LOG_ENTRIES = const(10)
 MAD_KEY_A = b'\xa0\xa1\xa2\xa3\xa4\xa5'
-LINK_VERSION = const(1)
+LINK_VERSION = const(2)
 LAYOUT_MAD1 = b'\xde\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01\x00\x00'
 LAYOUT_MAD2 = b'\x16\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
 LINK_SYNC = b'\xa5Z'
 LINK_MAX_PAYLOAD = const(4096)
 LINK_CRC_SIZE = const(4)
+LINK_MAC_SIZE = const(8)
+LINK_NONCE_SIZE = const(8)
+LINK_AUTHENTICATED = (2, 3, 4, 5, 10, 11, 12, 9)
 
 # --- identity (32 bytes) ---
 IDENTITY_SIZE = const(32)
@@ -440,11 +460,11 @@ def decode_error_body(buf, off=0):
         unpack_from('<B', buf, off + 1)[0],
     )
 
-# --- reader_info (33 bytes) ---
+# --- reader_info (60 bytes) ---
 
 
-def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price):
-    buf = bytearray(33)
+def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac):
+    buf = bytearray(60)
     check_uint(link_version, 8, 'link_version')
     pack_into('<B', buf, 0, link_version)
     check_uint(firmware_version, 16, 'firmware_version')
@@ -471,6 +491,18 @@ def encode_reader_info(link_version, firmware_version, terminal, key_version, pr
     pack_into('<B', buf, 28, mode)
     check_uint(fixed_price, 32, 'fixed_price')
     pack_into('<I', buf, 29, fixed_price)
+    check_uint(link_state, 8, 'link_state')
+    pack_into('<B', buf, 33, link_state)
+    check_len(link_nonce, 8, 'link_nonce')
+    buf[34:42] = link_nonce
+    check_uint(link_counter, 32, 'link_counter')
+    pack_into('<I', buf, 42, link_counter)
+    check_uint(config_serial, 32, 'config_serial')
+    pack_into('<I', buf, 46, config_serial)
+    check_uint(day, 16, 'day')
+    pack_into('<H', buf, 50, day)
+    check_len(journal_last_mac, 8, 'journal_last_mac')
+    buf[52:60] = journal_last_mac
     return bytes(buf)
 
 # --- set_time (4 bytes) ---
@@ -483,12 +515,12 @@ def decode_set_time(buf, off=0):
         unpack_from('<I', buf, off + 0)[0],
     )
 
-# --- provision_keys (54 bytes) ---
-PROVISION_KEYS_SIZE = const(54)
+# --- provision_keys (86 bytes) ---
+PROVISION_KEYS_SIZE = const(86)
 
 
 def decode_provision_keys(buf, off=0):
-    need(buf, off, 54, 'provision_keys')
+    need(buf, off, 86, 'provision_keys')
     return (
         unpack_from('<I', buf, off + 0)[0],
         unpack_from('<B', buf, off + 4)[0],
@@ -496,6 +528,8 @@ def decode_provision_keys(buf, off=0):
         bytes(buf[off + 6:off + 22]),
         bytes(buf[off + 22:off + 38]),
         bytes(buf[off + 38:off + 54]),
+        bytes(buf[off + 54:off + 70]),
+        bytes(buf[off + 70:off + 86]),
     )
 
 # --- blacklist_header (10 bytes) ---
@@ -514,44 +548,142 @@ def decode_blacklist_header(buf, off=0):
 # --- blacklist_entry (6 bytes) ---
 BLACKLIST_ENTRY_SIZE = const(6)
 
-# --- sign_in (12 bytes) ---
-SIGN_IN_SIZE = const(12)
+# --- sign_in (4 bytes) ---
+SIGN_IN_SIZE = const(4)
+
+# --- sign_in_result (10 bytes) ---
 
 
-def decode_sign_in(buf, off=0):
-    need(buf, off, 12, 'sign_in')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 4)[0],
-        unpack_from('<I', buf, off + 8)[0],
-    )
-
-# --- sign_in_result (6 bytes) ---
-
-
-def encode_sign_in_result(day, batch):
-    buf = bytearray(6)
+def encode_sign_in_result(day, batch, first_number):
+    buf = bytearray(10)
     check_uint(day, 16, 'day')
     pack_into('<H', buf, 0, day)
     check_uint(batch, 32, 'batch')
     pack_into('<I', buf, 2, batch)
+    check_uint(first_number, 32, 'first_number')
+    pack_into('<I', buf, 6, first_number)
     return bytes(buf)
 
-# --- configure (18 bytes) ---
-CONFIGURE_SIZE = const(18)
+# --- day_config (61 bytes) ---
+DAY_CONFIG_SIZE = const(61)
+DAY_CONFIG_TERMINAL = const(0)
+DAY_CONFIG_KEY_VERSION = const(1)
+DAY_CONFIG_SERIAL = const(2)
+DAY_CONFIG_TIME = const(3)
+DAY_CONFIG_DAY = const(4)
+DAY_CONFIG_CUTOFF = const(5)
+DAY_CONFIG_CLOCK_WINDOW = const(6)
+DAY_CONFIG_MODE = const(7)
+DAY_CONFIG_FIXED_PRICE = const(8)
+DAY_CONFIG_GRACE_DAYS = const(9)
+DAY_CONFIG_TXN_CAP = const(10)
+DAY_CONFIG_DAILY_CAP = const(11)
+DAY_CONFIG_ISSUER = const(12)
+DAY_CONFIG_TRANSPARENT = const(13)
+DAY_CONFIG_BLACKLIST_VERSION = const(14)
+DAY_CONFIG_BLACKLIST_DIGEST = const(15)
+DAY_CONFIG_MAC = const(16)
 
 
-def decode_configure(buf, off=0):
-    need(buf, off, 18, 'configure')
+def encode_day_config(terminal, key_version, serial, time, day, cutoff, clock_window, mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent, blacklist_version, blacklist_digest, mac):
+    buf = bytearray(61)
+    check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 0, terminal)
+    check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 4, key_version)
+    check_uint(serial, 32, 'serial')
+    pack_into('<I', buf, 5, serial)
+    check_uint(time, 32, 'time')
+    pack_into('<I', buf, 9, time)
+    check_uint(day, 16, 'day')
+    pack_into('<H', buf, 13, day)
+    check_uint(cutoff, 32, 'cutoff')
+    pack_into('<I', buf, 15, cutoff)
+    check_uint(clock_window, 32, 'clock_window')
+    pack_into('<I', buf, 19, clock_window)
+    check_uint(mode, 8, 'mode')
+    pack_into('<B', buf, 23, mode)
+    check_uint(fixed_price, 32, 'fixed_price')
+    pack_into('<I', buf, 24, fixed_price)
+    check_uint(grace_days, 16, 'grace_days')
+    pack_into('<H', buf, 28, grace_days)
+    check_uint(txn_cap, 32, 'txn_cap')
+    pack_into('<I', buf, 30, txn_cap)
+    check_uint(daily_cap, 32, 'daily_cap')
+    pack_into('<I', buf, 34, daily_cap)
+    check_uint(issuer, 16, 'issuer')
+    pack_into('<H', buf, 38, issuer)
+    check_uint(transparent, 8, 'transparent')
+    pack_into('<B', buf, 40, transparent)
+    check_uint(blacklist_version, 32, 'blacklist_version')
+    pack_into('<I', buf, 41, blacklist_version)
+    check_len(blacklist_digest, 8, 'blacklist_digest')
+    buf[45:53] = blacklist_digest
+    check_len(mac, 8, 'mac')
+    buf[53:61] = mac
+    return bytes(buf)
+
+
+def decode_day_config(buf, off=0):
+    need(buf, off, 61, 'day_config')
     return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 1)[0],
-        unpack_from('<H', buf, off + 5)[0],
-        unpack_from('<I', buf, off + 7)[0],
-        unpack_from('<I', buf, off + 11)[0],
-        unpack_from('<H', buf, off + 15)[0],
-        unpack_from('<B', buf, off + 17)[0],
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        unpack_from('<I', buf, off + 5)[0],
+        unpack_from('<I', buf, off + 9)[0],
+        unpack_from('<H', buf, off + 13)[0],
+        unpack_from('<I', buf, off + 15)[0],
+        unpack_from('<I', buf, off + 19)[0],
+        unpack_from('<B', buf, off + 23)[0],
+        unpack_from('<I', buf, off + 24)[0],
+        unpack_from('<H', buf, off + 28)[0],
+        unpack_from('<I', buf, off + 30)[0],
+        unpack_from('<I', buf, off + 34)[0],
+        unpack_from('<H', buf, off + 38)[0],
+        unpack_from('<B', buf, off + 40)[0],
+        unpack_from('<I', buf, off + 41)[0],
+        bytes(buf[off + 45:off + 53]),
+        bytes(buf[off + 53:off + 61]),
     )
+
+# --- link_auth (12 bytes) ---
+LINK_AUTH_SIZE = const(12)
+
+
+def encode_link_auth(counter, mac):
+    buf = bytearray(12)
+    check_uint(counter, 32, 'counter')
+    pack_into('<I', buf, 0, counter)
+    check_len(mac, 8, 'mac')
+    buf[4:12] = mac
+    return bytes(buf)
+
+
+def decode_link_auth(buf, off=0):
+    need(buf, off, 12, 'link_auth')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        bytes(buf[off + 4:off + 12]),
+    )
+
+# --- link_mac_header (19 bytes) ---
+
+
+def encode_link_mac_header(direction, version, command, terminal, nonce, counter):
+    buf = bytearray(19)
+    check_uint(direction, 8, 'direction')
+    pack_into('<B', buf, 0, direction)
+    check_uint(version, 8, 'version')
+    pack_into('<B', buf, 1, version)
+    check_uint(command, 8, 'command')
+    pack_into('<B', buf, 2, command)
+    check_uint(terminal, 32, 'terminal')
+    pack_into('<I', buf, 3, terminal)
+    check_len(nonce, 8, 'nonce')
+    buf[7:15] = nonce
+    check_uint(counter, 32, 'counter')
+    pack_into('<I', buf, 15, counter)
+    return bytes(buf)
 
 # --- debit_request (10 bytes) ---
 DEBIT_REQUEST_SIZE = const(10)

@@ -89,13 +89,32 @@ def load_mac_key(master, uid, key_version):
     return _card_key(master, uid, key_version, codec.PURPOSE_LOAD_MAC, 0)
 
 
-def journal_key(master, terminal_number, key_version):
-    """16-byte key of one reader's journal MACs; the terminal number (4 bytes BE) stands in for the UID."""
+def _terminal_key(master, purpose, terminal_number, key_version):
     _check_key(master, "master key")
     _check_int(terminal_number, 0, MAX_TERMINAL, "terminal_number")
     _check_int(key_version, 0, 255, "key_version")
     uid_len, uid7 = _pad_uid(terminal_number.to_bytes(4, "big"))
-    return _diversify(master, codec.PURPOSE_JOURNAL, key_version, uid_len, uid7, 0)
+    return _diversify(master, purpose, key_version, uid_len, uid7, 0)
+
+
+def journal_key(master, terminal_number, key_version):
+    """16-byte key of one reader's journal MACs; the terminal number (4 bytes BE) stands in for the UID."""
+    return _terminal_key(master, codec.PURPOSE_JOURNAL, terminal_number, key_version)
+
+
+def link_key(master, terminal_number, key_version):
+    """16-byte key of one reader's USB link MACs (from the journal master, like journal_key)."""
+    return _terminal_key(master, codec.PURPOSE_LINK, terminal_number, key_version)
+
+
+def config_key(master, terminal_number, key_version):
+    """16-byte key of one reader's signed day configurations (from the journal master)."""
+    return _terminal_key(master, codec.PURPOSE_CONFIG, terminal_number, key_version)
+
+
+def transport_key(master, terminal_number, key_version):
+    """16-byte one-off key a blank reader gets in the lab ceremony for its first provisioning."""
+    return _terminal_key(master, codec.PURPOSE_TRANSPORT, terminal_number, key_version)
 
 
 def record_mac(card_key, record_type, uid, key_version, body, layout_version=codec.LAYOUT_VERSION):

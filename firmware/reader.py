@@ -1,14 +1,19 @@
 """The store reader: the USB link commands and the offline debit (docs/card-layout.md, "Debit").
 
 `Reader.handle(frame)` answers one link request frame with one response or ERROR frame (typed code
-and message, never a traceback). The debit writes a PENDING journal record before the card write
-and its COMMITTED / ROLLED_BACK record after; an interrupted transaction is resolved when its card
-is presented again (same transaction, never a second one).
+and message, never a traceback). Requests that change the reader are carried out only with a valid
+link MAC and a fresh counter (firmware/linkauth.py); what the reader may sell is set only by a
+day configuration signed by the back office (firmware/dayconfig.py), re-verified at every boot.
+The debit writes a PENDING journal record before the card write and its COMMITTED / ROLLED_BACK
+record after; an interrupted transaction is resolved when its card is presented again (same
+transaction, never a second one).
 """
 import os
+from binascii import hexlify, unhexlify
 
-from icpurse.firmware import codec, link, purse
+from icpurse.firmware import codec, dayconfig, link, linkauth, purse
 from icpurse.firmware.journal import Journal, JournalError, JournalFull
+from icpurse.firmware.linkauth import AuthFail, LinkGuard
 from icpurse.firmware.mifare import ClassicTag, MifareError
 from icpurse.firmware.pn532 import PN532Error
 from icpurse.firmware.store import in_blacklist
@@ -17,16 +22,18 @@ from icpurse.protocol import cardtime
 from icpurse.protocol.mpy import const
 
 
-_FIRMWARE_VERSION = const(1)
+_FIRMWARE_VERSION = const(2)
 _MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
 _POLL_MS = const(25)
 _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
 
-DEFAULT_CONFIG = {
-    "terminal": 0, "issuer": 0, "mode": codec.MODE_POS, "fixed_price": 0, "grace_days": 0,
-    "txn_cap": 0, "daily_cap": 0, "transparent": 0, "day_open": 0, "day": 0, "batch": 0,
-    "day_first": 1, "time": 0,
+# What a reader sells by, as long as no valid signed day configuration says otherwise.
+_UNSIGNED = {  # type: dict
+    "issuer": 0, "mode": codec.MODE_POS, "fixed_price": 0, "grace_days": 0, "txn_cap": 0, "daily_cap": 0,
+    "transparent": 0, "cutoff": 0, "window": 0, "serial": 0, "signed": "",
 }
+DEFAULT_CONFIG = {"terminal": 0, "day_open": 0, "day": 0, "batch": 0, "day_first": 1, "time": 0}  # type: dict
+DEFAULT_CONFIG.update(_UNSIGNED)
 
 
 class LinkFail(Exception):
@@ -41,9 +48,18 @@ def _padded_uid(uid):
     return bytes(uid) + bytes(codec.UID_FIELD_SIZE - len(uid))
 
 
+def _default_random(n):
+    try:
+        return os.urandom(n)
+    except AttributeError:  # a port without os.urandom (the WebAssembly test build)
+        import random
+
+        return bytes(random.getrandbits(8) for _ in range(n))
+
+
 class Reader:
     def __init__(self, pn532, clock, store, ui, journal_dir="/icpurse/journal", fs=os, open_fn=open,
-                 journal_capacity=4000):
+                 journal_capacity=4000, random_bytes=None):
         self.pn532 = pn532
         self.clock = clock
         self.store = store
@@ -59,7 +75,10 @@ class Reader:
         self.reboot_requested = False
         self.tag = None  # transparent mode: the selected card
         self.journal = None
+        self.watchdog = None  # fed while waiting for a card (main.py sets the board's)
+        self.guard = LinkGuard(store.nvs, random_bytes or _default_random)
         self._load_keys()
+        self._reapply_config()
         self._handlers = {
             codec.LINK_CMD_INFO: self.cmd_info,
             codec.LINK_CMD_SET_TIME: self.cmd_set_time,
@@ -102,6 +121,70 @@ class Reader:
         self.config["time"] = self.now()
         self.store.save_config(self.config)
 
+    def _config_keys(self):
+        """{key version: configuration key} of the versions this reader holds."""
+        out = {}
+        for v in self.store.key_versions():
+            keys = self.guard.keys(v)
+            if keys is not None:
+                out[v] = keys[1]
+        return out
+
+    def _settings_from(self, rec, raw):
+        c = self.config
+        c.update(issuer=rec[dayconfig.ISSUER], mode=rec[dayconfig.MODE], fixed_price=rec[dayconfig.FIXED_PRICE],
+                 grace_days=rec[dayconfig.GRACE_DAYS], txn_cap=rec[dayconfig.TXN_CAP],
+                 daily_cap=rec[dayconfig.DAILY_CAP], transparent=rec[dayconfig.TRANSPARENT],
+                 cutoff=rec[dayconfig.CUTOFF], window=rec[dayconfig.CLOCK_WINDOW], serial=rec[dayconfig.SERIAL],
+                 signed=hexlify(raw).decode())
+
+    def _reapply_config(self):
+        """At boot: the settings are what the stored signed configuration says -- whatever else the
+        settings file holds. A configuration that no longer verifies closes the day."""
+        c = self.config
+        serial = c["serial"]
+        raw = None
+        if c["signed"]:
+            try:
+                raw = unhexlify(c["signed"])
+                rec = dayconfig.verify(raw, c["terminal"], self._config_keys())
+            except (ValueError, AuthFail):
+                raw = None
+        for k, v in _UNSIGNED.items():
+            c[k] = v
+        c["serial"] = serial  # the replay guard survives a bad record
+        if raw is None:
+            if c["day_open"]:
+                c["day_open"] = 0
+                self._save()
+            return
+        self._settings_from(rec, raw)
+
+    def _apply_config(self, raw):
+        """A signed configuration from SIGN_IN / CONFIGURE: verified, newer than the one in force, for
+        the blacklist this reader holds -- then applied exactly, its signed time included."""
+        c = self.config
+        rec = dayconfig.verify(raw, c["terminal"], self._config_keys())
+        if rec[dayconfig.SERIAL] <= c["serial"]:
+            raise AuthFail(codec.LINK_ERR_REPLAYED, "day configuration %d is not newer than %d in force: a replay"
+                           % (rec[dayconfig.SERIAL], c["serial"]))
+        version, entries = self.store.blacklist()
+        digest = dayconfig.blacklist_digest(version.to_bytes(4, "little") + entries)
+        if version != rec[dayconfig.BLACKLIST_VERSION] or digest != rec[dayconfig.BLACKLIST_DIGEST]:
+            raise AuthFail(codec.LINK_ERR_BAD_CONFIG, "the reader's blacklist (version %d) is not the signed one "
+                           "(version %d): load the blacklist again" % (version, rec[dayconfig.BLACKLIST_VERSION]))
+        self._set_time(rec[dayconfig.TIME])
+        self._settings_from(rec, raw)
+        c["day"] = rec[dayconfig.DAY]
+        return rec
+
+    def today(self):
+        """The business day for card expiry and daily caps: the signed one while a signed
+        configuration is in force, else the clock's."""
+        if self.config["serial"] and self.config["day"]:
+            return self.config["day"]
+        return cardtime.day_of_seconds(self.now())
+
     def now(self):
         """Seconds since 2000-01-01 UTC (0 while the clock was never set)."""
         if self._time_base is None:
@@ -128,6 +211,13 @@ class Reader:
         if not self.config["day_open"]:
             raise LinkFail(codec.LINK_ERR_DAY_NOT_OPEN, "day not open: sign in first")
 
+    def _need_sales(self):
+        """An open day before its signed cut-off."""
+        self._need_day()
+        cutoff = self.config["cutoff"]
+        if cutoff and self.now() >= cutoff:
+            raise LinkFail(codec.LINK_ERR_DAY_NOT_OPEN, "the business day ended at its cut-off: sign in again")
+
     # --- link ---------------------------------------------------------------------------------
     def handle(self, frame):
         """One request frame -> one response frame (bytes)."""
@@ -140,9 +230,16 @@ class Reader:
             handler = self._handlers.get(cmd)
             if handler is None:
                 raise LinkFail(codec.LINK_ERR_UNKNOWN_COMMAND, "unknown command 0x%02x" % cmd)
-            return link.encode_frame(codec.LINK_KIND_RESPONSE, seq, cmd, handler(frame.payload))
+            if not linkauth.authenticated(cmd):
+                return link.encode_frame(codec.LINK_KIND_RESPONSE, seq, cmd, handler(frame.payload))
+            terminal = self.config["terminal"]  # the one the request was MAC'd for (provisioning changes it)
+            body, key, counter = self.guard.open(cmd, frame.payload, terminal, self.key_version)
+            out = handler(body)
+            return link.encode_frame(codec.LINK_KIND_RESPONSE, seq, cmd, self.guard.seal(key, cmd, terminal, counter, out))
         except LinkFail as e:
             return link.encode_error(seq, cmd, e.code, e.message, e.detail)
+        except AuthFail as e:
+            return link.encode_error(seq, cmd, e.code, e.message)
         except purse.Refused as e:
             return link.encode_error(seq, cmd, codec.LINK_ERR_REFUSAL_BASE + e.code, e.message, e.code)
         except JournalFull:
@@ -165,19 +262,25 @@ class Reader:
         c = self.config
         current, previous = self.store.key_versions()
         j = self.journal
+        g = self.guard
         return codec.encode_reader_info(
             codec.LINK_VERSION, _FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
             j.next_number if j else 1, j.acked if j else 0, len(j.pending()) if j else 0, self.now(),
-            c["day_open"], c["mode"], c["fixed_price"])
+            c["day_open"], c["mode"], c["fixed_price"], g.state(current), g.nonce, g.counter, c["serial"], c["day"],
+            j.last_mac if j else bytes(codec.LINK_MAC_SIZE))
 
     def cmd_set_time(self, payload):
         (t,) = self._decode(codec.decode_set_time, codec.SET_TIME_SIZE, payload)
+        now = self.now()
+        if self.config["serial"] and now and t + self.config["window"] < now:
+            raise LinkFail(codec.LINK_ERR_CLOCK, "the clock may go back %d s at most without a signed time (asked: "
+                           "%d s): sign in" % (self.config["window"], now - t))
         self._set_time(t)
         self._save()
         return b""
 
     def cmd_provision_keys(self, payload):
-        terminal, version, make_current, sector_a, purse_mac, journal_key = self._decode(
+        terminal, version, make_current, sector_a, purse_mac, journal_key, link_key, config_key = self._decode(
             codec.decode_provision_keys, codec.PROVISION_KEYS_SIZE, payload)
         if self.config["day_open"]:
             raise LinkFail(codec.LINK_ERR_DAY_OPEN, "close the day before provisioning keys")
@@ -186,7 +289,15 @@ class Reader:
         old = self.config["terminal"]
         if old and old != terminal and self.journal is not None and self.journal.acked < self.journal.next_number - 1:
             raise LinkFail(codec.LINK_ERR_BAD_ORDER, "journal of terminal %d not collected yet" % old)
+        if not 1 <= version <= 255:
+            raise ValueError("key version must be 1..255")
+        self.guard.save_keys(version, link_key, config_key)
         self.store.save_keys(version, sector_a, purse_mac, journal_key, bool(make_current))
+        self.guard.erase_transport_key()  # single use: from now on the terminal's link key
+        if old != terminal:
+            for k, v in _UNSIGNED.items():  # the old terminal's settings are not this one's
+                if k != "serial":
+                    self.config[k] = v
         self.config["terminal"] = terminal
         self._save()
         self._load_keys()
@@ -205,30 +316,24 @@ class Reader:
         return b""
 
     def cmd_sign_in(self, payload):
+        """Day open with the back office's signed day configuration (firmware/dayconfig.py)."""
         self._need_journal()
-        t, operator, blacklist_version = self._decode(codec.decode_sign_in, codec.SIGN_IN_SIZE, payload)
-        have = self.store.blacklist()[0]
-        if have < blacklist_version:
-            raise LinkFail(codec.LINK_ERR_BAD_ORDER, "blacklist version %d needed, reader has %d" % (blacklist_version, have))
-        self._set_time(t)
+        if len(payload) != codec.SIGN_IN_SIZE + dayconfig.SIZE:
+            raise ValueError("expected %d bytes, got %d" % (codec.SIGN_IN_SIZE + dayconfig.SIZE, len(payload)))
+        self._apply_config(payload[codec.SIGN_IN_SIZE:])
         c = self.config
         c["day_open"] = 1
-        c["day"] = cardtime.day_of_seconds(t)
         c["batch"] += 1
         c["day_first"] = self.journal.next_number
         self._save()
         self.ui.ready(self._price())
-        return codec.encode_sign_in_result(c["day"], c["batch"])
+        return codec.encode_sign_in_result(c["day"], c["batch"], c["day_first"])
 
     def cmd_configure(self, payload):
-        mode, price, grace, txn_cap, daily_cap, issuer, transparent = self._decode(
-            codec.decode_configure, codec.CONFIGURE_SIZE, payload)
-        if mode not in (codec.MODE_POS, codec.MODE_FIXED_PRICE):
-            raise ValueError("unknown mode %d" % mode)
-        if mode == codec.MODE_FIXED_PRICE and not price:
-            raise ValueError("fixed-price mode needs a price")
-        self.config.update(mode=mode, fixed_price=price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
-                           issuer=issuer, transparent=transparent)
+        """A signed configuration without opening the day (provisioning; issuance readers)."""
+        if not self.key_version:
+            raise LinkFail(codec.LINK_ERR_NOT_PROVISIONED, "reader not provisioned: run `icpurse terminal provision`")
+        self._apply_config(payload)
         self._save()
         return b""
 
@@ -341,6 +446,8 @@ class Reader:
         """Bounded wait for a card in the field; LinkFail(NO_CARD) after `timeout_ms`."""
         start = self.clock.ticks_ms()
         while True:
+            if self.watchdog is not None:
+                self.watchdog.feed()  # a wait for a card may outlast the watchdog's timeout
             found = self.pn532.list_passive_target(min(timeout_ms, 200) or 1)
             if found is not None:
                 uid, atqa, sak = found
@@ -375,7 +482,7 @@ class Reader:
 
     def debit(self, amount, timeout_ms):
         """Find a card and debit `amount` fen. Returns (view, slot, journal number, recovered)."""
-        self._need_day()
+        self._need_sales()
         if amount <= 0:
             raise purse.Refused(codec.R_BAD_AMOUNT, "amount must be a positive number of fen")
         tag = self._wait_card(timeout_ms)
@@ -403,7 +510,7 @@ class Reader:
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
         now = self.now()
-        today = cardtime.day_of_seconds(now)
+        today = self.today()
         purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
         txn = self.journal.next_number
         plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)

@@ -1,5 +1,6 @@
 """The reader's main loop: USB link requests in, responses out; between requests, the standalone
-fixed-price mode (canteen, vending) debits any card presented."""
+fixed-price mode (canteen, vending) debits any card presented. Every pass feeds the watchdog (a
+loop that hangs resets the board) and lets the indicator switch its LED and buzzer on time."""
 from icpurse.firmware import link
 
 from icpurse.protocol.mpy import const
@@ -11,12 +12,14 @@ _FIXED_PRICE_POLL_MS = const(150)
 
 
 class LinkServer:
-    def __init__(self, port, reader, clock):
+    def __init__(self, port, reader, clock, watchdog=None):
         """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking; optionally
-        wait(ms) -> bool: block until bytes arrive or `ms` pass, True if bytes are there)."""
+        wait(ms) -> bool: block until bytes arrive or `ms` pass, True if bytes are there);
+        `watchdog`: feed() once per pass (hal.esp32.Watchdog; None in tests and the simulator)."""
         self.port = port
         self.reader = reader
         self.clock = clock
+        self.watchdog = watchdog
         self.frames = link.FrameReader()
         self._buf = bytearray(256)
         self._mv = memoryview(self._buf)
@@ -35,19 +38,26 @@ class LinkServer:
             self.port.write(self.reader.handle(frame))
             handled = True
 
-    def idle(self):
-        """Nothing to do: block on the link until the host sends (at most _LINK_WAIT_MS), so a
+    def idle(self, ui):
+        """Nothing to do: block on the link until the host sends (at most _LINK_WAIT_MS, less when
+        the indicator's next LED/buzzer step is due sooner, so a beep keeps its length), so a
         request is served as soon as it arrives; a port that cannot wait gets a short sleep."""
+        due = ui.due_in(self.clock.ticks_ms())
+        ms = _LINK_WAIT_MS if due < 0 else min(due, _LINK_WAIT_MS)
         if self._wait is not None:
-            self._wait(_LINK_WAIT_MS)
+            self._wait(ms)
         else:
-            self.clock.sleep_ms(_IDLE_MS)
+            self.clock.sleep_ms(min(ms, _IDLE_MS))
 
     def serve(self, stop=None):
         """Run until the host asks for a reboot (or `stop()` says so)."""
         reader = self.reader
+        ui = reader.ui
         while not reader.reboot_requested and not (stop and stop()):
+            if self.watchdog is not None:
+                self.watchdog.feed()
+            ui.tick(self.clock.ticks_ms())
             if self.poll():
                 continue
             if reader.poll_fixed_price(_FIXED_PRICE_POLL_MS) is None:
-                self.idle()
+                self.idle(ui)

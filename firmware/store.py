@@ -58,6 +58,12 @@ class Store:
             current = version
         self.nvs.set_blob("kv", bytes((current, previous)))
 
+    def erase_keys(self):
+        """Every key set from NVS (the lab jumper: the reader becomes blank)."""
+        for v in range(1, 256):
+            self.nvs.erase("k%d" % v)
+        self.nvs.erase("kv")
+
     def _keyset(self, version):
         if not version or not self.nvs.get_blob("k%d" % version, self._buf):
             return None

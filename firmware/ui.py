@@ -1,9 +1,19 @@
 """What the clerk and the customer see and hear: LED, buzzer and an optional SSD1306 display.
 
-States: READY (idle, day open), BUSY ("keep the card on the reader" while writing), SUCCESS
-(amount and remaining balance), REFUSED (reason code: LED blinks the code, two low beeps),
-CLOSED (day not open / not provisioned). The pins and display come from the HAL; without them
-the indicator only remembers its state (the virtual reader and tests read `events`).
+States and what each shows (the LED on `led`, an active buzzer on `buzzer`, both HAL pins):
+
+| state | LED | buzzer | display |
+|---|---|---|---|
+| READY (idle, day open) | on | silent | "Ready", the price |
+| BUSY ("keep the card on the reader" while writing) | on | silent | "Keep card", amount |
+| SUCCESS | on | one beep of 150 ms | amount and remaining balance |
+| REFUSED | blinks the reason code (code x 200 ms on / 200 ms off, at most 20), then off | two beeps of 80 ms, 80 ms apart | "Refused", code, reason |
+| CLOSED (day not open, not provisioned) | off | silent | "Closed", why |
+
+A pattern is a list of timed steps; `tick(now_ms)` (called by the main loop, firmware/server.py)
+switches the pins when a step is due, so a beep never blocks a sale. Without a clock (the virtual
+reader, tests of the reader) the indicator only remembers its state (`events`); `steps` holds the
+pattern of the last state for tests of the timing.
 """
 from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.mpy import const
@@ -15,31 +25,60 @@ _SUCCESS = const(3)
 _REFUSED = const(4)
 _CLOSED = const(5)
 
+_BEEP_MS = const(150)  # the success beep
+_SHORT_MS = const(80)  # each of the two refusal beeps, and the gap between them
+_BLINK_MS = const(200)  # one blink of the refusal code: on, then off as long
+_MAX_BLINKS = const(20)
+
 
 def yuan(fen):
     """Integer fen -> 'Y12.34': the display's form of an amount."""
     return fmt_yuan(fen, unit="", sep="", symbol="Y", always_decimals=True)
 
 
+def pattern(state, detail=0):
+    """The timed steps of a state: [(at_ms from its start, led level, buzzer level)]."""
+    if state == _SUCCESS:
+        return [(0, 1, 1), (_BEEP_MS, 1, 0)]
+    if state == _REFUSED:
+        steps = [(0, 0, 1), (_SHORT_MS, 0, 0), (2 * _SHORT_MS, 0, 1), (3 * _SHORT_MS, 0, 0)]
+        blinks = min(max(detail, 1), _MAX_BLINKS)
+        start = 4 * _SHORT_MS
+        for i in range(blinks):
+            steps.append((start + 2 * i * _BLINK_MS, 1, 0))
+            steps.append((start + (2 * i + 1) * _BLINK_MS, 0, 0))
+        steps.sort()
+        return steps
+    return [(0, 0 if state == _CLOSED else 1, 0)]
+
+
 class Indicator:
-    def __init__(self, led=None, buzzer=None, display=None, keep_events=32):
+    def __init__(self, led=None, buzzer=None, display=None, keep_events=32, clock=None):
         self.led = led
         self.buzzer = buzzer
         self.display = display
+        self.clock = clock
         self.state = _CLOSED
         self.events = []  # (state, detail) — the last few, for the virtual reader and tests
+        self.steps = []  # the current pattern
         self._keep = keep_events
+        self._start = 0
+        self._next = 0  # index of the next step to apply
 
     def _set(self, state, detail, lines):
         self.state = state
         self.events.append((state, detail))
         if len(self.events) > self._keep:
             self.events.pop(0)
-        if self.led is not None:
-            self.led.value(1 if state in (_READY, _SUCCESS, _BUSY) else 0)
-        if self.buzzer is not None and state in (_SUCCESS, _REFUSED):
-            self.buzzer.value(1)  # a short beep; the HAL pin may drive a PWM tone
-            self.buzzer.value(0)
+        self.steps = pattern(state, detail if state == _REFUSED else 0)
+        self._next = 0
+        if self.clock is not None:
+            self._start = self.clock.ticks_ms()
+            self.tick(self._start)
+        else:
+            last = self.steps[-1]
+            self._apply(last[1], last[2])  # no time: the pattern's resting state
+            self._next = len(self.steps)
         if self.display is not None:
             try:
                 self.display.fill(0)
@@ -48,6 +87,30 @@ class Indicator:
                 self.display.show()
             except OSError:
                 self.display = None  # a missing or broken display never stops a sale
+
+    def _apply(self, led, buzz):
+        if self.led is not None:
+            self.led.value(led)
+        if self.buzzer is not None:
+            self.buzzer.value(buzz)
+
+    def tick(self, now_ms):
+        """Apply every step that is due; True while the pattern has steps left."""
+        steps = self.steps
+        while self._next < len(steps):
+            at, led, buzz = steps[self._next]
+            if self.clock is not None and self.clock.ticks_diff(now_ms, self._start) < at:
+                return True
+            self._apply(led, buzz)
+            self._next += 1
+        return False
+
+    def due_in(self, now_ms):
+        """ms until the pattern's next step is due (0: now), or -1 when nothing is left to switch:
+        how long the main loop may block without a beep running over."""
+        if self._next >= len(self.steps) or self.clock is None:
+            return -1
+        return max(0, self.steps[self._next][0] - self.clock.ticks_diff(now_ms, self._start))
 
     def ready(self, price=0):
         self._set(_READY, price, ("Ready", yuan(price) if price else "Present card"))

@@ -12,10 +12,10 @@ on top, and subtracted.
 import os
 import sys
 
-from icpurse.firmware import kdf, link, purse
+from icpurse.firmware import link, purse
 from icpurse.host import codec
 from icpurse.firmware.keyring import KeyRing, KeySet
-from icpurse.hil.sim import factory
+from icpurse.hil.sim import factory, rig
 from icpurse.hil.sim.rig import VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.protocol import cardtime
@@ -50,11 +50,8 @@ def make_reader(root, baud=None):
     """A provisioned, signed-in VirtualReader (HSU switched to `baud` if given) with an issued
     card in the field."""
     vr = VirtualReader(root, baud=baud)
-    jkey = kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1)
-    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(TERMINAL, 1, 1, SECTOR_A, PURSE_MAC, jkey))
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, 30, 0, 0, 1, 0))
-    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(1, 1, 0, 1) + BLACKLISTED)
-    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(NOW, 7, 1))
+    rig.provision(vr, TERMINAL, JOURNAL_MASTER, SECTOR_A, PURSE_MAC)
+    rig.sign_in(vr, TERMINAL, JOURNAL_MASTER, NOW, blacklist=(1, [BLACKLISTED]), grace=30)
     card = _issued_card()
     vr.deck.add("card", card)
     card.enter_field()

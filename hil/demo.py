@@ -153,11 +153,13 @@ class Demo:
     def open_readers(self):
         for i, number in enumerate(TERMINALS):
             vr = VirtualReader(str(self.dir / "readers" / number))
+            # the lab ceremony: the transport key from the terminal's reader key set onto the blank board
+            vr.install_transport_key(terminals.transport_key(self.ledger, self.reader_keys[number], number))
             client = RigClient(vr)
             terminals.provision(self.ledger, client, self.reader_keys[number], "admin", number,
                                 outlet="Store %d" % (i + 1),
                                 merchant="Example Retail Group")
-            terminals.sign_in(self.ledger, client, "clerk", number)
+            terminals.sign_in(self.ledger, client, "clerk", number, self.collector)
             self.readers[number] = (vr, client)
         self.say("provisioned and signed in %d virtual store readers (real firmware on the simulated PN532): %s"
                  % (len(TERMINALS), ", ".join(TERMINALS)))
@@ -228,11 +230,12 @@ class Demo:
         self.ledger.acting_operator = "clerk"  # the clerk signed in at the back office records the collection
         for number, (vr, client) in self.readers.items():
             keys = jv.journal_keys(self.collector, int(number))
-            terminals.collect(self.ledger, client, keys, number)
-            totals.append(terminals.day_close(self.ledger, client, keys, "clerk", number))
+            terminals.collect(self.ledger, client, keys, number, domain=self.collector)
+            totals.append(terminals.day_close(self.ledger, client, keys, "clerk", number, domain=self.collector))
         self.head = self.ledger.audit.audit_head()
-        self.say("journals collected on the collector key set (MAC and chain verified), day closed at both readers; "
-                 "batch totals match the journals; audit log head %d:%s recorded" % self.head)
+        self.say("journals collected on the collector key set (MAC and chain verified, acknowledgements signed "
+                 "with each reader's link key), day closed at both readers; batch totals match the journals; "
+                 "audit log head %d:%s recorded" % self.head)
         return totals
 
     def reconcile(self):
@@ -256,7 +259,7 @@ class Demo:
     def next_morning(self):
         self.clock.advance(hours=14)
         for number, (vr, client) in self.readers.items():
-            terminals.sign_in(self.ledger, client, "clerk", number)
+            terminals.sign_in(self.ledger, client, "clerk", number, self.collector)
         try:
             self.tap(TERMINALS[0], self.rolled, 100)
             refused = None

@@ -117,7 +117,8 @@ def build_fleet(url, root, readers=16, debits=150, seed=1):
             path = os.path.join(root, "reader-%s" % number)
             os.makedirs(path, exist_ok=True)
             vr = VirtualReader(path)
-            lock = threading.Lock()
+            vr.install_transport_key(service.transport_key(led, domain, number))  # the lab ceremony
+            lock = threading.RLock()  # re-entered: a signed request reads INFO first
             service.provision(led, Client(vr, lock), domain, "admin", number, outlet="Outlet %d" % r,
                               merchant="Load")
             fleet.readers[number], fleet.locks[number] = vr, lock
@@ -179,7 +180,7 @@ def upload(fleet, jobs, max_attempts=3):
             for attempt in range(max_attempts):
                 client = fleet.client(job.number, job.drop_at if attempt == 0 else None)
                 try:
-                    rep = service.collect(led, client, keys, job.number)
+                    rep = service.collect(led, client, keys, job.number, domain=fleet.domain)
                 except LinkDropped:
                     with lock:
                         out.retries += 1

@@ -29,6 +29,7 @@ from icpurse.host.issuance.service import IssueOrder, Workstation
 from icpurse.host.readers.serial import LinkTimeout, ReaderLinkError, SerialTag
 from icpurse.host.reconcile import engine as reconcile
 from icpurse.host.terminals import journal_records as terminal_journal
+from icpurse.host.terminals import keys as terminal_keys
 from icpurse.host.terminals import service as terminals
 from icpurse.keys import exports
 from icpurse.keys.demo import DEMO_ISSUER, demo_domain
@@ -229,17 +230,18 @@ class StoreCounter:
     def open_day(self):
         """Provision (keys, clock, settings) and sign in. A board that ran before keeps its journal:
         its day is closed and its old records are collected first; findings about them are kept apart."""
-        info = self.client.info()
+        # a blank board went through the lab ceremony (the virtual rig does it; docs/hil.md)
+        info = terminal_keys.authenticate(self.client, self.keys.domain, self.terminal)
         if info["day_open"]:
             self.client.day_close()
-        terminals.provision(self.ledger, self.client, self.keys.domain, "admin", self.number, grace_days=30)
-        if self.transparent:
-            self.client.configure(grace_days=30, issuer=self.keys.issuer, transparent=True)
+        terminals.provision(self.ledger, self.client, self.keys.domain, "admin", self.number, grace_days=30,
+                            transparent=self.transparent)
         if info["journal_next"] > 1:
             self.leftover_problems = terminals.collect(self.ledger, self.client, self.keys.journal_keys,
                                                        self.number).problems
         self.first_number = self.client.info()["journal_next"]
-        return terminals.sign_in(self.ledger, self.client, "admin", self.number)
+        return terminals.sign_in(self.ledger, self.client, "admin", self.number, self.keys.domain,
+                                 transparent=self.transparent)
 
     def debit(self, p, amount, pos_ref=0):
         self.cards.present(p.index, at="store")

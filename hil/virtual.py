@@ -13,6 +13,8 @@ from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
 from icpurse.hil.sim.vreader import start_reader_pty
 from icpurse.hil.presenters import SweepFaults
+from icpurse.host.terminals.keys import transport_key
+from icpurse.keys.demo import demo_domain
 
 
 class VirtualIssuanceReader:
@@ -51,6 +53,8 @@ class VirtualBench:
         self.vclock = VirtualClock()
         self.store_deck = Deck()
         self.vreader, self.pty, self._stop = start_reader_pty(state_dir, deck=self.store_deck, vclock=self.vclock)
+        if not self.vreader.reader.key_version:  # the lab's transport key ceremony, on the virtual board
+            self.vreader.install_transport_key(transport_key(demo_domain(), rig.store.terminal))
         self.port = self.pty.path
         self.cards = [factory.blank_card(blank_uid(i + 1), rig.cards.size, faults=SweepFaults())
                       for i in range(rig.cards.count)]

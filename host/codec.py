@@ -59,6 +59,9 @@ from icpurse.firmware.codec import (
     PURPOSE_PURSE_MAC,
     PURPOSE_LOAD_MAC,
     PURPOSE_JOURNAL,
+    PURPOSE_LINK,
+    PURPOSE_CONFIG,
+    PURPOSE_TRANSPORT,
     R_UNKNOWN_CARD,
     R_WRONG_KEY_VERSION,
     R_FORGED,
@@ -110,11 +113,21 @@ from icpurse.firmware.codec import (
     LINK_ERR_JOURNAL_FULL,
     LINK_ERR_PENDING,
     LINK_ERR_BAD_ORDER,
+    LINK_ERR_UNAUTHENTICATED,
+    LINK_ERR_REPLAYED,
+    LINK_ERR_CLOCK,
     LINK_ERR_INTERNAL,
     LINK_ERR_CARD,
+    LINK_ERR_BAD_CONFIG,
     LINK_ERR_REFUSAL_BASE,
     MODE_POS,
     MODE_FIXED_PRICE,
+    LINK_STATE_BLANK,
+    LINK_STATE_TRANSPORT,
+    LINK_STATE_PROVISIONED,
+    LINK_MAC_REQUEST,
+    LINK_MAC_RESPONSE,
+    LINK_MAC_CONFIG,
     BAUD_RATES,
     DEFAULT_BAUD,
     LAYOUT_VERSION,
@@ -128,6 +141,9 @@ from icpurse.firmware.codec import (
     LINK_SYNC,
     LINK_MAX_PAYLOAD,
     LINK_CRC_SIZE,
+    LINK_MAC_SIZE,
+    LINK_NONCE_SIZE,
+    LINK_AUTHENTICATED,
     IDENTITY_SIZE,
     IDENTITY_LAYOUT_VERSION,
     IDENTITY_KEY_VERSION,
@@ -180,10 +196,31 @@ from icpurse.firmware.codec import (
     decode_blacklist_header,
     BLACKLIST_ENTRY_SIZE,
     SIGN_IN_SIZE,
-    decode_sign_in,
     encode_sign_in_result,
-    CONFIGURE_SIZE,
-    decode_configure,
+    DAY_CONFIG_SIZE,
+    DAY_CONFIG_TERMINAL,
+    DAY_CONFIG_KEY_VERSION,
+    DAY_CONFIG_SERIAL,
+    DAY_CONFIG_TIME,
+    DAY_CONFIG_DAY,
+    DAY_CONFIG_CUTOFF,
+    DAY_CONFIG_CLOCK_WINDOW,
+    DAY_CONFIG_MODE,
+    DAY_CONFIG_FIXED_PRICE,
+    DAY_CONFIG_GRACE_DAYS,
+    DAY_CONFIG_TXN_CAP,
+    DAY_CONFIG_DAILY_CAP,
+    DAY_CONFIG_ISSUER,
+    DAY_CONFIG_TRANSPARENT,
+    DAY_CONFIG_BLACKLIST_VERSION,
+    DAY_CONFIG_BLACKLIST_DIGEST,
+    DAY_CONFIG_MAC,
+    encode_day_config,
+    decode_day_config,
+    LINK_AUTH_SIZE,
+    encode_link_auth,
+    decode_link_auth,
+    encode_link_mac_header,
     DEBIT_REQUEST_SIZE,
     decode_debit_request,
     encode_debit_result,
@@ -458,8 +495,8 @@ ERROR_BODY_CODE = const(0)
 ERROR_BODY_DETAIL = const(1)
 ERROR_BODY_FIELDS = ('code', 'detail', )
 
-# --- reader_info (33 bytes) ---
-READER_INFO_SIZE = const(33)
+# --- reader_info (60 bytes) ---
+READER_INFO_SIZE = const(60)
 READER_INFO_LINK_VERSION = const(0)
 READER_INFO_FIRMWARE_VERSION = const(1)
 READER_INFO_TERMINAL = const(2)
@@ -473,11 +510,17 @@ READER_INFO_TIME = const(9)
 READER_INFO_DAY_OPEN = const(10)
 READER_INFO_MODE = const(11)
 READER_INFO_FIXED_PRICE = const(12)
-READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_version', 'previous_key_version', 'blacklist_version', 'journal_next', 'journal_acked', 'pending', 'time', 'day_open', 'mode', 'fixed_price', )
+READER_INFO_LINK_STATE = const(13)
+READER_INFO_LINK_NONCE = const(14)
+READER_INFO_LINK_COUNTER = const(15)
+READER_INFO_CONFIG_SERIAL = const(16)
+READER_INFO_DAY = const(17)
+READER_INFO_JOURNAL_LAST_MAC = const(18)
+READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_version', 'previous_key_version', 'blacklist_version', 'journal_next', 'journal_acked', 'pending', 'time', 'day_open', 'mode', 'fixed_price', 'link_state', 'link_nonce', 'link_counter', 'config_serial', 'day', 'journal_last_mac', )
 
 
 def decode_reader_info(buf, off=0):
-    need(buf, off, 33, 'reader_info')
+    need(buf, off, 60, 'reader_info')
     return (
         unpack_from('<B', buf, off + 0)[0],
         unpack_from('<H', buf, off + 1)[0],
@@ -492,6 +535,12 @@ def decode_reader_info(buf, off=0):
         unpack_from('<B', buf, off + 27)[0],
         unpack_from('<B', buf, off + 28)[0],
         unpack_from('<I', buf, off + 29)[0],
+        unpack_from('<B', buf, off + 33)[0],
+        bytes(buf[off + 34:off + 42]),
+        unpack_from('<I', buf, off + 42)[0],
+        unpack_from('<I', buf, off + 46)[0],
+        unpack_from('<H', buf, off + 50)[0],
+        bytes(buf[off + 52:off + 60]),
     )
 
 # --- set_time (4 bytes) ---
@@ -505,18 +554,20 @@ def encode_set_time(time):
     pack_into('<I', buf, 0, time)
     return bytes(buf)
 
-# --- provision_keys (54 bytes) ---
+# --- provision_keys (86 bytes) ---
 PROVISION_KEYS_TERMINAL = const(0)
 PROVISION_KEYS_KEY_VERSION = const(1)
 PROVISION_KEYS_MAKE_CURRENT = const(2)
 PROVISION_KEYS_SECTOR_A = const(3)
 PROVISION_KEYS_PURSE_MAC = const(4)
 PROVISION_KEYS_JOURNAL = const(5)
-PROVISION_KEYS_FIELDS = ('terminal', 'key_version', 'make_current', 'sector_a', 'purse_mac', 'journal', )
+PROVISION_KEYS_LINK = const(6)
+PROVISION_KEYS_CONFIG = const(7)
+PROVISION_KEYS_FIELDS = ('terminal', 'key_version', 'make_current', 'sector_a', 'purse_mac', 'journal', 'link', 'config', )
 
 
-def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_mac, journal):
-    buf = bytearray(54)
+def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_mac, journal, link, config):
+    buf = bytearray(86)
     check_uint(terminal, 32, 'terminal')
     pack_into('<I', buf, 0, terminal)
     check_uint(key_version, 8, 'key_version')
@@ -529,6 +580,10 @@ def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_m
     buf[22:38] = purse_mac
     check_len(journal, 16, 'journal')
     buf[38:54] = journal
+    check_len(link, 16, 'link')
+    buf[54:70] = link
+    check_len(config, 16, 'config')
+    buf[70:86] = config
     return bytes(buf)
 
 # --- blacklist_header (10 bytes) ---
@@ -569,65 +624,69 @@ def decode_blacklist_entry(buf, off=0):
         bytes(buf[off + 0:off + 6]),
     )
 
-# --- sign_in (12 bytes) ---
-SIGN_IN_TIME = const(0)
-SIGN_IN_OPERATOR = const(1)
-SIGN_IN_BLACKLIST_VERSION = const(2)
-SIGN_IN_FIELDS = ('time', 'operator', 'blacklist_version', )
+# --- sign_in (4 bytes) ---
+SIGN_IN_OPERATOR = const(0)
+SIGN_IN_FIELDS = ('operator', )
 
 
-def encode_sign_in(time, operator, blacklist_version):
-    buf = bytearray(12)
-    check_uint(time, 32, 'time')
-    pack_into('<I', buf, 0, time)
+def encode_sign_in(operator):
+    buf = bytearray(4)
     check_uint(operator, 32, 'operator')
-    pack_into('<I', buf, 4, operator)
-    check_uint(blacklist_version, 32, 'blacklist_version')
-    pack_into('<I', buf, 8, blacklist_version)
+    pack_into('<I', buf, 0, operator)
     return bytes(buf)
 
-# --- sign_in_result (6 bytes) ---
-SIGN_IN_RESULT_SIZE = const(6)
+
+def decode_sign_in(buf, off=0):
+    need(buf, off, 4, 'sign_in')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+    )
+
+# --- sign_in_result (10 bytes) ---
+SIGN_IN_RESULT_SIZE = const(10)
 SIGN_IN_RESULT_DAY = const(0)
 SIGN_IN_RESULT_BATCH = const(1)
-SIGN_IN_RESULT_FIELDS = ('day', 'batch', )
+SIGN_IN_RESULT_FIRST_NUMBER = const(2)
+SIGN_IN_RESULT_FIELDS = ('day', 'batch', 'first_number', )
 
 
 def decode_sign_in_result(buf, off=0):
-    need(buf, off, 6, 'sign_in_result')
+    need(buf, off, 10, 'sign_in_result')
     return (
         unpack_from('<H', buf, off + 0)[0],
         unpack_from('<I', buf, off + 2)[0],
+        unpack_from('<I', buf, off + 6)[0],
     )
 
-# --- configure (18 bytes) ---
-CONFIGURE_MODE = const(0)
-CONFIGURE_FIXED_PRICE = const(1)
-CONFIGURE_GRACE_DAYS = const(2)
-CONFIGURE_TXN_CAP = const(3)
-CONFIGURE_DAILY_CAP = const(4)
-CONFIGURE_ISSUER = const(5)
-CONFIGURE_TRANSPARENT = const(6)
-CONFIGURE_FIELDS = ('mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', 'transparent', )
+# --- day_config (61 bytes) ---
+DAY_CONFIG_FIELDS = ('terminal', 'key_version', 'serial', 'time', 'day', 'cutoff', 'clock_window', 'mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', 'transparent', 'blacklist_version', 'blacklist_digest', 'mac', )
+
+# --- link_auth (12 bytes) ---
+LINK_AUTH_COUNTER = const(0)
+LINK_AUTH_MAC = const(1)
+LINK_AUTH_FIELDS = ('counter', 'mac', )
+
+# --- link_mac_header (19 bytes) ---
+LINK_MAC_HEADER_SIZE = const(19)
+LINK_MAC_HEADER_DIRECTION = const(0)
+LINK_MAC_HEADER_VERSION = const(1)
+LINK_MAC_HEADER_COMMAND = const(2)
+LINK_MAC_HEADER_TERMINAL = const(3)
+LINK_MAC_HEADER_NONCE = const(4)
+LINK_MAC_HEADER_COUNTER = const(5)
+LINK_MAC_HEADER_FIELDS = ('direction', 'version', 'command', 'terminal', 'nonce', 'counter', )
 
 
-def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent):
-    buf = bytearray(18)
-    check_uint(mode, 8, 'mode')
-    pack_into('<B', buf, 0, mode)
-    check_uint(fixed_price, 32, 'fixed_price')
-    pack_into('<I', buf, 1, fixed_price)
-    check_uint(grace_days, 16, 'grace_days')
-    pack_into('<H', buf, 5, grace_days)
-    check_uint(txn_cap, 32, 'txn_cap')
-    pack_into('<I', buf, 7, txn_cap)
-    check_uint(daily_cap, 32, 'daily_cap')
-    pack_into('<I', buf, 11, daily_cap)
-    check_uint(issuer, 16, 'issuer')
-    pack_into('<H', buf, 15, issuer)
-    check_uint(transparent, 8, 'transparent')
-    pack_into('<B', buf, 17, transparent)
-    return bytes(buf)
+def decode_link_mac_header(buf, off=0):
+    need(buf, off, 19, 'link_mac_header')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 1)[0],
+        unpack_from('<B', buf, off + 2)[0],
+        unpack_from('<I', buf, off + 3)[0],
+        bytes(buf[off + 7:off + 15]),
+        unpack_from('<I', buf, off + 15)[0],
+    )
 
 # --- debit_request (10 bytes) ---
 DEBIT_REQUEST_AMOUNT = const(0)

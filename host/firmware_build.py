@@ -6,6 +6,12 @@ Writes the tree to copy onto the board's filesystem (e.g. with ``mpremote cp -r`
                                             from source; the rest is imported as .mpy)
     OUTDIR/lib/icpurse/__init__.mpy         empty package marker
     OUTDIR/lib/icpurse/firmware/**.mpy      every other firmware module, bytecode
+    OUTDIR/frozen/                          the sources of the production image (board/manifest.py
+                                            freezes this tree): icpurse/**.py as deployed (without
+                                            the simulator's HAL), main.py, icpurse_board.py
+
+`board/package.json` (the mip package description of the same sources) is generated here too:
+`python -m icpurse.host.firmware_build --package-json` rewrites it; a test keeps it fresh.
 
 Also the single place that says which sources are MicroPython code (used by tests/test_mpy_cross.py):
 everything under firmware/, plus files under protocol/, host/ and hil/sim/ marked
@@ -14,6 +20,7 @@ tests/micropython/run.mjs applies the same rule). Only the marked protocol/ file
 the firmware; the marked host/ file (the generated host codec) and hil/sim/ run in tests only.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -74,6 +81,62 @@ def marked_sim_sources(root=ROOT):
     return marked_sources("hil/sim", root)
 
 
+# Test-only firmware modules: deployed for development, never frozen into the production image.
+NOT_FROZEN = ("firmware/hal/sim.py",)
+PACKAGE_JSON = ROOT / "board" / "package.json"
+BOARD_FLAG = '"""Frozen into the production image only (board/manifest.py): hal.esp32.production()."""\nPRODUCTION = True\n'
+
+
+def image_sources(root=ROOT):
+    """[(path in the board's `icpurse` package, source)]: what the production image freezes and mip
+    installs -- the firmware (not main.py, not the simulator's HAL) and the protocol's marked modules."""
+    root = Path(root)
+    out = []
+    for src in firmware_sources(root):
+        rel = src.relative_to(root).as_posix()
+        if rel != "firmware/main.py" and rel not in NOT_FROZEN:
+            out.append((rel, src))
+    for src in marked_sources("protocol", root):
+        out.append((src.relative_to(root).as_posix(), src))
+    return sorted(out)
+
+
+def write_frozen_tree(outdir, root=ROOT):
+    """OUTDIR/frozen: icpurse/** (sources, empty package markers where the repository's are
+    CPython's), main.py and icpurse_board.py -- the tree board/manifest.py freezes."""
+    root, frozen = Path(root), Path(outdir) / "frozen"
+    shutil.rmtree(frozen, ignore_errors=True)
+    pkg = frozen / "icpurse"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    for rel, src in image_sources(root):
+        dest = pkg / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+    for d in sorted(p for p in pkg.rglob("*") if p.is_dir()):
+        if not (d / "__init__.py").exists():
+            (d / "__init__.py").write_text("")
+    shutil.copyfile(root / "firmware" / "main.py", frozen / "main.py")
+    (frozen / "icpurse_board.py").write_text(BOARD_FLAG)
+    return frozen
+
+
+def package_json(root=ROOT):
+    """The mip package description (board/package.json) of the same sources: installed under /lib."""
+    urls = [["icpurse/__init__.py", "icpurse_init.py"]]
+    for rel, _ in image_sources(root):
+        urls.append(["icpurse/" + rel, "../" + rel])
+    for d in sorted({posix_dir(u[0]) for u in urls[1:]}):
+        init = d + "/__init__.py"
+        if not any(u[0] == init for u in urls):
+            urls.append([init, "icpurse_init.py"])
+    return json.dumps({"urls": sorted(urls), "version": "0.1.0", "deps": []}, indent=1) + "\n"
+
+
+def posix_dir(path):
+    return path.rsplit("/", 1)[0]
+
+
 def compile_mpy(mpy_cross, source, output, march=DEFAULT_MARCH, source_name=None):
     """Compile one file; raise BuildError carrying mpy-cross's own message on failure."""
     cmd = [mpy_cross, "-march=" + march, "-o", str(output)]
@@ -131,6 +194,7 @@ def build(outdir, march=DEFAULT_MARCH, root=ROOT, mpy_cross=None):
                 errors.append("%s:\n%s" % (rel, e))
     if errors:
         raise BuildError("\n".join(errors))
+    write_frozen_tree(outdir, root)
     return sorted((p.relative_to(outdir).as_posix(), p.stat().st_size) for p in built)
 
 
@@ -139,9 +203,16 @@ def main(argv=None):
         prog="python -m icpurse.host.firmware_build",
         description="Compile firmware/ to .mpy for the board (mpy-cross).",
     )
-    parser.add_argument("outdir", help="output folder (its lib/icpurse/ is rebuilt)")
+    parser.add_argument("outdir", nargs="?", help="output folder (its lib/icpurse/ and frozen/ are rebuilt)")
     parser.add_argument("--march", default=DEFAULT_MARCH, help="mpy-cross -march (default %(default)s)")
+    parser.add_argument("--package-json", action="store_true", help="rewrite board/package.json (mip) and exit")
     args = parser.parse_args(argv)
+    if args.package_json:
+        PACKAGE_JSON.write_text(package_json())
+        print("wrote %s" % PACKAGE_JSON.relative_to(ROOT))
+        return 0
+    if not args.outdir:
+        parser.error("give the output folder")
     try:
         table = build(args.outdir, args.march)
     except BuildError as e:

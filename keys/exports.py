@@ -1,16 +1,19 @@
 """Role-scoped key exports and key-version rollover: the key sets daily work runs on.
 
 - A **reader** export holds, per version, the sector-A master, the purse-MAC master and the
-  reader's own journal key (derived from the journal master for its terminal number): never key B,
-  never the load-MAC master, never the journal master.
+  reader's own terminal keys, each derived from the journal master for its terminal number: journal
+  (its records' MACs), link (its USB link requests), config (its signed day configurations) and
+  transport (the lab ceremony before its first provisioning). Never key B, never the load-MAC master,
+  never the journal master: it provisions that one terminal and no other.
 - A **workstation** export (sale, activation, personalisation, kiosk top-up, card lifecycle) holds
   sector A + B, purse and load MAC masters, and the back-office audit and data keys
   (keys/backoffice.py): it writes cards and the ledger. Never the journal master.
-- A **collector** export (journal collection, day close, reconciliation, terminal audits) holds
-  only what verifies: the journal master of each version (each terminal's journal key is derived
-  from it: reader journals are MAC'd, so verifying a record means recomputing its MAC) and the audit
-  key (it books redemptions and findings). No card key, no purse or load MAC master: it can neither
-  read nor write a card.
+- A **collector** export (sign-in, journal collection, day close, reconciliation, terminal audits)
+  holds the journal master of each version and the audit key (it books redemptions and findings).
+  Every terminal's journal, link and configuration keys derive from that master
+  (host/terminals/keys.py): it verifies journals, signs the link requests of sign-in, collection and
+  day close, and signs the day configuration. No card key, no purse or load MAC master: it can
+  neither read nor write a card.
 
 Only the key ceremonies (`keys init / combine / rollover / export`) open the keystore's masters.
 `to_keysets()` turns a reader or workstation export into the firmware's `KeySet`s.
@@ -21,13 +24,14 @@ from icpurse.protocol.crypto import kdf
 
 TRANSPORT_ENV = "ICPURSE_TRANSPORT_PASSPHRASE"  # an export's passphrase, when not typed at a prompt
 ROLES = {
-    "reader": ("sector_a", "purse_mac", "journal"),  # journal = the terminal's derived key
+    # journal, link, config, transport = the terminal's own derived keys (host/terminals/keys.py)
+    "reader": ("sector_a", "purse_mac", "journal", "link", "config", "transport"),
     "workstation": ("sector_a", "sector_b", "purse_mac", "load_mac"),
     "collector": ("journal",),  # journal = the master (verifies every terminal's records)
 }
 BACKOFFICE = {"reader": (), "workstation": ("audit", "data"), "collector": ("audit",)}
 WHAT_FOR = {
-    "reader": "a store reader (provisioning)",
+    "reader": "a store reader (transport key ceremony, provisioning)",
     "workstation": "sale, activation, personalisation, kiosk top-up and card lifecycle at a workstation",
     "collector": "journal collection, day close, reconciliation and terminal audits (verification only)",
 }
@@ -145,8 +149,12 @@ def reader_keyset(store, terminal_number, versions=None):
     out = {}
     for v in _versions(domain, versions):
         kv = domain.version(v)
+        master = kv["journal"].material
         out[v] = {"sector_a": kv["sector_a"], "purse_mac": kv["purse_mac"],
-                  "journal": Key(kdf.journal_key(kv["journal"].material, terminal_number, v))}
+                  "journal": Key(kdf.journal_key(master, terminal_number, v)),
+                  "link": Key(kdf.link_key(master, terminal_number, v)),
+                  "config": Key(kdf.config_key(master, terminal_number, v)),
+                  "transport": Key(kdf.transport_key(master, terminal_number, v))}
     return RoleExport("reader", domain.issuer, domain.current, out, terminal_number, domain.demo)
 
 

@@ -19,8 +19,10 @@ MASTERS = {
     "sector_b": ("key B of every sector (write, increment, trailers)", ("workstation",)),
     "purse_mac": ("identity, purse slot and log MACs", ("reader", "workstation")),
     "load_mac": ("issuer-only top-up evidence MACs", ("workstation",)),
-    "journal": ("master of the readers' journal keys (a reader gets only its own derived key)",
-                ("back office",)),
+    # per terminal: journal, link (USB link MACs), configuration (signed day configurations) and the
+    # one-off transport key of the lab ceremony -- host/terminals/keys.py, docs/reader.md
+    "journal": ("master of the readers' journal, link, configuration and transport keys (a reader gets "
+                "only its own derived keys)", ("back office",)),
 }
 
 

@@ -30,6 +30,8 @@ CONSTANTS = [
     ("LINK_CMD", link.Cmd),
     ("LINK_ERR", link.LinkError),
     ("MODE", link.Mode),
+    ("LINK_STATE", link.LinkState),
+    ("LINK_MAC", link.MacDirection),
 ]
 
 # (NAME, tuple or bytes)
@@ -50,6 +52,9 @@ TABLES = [
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
     ("LINK_CRC_SIZE", link.CRC_SIZE),
+    ("LINK_MAC_SIZE", link.LINK_MAC_SIZE),
+    ("LINK_NONCE_SIZE", link.NONCE_SIZE),
+    ("LINK_AUTHENTICATED", link.AUTHENTICATED),
 ]
 
 # (NAME, constant class, {value: "name"}): how each value is shown, one spelling each
@@ -76,7 +81,9 @@ STRUCTS = [
     ("blacklist_entry", link.BlacklistEntry),
     ("sign_in", link.SignIn),
     ("sign_in_result", link.SignInResult),
-    ("configure", link.Configure),
+    ("day_config", link.DayConfig),
+    ("link_auth", link.LinkAuth),
+    ("link_mac_header", link.LinkMacHeader),
     ("debit_request", link.DebitRequest),
     ("debit_result", link.DebitResult),
     ("read_card_request", link.ReadCardRequest),

@@ -8,13 +8,22 @@ Requests carry `kind = REQUEST`; the reader answers with the same `seq` and `com
 and the command's response payload, or `kind = ERROR` and an `ErrorBody` (typed code + UTF-8
 message) — never a traceback. Payloads are one fixed Struct, optionally followed by `count` fixed
 records (blacklist entries, journal records, log entries).
+
+Link version 2 authenticates every request that changes the reader (`AUTHENTICATED`): its payload
+ends with a `LinkAuth` trailer (a counter above the last one the reader accepted, and an 8-byte
+AES-CMAC under the reader's link key over `LinkMacHeader` ‖ the payload before the trailer), and
+the response payload ends with the reader's MAC over the same header (direction RESPONSE) ‖ the
+response. Sign-in and CONFIGURE carry the whole day configuration as one `DayConfig` record MAC'd
+with the terminal's configuration key (docs/reader.md "Link authentication").
 """
 from construct import Bytes, Int8ul, Int16ul, Int32ul, Struct
 
-LINK_VERSION = 1
+LINK_VERSION = 2
 SYNC = b"\xa5\x5a"
 MAX_PAYLOAD = 4096
 CRC_SIZE = 4
+LINK_MAC_SIZE = 8  # bytes of AES-CMAC kept on requests, responses and day configurations
+NONCE_SIZE = 8
 
 
 class Kind:
@@ -60,9 +69,36 @@ class LinkError:
     JOURNAL_FULL = 0x09  # acknowledge (upload) the journal first
     PENDING = 0x0A  # an earlier transaction is unresolved: present that card again
     BAD_ORDER = 0x0B  # e.g. acknowledging records that were never sent
+    UNAUTHENTICATED = 0x0C  # a state-changing request without a valid MAC under this reader's link key
+    REPLAYED = 0x0D  # counter (or configuration serial) not above the last accepted: replayed or reordered
+    CLOCK = 0x0E  # the clock may not go back further than the signed window without a signed time
     INTERNAL = 0x0F
     CARD = 0x10  # a transparent card command failed; detail = PN532 status (0x14 auth, 0x13 NAK, 0x01 gone)
+    BAD_CONFIG = 0x11  # a signed day configuration that is not for this reader, or a blacklist that does not match it
     REFUSAL_BASE = 0x40  # + icpurse.protocol.records.Refusal code
+
+
+# The requests that change the reader: each carries a LinkAuth trailer. INFO, READ_CARD,
+# FETCH_JOURNAL and DEBIT (the POS's request, with the holder's card in the field) stay open; the
+# transparent CARD_* commands only work while a signed configuration allows them.
+AUTHENTICATED = (Cmd.SET_TIME, Cmd.PROVISION_KEYS, Cmd.LOAD_BLACKLIST, Cmd.SIGN_IN, Cmd.DAY_CLOSE, Cmd.REBOOT,
+                 Cmd.CONFIGURE, Cmd.ACK_JOURNAL)
+
+
+class LinkState:
+    """How far a reader is on the way to being a terminal (ReaderInfo.link_state)."""
+
+    BLANK = 0  # no link key, no transport key: the lab's transport key ceremony comes first
+    TRANSPORT = 1  # a transport key from the ceremony: the first PROVISION_KEYS is MAC'd with it
+    PROVISIONED = 2  # the terminal's own link key authenticates every state-changing request
+
+
+class MacDirection:
+    """First byte of every link MAC input: keeps request, response and configuration MACs apart."""
+
+    REQUEST = 0x51  # 'Q'
+    RESPONSE = 0x41  # 'A'
+    CONFIG = 0x43  # 'C'
 
 
 class Mode:
@@ -101,6 +137,27 @@ ReaderInfo = Struct(
     "day_open" / Int8ul,
     "mode" / Int8ul,
     "fixed_price" / Int32ul,
+    "link_state" / Int8ul,  # LinkState
+    "link_nonce" / Bytes(NONCE_SIZE),  # this reader's link session: new after every erase of its NVS
+    "link_counter" / Int32ul,  # the last authenticated request's counter; the next must be higher
+    "config_serial" / Int32ul,  # serial of the signed day configuration in force (0: none)
+    "day" / Int16ul,  # the signed business day (days since 2000-01-01) expiry and daily caps use
+    "journal_last_mac" / Bytes(LINK_MAC_SIZE),  # MAC of record journal_next - 1: the host's high-water mark
+)
+
+# Trailer of every authenticated request payload.
+LinkAuth = Struct("counter" / Int32ul, "mac" / Bytes(LINK_MAC_SIZE))
+
+# What a link MAC covers before the payload. Requests and responses: the reader's terminal number
+# (0 while blank), its nonce and the request's counter; a day configuration: its serial as `counter`,
+# the nonce zero (the back office signs it for the terminal, not for one link session).
+LinkMacHeader = Struct(
+    "direction" / Int8ul,  # MacDirection
+    "version" / Int8ul,  # LINK_VERSION
+    "command" / Int8ul,  # Cmd (0 for a day configuration)
+    "terminal" / Int32ul,
+    "nonce" / Bytes(NONCE_SIZE),
+    "counter" / Int32ul,
 )
 
 SetTime = Struct("time" / Int32ul)
@@ -113,6 +170,8 @@ ProvisionKeys = Struct(
     "sector_a" / Bytes(16),
     "purse_mac" / Bytes(16),
     "journal" / Bytes(16),  # this terminal's journal key (derived by the host)
+    "link" / Bytes(16),  # this terminal's link key: requests and responses
+    "config" / Bytes(16),  # this terminal's configuration key: signed day configurations
 )
 
 BlacklistHeader = Struct(
@@ -123,10 +182,18 @@ BlacklistHeader = Struct(
 )
 BlacklistEntry = Struct("card_number" / Bytes(6))
 
-SignIn = Struct("time" / Int32ul, "operator" / Int32ul, "blacklist_version" / Int32ul)
-SignInResult = Struct("day" / Int16ul, "batch" / Int32ul)
-
-Configure = Struct(
+# The whole configuration of a reader, signed by the back office (MAC with the terminal's
+# configuration key over LinkMacHeader(CONFIG, LINK_VERSION, 0, terminal, zero nonce, serial) ‖ the
+# record without its MAC). SIGN_IN carries one (and opens the day), CONFIGURE carries one (and does
+# not); the reader applies exactly this and keeps it, re-verified at every boot.
+DayConfig = Struct(
+    "terminal" / Int32ul,
+    "key_version" / Int8ul,  # version of the configuration key that made `mac`
+    "serial" / Int32ul,  # strictly increasing per reader: an older configuration is a replay
+    "time" / Int32ul,  # signed time (seconds since 2000-01-01 UTC): the reader's clock is set to it
+    "day" / Int16ul,  # business day: card expiry and daily caps are judged on it, not on the clock
+    "cutoff" / Int32ul,  # no sale at or after this time until the next sign-in (0: none)
+    "clock_window" / Int32ul,  # seconds SET_TIME may move the clock back (further needs a signed time)
     "mode" / Int8ul,
     "fixed_price" / Int32ul,
     "grace_days" / Int16ul,
@@ -134,7 +201,13 @@ Configure = Struct(
     "daily_cap" / Int32ul,
     "issuer" / Int16ul,  # cards of another issuer are refused as unknown
     "transparent" / Int8ul,  # 1: allow CARD_* commands (issuance readers); 0: store reader
+    "blacklist_version" / Int32ul,
+    "blacklist_digest" / Bytes(LINK_MAC_SIZE),  # SHA-256 of the list as the reader stores it, first 8 bytes
+    "mac" / Bytes(LINK_MAC_SIZE),
 )
+
+SignIn = Struct("operator" / Int32ul)  # followed by a DayConfig
+SignInResult = Struct("day" / Int16ul, "batch" / Int32ul, "first_number" / Int32ul)
 
 DebitRequest = Struct("amount" / Int32ul, "pos_ref" / Int32ul, "timeout_ms" / Int16ul)
 DebitResult = Struct(

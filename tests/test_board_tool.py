@@ -107,3 +107,25 @@ def test_commands():
     erase, write = board.flash_commands("esptool", "/dev/ttyUSB0", "mp.bin")
     assert erase == ["esptool", "--chip", "esp32", "--port", "/dev/ttyUSB0", "erase-flash"]
     assert write[-4:] == ["write-flash", "-z", "0x1000", "mp.bin"]
+
+
+def test_flash_knows_both_chips():
+    erase, write = board.flash_commands("esptool", "/dev/ttyACM0", "s3.bin", "esp32s3")
+    assert erase[:3] == ["esptool", "--chip", "esp32s3"]
+    assert write[-4:] == ["write-flash", "-z", "0x0", "s3.bin"]  # the S3 image starts at 0
+    with pytest.raises(board.BoardError):
+        board.flash_commands("esptool", "/dev/ttyUSB0", "x.bin", "esp32c3")
+
+
+def test_the_transport_key_goes_into_nvs_from_a_file_never_the_command_line(tmp_path, capsys):
+    key = tmp_path / "tk.hex"
+    key.write_text("00112233445566778899aabbccddeeff\n")
+    script = board.read_transport_key(str(key))
+    assert "esp32.NVS('icpurse')" in script and "set_blob('tk', bytes.fromhex('00112233445566778899aabbccddeeff'))" in script
+    key.write_text("not a key")
+    assert board.main(["deploy", "--port", "/dev/null", "--transport-key", str(key), str(tmp_path)]) == 2
+    assert "make firmware" in capsys.readouterr().err  # the build is checked first
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "main.py").write_text("")
+    assert board.main(["deploy", "--port", "/dev/null", "--transport-key", str(key), str(tmp_path)]) == 2
+    assert "does not hold a transport key" in capsys.readouterr().err

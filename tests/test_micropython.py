@@ -2,7 +2,9 @@
 interpreter (WebAssembly build, via tests/micropython/run.mjs), one pytest test per file.
 
 The same files also run under CPython as ordinary pytest tests; this wrapper is what proves they
-behave the same on the interpreter the firmware ships on."""
+behave the same on the interpreter the firmware ships on. The files of the reader's own code paths
+run once more on the *built* firmware: the .mpy files `make firmware` compiles for the board (mpy-cross
+-march=xtensawin; bytecode, which the WebAssembly interpreter loads too) instead of the sources."""
 import ast
 import re
 import shutil
@@ -32,13 +34,39 @@ def declared_tests(path):
     }
 
 
+# the reader's link, configuration, journal, purse, start-up and indicator, on the compiled firmware
+MPY_FILES = [TESTS / "firmware" / n for n in ("test_reader.py", "test_server.py", "test_linkauth.py",
+                                               "test_journal.py", "test_purse.py", "test_app.py", "test_ui.py")]
+
+
+@pytest.fixture(scope="session")
+def built_firmware(tmp_path_factory):
+    from icpurse.host import firmware_build as fb
+
+    if fb.find_mpy_cross() is None:
+        pytest.skip("mpy-cross not found — run `make setup`")
+    out = tmp_path_factory.mktemp("firmware")
+    fb.build(out)
+    return out
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_runs_under_micropython(path):
+    _run(path)
+
+
+@pytest.mark.parametrize("path", MPY_FILES, ids=[p.name for p in MPY_FILES])
+def test_runs_on_the_built_mpy_files(path, built_firmware):
+    output = _run(path, "--mpy", str(built_firmware))
+    assert "# firmware from /lib/icpurse/firmware/reader.mpy" in output  # not the sources
+
+
+def _run(path, *extra):
     node = shutil.which("node")
     if node is None or not MP_PACKAGE.is_dir():
         pytest.skip("node not found — run `make setup`")
     proc = subprocess.run(
-        [node, str(RUNNER), "--root", str(ROOT), str(path)],
+        [node, str(RUNNER), "--root", str(ROOT), *extra, str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -54,3 +82,4 @@ def test_runs_under_micropython(path):
     assert int(summary.group(1)) + int(summary.group(2)) == len(expected), output
     assert ran == expected, "MicroPython ran %s, file declares %s:\n%s" % (
         sorted(ran), sorted(expected), output)
+    return output

@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Put the reader firmware on an ESP32 board (what `make deploy` and `make flash` run).
 
-    tools/board.py deploy --port /dev/ttyUSB0 [BUILD_DIR]      copy build/firmware/ with mpremote
-    tools/board.py flash --port /dev/ttyUSB0 --firmware X.bin  erase, write a MicroPython image (esptool)
+    tools/board.py deploy --port /dev/ttyUSB0 [--transport-key FILE] [BUILD_DIR]
+                                      copy build/firmware/ with mpremote; with a transport key (the
+                                      lab ceremony, `icpurse terminal transport-key`), write it into
+                                      the blank reader's NVS too
+    tools/board.py flash --port /dev/ttyUSB0 --firmware X.bin [--chip esp32|esp32s3]
+                                      erase, write a MicroPython image (esptool)
 
 Needs the `device` extra (mpremote, esptool); pyserial comes with the base install.
 
@@ -18,7 +22,10 @@ import subprocess
 import sys
 import time
 
-ESP32_APP_OFFSET = "0x1000"  # MicroPython's ESP32 image (ESP32-S3/C3 images start at 0x0)
+# Where MicroPython's single-file image goes (bootloader included): 0x1000 on the ESP32, 0x0 on the
+# ESP32-S3 (micropython.org/download: ESP32_GENERIC and ESP32_GENERIC_S3).
+APP_OFFSETS = {"esp32": "0x1000", "esp32s3": "0x0"}
+NVS_NAMESPACE = "icpurse"  # firmware/app.py
 PROMPT = b">>> "
 RAW_PROMPT = b"raw REPL; CTRL-B to exit"
 CTRL_C = b"\x03"
@@ -56,10 +63,33 @@ def deploy_command(mpremote, port, build):
             "reset"]
 
 
-def flash_commands(esptool, port, firmware):
-    base = [esptool, "--chip", "esp32", "--port", port]
+def flash_commands(esptool, port, firmware, chip="esp32"):
+    if chip not in APP_OFFSETS:
+        raise BoardError("flash: chip %r unknown: CHIP=esp32 or CHIP=esp32s3" % chip)
+    base = [esptool, "--chip", chip, "--port", port]
     return [base + ["erase-flash"],
-            base + ["--baud", "460800", "write-flash", "-z", ESP32_APP_OFFSET, firmware]]
+            base + ["--baud", "460800", "write-flash", "-z", APP_OFFSETS[chip], firmware]]
+
+
+def transport_script(key_hex):
+    """The lab ceremony's step on the board: the transport key into the reader's NVS (run once by
+    mpremote from a file readable by the lab only, never on a command line)."""
+    key = bytes.fromhex(key_hex)
+    if len(key) != 16:
+        raise ValueError
+    return ("import esp32\nn = esp32.NVS(%r)\nn.set_blob('tk', bytes.fromhex(%r))\nn.commit()\n"
+            "print('transport key stored')\n" % (NVS_NAMESPACE, key.hex()))
+
+
+def read_transport_key(path):
+    try:
+        with open(path) as f:
+            return transport_script(f.read().strip())
+    except OSError as e:
+        raise BoardError("transport key %s: %s" % (path, e.strerror or e))
+    except ValueError:
+        raise BoardError("%s does not hold a transport key (32 hex digits, from `icpurse terminal "
+                         "transport-key NUMBER --out FILE`)" % path)
 
 
 def get_repl(ser, sleep=time.sleep, window_s=5.0, step_s=0.02):
@@ -106,16 +136,29 @@ def interrupt(port):
                          "`make flash PORT=%s FIRMWARE=<MicroPython .bin>`" % (port, port))
 
 
-def deploy(port, build):
+def deploy(port, build, transport_key=None):
     port = need_port(port, "deploy")
     if not os.path.isfile(os.path.join(build, "main.py")) or not os.path.isdir(os.path.join(build, "lib")):
         raise BoardError("deploy: %s has no main.py and lib/: build it first with `make firmware`" % build)
+    script = read_transport_key(transport_key) if transport_key else None
     mpremote = tool("mpremote")
     interrupt(port)
-    run(deploy_command(mpremote, port, build))
+    if script is None:
+        run(deploy_command(mpremote, port, build))
+        return
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".py")  # readable by this user only
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(script)
+        cmd = deploy_command(mpremote, port, build)
+        run(cmd[:-1] + ["run", path, "+", "reset"])
+    finally:
+        os.remove(path)
 
 
-def flash(port, firmware):
+def flash(port, firmware, chip="esp32"):
     port = need_port(port, "flash")
     if not firmware:
         raise BoardError("flash: no image given: set FIRMWARE, e.g. `make flash PORT=%s "
@@ -123,7 +166,7 @@ def flash(port, firmware):
                          % port)
     if not os.path.isfile(firmware):
         raise BoardError("flash: firmware image %s does not exist" % firmware)
-    for cmd in flash_commands(tool("esptool"), port, firmware):
+    for cmd in flash_commands(tool("esptool"), port, firmware, chip):
         run(cmd)
 
 
@@ -139,16 +182,18 @@ def main(argv=None):
     sub = ap.add_subparsers(dest="action", required=True)
     d = sub.add_parser("deploy", help="copy the compiled firmware to the board (mpremote)")
     d.add_argument("--port", default="")
+    d.add_argument("--transport-key", default="", help="file of `icpurse terminal transport-key`: into NVS")
     d.add_argument("build", nargs="?", default="build/firmware")
     f = sub.add_parser("flash", help="erase the flash and write a MicroPython image (esptool)")
     f.add_argument("--port", default="")
     f.add_argument("--firmware", default="")
+    f.add_argument("--chip", default="esp32", help="esp32 (default) or esp32s3")
     args = ap.parse_args(argv)
     try:
         if args.action == "deploy":
-            deploy(args.port, args.build)
+            deploy(args.port, args.build, args.transport_key or None)
         else:
-            flash(args.port, args.firmware)
+            flash(args.port, args.firmware, args.chip)
     except BoardError as e:
         print("error: %s" % e, file=sys.stderr)
         return 2

@@ -28,6 +28,11 @@ Clock -- the only place time passes
     ticks_diff(a, b) -> int    a - b, wrap-safe
     sleep_ms(ms)               wait; drivers call it only inside bounded polling loops
 
+Watchdog -- restarts the board unless fed
+    feed()                     the main loop is alive (firmware/server.py, every pass)
+
+random_bytes(n) -> bytes       n bytes from the hardware random number generator
+
 Nvs -- small key/value store for secrets (ESP32 NVS partition, never a plain file)
     get_blob(key, buf) -> n | None   copy the blob into `buf`, return its length; None if absent
                                      (ValueError if `buf` is too small)

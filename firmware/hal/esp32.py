@@ -5,6 +5,7 @@ wiring in docs/hardware.md (UART2 for the PN532 HSU link, RSTPDN on a spare GPIO
 """
 import esp32
 import machine
+import os
 import time
 
 from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
@@ -23,6 +24,10 @@ _I2C_FREQ = const(100000)
 # The PN532 stretches SCL for up to ~440 us; the ESP32 port's default bus timeout is shorter, and a
 # timeout there looks like a dead chip (docs/hardware.md "Pitfalls").
 _I2C_TIMEOUT_US = const(50000)
+_LAB_PIN = const(13)  # jumper to GND at reset: lab mode (docs/hardware.md "The REPL in production")
+_WDT_MS = const(8000)
+_LINK_UART = const(0)  # the USB-serial bridge's UART (the REPL's, on a development image)
+_LINK_BAUD = const(115200)
 _NVS_NOT_FOUND = const(0x1102)  # ESP_ERR_NVS_NOT_FOUND
 _NVS_INVALID_LENGTH = const(0x110C)  # ESP_ERR_NVS_INVALID_LENGTH: buffer too small
 
@@ -89,6 +94,27 @@ class Clock:
         time.sleep_ms(ms)
 
 
+class Watchdog:
+    """machine.WDT: once started it cannot be stopped; a main loop that stops feeding it for
+    `timeout_ms` resets the board (the journal recovers at boot)."""
+
+    def __init__(self, timeout_ms=_WDT_MS):
+        self._wdt = machine.WDT(timeout=timeout_ms)
+
+    def feed(self):
+        self._wdt.feed()
+
+
+def random_bytes(n):
+    """From the ESP32's hardware random number generator."""
+    return os.urandom(n)
+
+
+def lab_jumper():
+    """True when the lab jumper (GPIO13 to GND) is fitted at reset."""
+    return machine.Pin(_LAB_PIN, machine.Pin.IN, machine.Pin.PULL_UP).value() == 0
+
+
 class Nvs:
     """One NVS namespace.  Secrets live here, never in the filesystem (issue 4 item 6)."""
 
@@ -118,6 +144,45 @@ class Nvs:
         self._nvs.commit()
 
 
+class UartLink:
+    """The host link on UART0 itself: the production image has no REPL there (built with
+    MICROPY_HW_ENABLE_UART_REPL 0, board/), so nothing but link frames ever reaches the board."""
+
+    def __init__(self, uart_id=_LINK_UART, baud=_LINK_BAUD):
+        import select
+
+        self._uart = machine.UART(uart_id, baudrate=baud, timeout=0, timeout_char=0)
+        self._poll = select.poll()
+        self._poll.register(self._uart, select.POLLIN)
+
+    def readinto(self, buf):
+        if not self._uart.any():
+            return None
+        return self._uart.readinto(buf)
+
+    def wait(self, ms):
+        """Block until the host sends something or `ms` pass (the server's idle wait)."""
+        return bool(self._poll.poll(ms))
+
+    def write(self, buf):
+        return self._uart.write(buf)
+
+
+def production():
+    """True on the production image (board/: frozen firmware, no REPL on the USB serial)."""
+    try:
+        import icpurse_board  # type: ignore[import-not-found]  # frozen by board/manifest.py only
+
+        return bool(icpurse_board.PRODUCTION)
+    except ImportError:
+        return False
+
+
+def link():
+    """The host link: UART0 on the production image, the REPL's stdin/stdout on a development one."""
+    return UartLink() if production() else UsbLink()
+
+
 class UsbLink:
     """The host link on the board's USB serial (the REPL's stdin/stdout in binary, non-blocking).
 
@@ -132,12 +197,7 @@ class UsbLink:
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
         self._one = bytearray(1)
-        try:
-            import micropython
-
-            micropython.kbd_intr(-1)
-        except (ImportError, AttributeError):
-            pass
+        no_interrupt()
 
     def readinto(self, buf):
         # MicroPython's stdin cannot read "what is there": a read of n bytes blocks until n bytes
@@ -176,3 +236,18 @@ def display(i2c_id=_I2C_ID, scl=_I2C_SCL, sda=_I2C_SDA, address=0x3C):
 
 def reset():
     machine.reset()
+
+
+def no_interrupt():
+    """Ctrl-C no longer interrupts: frame bytes (0x03 included) are link data, not a break."""
+    import micropython
+
+    micropython.kbd_intr(-1)
+
+
+def lab_repl():
+    """Lab mode: Ctrl-C back and the REPL on UART0 (the production image has none there)."""
+    import micropython
+
+    micropython.kbd_intr(3)
+    os.dupterm(machine.UART(_LINK_UART, _LINK_BAUD))

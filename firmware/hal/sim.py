@@ -152,3 +152,13 @@ class SimNvs:
 
     def erase(self, key):
         self._store.pop(key, None)
+
+
+class SimWatchdog:
+    """machine.WDT's contract, counted: `feeds` tells how often the main loop fed it."""
+
+    def __init__(self):
+        self.feeds = 0
+
+    def feed(self):
+        self.feeds += 1

@@ -96,19 +96,33 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
                    "between runs (default: a temporary folder, forgotten on exit).")
 @click.option("--control", "control_path", type=click.Path(dir_okay=False),
               help="UNIX socket for present/remove/swap/status (prints `control <path>`).")
+@click.option("--transport-key", "transport_key", type=click.Path(exists=True, dir_okay=False),
+              help="The lab ceremony on the virtual board: write this transport key (the hex file of "
+                   "`icpurse terminal transport-key`) into a blank reader's NVS, for its first provisioning.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print each device line as a JSON document ({\"reader\": path}, ...) instead.")
-def reader(use_pty, link, cards, state_dir, control_path, verbose, as_json):
+def reader(use_pty, link, cards, state_dir, control_path, transport_key, verbose, as_json):
     """Run the store reader firmware on the simulated PN532, its USB link on a pty.
 
     Host tools that take `--port /dev/ttyUSB0` (or `--reader serial:PATH`) work on the printed path
-    unchanged. The first stdout line is `reader <pty path>`, then `control <socket path>`.
+    unchanged. The first stdout line is `reader <pty path>`, then `control <socket path>`. A blank
+    reader accepts no state-changing request until the lab ceremony gave it a transport key
+    (--transport-key); every one after that must carry the terminal's link MAC.
     """
     import shutil
 
     from icpurse.hil.sim.server import CardSpec, Rig
 
+    tkey = None
+    if transport_key:
+        try:
+            with open(transport_key) as f:
+                tkey = bytes.fromhex(f.read().strip())
+            if len(tkey) != 16:
+                raise ValueError
+        except ValueError:
+            raise click.UsageError("%s does not hold a transport key (32 hex digits)" % transport_key) from None
     own_state = state_dir is None
     state_dir = state_dir or tempfile.mkdtemp(prefix="icpurse-reader-")
     try:
@@ -125,7 +139,8 @@ def reader(use_pty, link, cards, state_dir, control_path, verbose, as_json):
     signal.signal(signal.SIGTERM, rig.stop)
     signal.signal(signal.SIGINT, rig.stop)
     try:
-        _line("reader " + rig.open_reader_pty(os.path.join(state_dir, "reader"), link=link), as_json)
+        _line("reader " + rig.open_reader_pty(os.path.join(state_dir, "reader"), link=link, transport_key=tkey),
+              as_json)
         _line("control " + rig.open_control(control_path), as_json)
         rig.save_dumps()
         rig.serve()

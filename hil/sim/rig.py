@@ -7,7 +7,7 @@ Used by the firmware tests (both interpreters), the benchmarks and `icpurse sim 
 """
 import os
 
-from icpurse.firmware import link
+from icpurse.firmware import dayconfig, kdf, link, linkauth
 from icpurse.host import codec
 from icpurse.firmware.hal.sim import SimClock, SimNvs, SimUart
 from icpurse.firmware.pn532 import PN532
@@ -21,7 +21,7 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
 
 
-FAST_BAUD = 921600  # the PN532 HSU rate the reader firmware switches to after start-up (firmware/main.py)
+FAST_BAUD = 921600  # the PN532 HSU rate the reader firmware switches to after start-up (firmware/app.py)
 
 
 class LinkRefused(Exception):
@@ -48,6 +48,7 @@ class VirtualReader:
         self.clock = SimClock(self.vclock)
         self.baud = baud
         self._seq = 0
+        self.signer = None  # linkauth.Signer: state-changing requests are signed with it (authenticate())
         self.boot()
 
     def boot(self):
@@ -62,8 +63,31 @@ class VirtualReader:
         self.reader = Reader(self.driver, self.clock, self.store, self.ui, self.root + "/journal", self.fs,
                              self.open_fn)
 
+    def install_transport_key(self, key):
+        """The lab's transport key ceremony, done to the virtual board (docs/hardware.md)."""
+        self.reader.guard.install_transport_key(key)
+
+    def authenticate(self, key):
+        """Sign the following state-changing requests with `key` (the reader's link key, or the
+        transport key of a blank reader), starting from the counter its INFO reports."""
+        info = codec.decode_reader_info(self.request(codec.LINK_CMD_INFO))
+        self.signer = linkauth.Signer(key, info[codec.READER_INFO_TERMINAL], info[codec.READER_INFO_LINK_NONCE],
+                                      info[codec.READER_INFO_LINK_COUNTER])
+        return self.signer
+
     def request(self, command, payload=b""):
-        """Send one request through the link framing; the response payload, or LinkRefused."""
+        """Send one request through the link framing; the response payload, or LinkRefused. With a
+        signer, a state-changing request is signed and the reader's MAC on its answer checked."""
+        signed = self.signer is not None and linkauth.authenticated(command)
+        if signed:
+            payload = self.signer.sign(command, payload)
+        rsp = self.exchange(command, payload)
+        if signed:
+            return self.signer.open_response(command, rsp)
+        return rsp
+
+    def exchange(self, command, payload=b""):
+        """One request frame as given (no signing): the response payload, or LinkRefused."""
         self._seq = (self._seq + 1) & 0xFF
         frame = link.encode_frame(codec.LINK_KIND_REQUEST, self._seq, command, payload)
         parser = link.FrameReader()
@@ -76,3 +100,42 @@ class VirtualReader:
             code, detail, message = link.decode_error(rsp.payload)
             raise LinkRefused(code, detail, message)
         return rsp.payload
+
+
+# --- the back office's part, from raw masters (tests and benchmarks without a keystore) ----------
+
+_DAY = 86400
+
+
+def signed_config(vr, terminal, journal_master, time, version=1, blacklist=(0, ()), serial=None, cutoff=0,
+                  window=600, mode=codec.MODE_POS, fixed_price=0, grace=0, txn_cap=0, daily_cap=0, issuer=1,
+                  transparent=0, day=None):
+    """A day configuration for the reader `vr` (its next serial unless given), signed with
+    `terminal`'s configuration key derived from `journal_master`. `blacklist`: (version, entries)."""
+    if serial is None:
+        serial = codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))[codec.READER_INFO_CONFIG_SERIAL] + 1
+    stored = blacklist[0].to_bytes(4, "little") + b"".join(sorted(bytes(e) for e in blacklist[1]))
+    return dayconfig.seal(kdf.config_key(journal_master, terminal, version), terminal, version, serial, time,
+                          time // _DAY if day is None else day, cutoff, window, mode, fixed_price, grace, txn_cap,
+                          daily_cap, issuer, transparent, blacklist[0], dayconfig.blacklist_digest(stored))
+
+
+def provision(vr, terminal, journal_master, sector_a, purse_mac, version=1):
+    """The lab ceremony (transport key into NVS) and the first PROVISION_KEYS under it; `vr` then
+    signs with the terminal's link key."""
+    transport = kdf.transport_key(journal_master, terminal, version)
+    vr.install_transport_key(transport)
+    vr.authenticate(transport)
+    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
+        terminal, version, 1, sector_a, purse_mac, kdf.journal_key(journal_master, terminal, version),
+        kdf.link_key(journal_master, terminal, version), kdf.config_key(journal_master, terminal, version)))
+    vr.authenticate(kdf.link_key(journal_master, terminal, version))
+
+
+def sign_in(vr, terminal, journal_master, time, blacklist=(0, ()), operator=7, **settings):
+    """Load `blacklist` (version, entries) and open the day under a signed configuration."""
+    entries = sorted(bytes(e) for e in blacklist[1])
+    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(blacklist[0], len(entries), 0,
+                                                                            len(entries)) + b"".join(entries))
+    record = signed_config(vr, terminal, journal_master, time, blacklist=blacklist, **settings)
+    return codec.decode_sign_in_result(vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(operator) + record))

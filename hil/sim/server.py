@@ -191,8 +191,9 @@ class Rig:
         self.pty = PtyLink(self.chip, link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 
-    def open_reader_pty(self, reader_dir, link=None):
-        """The virtual ESP32 store reader (the real firmware on this rig's deck) on a pty."""
+    def open_reader_pty(self, reader_dir, link=None, transport_key=None):
+        """The virtual ESP32 store reader (the real firmware on this rig's deck) on a pty;
+        `transport_key`: the lab ceremony, for a reader that holds no link key yet."""
         from icpurse.hil.sim.pty import PtyLink
         from icpurse.hil.sim.vreader import FileNvs, ReaderEndpoint
         from icpurse.hil.sim.rig import FAST_BAUD, VirtualReader
@@ -200,6 +201,8 @@ class Rig:
         os.makedirs(reader_dir, exist_ok=True)
         self.reader = VirtualReader(reader_dir, deck=self.deck, vclock=self.clock,
                                     nvs=FileNvs(os.path.join(reader_dir, "nvs.json")), baud=FAST_BAUD)
+        if transport_key is not None and not self.reader.reader.key_version:
+            self.reader.install_transport_key(transport_key)
         self.pty = PtyLink(ReaderEndpoint(self.reader), link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 

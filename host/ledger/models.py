@@ -267,6 +267,9 @@ class Terminal(Base):
     fixed_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen; None = amount entered
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # what the back office signs into the reader's day configuration at every sign-in (JSON:
+    # mode, fixed_price, grace_days, txn_cap, daily_cap, transparent, clock_window); None = defaults
+    settings: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Topup(Base):
@@ -397,6 +400,23 @@ class ReaderJournalRecord(Base):
     reader_time: Mapped[int] = mapped_column(BigInteger)  # seconds since 2000-01-01 UTC
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     collected_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TerminalJournalMark(Base):
+    """A reader's journal high-water mark, as it reported it at one contact: its last record number
+    and that record's MAC. Once collected, the record under that number must carry that MAC; a reader
+    reporting less than the highest mark has lost records (truncation), one reporting another MAC
+    has reused numbers."""
+
+    __tablename__ = "terminal_journal_marks"
+    __table_args__ = (UniqueConstraint("terminal_id", "source", "last_number", "last_mac",
+                                       name="uq_terminal_journal_marks"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"), index=True)
+    last_number: Mapped[int] = mapped_column(BigInteger)  # journal_next - 1 (0: no record yet)
+    last_mac: Mapped[bytes] = mapped_column(LargeBinary)  # 8 bytes (zeros while there is no record)
+    source: Mapped[str] = mapped_column(String(16))  # provision | sign-in | collect | day-close
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class TerminalBatch(Base):

@@ -58,6 +58,7 @@ class DebitRow(NamedTuple):
     balance_after: int
     txn: int
     reader_time: int
+    collected_at: object  # datetime the office stored it (reconciliation bounds the reader's clock by it)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ _ZERO_MARK = Mark(0, 0, 0)
 _ROW_COLUMNS = (ReaderJournalRecord.id, Terminal.number, ReaderJournalRecord.number, ReaderJournalRecord.kind,
                 ReaderJournalRecord.state, ReaderJournalRecord.uid, ReaderJournalRecord.card_seq,
                 ReaderJournalRecord.amount, ReaderJournalRecord.balance_after, ReaderJournalRecord.txn,
-                ReaderJournalRecord.reader_time)
+                ReaderJournalRecord.reader_time, ReaderJournalRecord.collected_at)
 
 
 def _chunks(values, n=CHUNK):

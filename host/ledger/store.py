@@ -23,7 +23,7 @@ from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.errors import InvalidStateError, NotFound, SeparationOfDutiesError
 from icpurse.host.ledger.models import (
     TERMINAL_STATUSES, BlacklistEntry, Card, CardObservation, Operator, ReaderJournalRecord, ReconException, Terminal,
-    TerminalBatch, TerminalSignIn,
+    TerminalBatch, TerminalJournalMark, TerminalSignIn,
 )
 from icpurse.host.ledger.people import ADMIN, operator_row
 from icpurse.host.ledger.views import TerminalView, terminal_view
@@ -47,6 +47,7 @@ class JournalRecordView:
     txn: int
     reader_time: int
     raw: bytes
+    collected_at: dt.datetime | None = None  # when the back office stored it (None: not from the ledger)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,17 @@ class SignInView:
     day: int
     batch: int
     first_number: int
+
+
+@dataclass(frozen=True)
+class JournalMarkView:
+    """A reader's journal high-water mark at one contact: its last record number and that record's MAC."""
+
+    terminal: str
+    last_number: int
+    last_mac: bytes
+    source: str
+    seen_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ def _exception_row(s, exception_id: int) -> ReconException:
 
 def _journal_view(r: ReaderJournalRecord, number: str) -> JournalRecordView:
     return JournalRecordView(number, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
-                             r.balance_after, r.txn, r.reader_time, bytes(r.raw))
+                             r.balance_after, r.txn, r.reader_time, bytes(r.raw), r.collected_at)
 
 
 def exception_view(e: ReconException, requester: str | None = None) -> ExceptionView:
@@ -223,11 +235,13 @@ class Store:
             return [terminal_view(t) for t in s.execute(select(Terminal).order_by(Terminal.number)).scalars()]
 
     def record_provisioning(self, operator, number: str, *, key_versions, kcvs: dict, settings: dict) -> None:
-        """Keys and settings were sent to the reader of terminal `number` (audited: versions and KCVs only)."""
+        """Keys and settings were sent to the reader of terminal `number` (audited: versions and KCVs
+        only). The settings are what every later sign-in signs into the reader's day configuration."""
         def do(s):
             op = operator_row(s, operator, TERMINAL_ROLES, "provision a terminal") if operator is not None else None
             t = terminal_row(s, number)
             t.key_version = max(key_versions)
+            t.settings = canonical_json(settings)
             self.uow.audit(s, op, "terminal.provision", terminal=number, key_versions=sorted(key_versions), kcvs=kcvs,
                            settings=settings)
 
@@ -252,6 +266,46 @@ class Store:
             return SignInView(number, now, reader_time, blacklist_version, day, batch, first_number)
 
         return self.uow.run("terminal.sign_in", operator, do, terminal=number)
+
+    def record_transport_key(self, operator, number: str, kcv: str) -> None:
+        """The lab ceremony's transport key for terminal `number` was handed out (audited: KCV only)."""
+        def do(s):
+            op = operator_row(s, operator, ADMIN, "hand out a transport key")
+            self.uow.audit(s, op, "terminal.transport_key", terminal=number, kcv=kcv)
+
+        self.uow.run("terminal.transport_key", operator, do, terminal=number)
+
+    def terminal_settings(self, number: str) -> dict:
+        """The settings recorded at the terminal's provisioning ({} before it was provisioned)."""
+        with self.uow.read() as s:
+            t = terminal_row(s, number)
+            return json.loads(t.settings) if t.settings else {}
+
+    def note_journal_mark(self, number: str, last_number: int, last_mac: bytes, source: str) -> JournalMarkView:
+        """What the reader said its journal holds at a contact, or (source "ack") how far the host
+        acknowledged it (once per distinct mark and source)."""
+        def do(s):
+            t = terminal_row(s, number)
+            row = s.execute(select(TerminalJournalMark).where(
+                TerminalJournalMark.terminal_id == t.id, TerminalJournalMark.source == source,
+                TerminalJournalMark.last_number == last_number,
+                TerminalJournalMark.last_mac == bytes(last_mac))).scalar_one_or_none()
+            if row is None:
+                row = TerminalJournalMark(terminal_id=t.id, last_number=last_number, last_mac=bytes(last_mac),
+                                          source=source, seen_at=self.uow.now())
+                s.add(row)
+                s.flush()
+            return JournalMarkView(number, row.last_number, bytes(row.last_mac), row.source, row.seen_at)
+
+        return self.uow.run("terminal.journal_mark", None, do, terminal=number)
+
+    def journal_marks(self, number: str) -> list[JournalMarkView]:
+        """Every high-water mark the terminal's reader reported, by record number."""
+        with self.uow.read() as s:
+            t = terminal_row(s, number)
+            rows = s.execute(select(TerminalJournalMark).where(TerminalJournalMark.terminal_id == t.id)
+                             .order_by(TerminalJournalMark.last_number, TerminalJournalMark.id)).scalars()
+            return [JournalMarkView(number, r.last_number, bytes(r.last_mac), r.source, r.seen_at) for r in rows]
 
     def sign_ins(self, number: str) -> list[SignInView]:
         with self.uow.read() as s:

@@ -3,12 +3,15 @@
 `LinkClient` sends requests and returns response payloads, raising `ReaderLinkError` for an ERROR
 frame (typed code, detail, message). Requests that change nothing are retried after a lost or
 damaged answer; a DEBIT is never sent twice (its outcome is read back from the journal instead).
+After `authenticate(link_key)` every state-changing request is signed (firmware/linkauth.py: a fresh
+counter and a MAC under the reader's link key) and the reader's MAC on its answer is checked; an
+answer that fails it raises `AnswerNotAuthentic`.
 `SerialTag` is the tag contract (firmware/tag.py) over the transparent CARD_* commands, so personalisation and
 top-ups run through an issuance reader exactly as through PC/SC.
 """
 import time
 
-from icpurse.firmware import link
+from icpurse.firmware import link, linkauth
 from icpurse.host import codec
 from icpurse.host.codec import ST_TIMEOUT
 from icpurse.firmware.tag import Tag, TagGone, card_error
@@ -27,13 +30,29 @@ class ReaderLinkError(Exception):
 
     @property
     def exit_code(self):
-        """The icpurse command's exit code: 4 when the reader refused the card, else 1."""
-        return 4 if self.refusal else 1
+        """The icpurse command's exit code: 4 when the reader refused the card, 5 when it refused a
+        request's MAC or signed configuration (wrong keys, or not from this back office), else 1."""
+        if self.refusal:
+            return 4
+        if self.code in (codec.LINK_ERR_UNAUTHENTICATED, codec.LINK_ERR_BAD_CONFIG):
+            return 5
+        return 1
 
     @property
     def refusal(self):
         """The purse refusal code (codec.R_*) when the reader refused a card, else None."""
         return self.detail if self.code >= codec.LINK_ERR_REFUSAL_BASE else None
+
+
+class AnswerNotAuthentic(Exception):
+    """The answer to a signed request does not carry the reader's MAC: another device answered, or
+    the link was tampered with. What the reader did is unknown: ask it again (INFO, collect)."""
+
+    exit_code = 5
+
+    def __init__(self, message, command):
+        super().__init__(message)
+        self.command = command
 
 
 class LinkTimeout(Exception):
@@ -58,6 +77,7 @@ class LinkClient:
         self.timeout = timeout
         self.frames = link.FrameReader()
         self._seq = 0
+        self.authenticate(None)
 
     def close(self):
         self.serial.close()
@@ -89,24 +109,57 @@ class LinkClient:
                 # an answer to an earlier, abandoned request: ignore it
         raise LinkTimeout("no answer from the reader on %s within %.1f s (command 0x%02x)" % (self.path, timeout, command))
 
+    # --- link authentication ----------------------------------------------------------------
+    def authenticate(self, key):
+        """Sign state-changing requests with `key` from now on: the reader's link key (or, for a
+        blank reader's first provisioning, the transport key of the lab ceremony); None: unsigned.
+        The reader's terminal, nonce and counter are read from its INFO at the next signed request."""
+        self._link_key = None if key is None else bytes(key)
+        self.signer = None
+
+    def _signer(self):
+        if self.signer is None:
+            info = self.info()
+            self.signer = linkauth.Signer(self._link_key, info["terminal"], info["link_nonce"], info["link_counter"])
+        return self.signer
+
     def request(self, command, payload=b"", timeout=None):
         timeout = timeout or self.timeout
+        signed = self._link_key is not None and linkauth.authenticated(command)
         tries = 3 if command in _SAFE_TO_RETRY else 1
-        for attempt in range(tries):
+        fresh = False  # counter re-read from INFO after a REPLAYED answer
+        attempt = 0
+        while True:
+            # a retry is signed again under a new counter: the first attempt may have been carried out
+            body = self._signer().sign(command, payload) if signed else payload
             try:
-                frame = self._exchange(command, payload, timeout)
-                break
+                frame = self._exchange(command, body, timeout)
             except ReaderGone:
                 raise
             except LinkTimeout:
-                if attempt == tries - 1:
+                attempt += 1
+                if attempt >= tries:
                     raise
-        if frame.kind == codec.LINK_KIND_ERROR:
+                continue
+            if frame.kind != codec.LINK_KIND_ERROR:
+                break
             code, detail, message = link.decode_error(frame.payload)
-            if code == codec.LINK_ERR_BAD_FRAME and command in _SAFE_TO_RETRY:
-                return self.request(command, payload, timeout)
+            if code == codec.LINK_ERR_BAD_FRAME and command in _SAFE_TO_RETRY and attempt + 1 < tries:
+                attempt += 1
+                continue
+            if code == codec.LINK_ERR_REPLAYED and signed and not fresh:
+                # another workstation signed requests meanwhile: start after the reader's counter
+                fresh = True
+                self.signer = None
+                continue
             raise ReaderLinkError(code, detail, message, command)
-        return frame.payload
+        if not signed:
+            return frame.payload
+        try:
+            return self.signer.open_response(command, frame.payload)
+        except ValueError as e:
+            raise AnswerNotAuthentic("%s: check the reader with `icpurse terminal collect` (its journal is MAC'd)"
+                                     % e, command) from None
 
     # --- typed commands -----------------------------------------------------------------------
     def info(self):
@@ -116,14 +169,14 @@ class LinkClient:
     def set_time(self, t):
         self.request(codec.LINK_CMD_SET_TIME, codec.encode_set_time(t))
 
-    def provision_keys(self, terminal, version, sector_a, purse_mac, journal, make_current=True):
+    def provision_keys(self, terminal, version, sector_a, purse_mac, journal, link_key, config_key, make_current=True):
         self.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
-            terminal, version, 1 if make_current else 0, sector_a, purse_mac, journal))
+            terminal, version, 1 if make_current else 0, sector_a, purse_mac, journal, link_key, config_key))
+        self.signer = None  # the reader may sign with another key now: re-read its state
 
-    def configure(self, mode=codec.MODE_POS, fixed_price=0, grace_days=0, txn_cap=0, daily_cap=0, issuer=0,
-                  transparent=False):
-        self.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(
-            mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, 1 if transparent else 0))
+    def configure(self, record):
+        """Apply a signed day configuration (firmware/dayconfig.py) without opening the day."""
+        self.request(codec.LINK_CMD_CONFIGURE, bytes(record))
 
     def load_blacklist(self, version, card_numbers, chunk=500):
         entries = sorted(bytes(n) for n in card_numbers)
@@ -137,8 +190,9 @@ class LinkClient:
             if offset >= total:
                 return
 
-    def sign_in(self, t, operator, blacklist_version):
-        raw = self.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(t, operator, blacklist_version))
+    def sign_in(self, operator, record):
+        """Day open under a signed day configuration: {day, batch, first_number}."""
+        raw = self.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(operator) + bytes(record))
         return dict(zip(codec.SIGN_IN_RESULT_FIELDS, codec.decode_sign_in_result(raw)))
 
     def debit(self, amount, pos_ref=0, timeout_ms=10000):

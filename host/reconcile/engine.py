@@ -6,7 +6,9 @@
    shortfall goes to the explicit discrepancy account first (never hidden, never an overdraft);
 2. re-verifies every terminal's collected journal (MACs, chain, gaps, edits) when the key domain is given;
 3. threads each card's observations (journals, audits, top-ups) into histories: counter regression or a
-   counter reused with other content = rollback; two histories in use = clone;
+   counter reused with other content = rollback; two histories in use = clone; but a left-behind
+   history written by one terminal alone, which the card's current history (seen by others) does not
+   contain, is a terminal finding against that terminal (`attribution.split`, `terminal_unexplained`);
 4. compares each card's newest observed balance with the ledger: more on the card than the ledger
    explains = forgery (unexplained balance);
 5. lists top-ups left unconfirmed, debits on blacklisted cards after the blacklist version reached that
@@ -29,6 +31,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from icpurse.host import codec
+from icpurse.host.reconcile import attribution
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime
 
@@ -143,8 +146,10 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     obs = {}
     for r in touched["debits"]:
         number = touched["uids"][r.uid]
+        # a reader's clock is its own: a record cannot have happened after the office stored it
+        when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
         obs.setdefault(number, []).append(Observation(
-            number, r.reader_time, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
+            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
             r.kind, r.amount, int(r.terminal), r.txn))
     for number, o in touched["observations"]:
         obs.setdefault(number, []).append(Observation(
@@ -161,14 +166,22 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     replaced = ledger.lifecycle_records.replacements(cards=obs)
     seen, flags = {}, {}
     for number in sorted(obs):
-        lines, divergences = thread(obs[number])
+        # a terminal's records the card's own history does not contain are that terminal's finding
+        kept, unexplained = attribution.split(obs[number])
+        for u in unexplained:
+            add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
+                u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
+                proposal=None)
+        lines, divergences = thread(kept)
         for d in divergences:
             add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                 evidence=d.evidence(), proposal="blacklist")
         now = latest(lines)
         if now is None:
             continue
-        ledger_balance = touched["balances"][number] + replaced.get(number, (None, 0))[1]
+        # the ledger booked the unexplained debits (a terminal's finding above): the card never paid them
+        ledger_balance = (touched["balances"][number] + replaced.get(number, (None, 0))[1]
+                          + sum(u.debit_fen for u in unexplained))
         flags[number] = False
         if number in replaced and now.balance <= ledger_balance:
             pass  # a replaced card at or below what moved to its replacement: explained (spending it after the

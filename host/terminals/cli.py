@@ -1,7 +1,10 @@
 """`icpurse terminal ...`: provision a store reader, sign in (day open), collect its journal, close its day.
 
-The store reader is reached over its USB link (--port PATH or --reader serial:PATH); options,
-sign-in and exit codes: host/clikit (5 when a journal or a day close does not verify)."""
+The store reader is reached over its USB link (--port PATH or --reader serial:PATH); every request
+that changes it is signed with the terminal's link key, from the keystore. Options, sign-in and exit
+codes: host/clikit (5 when a journal, a day close or the reader's MAC does not verify)."""
+import os
+
 import click
 from rich.console import Console
 from rich.table import Table
@@ -38,15 +41,21 @@ def terminal():
 @click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
+@click.option("--issuance", is_flag=True,
+              help="an issuance reader: its signed configuration allows transparent card access (CARD_*)")
 @uses(db=True, keystore="required", link=True, operator="required", json=True)
-def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap, as_json):
-    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings. A known
-    terminal given another --outlet is moved there (audited); a new terminal the reader refuses is
-    left disabled."""
+def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap, issuance, as_json):
+    """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings (the reader
+    key set of NUMBER: `icpurse keys export --role reader --terminal NUMBER`). A known terminal given
+    another --outlet is moved there (audited); a new terminal the reader refuses is left disabled.
+
+    A blank reader must have been through the lab's transport key ceremony for NUMBER
+    (`icpurse terminal transport-key NUMBER`, docs/hardware.md); a provisioned one is re-provisioned
+    under its own link key."""
     from icpurse.host.clikit.params import TERMINAL
 
     number = TERMINAL.convert(number, None, click.get_current_context())
-    domain = session.keys("reader", int(number))
+    domain = session.keys("reader", service.check_number(number))
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -56,7 +65,8 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
         ledger.outlets.rebind_outlet(op, number, outlet)
     try:
         out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
-                                fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap)
+                                fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
+                                transparent=issuance)
     except Exception:
         if known is None and number in {t.number for t in ledger.store.terminals()}:
             ledger.outlets.set_terminal_status(op, number, "disabled", "the reader did not take the provisioning")
@@ -68,12 +78,42 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
         number, ", ".join(map(str, out["key_versions"])), out["current"], out["settings"]["mode"]))
 
 
+@terminal.command("transport-key")
+@click.argument("number")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), required=True,
+              help="write the key here (hex, readable by you only) for the lab's board (`make deploy "
+                   "TRANSPORT_KEY=FILE`) or the virtual reader (`icpurse sim reader --transport-key FILE`)")
+@uses(db=True, keystore="required", operator="required", json=True)
+def transport_key_cmd(session, number, out_path, as_json):
+    """The lab ceremony: the one-off key a blank reader needs for its first provisioning as NUMBER.
+
+    The key goes into the board's NVS in the lab; `terminal provision` uses it once and the reader
+    erases it. Register the terminal first (it is what the key is bound to). Needs the reader key set
+    of NUMBER (it holds the transport key)."""
+    domain = session.keys("reader", service.check_number(number))
+    ledger = session.ledger()
+    op = session.sign_in().username
+    key = service.transport_key(ledger, domain, number)
+    from icpurse.keys.hierarchy import kcv
+
+    fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key.hex() + "\n")
+    ledger.store.record_transport_key(op, number, kcv(key))
+    if as_json:
+        emit_json({"terminal": number, "kcv": kcv(key), "file": out_path}, sort_keys=True)
+    else:
+        click.echo("transport key of terminal %s (KCV %s) written to %s: put it on the blank reader, then "
+                   "`icpurse terminal provision %s`" % (number, kcv(key), out_path, number))
+
+
 @terminal.command("sign-in")
 @click.argument("number", required=False)
-@uses(db=True, link=True, operator="required", json=True)
+@uses(db=True, keystore="required", link=True, operator="required", json=True)
 def sign_in_cmd(session, number, as_json):
-    """Day open (签到): a store reader's clock set, the current blacklist downloaded, signed in over
-    its USB link; a top-up kiosk (no device) signs in in the ledger."""
+    """Day open (签到): a store reader gets the current blacklist, then the day configuration the back
+    office signs (a collector key set: it derives each terminal's link and configuration keys); a
+    top-up kiosk (no device) signs in in the ledger."""
     ledger = session.ledger()
     if number and any(t.number == number and t.kind == "kiosk" for t in ledger.store.terminals()):
         view = ledger.outlets.sign_in_kiosk(session.sign_in().username, number)
@@ -85,7 +125,8 @@ def sign_in_cmd(session, number, as_json):
     client = session.link()
     op = session.sign_in().username
     number = _number(client, number)
-    out = service.sign_in(ledger, client, op, number)
+    domain = session.keys("collector")
+    out = service.sign_in(ledger, client, op, number, domain)
     if as_json:
         emit_json(dict(out, ok=True), sort_keys=True)
         return
@@ -109,7 +150,7 @@ def collect(session, number, as_json):
     ledger = session.ledger()
     client = session.link()
     number = _number(client, number)
-    rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number)
+    rep = service.collect(ledger, client, jv.journal_keys(domain, int(number)), number, domain=domain)
     if as_json:
         emit_json({"terminal": number, "stored": rep.stored, "duplicates": rep.duplicates, "acked": rep.acked,
                    "last": rep.last_number, "problems": [p.evidence() for p in rep.problems],
@@ -135,7 +176,7 @@ def day_close_cmd(session, number, as_json):
     client = session.link()
     op = session.sign_in().username
     number = _number(client, number)
-    batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number)
+    batch, rep = service.day_close(ledger, client, jv.journal_keys(domain, int(number)), op, number, domain=domain)
     seq, head = ledger.audit.audit_head()
     if as_json:
         emit_json({"ok": batch.balanced and not rep.problems, "terminal": number, "day": batch.day,

@@ -3,18 +3,26 @@
 Every function takes an open ledger, a link client (LinkClient on a serial port, or the rig's RigClient on
 an in-process virtual reader) and what it needs; findings go to the ledger's exception list.
 
-Journal collection is resumable and idempotent: records are verified (MAC and chain, as the reader
-does), stored in the ledger batch by batch (one record per terminal and number), and acknowledged to
-the reader only after they are stored. A link dropped anywhere loses nothing (unacknowledged records
-stay on the reader) and duplicates nothing (the next collection starts after the last stored number;
-a record stored twice is a no-op).
+Every request that changes the reader is signed with the terminal's link key (host/terminals/keys.py,
+firmware/linkauth.py); sign-in sends the whole day configuration signed by the back office
+(host/terminals/dayconfig.py).
+
+Journal collection is resumable and idempotent: records are verified (MAC, as the reader does),
+stored in the ledger (one record per terminal and number), and acknowledged to the reader only up
+to the end of the whole, chained run after the last acknowledgement (host/terminals/integrity.py):
+never past a gap. A link dropped anywhere loses nothing (unacknowledged records stay on the reader)
+and duplicates nothing (a record stored twice is a no-op). The reader's last record number and MAC
+are kept at every contact, so records removed or renumbered on the reader are findings.
 """
 import hashlib
 from dataclasses import dataclass, field
 
 from icpurse.host import codec
 from icpurse.host.ledger.errors import InvalidStateError, NotFound
+from icpurse.host.terminals import dayconfig as signed
+from icpurse.host.terminals import integrity
 from icpurse.host.terminals import journal_records as jv
+from icpurse.host.terminals import keys as tkeys
 from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import CardNumberError, card_number_to_bcd
 
@@ -25,6 +33,13 @@ class TerminalError(Exception):
     """A terminal operation that cannot go on (wrong reader, disabled terminal, ...)."""
 
     exit_code = 1  # refused or failed (the icpurse command's exit code)
+
+
+def check_number(number: str) -> int:
+    """The terminal number as an int; TerminalError unless it is 8 digits, not all zero."""
+    if not (isinstance(number, str) and len(number) == 8 and number.isdigit()) or int(number) == 0:
+        raise TerminalError("a terminal number has 8 digits, not all zero: %r" % (number,))
+    return int(number)
 
 
 def _terminal_int(number: str) -> int:
@@ -40,13 +55,30 @@ def programme_settings(programme) -> dict:
     return {"grace_days": 31 * max(months) if months else 0}
 
 
+def _contact(ledger, client, number, source, info=None):
+    """The reader's INFO, its journal high-water mark kept in the ledger (host/terminals/integrity.py)."""
+    info = info or client.info()
+    if info["terminal"] == _terminal_int(number) and info["key_version"]:
+        ledger.store.note_journal_mark(number, info["journal_next"] - 1, bytes(info["journal_last_mac"]), source)
+    return info
+
+
 def provision(ledger, client, domain, operator, number, *, outlet=None, merchant=None, fixed_price=None,
-              grace_days=0, txn_cap=0, daily_cap=0, now=None):
+              grace_days=0, txn_cap=0, daily_cap=0, transparent=False, now=None):
     """Bind the reader to terminal `number` (registered in the ledger if new), send its key set
-    (current and previous version: sector A, purse MAC, its own journal key), set its clock and
-    configure it as a store reader (transparent card access off). Returns a summary dict."""
+    (current and previous version: sector A, purse MAC and its own journal, link and configuration
+    keys), set its clock, its blacklist and a signed configuration (store reader: transparent card
+    access off unless asked). A blank reader must have been through the lab's transport key ceremony
+    (`transport_key`); a provisioned one is re-provisioned under its own link key. The client keeps
+    signing with the new link key. Returns a summary dict."""
     from icpurse.keys import exports
 
+    t_int = check_number(number)
+    try:  # the key set first: a wrong one registers nothing
+        export = exports.reader_keyset(domain, t_int)
+    except exports.ExportError as e:
+        raise tkeys.TerminalKeyError("%s: use the reader key set of terminal %s (`icpurse keys export --role reader "
+                                     "--terminal %s`)" % (e, number, number)) from None
     try:
         term = ledger.store.terminal(number)
     except NotFound:
@@ -56,27 +88,43 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     if term.status != "enabled":
         raise TerminalError("terminal %s is disabled" % number)
     price = fixed_price if fixed_price is not None else term.fixed_price
-    export = exports.reader_keyset(domain, _terminal_int(number))
     versions = sorted(export.versions)
+    tkeys.authenticate(client, domain, t_int)
     for v in versions:  # older first, the current one last and made current
         k = export.versions[v]
-        client.provision_keys(_terminal_int(number), v, k["sector_a"].material, k["purse_mac"].material,
-                              k["journal"].material, make_current=(v == export.current))
+        own = tkeys.terminal_keys(domain, t_int, v)
+        client.provision_keys(t_int, v, k["sector_a"].material, k["purse_mac"].material, k["journal"].material,
+                              own["link"], own["config"], make_current=(v == export.current))
+        tkeys.authenticate(client, domain, t_int)  # from now on the reader checks its own link key
     when = now or ledger.now()
     client.set_time(cardtime.seconds(when))
     settings = {"mode": "fixed-price" if price else "pos", "fixed_price": price or 0, "grace_days": grace_days,
-                "txn_cap": txn_cap, "daily_cap": daily_cap, "issuer": domain.issuer, "transparent": False}
-    client.configure(mode=codec.MODE_FIXED_PRICE if price else codec.MODE_POS, fixed_price=price or 0,
-                     grace_days=grace_days, txn_cap=txn_cap, daily_cap=daily_cap, issuer=domain.issuer,
-                     transparent=False)
+                "txn_cap": txn_cap, "daily_cap": daily_cap, "issuer": domain.issuer, "transparent": bool(transparent),
+                "clock_window": signed.CLOCK_WINDOW}
     kcvs = {str(v): {n: key.kcv for n, key in export.versions[v].items()} for v in versions}
     ledger.store.record_provisioning(operator, number, key_versions=versions, kcvs=kcvs, settings=settings)
+    version, entries = _send_blacklist(ledger, client)
     info = client.info()
-    if info["terminal"] != _terminal_int(number) or info["key_version"] != export.current:
+    client.configure(signed.signed_config(ledger, domain, number, info, when, version, entries))
+    info = _contact(ledger, client, number, "provision")
+    if info["terminal"] != t_int or info["key_version"] != export.current:
         raise TerminalError("the reader did not take the provisioning (reports terminal %08d, key version %d)" % (
             info["terminal"], info["key_version"]))
     return {"terminal": number, "key_versions": versions, "current": export.current, "settings": settings,
             "kcvs": kcvs}
+
+
+def transport_key(ledger, domain, number) -> bytes:
+    """The lab ceremony's key for the blank reader that becomes terminal `number` (docs/hardware.md):
+    written into the board's NVS before it leaves the lab, used once by `provision`, then erased by
+    the reader. The key is bound to the terminal number; a registered terminal must be enabled."""
+    check_number(number)
+    try:
+        if ledger.store.terminal(number).status != "enabled":
+            raise TerminalError("terminal %s is disabled" % number)
+    except NotFound:
+        pass  # registered at its provisioning
+    return tkeys.transport_key(domain, _terminal_int(number))
 
 
 # --- sign-in (签到) --------------------------------------------------------------------------------
@@ -100,6 +148,15 @@ def blacklist_payload(ledger, version):
     return out
 
 
+def _send_blacklist(ledger, client):
+    version = ledger.blacklist.blacklist_version()
+    entries = blacklist_payload(ledger, version)
+    # sent whole every day: the signed configuration names its digest, so the reader refuses to open
+    # its day with any other list
+    client.load_blacklist(version, entries)
+    return version, entries
+
+
 def _operator_id(ledger, operator):
     if operator is None:
         return 0
@@ -110,24 +167,33 @@ def _operator_id(ledger, operator):
     raise NotFound("no operator %r" % name)
 
 
-def sign_in(ledger, client, operator, number, now=None):
-    """Day open: time sync, the current blacklist version downloaded (chunked, atomic on the
-    reader), then SIGN_IN naming that version (the reader refuses if it holds an older one)."""
+def sign_in(ledger, client, operator, number, domain, now=None, **override):
+    """Day open: the current blacklist downloaded (chunked, atomic on the reader), then SIGN_IN with
+    the whole day configuration signed for this reader (time, business day, cut-off, clock window,
+    mode, price, grace, caps, transparent access, blacklist version and digest). Whatever was
+    changed on the reader since its last sign-in is replaced by what the back office signed."""
     term = ledger.store.terminal(number)
     if term.status != "enabled":
         raise TerminalError("terminal %s is disabled: it may not sign in" % number)
-    info = _check_reader(client, number)
+    t_int = _terminal_int(number)
+    _check_reader(client, number)
+    info = tkeys.authenticate(client, domain, t_int)
+    _contact(ledger, client, number, "sign-in", info)
     when = now or ledger.now()
-    t = cardtime.seconds(when)
-    version = ledger.blacklist.blacklist_version()
-    client.set_time(t)
-    # sent whole every day, even when the reader reports this version: its copy is not MAC'd
-    client.load_blacklist(version, blacklist_payload(ledger, version))
-    result = client.sign_in(t, _operator_id(ledger, operator), version)
-    ledger.store.record_sign_in(operator, number, reader_time=t, blacklist_version=version, day=result["day"],
-                          batch=result["batch"], first_number=info["journal_next"])
+    version, entries = _send_blacklist(ledger, client)
+    info = client.info()
+    record = signed.signed_config(ledger, domain, number, info, when, version, entries, **override)
+    result = client.sign_in(_operator_id(ledger, operator), record)
+    ledger.store.record_sign_in(operator, number, reader_time=cardtime.seconds(when), blacklist_version=version,
+                                day=result["day"], batch=result["batch"], first_number=result["first_number"])
     return {"terminal": number, "blacklist_version": version, "day": result["day"], "batch": result["batch"],
             "time": when}
+
+
+def set_time(ledger, client, domain, number, when=None):
+    """Correct the reader's clock (within the signed window backwards; a larger step needs a sign-in)."""
+    tkeys.authenticate(client, domain, _terminal_int(number))
+    client.set_time(cardtime.seconds(when or ledger.now()))
 
 
 # --- journal collection ---------------------------------------------------------------------------
@@ -155,51 +221,56 @@ def _digest(raw):
     return hashlib.sha256(bytes(raw)).hexdigest()[:16]
 
 
+# journal problem -> exception kind: every one a terminal finding (the terminal is named, no card)
+PROBLEM_KINDS = {"mac": "journal_tampered", "chain": "journal_tampered", "terminal": "journal_tampered",
+                 "order": "journal_reordered", "number": "journal_number_reuse", "gap": "journal_gap",
+                 "truncated": "journal_truncated", "key": "journal_unverifiable"}
+
+
 def report_problem(ledger, number, problem, source="collect"):
     """Put a journal problem on the exception list (once)."""
-    kinds = {"mac": "journal_tampered", "chain": "journal_tampered", "terminal": "journal_tampered",
-             "number": "journal_number_reuse", "gap": "journal_gap", "key": "journal_unverifiable"}
-    kind = kinds.get(problem.kind, "journal_tampered")
+    kind = PROBLEM_KINDS.get(problem.kind, "journal_tampered")
     fp = _fingerprint("journal", number, problem.kind, problem.number, _digest(problem.raw) if problem.raw else "-")
     ev, _ = ledger.store.add_exception(fp, kind, "terminal %s: %s" % (number, problem.detail), terminal=number,
                                  evidence=dict(problem.evidence(), source=source))
     return ev
 
 
-def _last_mac(ledger, number, last):
-    if last == 0:
-        return jv.ZERO_MAC
-    recs = ledger.store.journal_records(number, from_number=last)
-    return jv.decode(recs[0].raw).mac if recs else None
+def _report(ledger, number, report, problems):
+    for p in problems:
+        report.problems.append(p)
+        report.findings.append(report_problem(ledger, number, p).id)
 
 
-def collect(ledger, client, keys, number, batch=FETCH_BATCH):
-    """Fetch the reader's journal from the first number not yet stored, verify, store, acknowledge.
-    `keys`: {key_version: this terminal's journal key}. Returns a CollectReport."""
+def collect(ledger, client, keys, number, batch=FETCH_BATCH, domain=None):
+    """Fetch the reader's journal after the last acknowledged record, verify and store each record,
+    and acknowledge only the whole, chained run (host/terminals/integrity.py). `keys`: {key_version:
+    this terminal's journal key}; `domain`: to sign the acknowledgement (None: the client already
+    signs for this reader). Returns a CollectReport."""
     info = _check_reader(client, number)
     term = _terminal_int(number)
+    if domain is not None:
+        tkeys.authenticate(client, domain, term)
     report = CollectReport(number)
-    last = ledger.store.last_journal_number(number)
+    acked_before = integrity.last_ack(ledger, number)
     reader_last = info["journal_next"] - 1
+    # the reader's numbering against what it reported at earlier contacts, then this contact's mark
+    _report(ledger, number, report, integrity.check_marks(ledger, number, reader_last, 0, 0))
+    _contact(ledger, client, number, "collect", info)
+    last = ledger.store.last_journal_number(number)
     if reader_last < last:
         # The reader's numbering went back: its journal was reset or replaced. Whatever it still has
         # under numbers we stored is compared record by record (no-op if equal, a finding if not).
         _compare_reused(ledger, client, keys, number, report)
         report.last_number = last
         return report
-    prev_mac = _last_mac(ledger, number, last)
+    acked = acked_before
+    first = acked_before + 1
     while True:
-        raws = client.fetch_journal(last + 1, batch)
+        raws = client.fetch_journal(first, batch)
         if not raws:
             break
-        good, problems = jv.verify_sequence(raws, term, keys, last, prev_mac)
-        if problems and problems[0].kind == "gap" and problems[0].number == last + 1:
-            stored_last = ledger.store.last_journal_number(number)
-            if stored_last > last:
-                # not a gap: another workstation collecting this reader at the same time stored and
-                # acknowledged those records (the reader freed them); go on after what is stored
-                last, prev_mac = stored_last, _last_mac(ledger, number, stored_last)
-                continue
+        good, problems = jv.verify_records(raws, term, keys)
         if good:
             res = ledger.store.store_journal_records(number, good)
             report.stored += res.stored
@@ -207,21 +278,30 @@ def collect(ledger, client, keys, number, batch=FETCH_BATCH):
             for num, old, new in res.conflicts:
                 problems.append(jv.Problem("number", num, "record %d differs from the one collected before "
                                            "(number reused or record edited)" % num, new))
-            if not res.conflicts:
-                last = good[-1].number
-                prev_mac = good[-1].mac
-                client.ack_journal(last)  # only after the records are in the ledger
-                report.acked = last
-        for p in problems:
-            report.problems.append(p)
-            report.findings.append(report_problem(ledger, number, p).id)
-        if any(p.kind != "gap" for p in problems) or not good:
-            break  # nothing after a bad record is taken or acknowledged
-    if info["journal_acked"] < last and report.acked < last:
-        client.ack_journal(last)  # an earlier collection stored these but lost the link before its ACK
-        report.acked = last
-    report.last_number = last
+            first = max(r.number for r in good) + 1
+            acked = _acknowledge(ledger, client, number, acked, report)
+        _report(ledger, number, report, problems)
+        if any(p.kind != "order" for p in problems) or not good:
+            break  # nothing after a bad record is taken
+    end, problems = integrity.verified_end(ledger, number, acked)
+    _report(ledger, number, report, problems)
+    _report(ledger, number, report, integrity.check_marks(ledger, number, reader_last, acked_before, end))
+    if info["journal_acked"] < end and report.acked < end:
+        # an earlier collection stored these but lost the link before its acknowledgement
+        _acknowledge(ledger, client, number, acked_before, report, force=True)
+    report.last_number = end
     return report
+
+
+def _acknowledge(ledger, client, number, acked, report, force=False):
+    """Acknowledge the whole, chained run after `acked` (never past a gap); the new acknowledged end."""
+    end, _ = integrity.verified_end(ledger, number, acked)
+    if end > acked or (force and end):
+        client.ack_journal(end)  # only what is in the ledger, whole and chained
+        recs = ledger.store.journal_records(number, from_number=end)
+        ledger.store.note_journal_mark(number, end, jv.decode(recs[0].raw).mac, integrity.ACK)
+        report.acked = end
+    return max(end, acked)
 
 
 def _compare_reused(ledger, client, keys, number, report):
@@ -247,7 +327,7 @@ def _compare_reused(ledger, client, keys, number, report):
             report.problems.append(p)
             report.findings.append(report_problem(ledger, number, p).id)
         first = recs[-1].number + 1
-    if not report.problems:
+    if not [p for p in report.problems if p.kind in ("number", "truncated")]:
         p = jv.Problem("number", first, "the reader's journal ends before the records already collected "
                                         "(journal reset or replaced)")
         report.problems.append(p)
@@ -269,10 +349,11 @@ def journal_totals(ledger, number, first, last):
     return count, total
 
 
-def day_close(ledger, client, keys, operator, number):
+def day_close(ledger, client, keys, operator, number, domain=None):
     """Collect, close the reader's day, collect again, and check the reader's batch totals against the
-    collected journal. A difference goes on the exception list. Returns (BatchView, CollectReport)."""
-    report = collect(ledger, client, keys, number)
+    collected journal. A difference goes on the exception list. `domain`: to sign the requests (None:
+    the client already signs for this reader). Returns (BatchView, CollectReport)."""
+    report = collect(ledger, client, keys, number, domain=domain)
     totals = client.day_close()
     again = collect(ledger, client, keys, number)
     report.stored += again.stored
@@ -280,7 +361,7 @@ def day_close(ledger, client, keys, operator, number):
     report.findings += again.findings
     first, last = totals["first_number"], totals["last_number"]
     count, total = journal_totals(ledger, number, first, last)
-    if ledger.store.last_journal_number(number) < last:
+    if again.last_number < last:
         missing = "records up to %d not collected" % last
     else:
         missing = ""

@@ -127,7 +127,7 @@ class _LinkClient:
 
 @pytest.mark.parametrize("kind", OTHER)
 def test_purse_refuses_other_cards_through_an_issuance_reader(vr, kind):
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, 0, 0, 0, 1, 1))
+    rx.configure(vr, grace=0, transparent=1)  # an issuance reader: signed transparent access
     card = OtherCard(kind)
     rx.present(vr, card)
     tag = SerialTag(_LinkClient(vr), timeout_ms=300)

@@ -4,21 +4,56 @@ import purse_fixtures as fx
 
 from icpurse.firmware import kdf
 from icpurse.host import codec
+from icpurse.hil.sim import rig
 from icpurse.hil.sim.rig import LinkRefused, VirtualReader  # noqa: F401 (re-exported)
 
 JOURNAL_MASTER = bytes.fromhex("99" * 16)
 TERMINAL = fx.TERMINAL
 BLACKLISTED = b"\x50\x31\x00\x00\x09\x99"
 DAY = 86400
+WINDOW = 600  # seconds the test configurations let SET_TIME move the clock back
+
+
+def keys(version=1, terminal=TERMINAL):
+    """(journal, link, configuration) key of the test terminal, as the back office derives them."""
+    return (kdf.journal_key(JOURNAL_MASTER, terminal, version), kdf.link_key(JOURNAL_MASTER, terminal, version),
+            kdf.config_key(JOURNAL_MASTER, terminal, version))
+
+
+def transport_key(terminal=TERMINAL):
+    return kdf.transport_key(JOURNAL_MASTER, terminal, 1)
+
+
+def info(vr):
+    return codec.decode_reader_info(vr.request(codec.LINK_CMD_INFO))
+
+
+def day_config(vr, time=fx.NOW, blacklist=(1, [BLACKLISTED]), grace=30, version=1, terminal=TERMINAL, **kw):
+    """A day configuration signed with the test terminal's configuration key (the reader's next serial)."""
+    return rig.signed_config(vr, terminal, JOURNAL_MASTER, time, version=version, blacklist=blacklist, grace=grace, **kw)
+
+
+def configure(vr, **kw):
+    vr.request(codec.LINK_CMD_CONFIGURE, day_config(vr, **kw))
+
+
+def sign_in(vr, operator=7, **kw):
+    return codec.decode_sign_in_result(vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(operator)
+                                                  + day_config(vr, **kw)))
+
+
+def provision_keys(vr, version=1, make_current=1, terminal=TERMINAL):
+    m = fx.V1 if version == 1 else fx.V2
+    jkey, lkey, ckey = keys(version, terminal)
+    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
+        terminal, version, make_current, m["sector_a"], m["purse_mac"], jkey, lkey, ckey))
 
 
 def provision(vr, txn_cap=0, daily_cap=0, grace=30):
-    jkey = kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1)
-    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
-        TERMINAL, 1, 1, fx.V1["sector_a"], fx.V1["purse_mac"], jkey))
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, grace, txn_cap, daily_cap, 1, 0))
-    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(1, 1, 0, 1) + BLACKLISTED)
-    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(fx.NOW, 7, 1))
+    """The lab ceremony (transport key), first provisioning under it, blacklist, sign-in."""
+    rig.provision(vr, TERMINAL, JOURNAL_MASTER, fx.V1["sector_a"], fx.V1["purse_mac"])
+    rig.sign_in(vr, TERMINAL, JOURNAL_MASTER, fx.NOW, blacklist=(1, [BLACKLISTED]), txn_cap=txn_cap,
+                daily_cap=daily_cap, grace=grace)
     return vr
 
 

@@ -96,7 +96,7 @@ def test_link_errors_are_typed():
     vr = VirtualReader(mpytest.tmpdir())
     for cmd, payload, code in ((codec.LINK_CMD_DEBIT, codec.encode_debit_request(1, 0, 10), codec.LINK_ERR_NOT_PROVISIONED),
                                (0x7E, b"", codec.LINK_ERR_UNKNOWN_COMMAND),
-                               (codec.LINK_CMD_SET_TIME, b"\x01", codec.LINK_ERR_BAD_PAYLOAD)):
+                               (codec.LINK_CMD_SET_TIME, b"\x01", codec.LINK_ERR_UNAUTHENTICATED)):
         try:
             vr.request(cmd, payload)
             raise AssertionError("no error")

@@ -57,7 +57,7 @@ def test_requests_in_pieces_with_garbage_get_one_answer_each():
 
 def test_fixed_price_mode_debits_every_card_presented_until_reboot():
     vr = rf.reader()
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_FIXED_PRICE, 650, 0, 0, 0, 1, 0))
+    rf.configure(vr, mode=codec.MODE_FIXED_PRICE, fixed_price=650, grace=0)
     card = fx.new_card(2000)
     rf.present(vr, card)
     port = Port()
@@ -67,7 +67,8 @@ def test_fixed_price_mode_debits_every_card_presented_until_reboot():
     def stop():
         loops.append(1)
         if len(loops) == 5:  # the host asks for a reboot on the fifth pass
-            port.inbox.extend(link.encode_frame(codec.LINK_KIND_REQUEST, 9, codec.LINK_CMD_REBOOT))
+            port.inbox.extend(link.encode_frame(codec.LINK_KIND_REQUEST, 9, codec.LINK_CMD_REBOOT,
+                                                vr.signer.sign(codec.LINK_CMD_REBOOT)))
         return len(loops) > 50
 
     server.serve(stop)
@@ -108,8 +109,9 @@ def test_idle_server_blocks_on_the_link_and_answers_as_soon_as_a_request_arrives
     server = LinkServer(port, vr.reader, vr.clock)
     start = vr.clock.ticks_ms()
     port.later.append((start + 123, link.encode_frame(codec.LINK_KIND_REQUEST, 1, codec.LINK_CMD_INFO)))
-    port.later.append((start + 124, link.encode_frame(codec.LINK_KIND_REQUEST, 2, codec.LINK_CMD_REBOOT)))
-    server.serve()
+    port.later.append((start + 124, link.encode_frame(codec.LINK_KIND_REQUEST, 2, codec.LINK_CMD_REBOOT,
+                                                      vr.signer.sign(codec.LINK_CMD_REBOOT))))
+    server.serve(lambda: vr.clock.ticks_diff(vr.clock.ticks_ms(), start) > 5000)  # a bound, never reached
     assert [f.seq for f in responses(port)] == [1, 2] and vr.reader.reboot_requested
     # it waited on the link (never a blind sleep) and was woken by the request, not by a tick
     assert port.waits and all(0 < ms <= 100 for ms in port.waits)
@@ -124,3 +126,35 @@ def test_a_port_that_cannot_wait_gets_short_sleeps():
     passes = []
     server.serve(lambda: passes.append(1) or len(passes) > 10)
     assert 0 < vr.clock.ticks_ms() - start <= 10 * 10  # ten idle passes of a few ms each
+
+
+class _Pin:
+    """A buzzer pin that remembers (reader time in ms, level) of every change."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.level = 0
+        self.changes = []
+
+    def value(self, v=None):
+        if v is None:
+            return self.level
+        v = 1 if v else 0
+        if v != self.level:
+            self.changes.append((self.clock.ticks_ms(), v))
+        self.level = v
+
+
+def test_an_idle_server_waits_no_longer_than_the_next_beep_step():
+    from icpurse.firmware.ui import Indicator
+
+    vr = rf.reader()
+    port = WaitingPort(vr.clock)
+    buzzer = _Pin(vr.clock)
+    vr.reader.ui = Indicator(_Pin(vr.clock), buzzer, clock=vr.clock)
+    server = LinkServer(port, vr.reader, vr.clock)
+    start = vr.clock.ticks_ms()
+    vr.reader.ui.refused(3)  # two 80 ms beeps 80 ms apart: shorter than the idle wait on the link
+    server.serve(lambda: vr.clock.ticks_diff(vr.clock.ticks_ms(), start) > 400)
+    assert [(t - start, v) for t, v in buzzer.changes] == [(0, 1), (80, 0), (160, 1), (240, 0)]
+    assert max(port.waits) == 50  # with nothing to switch, it still blocks on the link as long as before

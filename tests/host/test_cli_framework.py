@@ -95,7 +95,8 @@ DOMAIN_ERRORS = [
      {"ICPURSE_KEYSTORE_PASSPHRASE": "the right one"}, 5, "corrupted keystore"),
     ("no card reader", ["card", "show", "--keystore", "demo", "--db", "{db}", "--reader", "serial:/dev/no-such-port"],
      None, 3, "cannot open reader"),
-    ("no store reader", ["terminal", "sign-in", "--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
+    ("no store reader", ["terminal", "sign-in", "--port", "/dev/no-such-port", "--keystore", "demo", "--db", "{db}",
+                         "--operator", "admin"],
      None, 3, "/dev/no-such-port"),
     ("a card that does not open (blank)", ["audit", "card", "--keystore", "demo", "--reader", "{sim}", "--no-ledger",
                                            "--timeout", "1"], None, 4, ""),
@@ -171,6 +172,8 @@ ARGS = {
     "topup apply": ["1", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
     "topup load": ["999000000001", "100", "--terminal", "12345678", "--db", "{db}", "--operator", "finance",
                    "--reader", "{sim}"],
+    "terminal sign-in": ["--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
+    "terminal transport-key": ["12345678", "--out", "{tmp}/tk.hex", "--db", "{db}", "--operator", "admin"],
     "topup reconfirm": ["--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
     "topup void": ["1", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
 }

@@ -2,12 +2,13 @@
 sign-in, debit, journal collection, and issuance through the transparent CARD_* commands."""
 import pytest
 
-from icpurse.firmware import codec, kdf, purse
+from icpurse.firmware import codec, purse
 from icpurse.firmware.keyring import KeyRing, KeySet
 from icpurse.hil.sim import factory
 from icpurse.hil.sim.vreader import start_reader_pty
 from icpurse.host.issuance.personalise import personalise
 from icpurse.host.readers.serial import LinkClient, ReaderLinkError, SerialTag
+from support import link as sl
 
 h = bytes.fromhex
 M = dict(sector_a=h("11" * 16), sector_b=h("22" * 16), purse_mac=h("33" * 16), load_mac=h("44" * 16))
@@ -35,8 +36,7 @@ def test_issue_top_up_and_debit_through_the_virtual_esp32(rig):
     vr, client = rig
     info = client.info()
     assert info["key_version"] == 0 and info["link_version"] == codec.LINK_VERSION
-    client.provision_keys(TERMINAL, 1, M["sector_a"], M["purse_mac"], kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1))
-    client.configure(grace_days=30, issuer=1, transparent=True)
+    sl.provision(vr, client, TERMINAL, M["sector_a"], M["purse_mac"], JOURNAL_MASTER, grace_days=30, transparent=True)
     # issuance through the reader (keys pass through, never stored)
     tag = SerialTag(client)
     assert tag.uid == UID
@@ -47,11 +47,12 @@ def test_issue_top_up_and_debit_through_the_virtual_esp32(rig):
     view = purse.recover(access, purse.read_card(access, k, v))
     purse.commit(access, view, purse.plan_credit(view, 8800, purse.Policy(), 9000, codec.TXN_LOAD), 1000)
     # the store side: blacklist, sign in, debit
-    client.load_blacklist(3, [b"\x50\x31\x00\x00\x09\x99"])
+    listed = [b"\x50\x31\x00\x00\x09\x99"]
+    client.load_blacklist(3, listed)
     with pytest.raises(ReaderLinkError) as e:
-        client.sign_in(9000 * 86400, 1, 4)
-    assert e.value.code == codec.LINK_ERR_BAD_ORDER  # reader's blacklist is older than required
-    client.sign_in(9000 * 86400, 1, 3)
+        sl.sign_in(client, JOURNAL_MASTER, TERMINAL, grace_days=30, blacklist=(4, listed))
+    assert e.value.code == codec.LINK_ERR_BAD_CONFIG  # the reader's blacklist is not the signed one
+    sl.sign_in(client, JOURNAL_MASTER, TERMINAL, grace_days=30, blacklist=(3, listed))
     result = client.debit(1250, pos_ref=42)
     assert result["balance"] == 7550 and result["amount"] == 1250
     card = client.read_card()
@@ -66,8 +67,7 @@ def test_issue_top_up_and_debit_through_the_virtual_esp32(rig):
 
 def test_store_reader_refuses_transparent_access(rig):
     vr, client = rig
-    client.provision_keys(TERMINAL, 1, M["sector_a"], M["purse_mac"], kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1))
-    client.configure(transparent=False)
+    sl.provision(vr, client, TERMINAL, M["sector_a"], M["purse_mac"], JOURNAL_MASTER, transparent=False)
     with pytest.raises(ReaderLinkError) as e:
         SerialTag(client)
     assert "transparent" in e.value.message

@@ -12,9 +12,9 @@ ICPURSE = os.path.join(os.path.dirname(sys.executable), "icpurse")
 h = bytes.fromhex
 
 
-def start(state):
-    proc = subprocess.Popen([ICPURSE, "sim", "reader", "--pty", "--card", "1k:0a0b0c0d", "--state", str(state)],
-                            stdout=subprocess.PIPE, text=True)
+def start(state, *extra):
+    proc = subprocess.Popen([ICPURSE, "sim", "reader", "--pty", "--card", "1k:0a0b0c0d", "--state", str(state)]
+                            + list(extra), stdout=subprocess.PIPE, text=True)
     first = proc.stdout.readline().split()
     second = proc.stdout.readline().split()
     assert first[0] == "reader" and second[0] == "control", (first, second)
@@ -27,12 +27,18 @@ def stop(proc):
 
 
 def test_sim_reader_serves_the_link_and_keeps_state(tmp_path):
-    proc, path = start(tmp_path)
+    master = h("99" * 16)
+    tk = tmp_path / "transport.hex"
+    tk.write_text(kdf.transport_key(master, 12345678, 1).hex())
+    proc, path = start(tmp_path, "--transport-key", str(tk))  # the lab ceremony on the virtual board
     try:
         client = LinkClient(path, timeout=5)
         info = client.info()
         assert info["link_version"] == codec.LINK_VERSION and info["key_version"] == 0
-        client.provision_keys(12345678, 1, h("11" * 16), h("33" * 16), kdf.journal_key(h("99" * 16), 12345678, 1))
+        assert info["link_state"] == codec.LINK_STATE_TRANSPORT
+        client.authenticate(kdf.transport_key(master, 12345678, 1))
+        client.provision_keys(12345678, 1, h("11" * 16), h("33" * 16), kdf.journal_key(master, 12345678, 1),
+                              kdf.link_key(master, 12345678, 1), kdf.config_key(master, 12345678, 1))
         client.close()
     finally:
         stop(proc)
@@ -41,6 +47,7 @@ def test_sim_reader_serves_the_link_and_keeps_state(tmp_path):
         client = LinkClient(path, timeout=5)
         info = client.info()
         assert info["key_version"] == 1 and info["terminal"] == 12345678  # from the reader's NVS + flash
+        assert info["link_state"] == codec.LINK_STATE_PROVISIONED  # the transport key was used up
         client.close()
     finally:
         stop(proc)

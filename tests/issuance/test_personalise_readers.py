@@ -17,6 +17,7 @@ from icpurse.host.issuance.service import CardRequirements, IssueOrder
 from icpurse.host.readers.serial import SerialReader
 from icpurse.keys import demo, exports
 from icpurse.protocol.numbering import card_number_from_bcd, parse_issue_code
+from support import link as sl
 
 TERMINAL = 31000001
 EXPECTED = ["503110000001", "503110000002", "503110000003"]
@@ -94,10 +95,9 @@ def esp32(tmp_path):
 
     vr, pty, stop = start_reader_pty(tmp_path / "reader")
     client = LinkClient(pty.path, timeout=3)
-    keys = exports.reader_keyset(demo.demo_domain(), TERMINAL).versions[1]
-    client.provision_keys(TERMINAL, 1, keys["sector_a"].material, keys["purse_mac"].material,
-                          keys["journal"].material)
-    client.configure(issuer=demo.DEMO_ISSUER, transparent=True)
+    kv = demo.demo_domain().version(1)
+    sl.provision(vr, client, TERMINAL, kv["sector_a"].material, kv["purse_mac"].material, kv["journal"].material,
+                 issuer=demo.DEMO_ISSUER, transparent=True)
     client.close()
     try:
         yield vr, pty

@@ -7,12 +7,12 @@ SerialReader, transparent card access), where the card is also personalised, sol
 through the reader, and a card pulled mid-write is settled by re-confirmation."""
 import pytest
 
-from icpurse.firmware import kdf
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.tag import CardTag
 from icpurse.hil.sim.vreader import start_reader_pty
 from icpurse.host.issuance.topup import reconfirm, top_up, unconfirmed, void
 from icpurse.keys import demo
+from support import link as sl
 from topup_world import Recorder, card_state, issue
 
 TERMINAL = 31000007
@@ -102,9 +102,8 @@ def esp32(tmp_path):
     reader.client.timeout = 3
     domain = demo.demo_domain()
     kv = domain.version(1)
-    reader.client.provision_keys(TERMINAL, 1, kv["sector_a"].material, kv["purse_mac"].material,
-                                 kdf.journal_key(kv["journal"].material, TERMINAL, 1))
-    reader.client.configure(transparent=True)
+    sl.provision(vr, reader.client, TERMINAL, kv["sector_a"].material, kv["purse_mac"].material,
+                 kv["journal"].material, issuer=0, transparent=True)
     try:
         yield reader, card, vr
     finally:

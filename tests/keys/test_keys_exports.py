@@ -25,11 +25,16 @@ def test_reader_export_holds_only_reader_keys(domain):
     assert ex.role == "reader" and ex.terminal == TERMINAL
     assert sorted(ex.versions) == [1, 2]
     for v, keys in ex.versions.items():
-        assert set(keys) == {"sector_a", "purse_mac", "journal"}
+        assert set(keys) == {"sector_a", "purse_mac", "journal", "link", "config", "transport"}
         assert keys["sector_a"] == domain.version(v)["sector_a"]
         assert keys["purse_mac"] == domain.version(v)["purse_mac"]
-        # the terminal's own journal key, never the journal master
-        assert keys["journal"].material == kdf.journal_key(domain.version(v)["journal"].material, TERMINAL, v)
+        # the terminal's own journal, link, configuration and transport keys, never the journal master
+        master = domain.version(v)["journal"].material
+        assert keys["journal"].material == kdf.journal_key(master, TERMINAL, v)
+        assert keys["link"].material == kdf.link_key(master, TERMINAL, v)
+        assert keys["config"].material == kdf.config_key(master, TERMINAL, v)
+        assert keys["transport"].material == kdf.transport_key(master, TERMINAL, v)
+        assert len({keys[n].material for n in ("journal", "link", "config", "transport")}) == 4
     dump = json.dumps(ex.to_secret_dict())
     for forbidden in _hexes(domain, "sector_b", "load_mac", "journal"):
         assert forbidden not in dump

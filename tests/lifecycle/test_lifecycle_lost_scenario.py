@@ -4,9 +4,8 @@ balance moves to the replacement. The reader is the real firmware on the virtual
 import pytest
 
 import lifecycle_world as w
-from icpurse.firmware import kdf
 from icpurse.host import codec
-from icpurse.hil.sim import factory
+from icpurse.hil.sim import factory, rig
 from icpurse.hil.sim.rig import LinkRefused, VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host import lifecycle as lc
@@ -19,20 +18,16 @@ LOST, NEW = "500000000001", "500000000011"
 
 
 def provision(vr):
-    jkey = kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1)
-    vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(
-        TERMINAL, 1, 1, w.KEYS["sector_a"], w.KEYS["purse_mac"], jkey))
-    vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, 30, 0, 0, 1, 0))
+    """The lab ceremony and the first provisioning, from this test's masters (hil/sim/rig.py)."""
+    rig.provision(vr, TERMINAL, JOURNAL_MASTER, w.KEYS["sector_a"], w.KEYS["purse_mac"])
 
 
-def sign_in(vr, ledger, when):
-    """Day open: the ledger's current blacklist (card numbers as BCD), then SIGN_IN at that version."""
-    version = ledger.blacklist.blacklist_version()
-    numbers = [card_number_to_bcd(e.card_number) for e in ledger.blacklist.blacklist_entries(version)]
-    if version:
-        vr.request(codec.LINK_CMD_LOAD_BLACKLIST,
-                   codec.encode_blacklist_header(version, len(numbers), 0, len(numbers)) + b"".join(numbers))
-    vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(cardtime.seconds(when), 7, version))
+def sign_in(vr, ledger, when, version=None):
+    """Day open: the ledger's current blacklist (card numbers as BCD), then SIGN_IN under a day
+    configuration signed for that list (hil/sim/rig.py does the back office's part)."""
+    listed = ledger.blacklist.blacklist_version()
+    numbers = [card_number_to_bcd(e.card_number) for e in ledger.blacklist.blacklist_entries(listed)]
+    rig.sign_in(vr, TERMINAL, JOURNAL_MASTER, cardtime.seconds(when), blacklist=(listed, numbers), grace=30)
 
 
 def buy(vr, card, name, amount):
@@ -62,8 +57,11 @@ def test_lost_named_card_refused_after_sign_in_and_balance_moves_to_replacement(
     # a reader that has not fetched the new list cannot open its day at version 1
     other = VirtualReader(str(tmp_path / "other"))
     provision(other)
-    with pytest.raises(LinkRefused, match="blacklist version 1 needed"):
-        other.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(cardtime.seconds(clock()), 7, 1))
+    numbers = [card_number_to_bcd(LOST)]
+    with pytest.raises(LinkRefused, match="not the signed one") as e:
+        other.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(7) + rig.signed_config(
+            other, TERMINAL, JOURNAL_MASTER, cardtime.seconds(clock()), blacklist=(1, numbers)))
+    assert e.value.code == codec.LINK_ERR_BAD_CONFIG
 
     clock.advance(hours=22)  # next day open
     sign_in(vr, ledger, clock())

@@ -1,7 +1,11 @@
 // Runs dual-run firmware tests under the real MicroPython interpreter (the official WebAssembly
 // build, pinned in package.json).
 //
-//   node tests/micropython/run.mjs [--root DIR] [--heap] TESTFILE.py [TESTFILE.py ...]
+//   node tests/micropython/run.mjs [--root DIR] [--heap] [--mpy BUILD] TESTFILE.py [TESTFILE.py ...]
+//
+// --mpy BUILD: the firmware as it goes onto the board -- BUILD is the tree `make firmware` writes
+// (python -m icpurse.host.firmware_build BUILD): its lib/icpurse/**.mpy replace the .py sources of
+// firmware/ and of the deployed protocol/ modules; the runner checks the reader was imported from them.
 //
 // Each test file gets a fresh interpreter whose filesystem holds:
 //   /lib/icpurse/__init__.py        empty (the CPython root __init__ is not firmware)
@@ -34,12 +38,16 @@ function usage(msg) {
 }
 
 function parseArgs(argv) {
-  const opts = { root: path.resolve(HERE, "..", ".."), heap: false, files: [] };
+  const opts = { root: path.resolve(HERE, "..", ".."), heap: false, mpy: null, files: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--root") {
       if (i + 1 >= argv.length) usage("--root needs a directory");
       opts.root = path.resolve(argv[++i]);
+    } else if (a === "--mpy") {
+      if (i + 1 >= argv.length) usage("--mpy needs a build directory");
+      opts.mpy = path.resolve(argv[++i]);
+      if (!fs.existsSync(path.join(opts.mpy, "lib", "icpurse"))) usage(`no lib/icpurse in ${opts.mpy}: run make firmware`);
     } else if (a === "--heap") opts.heap = true;
     else if (a === "-h" || a === "--help") usage();
     else if (a.startsWith("-")) usage(`unknown option ${a}`);
@@ -97,16 +105,39 @@ function exists(FS, p) {
   }
 }
 
-function install(FS, root, extraTests) {
-  put(FS, "/lib/icpurse/__init__.py", "");
+// Every file under dir (relative paths, sorted).
+function allFiles(dir, rel = "") {
+  const out = [];
+  for (const ent of fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const r = rel ? `${rel}/${ent.name}` : ent.name;
+    if (ent.isDirectory()) out.push(...allFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
+
+function install(FS, root, extraTests, mpy) {
+  // With --mpy the compiled tree comes first: a module found as .mpy is not installed as .py again
+  // (MicroPython would prefer the source).
+  const compiled = new Set();
+  if (mpy) {
+    const lib = path.join(mpy, "lib", "icpurse");
+    for (const rel of allFiles(lib)) {
+      put(FS, `/lib/icpurse/${rel}`, fs.readFileSync(path.join(lib, rel)));
+      compiled.add(rel.replace(/\.mpy$/, ".py"));
+    }
+  } else {
+    put(FS, "/lib/icpurse/__init__.py", "");
+  }
   for (const rel of pyFiles(path.join(root, "firmware"))) {
+    if (compiled.has(`firmware/${rel}`)) continue;
     put(FS, `/lib/icpurse/firmware/${rel}`, fs.readFileSync(path.join(root, "firmware", rel)));
   }
   // Pure-logic modules outside firmware/ that are marked MicroPython-compatible: the protocol's
   // data modules (geometry, access model, layout) and the simulator core.
   for (const part of MARKED_PARTS) {
     const dir = path.join(root, ...part.split("/"));
-    const marked = pyFiles(dir).filter((rel) => isMarked(path.join(dir, rel)));
+    const marked = pyFiles(dir).filter((rel) => isMarked(path.join(dir, rel)) && !compiled.has(`${part}/${rel}`));
     for (const rel of marked) put(FS, `/lib/icpurse/${part}/${rel}`, fs.readFileSync(path.join(dir, rel)));
     // Every folder on the way to a marked file must be a package; an unmarked (CPython-only)
     // __init__.py is replaced by an empty one.
@@ -119,7 +150,9 @@ function install(FS, root, extraTests) {
         d = path.posix.dirname(d);
       }
     }
-    for (const d of dirs) if (!exists(FS, `${d}/__init__.py`)) put(FS, `${d}/__init__.py`, "");
+    for (const d of dirs) {
+      if (!exists(FS, `${d}/__init__.py`) && !exists(FS, `${d}/__init__.mpy`)) put(FS, `${d}/__init__.py`, "");
+    }
   }
   const fwTests = path.join(root, "tests", "firmware");
   for (const rel of pyFiles(fwTests)) {
@@ -194,7 +227,7 @@ async function main() {
   const fwDir = path.join(opts.root, "tests", "firmware") + path.sep;
   let passed = 0;
   let failed = 0;
-  console.log(`# MicroPython (WebAssembly); /lib/icpurse = ${opts.root}, /tests_fw = ${fwDir}`);
+  console.log(`# MicroPython (WebAssembly); /lib/icpurse = ${opts.mpy ? opts.mpy + " (.mpy) + " : ""}${opts.root}, /tests_fw = ${fwDir}`);
   for (const file of opts.files) {
     const modname = path.basename(file, ".py");
     const extra = file.startsWith(fwDir) ? [] : [file];
@@ -203,8 +236,16 @@ async function main() {
       stderr: (line) => process.stderr.write(line + "\n"),
     });
     try {
-      install(mp.FS, opts.root, extra);
+      install(mp.FS, opts.root, extra, opts.mpy);
       mp.runPython(DRIVER);
+      if (opts.mpy) {
+        // proof that the firmware under test is the compiled one
+        mp.runPython(
+          "import icpurse.firmware.reader as _rd, icpurse.firmware.linkauth as _la\n" +
+            "assert _rd.__file__.endswith('.mpy') and _la.__file__.endswith('.mpy'), (_rd.__file__, _la.__file__)\n" +
+            "print('# firmware from ' + _rd.__file__)\n",
+        );
+      }
       const order = JSON.stringify(testOrder(fs.readFileSync(file, "utf8")));
       mp.runPython(
         `_r = _mpytest_run(${JSON.stringify(modname)}, ${order}, ${opts.heap ? "True" : "False"})\n` +

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from icpurse.firmware import codec, kdf
+from icpurse.firmware import codec
 from icpurse.firmware.hal.sim import SimClock, SimUart
 from icpurse.firmware.mifare import ClassicTag
 from icpurse.firmware.pn532 import PN532
@@ -27,6 +27,7 @@ from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
 from icpurse.hil.sim.tag import CardTag
 
+from support import link as sl
 from support.simproc import START_TIMEOUT_S, SimProcess, wait_for
 
 h = bytes.fromhex
@@ -93,8 +94,7 @@ class SerialWorld(InProcess):
         self.deck.present("c")
         self.client = LinkClient(self.pty.path, timeout=3)
         master = h("11" * 16)
-        self.client.provision_keys(31000001, 1, master, master, kdf.journal_key(master, 31000001, 1))
-        self.client.configure(issuer=1, transparent=True)
+        sl.provision(vr, self.client, 31000001, master, master, master, issuer=1, transparent=True)
 
     def tag(self):
         from icpurse.host.readers.serial import SerialTag

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from icpurse.host import codec
+from icpurse.host.reconcile import attribution
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime
 
@@ -106,8 +107,9 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     for r in committed:
         number = uids.get(r.uid)
         if number is not None:
+            when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
             obs.setdefault(number, []).append(Observation(
-                number, r.reader_time, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
+                number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
                 r.kind, r.amount, int(r.terminal), r.txn))
     for o in ledger.store.card_observations():
         obs.setdefault(o.card_number, []).append(Observation(
@@ -125,14 +127,19 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     replaced = ledger.lifecycle_records.replacements()
     mismatched = 0
     for number in sorted(obs):
-        lines, divergences = thread(obs[number])
+        kept, unexplained = attribution.split(obs[number])
+        for u in unexplained:
+            found.add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
+                      u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
+                      proposal=None)
+        lines, divergences = thread(kept)
         for d in divergences:
             found.add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                       evidence=d.evidence(), proposal="blacklist")
         now = latest(lines)
         if now is None:
             continue
-        ledger_balance = explained_balance(ledger, number, replaced)
+        ledger_balance = explained_balance(ledger, number, replaced) + sum(u.debit_fen for u in unexplained)
         if number in replaced and now.balance <= ledger_balance:
             pass  # a replaced card at or below what moved to its replacement: explained (spending it after the
             # move is booked as an overdraft at step 1, never as this card's shortfall)

@@ -15,6 +15,7 @@ from icpurse.hil.sim.rig import VirtualReader
 from icpurse.hil.sim.tag import CardTag
 from icpurse.host.ledger import open_ledger
 from icpurse.host.terminals import journal_records as jv
+from icpurse.host.terminals import keys as tkeys
 from icpurse.host.terminals import service
 from icpurse.keys import demo, exports
 from icpurse.protocol import cardtime
@@ -53,7 +54,7 @@ class World:
         self._serial = 0
 
     # --- cards ---
-    def issue(self, face_value=50000, uid=None, kind="anonymous"):
+    def issue(self, face_value=50000, uid=None, kind="anonymous", expiry=0):
         """A personalised card carrying `face_value`, sold, paid and activated in the ledger."""
         self._serial += 1
         number = "5031%08d" % self._serial
@@ -67,7 +68,8 @@ class World:
         led.sales.confirm_payment("finance", number)
         led.sales.activate(number, "finance")
         keys = workstation_ring().for_card(uid, DOMAIN.current)
-        fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer)
+        fields = factory.identity_fields(DOMAIN.current, card_number=card_number_to_bcd(number), issuer=DOMAIN.issuer,
+                                         expiry=expiry)
         card = factory.issued_card(uid, keys, fields, now=cardtime.seconds(self.clock()) - 3600)
         card.faults = Faults()
         self.load(card, face_value)
@@ -96,21 +98,24 @@ class World:
         return purse.read_card(access, keys, v)
 
     # --- readers ---
-    def reader(self, number, outlet="Outlet", merchant="Merchant", **kw):
-        vr = VirtualReader(str(self.tmp / ("reader-%s" % number)))
+    def reader(self, number, outlet="Outlet", merchant="Merchant", vr=None, **kw):
+        """A virtual reader (blank: through the lab ceremony first) provisioned as terminal `number`."""
+        vr = vr or VirtualReader(str(self.tmp / ("reader-%s" % number)))
+        if vr.reader.guard.state(vr.reader.key_version) == codec.LINK_STATE_BLANK:
+            vr.install_transport_key(tkeys.transport_key(DOMAIN, int(number)))
         client = RigClient(vr)
         service.provision(self.ledger, client, DOMAIN, "admin", number, outlet=outlet, merchant=merchant, **kw)
         self.readers[number] = (vr, client)
         return vr, client
 
-    def sign_in(self, number):
-        return service.sign_in(self.ledger, self.readers[number][1], "clerk", number)
+    def sign_in(self, number, **override):
+        return service.sign_in(self.ledger, self.readers[number][1], "clerk", number, DOMAIN, **override)
 
     def keys(self, number):
         return jv.journal_keys(DOMAIN, int(number))
 
     def collect(self, number):
-        return service.collect(self.ledger, self.readers[number][1], self.keys(number), number)
+        return service.collect(self.ledger, self.readers[number][1], self.keys(number), number, domain=DOMAIN)
 
     def tap(self, number, card_number, amount, card=None):
         """Present a card at reader `number` and debit `amount`: the debit result dict, or

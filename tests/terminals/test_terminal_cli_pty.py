@@ -35,6 +35,14 @@ def test_store_day_through_the_cli_on_the_virtual_esp32(pty_world):
     world, vr, port, env = pty_world
     n, card = world.issue(10000)
     r = icp(env, "terminal", "provision", T, "--outlet", "Canteen", "--merchant", "Acme", "--port", port,
+            "--operator", "admin")
+    assert r.exit_code == 1 and "lab ceremony" in r.output  # a blank board without a transport key
+    tk = world.tmp / "transport.hex"
+    r = icp(env, "terminal", "transport-key", T, "--out", str(tk), "--operator", "admin")
+    assert r.exit_code == 0, r.output
+    assert oct(tk.stat().st_mode & 0o777) == "0o600"
+    vr.install_transport_key(bytes.fromhex(tk.read_text().strip()))  # the lab writes it into the board's NVS
+    r = icp(env, "terminal", "provision", T, "--outlet", "Canteen", "--merchant", "Acme", "--port", port,
             "--operator", "admin", "--programme", "mofcom-compliant")
     assert r.exit_code == 0, r.output
     r = icp(env, "terminal", "sign-in", "--reader", "serial:" + port, "--operator", "clerk")

@@ -67,7 +67,7 @@ def test_sign_in_refuses_a_reader_bound_to_another_terminal(world):
     world.reader(A)
     world.reader(B)
     with pytest.raises(service.TerminalError):
-        service.sign_in(world.ledger, world.readers[B][1], "clerk", A)
+        service.sign_in(world.ledger, world.readers[B][1], "clerk", A, sw.DOMAIN)
 
 
 def _day(world, taps=3, amount=100):
@@ -158,10 +158,10 @@ def test_collection_survives_a_dropped_link_without_loss_or_duplicates(world, fa
     vr, _ = world.readers[A]
     flaky = DroppingClient(vr, fail_at)
     with pytest.raises(LinkTimeout):
-        service.collect(world.ledger, flaky, world.keys(A), A, batch=4)
+        service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN)
     partial = [r.number for r in world.ledger.store.journal_records(A)]
     assert partial == list(range(1, len(partial) + 1))
-    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=4)
+    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN)
     assert rep.problems == [] and rep.last_number == 10
     assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 11))
     assert flaky.info()["journal_acked"] == 10
@@ -188,15 +188,15 @@ def test_a_reset_reader_journal_is_number_reuse(world):
     n = _day(world, taps=2)
     world.collect(A)
     # the reader is wiped and re-provisioned: its journal starts again at 1 with other transactions
-    vr = sw.VirtualReader(str(world.tmp / "wiped"))
-    client = RigClient(vr)
-    service.provision(world.ledger, client, sw.DOMAIN, "admin", A)
-    world.readers[A] = (vr, client)
+    world.reader(A, vr=sw.VirtualReader(str(world.tmp / "wiped")))  # the lab ceremony again, then provisioning
     world.sign_in(A)
     world.tap(A, n, 300)
     rep = world.collect(A)
-    assert rep.problems and {p.kind for p in rep.problems} == {"number"}
+    # the reader reported record 4 at the last collection: fewer now is truncation, and the new
+    # records under old numbers are number reuse
+    assert rep.problems and {p.kind for p in rep.problems} == {"number", "truncated"}
     assert world.ledger.store.exceptions(kind="journal_number_reuse")
+    assert world.ledger.store.exceptions(kind="journal_truncated")[0].terminal == A
     assert len(world.ledger.store.journal_records(A)) == 4  # nothing overwritten
 
 
@@ -221,7 +221,7 @@ def test_day_close_difference_goes_on_the_exception_list(world):
             out["debit_sum"] += 1  # one fen the journal does not hold
             return out
 
-    batch, _ = service.day_close(world.ledger, Misreporting(vr), world.keys(A), "clerk", A)
+    batch, _ = service.day_close(world.ledger, Misreporting(vr), world.keys(A), "clerk", A, domain=sw.DOMAIN)
     assert not batch.balanced
     (exc,) = world.ledger.store.exceptions(kind="day_close_difference")
     assert exc.amount == 1 and exc.terminal == A
