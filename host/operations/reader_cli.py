@@ -5,6 +5,8 @@ Thin on purpose: each command is one typed request of the link client
 (`host/terminals/client.py`, `host/readers/serial.py`) and prints what the reader answered."""
 import click
 
+from icpurse.host.clikit.exits import Exit
+from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
 from icpurse.host.clikit.output import emit_json
@@ -50,20 +52,24 @@ def sell(session, amount, amount_yuan, pos_ref, timeout, as_json):
 @uses(db=True, link=True, keystore="required", operator="required", json=True,
       operator_help="who switches the reader (an issuer-admin or a terminal-operator; audited)")
 def mode(session, use, as_json):
-    """Switch the reader on --reader serial:PORT to ISSUANCE use (transparent card access: the host
-    personalises, tops up and audits cards through it, `--reader serial:PORT`) or back to STORE use
-    (card access off). Runs on the workstation key set (the issuer's number; the audit key): the
-    switch is recorded in the ledger first, by an issuer-admin or a terminal-operator. Its mode and
-    price are kept; per-card caps and grace days are reset: run `icpurse terminal provision` again to
-    set them for store use."""
-    ws = session.keys("workstation")
+    """Switch the provisioned reader on --reader serial:PORT to ISSUANCE use (transparent card
+    access: the host personalises, tops up and audits cards through it, `--reader serial:PORT`) or
+    back to STORE use (card access off). The switch is recorded in the ledger first (an issuer-admin
+    or a terminal-operator), then sent as a day configuration the back office signs (a collector key
+    set, like sign-in); it holds until the reader's next sign-in, which applies the settings recorded
+    at provisioning again (`terminal provision --issuance` makes issuance use the recorded one)."""
+    from icpurse.host.terminals import service
+
+    domain = session.keys("collector")
     op = session.sign_in().username
     client = session.link()
     info = client.info()
     number = "%08d" % info["terminal"] if info["terminal"] else None
+    if number is None:
+        raise Failure("this reader is not provisioned: `icpurse terminal provision NUMBER [--issuance]` first",
+                      Exit.REFUSED)
     session.ledger().outlets.record_reader_use(op, number, use)
-    client.configure(mode=info["mode"], fixed_price=info["fixed_price"], issuer=ws.issuer,
-                     transparent=use == "issuance")
+    info = service.set_use(session.ledger(), client, domain, number, use == "issuance")
     if as_json:
         emit_json({"ok": True, "terminal": info["terminal"], "use": use, "transparent": use == "issuance",
                    "by": op})

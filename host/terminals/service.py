@@ -82,14 +82,18 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     try:
         term = ledger.store.terminal(number)
     except NotFound:
+        term = None
         if not outlet or not merchant:
             raise TerminalError("terminal %s is new: give its outlet and merchant" % number)
-        term = ledger.store.add_terminal(operator, number, outlet, merchant, fixed_price=fixed_price)
-    if term.status != "enabled":
+    if term is not None and term.status != "enabled":
         raise TerminalError("terminal %s is disabled" % number)
+    # the link first: a blank board without its transport key (the lab ceremony not done) registers
+    # nothing, so the ceremony can follow for a terminal that does not exist yet
+    tkeys.authenticate(client, domain, t_int)
+    if term is None:
+        term = ledger.store.add_terminal(operator, number, outlet, merchant, fixed_price=fixed_price)
     price = fixed_price if fixed_price is not None else term.fixed_price
     versions = sorted(export.versions)
-    tkeys.authenticate(client, domain, t_int)
     for v in versions:  # older first, the current one last and made current
         k = export.versions[v]
         own = tkeys.terminal_keys(domain, t_int, v)
@@ -112,6 +116,25 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
             info["terminal"], info["key_version"]))
     return {"terminal": number, "key_versions": versions, "current": export.current, "settings": settings,
             "kcvs": kcvs}
+
+
+def set_use(ledger, client, domain, number, transparent: bool, now=None) -> dict:
+    """Switch provisioned reader `number` between store and issuance use: a day configuration signed
+    with its recorded settings and transparent card access on or off (the link authenticated first,
+    the current blacklist sent with it, as at provisioning). It holds until the reader's next
+    sign-in, which signs the recorded settings again (`terminal provision --issuance` records
+    issuance use for good)."""
+    term = ledger.store.terminal(number)
+    if term.status != "enabled":
+        raise TerminalError("terminal %s is disabled" % number)
+    t_int = _terminal_int(number)
+    _check_reader(client, number)
+    tkeys.authenticate(client, domain, t_int)
+    version, entries = _send_blacklist(ledger, client)
+    info = client.info()
+    client.configure(signed.signed_config(ledger, domain, number, info, now or ledger.now(), version, entries,
+                                          transparent=bool(transparent)))
+    return client.info()
 
 
 def transport_key(ledger, domain, number) -> bytes:

@@ -32,8 +32,9 @@ def _card_balance(icp, name):
     return doc["balance"]
 
 
-def _start_store_reader(state):
-    proc = subprocess.Popen([ICPURSE, "sim", "reader", "--pty", "--card", "1k:5e110001", "--state", str(state)],
+def _start_store_reader(state, transport_key):
+    proc = subprocess.Popen([ICPURSE, "sim", "reader", "--pty", "--card", "1k:5e110001", "--state", str(state),
+                             "--transport-key", str(transport_key)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     first = proc.stdout.readline().split()
     second = proc.stdout.readline().split()
@@ -105,7 +106,9 @@ def test_a_fresh_ledger_through_a_whole_business_day(icp, tmp_path):
     store = tmp_path / "store-reader"
     (store / "cards").mkdir(parents=True)
     shutil.copy(icp.hopper / "card.mfd", store / "cards" / "5e110001.mfd")
-    proc, pty = _start_store_reader(store)
+    tk = tmp_path / "transport.hex"  # the lab ceremony: the blank board gets terminal 10000001's transport key
+    icp.json("terminal", "transport-key", "10000001", "--out", str(tk), "--operator", "admin")
+    proc, pty = _start_store_reader(store, tk)
     try:
         icp.json("terminal", "provision", "10000001", "--outlet", "Store 1", "--merchant", "Example Retail",
                  "--port", pty, "--operator", "admin")
