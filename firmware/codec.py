@@ -61,6 +61,8 @@ REC_IDENTITY = const(73)
 REC_SLOT = const(83)
 REC_LOG = const(76)
 REC_JOURNAL = const(74)
+REC_HEADER = const(72)
+REC_CREDIT = const(67)
 
 # --- icpurse.protocol.records.TxnKind ---
 TXN_ISSUE = const(1)
@@ -150,13 +152,16 @@ MODE_FIXED_PRICE = const(1)
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
 DEFAULT_BAUD = const(115200)
 LAYOUT_VERSION = const(1)
+LAYOUT_V2 = const(2)
 MAC_SIZE = const(8)
+HEADER_MAC_SIZE = const(6)
 UID_FIELD_SIZE = const(7)
 LOG_ENTRIES = const(10)
 MAD_KEY_A = b'\xa0\xa1\xa2\xa3\xa4\xa5'
 LINK_VERSION = const(1)
 LAYOUT_MAD1 = b'\xde\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01\x00\x00'
 LAYOUT_MAD2 = b'\x16\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+LAYOUT_MAD1_V2 = b'\x1d\x01P\x01P\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
 LINK_SYNC = b'\xa5Z'
 LINK_MAX_PAYLOAD = const(4096)
 LINK_CRC_SIZE = const(4)
@@ -326,6 +331,59 @@ def decode_log_entry(buf, off=0):
         int.from_bytes(bytes(buf[off + 17:off + 20]), 'little'),
         unpack_from('<I', buf, off + 20)[0],
         bytes(buf[off + 24:off + 32]),
+    )
+
+# --- purse_header (16 bytes) ---
+PURSE_HEADER_CARD_NUMBER = const(0)
+PURSE_HEADER_EXPIRY = const(1)
+PURSE_HEADER_CEILING = const(2)
+
+
+def encode_purse_header(card_number, expiry, ceiling, mac):
+    buf = bytearray(16)
+    check_len(card_number, 5, 'card_number')
+    buf[0:5] = card_number
+    check_uint(expiry, 16, 'expiry')
+    pack_into('<H', buf, 5, expiry)
+    check_uint(ceiling, 24, 'ceiling')
+    buf[7:10] = (ceiling).to_bytes(3, 'little')
+    check_len(mac, 6, 'mac')
+    buf[10:16] = mac
+    return bytes(buf)
+
+
+def decode_purse_header(buf, off=0):
+    need(buf, off, 16, 'purse_header')
+    return (
+        bytes(buf[off + 0:off + 5]),
+        unpack_from('<H', buf, off + 5)[0],
+        int.from_bytes(bytes(buf[off + 7:off + 10]), 'little'),
+        bytes(buf[off + 10:off + 16]),
+    )
+
+# --- credit_record (16 bytes) ---
+
+
+def encode_credit_record(credit_seq, kind, amount, seal):
+    buf = bytearray(16)
+    check_uint(credit_seq, 32, 'credit_seq')
+    pack_into('<I', buf, 0, credit_seq)
+    check_uint(kind, 8, 'kind')
+    pack_into('<B', buf, 4, kind)
+    check_uint(amount, 24, 'amount')
+    buf[5:8] = (amount).to_bytes(3, 'little')
+    check_len(seal, 8, 'seal')
+    buf[8:16] = seal
+    return bytes(buf)
+
+
+def decode_credit_record(buf, off=0):
+    need(buf, off, 16, 'credit_record')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        int.from_bytes(bytes(buf[off + 5:off + 8]), 'little'),
+        bytes(buf[off + 8:off + 16]),
     )
 
 # --- mac_header (11 bytes) ---

@@ -11,7 +11,7 @@ _CRYPTO1_KEY_SIZE = const(6)  # a MIFARE Classic sector key: the first 6 bytes o
 KEY_SIZE = const(16)
 _MAX_SECTOR = const(39)  # 4K: sectors 0..39
 MAX_TERMINAL = const(99999999)  # 8-digit terminal number
-_RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL)
+_RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL, codec.REC_HEADER, codec.REC_CREDIT)
 _BYTES = (bytes, bytearray, memoryview)
 
 # A reader derives several keys from one master and checks several records of one card in a row:

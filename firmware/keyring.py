@@ -60,6 +60,7 @@ class CardKeys:
         self.version = keyset.version
         self._sector = {}
         self._mac = None
+        self._load = None
 
     def sector_key(self, sector, key_type):
         if sector == 0 and key_type == codec.MF_AUTH_A:
@@ -79,3 +80,12 @@ class CardKeys:
         if self._mac is None:
             self._mac = kdf.purse_mac_key(self.keyset.purse_mac, self.uid, self.version)
         return self._mac
+
+    @property
+    def load_key(self):
+        """Per-card key of the v2 credit record's seal: the issuer's only (NoKey on a reader)."""
+        if self._load is None:
+            if self.keyset.load_mac is None:
+                raise NoKey("this device holds no load MAC master (only the issuer seals credits)")
+            self._load = kdf.load_mac_key(self.keyset.load_mac, self.uid, self.version)
+        return self._load

@@ -47,6 +47,8 @@ from icpurse.firmware.codec import (
     REC_SLOT,
     REC_LOG,
     REC_JOURNAL,
+    REC_HEADER,
+    REC_CREDIT,
     TXN_ISSUE,
     TXN_LOAD,
     TXN_DEBIT,
@@ -118,13 +120,16 @@ from icpurse.firmware.codec import (
     BAUD_RATES,
     DEFAULT_BAUD,
     LAYOUT_VERSION,
+    LAYOUT_V2,
     MAC_SIZE,
+    HEADER_MAC_SIZE,
     UID_FIELD_SIZE,
     LOG_ENTRIES,
     MAD_KEY_A,
     LINK_VERSION,
     LAYOUT_MAD1,
     LAYOUT_MAD2,
+    LAYOUT_MAD1_V2,
     LINK_SYNC,
     LINK_MAX_PAYLOAD,
     LINK_CRC_SIZE,
@@ -157,6 +162,13 @@ from icpurse.firmware.codec import (
     LOG_ENTRY_TXN,
     encode_log_entry,
     decode_log_entry,
+    PURSE_HEADER_CARD_NUMBER,
+    PURSE_HEADER_EXPIRY,
+    PURSE_HEADER_CEILING,
+    encode_purse_header,
+    decode_purse_header,
+    encode_credit_record,
+    decode_credit_record,
     encode_mac_header,
     encode_div_input,
     encode_sector_trailer,
@@ -332,6 +344,9 @@ T_TRANSFER = const(4500)
 T_PN532_OVERHEAD = const(500)
 T_BITS_PER_BYTE = const(10)
 
+# --- icpurse.protocol.records.TxnKind ---
+TXN_MIGRATE = const(8)
+
 # --- icpurse.protocol.records.CardKind ---
 KIND_REGULAR = const(80)
 KIND_COMMEMORATIVE = const(74)
@@ -344,12 +359,14 @@ IDF_NAMED = const(1)
 # --- icpurse.protocol.records.Refusal ---
 R_OK = const(0)
 R_NO_CARD = const(1)
+R_OLDER_STATE = const(18)
+R_TRANSITION_OVER = const(19)
 
 # --- tables ---
 FIRMWARE_VERSION = (50, 1, 6, 7)
 
 # --- names ---
-TXN_NAMES = {1: 'issue', 2: 'top-up', 3: 'debit', 4: 'void', 5: 'refund', 6: 'adjust', 7: 'recover'}
+TXN_NAMES = {1: 'issue', 2: 'top-up', 3: 'debit', 4: 'void', 5: 'refund', 6: 'adjust', 7: 'recover', 8: 'migrate'}
 JOURNAL_STATE_NAMES = {1: 'pending', 2: 'committed', 3: 'rolled_back'}
 
 # --- identity (32 bytes) ---
@@ -388,6 +405,19 @@ LOG_ENTRY_BALANCE = const(3)
 LOG_ENTRY_TIME = const(6)
 LOG_ENTRY_MAC = const(7)
 LOG_ENTRY_FIELDS = ('seq', 'kind', 'amount', 'balance', 'terminal', 'txn', 'time', 'mac', )
+
+# --- purse_header (16 bytes) ---
+PURSE_HEADER_SIZE = const(16)
+PURSE_HEADER_MAC = const(3)
+PURSE_HEADER_FIELDS = ('card_number', 'expiry', 'ceiling', 'mac', )
+
+# --- credit_record (16 bytes) ---
+CREDIT_RECORD_SIZE = const(16)
+CREDIT_RECORD_CREDIT_SEQ = const(0)
+CREDIT_RECORD_KIND = const(1)
+CREDIT_RECORD_AMOUNT = const(2)
+CREDIT_RECORD_SEAL = const(3)
+CREDIT_RECORD_FIELDS = ('credit_seq', 'kind', 'amount', 'seal', )
 
 # --- mac_header (11 bytes) ---
 MAC_HEADER_SIZE = const(11)

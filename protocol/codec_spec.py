@@ -38,7 +38,9 @@ TABLES = [
     ("BAUD_RATES", pn532.BAUD_RATES),
     ("DEFAULT_BAUD", pn532.DEFAULT_BAUD),
     ("LAYOUT_VERSION", records.LAYOUT_VERSION),
+    ("LAYOUT_V2", records.LAYOUT_V2),
     ("MAC_SIZE", records.MAC_SIZE),
+    ("HEADER_MAC_SIZE", records.HEADER_MAC_SIZE),
     ("UID_FIELD_SIZE", records.UID_FIELD_SIZE),
     ("LOG_ENTRIES", records.LOG_ENTRIES),
     ("MAD_KEY_A", mad.MAD_KEY_A),
@@ -47,6 +49,8 @@ TABLES = [
     ("LAYOUT_MAD1", mad.build_mad1(layout.MAD_INFO_BYTE, [
         layout.PURSE_AID if s in layout.application_sectors() else mad.FREE for s in range(1, 16)])),
     ("LAYOUT_MAD2", mad.build_mad2(0, [mad.FREE] * 23)),
+    ("LAYOUT_MAD1_V2", mad.build_mad1(layout.MAD_INFO_BYTE, [
+        layout.PURSE_AID if s in layout.V2_SECTORS else mad.FREE for s in range(1, 16)])),
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
     ("LINK_CRC_SIZE", link.CRC_SIZE),
@@ -64,6 +68,8 @@ STRUCTS = [
     ("purse_slot", records.PurseSlot),
     ("purse_slot_head", records.PurseSlotHead),
     ("log_entry", records.LogEntry),
+    ("purse_header", records.PurseHeader),
+    ("credit_record", records.CreditRecord),
     ("mac_header", records.MacHeader),
     ("div_input", inputs.DivInput),
     ("sector_trailer", trailer.SectorTrailerRaw),
