@@ -97,6 +97,8 @@ R_CARD_CHANGED = const(14)
 R_BAD_AMOUNT = const(15)
 R_NOT_ALLOWED = const(16)
 R_WRITE_FAILED = const(17)
+R_OLDER_STATE = const(18)
+R_TRANSITION_OVER = const(19)
 
 # --- icpurse.protocol.journal.RecordState ---
 JR_PENDING = const(1)
@@ -148,6 +150,10 @@ LINK_ERR_REFUSAL_BASE = const(64)
 MODE_POS = const(0)
 MODE_FIXED_PRICE = const(1)
 
+# --- icpurse.protocol.readerstate.RingKind ---
+RING_TAP = const(1)
+RING_STATE = const(2)
+
 # --- tables ---
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
 DEFAULT_BAUD = const(115200)
@@ -165,6 +171,8 @@ LAYOUT_MAD1_V2 = b'\x1d\x01P\x01P\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0
 LINK_SYNC = b'\xa5Z'
 LINK_MAX_PAYLOAD = const(4096)
 LINK_CRC_SIZE = const(4)
+RING_RECORD_SIZE = const(64)
+RING_MAGIC = const(82)
 
 # --- identity (32 bytes) ---
 IDENTITY_SIZE = const(32)
@@ -913,4 +921,97 @@ def decode_journal_anchor(buf, off=0):
         unpack_from('<I', buf, off + 11)[0],
         bytes(buf[off + 15:off + 23]),
         bytes(buf[off + 23:off + 31]),
+    )
+
+# --- card_state_record (64 bytes) ---
+CARD_STATE_RECORD_KIND = const(1)
+CARD_STATE_RECORD_NUMBER = const(2)
+CARD_STATE_RECORD_UID_LEN = const(3)
+CARD_STATE_RECORD_UID = const(4)
+CARD_STATE_RECORD_LAYOUT = const(5)
+CARD_STATE_RECORD_KEY_VERSION = const(6)
+CARD_STATE_RECORD_SEQ_BEFORE = const(7)
+CARD_STATE_RECORD_BALANCE_BEFORE = const(8)
+CARD_STATE_RECORD_SEQ = const(9)
+CARD_STATE_RECORD_BALANCE = const(10)
+CARD_STATE_RECORD_DAY = const(11)
+CARD_STATE_RECORD_DAY_TOTAL = const(12)
+CARD_STATE_RECORD_JOURNAL = const(13)
+CARD_STATE_RECORD_AMOUNT = const(14)
+CARD_STATE_RECORD_TIME = const(15)
+
+
+def encode_card_state_record(magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc):
+    buf = bytearray(64)
+    check_uint(magic, 8, 'magic')
+    pack_into('<B', buf, 0, magic)
+    check_uint(kind, 8, 'kind')
+    pack_into('<B', buf, 1, kind)
+    check_uint(number, 32, 'number')
+    pack_into('<I', buf, 2, number)
+    check_uint(uid_len, 8, 'uid_len')
+    pack_into('<B', buf, 6, uid_len)
+    check_len(uid, 7, 'uid')
+    buf[7:14] = uid
+    check_uint(layout, 8, 'layout')
+    pack_into('<B', buf, 14, layout)
+    check_uint(key_version, 8, 'key_version')
+    pack_into('<B', buf, 15, key_version)
+    check_uint(seq_before, 32, 'seq_before')
+    pack_into('<I', buf, 16, seq_before)
+    check_uint(balance_before, 32, 'balance_before')
+    pack_into('<I', buf, 20, balance_before)
+    check_uint(seq, 32, 'seq')
+    pack_into('<I', buf, 24, seq)
+    check_uint(balance, 32, 'balance')
+    pack_into('<I', buf, 28, balance)
+    check_uint(day, 16, 'day')
+    pack_into('<H', buf, 32, day)
+    check_uint(day_total, 32, 'day_total')
+    pack_into('<I', buf, 34, day_total)
+    check_uint(journal, 32, 'journal')
+    pack_into('<I', buf, 38, journal)
+    check_uint(amount, 32, 'amount')
+    pack_into('<I', buf, 42, amount)
+    check_uint(time, 32, 'time')
+    pack_into('<I', buf, 46, time)
+    check_len(reserved, 10, 'reserved')
+    buf[50:60] = reserved
+    check_uint(crc, 32, 'crc')
+    pack_into('<I', buf, 60, crc)
+    return bytes(buf)
+
+
+def decode_card_state_record(buf, off=0):
+    need(buf, off, 64, 'card_state_record')
+    return (
+        unpack_from('<B', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 1)[0],
+        unpack_from('<I', buf, off + 2)[0],
+        unpack_from('<B', buf, off + 6)[0],
+        bytes(buf[off + 7:off + 14]),
+        unpack_from('<B', buf, off + 14)[0],
+        unpack_from('<B', buf, off + 15)[0],
+        unpack_from('<I', buf, off + 16)[0],
+        unpack_from('<I', buf, off + 20)[0],
+        unpack_from('<I', buf, off + 24)[0],
+        unpack_from('<I', buf, off + 28)[0],
+        unpack_from('<H', buf, off + 32)[0],
+        unpack_from('<I', buf, off + 34)[0],
+        unpack_from('<I', buf, off + 38)[0],
+        unpack_from('<I', buf, off + 42)[0],
+        unpack_from('<I', buf, off + 46)[0],
+        bytes(buf[off + 50:off + 60]),
+        unpack_from('<I', buf, off + 60)[0],
+    )
+
+# --- card_policy (6 bytes) ---
+CARD_POLICY_SIZE = const(6)
+
+
+def decode_card_policy(buf, off=0):
+    need(buf, off, 6, 'card_policy')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<H', buf, off + 4)[0],
     )

@@ -1,17 +1,20 @@
-"""The store reader: the USB link commands and the offline debit (docs/card-layout.md, "Debit").
+"""The store reader: the USB link commands and the offline debit (docs/reader.md, "The debit").
 
 `Reader.handle(frame)` answers one link request frame with one response or ERROR frame (typed code
-and message, never a traceback). The debit writes a PENDING journal record before the card write
-and its COMMITTED / ROLLED_BACK record after; an interrupted transaction is resolved when its card
-is presented again (same transaction, never a second one).
+and message, never a traceback). The debit writes its write-ahead record to the state ring
+(firmware/ring.py: pre-erased flash) before the card write, tells the customer as soon as the card
+holds the debit, and only then journals it (PENDING, COMMITTED; at boot from the ring when power
+failed in between); an interrupted transaction is resolved when its card is presented again (same
+transaction, never a second one). The ring is also the reader's memory of recent cards: a copy of
+a card older than what this reader saw is refused, and its own day total per card counts.
 """
 import os
 
-from icpurse.firmware import codec, link, purse
+from icpurse.firmware import codec, link, purse, purse2
+from icpurse.firmware import ring as _ring
 from icpurse.firmware.journal import Journal, JournalError, JournalFull
 from icpurse.firmware.mifare import ClassicTag, MifareError
 from icpurse.firmware.pn532 import PN532Error
-from icpurse.firmware.store import in_blacklist
 from icpurse.protocol import cardtime
 
 from icpurse.protocol.mpy import const
@@ -25,7 +28,7 @@ _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNA
 DEFAULT_CONFIG = {
     "terminal": 0, "issuer": 0, "mode": codec.MODE_POS, "fixed_price": 0, "grace_days": 0,
     "txn_cap": 0, "daily_cap": 0, "transparent": 0, "day_open": 0, "day": 0, "batch": 0,
-    "day_first": 1, "time": 0,
+    "day_first": 1, "time": 0, "balance_cap": 0, "v1_until": 0,
 }
 
 
@@ -43,7 +46,7 @@ def _padded_uid(uid):
 
 class Reader:
     def __init__(self, pn532, clock, store, ui, journal_dir="/icpurse/journal", fs=os, open_fn=open,
-                 journal_capacity=4000):
+                 journal_capacity=4000, flash=None):
         self.pn532 = pn532
         self.clock = clock
         self.store = store
@@ -59,6 +62,9 @@ class Reader:
         self.reboot_requested = False
         self.tag = None  # transparent mode: the selected card
         self.journal = None
+        if flash is None:
+            flash = _ring.FileFlash(store.path("ring.bin"), open_fn=open_fn)
+        self.ring = _ring.Ring(flash).open()
         self._load_keys()
         self._handlers = {
             codec.LINK_CMD_INFO: self.cmd_info,
@@ -97,6 +103,17 @@ class Reader:
             self.journal = Journal(self.journal_dir, self.journal_keys[self.key_version], self.config["terminal"],
                                    self.key_version, old, self.fs, self.open_fn, capacity=self.journal_capacity)
             self.journal.open()
+            self._replay_taps()
+
+    def _replay_taps(self):
+        """Write-ahead records of debits whose journal record power loss prevented: journal them
+        PENDING now, under the number the card carries (the next tap of the card settles them)."""
+        for rec in self.ring.taps:
+            if rec[_ring.JOURNAL] == self.journal.next_number:
+                uid = bytes(rec[_ring.UID])[:rec[_ring.UID_LEN]]
+                self.journal.begin(codec.TXN_DEBIT, uid, rec[_ring.SEQ], rec[_ring.AMOUNT], rec[_ring.BALANCE],
+                                   rec[_ring.TIME])
+        self.ring.taps = []
 
     def _save(self):
         self.config["time"] = self.now()
@@ -114,7 +131,7 @@ class Reader:
 
     def policy(self):
         c = self.config
-        return purse.Policy(c["grace_days"], c["txn_cap"], c["daily_cap"])
+        return purse.Policy(c["grace_days"], c["txn_cap"], c["daily_cap"], c["balance_cap"])
 
     def _price(self):
         return self.config["fixed_price"] if self.config["mode"] == codec.MODE_FIXED_PRICE else 0
@@ -221,6 +238,10 @@ class Reader:
         return codec.encode_sign_in_result(c["day"], c["batch"])
 
     def cmd_configure(self, payload):
+        cap, v1_until = 0, 0
+        if len(payload) == codec.CONFIGURE_SIZE + codec.CARD_POLICY_SIZE:  # the optional card-policy tail
+            cap, v1_until = codec.decode_card_policy(payload, codec.CONFIGURE_SIZE)
+            payload = payload[:codec.CONFIGURE_SIZE]
         mode, price, grace, txn_cap, daily_cap, issuer, transparent = self._decode(
             codec.decode_configure, codec.CONFIGURE_SIZE, payload)
         if mode not in (codec.MODE_POS, codec.MODE_FIXED_PRICE):
@@ -228,7 +249,7 @@ class Reader:
         if mode == codec.MODE_FIXED_PRICE and not price:
             raise ValueError("fixed-price mode needs a price")
         self.config.update(mode=mode, fixed_price=price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
-                           issuer=issuer, transparent=transparent)
+                           issuer=issuer, transparent=transparent, balance_cap=cap, v1_until=v1_until)
         self._save()
         return b""
 
@@ -371,6 +392,7 @@ class Reader:
                 # the card in its field shows; the PENDING record keeps the counter it expected,
                 # so the back office sees the counter go backwards.
                 self.journal.roll_back(rec, self.now())
+                self._forget_tap(view, rec)
         return completed
 
     def debit(self, amount, timeout_ms):
@@ -379,6 +401,7 @@ class Reader:
         if amount <= 0:
             raise purse.Refused(codec.R_BAD_AMOUNT, "amount must be a positive number of fen")
         tag = self._wait_card(timeout_ms)
+        # LED only: the display is drawn when the customer has been told (ui.busy draws nothing slow)
         self.ui.busy(amount)
         try:
             return self._debit_card(tag, amount)
@@ -389,45 +412,97 @@ class Reader:
             self.ui.refused(codec.R_WRITE_FAILED, "present again")
             raise
 
+    # --- per-card memory (firmware/ring.py) ---------------------------------------------------
+    def _older_than_memory(self, view):
+        """True if the card shows an older state than this reader last saw or left on it."""
+        rec = self.ring.latest(view.uid)
+        if rec is None:
+            return False
+        if rec[_ring.LAYOUT] != view.layout:
+            return view.layout < rec[_ring.LAYOUT]  # back to v1 after migrating: an old copy
+        # an unsettled write-ahead allows the state before it (the debit may never have landed)
+        ref = rec[_ring.SEQ_BEFORE] if rec[_ring.KIND] == _ring.TAP else rec[_ring.SEQ]
+        if view.layout == codec.LAYOUT_VERSION:
+            return view.seq < ref
+        g_v, g_r = purse2.gen_of_seq(view.seq), purse2.gen_of_seq(ref)
+        if g_v == g_r:
+            return (view.seq & 0xFFFFFF) < (ref & 0xFFFFFF)
+        return purse2._ahead(g_r, g_v)
+
+    def _remember(self, view, day, day_total):
+        """A STATE record: what the reader left on (or saw of) the card."""
+        self.ring.append(_ring.STATE, view.uid, view.layout, view.key_version, view.seq, view.balance, view.seq,
+                         view.balance, day, day_total, 0, 0, self.now())
+
+    def _forget_tap(self, view, rec):
+        """A journalled debit that did not land: the day total goes back down."""
+        tap = self.ring.latest(view.uid)
+        if tap is not None and tap[_ring.KIND] == _ring.TAP and tap[_ring.JOURNAL] == rec[codec.JOURNAL_RECORD_NUMBER]:
+            total = tap[_ring.DAY_TOTAL] - tap[_ring.AMOUNT]
+            self._remember(view, tap[_ring.DAY], total if total > 0 else 0)
+
+    def _check_card(self, view, today):
+        """Refusals the programme and the reader's memory add to the purse's own (nothing written)."""
+        c = self.config
+        if view.layout == codec.LAYOUT_VERSION:
+            if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
+                raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
+            if c["v1_until"] and today > c["v1_until"]:
+                raise purse.Refused(codec.R_TRANSITION_OVER, "a layout v1 card after the programme's last day for "
+                                                            "them: the issuer moves it to v2 at its next top-up")
+        if self._older_than_memory(view):
+            raise purse.Refused(codec.R_OLDER_STATE, "the card shows an older state than this reader saw: a copy "
+                                                     "restored from an old dump? report the card")
+        if c["balance_cap"] and view.balance > c["balance_cap"]:
+            raise purse.Refused(codec.R_OVER_BALANCE_CAP, "balance %d fen above the programme's cap of %d fen: "
+                                                          "report the card" % (view.balance, c["balance_cap"]))
+
     def _debit_card(self, tag, amount):
         c = self.config
         access, keys, kv = purse.open_card(tag, self.keyring)
         view = purse.read_card(access, keys, kv)
-        if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
-            raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
+        now = self.now()
+        today = cardtime.day_of_seconds(now)
         recovered = self._resolve_pending(view, access)
+        self._check_card(view, today)
         purse.recover(access, view)
         recovered = recovered or view.repaired
         uid = _padded_uid(view.uid)
         if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
-        now = self.now()
-        today = cardtime.day_of_seconds(now)
-        purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
+        purse.check_usable(view, self.policy(), today, self.store.blacklisted(view.card_number))
         txn = self.journal.next_number
-        plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)
-        pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+        plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn,
+                                self.ring.day_total(view.uid, today))
+        # write-ahead: one page program into erased flash, before the first card write
+        self.ring.tap(view.uid, view.layout, kv, view.seq, view.balance, plan, txn, now)
         written = True
         try:
             slot = purse.commit(access, view, plan, now, log=False)
         except (MifareError, PN532Error):
             if purse.find_txn(access, view, c["terminal"], txn, codec.TXN_DEBIT, amount, plan[0]) == purse.COMMITTED:
-                # The slot (commit point) is on the card; the rest is repaired at the next tap. (The
-                # view holds what commit wrote, so this reads nothing from a card that may be gone.)
+                # The commit point is on the card; the rest is repaired at the next tap. (The view
+                # holds what commit wrote, so this reads nothing from a card that may be gone.)
                 slot = view.slot
                 written = False
             else:
-                raise  # outcome decided when the card is presented again
+                # outcome decided when the card is presented again: journal it now
+                self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+                raise
+        self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])  # <- the customer is told here
+        pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
         self.journal.commit(pending, now)
-        self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])
-        if written:
+        self._remember(view, today, plan[3])
+        if written and view.layout == codec.LAYOUT_VERSION:
             # After the customer was told: the log is history, never a decision; a card already
             # gone simply misses this entry (the slot and the journal hold the transaction).
             try:
                 purse.write_log(access, view, slot, now)
             except (MifareError, PN532Error):
                 pass
+        self.ui.show()
+        self.ring.maintain()
         return view, slot, pending[codec.JOURNAL_RECORD_NUMBER], recovered
 
     def poll_fixed_price(self, timeout_ms=200):

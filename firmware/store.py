@@ -28,6 +28,7 @@ class Store:
         self.fs = fs
         self.open_fn = open_fn
         self._buf = bytearray(_KEYSET_SIZE)
+        self._entry = bytearray(_ENTRY)
         try:
             fs.mkdir(root)
         except OSError:
@@ -98,6 +99,33 @@ class Store:
         if len(data) < 4 or (len(data) - 4) % _ENTRY:
             return 0, b""
         return int.from_bytes(data[:4], "little"), data[4:]
+
+    def blacklisted(self, card_number):
+        """Is `card_number` (6 BCD bytes) on the blacklist? A binary search in the sorted file with
+        seek + readinto into one 6-byte buffer: the heap does not grow with the list."""
+        try:
+            f = self.open_fn(self.path("blacklist.bin"), "rb")
+        except OSError:
+            return False
+        try:
+            size = f.seek(0, 2)
+            if size < 4 or (size - 4) % _ENTRY:
+                return False
+            buf = self._entry
+            lo, hi = 0, (size - 4) // _ENTRY
+            while lo < hi:
+                mid = (lo + hi) // 2
+                f.seek(4 + mid * _ENTRY)
+                f.readinto(buf)
+                if buf == card_number:
+                    return True
+                if buf < card_number:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            return False
+        finally:
+            f.close()
 
     def stage_blacklist_chunk(self, offset, entries):
         """Append a received chunk to the staging file (offset 0 starts it afresh)."""

@@ -29,8 +29,12 @@ class Indicator:
         self.state = _CLOSED
         self.events = []  # (state, detail) — the last few, for the virtual reader and tests
         self._keep = keep_events
+        self._lines = None  # what the display shows next, drawn by show()
+        self.draws = 0  # display redraws (make bench charges their time)
 
-    def _set(self, state, detail, lines):
+    def _set(self, state, detail, lines, draw=True):
+        """LED and buzzer at once; the display (a full SSD1306 redraw is tens of milliseconds on
+        I2C) only when `draw`, else at the next show()."""
         self.state = state
         self.events.append((state, detail))
         if len(self.events) > self._keep:
@@ -40,6 +44,17 @@ class Indicator:
         if self.buzzer is not None and state in (_SUCCESS, _REFUSED):
             self.buzzer.value(1)  # a short beep; the HAL pin may drive a PWM tone
             self.buzzer.value(0)
+        self._lines = lines
+        if draw:
+            self.show()
+
+    def show(self):
+        """Draw the pending display text (the slow part of a state change)."""
+        lines = self._lines
+        self._lines = None
+        if lines is None:
+            return
+        self.draws += 1
         if self.display is not None:
             try:
                 self.display.fill(0)
@@ -53,10 +68,12 @@ class Indicator:
         self._set(_READY, price, ("Ready", yuan(price) if price else "Present card"))
 
     def busy(self, amount):
-        self._set(_BUSY, amount, ("Keep card", "on reader", yuan(amount)))
+        # LED only: the card work starts at once (the text would only flash before the result)
+        self._set(_BUSY, amount, None, draw=False)
 
     def success(self, amount, balance):
-        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)))
+        # LED and beep now; the text after the reader's own bookkeeping (Reader calls show())
+        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)), draw=False)
 
     def refused(self, code, message=""):
         self._set(_REFUSED, code, ("Refused %d" % code, message[:16]))

@@ -77,6 +77,8 @@ from icpurse.firmware.codec import (
     R_BAD_AMOUNT,
     R_NOT_ALLOWED,
     R_WRITE_FAILED,
+    R_OLDER_STATE,
+    R_TRANSITION_OVER,
     JR_PENDING,
     JR_COMMITTED,
     JR_ROLLED_BACK,
@@ -117,6 +119,8 @@ from icpurse.firmware.codec import (
     LINK_ERR_REFUSAL_BASE,
     MODE_POS,
     MODE_FIXED_PRICE,
+    RING_TAP,
+    RING_STATE,
     BAUD_RATES,
     DEFAULT_BAUD,
     LAYOUT_VERSION,
@@ -133,6 +137,8 @@ from icpurse.firmware.codec import (
     LINK_SYNC,
     LINK_MAX_PAYLOAD,
     LINK_CRC_SIZE,
+    RING_RECORD_SIZE,
+    RING_MAGIC,
     IDENTITY_SIZE,
     IDENTITY_LAYOUT_VERSION,
     IDENTITY_KEY_VERSION,
@@ -247,6 +253,25 @@ from icpurse.firmware.codec import (
     JOURNAL_ANCHOR_MAC,
     encode_journal_anchor,
     decode_journal_anchor,
+    CARD_STATE_RECORD_KIND,
+    CARD_STATE_RECORD_NUMBER,
+    CARD_STATE_RECORD_UID_LEN,
+    CARD_STATE_RECORD_UID,
+    CARD_STATE_RECORD_LAYOUT,
+    CARD_STATE_RECORD_KEY_VERSION,
+    CARD_STATE_RECORD_SEQ_BEFORE,
+    CARD_STATE_RECORD_BALANCE_BEFORE,
+    CARD_STATE_RECORD_SEQ,
+    CARD_STATE_RECORD_BALANCE,
+    CARD_STATE_RECORD_DAY,
+    CARD_STATE_RECORD_DAY_TOTAL,
+    CARD_STATE_RECORD_JOURNAL,
+    CARD_STATE_RECORD_AMOUNT,
+    CARD_STATE_RECORD_TIME,
+    encode_card_state_record,
+    decode_card_state_record,
+    CARD_POLICY_SIZE,
+    decode_card_policy,
 )
 
 # --- icpurse.protocol.pn532.Frame ---
@@ -359,8 +384,6 @@ IDF_NAMED = const(1)
 # --- icpurse.protocol.records.Refusal ---
 R_OK = const(0)
 R_NO_CARD = const(1)
-R_OLDER_STATE = const(18)
-R_TRANSITION_OVER = const(19)
 
 # --- tables ---
 FIRMWARE_VERSION = (50, 1, 6, 7)
@@ -898,3 +921,24 @@ JOURNAL_RECORD_FIELDS = ('number', 'kind', 'state', 'key_version', 'uid_len', 'u
 
 # --- journal_anchor (31 bytes) ---
 JOURNAL_ANCHOR_FIELDS = ('key_version', 'terminal', 'acked', 'base', 'base_mac', 'mac', )
+
+# --- card_state_record (64 bytes) ---
+CARD_STATE_RECORD_SIZE = const(64)
+CARD_STATE_RECORD_MAGIC = const(0)
+CARD_STATE_RECORD_RESERVED = const(16)
+CARD_STATE_RECORD_CRC = const(17)
+CARD_STATE_RECORD_FIELDS = ('magic', 'kind', 'number', 'uid_len', 'uid', 'layout', 'key_version', 'seq_before', 'balance_before', 'seq', 'balance', 'day', 'day_total', 'journal', 'amount', 'time', 'reserved', 'crc', )
+
+# --- card_policy (6 bytes) ---
+CARD_POLICY_BALANCE_CAP = const(0)
+CARD_POLICY_V1_UNTIL = const(1)
+CARD_POLICY_FIELDS = ('balance_cap', 'v1_until', )
+
+
+def encode_card_policy(balance_cap, v1_until):
+    buf = bytearray(6)
+    check_uint(balance_cap, 32, 'balance_cap')
+    pack_into('<I', buf, 0, balance_cap)
+    check_uint(v1_until, 16, 'v1_until')
+    pack_into('<H', buf, 4, v1_until)
+    return bytes(buf)

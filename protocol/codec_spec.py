@@ -4,7 +4,7 @@ Add a definition here and run `make gen`: the names the firmware uses go to the 
 (firmware/codec.py), the rest to the host codec (host/codec.py). Tests fail while a generated file
 is stale and prove the generated code equals construct byte for byte (tests/protocol/test_codegen.py).
 """
-from icpurse.protocol import journal, link, pn532, records
+from icpurse.protocol import journal, link, pn532, readerstate, records
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import mad, trailer
 from icpurse.protocol.crypto import inputs
@@ -30,6 +30,7 @@ CONSTANTS = [
     ("LINK_CMD", link.Cmd),
     ("LINK_ERR", link.LinkError),
     ("MODE", link.Mode),
+    ("RING", readerstate.RingKind),
 ]
 
 # (NAME, tuple or bytes)
@@ -54,6 +55,8 @@ TABLES = [
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
     ("LINK_CRC_SIZE", link.CRC_SIZE),
+    ("RING_RECORD_SIZE", readerstate.RING_RECORD_SIZE),
+    ("RING_MAGIC", readerstate.RING_MAGIC),
 ]
 
 # (NAME, constant class, {value: "name"}): how each value is shown, one spelling each
@@ -100,4 +103,6 @@ STRUCTS = [
     ("card_value", link.CardValue),
     ("journal_record", journal.JournalRecord),
     ("journal_anchor", journal.JournalAnchor),
+    ("card_state_record", readerstate.CardStateRecord),
+    ("card_policy", link.CardPolicy),
 ]

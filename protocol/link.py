@@ -136,6 +136,13 @@ Configure = Struct(
     "transparent" / Int8ul,  # 1: allow CARD_* commands (issuance readers); 0: store reader
 )
 
+# Optional tail of a CONFIGURE payload (issue 11): the programme's rules a reader applies to cards
+# beyond the caps above. A reader configured without it keeps 0 (no cap, v1 cards always accepted).
+CardPolicy = Struct(
+    "balance_cap" / Int32ul,  # fen; a card holding more is refused (0 = none)
+    "v1_until" / Int16ul,  # last card day on which layout v1 cards are accepted (0 = no end set)
+)
+
 DebitRequest = Struct("amount" / Int32ul, "pos_ref" / Int32ul, "timeout_ms" / Int16ul)
 DebitResult = Struct(
     "card_number" / Bytes(6),

@@ -118,6 +118,32 @@ class Nvs:
         self._nvs.commit()
 
 
+class Flash:
+    """The flash partition set aside for the reader's state ring (firmware/ring.py), label
+    "icpurse" in the partition table (docs/hardware.md); None from `flash()` when the image has
+    none (the ring then lives in a file). Writes go to erased flash without erasing (the
+    extended block interface: readblocks/writeblocks with an offset); ioctl 6 erases a block."""
+
+    def __init__(self, part):
+        self._p = part
+        self.SECTOR = part.ioctl(5, 0)  # block size
+        self.size = part.ioctl(4, 0) * self.SECTOR  # block count
+
+    def read(self, offset, buf):
+        self._p.readblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
+
+    def write(self, offset, buf):
+        self._p.writeblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
+
+    def erase(self, sector):
+        self._p.ioctl(6, sector)
+
+
+def flash(label="icpurse"):
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
+    return Flash(found[0]) if found else None
+
+
 class UsbLink:
     """The host link on the board's USB serial (the REPL's stdin/stdout in binary, non-blocking).
 

@@ -152,3 +152,54 @@ class SimNvs:
 
     def erase(self, key):
         self._store.pop(key, None)
+
+
+class FlashPowerLoss(BaseException):
+    """SimFlash lost power in the middle of a write or erase (tests of the reader's power-fail
+    rules). A BaseException, like crashfs's: no `except Exception` in the firmware may survive it."""
+
+
+class SimFlash:
+    """NOR flash set aside for the reader's state ring (firmware/ring.py): 4 KB sectors, a write
+    only clears bits, an erase sets a sector to 0xFF. Counts what it did (`log`: (op, offset,
+    bytes, modelled time) for `make bench`) and can lose power at the n-th change (`fail_at`):
+    a write then leaves a prefix of its bytes, an erase leaves part of the sector erased."""
+
+    SECTOR = 4096
+
+    def __init__(self, sectors=4, vclock=None):
+        self.size = sectors * self.SECTOR
+        self.data = bytearray(b"\xff" * self.size)
+        self.vclock = vclock
+        self.log = []
+        self.changes = 0
+        self.fail_at = -1
+        self.cut = 0  # bytes of a torn write that land
+
+    def _fail(self):
+        self.changes += 1
+        return self.fail_at >= 0 and self.changes - 1 == self.fail_at
+
+    def read(self, offset, buf):
+        n = len(buf)
+        buf[:n] = self.data[offset:offset + n]
+
+    def write(self, offset, buf):
+        n = len(buf)
+        if self._fail():
+            for i in range(min(self.cut, n)):
+                self.data[offset + i] &= buf[i]
+            raise FlashPowerLoss("power lost writing %d bytes at %d" % (n, offset))
+        for i in range(n):
+            self.data[offset + i] &= buf[i]
+        self.log.append(("program", offset, n, self.vclock.now_us if self.vclock is not None else 0))
+
+    def erase(self, sector):
+        start = sector * self.SECTOR
+        if self._fail():
+            for i in range(start, start + self.cut):
+                self.data[i] = 0xFF
+            raise FlashPowerLoss("power lost erasing sector %d" % sector)
+        for i in range(start, start + self.SECTOR):
+            self.data[i] = 0xFF
+        self.log.append(("erase", start, self.SECTOR, self.vclock.now_us if self.vclock is not None else 0))

@@ -9,7 +9,7 @@ import os
 
 from icpurse.firmware import link
 from icpurse.host import codec
-from icpurse.firmware.hal.sim import SimClock, SimNvs, SimUart
+from icpurse.firmware.hal.sim import SimClock, SimFlash, SimNvs, SimUart
 from icpurse.firmware.pn532 import PN532
 from icpurse.firmware.pn532_hsu import HSU
 from icpurse.firmware.reader import Reader
@@ -32,7 +32,7 @@ class LinkRefused(Exception):
 
 
 class VirtualReader:
-    def __init__(self, root, fs=os, open_fn=open, nvs=None, deck=None, vclock=None, baud=None):
+    def __init__(self, root, fs=os, open_fn=open, nvs=None, deck=None, vclock=None, baud=None, flash=None):
         self.root = root
         self.fs = fs
         self.open_fn = open_fn
@@ -40,6 +40,7 @@ class VirtualReader:
         self.faults = Faults()
         self.deck = deck or Deck()
         self.nvs = nvs or SimNvs()
+        self.flash = flash or SimFlash(vclock=self.vclock)  # the state ring's partition; survives reboots
         self.chip = SimPN532(self.deck, self.vclock, self.faults)
         self.uart = SimUart(self.chip)
         self.clock = SimClock(self.vclock)
@@ -57,7 +58,7 @@ class VirtualReader:
         self.ui = Indicator()
         self.store = Store(self.nvs, self.root, self.fs, self.open_fn)
         self.reader = Reader(self.driver, self.clock, self.store, self.ui, self.root + "/journal", self.fs,
-                             self.open_fn)
+                             self.open_fn, flash=self.flash)
 
     def request(self, command, payload=b""):
         """Send one request through the link framing; the response payload, or LinkRefused."""

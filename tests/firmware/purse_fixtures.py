@@ -92,3 +92,13 @@ class Recorder(Faults):
     def on_write(self, old, new):
         self.writes.append(self.count - 1)
         return Faults.on_write(self, old, new)
+
+
+def value(card, block):
+    from icpurse.firmware.mifare import value_of
+    return value_of(bytes(card.blocks[block]))
+
+
+def blocks_of(dump):
+    """The 16-byte blocks of a raw dump (card.to_mfd())."""
+    return [dump[i:i + 16] for i in range(0, len(dump), 16)]
