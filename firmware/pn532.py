@@ -8,9 +8,14 @@ the generated codec only.
 Transport contract (duck-typed):
     framed              True when every read returns one whole frame (I2C), False for a byte
                         stream (UART) where frames may arrive split or back to back
+    blocking            True when readinto can wait (a UART read with a timeout): the driver
+                        then asks for exactly the bytes it expects next and is woken when they
+                        are in, instead of polling with 1 ms sleeps
     wakeup()            bring the chip out of power-down / low-battery mode
     write(buf)          send bytes to the chip
-    readinto(mv) -> n   bytes available now (0 when none); framed transports fill at most len(mv)
+    readinto(mv, wait_ms=0) -> n   bytes available now (0 when none); with wait_ms (blocking
+                        transports) waits up to wait_ms for all len(mv) of them; framed
+                        transports fill at most len(mv)
     flush_input()       drop whatever the chip sent and nobody read
     reset_link()        back to the link's power-on settings (after a reset pulse)
     set_baud(baud)      HSU only
@@ -124,6 +129,7 @@ class PN532:
         self._inmv = memoryview(self._in)
         self._ipos = 0
         self._iend = 0
+        self._need = 6  # bytes the frame being read still needs (a blocking read asks for these)
         self._p = bytearray(8)  # parameters of the driver's own commands
         self._pmv = memoryview(self._p)
         self.target = 1  # Tg of the card selected by list_passive_target
@@ -144,8 +150,22 @@ class PN532:
         if self._ipos >= self._iend:
             t = self._t
             clock = self._clock
-            mv = self._inmv[:want] if t.framed else self._inmv
+            if t.framed:
+                mv = self._inmv[:want]
+            elif t.blocking:
+                need = self._need if 0 < self._need < _IN_SIZE else 1
+                mv = self._inmv[:need]
+            else:
+                mv = self._inmv
             while True:
+                if t.blocking:
+                    left = limit - clock.ticks_diff(clock.ticks_ms(), start)
+                    if left <= 0:
+                        raise Timeout()
+                    n = t.readinto(mv, left)
+                    if n:
+                        break
+                    continue
                 n = t.readinto(mv)
                 if n:
                     break
@@ -156,10 +176,12 @@ class PN532:
             self._iend = n
         b = self._in[self._ipos]
         self._ipos += 1
+        self._need -= 1
         return b
 
     def _read_frame(self, start, limit, want):
         """Read the next frame, skipping anything before a `00 FF` start code."""
+        self._need = 6  # an ACK, or the head of a data frame (00 00 FF LEN LCS TFI)
         prev = -1
         while True:
             b = self._byte(start, limit, want)
@@ -201,6 +223,7 @@ class PN532:
             n = ln
         if n > _RX_SIZE:
             return _BAD
+        self._need = n + 1  # body and DCS (the postamble is not waited for)
         # Copy the body chunk-wise from the input buffer, summing as we go.
         total = 0
         pos = 0
@@ -209,6 +232,7 @@ class PN532:
             if self._ipos >= self._iend:
                 self._byte(start, _FRAME_BODY_MS, want)
                 self._ipos -= 1  # only wanted the refill
+                self._need += 1
             k = self._iend - self._ipos
             if k > n - pos:
                 k = n - pos

@@ -368,6 +368,7 @@ T_VALUE_OP = const(2500)
 T_TRANSFER = const(4500)
 T_PN532_OVERHEAD = const(500)
 T_BITS_PER_BYTE = const(10)
+T_RX_WAKE = const(50)
 
 # --- icpurse.protocol.records.TxnKind ---
 TXN_MIGRATE = const(8)

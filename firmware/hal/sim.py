@@ -33,6 +33,8 @@ class SimUart:
     are lost in both directions, as on a real wire.
     """
 
+    blocking = True  # readinto(buf, wait_ms) waits for the bytes (a UART read with a timeout)
+
     def __init__(self, chip, baud=DEFAULT_BAUD):
         self._chip = chip
         self.baud = baud
@@ -48,7 +50,9 @@ class SimUart:
             self.lost += len(buf)
         return len(buf)
 
-    def readinto(self, buf):
+    def readinto(self, buf, wait_ms=0):
+        if wait_ms:
+            self._wait(len(buf), wait_ms)
         data = self._chip.read(len(buf))
         if not data:
             return None
@@ -61,6 +65,21 @@ class SimUart:
 
     def any(self):
         return self._chip.pending()
+
+    def _wait(self, n, wait_ms):
+        """A blocking read on the board: the task sleeps until `n` bytes are in (then is woken
+        T_RX_WAKE later: RX interrupt, ring buffer, task switch) or `wait_ms` passed."""
+        chip = self._chip
+        clock = chip.clock
+        deadline = clock.now_us + wait_ms * 1000
+        while chip.pending() < n:
+            t = chip.next_ready_us() if chip.timeline else None
+            if t is None or t > deadline:
+                if deadline > clock.now_us:
+                    clock.advance(deadline - clock.now_us)
+                return
+            clock.advance(t - clock.now_us)
+        clock.rx_wake()
 
     def set_baud(self, baud):
         self.baud = baud

@@ -42,6 +42,7 @@ class VirtualReader:
         self.nvs = nvs or SimNvs()
         self.flash = flash or SimFlash(vclock=self.vclock)  # the state ring's partition; survives reboots
         self.chip = SimPN532(self.deck, self.vclock, self.faults)
+        self.chip.timeline = True  # answers arrive when they would: the firmware's way of waiting counts
         self.uart = SimUart(self.chip)
         self.clock = SimClock(self.vclock)
         self.baud = baud
