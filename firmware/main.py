@@ -17,6 +17,7 @@ _FAST_BAUD = const(921600)
 
 
 def main():
+    hal.full_speed()
     clock = hal.Clock()
     uart = hal.Uart()
     pn532 = PN532(HSU(uart), clock, reset=hal.Pin(_RESET_PIN))
@@ -26,7 +27,7 @@ def main():
     except PN532Error:
         pass  # stay at 115,200: slower taps, same behaviour
     ui = Indicator(hal.Pin(_LED_PIN, 0), hal.Pin(_BUZZER_PIN, 0), hal.display())
-    reader = Reader(pn532, clock, Store(hal.Nvs("icpurse"), "/icpurse"), ui)
+    reader = Reader(pn532, clock, Store(hal.Nvs("icpurse"), "/icpurse"), ui, flash=hal.flash())
     LinkServer(hal.UsbLink(), reader, clock).serve()
     hal.reset()
 

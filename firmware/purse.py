@@ -150,7 +150,7 @@ class CardView:
         return self.identity[codec.IDENTITY_EXPIRY]
 
 
-def _mac_ok(keys, record_type, uid, key_version, raw, size, layout_version=codec.LAYOUT_VERSION):
+def mac_ok(keys, record_type, uid, key_version, raw, size, layout_version=codec.LAYOUT_VERSION):
     return kdf.verify_record_mac(keys.mac_key, record_type, uid, key_version, raw[:size - codec.MAC_SIZE],
                                  raw[size - codec.MAC_SIZE:size], layout_version)
 
@@ -256,7 +256,7 @@ def _read_v1(access, keys, key_version):
         # identity sector's trailer last, so this card was left half re-keyed
         raise Refused(codec.R_WRONG_KEY_VERSION, "identity sector not on key version %d while its purse sector is "
                                                  "(re-key interrupted): return the card to the issuer" % key_version)
-    if not _mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
+    if not mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
         sealed_for = codec.decode_identity(raw)[codec.IDENTITY_KEY_VERSION]
         if sealed_for != key_version:
             # the issuer's re-key writes the identity for the new version first and the identity
@@ -280,7 +280,7 @@ def _read_v1(access, keys, key_version):
     def full(i):
         raw = raws[i]
         access.read_into(layout.slot_block(i) + 1, memoryview(raw)[_BLOCK:])
-        if _mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
+        if mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
             view.slots[i] = codec.decode_purse_slot(raw)
         return view.slots[i]
 
@@ -305,7 +305,7 @@ def read_slot(access, keys, view, i):
     """Slot `i` read in full and verified, or None: the older slot, which read_card leaves unread
     unless it must (find_txn reads it when it may hold the transaction looked for)."""
     raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
-    if _mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
+    if mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
         return codec.decode_purse_slot(raw)
     return None
 
@@ -368,7 +368,7 @@ def check_usable(view, policy, today, blacklisted=False):
         raise Refused(codec.R_EXPIRED, "card expired (day %d, grace %d days)" % (expiry, policy.grace_days))
 
 
-def _check_amount(amount):
+def check_amount(amount):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount >= 1 << 24:
         raise Refused(codec.R_BAD_AMOUNT, "amount must be a positive integer number of fen below 16777216")
 
@@ -389,7 +389,7 @@ def plan_debit(view, amount, policy, today, terminal, txn, spent_today=0):
     with an old copy of the card; the larger of the two counts)."""
     if view.layout != codec.LAYOUT_VERSION:
         return purse2.plan_debit(view, amount, policy, today, terminal, txn, spent_today)
-    _check_amount(amount)
+    check_amount(amount)
     slot = view.slot
     seq = _next_seq(view)
     if amount > view.balance:
@@ -409,7 +409,7 @@ def plan_debit(view, amount, policy, today, terminal, txn, spent_today=0):
 def plan_void(view, amount, terminal=0, txn=0):
     """The slot that takes a load back (撤销): the balance drops by the load's full amount. Not
     spending, so the day total is carried unchanged. `txn` names the load being voided."""
-    _check_amount(amount)
+    check_amount(amount)
     slot = view.slot
     if amount > view.balance:
         raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than the %d fen to void" % (view.balance, amount))
@@ -422,7 +422,7 @@ def plan_void(view, amount, terminal=0, txn=0):
 
 def plan_credit(view, amount, policy, today, kind, terminal=0, txn=0):
     """The slot a top-up (or refund of goods) will commit; the cap applies to the new balance."""
-    _check_amount(amount)
+    check_amount(amount)
     slot = view.slot
     new = view.balance + amount
     cap = policy.balance_cap if policy.balance_cap and policy.balance_cap < _VALUE_MAX else _VALUE_MAX
@@ -498,12 +498,12 @@ def write_log(access, view, slot, now):
 def read_log(access, keys, view):
     """The on-card log, newest first: list of log entry tuples (torn or forged entries left out).
     A v2 card keeps none: the reader journals and the ledger are its history."""
-    out = []
+    out = []  # type: list
     if view.layout != codec.LAYOUT_VERSION:
         return out
     for pos in range(codec.LOG_ENTRIES):
         raw = access.read(geometry.first_block(layout.LOG_SECTORS[pos]), layout.RECORD_BLOCKS)
-        if _mac_ok(keys, codec.REC_LOG, view.uid, view.key_version, raw, codec.LOG_ENTRY_SIZE):
+        if mac_ok(keys, codec.REC_LOG, view.uid, view.key_version, raw, codec.LOG_ENTRY_SIZE):
             out.append(codec.decode_log_entry(raw))
     out.sort(key=lambda e: -e[codec.LOG_ENTRY_SEQ])
     return out

@@ -23,7 +23,7 @@ The card's counter `seq` is (generation << 24) | (ceiling - balance): it grows w
 from icpurse.firmware import codec, kdf
 from icpurse.firmware.mifare import value_block, value_of, ValueBlockError
 from icpurse.firmware.purse import (
-    CardView, Refused, KEY_B, COMMITTED, ABSENT, UNKNOWN, OLD_COPY, _check_amount, _mac_ok, _CREDITS,
+    CardView, Refused, KEY_B, COMMITTED, ABSENT, UNKNOWN, OLD_COPY, check_amount, mac_ok,
 )
 from icpurse.protocol import layout
 from icpurse.protocol.mpy import const
@@ -74,7 +74,7 @@ def gen_of_seq(seq):
     return (seq >> _GEN_SHIFT) & 0xFF
 
 
-def _ahead(a, b):
+def gen_after(a, b):
     """Generation `a` is after `b` (8-bit, wrapping): 1..127 steps ahead."""
     d = (a - b) & 0xFF
     return 0 < d < _HALF
@@ -233,7 +233,7 @@ def read_issuer_side(access, keys, view, header_raw):
     uid = view.uid
     raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS + 1)
     ident = bytes(raw[:codec.IDENTITY_SIZE])
-    if not _mac_ok(keys, codec.REC_IDENTITY, uid, view.key_version, ident, codec.IDENTITY_SIZE, codec.LAYOUT_V2):
+    if not mac_ok(keys, codec.REC_IDENTITY, uid, view.key_version, ident, codec.IDENTITY_SIZE, codec.LAYOUT_V2):
         raise Refused(codec.R_FORGED, "identity record MAC does not verify")
     view.identity = codec.decode_identity(ident)
     if view.identity[codec.IDENTITY_LAYOUT_VERSION] != codec.LAYOUT_V2:
@@ -293,7 +293,7 @@ def recover(access, view):
 def plan_debit(view, amount, policy, today, terminal, txn, spent_today=0):
     """The debit after every check that depends on the amount. `spent_today`: what this reader
     already debited from this card today (a v2 card keeps no day total)."""
-    _check_amount(amount)
+    check_amount(amount)
     if amount > view.balance:
         raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than %d fen" % (view.balance, amount))
     if policy.txn_cap and amount > policy.txn_cap:
@@ -376,7 +376,7 @@ def find_txn(access, view, terminal, kind, amount, seq):
     g_b = gen_of_seq(before)
     d_b = before & _DEBITED_MAX
     if view.gen != g_b:
-        if _ahead(g_b, view.gen) or g_b == (view.gen + _HALF) & 0xFF:
+        if gen_after(g_b, view.gen) or g_b == (view.gen + _HALF) & 0xFF:
             return OLD_COPY
         if debit or view.gen != (g_b + 1) & 0xFF:
             return UNKNOWN

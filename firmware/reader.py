@@ -427,7 +427,7 @@ class Reader:
         g_v, g_r = purse2.gen_of_seq(view.seq), purse2.gen_of_seq(ref)
         if g_v == g_r:
             return (view.seq & 0xFFFFFF) < (ref & 0xFFFFFF)
-        return purse2._ahead(g_r, g_v)
+        return purse2.gen_after(g_r, g_v)
 
     def _remember(self, view, day, day_total):
         """A STATE record: what the reader left on (or saw of) the card."""

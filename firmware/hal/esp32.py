@@ -16,6 +16,10 @@ _UART_ID = const(2)
 _UART_TX = const(17)
 _UART_RX = const(16)
 _UART_RXBUF = const(1024)
+# A blocking read waits at most this long per call (the driver loops to its own deadline). With
+# timeout_char=0 the port sets the RX FIFO threshold to 1 byte (machine_uart.c), so a read that
+# asks for exactly the bytes it expects returns as soon as the last of them is in.
+_UART_WAIT_MS = const(20)
 _I2C_ID = const(0)
 _I2C_SCL = const(22)
 _I2C_SDA = const(21)
@@ -28,20 +32,26 @@ _NVS_INVALID_LENGTH = const(0x110C)  # ESP_ERR_NVS_INVALID_LENGTH: buffer too sm
 
 
 class Uart:
-    """machine.UART in non-blocking mode (timeout=0): the driver does its own bounded polling."""
+    """machine.UART: reads without waiting (what is there), or waiting for a whole buffer: the
+    task sleeps in the UART driver and the RX interrupt wakes it (no polling loop)."""
+
+    blocking = True
 
     def __init__(self, uart_id=_UART_ID, tx=_UART_TX, rx=_UART_RX, baud=DEFAULT_BAUD, rxbuf=_UART_RXBUF):
         self._uart = machine.UART(uart_id, baudrate=baud, bits=8, parity=None, stop=1,
-                                  tx=tx, rx=rx, rxbuf=rxbuf, timeout=0, timeout_char=0)
+                                  tx=tx, rx=rx, rxbuf=rxbuf, timeout=_UART_WAIT_MS, timeout_char=0)
         self.baud = baud
 
     def write(self, buf):
         return self._uart.write(buf)
 
-    def readinto(self, buf):
-        if not self._uart.any():
+    def readinto(self, buf, wait_ms=0):
+        if wait_ms:
+            return self._uart.readinto(buf)  # waits up to _UART_WAIT_MS for len(buf) bytes
+        n = self._uart.any()
+        if not n:
             return None
-        return self._uart.readinto(buf)
+        return self._uart.readinto(buf, n if n < len(buf) else len(buf))
 
     def any(self):
         return self._uart.any()
@@ -76,6 +86,11 @@ class Pin:
 
     def value(self, v):
         self._pin.value(v)
+
+
+def full_speed():
+    """Run the CPU at 240 MHz (the ESP32 port's default may be lower): the tap's Python work."""
+    machine.freq(240000000)
 
 
 class Clock:
