@@ -184,59 +184,29 @@ IDENTITY_EXPIRY = const(12)
 
 
 def encode_identity(layout_version, key_version, issuer, programme, card_number, card_kind, flags, issue_year, issue_series, issue_set_size, issue_set_index, issue_date, expiry, reserved, mac):
-    buf = bytearray(32)
     check_uint(layout_version, 8, 'layout_version')
-    pack_into('<B', buf, 0, layout_version)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 1, key_version)
     check_uint(issuer, 16, 'issuer')
-    pack_into('<H', buf, 2, issuer)
     check_uint(programme, 16, 'programme')
-    pack_into('<H', buf, 4, programme)
     check_len(card_number, 6, 'card_number')
-    buf[6:12] = card_number
     check_uint(card_kind, 8, 'card_kind')
-    pack_into('<B', buf, 12, card_kind)
     check_uint(flags, 8, 'flags')
-    pack_into('<B', buf, 13, flags)
     check_uint(issue_year, 16, 'issue_year')
-    pack_into('<H', buf, 14, issue_year)
     check_uint(issue_series, 8, 'issue_series')
-    pack_into('<B', buf, 16, issue_series)
     check_uint(issue_set_size, 8, 'issue_set_size')
-    pack_into('<B', buf, 17, issue_set_size)
     check_uint(issue_set_index, 8, 'issue_set_index')
-    pack_into('<B', buf, 18, issue_set_index)
     check_uint(issue_date, 16, 'issue_date')
-    pack_into('<H', buf, 19, issue_date)
     check_uint(expiry, 16, 'expiry')
-    pack_into('<H', buf, 21, expiry)
     check_uint(reserved, 8, 'reserved')
-    pack_into('<B', buf, 23, reserved)
     check_len(mac, 8, 'mac')
-    buf[24:32] = mac
+    buf = bytearray(32)
+    pack_into('<BBHH6sBBHBBBHHB8s', buf, 0, layout_version, key_version, issuer, programme, card_number, card_kind, flags, issue_year, issue_series, issue_set_size, issue_set_index, issue_date, expiry, reserved, mac)
     return bytes(buf)
 
 
 def decode_identity(buf, off=0):
     need(buf, off, 32, 'identity')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<H', buf, off + 2)[0],
-        unpack_from('<H', buf, off + 4)[0],
-        bytes(buf[off + 6:off + 12]),
-        unpack_from('<B', buf, off + 12)[0],
-        unpack_from('<B', buf, off + 13)[0],
-        unpack_from('<H', buf, off + 14)[0],
-        unpack_from('<B', buf, off + 16)[0],
-        unpack_from('<B', buf, off + 17)[0],
-        unpack_from('<B', buf, off + 18)[0],
-        unpack_from('<H', buf, off + 19)[0],
-        unpack_from('<H', buf, off + 21)[0],
-        unpack_from('<B', buf, off + 23)[0],
-        bytes(buf[off + 24:off + 32]),
-    )
+    return unpack_from('<BBHH6sBBHBBBHHB8s', buf, off)
 
 # --- purse_slot (32 bytes) ---
 PURSE_SLOT_SIZE = const(32)
@@ -293,10 +263,7 @@ PURSE_SLOT_HEAD_SEQ = const(0)
 
 def decode_purse_slot_head(buf, off=0):
     need(buf, off, 16, 'purse_slot_head')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        bytes(buf[off + 4:off + 16]),
-    )
+    return unpack_from('<I12s', buf, off)
 
 # --- log_entry (32 bytes) ---
 LOG_ENTRY_SIZE = const(32)
@@ -398,49 +365,38 @@ def decode_credit_record(buf, off=0):
 
 
 def encode_mac_header(record_type, uid_len, uid, layout_version, key_version):
-    buf = bytearray(11)
     check_uint(record_type, 8, 'record_type')
-    pack_into('<B', buf, 0, record_type)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 1, uid_len)
     check_len(uid, 7, 'uid')
-    buf[2:9] = uid
     check_uint(layout_version, 8, 'layout_version')
-    pack_into('<B', buf, 9, layout_version)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 10, key_version)
+    buf = bytearray(11)
+    pack_into('<BB7sBB', buf, 0, record_type, uid_len, uid, layout_version, key_version)
     return bytes(buf)
 
 # --- div_input (11 bytes) ---
 
 
 def encode_div_input(purpose, key_version, uid_len, uid, sector):
-    buf = bytearray(11)
     check_uint(purpose, 8, 'purpose')
-    pack_into('<B', buf, 0, purpose)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 1, key_version)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 2, uid_len)
     check_len(uid, 7, 'uid')
-    buf[3:10] = uid
     check_uint(sector, 8, 'sector')
-    pack_into('<B', buf, 10, sector)
+    buf = bytearray(11)
+    pack_into('<BBB7sB', buf, 0, purpose, key_version, uid_len, uid, sector)
     return bytes(buf)
 
 # --- sector_trailer (16 bytes) ---
 
 
 def encode_sector_trailer(key_a, access, gpb, key_b):
-    buf = bytearray(16)
     check_len(key_a, 6, 'key_a')
-    buf[0:6] = key_a
     check_len(access, 3, 'access')
-    buf[6:9] = access
     check_uint(gpb, 8, 'gpb')
-    pack_into('<B', buf, 9, gpb)
     check_len(key_b, 6, 'key_b')
-    buf[10:16] = key_b
+    buf = bytearray(16)
+    pack_into('<6s3sB6s', buf, 0, key_a, access, gpb, key_b)
     return bytes(buf)
 
 # --- link_header (10 bytes) ---
@@ -453,90 +409,58 @@ LINK_HEADER_LENGTH = const(5)
 
 
 def encode_link_header(sync, version, kind, seq, command, length, reserved, header_crc):
-    buf = bytearray(10)
     check_len(sync, 2, 'sync')
-    buf[0:2] = sync
     check_uint(version, 8, 'version')
-    pack_into('<B', buf, 2, version)
     check_uint(kind, 8, 'kind')
-    pack_into('<B', buf, 3, kind)
     check_uint(seq, 8, 'seq')
-    pack_into('<B', buf, 4, seq)
     check_uint(command, 8, 'command')
-    pack_into('<B', buf, 5, command)
     check_uint(length, 16, 'length')
-    pack_into('<H', buf, 6, length)
     check_uint(reserved, 8, 'reserved')
-    pack_into('<B', buf, 8, reserved)
     check_uint(header_crc, 8, 'header_crc')
-    pack_into('<B', buf, 9, header_crc)
+    buf = bytearray(10)
+    pack_into('<2sBBBBHBB', buf, 0, sync, version, kind, seq, command, length, reserved, header_crc)
     return bytes(buf)
 
 
 def decode_link_header(buf, off=0):
     need(buf, off, 10, 'link_header')
-    return (
-        bytes(buf[off + 0:off + 2]),
-        unpack_from('<B', buf, off + 2)[0],
-        unpack_from('<B', buf, off + 3)[0],
-        unpack_from('<B', buf, off + 4)[0],
-        unpack_from('<B', buf, off + 5)[0],
-        unpack_from('<H', buf, off + 6)[0],
-        unpack_from('<B', buf, off + 8)[0],
-        unpack_from('<B', buf, off + 9)[0],
-    )
+    return unpack_from('<2sBBBBHBB', buf, off)
 
 # --- error_body (2 bytes) ---
 ERROR_BODY_SIZE = const(2)
 
 
 def encode_error_body(code, detail):
-    buf = bytearray(2)
     check_uint(code, 8, 'code')
-    pack_into('<B', buf, 0, code)
     check_uint(detail, 8, 'detail')
-    pack_into('<B', buf, 1, detail)
+    buf = bytearray(2)
+    pack_into('<BB', buf, 0, code, detail)
     return bytes(buf)
 
 
 def decode_error_body(buf, off=0):
     need(buf, off, 2, 'error_body')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-    )
+    return unpack_from('<BB', buf, off)
 
 # --- reader_info (33 bytes) ---
 
 
 def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price):
-    buf = bytearray(33)
     check_uint(link_version, 8, 'link_version')
-    pack_into('<B', buf, 0, link_version)
     check_uint(firmware_version, 16, 'firmware_version')
-    pack_into('<H', buf, 1, firmware_version)
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 3, terminal)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 7, key_version)
     check_uint(previous_key_version, 8, 'previous_key_version')
-    pack_into('<B', buf, 8, previous_key_version)
     check_uint(blacklist_version, 32, 'blacklist_version')
-    pack_into('<I', buf, 9, blacklist_version)
     check_uint(journal_next, 32, 'journal_next')
-    pack_into('<I', buf, 13, journal_next)
     check_uint(journal_acked, 32, 'journal_acked')
-    pack_into('<I', buf, 17, journal_acked)
     check_uint(pending, 16, 'pending')
-    pack_into('<H', buf, 21, pending)
     check_uint(time, 32, 'time')
-    pack_into('<I', buf, 23, time)
     check_uint(day_open, 8, 'day_open')
-    pack_into('<B', buf, 27, day_open)
     check_uint(mode, 8, 'mode')
-    pack_into('<B', buf, 28, mode)
     check_uint(fixed_price, 32, 'fixed_price')
-    pack_into('<I', buf, 29, fixed_price)
+    buf = bytearray(33)
+    pack_into('<BHIBBIIIHIBBI', buf, 0, link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price)
     return bytes(buf)
 
 # --- set_time (4 bytes) ---
@@ -545,9 +469,7 @@ SET_TIME_SIZE = const(4)
 
 def decode_set_time(buf, off=0):
     need(buf, off, 4, 'set_time')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-    )
+    return unpack_from('<I', buf, off)
 
 # --- provision_keys (54 bytes) ---
 PROVISION_KEYS_SIZE = const(54)
@@ -555,14 +477,7 @@ PROVISION_KEYS_SIZE = const(54)
 
 def decode_provision_keys(buf, off=0):
     need(buf, off, 54, 'provision_keys')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 4)[0],
-        unpack_from('<B', buf, off + 5)[0],
-        bytes(buf[off + 6:off + 22]),
-        bytes(buf[off + 22:off + 38]),
-        bytes(buf[off + 38:off + 54]),
-    )
+    return unpack_from('<IBB16s16s16s', buf, off)
 
 # --- blacklist_header (10 bytes) ---
 BLACKLIST_HEADER_SIZE = const(10)
@@ -570,12 +485,7 @@ BLACKLIST_HEADER_SIZE = const(10)
 
 def decode_blacklist_header(buf, off=0):
     need(buf, off, 10, 'blacklist_header')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 4)[0],
-        unpack_from('<H', buf, off + 6)[0],
-        unpack_from('<H', buf, off + 8)[0],
-    )
+    return unpack_from('<IHHH', buf, off)
 
 # --- blacklist_entry (6 bytes) ---
 BLACKLIST_ENTRY_SIZE = const(6)
@@ -586,21 +496,16 @@ SIGN_IN_SIZE = const(12)
 
 def decode_sign_in(buf, off=0):
     need(buf, off, 12, 'sign_in')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 4)[0],
-        unpack_from('<I', buf, off + 8)[0],
-    )
+    return unpack_from('<III', buf, off)
 
 # --- sign_in_result (6 bytes) ---
 
 
 def encode_sign_in_result(day, batch):
-    buf = bytearray(6)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 0, day)
     check_uint(batch, 32, 'batch')
-    pack_into('<I', buf, 2, batch)
+    buf = bytearray(6)
+    pack_into('<HI', buf, 0, day, batch)
     return bytes(buf)
 
 # --- configure (18 bytes) ---
@@ -609,15 +514,7 @@ CONFIGURE_SIZE = const(18)
 
 def decode_configure(buf, off=0):
     need(buf, off, 18, 'configure')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 1)[0],
-        unpack_from('<H', buf, off + 5)[0],
-        unpack_from('<I', buf, off + 7)[0],
-        unpack_from('<I', buf, off + 11)[0],
-        unpack_from('<H', buf, off + 15)[0],
-        unpack_from('<B', buf, off + 17)[0],
-    )
+    return unpack_from('<BIHIIHB', buf, off)
 
 # --- debit_request (10 bytes) ---
 DEBIT_REQUEST_SIZE = const(10)
@@ -625,29 +522,20 @@ DEBIT_REQUEST_SIZE = const(10)
 
 def decode_debit_request(buf, off=0):
     need(buf, off, 10, 'debit_request')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 4)[0],
-        unpack_from('<H', buf, off + 8)[0],
-    )
+    return unpack_from('<IIH', buf, off)
 
 # --- debit_result (23 bytes) ---
 
 
 def encode_debit_result(card_number, amount, balance, card_seq, journal_number, recovered):
-    buf = bytearray(23)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
     check_uint(amount, 32, 'amount')
-    pack_into('<I', buf, 6, amount)
     check_uint(balance, 32, 'balance')
-    pack_into('<I', buf, 10, balance)
     check_uint(card_seq, 32, 'card_seq')
-    pack_into('<I', buf, 14, card_seq)
     check_uint(journal_number, 32, 'journal_number')
-    pack_into('<I', buf, 18, journal_number)
     check_uint(recovered, 8, 'recovered')
-    pack_into('<B', buf, 22, recovered)
+    buf = bytearray(23)
+    pack_into('<6sIIIIB', buf, 0, card_number, amount, balance, card_seq, journal_number, recovered)
     return bytes(buf)
 
 # --- read_card_request (2 bytes) ---
@@ -656,31 +544,22 @@ READ_CARD_REQUEST_SIZE = const(2)
 
 def decode_read_card_request(buf, off=0):
     need(buf, off, 2, 'read_card_request')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- card_summary (26 bytes) ---
 
 
 def encode_card_summary(card_number, uid_len, uid, balance, card_seq, expiry, key_version, count):
-    buf = bytearray(26)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 6, uid_len)
     check_len(uid, 7, 'uid')
-    buf[7:14] = uid
     check_uint(balance, 32, 'balance')
-    pack_into('<I', buf, 14, balance)
     check_uint(card_seq, 32, 'card_seq')
-    pack_into('<I', buf, 18, card_seq)
     check_uint(expiry, 16, 'expiry')
-    pack_into('<H', buf, 22, expiry)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 24, key_version)
     check_uint(count, 8, 'count')
-    pack_into('<B', buf, 25, count)
+    buf = bytearray(26)
+    pack_into('<6sB7sIIHBB', buf, 0, card_number, uid_len, uid, balance, card_seq, expiry, key_version, count)
     return bytes(buf)
 
 # --- fetch_journal (6 bytes) ---
@@ -689,18 +568,15 @@ FETCH_JOURNAL_SIZE = const(6)
 
 def decode_fetch_journal(buf, off=0):
     need(buf, off, 6, 'fetch_journal')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 4)[0],
-    )
+    return unpack_from('<IH', buf, off)
 
 # --- journal_chunk (2 bytes) ---
 JOURNAL_CHUNK_SIZE = const(2)
 
 
 def encode_journal_chunk(count):
-    buf = bytearray(2)
     check_uint(count, 16, 'count')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, count)
     return bytes(buf)
 
@@ -710,27 +586,20 @@ ACK_JOURNAL_SIZE = const(4)
 
 def decode_ack_journal(buf, off=0):
     need(buf, off, 4, 'ack_journal')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-    )
+    return unpack_from('<I', buf, off)
 
 # --- day_totals (22 bytes) ---
 
 
 def encode_day_totals(day, batch, debit_count, debit_sum, first_number, last_number):
-    buf = bytearray(22)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 0, day)
     check_uint(batch, 32, 'batch')
-    pack_into('<I', buf, 2, batch)
     check_uint(debit_count, 32, 'debit_count')
-    pack_into('<I', buf, 6, debit_count)
     check_uint(debit_sum, 32, 'debit_sum')
-    pack_into('<I', buf, 10, debit_sum)
     check_uint(first_number, 32, 'first_number')
-    pack_into('<I', buf, 14, first_number)
     check_uint(last_number, 32, 'last_number')
-    pack_into('<I', buf, 18, last_number)
+    buf = bytearray(22)
+    pack_into('<HIIIII', buf, 0, day, batch, debit_count, debit_sum, first_number, last_number)
     return bytes(buf)
 
 # --- card_wait (2 bytes) ---
@@ -739,23 +608,18 @@ CARD_WAIT_SIZE = const(2)
 
 def decode_card_wait(buf, off=0):
     need(buf, off, 2, 'card_wait')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- card_found (11 bytes) ---
 
 
 def encode_card_found(uid_len, uid, atqa, sak):
-    buf = bytearray(11)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 0, uid_len)
     check_len(uid, 7, 'uid')
-    buf[1:8] = uid
     check_uint(atqa, 16, 'atqa')
-    pack_into('<H', buf, 8, atqa)
     check_uint(sak, 8, 'sak')
-    pack_into('<B', buf, 10, sak)
+    buf = bytearray(11)
+    pack_into('<B7sHB', buf, 0, uid_len, uid, atqa, sak)
     return bytes(buf)
 
 # --- card_auth (8 bytes) ---
@@ -764,11 +628,7 @@ CARD_AUTH_SIZE = const(8)
 
 def decode_card_auth(buf, off=0):
     need(buf, off, 8, 'card_auth')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        bytes(buf[off + 2:off + 8]),
-    )
+    return unpack_from('<BB6s', buf, off)
 
 # --- card_block (1 bytes) ---
 CARD_BLOCK_SIZE = const(1)
@@ -776,9 +636,7 @@ CARD_BLOCK_SIZE = const(1)
 
 def decode_card_block(buf, off=0):
     need(buf, off, 1, 'card_block')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-    )
+    return unpack_from('<B', buf, off)
 
 # --- card_write (17 bytes) ---
 CARD_WRITE_SIZE = const(17)
@@ -786,18 +644,15 @@ CARD_WRITE_SIZE = const(17)
 
 def decode_card_write(buf, off=0):
     need(buf, off, 17, 'card_write')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        bytes(buf[off + 1:off + 17]),
-    )
+    return unpack_from('<B16s', buf, off)
 
 # --- card_data (16 bytes) ---
 
 
 def encode_card_data(data):
-    buf = bytearray(16)
     check_len(data, 16, 'data')
-    buf[0:16] = data
+    buf = bytearray(16)
+    pack_into('<16s', buf, 0, data)
     return bytes(buf)
 
 # --- card_value (6 bytes) ---
@@ -806,11 +661,7 @@ CARD_VALUE_SIZE = const(6)
 
 def decode_card_value(buf, off=0):
     need(buf, off, 6, 'card_value')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<I', buf, off + 2)[0],
-    )
+    return unpack_from('<BBI', buf, off)
 
 # --- journal_record (54 bytes) ---
 JOURNAL_RECORD_SIZE = const(54)
@@ -942,68 +793,32 @@ CARD_STATE_RECORD_TIME = const(15)
 
 
 def encode_card_state_record(magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc):
-    buf = bytearray(64)
     check_uint(magic, 8, 'magic')
-    pack_into('<B', buf, 0, magic)
     check_uint(kind, 8, 'kind')
-    pack_into('<B', buf, 1, kind)
     check_uint(number, 32, 'number')
-    pack_into('<I', buf, 2, number)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 6, uid_len)
     check_len(uid, 7, 'uid')
-    buf[7:14] = uid
     check_uint(layout, 8, 'layout')
-    pack_into('<B', buf, 14, layout)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 15, key_version)
     check_uint(seq_before, 32, 'seq_before')
-    pack_into('<I', buf, 16, seq_before)
     check_uint(balance_before, 32, 'balance_before')
-    pack_into('<I', buf, 20, balance_before)
     check_uint(seq, 32, 'seq')
-    pack_into('<I', buf, 24, seq)
     check_uint(balance, 32, 'balance')
-    pack_into('<I', buf, 28, balance)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 32, day)
     check_uint(day_total, 32, 'day_total')
-    pack_into('<I', buf, 34, day_total)
     check_uint(journal, 32, 'journal')
-    pack_into('<I', buf, 38, journal)
     check_uint(amount, 32, 'amount')
-    pack_into('<I', buf, 42, amount)
     check_uint(time, 32, 'time')
-    pack_into('<I', buf, 46, time)
     check_len(reserved, 10, 'reserved')
-    buf[50:60] = reserved
     check_uint(crc, 32, 'crc')
-    pack_into('<I', buf, 60, crc)
+    buf = bytearray(64)
+    pack_into('<BBIB7sBBIIIIHIIII10sI', buf, 0, magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc)
     return bytes(buf)
 
 
 def decode_card_state_record(buf, off=0):
     need(buf, off, 64, 'card_state_record')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<I', buf, off + 2)[0],
-        unpack_from('<B', buf, off + 6)[0],
-        bytes(buf[off + 7:off + 14]),
-        unpack_from('<B', buf, off + 14)[0],
-        unpack_from('<B', buf, off + 15)[0],
-        unpack_from('<I', buf, off + 16)[0],
-        unpack_from('<I', buf, off + 20)[0],
-        unpack_from('<I', buf, off + 24)[0],
-        unpack_from('<I', buf, off + 28)[0],
-        unpack_from('<H', buf, off + 32)[0],
-        unpack_from('<I', buf, off + 34)[0],
-        unpack_from('<I', buf, off + 38)[0],
-        unpack_from('<I', buf, off + 42)[0],
-        unpack_from('<I', buf, off + 46)[0],
-        bytes(buf[off + 50:off + 60]),
-        unpack_from('<I', buf, off + 60)[0],
-    )
+    return unpack_from('<BBIB7sBBIIIIHIIII10sI', buf, off)
 
 # --- card_policy (6 bytes) ---
 CARD_POLICY_SIZE = const(6)
@@ -1011,7 +826,4 @@ CARD_POLICY_SIZE = const(6)
 
 def decode_card_policy(buf, off=0):
     need(buf, off, 6, 'card_policy')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 4)[0],
-    )
+    return unpack_from('<IH', buf, off)

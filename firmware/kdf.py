@@ -98,17 +98,31 @@ def journal_key(master, terminal_number, key_version):
     return _diversify(master, codec.PURPOSE_JOURNAL, key_version, uid_len, uid7, 0)
 
 
+_headers = {}  # type: dict  # the MAC headers of the card(s) of this tap: built once, checked once
+
+
+def _mac_header(record_type, uid, key_version, layout_version):
+    k = (record_type, bytes(uid), key_version, layout_version)
+    header = _headers.get(k)
+    if header is None:
+        if record_type not in _RECORD_TYPES:
+            raise ValueError("unknown record_type %r" % (record_type,))
+        uid_len, uid7 = _pad_uid(uid)
+        _check_int(key_version, 0, 255, "key_version")
+        _check_int(layout_version, 0, 255, "layout_version")
+        header = codec.encode_mac_header(record_type, uid_len, uid7, layout_version, key_version)
+        if len(_headers) >= 4 * _CACHE_SIZE:
+            _headers.clear()
+        _headers[k] = header
+    return header
+
+
 def record_mac(card_key, record_type, uid, key_version, body, layout_version=codec.LAYOUT_VERSION):
     """8-byte MAC of a record (`body` = the record without its MAC field)."""
     _check_key(card_key, "card key")
-    if record_type not in _RECORD_TYPES:
-        raise ValueError("unknown record_type %r" % (record_type,))
-    uid_len, uid7 = _pad_uid(uid)
-    _check_int(key_version, 0, 255, "key_version")
-    _check_int(layout_version, 0, 255, "layout_version")
     if not isinstance(body, _BYTES):
         raise TypeError("body must be bytes")
-    header = codec.encode_mac_header(record_type, uid_len, uid7, layout_version, key_version)
+    header = _mac_header(record_type, uid, key_version, layout_version)
     return _cmac(card_key).mac_parts(header, body)[:codec.MAC_SIZE]
 
 

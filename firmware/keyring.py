@@ -4,8 +4,10 @@ Role scoping is by construction: a store reader's KeySet has no `sector_b` and n
 master, so asking for a key B raises NoKey -- it cannot top up a card even by mistake.
 """
 from icpurse.firmware import codec, kdf
+from icpurse.protocol.mpy import const
 
 MAD_KEY_A = codec.MAD_KEY_A
+_CARDS_KEPT = const(8)
 
 
 class NoKey(Exception):
@@ -32,11 +34,13 @@ class KeyRing:
 
     def __init__(self, keysets=()):
         self._sets = {}
+        self._cards = {}  # (uid, version) -> CardKeys: the keys of recent cards, derived once
         for ks in keysets:
             self.add(ks)
 
     def add(self, keyset):
         self._sets[keyset.version] = keyset
+        self._cards = {}
 
     def versions(self):
         return sorted(self._sets, reverse=True)
@@ -48,7 +52,15 @@ class KeyRing:
             raise NoKey("no key set of version %d" % version)
 
     def for_card(self, uid, version):
-        return CardKeys(self.keyset(version), bytes(uid))
+        """The card's keys; the last few cards' stay derived (a card tapped again costs no AES)."""
+        k = (bytes(uid), version)
+        keys = self._cards.get(k)
+        if keys is None:
+            keys = CardKeys(self.keyset(version), k[0])
+            if len(self._cards) >= _CARDS_KEPT:
+                self._cards = {}
+            self._cards[k] = keys
+        return keys
 
 
 class CardKeys:

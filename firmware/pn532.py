@@ -129,6 +129,7 @@ class PN532:
         self._inmv = memoryview(self._in)
         self._ipos = 0
         self._iend = 0
+        self._resp_start = 0  # when the fast path began to wait for a response
         self._need = 6  # bytes the frame being read still needs (a blocking read asks for these)
         self._p = bytearray(8)  # parameters of the driver's own commands
         self._pmv = memoryview(self._p)
@@ -311,9 +312,19 @@ class PN532:
         if want > _IN_SIZE:
             want = _IN_SIZE
         self._flush()
+        fast = self._t.blocking and not self._t.framed
+        got = 0
         tries = 0
         while True:
             self._t.write(frame)
+            if fast:
+                fast = False  # once: a retry goes the general way
+                got = self._fast_exchange(cmd, timeout_ms)
+                if got == _DATA:
+                    return self._rxmv[2:self._rlen]
+                if got == _ACK:
+                    kind = _ACK
+                    break
             kind = self._wait_ack(cmd, want)
             if kind:
                 break
@@ -325,8 +336,54 @@ class PN532:
             self._flush()
             self.resends += 1
         if kind == _ACK:
-            self._wait_response(cmd, timeout_ms, want)
+            self._wait_response(cmd, timeout_ms, want, self._resp_start if got == _ACK else None)
         return self._rxmv[2:self._rlen]
+
+    def _read_exact(self, start, n, limit):
+        """Blocking transport: bytes into self._in[start:start + n] until all are in or `limit` ms
+        pass. Returns how many came."""
+        t = self._t
+        clock = self._clock
+        t0 = clock.ticks_ms()
+        got = 0
+        while got < n:
+            left = limit - clock.ticks_diff(clock.ticks_ms(), t0)
+            if left <= 0:
+                break
+            k = t.readinto(self._inmv[start + got:start + n], left)
+            if k:
+                got += k
+        return got
+
+    def _fast_exchange(self, cmd, timeout_ms):
+        """The common case in three blocking reads of exactly the expected sizes: ACK (6 bytes),
+        response head (00 00 FF LEN LCS), then TFI, data, DCS and postamble, checked in one pass.
+        _DATA: the response is in _rx. _ACK: the ACK came but not a clean response (whatever was
+        read is left for the general parser). 0: no ACK where one was due (left likewise)."""
+        buf = self._in
+        n = self._read_exact(0, 6, _ACK_TIMEOUT_MS)
+        if n != 6 or buf[0] or buf[1] or buf[2] != 0xFF or buf[3] or buf[4] != 0xFF or buf[5]:
+            self._ipos, self._iend = 0, n
+            return 0
+        self._resp_start = self._clock.ticks_ms()
+        n = self._read_exact(0, 5, timeout_ms)
+        ln = buf[3]
+        if n != 5 or buf[0] or buf[1] or buf[2] != 0xFF or ln == 0 or ln == 0xFF or (ln + buf[4]) & 0xFF \
+                or ln + 7 > _IN_SIZE:
+            self._ipos, self._iend = 0, n
+            return _ACK
+        n = 5 + self._read_exact(5, ln + 2, _FRAME_BODY_MS)
+        body = self._inmv[5:5 + ln]
+        if n != ln + 7 or (sum(body) + buf[5 + ln]) & 0xFF or buf[5 + ln + 1]:
+            self._ipos, self._iend = 0, n
+            return _ACK
+        self._rxmv[:ln] = body
+        self._rlen = ln
+        if not self._is_response(cmd):
+            self._ipos, self._iend = 0, n  # not ours: the general path sorts it out
+            return _ACK
+        self._ipos = self._iend = 0
+        return _DATA
 
     def _wait_ack(self, cmd, want):
         """_ACK, _DATA (the ACK was lost but the answer came), or 0 on timeout."""
@@ -344,8 +401,9 @@ class PN532:
                 raise PN532Error(FRAME_ERROR_CODE, "PN532 error frame for command 0x%02x" % cmd)
             # NACK, corrupt frame or a stale answer: not ours, keep waiting for the ACK
 
-    def _wait_response(self, cmd, timeout_ms, want):
-        start = self._clock.ticks_ms()
+    def _wait_response(self, cmd, timeout_ms, want, start=None):
+        if start is None:
+            start = self._clock.ticks_ms()
         nacks = 0
         while True:
             try:

@@ -29,6 +29,8 @@ class Store:
         self.open_fn = open_fn
         self._buf = bytearray(_KEYSET_SIZE)
         self._entry = bytearray(_ENTRY)
+        self._bl = None  # the blacklist file, open for blacklisted()
+        self._bl_size = 0
         try:
             fs.mkdir(root)
         except OSError:
@@ -103,29 +105,34 @@ class Store:
     def blacklisted(self, card_number):
         """Is `card_number` (6 BCD bytes) on the blacklist? A binary search in the sorted file with
         seek + readinto into one 6-byte buffer: the heap does not grow with the list."""
-        try:
-            f = self.open_fn(self.path("blacklist.bin"), "rb")
-        except OSError:
-            return False
-        try:
-            size = f.seek(0, 2)
-            if size < 4 or (size - 4) % _ENTRY:
+        f = self._bl
+        if f is None:
+            try:
+                f = self._bl = self.open_fn(self.path("blacklist.bin"), "rb")  # kept open: a tap seeks only
+            except OSError:
                 return False
-            buf = self._entry
-            lo, hi = 0, (size - 4) // _ENTRY
-            while lo < hi:
-                mid = (lo + hi) // 2
-                f.seek(4 + mid * _ENTRY)
-                f.readinto(buf)
-                if buf == card_number:
-                    return True
-                if buf < card_number:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            self._bl_size = f.seek(0, 2)
+        size = self._bl_size
+        if size < 4 or (size - 4) % _ENTRY:
             return False
-        finally:
-            f.close()
+        buf = self._entry
+        lo, hi = 0, (size - 4) // _ENTRY
+        while lo < hi:
+            mid = (lo + hi) // 2
+            f.seek(4 + mid * _ENTRY)
+            f.readinto(buf)
+            if buf == card_number:
+                return True
+            if buf < card_number:
+                lo = mid + 1
+            else:
+                hi = mid
+        return False
+
+    def _close_blacklist(self):
+        if self._bl is not None:
+            self._bl.close()
+            self._bl = None
 
     def stage_blacklist_chunk(self, offset, entries):
         """Append a received chunk to the staging file (offset 0 starts it afresh)."""
@@ -144,6 +151,7 @@ class Store:
         if len(data) != total * _ENTRY:
             return False
         entries = sorted(data[i:i + _ENTRY] for i in range(0, len(data), _ENTRY))
+        self._close_blacklist()
         _atomic_write(self.fs, self.open_fn, self.path("blacklist.bin"),
                       version.to_bytes(4, "little") + b"".join(entries))
         self.fs.remove(path)

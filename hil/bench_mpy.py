@@ -34,10 +34,11 @@ AMOUNT = 1250  # fen, one sale
 BLACKLISTED = b"\x50\x31\x00\x00\x09\x99"
 
 
-def _issued_card():
+def issued_card(uid=UID, layout=2, size="1k"):
+    """A card as the issuer leaves it: personalised, then topped up to BALANCE."""
     issuer = KeyRing([KeySet(1, SECTOR_A, PURSE_MAC, sector_b=SECTOR_B, load_mac=LOAD_MAC)])
-    fields = factory.identity_fields(1)
-    card = factory.issued_card(UID, issuer.for_card(UID, 1), fields, NOW - cardtime.DAY)
+    fields = factory.identity_fields(1, layout=layout)
+    card = factory.issued_card(uid, issuer.for_card(uid, 1), fields, NOW - cardtime.DAY, size)
     # Balance as a top-up leaves it: the shared purse code with the issuer's key B.
     access, keys, v = purse.open_card(CardTag(card), issuer, purse.KEY_B)
     view = purse.recover(access, purse.read_card(access, keys, v))
@@ -46,20 +47,39 @@ def _issued_card():
     return card
 
 
-def make_reader(root, baud=None):
+def blacklist_entries(n):
+    """`n` sorted 6-byte BCD card numbers (none of them the bench cards')."""
+    out = []
+    for i in range(n):
+        digits = "5039%08d" % (i * 7 + 3)
+        out.append(bytes(int(digits[j:j + 2], 16) for j in range(0, 12, 2)))
+    return out
+
+
+def make_reader(root, baud=None, layout=2, size="1k", blacklist=0, card=True):
     """A provisioned, signed-in VirtualReader (HSU switched to `baud` if given) with an issued
-    card in the field."""
+    card in the field (`card` False: none yet). `blacklist`: that many entries besides one."""
     vr = VirtualReader(root, baud=baud)
     jkey = kdf.journal_key(JOURNAL_MASTER, TERMINAL, 1)
     vr.request(codec.LINK_CMD_PROVISION_KEYS, codec.encode_provision_keys(TERMINAL, 1, 1, SECTOR_A, PURSE_MAC, jkey))
     vr.request(codec.LINK_CMD_CONFIGURE, codec.encode_configure(codec.MODE_POS, 0, 30, 0, 0, 1, 0))
-    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(1, 1, 0, 1) + BLACKLISTED)
+    if blacklist:
+        vr.store.stage_blacklist_chunk(0, BLACKLISTED + b"".join(blacklist_entries(blacklist)))
+        vr.store.commit_blacklist(1, blacklist + 1)
+    else:
+        vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(1, 1, 0, 1) + BLACKLISTED)
     vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(NOW, 7, 1))
-    card = _issued_card()
-    vr.deck.add("card", card)
-    card.enter_field()
-    vr.deck.present("card")
+    if card:
+        present(vr, issued_card(layout=layout, size=size))
     return vr
+
+
+def present(vr, card, name="card"):
+    """Put `card` in the reader's field (the one card there)."""
+    if name not in vr.deck.names():
+        vr.deck.add(name, card)
+    card.enter_field()
+    vr.deck.present(name)
 
 
 def debit_request(seq=200, amount=AMOUNT):
@@ -85,40 +105,56 @@ def debit_result(answer):
     return codec.decode_debit_result(rsp.payload)
 
 
-# --- the simulator's own share of the heap -------------------------------------------------------
-def record_link(vr):
-    """Record every call the firmware's UART makes into the chip (the replay script)."""
-    chip = vr.chip
-    events = []
-    write, read, pending = chip.write, chip.read, chip.pending
+# --- the simulator's own share (heap and time): replay the firmware's UART calls -----------------
+class UartRecorder:
+    """Records every call the firmware's PN532 driver makes on its UART (the HAL adapter onto the
+    simulated chip), and the cards the run puts in the field: a script an identical rig can be
+    driven by with no firmware at all (`replay`)."""
 
-    def rec_write(data):
-        events.append((0, bytearray(data)))
-        write(data)
+    def __init__(self, vr):
+        self.events = []
+        uart = vr.uart
+        write, readinto, any_ = uart.write, uart.readinto, uart.any
+        events = self.events
 
-    def rec_read(n=-1):
-        events.append((1, n))
-        return read(n)
+        def rec_write(buf):
+            events.append((0, bytes(buf)))
+            return write(buf)
 
-    def rec_pending():
-        events.append((2, 0))
-        return pending()
+        def rec_readinto(buf, wait_ms=0):
+            events.append((1, (len(buf), wait_ms)))
+            return readinto(buf, wait_ms)
 
-    chip.write, chip.read, chip.pending = rec_write, rec_read, rec_pending
-    return events
+        def rec_any():
+            events.append((2, 0))
+            return any_()
+
+        uart.write, uart.readinto, uart.any = rec_write, rec_readinto, rec_any
+
+    def present(self, vr, card, name):
+        self.events.append((3, (card, name)))
+        present(vr, card, name)
 
 
-def replay(vr, events):
-    """Drive the chip exactly as the recorded firmware did, with no firmware: the simulator's work,
-    including SimUart's copy of each write (what the HAL adapter allocates)."""
-    chip = vr.chip
-    for kind, arg in events:
+def replay(vr, events, start=0, end=None):
+    """Drive `vr`'s chip through its UART exactly as the recorded firmware did, with no firmware:
+    the simulator's own work (SimUart's copies and waits included)."""
+    uart = vr.uart
+    bufs = {}
+    for kind, arg in events[start:end]:
         if kind == 0:
-            chip.write(bytes(arg))
+            uart.write(arg)
         elif kind == 1:
-            chip.read(arg)
+            n, wait = arg
+            buf = bufs.get(n)
+            if buf is None:
+                buf = bufs[n] = bytearray(n)
+            uart.readinto(buf, wait)
+        elif kind == 2:
+            uart.any()
         else:
-            chip.pending()
+            card, name = arg
+            present(vr, card, name)
 
 
 # --- MicroPython heap ---------------------------------------------------------------------------
@@ -156,11 +192,11 @@ def heap(warm):
             debit_result(serve(vr, debit_request(seq)))
         seq += 1
     frame = debit_request(seq)
-    events = record_link(rigs[0])
+    rec = UartRecorder(rigs[0])
     expected = debit_result(serve(rigs[0], frame))
     answer, total = _alloc(serve, rigs[1], frame)
     assert debit_result(answer) == expected
-    _, sim = _alloc(replay, rigs[2], events)
+    _, sim = _alloc(replay, rigs[2], rec.events)
     # The replay did the same simulated work: same commands, bytes and modelled time.
     assert rigs[2].vclock.counters == rigs[0].vclock.counters, (rigs[2].vclock.counters, rigs[0].vclock.counters)
     assert rigs[2].vclock.now_us == rigs[0].vclock.now_us
@@ -174,3 +210,175 @@ def test_debit_heap():
 
     out = {"cold": heap(False), "warm": heap(True)}
     print("BENCH-HEAP " + json.dumps(out))
+
+
+# --- firmware CPU of a tap (MicroPython) ----------------------------------------------------------
+RUNS = 4  # consecutive debits per run
+REPEATS = 5  # each run on fresh rigs; per debit the least time (noise of this machine only adds)
+UIDS = tuple(bytes((0xC0, 0xFF, 0xEE, 0x10 + i)) for i in range(RUNS))
+
+
+def _clock_us():
+    """A microsecond clock: the pyscript build's time.ticks_us ticks in milliseconds, so the
+    JavaScript host's performance.now() is used where it exists (two calls per measured tap)."""
+    try:
+        import js
+
+        now = js.performance.now
+        return lambda: now() * 1000.0
+    except (ImportError, AttributeError):
+        import time
+
+        return time.ticks_us
+
+
+class Windows:
+    """Where each tap starts and ends: the InListPassiveTarget that finds the card, the success
+    signal; the UART event index and the time at both."""
+
+    def __init__(self, vr, rec, now):
+        self.now = now
+        self.spans = []  # (event index at start, at end, us)
+        self._open = None
+        call = vr.driver.call
+
+        def traced_call(cmd, params=b"", data=None, **kw):
+            i, t = len(rec.events), now()
+            answer = call(cmd, params, data, **kw)
+            if self._open is None and cmd == codec.CMD_IN_LIST_PASSIVE_TARGET and len(answer) and answer[0]:
+                self._open = (i, t)
+            return answer
+
+        vr.driver.call = traced_call
+        success = vr.reader.ui.success
+
+        def traced_success(*args):
+            if self._open is not None:
+                i, t = self._open
+                self.spans.append((i, len(rec.events), now() - t))
+                self._open = None
+            return success(*args)
+
+        vr.reader.ui.success = traced_success
+
+
+def _run(kind, layout, size):
+    """One run of RUNS consecutive debits (on the same card, or a new card each time), then the
+    same UART calls replayed into an identical rig. Per tap: (firmware + simulator us, simulator
+    us, cryptolib calls, cryptolib blocks)."""
+    import cryptolib
+    import gc
+
+    now = _clock_us()
+    cards = [issued_card(UIDS[0 if kind == "same" else i], layout, size) for i in range(RUNS)]
+    vr = make_reader(_root(), layout=layout, size=size, card=False)
+    rec = UartRecorder(vr)
+    win = Windows(vr, rec, now)
+    aes = []
+    for i in range(RUNS):
+        rec.present(vr, cards[i], "c%d" % (i if kind == "new" else 0))
+        gc.collect()  # between taps, as the reader's idle loop leaves the heap
+        st0 = dict(cryptolib.stats)
+        debit_result(serve(vr, debit_request(200 + i)))
+        st = cryptolib.stats
+        aes.append((st["calls"] - st0["calls"], st["blocks"] - st0["blocks"]))
+    cards = [issued_card(UIDS[0 if kind == "same" else i], layout, size) for i in range(RUNS)]
+    twin = make_reader(_root(), layout=layout, size=size, card=False)
+    events = [e if e[0] != 3 else (3, (cards[int(e[1][1][1:]) if kind == "new" else 0], e[1][1]))
+              for e in rec.events]
+    sims = []
+    pos = 0
+    for start, end, total in win.spans:
+        replay(twin, events, pos, start)
+        gc.collect()
+        t = now()
+        replay(twin, events, start, end)
+        sims.append(now() - t)
+        pos = end
+    return [(win.spans[i][2], sims[i], aes[i][0], aes[i][1]) for i in range(len(sims))]
+
+
+def standin_cost(now):
+    """The cryptolib stand-in's own time per call and per 16-byte block in this interpreter, with
+    its results remembered (as in the measured runs, after the first): taken out of the measured
+    firmware time, since on the board the port's C cryptolib does that work."""
+    import cryptolib
+
+    key = bytes(range(16))
+    for buf in (bytearray(16), bytearray(48)):
+        cryptolib.aes(key, 2, bytes(16)).encrypt(buf, bytearray(len(buf)))  # remembered now
+    one, three = bytearray(16), bytearray(48)
+    out = bytearray(48)
+    best = [None, None]
+    for _ in range(REPEATS):
+        for j, buf in ((0, one), (1, three)):
+            t = now()
+            for _ in range(100):
+                cryptolib.aes(key, 2, bytes(16)).encrypt(buf, memoryview(out)[:len(buf)])
+            per = (now() - t) / 100
+            best[j] = per if best[j] is None or per < best[j] else best[j]
+    per_block = (best[1] - best[0]) / 2
+    return best[0] - per_block, per_block
+
+
+def c_call_cost(now):
+    """What a cryptolib call costs in C, by proxy: hashlib.sha256 over 48 bytes (one object, one
+    update, one digest: a C call of comparable work) timed in this interpreter."""
+    import hashlib
+
+    buf = bytes(48)
+    best = None
+    for _ in range(REPEATS):
+        t = now()
+        for _ in range(200):
+            hashlib.sha256(buf).digest()
+        per = (now() - t) / 200
+        best = per if best is None or per < best else best
+    return best
+
+
+def cpu_figures():
+    import cryptolib
+    from icpurse.hil import pystone
+
+    cryptolib.memo = {}
+    now = _clock_us()
+    passes = 2000
+    best_ps = None
+    for _ in range(REPEATS):
+        t = now()
+        pystone.proc0(passes)
+        per = (now() - t) / passes
+        best_ps = per if best_ps is None or per < best_ps else best_ps
+    call_us, block_us = standin_cost(now)
+    out = {"pystone_us_per_pass": best_ps, "standin_us_per_call": call_us, "standin_us_per_block": block_us,
+           "c_call_us": c_call_cost(now), "runs": {}}
+    for layout, size in ((2, "1k"), (2, "4k"), (1, "1k")):
+        for kind in ("same", "new"):
+            # the least of the repeats, for the whole tap and for the simulator's share each
+            totals, sims, aes = None, None, None
+            _run(kind, layout, size)  # once to fill the stand-in's memory
+            for _ in range(REPEATS):
+                res = _run(kind, layout, size)
+                if totals is None:
+                    totals = [r[0] for r in res]
+                    sims = [r[1] for r in res]
+                    aes = [(r[2], r[3]) for r in res]
+                else:
+                    totals = [min(a, r[0]) for a, r in zip(totals, res)]
+                    sims = [min(a, r[1]) for a, r in zip(sims, res)]
+            runs = []
+            for total, sim, (calls, blocks) in zip(totals, sims, aes):
+                standin = calls * call_us + blocks * block_us
+                runs.append({"fw_us": total - sim - standin, "total_us": total, "sim_us": sim, "standin_us": standin,
+                             "cryptolib_calls": calls, "cryptolib_blocks": blocks})
+            out["runs"]["v%d-%s-%s" % (layout, size, kind)] = runs
+    return out
+
+
+def test_tap_cpu():
+    if sys.implementation.name != "micropython":
+        return
+    import json
+
+    print("BENCH-CPU " + json.dumps(cpu_figures()))

@@ -417,11 +417,10 @@ PURSE_SLOT_HEAD_FIELDS = ('seq', 'rest', )
 
 
 def encode_purse_slot_head(seq, rest):
-    buf = bytearray(16)
     check_uint(seq, 32, 'seq')
-    pack_into('<I', buf, 0, seq)
     check_len(rest, 12, 'rest')
-    buf[4:16] = rest
+    buf = bytearray(16)
+    pack_into('<I12s', buf, 0, seq, rest)
     return bytes(buf)
 
 # --- log_entry (32 bytes) ---
@@ -455,13 +454,7 @@ MAC_HEADER_FIELDS = ('record_type', 'uid_len', 'uid', 'layout_version', 'key_ver
 
 def decode_mac_header(buf, off=0):
     need(buf, off, 11, 'mac_header')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        bytes(buf[off + 2:off + 9]),
-        unpack_from('<B', buf, off + 9)[0],
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<BB7sBB', buf, off)
 
 # --- div_input (11 bytes) ---
 DIV_INPUT_SIZE = const(11)
@@ -475,13 +468,7 @@ DIV_INPUT_FIELDS = ('purpose', 'key_version', 'uid_len', 'uid', 'sector', )
 
 def decode_div_input(buf, off=0):
     need(buf, off, 11, 'div_input')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<B', buf, off + 2)[0],
-        bytes(buf[off + 3:off + 10]),
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<BBB7sB', buf, off)
 
 # --- sector_trailer (16 bytes) ---
 SECTOR_TRAILER_SIZE = const(16)
@@ -494,12 +481,7 @@ SECTOR_TRAILER_FIELDS = ('key_a', 'access', 'gpb', 'key_b', )
 
 def decode_sector_trailer(buf, off=0):
     need(buf, off, 16, 'sector_trailer')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        bytes(buf[off + 6:off + 9]),
-        unpack_from('<B', buf, off + 9)[0],
-        bytes(buf[off + 10:off + 16]),
-    )
+    return unpack_from('<6s3sB6s', buf, off)
 
 # --- link_header (10 bytes) ---
 LINK_HEADER_SYNC = const(0)
@@ -532,21 +514,7 @@ READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_versi
 
 def decode_reader_info(buf, off=0):
     need(buf, off, 33, 'reader_info')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 1)[0],
-        unpack_from('<I', buf, off + 3)[0],
-        unpack_from('<B', buf, off + 7)[0],
-        unpack_from('<B', buf, off + 8)[0],
-        unpack_from('<I', buf, off + 9)[0],
-        unpack_from('<I', buf, off + 13)[0],
-        unpack_from('<I', buf, off + 17)[0],
-        unpack_from('<H', buf, off + 21)[0],
-        unpack_from('<I', buf, off + 23)[0],
-        unpack_from('<B', buf, off + 27)[0],
-        unpack_from('<B', buf, off + 28)[0],
-        unpack_from('<I', buf, off + 29)[0],
-    )
+    return unpack_from('<BHIBBIIIHIBBI', buf, off)
 
 # --- set_time (4 bytes) ---
 SET_TIME_TIME = const(0)
@@ -554,8 +522,8 @@ SET_TIME_FIELDS = ('time', )
 
 
 def encode_set_time(time):
-    buf = bytearray(4)
     check_uint(time, 32, 'time')
+    buf = bytearray(4)
     pack_into('<I', buf, 0, time)
     return bytes(buf)
 
@@ -570,19 +538,14 @@ PROVISION_KEYS_FIELDS = ('terminal', 'key_version', 'make_current', 'sector_a', 
 
 
 def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_mac, journal):
-    buf = bytearray(54)
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 0, terminal)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 4, key_version)
     check_uint(make_current, 8, 'make_current')
-    pack_into('<B', buf, 5, make_current)
     check_len(sector_a, 16, 'sector_a')
-    buf[6:22] = sector_a
     check_len(purse_mac, 16, 'purse_mac')
-    buf[22:38] = purse_mac
     check_len(journal, 16, 'journal')
-    buf[38:54] = journal
+    buf = bytearray(54)
+    pack_into('<IBB16s16s16s', buf, 0, terminal, key_version, make_current, sector_a, purse_mac, journal)
     return bytes(buf)
 
 # --- blacklist_header (10 bytes) ---
@@ -594,15 +557,12 @@ BLACKLIST_HEADER_FIELDS = ('version', 'total', 'offset', 'count', )
 
 
 def encode_blacklist_header(version, total, offset, count):
-    buf = bytearray(10)
     check_uint(version, 32, 'version')
-    pack_into('<I', buf, 0, version)
     check_uint(total, 16, 'total')
-    pack_into('<H', buf, 4, total)
     check_uint(offset, 16, 'offset')
-    pack_into('<H', buf, 6, offset)
     check_uint(count, 16, 'count')
-    pack_into('<H', buf, 8, count)
+    buf = bytearray(10)
+    pack_into('<IHHH', buf, 0, version, total, offset, count)
     return bytes(buf)
 
 # --- blacklist_entry (6 bytes) ---
@@ -611,17 +571,15 @@ BLACKLIST_ENTRY_FIELDS = ('card_number', )
 
 
 def encode_blacklist_entry(card_number):
-    buf = bytearray(6)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
+    buf = bytearray(6)
+    pack_into('<6s', buf, 0, card_number)
     return bytes(buf)
 
 
 def decode_blacklist_entry(buf, off=0):
     need(buf, off, 6, 'blacklist_entry')
-    return (
-        bytes(buf[off + 0:off + 6]),
-    )
+    return unpack_from('<6s', buf, off)
 
 # --- sign_in (12 bytes) ---
 SIGN_IN_TIME = const(0)
@@ -631,13 +589,11 @@ SIGN_IN_FIELDS = ('time', 'operator', 'blacklist_version', )
 
 
 def encode_sign_in(time, operator, blacklist_version):
-    buf = bytearray(12)
     check_uint(time, 32, 'time')
-    pack_into('<I', buf, 0, time)
     check_uint(operator, 32, 'operator')
-    pack_into('<I', buf, 4, operator)
     check_uint(blacklist_version, 32, 'blacklist_version')
-    pack_into('<I', buf, 8, blacklist_version)
+    buf = bytearray(12)
+    pack_into('<III', buf, 0, time, operator, blacklist_version)
     return bytes(buf)
 
 # --- sign_in_result (6 bytes) ---
@@ -649,10 +605,7 @@ SIGN_IN_RESULT_FIELDS = ('day', 'batch', )
 
 def decode_sign_in_result(buf, off=0):
     need(buf, off, 6, 'sign_in_result')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 2)[0],
-    )
+    return unpack_from('<HI', buf, off)
 
 # --- configure (18 bytes) ---
 CONFIGURE_MODE = const(0)
@@ -666,21 +619,15 @@ CONFIGURE_FIELDS = ('mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap',
 
 
 def encode_configure(mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent):
-    buf = bytearray(18)
     check_uint(mode, 8, 'mode')
-    pack_into('<B', buf, 0, mode)
     check_uint(fixed_price, 32, 'fixed_price')
-    pack_into('<I', buf, 1, fixed_price)
     check_uint(grace_days, 16, 'grace_days')
-    pack_into('<H', buf, 5, grace_days)
     check_uint(txn_cap, 32, 'txn_cap')
-    pack_into('<I', buf, 7, txn_cap)
     check_uint(daily_cap, 32, 'daily_cap')
-    pack_into('<I', buf, 11, daily_cap)
     check_uint(issuer, 16, 'issuer')
-    pack_into('<H', buf, 15, issuer)
     check_uint(transparent, 8, 'transparent')
-    pack_into('<B', buf, 17, transparent)
+    buf = bytearray(18)
+    pack_into('<BIHIIHB', buf, 0, mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent)
     return bytes(buf)
 
 # --- debit_request (10 bytes) ---
@@ -691,13 +638,11 @@ DEBIT_REQUEST_FIELDS = ('amount', 'pos_ref', 'timeout_ms', )
 
 
 def encode_debit_request(amount, pos_ref, timeout_ms):
-    buf = bytearray(10)
     check_uint(amount, 32, 'amount')
-    pack_into('<I', buf, 0, amount)
     check_uint(pos_ref, 32, 'pos_ref')
-    pack_into('<I', buf, 4, pos_ref)
     check_uint(timeout_ms, 16, 'timeout_ms')
-    pack_into('<H', buf, 8, timeout_ms)
+    buf = bytearray(10)
+    pack_into('<IIH', buf, 0, amount, pos_ref, timeout_ms)
     return bytes(buf)
 
 # --- debit_result (23 bytes) ---
@@ -713,14 +658,7 @@ DEBIT_RESULT_FIELDS = ('card_number', 'amount', 'balance', 'card_seq', 'journal_
 
 def decode_debit_result(buf, off=0):
     need(buf, off, 23, 'debit_result')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        unpack_from('<I', buf, off + 6)[0],
-        unpack_from('<I', buf, off + 10)[0],
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-        unpack_from('<B', buf, off + 22)[0],
-    )
+    return unpack_from('<6sIIIIB', buf, off)
 
 # --- read_card_request (2 bytes) ---
 READ_CARD_REQUEST_TIMEOUT_MS = const(0)
@@ -728,8 +666,8 @@ READ_CARD_REQUEST_FIELDS = ('timeout_ms', )
 
 
 def encode_read_card_request(timeout_ms):
-    buf = bytearray(2)
     check_uint(timeout_ms, 16, 'timeout_ms')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, timeout_ms)
     return bytes(buf)
 
@@ -748,16 +686,7 @@ CARD_SUMMARY_FIELDS = ('card_number', 'uid_len', 'uid', 'balance', 'card_seq', '
 
 def decode_card_summary(buf, off=0):
     need(buf, off, 26, 'card_summary')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        unpack_from('<B', buf, off + 6)[0],
-        bytes(buf[off + 7:off + 14]),
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-        unpack_from('<H', buf, off + 22)[0],
-        unpack_from('<B', buf, off + 24)[0],
-        unpack_from('<B', buf, off + 25)[0],
-    )
+    return unpack_from('<6sB7sIIHBB', buf, off)
 
 # --- fetch_journal (6 bytes) ---
 FETCH_JOURNAL_FIRST = const(0)
@@ -766,11 +695,10 @@ FETCH_JOURNAL_FIELDS = ('first', 'max', )
 
 
 def encode_fetch_journal(first, max):
-    buf = bytearray(6)
     check_uint(first, 32, 'first')
-    pack_into('<I', buf, 0, first)
     check_uint(max, 16, 'max')
-    pack_into('<H', buf, 4, max)
+    buf = bytearray(6)
+    pack_into('<IH', buf, 0, first, max)
     return bytes(buf)
 
 # --- journal_chunk (2 bytes) ---
@@ -780,9 +708,7 @@ JOURNAL_CHUNK_FIELDS = ('count', )
 
 def decode_journal_chunk(buf, off=0):
     need(buf, off, 2, 'journal_chunk')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- ack_journal (4 bytes) ---
 ACK_JOURNAL_UP_TO = const(0)
@@ -790,8 +716,8 @@ ACK_JOURNAL_FIELDS = ('up_to', )
 
 
 def encode_ack_journal(up_to):
-    buf = bytearray(4)
     check_uint(up_to, 32, 'up_to')
+    buf = bytearray(4)
     pack_into('<I', buf, 0, up_to)
     return bytes(buf)
 
@@ -808,14 +734,7 @@ DAY_TOTALS_FIELDS = ('day', 'batch', 'debit_count', 'debit_sum', 'first_number',
 
 def decode_day_totals(buf, off=0):
     need(buf, off, 22, 'day_totals')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 2)[0],
-        unpack_from('<I', buf, off + 6)[0],
-        unpack_from('<I', buf, off + 10)[0],
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-    )
+    return unpack_from('<HIIIII', buf, off)
 
 # --- card_wait (2 bytes) ---
 CARD_WAIT_TIMEOUT_MS = const(0)
@@ -823,8 +742,8 @@ CARD_WAIT_FIELDS = ('timeout_ms', )
 
 
 def encode_card_wait(timeout_ms):
-    buf = bytearray(2)
     check_uint(timeout_ms, 16, 'timeout_ms')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, timeout_ms)
     return bytes(buf)
 
@@ -839,12 +758,7 @@ CARD_FOUND_FIELDS = ('uid_len', 'uid', 'atqa', 'sak', )
 
 def decode_card_found(buf, off=0):
     need(buf, off, 11, 'card_found')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        bytes(buf[off + 1:off + 8]),
-        unpack_from('<H', buf, off + 8)[0],
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<B7sHB', buf, off)
 
 # --- card_auth (8 bytes) ---
 CARD_AUTH_BLOCK = const(0)
@@ -854,13 +768,11 @@ CARD_AUTH_FIELDS = ('block', 'key_type', 'key', )
 
 
 def encode_card_auth(block, key_type, key):
-    buf = bytearray(8)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 0, block)
     check_uint(key_type, 8, 'key_type')
-    pack_into('<B', buf, 1, key_type)
     check_len(key, 6, 'key')
-    buf[2:8] = key
+    buf = bytearray(8)
+    pack_into('<BB6s', buf, 0, block, key_type, key)
     return bytes(buf)
 
 # --- card_block (1 bytes) ---
@@ -869,8 +781,8 @@ CARD_BLOCK_FIELDS = ('block', )
 
 
 def encode_card_block(block):
-    buf = bytearray(1)
     check_uint(block, 8, 'block')
+    buf = bytearray(1)
     pack_into('<B', buf, 0, block)
     return bytes(buf)
 
@@ -881,11 +793,10 @@ CARD_WRITE_FIELDS = ('block', 'data', )
 
 
 def encode_card_write(block, data):
-    buf = bytearray(17)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 0, block)
     check_len(data, 16, 'data')
-    buf[1:17] = data
+    buf = bytearray(17)
+    pack_into('<B16s', buf, 0, block, data)
     return bytes(buf)
 
 # --- card_data (16 bytes) ---
@@ -896,9 +807,7 @@ CARD_DATA_FIELDS = ('data', )
 
 def decode_card_data(buf, off=0):
     need(buf, off, 16, 'card_data')
-    return (
-        bytes(buf[off + 0:off + 16]),
-    )
+    return unpack_from('<16s', buf, off)
 
 # --- card_value (6 bytes) ---
 CARD_VALUE_OP = const(0)
@@ -908,13 +817,11 @@ CARD_VALUE_FIELDS = ('op', 'block', 'operand', )
 
 
 def encode_card_value(op, block, operand):
-    buf = bytearray(6)
     check_uint(op, 8, 'op')
-    pack_into('<B', buf, 0, op)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 1, block)
     check_uint(operand, 32, 'operand')
-    pack_into('<I', buf, 2, operand)
+    buf = bytearray(6)
+    pack_into('<BBI', buf, 0, op, block, operand)
     return bytes(buf)
 
 # --- journal_record (54 bytes) ---
@@ -937,9 +844,8 @@ CARD_POLICY_FIELDS = ('balance_cap', 'v1_until', )
 
 
 def encode_card_policy(balance_cap, v1_until):
-    buf = bytearray(6)
     check_uint(balance_cap, 32, 'balance_cap')
-    pack_into('<I', buf, 0, balance_cap)
     check_uint(v1_until, 16, 'v1_until')
-    pack_into('<H', buf, 4, v1_until)
+    buf = bytearray(6)
+    pack_into('<IH', buf, 0, balance_cap, v1_until)
     return bytes(buf)
