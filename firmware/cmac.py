@@ -15,17 +15,15 @@ _DIV_CONSTANT_AES128 = const(0x01)
 _BUF = const(64)  # the records the reader MACs fit (header + 32-byte record = 3 blocks)
 
 
+_MASK128 = (1 << 128) - 1
+
+
 def _double(src):
-    """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off."""
-    out = bytearray(_BLOCK_SIZE)
-    carry = 0
-    for i in range(_BLOCK_SIZE - 1, -1, -1):
-        b = src[i]
-        out[i] = ((b << 1) | carry) & 0xFF
-        carry = b >> 7
-    if carry:
-        out[_BLOCK_SIZE - 1] ^= 0x87
-    return out
+    """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off.
+    (One 128-bit integer: a few C operations instead of a loop over 16 bytes.)"""
+    v = int.from_bytes(bytes(src), "big")
+    v = ((v << 1) & _MASK128) ^ (0x87 if v >> 127 else 0)
+    return bytearray(v.to_bytes(_BLOCK_SIZE, "big"))
 
 
 class CMAC:

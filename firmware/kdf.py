@@ -15,19 +15,23 @@ _RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JO
 _BYTES = (bytes, bytearray, memoryview)
 
 # A reader derives several keys from one master and checks several records of one card in a row:
-# a few CMAC objects are kept so the AES key schedule is not redone each time.
+# CMAC objects are kept so the AES key schedule and subkeys are not redone each time. Masters
+# (a few per key version) stay; the per-card keys of the last few cards come and go.
 _CACHE_SIZE = const(4)
-_cache = {}  # type: dict
+_MASTERS_KEPT = const(8)
+_cache = {}  # type: dict  # per-card keys
+_masters = {}  # type: dict
 
 
-def _cmac(key):
+def _cmac(key, master=False):
     key = bytes(key)
-    c = _cache.get(key)
+    kept = _masters if master else _cache
+    c = kept.get(key)
     if c is None:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
+        if len(kept) >= (_MASTERS_KEPT if master else _CACHE_SIZE):
+            kept.clear()
         c = CMAC(key)
-        _cache[key] = c
+        kept[key] = c
     return c
 
 
@@ -57,7 +61,7 @@ def _pad_uid(uid):
 
 def _diversify(master, purpose, key_version, uid_len, uid7, sector):
     m = codec.encode_div_input(purpose, key_version, uid_len, uid7, sector)
-    return _cmac(master).diversify(m)
+    return _cmac(master, True).diversify(m)
 
 
 def _card_key(master, uid, key_version, purpose, sector):

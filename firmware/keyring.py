@@ -35,15 +35,20 @@ class KeyRing:
     def __init__(self, keysets=()):
         self._sets = {}
         self._cards = {}  # (uid, version) -> CardKeys: the keys of recent cards, derived once
+        self._versions = None
         for ks in keysets:
             self.add(ks)
 
     def add(self, keyset):
         self._sets[keyset.version] = keyset
         self._cards = {}
+        self._versions = None
 
     def versions(self):
-        return sorted(self._sets, reverse=True)
+        """Held key versions, newest first (the same list each time until a set is added)."""
+        if self._versions is None:
+            self._versions = sorted(self._sets, reverse=True)
+        return self._versions
 
     def keyset(self, version):
         try:

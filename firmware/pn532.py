@@ -130,9 +130,11 @@ class PN532:
         self._ipos = 0
         self._iend = 0
         self._resp_start = 0  # when the fast path began to wait for a response
+        self._clean = False  # the last exchange left nothing unread
         self._need = 6  # bytes the frame being read still needs (a blocking read asks for these)
         self._p = bytearray(8)  # parameters of the driver's own commands
         self._pmv = memoryview(self._p)
+        self._pmv1 = self._pmv[:1]
         self.target = 1  # Tg of the card selected by list_passive_target
         # Link health counters (diagnostics and tests).
         self.nacks = 0
@@ -311,7 +313,9 @@ class PN532:
         want = rlen + _FRAME_OVERHEAD
         if want > _IN_SIZE:
             want = _IN_SIZE
-        self._flush()
+        if not self._clean:
+            self._flush()  # (after a clean exchange there is nothing stale to drop)
+        self._clean = False
         fast = self._t.blocking and not self._t.framed
         got = 0
         tries = 0
@@ -341,11 +345,11 @@ class PN532:
 
     def _read_exact(self, start, n, limit):
         """Blocking transport: bytes into self._in[start:start + n] until all are in or `limit` ms
-        pass. Returns how many came."""
+        pass. Returns how many came (usually all, in one read)."""
         t = self._t
         clock = self._clock
         t0 = clock.ticks_ms()
-        got = 0
+        got = t.readinto(self._inmv[start:start + n], limit) or 0
         while got < n:
             left = limit - clock.ticks_diff(clock.ticks_ms(), t0)
             if left <= 0:
@@ -356,33 +360,34 @@ class PN532:
         return got
 
     def _fast_exchange(self, cmd, timeout_ms):
-        """The common case in three blocking reads of exactly the expected sizes: ACK (6 bytes),
-        response head (00 00 FF LEN LCS), then TFI, data, DCS and postamble, checked in one pass.
-        _DATA: the response is in _rx. _ACK: the ACK came but not a clean response (whatever was
-        read is left for the general parser). 0: no ACK where one was due (left likewise)."""
+        """The common case in two blocking reads of exactly the expected sizes: the ACK and the
+        response head (6 + 5 bytes: 00 00 FF 00 FF 00, 00 00 FF LEN LCS), then TFI, data, DCS and
+        postamble, checked in one pass. _DATA: the response is in _rx. _ACK: the ACK came but not
+        a clean response (what was read is left for the general parser). 0: no ACK where one was
+        due (left likewise)."""
         buf = self._in
-        n = self._read_exact(0, 6, _ACK_TIMEOUT_MS)
-        if n != 6 or buf[0] or buf[1] or buf[2] != 0xFF or buf[3] or buf[4] != 0xFF or buf[5]:
+        self._resp_start = self._clock.ticks_ms()
+        n = self._read_exact(0, 11, timeout_ms)
+        if n < 6 or buf[0] or buf[1] or buf[2] != 0xFF or buf[3] or buf[4] != 0xFF or buf[5]:
             self._ipos, self._iend = 0, n
             return 0
-        self._resp_start = self._clock.ticks_ms()
-        n = self._read_exact(0, 5, timeout_ms)
-        ln = buf[3]
-        if n != 5 or buf[0] or buf[1] or buf[2] != 0xFF or ln == 0 or ln == 0xFF or (ln + buf[4]) & 0xFF \
-                or ln + 7 > _IN_SIZE:
-            self._ipos, self._iend = 0, n
+        ln = buf[9]
+        if n != 11 or buf[6] or buf[7] or buf[8] != 0xFF or ln == 0 or ln == 0xFF or (ln + buf[10]) & 0xFF \
+                or ln + 13 > _IN_SIZE:
+            self._ipos, self._iend = 6, n
             return _ACK
-        n = 5 + self._read_exact(5, ln + 2, _FRAME_BODY_MS)
-        body = self._inmv[5:5 + ln]
-        if n != ln + 7 or (sum(body) + buf[5 + ln]) & 0xFF or buf[5 + ln + 1]:
-            self._ipos, self._iend = 0, n
+        n = 11 + self._read_exact(11, ln + 2, _FRAME_BODY_MS)
+        body = self._inmv[11:11 + ln]
+        if n != ln + 13 or (sum(body) + buf[11 + ln]) & 0xFF or buf[12 + ln]:
+            self._ipos, self._iend = 6, n
             return _ACK
         self._rxmv[:ln] = body
         self._rlen = ln
         if not self._is_response(cmd):
-            self._ipos, self._iend = 0, n  # not ours: the general path sorts it out
+            self._ipos, self._iend = 6, n  # not ours: the general path sorts it out
             return _ACK
         self._ipos = self._iend = 0
+        self._clean = True  # read up to and with the postamble: nothing left behind
         return _DATA
 
     def _wait_ack(self, cmd, want):
@@ -528,7 +533,7 @@ class PN532:
         (valid until the next command); raises PN532Error(status) when the status byte is not 0.
         MIFARE Classic answers never use MI chaining, so it is not followed."""
         self._p[0] = self.target
-        r = self.call(CMD_IN_DATA_EXCHANGE, self._pmv[:1], payload, timeout_ms=timeout_ms, rlen=rlen + 1)
+        r = self.call(CMD_IN_DATA_EXCHANGE, self._pmv1, payload, timeout_ms, rlen + 1)
         if len(r) < 1:
             raise FrameError("InDataExchange answer without status")
         status = r[0] & ST_MASK

@@ -57,11 +57,15 @@ def card_number_u40(bcd):
 
 
 def card_number_bcd(u40):
-    """The header's 5-byte card number -> 6 BCD bytes (what the blacklist and the link carry)."""
-    n = int.from_bytes(bytes(u40), "big")
+    """The header's 5-byte card number -> 6 BCD bytes (what the blacklist and the link carry).
+    One division of the 40-bit number (a long integer on a 32-bit MicroPython), then small ones."""
+    hi, lo = divmod(int.from_bytes(bytes(u40), "big"), 1000000)
     out = bytearray(6)
-    for i in range(5, -1, -1):
-        n, r = divmod(n, 100)
+    for i in (5, 4, 3):
+        lo, r = divmod(lo, 100)
+        out[i] = ((r // 10) << 4) | (r % 10)
+    for i in (2, 1, 0):
+        hi, r = divmod(hi, 100)
         out[i] = ((r // 10) << 4) | (r % 10)
     return bytes(out)
 
@@ -105,8 +109,22 @@ def seal_credit(keys, uid, key_version, credit_seq, kind, amount, header):
     return body + credit_seal(keys, uid, key_version, body, header, credit_seq & 0xFF)
 
 
+_verified = {}  # type: dict  # (MAC key, uid, key version, header, generation) that verified lately
+_VERIFIED_KEPT = const(8)
+
+
 def header_verifies(keys, uid, key_version, raw, gen):
-    return kdf.equal_ct(header_mac(keys, uid, key_version, raw, gen), bytes(raw[_H_BODY:_BLOCK]))
+    """The header's check MAC is right for generation `gen`. A card tapped again with the very same
+    header bytes and generation is not MAC'd again (the same input gives the same answer)."""
+    k = (keys.mac_key, bytes(uid), key_version, bytes(raw), gen)
+    if k in _verified:
+        return True
+    ok = kdf.equal_ct(header_mac(keys, uid, key_version, raw, gen), bytes(raw[_H_BODY:_BLOCK]))
+    if ok:
+        if len(_verified) >= _VERIFIED_KEPT:
+            _verified.clear()
+        _verified[k] = True
+    return ok
 
 
 def credit_verifies(keys, uid, key_version, raw, header):
@@ -130,6 +148,7 @@ class PurseView(CardView):
         self.backup = None  # read when needed
         self.credit = None  # the decoded credit record (issuer reads), None until read
         self.pending_gen = None  # set when an issuer write for gen + 1 is not finished (issuer view)
+        self._card_number = None
         self._set_slot(0, 0)
 
     def _set_slot(self, kind, amount):
@@ -159,7 +178,9 @@ class PurseView(CardView):
 
     @property
     def card_number(self):
-        return card_number_bcd(self.header[codec.PURSE_HEADER_CARD_NUMBER])
+        if self._card_number is None:  # a 40-bit number: long integer arithmetic, done once
+            self._card_number = card_number_bcd(self.header[codec.PURSE_HEADER_CARD_NUMBER])
+        return self._card_number
 
     @property
     def expiry(self):
@@ -275,6 +296,7 @@ def recover(access, view):
                              view.value, view.gen)
         access.write(layout.HEADER_BLOCK, header)
         view.header = codec.decode_purse_header(header)
+        view._card_number = None
         view.pending_gen = None
         view.repaired = True
         if view.credit is not None and view.credit[0] & 0xFF != view.gen:
@@ -347,6 +369,7 @@ def issuer_write(access, view, balance, kind, amount, expiry=None):
         access.write(layout.BALANCE_BLOCK, new_v)  # <- commit point
         access.write(layout.BACKUP_BLOCK, new_v)
     view.header = codec.decode_purse_header(header)
+    view._card_number = None
     view.gen = gen
     view.value = view.backup = balance
     view.credit = (credit_seq, kind, amount, b"")

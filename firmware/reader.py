@@ -65,6 +65,7 @@ class Reader:
         if flash is None:
             flash = _ring.FileFlash(store.path("ring.bin"), open_fn=open_fn)
         self.ring = _ring.Ring(flash).open()
+        store.prepare()
         self._load_keys()
         self._handlers = {
             codec.LINK_CMD_INFO: self.cmd_info,
@@ -471,10 +472,10 @@ class Reader:
         if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
-        purse.check_usable(view, self.policy(), today, self.store.blacklisted(view.card_number))
+        policy = self.policy()
+        purse.check_usable(view, policy, today, self.store.blacklisted(view.card_number))
         txn = self.journal.next_number
-        plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn,
-                                self.ring.day_total(view.uid, today))
+        plan = purse.plan_debit(view, amount, policy, today, c["terminal"], txn, self.ring.day_total(view.uid, today))
         # write-ahead: one page program into erased flash, before the first card write
         self.ring.tap(view.uid, view.layout, kv, view.seq, view.balance, plan, txn, now)
         written = True

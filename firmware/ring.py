@@ -20,10 +20,11 @@ from icpurse.protocol.mpy import const
 
 _REC = codec.RING_RECORD_SIZE
 _BODY = const(60)
-_ERASED = const(0xFF)
+_BLANK = b"\xff" * _REC  # an erased slot
 TAP = codec.RING_TAP
 STATE = codec.RING_STATE
-_MAX_CARDS = const(48)  # fits one fresh sector (64 records) with room to spare when carried forward
+_MAX_CARDS = const(40)
+_SLACK = const(8)  # remembered cards may exceed _MAX_CARDS by this much between trims (<= 48)  # fits one fresh sector (64 records) with room to spare when carried forward
 
 # field indexes of a record tuple
 NUMBER = codec.CARD_STATE_RECORD_NUMBER
@@ -73,10 +74,7 @@ class Ring:
         return codec.decode_card_state_record(buf)
 
     def _is_erased(self, buf):
-        for b in buf:
-            if b != _ERASED:
-                return False
-        return True
+        return buf == _BLANK
 
     def open(self):
         """Scan the ring: the newest record of every card, the write position after the newest
@@ -111,12 +109,11 @@ class Ring:
         if old is not None and old[0][NUMBER] > rec[NUMBER]:
             return
         self.cards[k] = (rec, slot)
-        if len(self.cards) > self.max_cards:
-            oldest = None
-            for key, (r, s) in self.cards.items():
-                if oldest is None or r[NUMBER] < self.cards[oldest][0][NUMBER]:
-                    oldest = key
-            del self.cards[oldest]
+        if len(self.cards) > self.max_cards + _SLACK:
+            # forget the oldest few at once (one sort now and then, not a scan per record)
+            order = sorted(self.cards.items(), key=lambda kv: kv[1][0][NUMBER])
+            for key, _ in order[:len(self.cards) - self.max_cards]:
+                del self.cards[key]
 
     def _slot_erased(self, slot):
         if self._erased[slot // self.per_sector]:
@@ -161,8 +158,8 @@ class Ring:
         self.flash.write(slot * _REC, raw)
         rec = codec.decode_card_state_record(raw)
         self._remember(rec, slot)
+        # the slots after the last one written are erased (open() skipped any torn one)
         self.pos = (slot + 1) % self.slots
-        self._skip_used()
         return rec
 
     def tap(self, uid, layout, key_version, seq_before, balance_before, plan, journal, time):

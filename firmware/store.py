@@ -12,6 +12,7 @@ from icpurse.protocol.mpy import const
 
 _KEYSET_SIZE = const(48)
 _ENTRY = const(6)  # blacklist entry: card number, 6 BCD bytes
+_RUN = const(64)  # entries read at once by blacklisted()
 
 
 def _atomic_write(fs, open_fn, path, data):
@@ -30,7 +31,9 @@ class Store:
         self._buf = bytearray(_KEYSET_SIZE)
         self._entry = bytearray(_ENTRY)
         self._bl = None  # the blacklist file, open for blacklisted()
-        self._bl_size = 0
+        self._bl_count = 0
+        self._bl_index = b""  # every _RUN-th entry
+        self._bl_run = bytearray(_RUN * _ENTRY)
         try:
             fs.mkdir(root)
         except OSError:
@@ -103,31 +106,64 @@ class Store:
         return int.from_bytes(data[:4], "little"), data[4:]
 
     def blacklisted(self, card_number):
-        """Is `card_number` (6 BCD bytes) on the blacklist? A binary search in the sorted file with
-        seek + readinto into one 6-byte buffer: the heap does not grow with the list."""
+        """Is `card_number` (6 BCD bytes) on the blacklist? The sorted file is searched where it
+        lies: a small index in RAM (every 64th entry, read once) picks one run of 64 entries, read
+        with one seek + readinto into a buffer kept for it. The heap does not grow with the list;
+        a tap costs one flash read."""
         f = self._bl
         if f is None:
-            try:
-                f = self._bl = self.open_fn(self.path("blacklist.bin"), "rb")  # kept open: a tap seeks only
-            except OSError:
+            if not self._open_blacklist():
                 return False
-            self._bl_size = f.seek(0, 2)
-        size = self._bl_size
-        if size < 4 or (size - 4) % _ENTRY:
-            return False
-        buf = self._entry
-        lo, hi = 0, (size - 4) // _ENTRY
+            f = self._bl
+        index, run = self._bl_index, self._bl_run
+        lo, hi = 0, len(index) // _ENTRY  # the last indexed entry <= card_number
         while lo < hi:
             mid = (lo + hi) // 2
-            f.seek(4 + mid * _ENTRY)
-            f.readinto(buf)
-            if buf == card_number:
+            if index[mid * _ENTRY:(mid + 1) * _ENTRY] <= card_number:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return False
+        first = (lo - 1) * _RUN
+        count = self._bl_count - first
+        if count > _RUN:
+            count = _RUN
+        f.seek(4 + first * _ENTRY)
+        f.readinto(memoryview(run)[:count * _ENTRY])
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            e = run[mid * _ENTRY:(mid + 1) * _ENTRY]
+            if e == card_number:
                 return True
-            if buf < card_number:
+            if e < card_number:
                 lo = mid + 1
             else:
                 hi = mid
         return False
+
+    def prepare(self):
+        """At boot: open the blacklist and read its index, so the first tap allocates nothing for it."""
+        if self._bl is None:
+            self._open_blacklist()
+
+    def _open_blacklist(self):
+        try:
+            f = self.open_fn(self.path("blacklist.bin"), "rb")
+        except OSError:
+            return False
+        size = f.seek(0, 2)
+        if size < 4 or (size - 4) % _ENTRY:
+            f.close()
+            return False
+        count = (size - 4) // _ENTRY
+        index = bytearray(((count + _RUN - 1) // _RUN) * _ENTRY)
+        for i in range(len(index) // _ENTRY):
+            f.seek(4 + i * _RUN * _ENTRY)
+            f.readinto(memoryview(index)[i * _ENTRY:(i + 1) * _ENTRY])
+        self._bl, self._bl_count, self._bl_index = f, count, bytes(index)
+        return True
 
     def _close_blacklist(self):
         if self._bl is not None:
@@ -155,6 +191,7 @@ class Store:
         _atomic_write(self.fs, self.open_fn, self.path("blacklist.bin"),
                       version.to_bytes(4, "little") + b"".join(entries))
         self.fs.remove(path)
+        self.prepare()
         return True
 
 

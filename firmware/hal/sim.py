@@ -72,6 +72,8 @@ class SimUart:
         chip = self._chip
         clock = chip.clock
         deadline = clock.now_us + wait_ms * 1000
+        if chip.pending() >= n:
+            return  # all there: the read returns at once
         while chip.pending() < n:
             t = chip.next_ready_us() if chip.timeline else None
             if t is None or t > deadline:

@@ -41,17 +41,22 @@ class aes:  # noqa: N801 (cryptolib's name)
             raise ValueError("IV")
         if IV is not None and len(IV) != 16:
             raise ValueError("IV")
-        from icpurse.firmware.aes import PyAES128  # here: firmware/aes.py imports this module first
-
         self._mode = mode
-        key = self._key = bytes(key)
-        cipher = _schedules.get(key)
-        if cipher is None:
-            if len(_schedules) > 32:
-                _schedules.clear()
-            cipher = _schedules[key] = PyAES128(key)
-        self._cipher = cipher
+        self._key = bytes(key)
+        self._cipher = None  # the key schedule, made when a block is really enciphered
         self._iv = bytearray(IV if IV is not None else bytes(16))
+
+    def _schedule(self):
+        if self._cipher is None:
+            from icpurse.firmware.aes import PyAES128
+
+            cipher = _schedules.get(self._key)
+            if cipher is None:
+                if len(_schedules) > 32:
+                    _schedules.clear()
+                cipher = _schedules[self._key] = PyAES128(self._key)
+            self._cipher = cipher
+        return self._cipher
 
     def encrypt(self, in_buf, out_buf=None):
         t0 = ticks_us()
@@ -81,7 +86,7 @@ class aes:  # noqa: N801 (cryptolib's name)
             if self._mode == MODE_CBC:
                 for i in range(16):
                     block[i] ^= self._iv[i]
-            self._cipher.encrypt_into(block, block)
+            self._schedule().encrypt_into(block, block)
             if self._mode == MODE_CBC:
                 self._iv[:] = block
             out[off:off + 16] = block
