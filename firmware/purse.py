@@ -301,6 +301,21 @@ def _read_v1(access, keys, key_version):
     return view
 
 
+def read_identity(access, keys, view):
+    """The identity record of the card read into `view` (a store reader's v2 debit skips it; `card
+    show` and the issuer need it). Returns the identity tuple."""
+    if view.identity is None:
+        purse2.read_identity(access, keys, view)
+    return view.identity
+
+
+def is_fresh(view):
+    """The card is as personalisation leaves it (no value, no transaction since)."""
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.is_fresh(view)
+    return view.seq == 1 and view.balance == 0 and view.value == 0
+
+
 def read_slot(access, keys, view, i):
     """Slot `i` read in full and verified, or None: the older slot, which read_card leaves unread
     unless it must (find_txn reads it when it may hold the transaction looked for)."""
@@ -483,6 +498,15 @@ def _commit_v2(access, view, plan):
     else:
         raise Refused(codec.R_NOT_ALLOWED, "a store reader only debits")
     return view.slot
+
+
+def set_expiry(access, view, expiry):
+    """A v2 card's header carries the expiry readers check: the issuer rewrites it (key B) as an
+    issuer write of 0 fen (adjust); the identity record is rewritten by the caller. v1: nothing
+    (readers read the identity record)."""
+    if view.layout != codec.LAYOUT_VERSION:
+        purse2.issuer_write(access, view, view.balance, codec.TXN_ADJUST, 0, expiry)
+    return view
 
 
 def write_log(access, view, slot, now):

@@ -148,6 +148,7 @@ class PurseView(CardView):
         self.backup = None  # read when needed
         self.credit = None  # the decoded credit record (issuer reads), None until read
         self.pending_gen = None  # set when an issuer write for gen + 1 is not finished (issuer view)
+        self.header_torn = False  # issuer view: the header verifies for no generation (a torn write)
         self._card_number = None
         self._set_slot(0, 0)
 
@@ -212,8 +213,14 @@ def read(access, keys, key_version, value_raw, header_raw, keyring=None):
         backup_raw = bytes(access.read(layout.BACKUP_BLOCK))
         if _value(backup_raw) is None:
             raise Refused(codec.R_CORRUPT, "balance and backup blocks both unreadable: return the card to the issuer")
-        # RESTORE the backup, TRANSFER it into the balance block: its own address byte stays
-        access.restore_to(layout.BACKUP_BLOCK, layout.BALANCE_BLOCK)
+        if issuer:
+            # key B writes the backup's 16 bytes, address byte (generation) included: a torn
+            # issuer write is rolled back (balance up: the backup is still the old block) or
+            # finished (balance down: the backup was written first); never above the backup
+            access.write(layout.BALANCE_BLOCK, backup_raw)
+        else:
+            # RESTORE the backup, TRANSFER it into the balance block: its own address byte stays
+            access.restore_to(layout.BACKUP_BLOCK, layout.BALANCE_BLOCK)
         value_raw = bytes(access.read(layout.BALANCE_BLOCK))
         value = _value(value_raw)
         if value is None:
@@ -231,7 +238,8 @@ def read(access, keys, key_version, value_raw, header_raw, keyring=None):
             raise Refused(codec.R_WRONG_KEY_VERSION, "purse header sealed for key version %d in a sector of key "
                                                      "version %d (re-key interrupted): return the card to the issuer"
                           % (other, key_version))
-        if not header_verifies(keys, uid, key_version, header_raw, nxt):
+        torn = not header_verifies(keys, uid, key_version, header_raw, nxt)
+        if torn and not issuer:
             raise Refused(codec.R_FORGED, "purse header MAC does not verify")
         if not issuer:
             raise Refused(codec.R_TOPUP_INCOMPLETE, "an issuer write (top-up, void, ...) was not finished on this card: "
@@ -240,6 +248,10 @@ def read(access, keys, key_version, value_raw, header_raw, keyring=None):
     view = PurseView(uid, key_version, header, gen, value)
     view.repaired = repaired
     view.pending_gen = pending
+    if pending is not None and torn:
+        # key B: the header verifies for neither generation: an issuer write torn in its first
+        # write (the header). recover() re-seals it from the identity record (read below).
+        view.header_torn = True
     if pending is None:
         if value < 0 or value > view.ceiling:
             raise Refused(codec.R_INCONSISTENT, "balance block %d is outside 0..%d (its ceiling): report the card"
@@ -249,20 +261,33 @@ def read(access, keys, key_version, value_raw, header_raw, keyring=None):
     return view
 
 
+def read_identity(access, keys, view, with_credit=False):
+    """The identity record (blocks 4-5; key A or B may read it), checked against the header. A
+    store reader's debit does not need it; `card show` and the issuer do. Returns the raw credit
+    record block when `with_credit`."""
+    uid = view.uid
+    raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS + (1 if with_credit else 0))
+    ident = bytes(raw[:codec.IDENTITY_SIZE])
+    if not mac_ok(keys, codec.REC_IDENTITY, uid, view.key_version, ident, codec.IDENTITY_SIZE, codec.LAYOUT_V2):
+        sealed = codec.decode_identity(ident)
+        if sealed[codec.IDENTITY_LAYOUT_VERSION] == codec.LAYOUT_VERSION:
+            raise Refused(codec.R_INCONSISTENT, "identity still in layout v1 beside a v2 purse header: the move to "
+                                                "v2 was interrupted (`icpurse card recover` finishes it)")
+        raise Refused(codec.R_FORGED, "identity record MAC does not verify")
+    view.identity = codec.decode_identity(ident)
+    if view.header_torn:  # the header's fields as the identity record has them, ceiling = balance
+        view.header = (card_number_u40(view.identity[codec.IDENTITY_CARD_NUMBER]), view.identity[codec.IDENTITY_EXPIRY],
+                       view.value, b"")
+        view._card_number = None
+    if card_number_u40(view.identity[codec.IDENTITY_CARD_NUMBER]) != view.header[codec.PURSE_HEADER_CARD_NUMBER]:
+        raise Refused(codec.R_INCONSISTENT, "identity and purse header name different card numbers")
+    return bytes(raw[codec.IDENTITY_SIZE:codec.IDENTITY_SIZE + _BLOCK]) if with_credit else None
+
+
 def read_issuer_side(access, keys, view, header_raw):
     """Identity record, credit record and backup (key B): what only the issuer's flows look at."""
     uid = view.uid
-    raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS + 1)
-    ident = bytes(raw[:codec.IDENTITY_SIZE])
-    if not mac_ok(keys, codec.REC_IDENTITY, uid, view.key_version, ident, codec.IDENTITY_SIZE, codec.LAYOUT_V2):
-        raise Refused(codec.R_FORGED, "identity record MAC does not verify")
-    view.identity = codec.decode_identity(ident)
-    if view.identity[codec.IDENTITY_LAYOUT_VERSION] != codec.LAYOUT_V2:
-        raise Refused(codec.R_INCONSISTENT, "identity says layout %d, the purse sector layout 2"
-                      % view.identity[codec.IDENTITY_LAYOUT_VERSION])
-    if card_number_u40(view.identity[codec.IDENTITY_CARD_NUMBER]) != view.header[codec.PURSE_HEADER_CARD_NUMBER]:
-        raise Refused(codec.R_INCONSISTENT, "identity and purse header name different card numbers")
-    credit_raw = bytes(raw[codec.IDENTITY_SIZE:codec.IDENTITY_SIZE + _BLOCK])
+    credit_raw = read_identity(access, keys, view, True)
     if credit_verifies(keys, uid, view.key_version, credit_raw, header_raw):
         view.credit = codec.decode_credit_record(credit_raw)
         if view.pending_gen is None and view.credit[0] & 0xFF == view.gen:
@@ -282,6 +307,11 @@ def check_credit(view):
                       % (view.credit[0] & 0xFF, view.gen))
 
 
+def is_fresh(view):
+    """A card as personalisation leaves it: generation 1, balance 0, nothing debited."""
+    return view.gen == 1 and view.value == 0 and view.ceiling == 0 and view.pending_gen is None
+
+
 # --- recovery (issuer) --------------------------------------------------------------------------
 
 def recover(access, view):
@@ -290,6 +320,17 @@ def recover(access, view):
     balance the card holds); the backup is brought to the balance. Key A: nothing beyond the
     repair `read` already made (readers never write anything but a debit)."""
     if access.key_type != KEY_B:
+        return view
+    if view.header_torn:
+        # The issuer write whose header write tore never reached its commit point: the balance
+        # block is the card's balance. Without the old header the counter's debited part is not
+        # known, so the card moves to a new generation (a RECOVER write of 0 fen): no counter value
+        # of the old generation can recur.
+        view.pending_gen = None
+        issuer_write(access, view, view.value, codec.TXN_RECOVER, 0)
+        view.header_torn = False
+        view.repaired = True
+        view._set_slot(0, 0)
         return view
     if view.pending_gen is not None:
         header = seal_header(access.keys, view.uid, view.key_version, view.card_number, view.expiry,
@@ -303,8 +344,9 @@ def recover(access, view):
             view.credit = None  # the unfinished write's record; the next issuer write replaces it
         view._set_slot(0, 0)
     if view.backup != view.value:
-        # B := V (RESTORE V, TRANSFER B): never above the balance, so always safe
-        access.restore_to(layout.BALANCE_BLOCK, layout.BACKUP_BLOCK)
+        # B := V (key B writes the whole block, so a torn address byte is mended too): never
+        # above the balance, so always safe
+        access.write(layout.BACKUP_BLOCK, value_block(view.value, view.gen))
         view.backup = view.value
         view.repaired = True
     return view

@@ -1,4 +1,5 @@
-"""Personalise a blank (transport-configuration) card into an icpurse v1 card.
+"""Personalise a blank (transport-configuration) card into an icpurse card (layout v2; v1 still
+possible: the identity fields' layout version decides).
 
 Resumable by construction: every run first *probes* each sector of the layout (new key B, then the
 transport key A), so a card pulled at any point is recognised at the next attempt and finished.
@@ -11,6 +12,7 @@ access-bit bytes, which the card turns into a permanently blocked sector. Such a
 as `unknown keys in sector N` and never written to blindly (docs/security.md).
 """
 from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.image import card_image
 from icpurse.firmware.mifare import AccessDenied, AuthError
 from icpurse.protocol import layout as lay
@@ -28,10 +30,10 @@ def _card_geometry(tag):
     return geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
 
 
-def probe(tag, keys, geom):
-    """{sector: 'new' | 'transport' | 'unknown'} for every sector the layout personalises."""
+def probe(tag, keys, geom, version=codec.LAYOUT_V2):
+    """{sector: 'new' | 'transport' | 'unknown'} for every sector layout `version` personalises."""
     state = {}
-    for spec in lay.sector_map(geom):
+    for spec in lay.sector_map(geom, version):
         block = geometry.first_block(spec.number)
         state[spec.number] = "unknown"
         for name, key, key_type in (("new", keys.sector_key(spec.number, KEY_B), KEY_B),
@@ -52,8 +54,9 @@ def personalise(tag, keys, identity_fields, now, progress=None):
     Safe to call again on the same card after any interruption."""
     uid = bytes(tag.uid)
     geom = _card_geometry(tag)
+    version = identity_fields[codec.IDENTITY_LAYOUT_VERSION]
     image = card_image(keys, uid, geom, identity_fields, now)
-    state = probe(tag, keys, geom)
+    state = probe(tag, keys, geom, version)
     unknown = sorted(s for s, v in state.items() if v == "unknown")
     if unknown:
         raise PersonaliseError(
@@ -82,17 +85,17 @@ def personalise(tag, keys, identity_fields, now, progress=None):
         done += 1
         if progress:
             progress(done, steps)
-    verify(tag, keys, image, geom)
+    verify(tag, keys, image, geom, version)
     if progress:
         progress(steps, steps)
     return {"uid": uid.hex().upper(), "sectors_written": len(todo), "resumed": resumed,
             "already_done": not todo}
 
 
-def verify(tag, keys, image, geom=None):
+def verify(tag, keys, image, geom=None, version=codec.LAYOUT_V2):
     """Read every data block back with the new key B and compare with the target image."""
     geom = geom or _card_geometry(tag)
-    for spec in lay.sector_map(geom):
+    for spec in lay.sector_map(geom, version):
         first = geometry.first_block(spec.number)
         try:
             tag.authenticate(first, keys.sector_key(spec.number, KEY_B), KEY_B)
