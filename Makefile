@@ -7,10 +7,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 MPY_DIR := tests/micropython
 # Debian packages: PC/SC stack + virtual reader driver, libnfc tools (independent PN532 host
-# stack), swig/libpcsclite-dev to build pyscard, PostgreSQL (the ledger suite starts its own
-# throwaway cluster), Chromium (renders the HTML report in tests), Node for the MicroPython
-# WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin pcsc-tools swig libpcsclite-dev postgresql chromium nodejs npm
+# stack: libnfc-bin, libnfc-examples; libfreefare-bin for its MIFARE Classic tools),
+# swig/libpcsclite-dev to build pyscard, cmake + build-essential + pkgconf to build libnfc with its
+# acr122_pcsc driver (tools/build-libnfc-pcsc: Debian's libnfc has no PC/SC driver; libnfc's CMake
+# finds libpcsclite only through pkg-config), PostgreSQL (the ledger
+# suite starts its own throwaway cluster), Chromium (renders the HTML report in tests), Node for
+# the MicroPython WebAssembly build.
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential pkgconf postgresql chromium nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=
@@ -21,7 +24,7 @@ FUZZ_SECONDS ?= 60
 MPY_STUBS := $(VENV)/mpy-stubs
 MPY_STUBS_PKG := micropython-esp32-stubs==1.27.0.post1 micropython-stdlib-stubs==1.27.0.post2
 
-.PHONY: help setup apt venv stubs node test demo gen firmware bench clean deploy flash device hil fuzz types
+.PHONY: help setup apt venv stubs node libnfc-pcsc test demo gen firmware bench clean deploy flash device hil fuzz types
 
 help:
 	@echo "make test      set up and run the whole test suite"
@@ -63,7 +66,12 @@ $(MPY_DIR)/node_modules/.installed: $(MPY_DIR)/package.json $(MPY_DIR)/package-l
 	@cd $(MPY_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: venv stubs node
+# libnfc (Debian's source package) with the acr122_pcsc driver, for the ACR122U persona tests
+libnfc-pcsc: $(VENV)/libnfc-pcsc/lib/libnfc.so.6
+$(VENV)/libnfc-pcsc/lib/libnfc.so.6: tools/build-libnfc-pcsc $(VENV)/.apt
+	@tools/build-libnfc-pcsc $(VENV)/libnfc-pcsc
+
+setup: venv stubs node libnfc-pcsc
 
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -5,7 +5,8 @@ docs/card-layout.md ("Tear recovery rule"). Byte layouts come from the generated
 block numbers from icpurse.protocol.layout.
 
 A `tag` is a firmware.tag.Tag (the reader's ClassicTag, or a host reader's tag): uid,
-authenticate(block, key, key_type), read_block, read_block_into, write_block, decrement, transfer.
+authenticate(block, key, key_type), read_block, read_block_into, read_blocks_into, write_block,
+decrement, transfer.
 `keys` is a firmware.keyring.CardKeys for that card.
 """
 from icpurse.firmware import codec, kdf
@@ -74,11 +75,7 @@ class Access:
         self._auth(block)
         if count == 1:
             return self.tag.read_block(block)
-        out = bytearray(count * _BLOCK)
-        mv = memoryview(out)
-        for i in range(count):
-            self.tag.read_block_into(block + i, mv[i * _BLOCK:(i + 1) * _BLOCK])
-        return out
+        return self.tag.read_blocks_into(block, count, bytearray(count * _BLOCK))
 
     def read_into(self, block, buf):
         """One block into the first 16 bytes of `buf` (a preallocated buffer); returns `buf`."""

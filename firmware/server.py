@@ -6,18 +6,21 @@ from icpurse.protocol.mpy import const
 
 
 _IDLE_MS = const(5)
+_LINK_WAIT_MS = const(50)  # idle: wait this long for the host at most (returns when bytes arrive)
 _FIXED_PRICE_POLL_MS = const(150)
 
 
 class LinkServer:
     def __init__(self, port, reader, clock):
-        """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking)."""
+        """`port`: the USB link (write(buf), readinto(buf) -> n | None, never blocking; optionally
+        wait(ms) -> bool: block until bytes arrive or `ms` pass, True if bytes are there)."""
         self.port = port
         self.reader = reader
         self.clock = clock
         self.frames = link.FrameReader()
         self._buf = bytearray(256)
         self._mv = memoryview(self._buf)
+        self._wait = getattr(port, "wait", None)
 
     def poll(self):
         """Handle every complete request that has arrived; True if there was one."""
@@ -32,6 +35,14 @@ class LinkServer:
             self.port.write(self.reader.handle(frame))
             handled = True
 
+    def idle(self):
+        """Nothing to do: block on the link until the host sends (at most _LINK_WAIT_MS), so a
+        request is served as soon as it arrives; a port that cannot wait gets a short sleep."""
+        if self._wait is not None:
+            self._wait(_LINK_WAIT_MS)
+        else:
+            self.clock.sleep_ms(_IDLE_MS)
+
     def serve(self, stop=None):
         """Run until the host asks for a reboot (or `stop()` says so)."""
         reader = self.reader
@@ -39,4 +50,4 @@ class LinkServer:
             if self.poll():
                 continue
             if reader.poll_fixed_price(_FIXED_PRICE_POLL_MS) is None:
-                self.clock.sleep_ms(_IDLE_MS)
+                self.idle()

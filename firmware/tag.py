@@ -7,6 +7,8 @@ implementation subclasses `Tag` and follows them:
     host.readers.pcsc.PcscTag       a PC/SC reader (ACS ACR122U-style storage-card APDUs)
     host.readers.serial.SerialTag   the icpurse reader over USB (transparent CARD_* commands)
     hil.sim.tag.CardTag             a simulated card, driven directly (no PN532 frames)
+    host.dumps.tag.DumpTag          a dump file, read-only (`icpurse audit card --dump`; its reads are
+                                    held to the contract in tests/audit/test_audit_dump.py)
 
 The purse protocol (firmware/purse.py), personalisation and the issuer tools use nothing else, so
 they run unchanged on each. tests/sim/test_tag_contract.py holds every implementation to it.
@@ -36,6 +38,7 @@ from icpurse.firmware.codec import (
 )
 from icpurse.firmware.pn532 import PN532Error
 from icpurse.protocol.mifare.blocks import InvalidValueBlock, encode_value_block, value_of
+from icpurse.protocol.mifare.geometry import sector_of_block, trailer_block
 from icpurse.protocol.mpy import const
 
 _OPERAND_MAX = const(0x7FFFFFFF)
@@ -114,6 +117,20 @@ class Tag:
         buf[:MF_BLOCK_SIZE] = self.read_block(block)
         return buf
 
+    def read_blocks_into(self, block, count, buf):
+        """`count` consecutive blocks from `block` into the first 16 * `count` bytes of `buf` (a
+        bytearray or memoryview); returns `buf`. The blocks lie in one sector, and a sector trailer
+        is only read on its own (`count` 1). Readers that read several blocks with one command
+        (PC/SC storage-card READ BINARY with Le = 16 x n, "multiple blocks mode") do so; the others
+        read block by block. The errors are those of `read_block` (AccessDenied for any refused
+        block: the blocks before it may have been read into `buf`); ValueError for blocks that
+        leave the sector or take in its trailer."""
+        self._check_run(block, count)
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        for i in range(count):
+            self.read_block_into(block + i, mv[i * MF_BLOCK_SIZE:(i + 1) * MF_BLOCK_SIZE])
+        return buf
+
     def write_block(self, block, data):
         """Write 16 bytes to `block`. Block 0 is read-only on a genuine card.
 
@@ -171,6 +188,16 @@ class Tag:
             raise ValueError("key type must be MF_AUTH_A or MF_AUTH_B")
         if len(key) != MF_KEY_SIZE:
             raise ValueError("a MIFARE key is 6 bytes")
+
+    def _check_run(self, block, count):
+        self._check_block(block)
+        if count < 1:
+            raise ValueError("block count must be at least 1, got %r" % (count,))
+        if count > 1:
+            sector = sector_of_block(block)
+            last = block + count - 1
+            if last > 0xFF or sector_of_block(last) != sector or last >= trailer_block(sector):
+                raise ValueError("blocks %d..%d are not data blocks of one sector" % (block, last))
 
     def _check_data(self, block, data):
         self._check_block(block)

@@ -25,7 +25,9 @@ Components of a tap, each from its own model:
 Heap: hil/bench_mpy.py under the real MicroPython, with a 10,000-entry blacklist on the reader.
 
 Back office (hil/bench_office.py, wall-clock on this machine): raw AES-CMAC, journal verification and
-ingest, concurrent uploads from many virtual readers (SQLite, PostgreSQL), reconciling a city day.
+ingest, concurrent uploads from many virtual readers (SQLite, PostgreSQL), reconciling a city day; then
+the scale figures (`scale_figures`): verification / raw CMAC, ingest on SQLite and PostgreSQL (worst of
+repeated runs) and personalising a blank card on the sim reader (virtual clock).
 
     python -m icpurse.hil.bench [--no-heap] [--no-cpu] [--no-office] [--city READERSxSALES] [--cards N] [--json PATH]
 """
@@ -48,6 +50,7 @@ FAST, SLOW = 921600, 115200
 RUNS = bench_mpy.RUNS
 GOALS = {"modelled_ms": 35.0, "modelled_ms_4k": 35.0, "estimated_esp32_ms": 60.0, "pn532_commands": 12,
          "per_debit_bytes_blacklist_10000": 24 * 1024}
+OFFICE_GOALS = {"verify_vs_cmac": 0.5, "ingest_records_per_s": 50000, "personalise_modelled_ms": 400}
 OP_NAMES = {codec.MF_AUTH_A: "auth A", codec.MF_AUTH_B: "auth B", codec.MF_READ: "read",
             codec.MF_WRITE: "write", codec.MF_DECREMENT: "decrement", codec.MF_INCREMENT: "increment",
             codec.MF_RESTORE: "restore", codec.MF_TRANSFER: "transfer"}
@@ -334,6 +337,55 @@ def tap_runs():
     return runs, slow
 
 
+def scale_figures(progress=print):
+    """The back-office scale figures (issue 15), printed as they come: verification against the
+    raw MAC rate, ingest on SQLite and PostgreSQL (the worst of repeated runs), personalisation in
+    modelled time. Keys as in build/bench.json's "office"."""
+    import gc
+
+    from icpurse.hil import bench_office as bo
+
+    # What the process holds already (the benches before) is set aside from the garbage collector:
+    # a workstation collecting journals does not carry a city day's objects through its collections.
+    gc.collect()
+    gc.freeze()
+    try:
+        return _scale_figures(bo, progress)
+    finally:
+        gc.unfreeze()
+
+
+def _scale_figures(bo, progress):
+    out = {}
+    v = bo.verify_vs_cmac()
+    out["verify_vs_cmac"], out["verify_vs_cmac_detail"] = v["worst"], v
+    progress("journal verification / raw AES-CMAC, %d alternating rounds: worst %.2f (median %.2f; %d vs %d per s "
+             "in the worst round); goal >= %.1f: %s" % (len(v["rounds"]), v["worst"], v["median"], v["verify_per_s"],
+                                                     v["cmac_per_s"], OFFICE_GOALS["verify_vs_cmac"],
+                                                     _verdict(v["worst"] >= OFFICE_GOALS["verify_vs_cmac"])))
+    i = bo.ingest()
+    out["ingest_records_per_s"], out["ingest_runs"] = i["worst"], i["runs"]
+    progress("verification + ingest, SQLite, batches of 500: worst of %d runs %d records/s (runs %s); goal >= %d: %s"
+             % (len(i["runs"]), i["worst"], i["runs"], OFFICE_GOALS["ingest_records_per_s"],
+                _verdict(i["worst"] >= OFFICE_GOALS["ingest_records_per_s"])))
+    pg = bo.ingest_postgresql()
+    if isinstance(pg, str):
+        out["ingest_records_per_s_pg"] = pg
+        progress("verification + ingest, PostgreSQL: %s" % pg)
+    else:
+        out["ingest_records_per_s_pg"], out["ingest_pg_runs"] = pg["worst"], pg["runs"]
+        progress("verification + ingest, PostgreSQL (COPY; fsync on), batches of 500: worst of %d "
+                 "runs %d records/s (runs %s)" % (len(pg["runs"]), pg["worst"], pg["runs"]))
+    p = bo.personalise_modelled()
+    out["personalise_modelled_ms"], out["personalise"] = p["personalise_ms"], p
+    progress("personalising a blank 1K card on the sim reader (%d baud, virtual clock): %.1f ms, %d PN532 commands "
+             "(the workstation step with its journal and read-back: %.1f ms); goal <= %d ms: %s" % (
+                 p["baud"], p["personalise_ms"], p["personalise"]["commands"], p["workstation_ms"],
+                 OFFICE_GOALS["personalise_modelled_ms"],
+                 _verdict(p["personalise_ms"] <= OFFICE_GOALS["personalise_modelled_ms"])))
+    return out
+
+
 def main(argv=None):
     from icpurse.hil import bench_office
 
@@ -356,10 +408,16 @@ def main(argv=None):
         office = "skipped (--no-office)"
     else:
         print("Back office (wall clock, this machine):")
-        office = office_figures(args.city, args.cards, progress=lambda line: print("  " + line, flush=True))
+        def say(line):
+            print("  " + line, flush=True)
+
+        scale = scale_figures(progress=say)  # first: a process without the city day in it
+        office = office_figures(args.city, args.cards, progress=say)
+        office.update(scale)
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    figures = {"tap": tap, "heap": heap, "office": office}
+    figures = {"tap": tap, "heap": heap, "office": office,
+               "goals": dict({"tap." + k: v for k, v in GOALS.items()}, **{"office." + k: v for k, v in OFFICE_GOALS.items()})}
     out.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     print("figures: %s" % out)
     return 0

@@ -14,6 +14,7 @@ import json
 import random
 from pathlib import Path
 
+from icpurse.hil.ledgerclock import ManualClock
 from icpurse.hil.rigclient import RigClient
 from icpurse.host import codec
 from icpurse.host.cards import IssuerCard
@@ -59,26 +60,13 @@ class PullAtWrite(Faults):
         return Faults.on_write(self, old, new)
 
 
-class Clock:
-    """The demo's clock: a business day compressed into a few seconds (no sleeping)."""
-
-    def __init__(self, start=START):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        self.t += dt.timedelta(**kw)
-
-
 class Demo:
     def __init__(self, out_dir, cards=6, sales=60, seed=2026, say=print):
         self.dir = Path(out_dir)
         self.n_cards, self.n_sales = cards, sales
         self.rng = random.Random(seed)
         self.say = say
-        self.clock = Clock()
+        self.clock = ManualClock(START)
         self.events = []
         self.cards = {}  # card number -> simulated card
         self.readers = {}  # terminal -> (VirtualReader, RigClient)
@@ -88,21 +76,37 @@ class Demo:
         self.dir.mkdir(parents=True, exist_ok=True)
         for sub in ("cards", "readers"):
             (self.dir / sub).mkdir(exist_ok=True)
-        self.domain = demo_keys.demo_domain(1)
-        keystore.save_keystore(str(self.dir / "demo-keystore.json"), self.domain, demo_keys.DEMO_PASSPHRASE)
+        self.key_ceremony()
         self.ledger = led = open_ledger("sqlite:///%s" % (self.dir / "ledger.db"), data_key=DATA_KEY,
-                                        clock=self.clock)
+                                        audit_key=self.workstation.audit_key(), clock=self.clock)
         led.people.add_operator("admin", PASSWORD, "issuer-admin")
+        led.people.add_operator("admin2", PASSWORD, "issuer-admin", by="admin")  # the bootstrap's second admin
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
             led.people.add_operator(name, PASSWORD, role, by="admin")
+            led.people.approve_operator("admin2", name)  # four eyes
         (self.programme,) = load_programmes(PROGRAMME_FILE)
         led.programmes.register_programme("admin", self.programme)
         led.stock.add_sales_point("admin", "P1", "Issuance counter")
-        self.ws = Workstation(led, exports.workstation_keyset(self.domain).to_keysets(), self.domain.issuer,
-                              "finance")
-        self.say("keys: %s (issuer %d); ledger, keystore and state in %s" % (
-            demo_keys.WARNING, self.domain.issuer, self.dir))
+        self.ws = Workstation(led, self.workstation.to_keysets(), self.workstation.issuer, "finance")
+        self.say("keys: %s (issuer %d): the keystore opened once to export the workstation, collector and reader "
+                 "key sets the day runs on; ledger, keys and state in %s" % (
+                     demo_keys.WARNING, self.workstation.issuer, self.dir))
+
+    def key_ceremony(self):
+        """The only time the masters are opened: the keystore is written and every role's key set
+        exported (transport passphrase: public, like the demo keys); the day runs on the exports."""
+        domain = demo_keys.demo_domain(1)
+        keystore.save_keystore(str(self.dir / "demo-keystore.json"), domain, demo_keys.DEMO_PASSPHRASE)
+        keys = self.dir / "keys"
+        keys.mkdir(exist_ok=True)
+        sets = [("workstation", exports.workstation_keyset(domain)), ("collector", exports.collector_keyset(domain))]
+        sets += [("reader-%s" % t, exports.reader_keyset(domain, int(t))) for t in TERMINALS]
+        for name, export in sets:
+            exports.save_export(str(keys / ("%s.json" % name)), export, demo_keys.DEMO_PASSPHRASE)
+        load = lambda name: exports.load_export(str(keys / ("%s.json" % name)), demo_keys.DEMO_PASSPHRASE)  # noqa
+        self.workstation, self.collector = load("workstation"), load("collector")
+        self.reader_keys = {t: load("reader-%s" % t) for t in TERMINALS}
 
     # --- issuance ---------------------------------------------------------------------------------
     def issue_cards(self):
@@ -133,7 +137,7 @@ class Demo:
             amount = min(30000, self.programme.terms["anonymous"].balance_cap - balance)
             if amount <= 0:
                 continue
-            out = topup.top_up(self.ledger, CardTag(card), ring, amount, "seller", issuer=self.domain.issuer)
+            out = topup.top_up(self.ledger, CardTag(card), ring, amount, "seller", issuer=self.workstation.issuer)
             if out.state != "confirmed":
                 raise RuntimeError("top-up of %s: %s" % (number, out.state))
             count += 1
@@ -150,7 +154,8 @@ class Demo:
         for i, number in enumerate(TERMINALS):
             vr = VirtualReader(str(self.dir / "readers" / number))
             client = RigClient(vr)
-            terminals.provision(self.ledger, client, self.domain, "admin", number, outlet="Store %d" % (i + 1),
+            terminals.provision(self.ledger, client, self.reader_keys[number], "admin", number,
+                                outlet="Store %d" % (i + 1),
                                 merchant="Example Retail Group")
             terminals.sign_in(self.ledger, client, "clerk", number)
             self.readers[number] = (vr, client)
@@ -220,21 +225,26 @@ class Demo:
 
     def sync_and_close(self):
         totals = []
+        self.ledger.acting_operator = "clerk"  # the clerk signed in at the back office records the collection
         for number, (vr, client) in self.readers.items():
-            keys = jv.journal_keys(self.domain, int(number))
+            keys = jv.journal_keys(self.collector, int(number))
             terminals.collect(self.ledger, client, keys, number)
             totals.append(terminals.day_close(self.ledger, client, keys, "clerk", number))
-        self.say("journals collected (MAC and chain verified), day closed at both readers; batch totals match "
-                 "the journals")
+        self.head = self.ledger.audit.audit_head()
+        self.say("journals collected on the collector key set (MAC and chain verified), day closed at both readers; "
+                 "batch totals match the journals; audit log head %d:%s recorded" % self.head)
         return totals
 
     def reconcile(self):
-        report = engine.run(self.ledger, self.domain, self.clock().date(), operator="auditor")
+        self.ledger.acting_operator = "auditor"
+        report = engine.run(self.ledger, self.collector, self.clock().date(), operator="auditor")
         approved = []
         for f in report.findings:
             if f.kind == "forgery" and f.status == "open":
-                # the readers honoured the rolled-back value offline: the loss is booked, never hidden
-                engine.settle(self.ledger, "admin", f.id, "value spent twice by a rolled-back card")
+                # the readers honoured the rolled-back value offline: the loss is booked, never hidden —
+                # proposed by the auditor, confirmed by finance (four eyes)
+                engine.settle(self.ledger, "auditor", f.id, "value spent twice by a rolled-back card")
+                engine.settle(self.ledger, "finance", f.id, "agreed: booked to discrepancy")
         for f in report.findings:
             if f.proposal == "blacklist" and self.ledger.store.exception(f.id).status == "open":
                 approved.append(self.ledger.store.approve_blacklist("admin", f.id))
@@ -277,7 +287,8 @@ class Demo:
             "rollback_detected": rollback_found,
             "rolled_back_card": self.rolled,
             "rolled_back_card_refused": blacklisted_ok,
-            "audit_log_verified": led.audit.verify_audit_log() is None,
+            "audit_log_verified": led.audit.verify_audit_log(expect_head=self.head[1]) is None,
+            "audit_head": {"entries": led.audit.audit_head()[0], "head": led.audit.audit_head()[1]},
             "unbalanced_entries": led.books.unbalanced_entries(),
             "events": self.events,
         }

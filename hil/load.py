@@ -95,7 +95,9 @@ class Fleet:
 def open_ledger(url):
     from icpurse.host.ledger import open_ledger as _open
 
-    return _open(url, data_key=DATA_KEY, clock=Clock())
+    from icpurse.keys import backoffice
+
+    return _open(url, data_key=DATA_KEY, audit_key=backoffice.audit_key(demo_domain()).material, clock=Clock())
 
 
 def build_fleet(url, root, readers=16, debits=150, seed=1):

@@ -47,6 +47,10 @@ def server(url=None, fast=False):
     try:
         _as_pg([os.path.join(bindir, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
                 "--no-sync", "--locale=C"])
+        # the superuser (tests, bench) is trusted on the socket; every other role - an operator's own
+        # login (migration 0003c) - authenticates with its password, as on a real server
+        with open(os.path.join(data, "pg_hba.conf"), "w") as f:
+            f.write("local all postgres trust\nlocal all all scram-sha-256\n")
         _as_pg([os.path.join(bindir, "pg_ctl"), "-D", data, "-l", os.path.join(root, "server.log"), "-w", "-t", "60",
                 "-o", "-k %s -c listen_addresses=''%s -c max_connections=50" % (root, " -F" if fast else ""),
                 "start"])

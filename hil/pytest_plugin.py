@@ -358,7 +358,11 @@ def ledger(tmp_path_factory):
     from icpurse.host.ledger import open_ledger
 
     path = tmp_path_factory.mktemp("hil-ledger") / "ledger.db"
-    led = open_ledger("sqlite:///%s" % path, data_key=bytes(range(32)))
+    from icpurse.keys import backoffice
+    from icpurse.keys.demo import demo_domain
+
+    led = open_ledger("sqlite:///%s" % path, data_key=bytes(range(32)),
+                      audit_key=backoffice.audit_key(demo_domain()).material)
     yield led
     led.close()
 

@@ -7,6 +7,9 @@ The firmware's own PN532 driver and MIFARE layer talk to the simulated PN532; th
 .mfd dumps in a state folder (default: the user's data folder, `sim-cards/`; `ICPURSE_SIM_STATE`
 overrides) so successive `icpurse` runs see the same cards. `card.mfd` is the card on the reader;
 a fresh blank 1K card is made when the folder is empty.
+
+Like the reader firmware (firmware/main.py), the PN532 link is switched to 921,600 baud after
+start-up; a chip that does not take the switch is used at 115,200 (`baud` says which).
 """
 import os
 from pathlib import Path
@@ -14,12 +17,13 @@ from pathlib import Path
 from icpurse.firmware.hal.sim import SimClock, SimUart
 from icpurse.firmware.mifare import ClassicTag, TagGone
 from icpurse.host.codec import ST_TIMEOUT
-from icpurse.firmware.pn532 import PN532
+from icpurse.firmware.pn532 import PN532, PN532Error
 from icpurse.firmware.pn532_hsu import HSU
 from icpurse.hil.sim import dumps, factory
 from icpurse.hil.sim.clock import VirtualClock
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
+from icpurse.hil.sim.rig import FAST_BAUD
 from icpurse.host.readers import NoReader
 
 
@@ -55,6 +59,11 @@ class SimReader:
         self.chip = SimPN532(self.deck, self.vclock)
         self.driver = PN532(HSU(SimUart(self.chip)), SimClock(self.vclock))
         self.driver.begin()
+        try:
+            self.driver.set_baud(FAST_BAUD)
+        except PN532Error:
+            pass  # stays at 115,200, as the firmware does
+        self.baud = self.chip.baud
 
     def __str__(self):
         return "sim:%s" % self.path

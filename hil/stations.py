@@ -105,8 +105,10 @@ def setup_ledger(ledger, terminal):
     examples = Path(__file__).resolve().parents[1] / "host" / "programmes" / "examples"
     (programme,) = load_programmes(examples / PROGRAMME_FILE)
     ledger.people.add_operator("admin", PASSWORD, "issuer-admin")
+    ledger.people.add_operator("admin2", PASSWORD, "issuer-admin", by="admin")  # the bootstrap's second admin
     for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
         ledger.people.add_operator(name, PASSWORD, role, by="admin")
+        ledger.people.approve_operator("admin2", name)  # four eyes
     ledger.programmes.register_programme("admin", programme)
     ledger.stock.add_sales_point("admin", "HIL", "HIL rig counter")
     ledger.store.add_terminal("admin", "%08d" % terminal, "HIL outlet", "HIL merchant")

@@ -35,6 +35,10 @@ def _register():
     main.add_command(operator)
     main.add_command(programme)
 
+    from icpurse.host.dumps.cli import dump
+
+    main.add_command(dump)
+
     from icpurse.host.keys_cmd import keys
 
     main.add_command(keys)

@@ -1,5 +1,7 @@
 """`icpurse keys ...`: create, split, combine, show, roll over and export the issuer's keys (the
-commands over the keys library, keys/, which stays free of any CLI).
+commands over the keys library, keys/, which stays free of any CLI). These key ceremonies are the
+only commands that open the masters; `export --role workstation|collector|reader` makes the key sets
+daily work runs on.
 
 Passphrases come from a hidden prompt or the environment (ICPURSE_KEYSTORE_PASSPHRASE for the
 keystore, ICPURSE_TRANSPORT_PASSPHRASE for exports). Key material is printed in exactly one place:
@@ -20,6 +22,9 @@ from icpurse.host.clikit.session import DEMO, demo_banner, keystore_passphrase, 
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore, split
 from icpurse.keys.hierarchy import MASTERS, KeyDomain
+
+
+_WHO = {"workstation": "issuance workstation", "collector": "back-office collector (verification only)"}
 
 
 def _refuse_overwrite(path, force):
@@ -75,7 +80,8 @@ def _check_n(ctx, param, n):
 
 
 _kdf_opt = click.option("--kdf-n", type=int, default=keystore.DEFAULT_N, envvar="ICPURSE_KDF_N", callback=_check_n,
-                        show_default=True, help="scrypt cost N (a power of two)")
+                        show_default=True, help="scrypt cost N (a power of two, at least 2^17; lower is refused "
+                                                "except for the INSECURE DEMO KEYS)")
 
 
 @click.group(cls=Group)
@@ -152,7 +158,7 @@ def show(session, is_export, as_json):
         emit_json(summary)
         return
     if is_export:
-        who = "terminal %08d" % obj.terminal if obj.terminal is not None else "issuance workstation"
+        who = "terminal %08d" % obj.terminal if obj.terminal is not None else _WHO[obj.role]
         title = "%s export for %s, issuer %d" % (obj.role, who, obj.issuer)
         names = exports.ROLES[obj.role]
     else:
@@ -180,7 +186,8 @@ def rollover(session, components_out):
     domain, passphrase = session.open_keystore()
     _demo_banner(domain)
     new = exports.rollover(domain)
-    keystore.save_keystore(path, domain, passphrase, n=keystore.keystore_n(path))
+    # a file below the cost policy (the earlier default 2^14) is rewritten at the policy's cost
+    keystore.save_keystore(path, domain, passphrase, n=max(keystore.keystore_n(path), keystore.DEFAULT_N))
     click.echo("keystore %s: key version %d is current, %d previous" % (path, new, domain.previous))
     if domain.demo:
         click.echo("%s: version %d is random, not part of the public demo set" % (demo_keys.WARNING, new))
@@ -212,7 +219,7 @@ def export_cmd(session, role, terminal, versions, out, kdf_n, force, as_json):
     if as_json:
         emit_json(dict(export.summary(), file=out))
     else:
-        who = "terminal %08d" % terminal if role == "reader" else "issuance workstation"
+        who = "terminal %08d" % terminal if role == "reader" else _WHO[role]
         title = "%s%s export for %s -> %s" % ("%s: " % demo_keys.WARNING if export.demo else "", role, who, out)
         _kcv_table(export.summary(), title, exports.ROLES[role])
 

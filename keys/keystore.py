@@ -7,10 +7,18 @@
 Everything but the ciphertext is authenticated as associated data, so a changed header (say a
 weaker `n`) fails like a wrong passphrase. Role exports use the same envelope with a transport
 passphrase. Files are written atomically (temp file + rename) with mode 0600.
+
+Cost: scrypt N = 2^17 (r = 8, p = 1: 128 MiB, a fraction of a second) by default and at least;
+a weaker N is refused when a file is written and when one is read — except the INSECURE DEMO KEYS
+(public keys under a public passphrase: the cost protects nothing there) and files written before
+this policy at the earlier default 2^14 (read with a warning; `keys rollover` rewrites them at the
+policy cost). Test-only low cost: `ICPURSE_TEST_WEAK_KDF=1` (set by tests/conftest.py, with a
+warning logged the first time) lets any N >= 2 through. Never set it anywhere else.
 """
 import base64
 import binascii
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -23,9 +31,37 @@ from icpurse.keys.hierarchy import KeyDomain
 
 FORMAT = "icpurse-keystore"
 FORMAT_VERSION = 1
-DEFAULT_N = 2 ** 14
+DEFAULT_N = MIN_N = 2 ** 17
+LEGACY_N = 2 ** 14  # the default before MIN_N: such files are still read, with a warning
 PASSPHRASE_ENV = "ICPURSE_KEYSTORE_PASSPHRASE"
+TEST_ENV = "ICPURSE_TEST_WEAK_KDF"
 _MAX_N = 2 ** 20  # refuse a file that would make us spend minutes and a gigabyte deriving
+_MAXMEM = 2 ** 31  # scrypt memory limit: 128 * r * N bytes at _MAX_N and r = 8 is 1 GiB (+ slack)
+_log = logging.getLogger(__name__)
+_warned = set()
+
+
+def _warn_once(what, message, *args):
+    if what not in _warned:
+        _warned.add(what)
+        _log.warning(message, *args)
+
+
+def weak_kdf_allowed():
+    """True under the test-only low cost (ICPURSE_TEST_WEAK_KDF=1; module docstring)."""
+    on = os.environ.get(TEST_ENV) == "1"
+    if on:
+        _warn_once("test", "%s=1: scrypt costs below 2^17 accepted (tests only, never in production)", TEST_ENV)
+    return on
+
+
+def check_cost(n, demo=False):
+    """Refuse a scrypt N below the policy (module docstring)."""
+    if n < 2 or n & (n - 1) or n > _MAX_N:
+        raise ValueError("scrypt n must be a power of two, 2..%d" % _MAX_N)
+    if n < MIN_N and not demo and not weak_kdf_allowed():
+        raise KeystoreError("scrypt N = %d is below the minimum 2^17 (%d) for a file holding keys: use the "
+                            "default --kdf-n" % (n, MIN_N))
 
 
 class KeystoreError(Exception):
@@ -68,10 +104,10 @@ def _aad(header):
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
-def seal(payload, passphrase, content, n=DEFAULT_N, r=8, p=1):
-    """The envelope (a dict) holding `payload` (a JSON-able dict) encrypted under `passphrase`."""
-    if n < 2 or n & (n - 1) or n > _MAX_N:
-        raise ValueError("scrypt n must be a power of two, 2..%d" % _MAX_N)
+def seal(payload, passphrase, content, n=DEFAULT_N, r=8, p=1, demo=False):
+    """The envelope (a dict) holding `payload` (a JSON-able dict) encrypted under `passphrase`.
+    `demo`: the INSECURE DEMO KEYS (any cost accepted)."""
+    check_cost(n, demo)
     salt, nonce = secrets.token_bytes(16), secrets.token_bytes(12)
     header = {"format": FORMAT, "version": FORMAT_VERSION, "content": content,
               "kdf": {"name": "scrypt", "n": n, "r": r, "p": p, "salt": _b64(salt)},
@@ -122,6 +158,14 @@ def unseal(envelope, passphrase, content=None):
         payload = None
     if not isinstance(payload, dict):
         raise Corrupted("corrupted keystore: bad payload")
+    n = kdf["n"]
+    if n < MIN_N and not payload.get("demo") and not weak_kdf_allowed():
+        if n < LEGACY_N:
+            raise KeystoreError("this file is encrypted with scrypt N = %d, below the minimum 2^17: it is refused; "
+                                "rebuild it at the default cost (`icpurse keys combine` from the components, or "
+                                "`keys export` again)" % n)
+        _warn_once(("legacy", n), "keystore encrypted with scrypt N = %d, below the policy 2^17: rewrite it "
+                   "(`icpurse keys rollover` does, or `keys export` again)", n)
     return payload
 
 
@@ -165,7 +209,7 @@ def write_envelope(path, envelope):
 
 
 def save_keystore(path, domain, passphrase, n=DEFAULT_N):
-    write_envelope(path, seal(domain.to_secret_dict(), passphrase, "domain", n=n))
+    write_envelope(path, seal(domain.to_secret_dict(), passphrase, "domain", n=n, demo=domain.demo))
 
 
 def load_keystore(path, passphrase):

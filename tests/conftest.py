@@ -14,8 +14,18 @@ Fixtures defined once in support/ and registered here:
   pg_server   one PostgreSQL server for the whole session (support.ledger)
   start_sim   `icpurse sim serve` subprocesses (support.simproc)
   pcscd       pcscd with the vpcd driver (support.simproc)
+
+Test-only low costs, set here for the whole run (and the `icpurse` subprocesses it starts), each
+documented where it is read and logged as a warning when first used: operator passwords hashed at a
+low argon2id cost (ICPURSE_TEST_WEAK_PASSWORD_HASH, host/ledger/passwords.py) and keystores at any
+scrypt N (ICPURSE_TEST_WEAK_KDF, keys/keystore.py). The tests of those policies unset them.
 """
+import os
+
 import pytest
+
+os.environ["ICPURSE_TEST_WEAK_PASSWORD_HASH"] = "1"
+os.environ["ICPURSE_TEST_WEAK_KDF"] = "1"
 
 from support.clock import ManualClock
 from support.ledger import pg_server  # noqa: F401 (fixture)

@@ -75,3 +75,33 @@ def test_office_figures_and_city_size(monkeypatch, tmp_path):
 def test_ingest_and_cmac_rates_are_positive():
     ingest, verify = bench_office.ingest_rate(records=40, batch=16)  # batches that do not divide evenly
     assert ingest > 0 and verify > 0 and bench_office.cmac_rate(0.01) > 0
+
+
+def test_verification_ratio_and_ingest_figures_hang_together():
+    v = bench_office.verify_vs_cmac(records=40, rounds=2, seconds=0.02)
+    assert len(v["rounds"]) == 2 and v["worst"] == min(v["rounds"]) > 0 and v["median"] in v["rounds"]
+    assert v["cmac_per_s"] > 0 and v["verify_per_s"] > 0
+    i = bench_office.ingest(records=40, batch=16, repeats=2)  # ingest_rate checks every record got stored
+    assert len(i["runs"]) == 2 and i["worst"] == min(i["runs"]) > 0
+
+
+def test_personalisation_is_measured_on_the_virtual_clock_at_921600_baud():
+    first, again = bench_office.personalise_modelled(), bench_office.personalise_modelled()
+    assert first == again  # modelled time: the same on every run and machine
+    assert first["baud"] == 921600
+    assert 0 < first["personalise_ms"] < first["workstation_ms"]
+    assert first["personalise"]["card_timeouts"] == 0
+
+
+def test_scale_figures_carry_the_keys_of_bench_json(monkeypatch, tmp_path):
+    monkeypatch.setenv("ICPURSE_BENCH_PG", "postgresql://nobody@/postgres?host=%s" % tmp_path)
+    # the timed figures stubbed (their own test above); the personalisation is modelled time, run as is
+    monkeypatch.setattr(bench_office, "verify_vs_cmac", lambda: {"worst": 0.6, "median": 0.7, "rounds": [0.6, 0.7, 0.8],
+                                                                 "cmac_per_s": 5, "verify_per_s": 3})
+    monkeypatch.setattr(bench_office, "ingest", lambda: {"worst": 40000, "runs": [40000, 60000]})
+    lines = []
+    out = bench.scale_figures(progress=lines.append)
+    assert out["verify_vs_cmac"] == 0.6 and out["ingest_records_per_s"] == 40000
+    assert out["ingest_records_per_s_pg"].startswith("skipped")
+    assert out["personalise_modelled_ms"] == out["personalise"]["personalise_ms"] > 0
+    assert "goal >= 0.5: met" in lines[0] and "goal >= 50000: NOT met" in lines[1] and len(lines) == 4

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from icpurse.firmware import codec
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
+from support.ledger import AUDIT_KEY
 from icpurse.hil.demo import DATA_KEY
 
 
@@ -28,7 +29,7 @@ def test_the_day_balances_and_the_rollback_is_caught(demo_run):
     assert summary["rollback_detected"] and summary["rolled_back_card_refused"]
     assert any("pulled during the write" in e for e in summary["events"])
     # independent checks on the state the demo left behind
-    led = open_ledger("sqlite:///%s" % (out / "ledger.db"), data_key=DATA_KEY)
+    led = open_ledger("sqlite:///%s" % (out / "ledger.db"), audit_key=AUDIT_KEY, data_key=DATA_KEY)
     try:
         assert led.audit.verify_audit_log() is None and not led.books.unbalanced_entries()
         assert [e.card_number for e in led.blacklist.blacklist_entries()] == [summary["rolled_back_card"]]

@@ -172,6 +172,7 @@ class UsbLink:
         self._out = sys.stdout.buffer
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
+        self._one = bytearray(1)
         try:
             import micropython
 
@@ -180,14 +181,22 @@ class UsbLink:
             pass
 
     def readinto(self, buf):
+        # MicroPython's stdin cannot read "what is there": a read of n bytes blocks until n bytes
+        # have come. So every byte the poll reports is taken, as long as bytes keep coming (a
+        # whole frame in one call when the host sent it at once), through one preallocated byte:
+        # nothing is allocated per byte.
+        one = self._one
         n = 0
         while n < len(buf) and self._poll.poll(0):
-            b = self._in.read(1)
-            if not b:
+            if not self._in.readinto(one):  # type: ignore[union-attr]  # MicroPython streams have readinto
                 break
-            buf[n] = b[0]
+            buf[n] = one[0]
             n += 1
         return n or None
+
+    def wait(self, ms):
+        """Block until the host sends something or `ms` pass (the server's idle wait)."""
+        return bool(self._poll.poll(ms))
 
     def write(self, buf):
         return self._out.write(buf)

@@ -15,9 +15,17 @@ KEY_SIZE = codec.MF_KEY_SIZE
 TRANSPORT_TRAILER = b"\xff" * 6 + b"\xff\x07\x80\x69" + b"\xff" * 6  # keys FF.., access FF 07 80, GPB 69
 
 IDLE = "idle"
+READY = "ready"  # answered REQA/WUPA, anticollision / select in progress (raw frames only)
 ACTIVE = "active"
 AUTHENTICATED = "authenticated"
 HALTED = "halted"
+BACKDOOR = "backdoor"  # a Gen1a clone after its 0x40 / 0x43 unlock: every block, no authentication
+
+# Clone ("magic") card kinds, docs/simulator.md "Magic cards". None is a genuine NXP card.
+GEN1A = "gen1a"  # backdoor unlock (7-bit 0x40, then 0x43), then READ / WRITE of any block, no auth
+CUID = "cuid"  # Gen2 / "direct write": block 0 writable with a normal authenticated WRITE
+FUID = "fuid"  # write-once: block 0 writable (authenticated) until the first write, then locked
+MAGIC_KINDS = (GEN1A, CUID, FUID)
 
 _GEOMETRIES = {"1k": geometry.CLASSIC_1K, "4k": geometry.CLASSIC_4K}
 _ATQA = {("1k", 4): codec.TG_ATQA_1K_4B, ("1k", 7): codec.TG_ATQA_1K_7B,
@@ -58,19 +66,6 @@ def manufacturer_block(uid, sak, atqa):
     return bytearray(blocks.build_manufacturer_block(uid, sak, bytes((atqa & 0xFF, atqa >> 8))))
 
 
-def _guess_uid_len(data):
-    """UID length of a raw dump: 4 when byte 4 is the BCC of bytes 0..3, else 7. One 7-byte UID in
-    256 has that "BCC" by chance: then the SAK and ATQA after the UID (manufacturer_block's layout)
-    decide, if they read as a Classic's only in the 7-byte position (found by tests/badinput)."""
-    if blocks.bcc(data[0:4]) != data[4]:
-        return 7
-    as4 = (data[5], data[6] | data[7] << 8)
-    as7 = (data[7], data[8] | data[9] << 8)
-    known4 = [(_SAK[s], _ATQA[(s, 4)]) for s in _GEOMETRIES]
-    known7 = [(_SAK[s], _ATQA[(s, 7)]) for s in _GEOMETRIES]
-    return 7 if as4 not in known4 and as7 in known7 else 4
-
-
 def _s32(raw):
     v = int.from_bytes(bytes(raw), "little")
     return v - 0x100000000 if v & 0x80000000 else v
@@ -85,6 +80,17 @@ def _operand(operand):
     if not -0x80000000 <= operand <= 0xFFFFFFFF:
         raise ValueError("operand does not fit 4 bytes: %r" % (operand,))
     return _s32(_u32_bytes(operand))
+
+
+def magic_kind(magic):
+    """`magic` argument -> kind: None/False genuine, True the historical "magic" (= CUID)."""
+    if magic is None or magic is False:
+        return None
+    if magic is True:
+        return CUID
+    if magic not in MAGIC_KINDS:
+        raise ValueError("magic card kind %r: expected one of %s" % (magic, ", ".join(MAGIC_KINDS)))
+    return magic
 
 
 class ClassicCard:
@@ -109,7 +115,9 @@ class ClassicCard:
         self.uid = uid
         self.size = size
         self.geometry = _GEOMETRIES[size]
-        self.magic = magic  # clone card: block 0 writable (then the UID follows block 0)
+        # clone card kind (None: genuine); clones answer with the UID in block 0 once it is written
+        self.magic = magic_kind(magic)
+        self.fuid_locked = False  # FUID: block 0 already written once (kept while the process runs)
         self.sak = _SAK[size]
         self.atqa = _ATQA[(size, len(uid))]
         self.faults = faults
@@ -128,6 +136,8 @@ class ClassicCard:
             if len(b) != BLOCK_SIZE:
                 raise ValueError("blocks are 16 bytes")
         self.state = IDLE
+        self.cascade = 0  # anticollision level while READY (raw frames)
+        self._from_halt = False  # READY was reached by WUPA from HALT (errors fall back to HALT)
         self._reset_session()
 
     def __repr__(self):
@@ -143,6 +153,8 @@ class ClassicCard:
         self._auth_key = 0
         if power_lost or not self.tb_survives_auth:
             self._tb = None  # transfer buffer: signed value, or None when not valid
+        self.air_pending = None  # raw-frame protocol state (hil/sim/air.py): part 2 awaited
+        self._magic_step = 0  # Gen1a: 1 after the 7-bit 0x40 was acknowledged
 
     # --- field / states ---------------------------------------------------------------------
     def enter_field(self):
@@ -191,7 +203,117 @@ class ClassicCard:
         self._reset_session()
 
     def halt(self):
-        self._begin((ACTIVE, AUTHENTICATED))
+        self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
+        self.state = HALTED
+        self._reset_session()
+
+    # --- ISO 14443-3 activation by raw frames (hil/sim/air.py decodes them) -----------------
+    def uid_on_air(self):
+        """The cascade levels as the card sends them in anticollision: [UID CLn + BCC], 5 bytes
+        each. A clone sends its block 0 as it is (a wrong BCC there goes on air: readers then
+        refuse the card); a genuine card's UID is fixed."""
+        uid = bytes(self.uid)
+        if len(uid) == 4:
+            if self.magic is not None:
+                return [bytes(self.blocks[0][0:5])]
+            return [uid + bytes((blocks.bcc(uid),))]
+        cl1 = bytes((0x88,)) + uid[0:3]
+        cl2 = uid[3:7]
+        return [cl1 + bytes((blocks.bcc(cl1),)), cl2 + bytes((blocks.bcc(cl2),))]
+
+    def request(self, wakeup):
+        """REQA (wakeup False) / WUPA: the ATQA when the card answers, else CardTimeout. A REQA
+        does not wake a halted card; in READY / ACTIVE the request is an unexpected command and
+        the card falls back to IDLE (HALT if it came from HALT) without answering (ISO 14443-3)."""
+        self._begin()
+        if self.state == IDLE or (wakeup and self.state == HALTED):
+            self._from_halt = self.state == HALTED
+            self.state = READY
+            self.cascade = 1
+            self._reset_session()
+            return self.atqa
+        self.unexpected()
+        raise CardTimeout("card is %s" % self.state)
+
+    def unexpected(self):
+        """A frame the card does not expect in READY / ACTIVE: back to IDLE (or HALT), silently."""
+        if self.state in (READY, ACTIVE, AUTHENTICATED, BACKDOOR):
+            self.state = HALTED if self._from_halt else IDLE
+            self._reset_session()
+
+    def anticollision(self, level):
+        """SEL n + NVB 20: the 5 bytes of cascade level `level`, in READY at that level."""
+        self._begin()
+        levels = self.uid_on_air()
+        if self.state != READY or self.cascade != level or level > len(levels):
+            self.unexpected()
+            raise CardTimeout("no anticollision answer at level %d (%s)" % (level, self.state))
+        return levels[level - 1]
+
+    def select_level(self, level, uid5):
+        """SEL n + NVB 70 + UID CLn + BCC (CRC already checked): the SAK when the bytes are this
+        card's. Last level: ACTIVE with the card's SAK; else SAK with the cascade bit, next level."""
+        self._begin()
+        levels = self.uid_on_air()
+        if self.state != READY or self.cascade != level or level > len(levels):
+            self.unexpected()
+            raise CardTimeout("select at level %d ignored (%s)" % (level, self.state))
+        if bytes(uid5) != levels[level - 1]:
+            # Another card's UID: this one keeps waiting in READY (ISO 14443-3 anticollision).
+            raise CardTimeout("select names another UID")
+        if level < len(levels):
+            self.cascade = level + 1
+            return 0x04  # SAK: UID not complete
+        self.state = ACTIVE
+        self._reset_session()
+        return self.sak
+
+    def magic_wakeup(self, step):
+        """Gen1a backdoor: step 1 = the 7-bit 0x40 (any state: the card answers from HALT), step 2
+        = 0x43 after it. Returns True (4-bit ACK) or raises CardTimeout (a genuine card, CUID and
+        FUID are silent: they do not have the backdoor)."""
+        self._begin()
+        if self.magic != GEN1A:
+            self.unexpected()
+            raise CardTimeout("no backdoor on this card")
+        if step == 1:
+            self._reset_session()
+            self._magic_step = 1
+            return True
+        if self._magic_step != 1:
+            raise CardTimeout("0x43 without 0x40 first")
+        self._reset_session()
+        self.state = BACKDOOR
+        return True
+
+    def magic_wipe(self):
+        """Gen1a 0x41 after 0x40 (nfc-mfsetuid -f): data blocks to zeros, trailers to the transport
+        trailer, block 0 kept [U: what a wipe leaves is not documented]."""
+        self._begin()
+        if self.magic != GEN1A or self._magic_step != 1:
+            self.unexpected()
+            raise CardTimeout("no backdoor wipe")
+        for b in range(1, self.geometry.block_count):
+            if geometry.is_trailer(b, self.geometry):
+                self.blocks[b][:] = TRANSPORT_TRAILER
+            else:
+                self.blocks[b][:] = bytes(BLOCK_SIZE)
+        return True
+
+    # --- what the raw-frame layer (hil/sim/air.py) asks of the card ----------------------------
+    @property
+    def transfer_buffer_valid(self):
+        """The transfer buffer holds a value: a 4-bit NAK then says "TB valid" (MF1S50yyX Table 10)."""
+        return self._tb is not None
+
+    @property
+    def backdoor_armed(self):
+        """Gen1a: the 7-bit 0x40 was acknowledged; 0x41 (wipe) or 0x43 (unlock) may follow."""
+        return self._magic_step == 1
+
+    def auth_unverified(self):
+        """The reader's answer to a raw AUTH's nonce cannot verify (no Crypto1 in the model): the
+        card stays silent and halts, as after a wrong key."""
         self.state = HALTED
         self._reset_session()
 
@@ -203,11 +325,12 @@ class ClassicCard:
 
     def unknown_command(self, cmd):
         """A command byte a MIFARE Classic card does not know: NAK (when it listens at all)."""
-        self._begin((ACTIVE, AUTHENTICATED))
+        self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         raise CardNak("unknown command 0x%02X" % cmd)
 
     # --- helpers ----------------------------------------------------------------------------
-    def _check_block(self, block):
+    def check_block(self, block):
+        """CardNak unless `block` exists on this card (what the card checks in part 1 of a command)."""
         if not 0 <= block < self.geometry.block_count:
             raise CardNak("block %d does not exist on a %s card" % (block, self.size))
 
@@ -219,8 +342,10 @@ class ClassicCard:
     def _memory_access(self, block, op):
         """Checks shared by every memory command; returns (conds, group). Order: session, sector
         of the session, format of the access bits (checked on each access, §2.7), rights."""
-        self._begin((ACTIVE, AUTHENTICATED))
-        self._check_block(block)
+        self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
+        self.check_block(block)
+        if self.state == BACKDOOR:
+            return None, None  # the Gen1a backdoor reads and writes raw memory
         if self.state != AUTHENTICATED:
             raise CardNak("not authenticated")
         sector = geometry.sector_of_block(block, self.geometry)
@@ -244,8 +369,10 @@ class ClassicCard:
         if self.faults is not None:
             data, torn = self.faults.on_write(self.blocks[block], data)
         self.blocks[block][:] = data
-        if block == 0 and self.magic:
+        if block == 0 and self.magic is not None:
             self.uid = bytes(self.blocks[0][:len(self.uid)])  # a clone answers with its block 0
+            if self.magic == FUID:
+                self.fuid_locked = True
         if torn:
             self._removed_by_fault()
             raise CardTimeout("card removed during the write")
@@ -261,7 +388,7 @@ class ClassicCard:
         """Three-pass auth. Wrong key, wrong UID or unknown block -> AuthFailed and HALT (libnfc:
         "when a MIFARE Classic AUTH fails, the tag is automatically in HALT state"). A readable
         key B still authenticates; the access check then refuses every memory access (§2.6 ¹)."""
-        self._begin((ACTIVE, AUTHENTICATED))
+        self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         if key_type != Key.A and key_type != Key.B:
             raise ValueError("key_type must be 0x60 or 0x61")
         ok = 0 <= block < self.geometry.block_count and bytes(uid4) == self.uid4
@@ -285,6 +412,8 @@ class ClassicCard:
         zeros unless the trailer condition lets the authenticated key read them (§2.4)."""
         conds, group = self._memory_access(block, None)
         data = bytearray(self.blocks[block])
+        if self.state == BACKDOOR:
+            return bytes(data)  # keys included: the backdoor reads raw memory
         if group != geometry.TRAILER_GROUP:
             if not access.allows(conds, group, Op.READ, self._auth_key):
                 raise CardNak("access conditions refuse READ of block %d" % block)
@@ -301,7 +430,10 @@ class ClassicCard:
         if len(data) != BLOCK_SIZE:
             raise CardNak("WRITE needs 16 bytes, got %d" % len(data))
         conds, group = self._memory_access(block, None)
-        if block == 0 and not self.magic:
+        if self.state == BACKDOOR:
+            self._store(block, data)
+            return
+        if block == 0 and not self._block0_writable():
             raise CardNak("block 0 is read-only")
         key = self._auth_key
         if group != geometry.TRAILER_GROUP:
@@ -320,6 +452,10 @@ class ClassicCard:
         if allowed == 0 or (allowed < 3 and self.trailer_write_policy == STRICT):
             raise CardNak("access conditions refuse this write of trailer %d" % block)
         self._store(block, new)
+
+    def _block0_writable(self):
+        """Authenticated WRITE of block 0: CUID always, FUID once, Gen1a only through its backdoor."""
+        return self.magic == CUID or (self.magic == FUID and not self.fuid_locked)
 
     def increment(self, block, operand):
         self._value_op(block, Op.INCREMENT, self._signed(operand))
@@ -341,6 +477,9 @@ class ClassicCard:
         """Value of `block` + delta into the transfer buffer. The operand is a signed 32-bit LSB
         first integer and the result wraps in two's complement [U: overflow not in the datasheets,
         reference §8.5]."""
+        if self.state == BACKDOOR:
+            self._begin()
+            raise CardNak("value operations need an authenticated session")  # [U]
         self._memory_access(block, op)
         result = self._value_of(block) + delta
         if not self.value_wraps and not blocks.VALUE_MIN <= result <= blocks.VALUE_MAX:
@@ -350,8 +489,11 @@ class ClassicCard:
     def transfer(self, block):
         """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the
         destination stay as they were (reference §2.2). The buffer stays valid afterwards [U]."""
+        if self.state == BACKDOOR:
+            self._begin()
+            raise CardNak("value operations need an authenticated session")  # [U]
         self._memory_access(block, Op.TRANSFER)
-        if block == 0 and not self.magic:
+        if block == 0 and not self._block0_writable():
             raise CardNak("block 0 is read-only")
         if self._tb is None:
             raise CardNak("transfer buffer is empty")
@@ -373,6 +515,6 @@ class ClassicCard:
         if len(data) not in sizes:
             raise ValueError("an .mfd dump is 1024 or 4096 bytes, got %d" % len(data))
         if uid_len is None:
-            uid_len = _guess_uid_len(data)
-        blocks = [bytearray(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
-        return cls(bytes(data[0:uid_len]), sizes[len(data)], magic=magic, blocks=blocks, faults=faults)
+            uid_len = blocks.uid_length(data)
+        memory = [bytearray(data[i:i + BLOCK_SIZE]) for i in range(0, len(data), BLOCK_SIZE)]
+        return cls(bytes(data[0:uid_len]), sizes[len(data)], magic=magic, blocks=memory, faults=faults)

@@ -22,16 +22,25 @@ def sim():
 @click.option("--pcsc", "use_pcsc", is_flag=True,
               help="Attach to pcscd's vpcd driver as a PC/SC storage-card reader; prints `pcsc <reader>`.")
 @click.option("--vpcd-port", type=int, default=None, help="vpcd slot port (35963 = 'Virtual PCD 00 00').")
-@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
-              help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID). Repeatable; the first is "
-                   "in the field. Default: one 1K transport card 1k:deadbeef (keys FF x 6).")
+@click.option("--persona", type=click.Choice(["storage", "acr122u"]), default="storage", show_default=True,
+              help="What the PC/SC reader answers: `storage` = PC/SC part 3 storage-card APDUs (FF CA, FF 82, "
+                   "FF 86, FF B0, ...); `acr122u` = those plus the ACS ACR122U pseudo-APDUs (FF 00 00 00 direct "
+                   "transmit to its PN532, FF 00 48 firmware, FF 00 40 LEDs) for libnfc's acr122_pcsc driver: "
+                   "LIBNFC_DEFAULT_DEVICE='acr122_pcsc:<reader name printed>'.")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:KIND] | NAME=FILE",
+              help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID); KIND a clone card: gen1a "
+                   "(backdoor 0x40/0x43), cuid (block 0 writable; alias gen2, magic) or fuid (block 0 "
+                   "writable once). Or NAME=FILE: a dump in any format `icpurse dump convert` reads "
+                   "(raw .mfd/.bin, Proxmark .eml/.json, Flipper .nfc, MIFARE Classic Tool), optionally "
+                   "FILE:KIND. Repeatable; the first is in the field. Default: one 1K transport card "
+                   "1k:deadbeef (keys FF x 6).")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False),
               help="Keep card dumps (<uid>.mfd, raw .mfd) here: loaded at start, written after each change.")
 @click.option("--control", "control_path", type=click.Path(dir_okay=False),
               help="UNIX socket for present/remove/swap/status commands (default: a temp path); "
                    "prints `control <path>`.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
-def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, verbose):
+def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control_path, verbose):
     """Serve the virtual rig until interrupted (SIGINT / SIGTERM).
 
     The first stdout line is `pn532 <pty path>` with --pty; then `pcsc <reader name>` with --pcsc
@@ -43,6 +52,7 @@ def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, ve
         raise click.UsageError("choose at least one way in: --pty and/or --pcsc")
     try:
         specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        _warn_filled(specs)
         log = (lambda text: click.echo(text, err=True)) if verbose else None
         rig = Rig(specs, state_dir=state_dir, log=log)
     except ValueError as exc:
@@ -59,7 +69,7 @@ def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, ve
         if use_pty:
             _line("pn532 " + rig.open_pty(link=link))
         if use_pcsc:
-            _line("pcsc " + rig.open_pcsc(port=vpcd_port))
+            _line("pcsc " + rig.open_pcsc(port=vpcd_port, persona=persona))
         _line("control " + rig.open_control(control_path))
         rig.save_dumps()
         rig.serve()
@@ -76,8 +86,9 @@ def serve(use_pty, link, use_pcsc, vpcd_port, cards, state_dir, control_path, ve
 @click.option("--pty", "use_pty", is_flag=True, required=True,
               help="Serve the reader's USB link on a pseudo-terminal; prints `reader <path>` first.")
 @click.option("--link", type=click.Path(dir_okay=False), help="Also make this symlink to the pty slave.")
-@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:magic]",
-              help="A card for the deck (as for `sim serve`); the first is in the field.")
+@click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:KIND] | NAME=FILE[:KIND]",
+              help="A card for the deck (as for `sim serve`, dump files in any format too); the first is in "
+                   "the field.")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False),
               help="Keep the reader's flash (journal, settings), its NVS (keys) and the card dumps here "
                    "between runs (default: a temporary folder, forgotten on exit).")
@@ -98,6 +109,7 @@ def reader(use_pty, link, cards, state_dir, control_path, verbose):
     state_dir = state_dir or tempfile.mkdtemp(prefix="icpurse-reader-")
     try:
         specs = [CardSpec(text, i) for i, text in enumerate(cards)]
+        _warn_filled(specs)
         log = (lambda text: click.echo(text, err=True)) if verbose else None
         rig = Rig(specs, state_dir=os.path.join(state_dir, "cards"), log=log)
     except ValueError as exc:
@@ -141,6 +153,13 @@ def control(path, words):
     click.echo(json.dumps(answer))  # one line: the control socket's own answer, as scripts read it
     if not answer.get("ok"):
         click.get_current_context().exit(Exit.FAILED)
+
+
+def _warn_filled(specs):
+    for spec in specs:
+        if getattr(spec, "filled", 0):
+            click.echo("warning: card %s: %d unknown byte(s) of %s filled (data 00, trailer parts with the "
+                       "transport keys and access bits)" % (spec.name, spec.filled, spec.file), err=True)
 
 
 def _line(text):

@@ -4,8 +4,9 @@ Pure APDU logic, no sockets: `StorageCardPersona.transmit(apdu) -> rapdu` drives
 sits in the deck's field, the way an ACS reader's firmware drives the card through its PN532.
 `hil/sim/vpcd.py` carries these APDUs to and from pcscd.
 
-Facts: pn532-mifare.md §3 (APDUs, status words, ATRs). Where the ACS manuals are silent (marked [U] in
-the reference) the choices are documented in docs/simulator.md and next to the code below.
+Facts: the ACS ACR122U / ACR1252U API manuals and PC/SC part 3 (APDUs, status words, ATRs), as
+docs/simulator.md lists them. Where the manuals are silent (marked [U] there) the choices are
+documented in docs/simulator.md and next to the code below.
 CPython only.
 """
 from icpurse.host import codec

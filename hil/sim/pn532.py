@@ -6,9 +6,13 @@ Behaviour where the reference is uncertain [U] is marked here and listed in docs
 Every exchange advances the VirtualClock; nothing sleeps.
 """
 from icpurse.host import codec
+from icpurse.hil.sim import air
 from icpurse.hil.sim import card as _card
+from icpurse.hil.sim import ciu as _ciu
 from icpurse.hil.sim.clock import SELECT, VirtualClock
 from icpurse.hil.sim.deck import PRESENT
+from icpurse.protocol import iso14443a as iso
+from icpurse.protocol.mifare import blocks
 
 # PN532 C106 starts in LowVbat, left by SAMConfiguration (AN10609_3). Whether other commands work
 # in LowVbat is [U]; nfcpy sends GetFirmwareVersion first and it works, so all are accepted.
@@ -23,6 +27,12 @@ _ACK = codec.FRAME_ACK
 _ERROR = codec.FRAME_ERROR
 _START = b"\x00\xff"
 _PENDING = None  # handler result: no response yet (InListPassiveTarget waiting for a card)
+
+# InAutoPoll target types (libnfc pn53x_target_type): 0x00 generic passive 106 kbps, 0x10 MIFARE,
+# 0x20 ISO 14443-4A. Only type A at 106 kbps exists in this rig.
+_APT_GENERIC_106 = 0x00
+_APT_MIFARE = 0x10
+_APT_ISO14443_4A = 0x20
 
 # RFConfiguration CfgItem -> length of its data (§1.10; the analog settings are accepted and
 # ignored: there is no analog front end here).
@@ -75,10 +85,11 @@ class PN532:
         self.timeline = False
         self._busy_until = 0
         self._last_response = None  # for NACK
-        self._pending = None  # (MaxTg, BrTy, InitiatorData) of a waiting InListPassiveTarget
+        self._pending = None  # (MaxTg, BrTy, InitiatorData) of a waiting InListPassiveTarget, or
+        # ("autopoll", types) of a waiting InAutoPoll
         self._pending_baud = 0
         self._wake_sources = 0
-        self.registers = {}  # ReadRegister / WriteRegister file, default 0
+        self.ciu = _ciu.Ciu()  # ReadRegister / WriteRegister; the CIU bits raw frames use
         self.parameters = 0  # SetParameters flags
         self.sam_mode = codec.SAM_NORMAL
         self.field_on = False
@@ -106,6 +117,7 @@ class PN532:
             codec.CMD_IN_SELECT: self._in_select,
             codec.CMD_IN_DESELECT: self._in_deselect,
             codec.CMD_IN_RELEASE: self._in_release,
+            codec.CMD_IN_AUTO_POLL: self._in_auto_poll,
         }
         deck.add_listener(self._on_deck)
 
@@ -325,14 +337,14 @@ class PN532:
             raise PN532SyntaxError("ReadRegister takes 16-bit addresses")
         out = bytearray()
         for i in range(0, len(p), 2):
-            out.append(self.registers.get((p[i] << 8) | p[i + 1], 0))
+            out.append(self.ciu.read((p[i] << 8) | p[i + 1]))
         return out
 
     def _write_register(self, p, may_pend):
         if not p or len(p) % 3:
             raise PN532SyntaxError("WriteRegister takes (address, value) triples")
         for i in range(0, len(p), 3):
-            self.registers[(p[i] << 8) | p[i + 1]] = p[i + 2]
+            self.ciu.write((p[i] << 8) | p[i + 1], p[i + 2])
         return b""
 
     def _set_serial_baud_rate(self, p, may_pend):
@@ -430,6 +442,15 @@ class PN532:
         return out
 
     def _select(self, c):
+        self.ciu.set_crypto1(False)
+        on_air = getattr(c, "uid_on_air", None)
+        if on_air is not None:
+            for cl in on_air():
+                if blocks.bcc(cl[0:4]) != cl[4]:
+                    # A clone whose block 0 has a wrong BCC: the chip drops it in anticollision
+                    # (status 0x23 for raw frames), so it is never listed.
+                    self.clock.card_op(SELECT, len(c.uid))
+                    return False
         try:
             c.select()
         except _card.CardTimeout:
@@ -441,11 +462,16 @@ class PN532:
     def _on_deck(self, event, name, c):
         if event != PRESENT or self._pending is None or not self.field_on:
             return
-        max_tg, brty, initiator_data = self._pending
-        found = self._list(max_tg, brty, initiator_data)
+        if self._pending[0] == "autopoll":
+            found = self._autopoll(self._pending[1])
+            cmd = codec.CMD_IN_AUTO_POLL
+        else:
+            max_tg, brty, initiator_data = self._pending
+            found = self._list(max_tg, brty, initiator_data)
+            cmd = codec.CMD_IN_LIST_PASSIVE_TARGET
         if found is not None:
             self._pending = None
-            self._respond(build_frame(bytes((codec.CMD_IN_LIST_PASSIVE_TARGET + 1,)) + found))
+            self._respond(build_frame(bytes((cmd + 1,)) + found))
 
     def _target(self, tg):
         """Index of a listed target, or -1."""
@@ -545,8 +571,14 @@ class PN532:
             return codec.ST_TIMEOUT, b""
         except _card.CardError as e:
             self.clock.card_op(op)
+            if op == codec.MF_AUTH_A or op == codec.MF_AUTH_B:
+                self.ciu.set_crypto1(False)
             return e.status, b""
         self.clock.card_op(op)
+        if op == codec.MF_AUTH_A or op == codec.MF_AUTH_B:
+            # The chip leaves its Crypto1 unit on after an authentication (libnfc clears
+            # MFCrypto1On before raw work for that reason) [U].
+            self.ciu.set_crypto1(True)
         return codec.ST_OK, data
 
     def _card_command(self, c, op, blk, cmd):
@@ -589,22 +621,111 @@ class PN532:
             c.unknown_command(cmd[0])  # timeout if the card is not listening, else NAK
 
     def _in_communicate_thru(self, p, may_pend):
-        """Raw frames, no Crypto1. Modelled: HLTA (50 00) halts the active card; any other frame
-        gets no answer, and an authenticated card loses its session (the unencrypted frame breaks
-        the Crypto1 stream). Both report 0x01 timeout, as a PICC that does not answer."""
+        """A raw frame through the CIU (docs/simulator.md, "Raw frames"): TxLastBits, TxCRCEn and
+        ParityDisable shape what goes on air; every card in the field hears it; RxCRCEn,
+        ParityDisable and RxLastBits shape what comes back. Status 0x01 when no card answers,
+        0x02 when the answer fails the CRC check (a 4-bit ACK with RxCRCEn on does), 0x06 when
+        cards answer differently."""
         if not p:
             raise PN532SyntaxError("InCommunicateThru needs data")
-        if self._active >= 0:
-            c = self._targets[self._active]
-            if len(p) == 2 and p[0] == codec.MF_HALT and p[1] == 0x00:
-                try:
-                    c.halt()  # the chip does not interpret raw frames: Tg stays "active"
-                except _card.CardError:
-                    pass
-            else:
-                c.deactivate()
-        self.clock.card_timeout(timeout_us(self.nondep_timeout))
-        return self._status(codec.ST_TIMEOUT)
+        self.field_on = True  # [U] the chip switches its field on for a raw exchange
+        frame = self._air_frame(bytes(p))
+        answers = []
+        if frame is not None:
+            data, nbits = frame
+            for c in self.deck.field():
+                if getattr(c, "request", None) is None:
+                    continue  # cards of othercards.py do not take raw frames [U]
+                a = air.card_answer(c, data, nbits, self.ciu.crypto1_on and c.state == _card.AUTHENTICATED)
+                if a is not None:
+                    answers.append(a)
+        self.ciu.set_rx_last_bits(0)
+        if not answers:
+            self.clock.card_timeout(timeout_us(self.nondep_timeout))
+            return self._status(codec.ST_TIMEOUT)
+        self.clock.card_op(codec.MF_READ)  # [U] one exchange costs a READ's typical time
+        for a in answers[1:]:
+            if a != answers[0]:
+                return self._status(codec.ST_COLLISION)
+        data, nbits = answers[0]
+        if self.ciu.rx_crc:
+            if nbits % 8 or len(data) < 3 or not iso.crc_ok(data):
+                return self._status(codec.ST_CRC)
+            data, nbits = data[:-2], nbits - 16
+        if self.ciu.parity_disabled and nbits > 8:
+            data, nbits = iso.wrap_parity(data[:nbits // 8])
+        self.ciu.set_rx_last_bits(nbits % 8)
+        return self._status(codec.ST_OK) + data
+
+    def _air_frame(self, p):
+        """Host bytes -> (bytes on air, number of bits), or None when the CIU sends nothing the
+        card can take (a parity-framed stream whose length is not whole bytes + parity)."""
+        last = self.ciu.tx_last_bits
+        nbits = (len(p) - 1) * 8 + (last or 8)
+        if self.ciu.parity_disabled and nbits > 8:
+            if nbits % 9:
+                return None  # the card sees a broken last byte: no answer
+            data, pars = iso.unwrap_parity(p, nbits)
+            for i in range(len(data)):
+                if pars[i] != iso.odd_parity(data[i]):
+                    return None  # a parity error: the card ignores the frame [U: no NAK]
+            nbits = len(data) * 8
+        else:
+            data = p
+        if nbits % 8:
+            return bytes(data[:1]) if nbits < 8 else bytes(data), nbits
+        data = bytes(data)
+        if self.ciu.tx_crc:
+            data += iso.crc_a(data)
+            nbits += 16
+        return data, nbits
+
+    # --- InAutoPoll ---------------------------------------------------------------------------
+    def _in_auto_poll(self, p, may_pend):
+        """InAutoPoll PollNr Period Type1..TypeN: poll for type A cards; answers NbTg, then per
+        target Type, length, target data as InListPassiveTarget gives them (libnfc decodes them
+        so). PollNr 0xFF polls until a card comes (answered when one is presented, or aborted by
+        the host); finite polls answer NbTg 0 at once when the field is empty (polling time is not
+        modelled)."""
+        if len(p) < 3 or p[1] == 0 or len(p) > 2 + 15:
+            raise PN532SyntaxError("InAutoPoll takes PollNr, Period 1..15, 1..15 target types")
+        self._targets = []
+        self._active = -1
+        self.field_on = True
+        types = bytes(p[2:])
+        found = self._autopoll(types)
+        if found is None:
+            if may_pend and p[0] == 0xFF:
+                self._pending = ("autopoll", types)
+                return _PENDING
+            return b"\x00"
+        return found
+
+    def _autopoll(self, types):
+        def kind_of(sak):
+            if sak & codec.TG_SAK_ISO14443_4:
+                if _APT_ISO14443_4A in types:
+                    return _APT_ISO14443_4A
+            if _APT_MIFARE in types:
+                return _APT_MIFARE
+            if _APT_GENERIC_106 in types:
+                return _APT_MIFARE if not sak & codec.TG_SAK_ISO14443_4 else _APT_ISO14443_4A
+            return None
+
+        if not [c for c in self.deck.field() if kind_of(c.sak) is not None]:
+            return None
+        listed = self._list(2, codec.TG_BRTY_106A, b"")
+        if listed is None:
+            return None
+        out = bytearray((listed[0],))
+        pos = 1
+        for i in range(listed[0]):
+            uid_len = listed[pos + 4]
+            data = listed[pos:pos + 5 + uid_len]
+            pos += 5 + uid_len
+            kind = kind_of(data[3])
+            out += bytes((kind if kind is not None else _APT_MIFARE, len(data))) + data
+        return out
 
 
 class PN532I2C:

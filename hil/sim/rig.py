@@ -21,6 +21,9 @@ from icpurse.hil.sim.faults import Faults
 from icpurse.hil.sim.pn532 import PN532 as SimPN532
 
 
+FAST_BAUD = 921600  # the PN532 HSU rate the reader firmware switches to after start-up (firmware/main.py)
+
+
 class LinkRefused(Exception):
     """An ERROR frame from the reader: code, detail (purse refusal or PN532 status), message."""
 

@@ -30,22 +30,30 @@ FAULTS = {
 }
 
 
+MAGIC_SPECS = {"magic": "cuid", "cuid": "cuid", "gen2": "cuid", "gen1a": "gen1a", "fuid": "fuid"}
+
+
 class CardSpec:
-    """`[NAME=]SIZE:UIDHEX[:magic]`, SIZE one of 1k, 4k, 1k7, 4k7 (7-byte UID)."""
+    """`[NAME=]SIZE:UIDHEX[:KIND]`, SIZE one of 1k, 4k, 1k7, 4k7 (7-byte UID), KIND a clone card:
+    gen1a, cuid (alias gen2, and the historical `magic`), fuid."""
 
     def __init__(self, text, index=0):
         self.text = text
+        self.file = None
         name = None
         if "=" in text:
             name, text = text.split("=", 1)
+        if name is not None and self._file_spec(name, text):
+            return
         parts = text.split(":")
         size = parts[0].lower()
         if size not in SIZES:
             raise ValueError("card size %r: expected one of %s" % (parts[0], ", ".join(SIZES)))
         self.size, uid_len = SIZES[size]
-        self.magic = len(parts) > 2 and parts[2].lower() == "magic"
+        self.magic = MAGIC_SPECS.get(parts[2].lower()) if len(parts) > 2 else None
         if len(parts) > 2 and not self.magic or len(parts) > 3:
-            raise ValueError("card %r: expected [NAME=]SIZE:UIDHEX[:magic]" % self.text)
+            raise ValueError("card %r: expected [NAME=]SIZE:UIDHEX[:KIND], KIND one of %s" % (
+                self.text, ", ".join(sorted(MAGIC_SPECS))))
         if len(parts) > 1 and parts[1]:
             try:
                 self.uid = bytes.fromhex(parts[1])
@@ -58,6 +66,26 @@ class CardSpec:
             raise ValueError("card %r: a %s card has a %d-byte UID, got %d bytes" % (
                 self.text, size, uid_len, len(self.uid)))
         self.name = name or self.uid.hex()
+
+    def _file_spec(self, name, text):
+        """NAME=FILE[:KIND]: a card from a dump file in any format hil/sim/dumps.py reads."""
+        path, kind = text, None
+        head, sep, tail = text.rpartition(":")
+        if sep and tail.lower() in MAGIC_SPECS and os.path.isfile(head):
+            path, kind = head, MAGIC_SPECS[tail.lower()]
+        if not os.path.isfile(path):
+            if os.sep in path or "." in os.path.basename(path):
+                raise ValueError("card %r: no file %s" % (self.text, path))
+            return False
+        from icpurse.hil.sim import dumps
+
+        self.file = path
+        self.magic = kind
+        self.card, self.filled = dumps.load_with_report(path, magic=kind)
+        self.size = self.card.size
+        self.uid = bytes(self.card.uid)
+        self.name = name
+        return True
 
 
 class Rig:
@@ -90,11 +118,32 @@ class Rig:
     def dump_path(self, card):
         return os.path.join(self.state_dir, bytes(card.uid).hex() + ".mfd")
 
+    STATE_EXTENSIONS = (".mfd", ".bin", ".nfc", ".json", ".eml", ".mct")
+
+    def _state_file(self, card):
+        """The card's dump in --state: <uid>.mfd, else <uid> in another dump format, else None."""
+        base = os.path.join(self.state_dir, bytes(card.uid).hex())
+        for ext in self.STATE_EXTENSIONS:
+            if os.path.exists(base + ext):
+                return base + ext
+        return None
+
     def _make_card(self, spec):
-        card = ClassicCard(spec.uid, size=spec.size, magic=spec.magic)
+        if spec.file is not None:
+            card = spec.card
+        else:
+            card = ClassicCard(spec.uid, size=spec.size, magic=spec.magic)
         if self.state_dir:
-            path = self.dump_path(card)
-            if os.path.exists(path):
+            path = self._state_file(card)
+            if path is not None and not path.endswith(".mfd"):
+                from icpurse.hil.sim import dumps
+
+                card = dumps.load(path, magic=spec.magic, uid_len=len(spec.uid))
+                if card.size != spec.size or bytes(card.uid) != spec.uid:
+                    raise ValueError("%s holds a %s card with UID %s, not %s %s: move the file away or name that "
+                                     "card in --card" % (path, card.size, bytes(card.uid).hex(), spec.size,
+                                                         spec.uid.hex()))
+            elif path is not None:
                 with open(path, "rb") as f:
                     data = f.read()
                 if len(data) != DUMP_BYTES[spec.size]:
@@ -146,20 +195,29 @@ class Rig:
         """The virtual ESP32 store reader (the real firmware on this rig's deck) on a pty."""
         from icpurse.hil.sim.pty import PtyLink
         from icpurse.hil.sim.vreader import FileNvs, ReaderEndpoint
-        from icpurse.hil.sim.rig import VirtualReader
+        from icpurse.hil.sim.rig import FAST_BAUD, VirtualReader
 
         os.makedirs(reader_dir, exist_ok=True)
         self.reader = VirtualReader(reader_dir, deck=self.deck, vclock=self.clock,
-                                    nvs=FileNvs(os.path.join(reader_dir, "nvs.json")))
+                                    nvs=FileNvs(os.path.join(reader_dir, "nvs.json")), baud=FAST_BAUD)
         self.pty = PtyLink(ReaderEndpoint(self.reader), link=link, on_activity=self.save_dumps, log=self.log)
         return self.pty.path
 
-    def open_pcsc(self, port=None):
+    def open_pcsc(self, port=None, persona="storage"):
+        """Attach to vpcd as a PC/SC reader: `storage` (PC/SC part 3 storage-card APDUs only) or
+        `acr122u` (those + the ACR122U pseudo-APDUs: direct transmit to a PN532, firmware, LEDs)."""
         from icpurse.hil.sim.pcsc import StorageCardPersona
         from icpurse.hil.sim.vpcd import DEFAULT_PORT, VpcdClient, reader_name
 
         port = DEFAULT_PORT if port is None else port
-        self.persona = StorageCardPersona(self.deck, clock=self.clock)
+        if persona == "acr122u":
+            from icpurse.hil.sim.acr122u import Acr122uPersona
+
+            self.persona = Acr122uPersona(self.deck, clock=self.clock, faults=self.faults)
+        elif persona == "storage":
+            self.persona = StorageCardPersona(self.deck, clock=self.clock)
+        else:
+            raise ValueError("PC/SC persona %r: expected storage or acr122u" % (persona,))
         self.vpcd = VpcdClient(self.persona, port=port, on_activity=self.save_dumps, log=self.log)
         return reader_name(port)
 
@@ -190,8 +248,9 @@ class Rig:
 
     def _card_info(self, name):
         card = self.cards[name]
-        return {"name": name, "uid": bytes(card.uid).hex(), "size": card.size,
-                "magic": bool(getattr(card, "magic", False)), "in_field": card is self.deck.in_field}
+        kind = getattr(card, "magic", None)
+        return {"name": name, "uid": bytes(card.uid).hex(), "size": card.size, "magic": bool(kind),
+                "kind": kind or "genuine", "in_field": card is self.deck.in_field}
 
     def _known(self, name):
         if name not in self.cards:

@@ -1,5 +1,5 @@
 """Carry the PC/SC persona to pcscd: a client of vsmartcard's `vpcd` reader driver (written from the
-protocol description in pn532-mifare.md §6, no vsmartcard code).
+protocol as docs/simulator.md "The three ways in" describes it, no vsmartcard code).
 
 Wire protocol: every message is a 2-byte big-endian length + payload. A 1-byte payload is a control
 code — 00 power off, 01 power on, 02 reset (no answer), 04 get ATR (answered with the ATR). Anything
@@ -25,6 +25,7 @@ RETRY_S = 0.2  # reconnect pace while vpcd (pcscd) is not there yet
 # the slot empty, pcscd never reports the removal and keeps the reader marked "no card" (seen with
 # pcscd 1.9.9 when a client disconnects in between). A real hand swap takes longer anyway.
 REMOVAL_GAP_S = 1.0
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
 def reader_name(port=DEFAULT_PORT, friendly="Virtual PCD"):
@@ -82,6 +83,11 @@ class VpcdClient:
     def on_readable(self):
         try:
             chunk = self.sock.recv(65536)
+            # vpcd writes the length prefix and the APDU as two small segments without
+            # TCP_NODELAY: with our delayed ACK, Nagle holds the second one ~40 ms per APDU.
+            # Acknowledging at once keeps an APDU round trip in the sub-millisecond range.
+            if _QUICKACK is not None:
+                self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
         except BlockingIOError:
             return
         except OSError:

@@ -10,7 +10,7 @@ import threading
 from icpurse.firmware import link
 from icpurse.firmware.hal.sim import SimNvs
 from icpurse.hil.sim.pty import PtyLink
-from icpurse.hil.sim.rig import VirtualReader
+from icpurse.hil.sim.rig import FAST_BAUD, VirtualReader
 
 
 class FileNvs(SimNvs):
@@ -70,9 +70,9 @@ class ReaderEndpoint:
 
 
 def start_reader_pty(state_dir, deck=None, vclock=None, link_path=None):
-    """A VirtualReader with its state in `state_dir`, served on a new pty by a daemon thread.
-    Returns (vreader, pty, stop_event)."""
-    vr = VirtualReader(str(state_dir), deck=deck, vclock=vclock)
+    """A VirtualReader with its state in `state_dir`, served on a new pty by a daemon thread; its
+    PN532 link at 921,600 baud as firmware/main.py sets it. Returns (vreader, pty, stop_event)."""
+    vr = VirtualReader(str(state_dir), deck=deck, vclock=vclock, baud=FAST_BAUD)
     endpoint = ReaderEndpoint(vr)
     pty = PtyLink(endpoint, link=link_path)
     stop = threading.Event()

@@ -166,6 +166,20 @@ def slot_digest(audit: CardAudit) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def highest_seen(ledger, card_number, uid):
+    """(seq, where) of the highest counter the ledger ever saw for the card — its last-seen state, the
+    committed records of collected reader journals, earlier audits and top-ups — or (None, None).
+    A card presenting a lower counter was rolled back (or is a clone)."""
+    card = ledger.cards.card(card_number)
+    seen = [(card.last_seen_seq, "ledger last seen")] if card.last_seen_seq is not None else []
+    for r in ledger.store.journal_records(uid=uid):
+        if r.state == codec.JR_COMMITTED:
+            seen.append((r.card_seq, "journal %s #%d" % (r.terminal, r.number)))
+    for o in ledger.store.card_observations(card_number):
+        seen.append((o.seq, "%s %s" % (o.source, o.ref)))
+    return max(seen, default=(None, None))
+
+
 def check_against_ledger(audit: CardAudit, ledger, record=True) -> CardAudit:
     """Compare with the ledger: counter regression against the highest sequence seen before (the
     ledger's last-seen, journals, observations), a balance the ledger cannot explain, blacklisting.
@@ -179,13 +193,7 @@ def check_against_ledger(audit: CardAudit, ledger, record=True) -> CardAudit:
     if audit.card_number is not None and audit.card_number != number:
         audit.anomalies.append(Anomaly("unknown_card", "card says number %s, the ledger has %s for UID %s" % (
             audit.card_number, number, audit.uid), "critical"))
-    seen = [(card.last_seen_seq, "ledger last seen")] if card.last_seen_seq is not None else []
-    for r in ledger.store.journal_records(uid=audit.uid):
-        if r.state == codec.JR_COMMITTED:
-            seen.append((r.card_seq, "journal %s #%d" % (r.terminal, r.number)))
-    for o in ledger.store.card_observations(number):
-        seen.append((o.seq, "%s %s" % (o.source, o.ref)))
-    top = max(seen, default=(None, None))
+    top = highest_seen(ledger, number, audit.uid)
     ledger_balance = ledger.books.outstanding_balance(number)
     audit.ledger = {"card_number": number, "state": card.state, "last_seen_seq": top[0], "last_seen_by": top[1],
                     "ledger_balance": ledger_balance, "blacklisted": ledger.blacklist.is_blacklisted(number)}

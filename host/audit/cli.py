@@ -23,8 +23,8 @@ def _keyring(session, keys_path):
 
     if keys_path:
         return exports.load_export(keys_path, transport_passphrase()).to_keyring()
-    if session.domain(required=False) is None:
-        raise Failure("give the workstation's --keystore or a reader's --keys export")
+    if session.key_material() is None:
+        raise Failure("give the workstation's key set (--keystore) or a reader's --keys export")
     return session.keyring()
 
 
@@ -33,14 +33,25 @@ def _keyring(session, keys_path):
               help="a reader's key export instead of the keystore (transport passphrase)")
 @click.option("--no-ledger", is_flag=True, help="only the card: do not compare with (or record in) the ledger")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="seconds to wait for a card")
-@uses(db=True, keystore=True, reader=True, json=True,
-      reader_help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]")
-def card(session, keys_path, no_ledger, timeout, as_json):
-    """Read a card, verify every MAC, show balance, log and anomalies."""
+@click.option("--dump", "dump_path", type=click.Path(dir_okay=False),
+              help="audit a dump file instead of a card on a reader (raw .mfd/.bin, Proxmark .eml/.json, "
+                   "Flipper .nfc, MIFARE Classic Tool; format detected): keys are checked against its trailers")
+@uses(db=True, keystore=True, reader=True, operator=True, json=True,
+      reader_help="pcsc[:NAME] | serial:PORT (an issuance reader) | sim[:DIR]",
+      operator_help="the operator recording the reading (not needed with --no-ledger)")
+def card(session, keys_path, no_ledger, timeout, dump_path, as_json):
+    """Read a card (or a dump file with --dump), verify every MAC, show balance, log and anomalies.
+    Compared with and recorded in the ledger by a signed-in operator, unless --no-ledger."""
     from icpurse.host.audit.card import check_against_ledger, inspect_card, report_anomalies
 
+    if dump_path and _given(click.get_current_context(), "reader"):
+        raise Failure("give --reader or --dump, not both", Exit.USAGE)
+    if dump_path:
+        tag = _dump_tag(dump_path)  # a malformed file is refused before anything else is asked
+    if not no_ledger:
+        session.sign_in()
     ring = _keyring(session, keys_path)
-    result = inspect_card(session.card(timeout), ring)
+    result = inspect_card(tag if dump_path else session.card(timeout), ring)
     reported = []
     if not no_ledger:
         ledger = session.ledger()
@@ -53,6 +64,20 @@ def card(session, keys_path, no_ledger, timeout, as_json):
     if result.critical:
         raise Failure("card %s: %d critical anomal%s" % (result.card_number, len(result.critical),
                                                           "y" if len(result.critical) == 1 else "ies"), Exit.INTEGRITY)
+
+
+def _given(ctx, name):
+    """True when option `name` came from the command line (not its environment variable or default)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
+
+
+def _dump_tag(path):
+    """A read-only Tag over a dump file (host/dumps); a file that is not a dump is a DumpError (exit 2,
+    its message says which line or byte)."""
+    from icpurse.host.dumps import load
+    from icpurse.host.dumps.tag import DumpTag
+
+    return DumpTag(load(path))
 
 
 def _print_card(a, reported):
@@ -89,14 +114,14 @@ def _print_card(a, reported):
 @click.argument("number")
 @uses(db=True, keystore="required", json=True)
 def terminal_cmd(session, number, as_json):
-    """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits."""
+    """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits (a collector key set)."""
     from icpurse.host.audit.terminal import audit_terminal
     from icpurse.host.terminals import journal_records as jv
 
-    domain = session.domain()
+    collector = session.keys("collector")
     ledger = session.ledger()
     ledger.store.terminal(number)
-    out = audit_terminal(ledger, number, jv.journal_keys(domain, int(number)))
+    out = audit_terminal(ledger, number, jv.journal_keys(collector, int(number)))
     if as_json:
         emit_json(out.as_dict(), sort_keys=True)
     else:
@@ -110,21 +135,88 @@ def terminal_cmd(session, number, as_json):
 
 @audit.group("log")
 def log_group():
-    """The ledger's operator audit log (hash-chained)."""
+    """The ledger's operator audit log: keyed, hash-chained, sealing the books (needs the audit key of
+    a key set: --keystore)."""
+
+
+def head_doc(ledger):
+    """{"entries": N, "head": hex}: the anchor to record outside the ledger (paper, e-mail, ...)."""
+    seq, head = ledger.audit.audit_head()
+    return {"entries": seq, "head": head}
+
+
+@log_group.command("head")
+@uses(db=True, json=True)
+def log_head(session, as_json):
+    """The log's head: its number of entries and the newest entry's hash. Record it outside the ledger
+    (the day close and the daily report print it too); `audit log verify --expect-head` then finds a
+    log cut short or rewritten since."""
+    doc = head_doc(session.ledger())
+    if as_json:
+        emit_json(doc)
+    else:
+        click.echo("%d entries, head %s" % (doc["entries"], doc["head"]))
 
 
 @log_group.command("verify")
-@uses(db=True, json=True)
-def log_verify(session, as_json):
-    """Verify the whole operator log; exit 5 naming the first bad entry."""
+@click.option("--expect-head", metavar="HEX", default=None,
+              help="a head recorded earlier (`audit log head`): fail unless the log still extends it")
+@uses(db=True, keystore=True, json=True)
+def log_verify(session, expect_head, as_json):
+    """Verify the whole log: every entry's keyed hash and link, every booking sealed by its entry and
+    unchanged since, and (--expect-head) that nothing after a recorded head was cut or rewritten.
+    Exit 5 naming the first bad entry."""
+    if expect_head is not None and not _is_hex(expect_head):
+        raise click.BadParameter("a head is 64 hex digits (from `icpurse audit log head`)", param_hint="--expect-head")
     ledger = session.ledger()
-    broken = ledger.audit.verify_audit_log()
-    seq, head = ledger.audit.audit_head()
+    if not ledger.can_record:
+        raise Failure("verifying the audit log needs the audit key: give --keystore (a workstation or collector "
+                      "key set)")
+    broken = ledger.audit.verify_audit_log(expect_head)
+    doc = dict(head_doc(ledger), ok=broken is None, expect_head=expect_head,
+               first_bad=None if broken is None else {"seq": broken.seq, "reason": broken.reason})
     if as_json:
-        emit_json({"ok": broken is None, "entries": seq, "head": head,
-                   "first_bad": None if broken is None else {"seq": broken.seq, "reason": broken.reason}},
-                  sort_keys=True)
+        emit_json(doc, sort_keys=True)
     elif broken is None:
-        click.echo("operator log verifies: %d entries, head %s" % (seq, head))
+        click.echo("operator log verifies%s: %d entries, head %s" % (
+            " and extends %s" % expect_head if expect_head else "", doc["entries"], doc["head"]))
     if broken is not None:
         raise Failure(str(broken), Exit.INTEGRITY)
+
+
+def _is_hex(text):
+    try:
+        return len(bytes.fromhex(text)) == 32
+    except ValueError:
+        return False
+
+
+@log_group.command("show")
+@click.option("--operator", "who", metavar="NAME", help="only this operator's entries")
+@click.option("--card", metavar="NUMBER", help="only entries about this card")
+@click.option("--terminal", metavar="NUMBER", help="only entries about this terminal")
+@click.option("--action", metavar="ACTION", help="only this action (a trailing * matches a prefix: 'card.*')")
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="only this day (YYYY-MM-DD, the business time zone)")
+@click.option("--limit", type=click.IntRange(1), default=None, help="only the newest N entries")
+@uses(db=True, json=True)
+def log_show(session, who, card, terminal, action, day, limit, as_json):
+    """Read the log: who did what, when, to which card or terminal, with what result."""
+    import json as _json
+
+    rows = session.ledger().audit.audit_entries(card, action, operator=who, terminal=terminal,
+                                                day=day.date() if day else None, limit=limit)
+    docs = [{"seq": e.seq, "at": e.at, "operator": e.operator, "action": e.action, "card": e.card_number,
+             "terminal": e.terminal_number, "result": e.result, "details": _json.loads(e.details),
+             "hash": e.entry_hash} for e in rows]
+    if as_json:
+        emit_json({"entries": docs}, sort_keys=True)
+        return
+    table = Table(title="operator audit log (%d entries)" % len(docs))
+    for col in ("seq", "at (UTC)", "operator", "action", "card", "terminal", "result", "details"):
+        table.add_column(col, overflow="fold")
+    for d in docs:
+        table.add_row(str(d["seq"]), d["at"][:19].replace("T", " "), d["operator"] or "-", d["action"],
+                      d["card"] or "-", d["terminal"] or "-", d["result"],
+                      ", ".join("%s=%s" % kv for kv in sorted(d["details"].items()))[:120])
+    Console(width=200).print(table)

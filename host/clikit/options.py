@@ -13,6 +13,9 @@ from icpurse.host.ledger.db import ENV_VAR as DB_ENV
 from icpurse.keys.keystore import PASSPHRASE_ENV
 
 READER_ENV, KEYSTORE_ENV = "ICPURSE_READER", "ICPURSE_KEYSTORE"
+# the --keystore of a command that needs no card keys, only the audit key of a key set
+AUDIT_KEY_HELP = ("Key set (a workstation or collector export, env %s): its audit key lets this command record in "
+                  "the ledger's keyed audit log. 'demo' = the INSECURE DEMO KEYS." % KEYSTORE_ENV)
 
 
 def _into_session(attr):
@@ -73,7 +76,9 @@ def uses(db=False, keystore=False, reader=False, link=False, operator=False, jso
 
     `keystore`, `operator`: False (not taken), True (optional) or "required"; `reader`: the card
     reader's --reader; `link`: the store reader's --reader / --port; `json`: --json (`as_json`).
-    Listed in --help after the command's own options: reader, keystore, db, operator, json."""
+    Listed in --help after the command's own options: reader, keystore, db, operator, json.
+    `db` brings an optional --keystore along: whatever records to the ledger needs the audit key of
+    a key set (session.py)."""
     def deco(f):
         f = _session.pass_session(f)
         if json:
@@ -84,6 +89,8 @@ def uses(db=False, keystore=False, reader=False, link=False, operator=False, jso
             f = db_option(f)
         if keystore:
             f = keystore_option(required=keystore == "required")(f)
+        elif db:
+            f = keystore_option(help=AUDIT_KEY_HELP)(f)
         if reader:
             f = reader_option(help=reader_help)(f)
         if link:

@@ -2,12 +2,23 @@
 exit by the outermost command (group.py).
 
 The shared options (options.py) fill in where things are (`db`, `keystore`, `reader`, `port`,
-`operator_name`, `as_json`); a command asks for what it needs (`ledger()`, `domain()`, `keyring()`,
-`sign_in()`, `reader()`, `card()`, `link()`), in the order that suits it, and never closes them.
+`operator_name`, `as_json`); a command asks for what it needs (`ledger()`, `keys(role)`,
+`keyring()`, `sign_in()`, `reader()`, `card()`, `link()`), in the order that suits it, and never
+closes them.
+
+Keys: daily work runs on role-scoped key sets (keys/exports.py). `--keystore FILE` names the file
+holding them: a workstation, collector or reader export (transport passphrase) — or the keystore
+itself (the masters; only the key ceremonies `icpurse keys ...` need those: any other command given
+the keystore says it holds more than it needs, and uses only its own role's part). A command asks
+`keys("workstation" | "collector" | "reader")`; an export of another role is refused, saying which
+one to export. Every command that records anything needs the audit key of its key set (the ledger's
+audit chain is keyed), so `--keystore` is offered wherever `--db` is. `--keystore demo` is the
+built-in INSECURE DEMO KEYS (no file, no passphrase): each command takes its role's set of it.
 
 Secrets never come on the command line: the keystore passphrase from ICPURSE_KEYSTORE_PASSPHRASE
-or a hidden prompt, the operator's password from ICPURSE_OPERATOR_PASSWORD or a hidden prompt.
-`--keystore demo` is the built-in INSECURE DEMO KEYS set (no file, no passphrase).
+(an export's from ICPURSE_TRANSPORT_PASSPHRASE) or a hidden prompt, the operator's password from
+ICPURSE_OPERATOR_PASSWORD or a hidden prompt. On PostgreSQL the operator's password also opens the
+operator's own database login (`icpurse operator login`, docs/back-office.md).
 """
 import functools
 import os
@@ -56,6 +67,8 @@ class Session:
         self.operator_name, self.as_json = operator, as_json
         self.json_emitted = False  # a command's JSON document is out: a failure after it adds none
         self._domain = self._ledger = self._reader = self._link = self._operator = None
+        self._material = self._password = None
+        self._warned = False
 
     # --- keys --------------------------------------------------------------------------------------
 
@@ -88,48 +101,126 @@ class Session:
                 demo_banner()
         return self._domain
 
-    def workstation_keys(self):
-        """The issuance workstation's role export of the domain (every version it holds)."""
+    def key_material(self):
+        """What --keystore holds: a KeyDomain (the keystore or the demo set) or a RoleExport; None
+        without --keystore."""
+        if self._material is None and self.keystore:
+            from icpurse.keys import exports
+
+            if self.keystore == DEMO:
+                self._material = self.domain()
+            else:
+                if not os.path.exists(self.keystore):
+                    raise keystore.KeystoreError("no such keystore: %s: check --keystore / ICPURSE_KEYSTORE"
+                                                 % self.keystore)
+                content = keystore.read_envelope(self.keystore).get("content")
+                if content in exports.EXPORT_CONTENTS:
+                    try:
+                        self._material = exports.load_export(self.keystore, transport_passphrase())
+                    except keystore.WrongPassphrase:
+                        raise Failure("wrong transport passphrase (or a corrupted export): nothing was done; "
+                                      "check ICPURSE_TRANSPORT_PASSPHRASE") from None
+                    if self._material.demo:
+                        demo_banner()
+                else:
+                    self._material = self.domain()
+        return self._material
+
+    def _more_than_needed(self, what):
+        if not self._warned:
+            self._warned = True
+            click.secho("note: %s holds the issuer's master keys; this command needs only %s. Daily work runs on "
+                        "a role export (`icpurse keys export --role ...`): keep the keystore for key ceremonies."
+                        % (self.keystore, what), fg="yellow", err=True)
+
+    def keys(self, role, terminal=None):
+        """The key set of `role` ('workstation', 'collector' or 'reader' with `terminal`) from --keystore
+        (module docstring): the export itself, or that part of the keystore (said so: it holds more)."""
         from icpurse.keys import exports
 
-        return exports.workstation_keyset(self.domain())
+        material = self.key_material()
+        if material is None:
+            raise Failure("no key set: pass --keystore FILE, a %s export (or set ICPURSE_KEYSTORE); `--keystore "
+                          "demo` uses the INSECURE DEMO KEYS" % role)
+        if not isinstance(material, exports.RoleExport):
+            if self.keystore != DEMO:  # the built-in demo set: each command takes its role's part quietly
+                self._more_than_needed("the %s key set (%s)" % (role, exports.WHAT_FOR[role]))
+            return exports.keyset(material, role, terminal)
+        if material.role != role:
+            raise Failure("%s is a %s key set; this command needs the %s key set (%s): `icpurse keys export --role "
+                          "%s%s`" % (self.keystore, material.role, role, exports.WHAT_FOR[role], role,
+                                     " --terminal N" if role == "reader" else ""))
+        if role == "reader" and terminal is not None and material.terminal != terminal:
+            raise Failure("%s is the key set of terminal %08d, not %08d" % (self.keystore, material.terminal,
+                                                                            terminal))
+        return material
+
+    def workstation_keys(self):
+        """The issuance workstation's key set (every version it holds)."""
+        return self.keys("workstation")
 
     def keyring(self):
         return self.workstation_keys().to_keyring()
 
+    def audit_key(self):
+        """The audit chain's key from whatever key set --keystore holds (None without one)."""
+        from icpurse.keys import backoffice
+
+        material = self.key_material()
+        if material is None:
+            return None
+        if hasattr(material, "audit_key"):
+            return material.audit_key()
+        return backoffice.audit_key(material).material
+
     def data_key(self):
-        """The ledger data key (holder ID numbers): $ICPURSE_DATA_KEY (hex), else derived from the
-        keystore's back-office journal master of its first key version (HKDF, own label), else None."""
+        """The ledger data key (holder ID numbers): $ICPURSE_DATA_KEY (hex), else the key set's (a
+        workstation export's, or derived from the keystore: keys/backoffice.py), else None."""
         env = os.environ.get(DATA_KEY_ENV)
         if env:
             try:
                 return bytes.fromhex(env)
             except ValueError:
                 raise Failure("%s must be hex (>= 16 bytes)" % DATA_KEY_ENV) from None
-        if not self.keystore:
-            return None
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+        from icpurse.keys import backoffice
 
-        domain = self.domain()
-        master = domain.version(min(domain.versions))["journal"].material
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"icpurse ledger data key").derive(master)
+        material = self.key_material()
+        if material is None:
+            return None
+        if hasattr(material, "data_key"):
+            return material.data_key()
+        return backoffice.data_key(material).material
 
     # --- ledger and operator --------------------------------------------------------------------------
 
     def ledger(self):
+        """The ledger of --db. On PostgreSQL with --operator and a URL naming no user, it connects as
+        that operator's own login role (pgroles.login_role) with the operator's password."""
         if self._ledger is None:
-            self._ledger = open_ledger(self.db, data_key=self.data_key())
+            from icpurse.host.ledger import pgroles
+
+            password = None
+            if self.operator_name and pgroles.connects_as_operator(self.db):
+                password = self.operator_password(self.operator_name)
+            self._ledger = open_ledger(self.db, data_key=self.data_key(), audit_key=self.audit_key(),
+                                       operator=self.operator_name, password=password)
         return self._ledger
+
+    def operator_password(self, name):
+        if self._password is None:
+            self._password = os.environ.get(PASSWORD_ENV) or click.prompt(
+                "Password for %s" % name, hide_input=True, err=True)
+        return self._password
 
     def sign_in(self):
         """The operator signed in (an OperatorView): --operator (or a prompt), password from the
         environment or a hidden prompt; AuthenticationError when wrong (audited by the ledger)."""
         if self._operator is None:
             name = self.operator_name or click.prompt("Operator", err=True)
-            password = os.environ.get(PASSWORD_ENV) or click.prompt("Password for %s" % name, hide_input=True,
-                                                                    err=True)
-            self._operator = self.ledger().people.authenticate_operator(name, password)
+            self.operator_name = self.operator_name or name
+            ledger = self.ledger()
+            self._operator = ledger.people.authenticate_operator(name, self.operator_password(name))
+            ledger.acting_operator = self._operator.username  # what this invocation records is its
         return self._operator
 
     # --- card reader and store reader ---------------------------------------------------------------

@@ -27,9 +27,8 @@ def counter_options(keys=True, reader=True):
 def workstation(session):
     """The issuance workstation of the session: its ledger, keys and signed-in operator."""
     op = session.sign_in()
-    domain = session.domain()
-    return svc.Workstation(session.ledger(), session.workstation_keys().to_keysets(), domain.issuer, op.username,
-                           domain.current)
+    ws = session.keys("workstation")
+    return svc.Workstation(session.ledger(), ws.to_keysets(), ws.issuer, op.username, ws.current)
 
 
 @click.group(cls=Group)

@@ -1,8 +1,9 @@
 """Personalise a blank (transport-configuration) card into an icpurse card (layout v2; v1 still
 possible: the identity fields' layout version decides).
 
-Resumable by construction: every run first *probes* each sector of the layout (new key B, then the
-transport key A), so a card pulled at any point is recognised at the next attempt and finished.
+Resumable by construction: every run first *probes* each sector of the layout (the transport key A
+or the new key B, whichever opened the sector before first), so a card pulled at any point is
+recognised at the next attempt and finished.
 Data blocks are written before their sector's trailer and trailers last (prior art: half-keyed
 cards), so a sector that opens with its new keys already holds its data. A failed authentication
 halts the card; the tag layer re-selects it before the next try.
@@ -31,32 +32,44 @@ def _card_geometry(tag):
 
 
 def probe(tag, keys, geom, version=codec.LAYOUT_V2):
-    """{sector: 'new' | 'transport' | 'unknown'} for every sector layout `version` personalises."""
+    """{sector: 'new' | 'transport' | 'unknown'} for every sector layout `version` personalises.
+
+    Each sector is tried with the key that opened the sector before it first (the transport key
+    for the first sector), then with the other. A failed authentication halts the card and costs a
+    re-selection, so the order matters: a blank card opens every sector at the first try, a
+    personalised one after a single miss, and a half-personalised one (trailers are written in
+    sector order) after one more where its keyed part ends."""
     state = {}
+    tries = [("transport", KEY_A), ("new", KEY_B)]
     for spec in lay.sector_map(geom, version):
         block = geometry.first_block(spec.number)
         state[spec.number] = "unknown"
-        for name, key, key_type in (("new", keys.sector_key(spec.number, KEY_B), KEY_B),
-                                    ("transport", TRANSPORT_KEY, KEY_A)):
+        for i, (name, key_type) in enumerate(tries):
+            key = TRANSPORT_KEY if name == "transport" else keys.sector_key(spec.number, KEY_B)
             try:
                 tag.authenticate(block, key, key_type)
             except AuthError:
                 continue
             state[spec.number] = name
+            if i:
+                tries.reverse()  # the key that opened this sector goes first for the next one
             break
     return state
 
 
-def personalise(tag, keys, identity_fields, now, progress=None):
-    """Bring `tag` to the v1 layout for `keys` (a workstation CardKeys). Returns a summary dict.
+def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
+    """Bring `tag` to the layout of `identity_fields` (v2, or v1) for `keys` (a workstation CardKeys). Returns a summary dict.
 
     `identity_fields`: identity record fields without `mac` (codec order, key_version included).
+    `probed`: what `probe` found on this card with these keys just before, when the caller probed
+    it itself (nothing was written to the card since); otherwise the card is probed here.
     Safe to call again on the same card after any interruption."""
     uid = bytes(tag.uid)
     geom = _card_geometry(tag)
     version = identity_fields[codec.IDENTITY_LAYOUT_VERSION]
     image = card_image(keys, uid, geom, identity_fields, now)
-    state = probe(tag, keys, geom, version)
+    sectors = {spec.number for spec in lay.sector_map(geom, version)}
+    state = dict(probed) if probed is not None and set(probed) == sectors else probe(tag, keys, geom, version)
     unknown = sorted(s for s, v in state.items() if v == "unknown")
     if unknown:
         raise PersonaliseError(
@@ -93,16 +106,18 @@ def personalise(tag, keys, identity_fields, now, progress=None):
 
 
 def verify(tag, keys, image, geom=None, version=codec.LAYOUT_V2):
-    """Read every data block back with the new key B and compare with the target image."""
+    """Read every data block back with the new key B and compare with the target image (a sector's
+    data blocks with one command where the reader can: Tag.read_blocks_into)."""
     geom = geom or _card_geometry(tag)
     for spec in lay.sector_map(geom, version):
         first = geometry.first_block(spec.number)
         try:
             tag.authenticate(first, keys.sector_key(spec.number, KEY_B), KEY_B)
-            for block in range(first, geometry.trailer_block(spec.number)):
-                if block == 0:
-                    continue
-                if bytes(tag.read_block(block)) != image[block]:
+            start = max(first, 1)  # not the manufacturer block
+            count = geometry.trailer_block(spec.number) - start
+            got = tag.read_blocks_into(start, count, bytearray(count * geometry.BLOCK_SIZE))
+            for i, block in enumerate(range(start, start + count)):
+                if bytes(got[i * geometry.BLOCK_SIZE:(i + 1) * geometry.BLOCK_SIZE]) != image[block]:
                     raise PersonaliseError(
                         "block %d differs from the expected layout: the card was personalised with other "
                         "data (run `icpurse card recover`)" % block)

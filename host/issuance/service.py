@@ -252,8 +252,9 @@ class Workstation:
                 ", ".join(fmt_yuan(v) for v in prog.terms[order.kind].face_values)))
         size = check_card_type(tag, order.card)
         p = self.ledger.personalisation_records.personalisation(uid)
+        probed = None  # the probe of a first attempt, handed on so the card is not probed twice
         if p is None:
-            p = self._start(tag, uid, order, prog, size)
+            p, probed = self._start(tag, uid, order, prog, size)
             resumed = False
         else:
             if p.programme_id != order.programme_id:
@@ -268,7 +269,7 @@ class Workstation:
                 self.operator, uid, card_number=p.card_number, programme_id=p.programme_id, kind=p.kind,
                 face_value=p.face_value, key_version=p.key_version, identity=p.identity, card_time=p.card_time)
             resumed = True
-        summary = self._write(tag, p, progress)
+        summary = self._write(tag, p, progress, probed)
         outcome = "resumed" if resumed or summary["resumed"] else "personalised"
         return CardResult(uid, outcome, p.card_number, "personalised and verified", summary["sectors_written"],
                           p.attempts)
@@ -298,7 +299,7 @@ class Workstation:
                 return self.ledger.personalisation_records.start_personalisation(
                     self.operator, uid, card_number=number, programme_id=prog.id, kind=order.kind,
                     face_value=order.face_value, key_version=self.current_version, identity=identity,
-                    card_time=card_time, batch=order.batch)
+                    card_time=card_time, batch=order.batch), state
             except InvalidStateError as e:
                 if "already registered" not in str(e):
                     raise OperationRefused(str(e)) from None
@@ -306,10 +307,10 @@ class Workstation:
         raise OperationRefused("could not reserve a card number after %d tries (busy ledger?): try again"
                             % _ALLOCATION_TRIES)
 
-    def _write(self, tag, p, progress):
+    def _write(self, tag, p, progress, probed=None):
         keys = self.keyring.for_card(bytes(tag.uid), p.key_version)
         try:
-            summary = pers.personalise(tag, keys, p.identity, p.card_time, progress)
+            summary = pers.personalise(tag, keys, p.identity, p.card_time, progress, probed=probed)
             try:
                 self._verify(tag, p)
             except IntegrityProblem:

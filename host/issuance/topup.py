@@ -154,6 +154,7 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
         raise OperationRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` with this "
                                "card on the reader first. %s" % (c.number, ", ".join(_describe(t) for t in open_),
                                                                  _NOTHING))
+    refuse_rolled_back(ledger, c, operator)
     current = current_version if current_version is not None else max(keys.versions())
     now = ledger.now()
     today = cardtime.day(now)
@@ -195,6 +196,31 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
                    "card %s topped up by %s; balance %s%s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance),
                                                               rekeyed))
+
+
+def refuse_rolled_back(ledger, c, operator):
+    """Before crediting: the card's counter must not be below the highest the ledger saw for it
+    (audit.card.highest_seen). A lower one is a card written back to an older dump (or a clone): it is
+    refused — crediting it would re-seal the rolled-back state — and put on the exception list."""
+    from icpurse.host.audit.card import highest_seen
+
+    top, where = highest_seen(ledger, c.number, c.uid_hex)
+    if top is None or c.view.seq >= top:
+        return
+    try:
+        ledger.store.add_exception(
+            "topup_rollback:%s:%d:%d" % (c.number, c.view.seq, top), "rollback",
+            "card %s presented for a top-up with counter %d, below %d seen before (%s): rolled back or cloned" % (
+                c.number, c.view.seq, top, where), card_number=c.number, amount=c.view.balance,
+            evidence={"card_seq": c.view.seq, "card_balance": c.view.balance, "highest_seen": top, "where": where,
+                      "operator": operator if isinstance(operator, str) else getattr(operator, "username", None)},
+            proposal="blacklist")
+    except LedgerError:
+        pass  # the refusal below is what the counter needs
+    raise IntegrityProblem("card %s was rolled back: its counter is %d, the ledger saw %d before (%s). It is not "
+                           "credited (that would seal the old state again). %s Keep the card and call the back office: "
+                           "it is on the exception list (`icpurse reconcile exceptions`)." % (
+                               c.number, c.view.seq, top, where, _NOTHING))
 
 
 def _refused(exc):

@@ -83,8 +83,8 @@ def _show(outcomes, as_json, title):
 
 
 def _keys(session):
-    domain = session.domain()
-    return session.keyring(), domain.issuer, domain.current
+    ws = session.keys("workstation")
+    return ws.to_keyring(), ws.issuer, ws.current
 
 
 @topup.command("load", hidden=True)
@@ -191,3 +191,39 @@ def void_cmd(session, txn_id, amount_fen, yuan, card_timeout, as_json):
     _show([out], as_json, "void")
     click.get_current_context().exit(_EXIT[out.state])
 
+
+
+@topup.command("confirm-payment")
+@click.argument("txn_id", metavar="TOPUP_ID")
+@click.option("--reference", default="", help="Bank reference of the payment.")
+@counter_options(keys=False, reader=False)
+def confirm_payment_cmd(session, txn_id, reference, as_json):
+    """收款确认: finance confirms a non-cash top-up's money arrived (until then it is booked as awaiting
+    confirmation, not as received). Not by the operator who took the top-up. `topup unpaid` lists them."""
+    op = session.sign_in()
+    t = session.ledger().topup_records.confirm_topup_payment(op.username, txn_id, reference)
+    if as_json:
+        emit_json({"ok": True, "txn_id": t.txn_id, "amount": t.amount, "payment_method": t.payment_method,
+                   "confirmed_by": op.username})
+    else:
+        click.echo("payment of top-up %s (%s, %s) confirmed by %s" % (t.txn_id, fmt_yuan(t.amount), t.payment_method,
+                                                                    op.username))
+
+
+@topup.command("unpaid")
+@counter_options(keys=False, reader=False)
+def unpaid_cmd(session, as_json):
+    """Non-cash top-ups whose payment finance has not confirmed yet."""
+    session.sign_in()
+    items = session.ledger().topup_records.unpaid_topups()
+    if as_json:
+        emit_json({"ok": True, "unpaid": [{"txn_id": t.txn_id, "card_number": t.card_number, "amount": t.amount,
+                                           "payment_method": t.payment_method,
+                                           "business_date": t.business_date.isoformat()} for t in items]})
+        return
+    if not items:
+        click.echo("every non-cash top-up's payment is confirmed")
+        return
+    for t in items:
+        click.echo("%s  card %s  %s  %s  %s" % (t.txn_id, t.card_number, fmt_yuan(t.amount), t.payment_method,
+                                              t.business_date))

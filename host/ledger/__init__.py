@@ -7,12 +7,12 @@ blacklist and a hash-chained audit log. SQLite by default, PostgreSQL by URL; al
 
 Nothing outside this package queries the database: every read and change goes through a service.
 """
-from icpurse.host.ledger.audit import AuditBreak
+from icpurse.host.ledger.audit import AuditBreak, AuditKeyError
 from icpurse.host.ledger.db import ENV_VAR, default_url, resolve_url
 from icpurse.host.ledger.errors import (
     AuthenticationError, BlacklistedError, CapExceededError, DataKeyError, IdempotencyConflict, InvalidStateError,
-    LedgerError, NonCashRequiredError, NotFound, ProgrammeViolationError, RealNameRequiredError, Refused, RoleError,
-    SeparationOfDutiesError, UnbalancedEntryError,
+    LedgerError, LoginError, NonCashRequiredError, NotFound, ProgrammeViolationError, RealNameRequiredError, Refused,
+    RoleError, SeparationOfDutiesError, UnbalancedEntryError,
 )
 from icpurse.host.ledger.cards import HolderInfo
 from icpurse.host.ledger.models import ROLES
@@ -21,7 +21,8 @@ from icpurse.host.ledger.stock import StockCount
 from icpurse.host.ledger.views import PersonalisationView
 
 __all__ = [
-    "open_ledger", "Ledger", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak", "ENV_VAR", "default_url", "resolve_url",
+    "open_ledger", "Ledger", "LoginError", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak",
+    "AuditKeyError", "ENV_VAR", "default_url", "resolve_url",
     "ROLES",
     "LedgerError", "Refused", "NotFound", "SeparationOfDutiesError", "RoleError", "AuthenticationError",
     "InvalidStateError", "CapExceededError", "ProgrammeViolationError", "BlacklistedError", "RealNameRequiredError",

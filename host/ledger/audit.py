@@ -1,26 +1,63 @@
-"""The append-only, hash-chained operator audit log (business-rules §2.4).
+"""The append-only, keyed, hash-chained operator audit log, and the seal over the books.
 
 Each entry stores prev_hash (the previous entry's hash; 64 zeros for the first) and
-entry_hash = SHA-256(prev_hash bytes || canonical content), where the canonical content is the
-compact JSON array [seq, at, operator, action, card, terminal, result, details]. Editing,
-deleting or inserting any entry breaks the chain at that point; `verify` finds the first break.
-Deleting entries from the end is only detectable against a head hash recorded elsewhere
-(`head()` gives it, e.g. for the daily report).
+
+    entry_hash = HMAC-SHA256(audit key, prev_hash bytes || canonical content)
+
+where the canonical content is the compact JSON array
+[seq, at, operator, action, card, terminal, result, details, sealed_upto, seal]. The audit key
+comes from the issuer's keystore (`keys.backoffice.audit_key`, held by the workstation and
+collector exports), never from the database: someone who can write the database but holds no key
+set cannot re-hash an edited entry. Editing, deleting or inserting an entry breaks the chain there;
+`verify` finds the first break. Removing entries from the end is found against a head recorded
+elsewhere (`verify(..., expect_head=...)`; the day close and the daily report print the head).
+
+**Sealed books.** Every entry also seals the bookings made since the previous seal:
+`sealed_upto` is the highest journal-entry id covered so far and `seal` the SHA-256 of every
+journal entry with an id in (previous `sealed_upto`, `sealed_upto`] and its postings (`seal_digest`).
+Writers are serialised (one writing transaction at a time), so an entry seals exactly the bookings
+of its own transaction; `UnitOfWork.run` appends a `books.seal` entry when a transaction booked
+after its last audit entry. Any later edit of a posting — balanced or not —, a deleted or inserted
+posting or entry, or a booking made outside the ledger (no seal covers it) fails `verify`.
+
+Entries written before the log was keyed (`scheme` 'sha256': SHA-256 without a key and without the
+seal fields) verify as before; they may only precede keyed entries, and the first keyed entry seals
+every booking made until then (a ledger migrated from the unkeyed log verifies once anything has
+been recorded since: until then its bookings are unsealed). So a log rewritten the unkeyed way
+still fails: bookings exist that nothing seals, and the anchored head is gone.
+
+`entry_hash` and `seal_digest` are THE chain computation: anything that appends entries or books
+in bulk uses them (and `append`), never a copy.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
-from icpurse.host.ledger.models import AuditEntry
+from icpurse.host.ledger.errors import LedgerError
+from icpurse.host.ledger.models import Account, AuditEntry, JournalEntry, Posting
 
 GENESIS = "0" * 64
 WRITER_LOCK = 0x1C9A0D17  # PostgreSQL advisory lock serialising writers (SQLite: BEGIN IMMEDIATE does it)
+KEYED, LEGACY = "hmac", "sha256"
+AUDIT_KEY_SIZE = 32
+SEAL_ACTION = "books.seal"
+
+
+class AuditKeyError(LedgerError):
+    """The ledger was opened without the audit key, so it cannot append to or verify the log."""
+
+
+def check_audit_key(key: bytes | None) -> bytes | None:
+    if key is not None and (not isinstance(key, (bytes, bytearray)) or len(key) != AUDIT_KEY_SIZE):
+        raise ValueError("the audit key is %d bytes" % AUDIT_KEY_SIZE)
+    return bytes(key) if key is not None else None
 
 
 def actor_name(actor) -> str | None:
@@ -38,31 +75,104 @@ def format_at(when: dt.datetime) -> str:
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_hash(prev_hash: str, seq, at, operator, action, card, terminal, result, details: str) -> str:
+def entry_hash(key: bytes, prev_hash: str, seq, at, operator, action, card, terminal, result, details: str,
+               sealed_upto=None, seal=None) -> str:
+    """The keyed hash of one entry (module docstring)."""
+    content = canonical_json([seq, at, operator, action, card, terminal, result, details, sealed_upto, seal])
+    return hmac.new(key, bytes.fromhex(prev_hash) + content.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def legacy_entry_hash(prev_hash: str, seq, at, operator, action, card, terminal, result, details: str) -> str:
+    """An entry written before the log was keyed: SHA-256, no key, no seal."""
     content = canonical_json([seq, at, operator, action, card, terminal, result, details]).encode("utf-8")
     return hashlib.sha256(bytes.fromhex(prev_hash) + content).hexdigest()
 
 
-def append(session: Session, when: dt.datetime, operator: str | None, action: str, result: str = "ok",
-           card: str | None = None, terminal: str | None = None, details: dict | None = None) -> AuditEntry:
-    """Add an entry in the caller's transaction (so it commits or rolls back with the change it records)."""
+def _stamp(value) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite gives naive UTC back
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return format_at(value)
+
+
+def seal_digest(entries) -> str:
+    """SHA-256 over journal entries and their postings, `entries` in id order as
+    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)])."""
+    h = hashlib.sha256()
+    for eid, key, kind, card_id, operator_id, created_at, memo, lines in entries:
+        h.update(canonical_json([eid, key, kind, card_id, operator_id, _stamp(created_at), memo,
+                                 [[line, code, int(amount)] for line, code, amount in lines]]).encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _entries_between(session: Session, after: int, upto: int | None = None):
+    """Journal entries with after < id <= upto (no upper bound: None), with their postings, in id order."""
+    cond = [JournalEntry.id > after] + ([JournalEntry.id <= upto] if upto is not None else [])
+    q = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.card_id,
+                JournalEntry.operator_id, JournalEntry.created_at, JournalEntry.memo, Posting.line, Account.code,
+                Posting.amount)
+         .outerjoin(Posting, Posting.entry_id == JournalEntry.id)
+         .outerjoin(Account, Account.id == Posting.account_id)
+         .where(and_(*cond)).order_by(JournalEntry.id, Posting.line))
+    out = []
+    for eid, key, kind, card_id, op_id, at, memo, line, code, amount in session.execute(q):
+        if not out or out[-1][0] != eid:
+            out.append((eid, key, kind, card_id, op_id, at, memo, []))
+        if line is not None:
+            out[-1][7].append((line, code, amount))
+    return out
+
+
+def lock_writers(session: Session) -> None:
+    """PostgreSQL: one writing transaction at a time (SQLite's BEGIN IMMEDIATE does the same), so the
+    audit tail, the seal range and read-then-write rules see every earlier commit."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
-    last = session.execute(select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
-    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+
+
+def _tail(session: Session):
+    return session.execute(select(AuditEntry.seq, AuditEntry.entry_hash, AuditEntry.sealed_upto)
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+
+
+def append(session: Session, key: bytes | None, when: dt.datetime, operator: str | None, action: str,
+           result: str = "ok", card: str | None = None, terminal: str | None = None,
+           details: dict | None = None) -> AuditEntry:
+    """Add an entry in the caller's transaction (so it commits or rolls back with the change it
+    records), sealing the bookings made since the last seal."""
+    if key is None:
+        raise AuditKeyError("this ledger was opened without the audit key, so nothing can be recorded: give a "
+                            "key set (--keystore: a workstation or collector export)")
+    lock_writers(session)
+    session.flush()
+    last = _tail(session)
+    seq, prev, hw = (last[0] + 1, last[1], last[2] or 0) if last else (1, GENESIS, 0)
+    new = _entries_between(session, hw)
+    sealed_upto, seal = (new[-1][0], seal_digest(new)) if new else (hw, None)
     at = format_at(when)
     body = canonical_json(details or {})
     entry = AuditEntry(seq=seq, at=at, operator=operator, action=action, card_number=card, terminal_number=terminal,
-                       result=result, details=body, prev_hash=prev,
-                       entry_hash=entry_hash(prev, seq, at, operator, action, card, terminal, result, body))
+                       result=result, details=body, prev_hash=prev, scheme=KEYED, sealed_upto=sealed_upto, seal=seal,
+                       entry_hash=entry_hash(key, prev, seq, at, operator, action, card, terminal, result, body,
+                                             sealed_upto, seal))
     session.add(entry)
     session.flush()
     return entry
 
 
+def unsealed(session: Session) -> bool:
+    """True when bookings were made after the last seal (the caller's transaction must seal them)."""
+    session.flush()
+    last = _tail(session)
+    hw = (last[2] or 0) if last else 0
+    return session.execute(select(JournalEntry.id).where(JournalEntry.id > hw).limit(1)).first() is not None
+
+
 @dataclass(frozen=True)
 class AuditBreak:
-    """The first entry at which the chain does not verify."""
+    """The first entry at which the chain (or the seal over the books) does not verify."""
 
     seq: int
     reason: str
@@ -71,49 +181,105 @@ class AuditBreak:
         return "audit log broken at entry %d: %s" % (self.seq, self.reason)
 
 
-def verify(session: Session) -> AuditBreak | None:
-    """None if every entry chains to the previous one and hashes to its stored hash."""
-    prev, expected_seq = GENESIS, 1
+def verify(session: Session, key: bytes | None, expect_head: str | None = None) -> AuditBreak | None:
+    """None if every entry chains to the previous one, hashes to its stored hash under `key`, every
+    seal matches the bookings it covers, no booking is unsealed and (with `expect_head`) the log
+    still extends that head. Else the first break."""
+    if key is None:
+        raise AuditKeyError("verifying the audit log needs the audit key: give a key set (--keystore: a "
+                            "workstation or collector export, or the keystore)")
+    prev, expected_seq, hw, keyed_seen, head_seen = GENESIS, 1, 0, False, expect_head is None
+    expect = (expect_head or "").lower()
     rows = session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars()
     for e in rows:
         if e.seq != expected_seq:
             return AuditBreak(expected_seq, "entry %d missing (next entry is %d)" % (expected_seq, e.seq))
         if e.prev_hash != prev:
             return AuditBreak(e.seq, "prev_hash does not match the previous entry's hash")
-        recomputed = entry_hash(e.prev_hash, e.seq, e.at, e.operator, e.action, e.card_number, e.terminal_number,
-                                e.result, e.details)
-        if recomputed != e.entry_hash:
-            return AuditBreak(e.seq, "content does not match its hash (entry edited)")
+        if e.scheme == LEGACY:
+            if keyed_seen:
+                return AuditBreak(e.seq, "an unkeyed entry after keyed ones (entry rewritten)")
+            if e.sealed_upto is not None or e.seal is not None:
+                return AuditBreak(e.seq, "an unkeyed entry carries a seal (entry rewritten)")
+            recomputed = legacy_entry_hash(e.prev_hash, e.seq, e.at, e.operator, e.action, e.card_number,
+                                           e.terminal_number, e.result, e.details)
+        elif e.scheme == KEYED:
+            keyed_seen = True
+            recomputed = entry_hash(key, e.prev_hash, e.seq, e.at, e.operator, e.action, e.card_number,
+                                    e.terminal_number, e.result, e.details, e.sealed_upto, e.seal)
+        else:
+            return AuditBreak(e.seq, "unknown hash scheme %r" % (e.scheme,))
+        if not hmac.compare_digest(recomputed, e.entry_hash):
+            return AuditBreak(e.seq, "content does not match its hash (entry edited or re-hashed, or the wrong "
+                                     "audit key)")
+        if e.scheme == KEYED:
+            upto = e.sealed_upto if e.sealed_upto is not None else -1
+            if upto < hw:
+                return AuditBreak(e.seq, "the seal goes back (sealed up to %d after %d)" % (upto, hw))
+            if upto > hw or e.seal is not None:
+                covered = _entries_between(session, hw, upto)
+                if e.seal is None or seal_digest(covered) != e.seal:
+                    return AuditBreak(e.seq, "the bookings it seals (journal entries %d..%d) were changed: "
+                                             "postings edited, added or deleted" % (hw + 1, upto))
+                hw = upto
+        if not head_seen and e.entry_hash == expect:
+            head_seen = True
         prev, expected_seq = e.entry_hash, e.seq + 1
+    if not head_seen:
+        return AuditBreak(expected_seq, "the log no longer extends the expected head %s: entries after it were "
+                                        "deleted or its history rewritten" % expect_head)
+    stray = session.execute(select(func.min(JournalEntry.id)).where(JournalEntry.id > hw)).scalar_one()
+    if stray is not None:
+        return AuditBreak(expected_seq, "journal entry %d is sealed by no audit entry (booked outside the ledger, "
+                                        "or the entries sealing it were deleted)" % stray)
     return None
 
 
 def head(session: Session) -> tuple[int, str]:
-    """(last seq, last hash): record it elsewhere to detect truncation later."""
-    last = session.execute(select(AuditEntry.seq, AuditEntry.entry_hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    """(last seq, last hash): record it elsewhere to detect truncation or rewriting later."""
+    last = _tail(session)
     return (last[0], last[1]) if last else (0, GENESIS)
 
 
 class AuditLog:
-    """The audit log as a ledger service (`Ledger.audit`): verify the chain, its head, its entries."""
+    """The audit log as a ledger service (`Ledger.audit`): verify the chain and the seal, its head,
+    its entries."""
 
     def __init__(self, uow):
         self.uow = uow
 
-    def verify_audit_log(self) -> AuditBreak | None:
-        """None when the whole chain verifies, else the first broken link."""
+    def verify_audit_log(self, expect_head: str | None = None) -> AuditBreak | None:
+        """None when the whole chain and every seal verify (and the log extends `expect_head`), else
+        the first break. AuditKeyError without the audit key."""
         with self.uow.read() as s:
-            return verify(s)
+            return verify(s, self.uow.audit_key, expect_head)
 
     def audit_head(self) -> tuple[int, str]:
         with self.uow.read() as s:
             return head(s)
 
-    def audit_entries(self, card: str | None = None, action: str | None = None) -> list[AuditEntry]:
+    def audit_entries(self, card: str | None = None, action: str | None = None, *, operator: str | None = None,
+                      terminal: str | None = None, day: dt.date | None = None,
+                      limit: int | None = None) -> list[AuditEntry]:
+        """Entries in order, filtered by card, action (a trailing '*' matches a prefix), operator,
+        terminal and business day (the ledger's calendar); `limit`: only the newest that many."""
         with self.uow.read() as s:
-            q = select(AuditEntry).order_by(AuditEntry.seq)
+            q = select(AuditEntry)
             if card is not None:
                 q = q.where(AuditEntry.card_number == card)
             if action is not None:
-                q = q.where(AuditEntry.action == action)
-            return list(s.execute(q).scalars())
+                q = q.where(AuditEntry.action.like(action[:-1] + "%") if action.endswith("*")
+                            else AuditEntry.action == action)
+            if operator is not None:
+                q = q.where(AuditEntry.operator == operator)
+            if terminal is not None:
+                q = q.where(AuditEntry.terminal_number == terminal)
+            if day is not None:
+                cal = self.uow.calendar
+                start = dt.datetime.combine(day, dt.time(0), cal.tz)
+                lo, hi = format_at(start), format_at(start + dt.timedelta(days=1))
+                q = q.where(AuditEntry.at >= lo, AuditEntry.at < hi)
+            if limit is not None:
+                rows = list(s.execute(q.order_by(AuditEntry.seq.desc()).limit(limit)).scalars())
+                return rows[::-1]
+            return list(s.execute(q.order_by(AuditEntry.seq)).scalars())

@@ -25,6 +25,8 @@ CHART = {
     "fee_income": ("Fee income", "income", "fee_income"),
     "refunds_payable": ("Refunds payable to holders (bank transfer)", "liability", "refunds_payable"),
     "discrepancy": ("Reconciliation differences (explicit, never hidden)", "expense", "discrepancy"),
+    # a non-cash top-up's money until finance confirmed it arrived (topup_records.py): not yet "bank"
+    "payments_pending": ("Non-cash payments awaiting finance confirmation", "asset", "payments_pending"),
 }
 PREPAID = "prepaid"
 

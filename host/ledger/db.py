@@ -3,6 +3,11 @@
 Default: SQLite at platformdirs user_data_dir("icpurse")/ledger.db (WAL, foreign keys on, every
 transaction BEGIN IMMEDIATE so concurrent writers queue instead of interleaving). PostgreSQL by
 URL: `--db URL` or env ICPURSE_DB (postgresql://... uses the psycopg 3 driver).
+
+A SQLite ledger is one workstation's file and its owner is trusted (docs/security.md): a new file
+is created readable and writable by its owner only (0600; SQLite gives its -wal and -shm files
+the same mode), in a folder created 0700. On PostgreSQL the server enforces who may do what
+(migration 0003c, docs/back-office.md).
 """
 from __future__ import annotations
 
@@ -40,11 +45,11 @@ def resolve_url(url: str | None = None) -> str:
     return u.render_as_string(hide_password=False)
 
 
-def create_ledger_engine(url: str, echo: bool = False) -> Engine:
+def create_ledger_engine(url: str, echo: bool = False, password: str | None = None) -> Engine:
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
-            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(u.database))
         engine = create_engine(u, echo=echo, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -63,7 +68,31 @@ def create_ledger_engine(url: str, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
+    if password is not None and u.password is None:
+        u = u.set(password=password)
     return create_engine(u, echo=echo, pool_pre_ping=True)
+
+
+def session_operator(engine: Engine) -> str | None:
+    """PostgreSQL: the operator whose own login role this engine connects as (migration 0003c's
+    `icpurse_session_operator()`), None for the ledger's owner; SQLite: None (one trusted owner)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT to_regproc('icpurse_session_operator')")).scalar() is None:
+            return None
+        return conn.execute(text("SELECT icpurse_session_operator()")).scalar()
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file (and its folder) for its owner only, before SQLite opens it."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)  # whatever the umask
 
 
 def _alembic_config(connection) -> Config:

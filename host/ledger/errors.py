@@ -64,6 +64,10 @@ class UnbalancedEntryError(LedgerError, ValueError):
     """A journal entry whose postings do not sum to zero, or with fewer than two postings."""
 
 
+class LoginError(LedgerError):
+    """PostgreSQL refused the operator's own database login (no such login, wrong password)."""
+
+
 class DataKeyError(LedgerError):
     """The ledger data key is missing or wrong (holder ID numbers cannot be stored or read)."""
 

@@ -257,6 +257,17 @@ class LifecycleRecords:
         with self.uow.read() as s:
             return self._replacement_of(s, old_number)
 
+    def replacements(self) -> dict[str, tuple[str, int]]:
+        """Every replaced card: old number -> (new number, fen its ledger balance moved to the new card)."""
+        with self.uow.read() as s:
+            rows = s.execute(select(AuditEntry.card_number, AuditEntry.details).where(
+                AuditEntry.action == "card.replace", AuditEntry.result == "ok").order_by(AuditEntry.seq)).all()
+        out = {}
+        for old, details in rows:
+            d = json.loads(details)
+            out[old] = (d["new_card"], int(d.get("amount") or 0))
+        return out
+
     # --- redemption (退卡) ---
 
     def redeem_card(self, operator: Operator | str, card_number: str, *, returner_name: str, returner_id: str,

@@ -67,9 +67,17 @@ class Operator(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(32))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # deferred: loaded only where a password is checked (an operator's database login may not read it)
+    password_hash: Mapped[str] = mapped_column(String(255), deferred=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # four eyes (people.py): an addition or a role change waits for a second issuer-admin
+    pending: Mapped[str | None] = mapped_column(String(8), nullable=True)  # add | role
+    pending_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    # PostgreSQL: the operator's own login role (`icpurse operator login`); None on SQLite
+    db_role: Mapped[str | None] = mapped_column(String(63), nullable=True, unique=True)
 
 
 class SalesPoint(Base):
@@ -280,6 +288,9 @@ class Topup(Base):
     void_card_seq_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     void_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     void_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    # a non-cash payment counts as received only once finance confirmed it (topup_records.py)
+    payment_confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    payment_confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     card: Mapped[Card] = relationship()
     terminal: Mapped[Terminal | None] = relationship()
 
@@ -310,7 +321,8 @@ class BlacklistEntry(Base):
 
 
 class AuditEntry(Base):
-    """Append-only, hash-chained operator log: entry_hash = SHA-256(prev_hash || canonical content)."""
+    """Append-only, keyed, hash-chained operator log that also seals the books:
+    entry_hash = HMAC-SHA256(audit key, prev_hash || canonical content) (audit.py)."""
 
     __tablename__ = "audit_log"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -323,6 +335,9 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)  # one successor per entry: no forks
     entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scheme: Mapped[str] = mapped_column(String(8), default="hmac")  # hmac (keyed) | sha256 (before keying)
+    sealed_upto: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # highest journal entry id sealed
+    seal: Mapped[str | None] = mapped_column(String(64), nullable=True)  # SHA-256 of the entries it seals
 
 
 # --- store operations: reader journals, sign-ins, day close, card observations, reconciliation ---
@@ -425,6 +440,13 @@ class ReconException(Base):
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     blacklist_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # four eyes (store.py): closing a rollback, clone or forgery finding is requested by one operator
+    # and confirmed by a second one of another role
+    close_requested_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    close_requested_as: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    close_requested_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    close_requested_book: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # discrepancy fen
+    close_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ProgrammeCode(Base):

@@ -36,7 +36,7 @@ from icpurse.host.ledger.audit import AuditLog
 from icpurse.host.ledger.blacklist import Blacklist
 from icpurse.host.ledger.books import Books
 from icpurse.host.ledger.cards import Cards
-from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url
+from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url, session_operator
 from icpurse.host.ledger.holder_crypto import HolderCipher
 from icpurse.host.ledger.lifecycle_records import LifecycleRecords
 from icpurse.host.ledger.people import People
@@ -56,12 +56,14 @@ class Ledger:
     """The issuer's ledger. Every state-changing method writes its audit entry in the same
     transaction; rule refusals raise a `Refused` subclass and are audited too."""
 
-    def __init__(self, engine, *, data_key: bytes | None = None, clock: Callable[[], dt.datetime] = utc_now,
-                 business_tz: dt.tzinfo = CHINA_STANDARD_TIME, daily_cutoff: dt.time = DEFAULT_CUTOFF):
+    def __init__(self, engine, *, data_key: bytes | None = None, audit_key: bytes | None = None,
+                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
+                 daily_cutoff: dt.time = DEFAULT_CUTOFF):
         self.engine = engine
         self.calendar = BusinessCalendar(business_tz, daily_cutoff)
         self.uow = UnitOfWork(engine, clock=clock, calendar=self.calendar,
-                              cipher=HolderCipher(data_key) if data_key is not None else None)
+                              cipher=HolderCipher(data_key) if data_key is not None else None, audit_key=audit_key)
+        self.uow.bound_operator = session_operator(engine)
         self.people = People(self.uow)
         self.programmes = Programmes(self.uow)
         self.stock = Stock(self.uow)
@@ -84,16 +86,56 @@ class Ledger:
         """The business day of `when` (default: now) in the ledger's business calendar."""
         return self.uow.business_date(when)
 
+    @property
+    def acting_operator(self) -> str | None:
+        """The operator signed in at this workstation: what a service records without naming an operator
+        (a collected journal, an observation, a finding) is recorded under it (UnitOfWork.default_actor)."""
+        return self.uow.default_actor
+
+    @acting_operator.setter
+    def acting_operator(self, name: str | None) -> None:
+        self.uow.default_actor = name
+
+    @property
+    def can_record(self) -> bool:
+        """False when opened without the audit key: nothing can be recorded, the log not verified."""
+        return self.uow.audit_key is not None
+
     def close(self) -> None:
         self.engine.dispose()
 
 
-def open_ledger(url: str | None = None, *, data_key: bytes | None = None,
+def open_ledger(url: str | None = None, *, data_key: bytes | None = None, audit_key: bytes | None = None,
                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
-                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False) -> Ledger:
+                daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False, operator: str | None = None,
+                password: str | None = None) -> Ledger:
     """Open (creating if needed) the ledger at `url` (default: $ICPURSE_DB, else SQLite in the user's
-    data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the keystore)
-    encrypts holder ID numbers; without it named-card sales are refused."""
-    engine = create_ledger_engine(resolve_url(url), echo=echo)
-    migrate(engine)
-    return Ledger(engine, data_key=data_key, clock=clock, business_tz=business_tz, daily_cutoff=daily_cutoff)
+    data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the key set)
+    encrypts holder ID numbers; without it named-card sales are refused. `audit_key` (32 bytes, from
+    the key set) keys the audit chain; without it nothing can be recorded.
+
+    PostgreSQL: with `operator` (and its `password`) and a URL naming no user, the connection is that
+    operator's own database login (pgroles.login_role); LoginError when the server refuses it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from icpurse.host.ledger import pgroles
+    from icpurse.host.ledger.errors import LoginError
+
+    url = resolve_url(url)
+    u = make_url(url)
+    as_operator = u.get_backend_name() == "postgresql" and operator is not None and u.username is None
+    if as_operator:
+        url = u.set(username=pgroles.login_role(u.database, operator)).render_as_string(hide_password=False)
+    engine = create_ledger_engine(url, echo=echo, password=password if as_operator else None)
+    try:
+        migrate(engine)
+    except OperationalError as e:
+        engine.dispose()
+        if not as_operator:
+            raise
+        raise LoginError("cannot open the ledger as operator %s: %s. An issuer-admin creates the operator's database "
+                         "login with `icpurse operator login %s`" % (
+                             operator, str(e.orig).strip().splitlines()[0], operator)) from None
+    return Ledger(engine, data_key=data_key, audit_key=audit_key, clock=clock, business_tz=business_tz,
+                  daily_cutoff=daily_cutoff)

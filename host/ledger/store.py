@@ -14,13 +14,13 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
-from icpurse.host.ledger import blacklist
+from icpurse.host.ledger import blacklist, bulk
 from icpurse.host.ledger.audit import canonical_json
 from icpurse.host.ledger.blacklist import BLACKLIST_ROLES
 from icpurse.host.ledger.cards import card_row
-from icpurse.host.ledger.errors import InvalidStateError, NotFound
+from icpurse.host.ledger.errors import InvalidStateError, NotFound, SeparationOfDutiesError
 from icpurse.host.ledger.models import (
     TERMINAL_STATUSES, BlacklistEntry, Card, CardObservation, Operator, ReaderJournalRecord, ReconException, Terminal,
     TerminalBatch, TerminalSignIn,
@@ -29,6 +29,8 @@ from icpurse.host.ledger.people import ADMIN, operator_row
 from icpurse.host.ledger.views import TerminalView, terminal_view
 
 TERMINAL_ROLES = ("issuer-admin", "terminal-operator")
+# findings whose card keeps working once closed: closing one takes two operators of different roles
+FOUR_EYES_KINDS = ("rollback", "clone", "forgery")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class ExceptionView:
     created_at: dt.datetime
     close_reason: str | None
     blacklist_version: int | None
+    close_requested_by: str | None = None  # four eyes: the first operator's request, awaiting a second
+    close_requested_as: str | None = None
 
 
 def terminal_row(s, number: str) -> Terminal:
@@ -120,6 +124,26 @@ def terminal_row(s, number: str) -> Terminal:
     if t is None:
         raise NotFound("no terminal %s" % number)
     return t
+
+
+_JOURNAL_TABLE = ReaderJournalRecord.__table__
+_JOURNAL_COLUMNS = ("terminal_id", "number", "kind", "state", "key_version", "uid", "card_seq", "amount",
+                    "balance_after", "txn", "reader_time", "raw", "collected_at")
+
+
+def _stored_raws(s, terminal_id: int, numbers) -> dict:
+    """{number: stored raw} of the terminal's records among `numbers`: one range scan when the
+    numbers are (nearly) consecutive, as collected batches are; else an IN list."""
+    if not numbers:
+        return {}
+    lo, hi = min(numbers), max(numbers)
+    q = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(ReaderJournalRecord.terminal_id == terminal_id)
+    if hi - lo < 2 * len(numbers) + 64:
+        q = q.where(ReaderJournalRecord.number.between(lo, hi))
+    else:
+        q = q.where(ReaderJournalRecord.number.in_(sorted(set(numbers))))
+    wanted = set(numbers)
+    return {n: bytes(raw) for n, raw in s.execute(q) if n in wanted}
 
 
 def _exception_row(s, exception_id: int) -> ReconException:
@@ -134,10 +158,15 @@ def _journal_view(r: ReaderJournalRecord, number: str) -> JournalRecordView:
                              r.balance_after, r.txn, r.reader_time, bytes(r.raw))
 
 
-def _exception_view(e: ReconException) -> ExceptionView:
+def _exception_view(e: ReconException, requester: str | None = None) -> ExceptionView:
     return ExceptionView(e.id, e.fingerprint, e.kind, e.card_number, e.terminal_number, e.amount, e.summary,
                          json.loads(e.evidence), e.proposal, e.status, e.business_date, e.created_at,
-                         e.close_reason, e.blacklist_version)
+                         e.close_reason, e.blacklist_version, requester, e.close_requested_as)
+
+
+def _view(s, e: ReconException) -> ExceptionView:
+    requester = s.get(Operator, e.close_requested_by).username if e.close_requested_by else None
+    return _exception_view(e, requester)
 
 
 class Store:
@@ -251,36 +280,37 @@ class Store:
 
     def store_journal_records(self, number: str, records) -> StoreResult:
         """Store verified records (JournalRecordView-like objects with the fields above and `raw`)
-        in one transaction. Identical records already stored are skipped; a different record under a
-        stored number is not written and is returned in `conflicts`."""
+        in one transaction with one audit entry. Identical records already stored are skipped; a
+        different record under a stored number is not written and is returned in `conflicts`.
+
+        One batch costs a handful of statements whatever its size: the terminal, the stored
+        records of the batch's number range, one bulk insert (ledger/bulk.py: executemany on
+        SQLite, COPY on PostgreSQL) and the audit entry."""
         records = list(records)
 
         def do(s):
-            t = terminal_row(s, number)
-            wanted = [r.number for r in records]
-            have = {}
-            if wanted:
-                for row in s.execute(select(ReaderJournalRecord).where(
-                        ReaderJournalRecord.terminal_id == t.id, ReaderJournalRecord.number.in_(wanted))).scalars():
-                    have[row.number] = bytes(row.raw)
+            tid = s.execute(select(Terminal.id).where(Terminal.number == number)).scalar_one_or_none()
+            if tid is None:
+                raise NotFound("no terminal %s" % number)
+            have = _stored_raws(s, tid, [r.number for r in records])
             dup, conflicts, rows = 0, [], []
-            now = self.uow.now()
+            collected = bulk.bind_value(s, _JOURNAL_TABLE.c.collected_at, self.uow.now())
+            append = rows.append
             for r in records:
+                raw = bytes(r.raw)
                 old = have.get(r.number)
                 if old is not None:
-                    if old == bytes(r.raw):
+                    if old == raw:
                         dup += 1
                     else:
-                        conflicts.append((r.number, old, bytes(r.raw)))
+                        conflicts.append((r.number, old, raw))
                     continue
-                rows.append(dict(terminal_id=t.id, number=r.number, kind=r.kind, state=r.state,
-                                 key_version=r.key_version, uid=r.uid, card_seq=r.card_seq, amount=r.amount,
-                                 balance_after=r.balance_after, txn=r.txn, reader_time=r.reader_time,
-                                 raw=bytes(r.raw), collected_at=now))
-                have[r.number] = bytes(r.raw)
+                append((tid, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
+                        r.balance_after, r.txn, r.reader_time, raw, collected))
+                have[r.number] = raw
             stored = len(rows)
             if stored:
-                s.execute(insert(ReaderJournalRecord), rows)  # one executemany, no ORM objects
+                bulk.insert_rows(s, _JOURNAL_TABLE, _JOURNAL_COLUMNS, rows)
                 self.uow.audit(s, None, "journal.store", terminal=number, stored=stored, duplicates=dup,
                                first=min(r.number for r in records), last=max(r.number for r in records))
             return StoreResult(stored, dup, tuple(conflicts))
@@ -394,30 +424,75 @@ class Store:
                 q = q.where(ReconException.kind == kind)
             if card_number is not None:
                 q = q.where(ReconException.card_number == card_number)
-            return [_exception_view(e) for e in s.execute(q).scalars()]
+            return [_view(s, e) for e in s.execute(q).scalars()]
 
     def exception(self, exception_id: int) -> ExceptionView:
         with self.uow.read() as s:
-            return _exception_view(_exception_row(s, exception_id))
+            return _view(s, _exception_row(s, exception_id))
 
-    def close_exception(self, operator, exception_id: int, status: str, reason: str) -> ExceptionView:
-        """Dismiss or resolve a finding, with a reason (audited)."""
+    def close_exception(self, operator, exception_id: int, status: str, reason: str, *,
+                        book_discrepancy: int | None = None) -> ExceptionView:
+        """Dismiss or resolve a finding, with a reason (audited). `book_discrepancy` (fen, non-zero):
+        resolve it by booking that much to the discrepancy account against the finding's card (> 0 lowers
+        the card's ledger balance, < 0 raises it), in the same transaction.
+
+        Four eyes for rollback, clone and forgery findings (their card keeps working once closed): the
+        first operator's call only *requests* the closing (the finding stays open, the returned view names
+        the request); a second operator of another role closes it by asking for the same outcome."""
         if status not in ("dismissed", "resolved"):
             raise ValueError("an exception is closed as dismissed or resolved, got %r" % (status,))
         if not reason.strip():
             raise ValueError("closing an exception needs a reason")
+        if book_discrepancy is not None and (status != "resolved" or not isinstance(book_discrepancy, int)
+                                             or isinstance(book_discrepancy, bool) or book_discrepancy == 0):
+            raise ValueError("a discrepancy booking resolves a finding with a non-zero integer number of fen")
 
         def do(s):
+            why = reason
             op = operator_row(s, operator, BLACKLIST_ROLES, "close an exception")
             e = _exception_row(s, exception_id)
             if e.status != "open":
                 raise InvalidStateError("exception %d is %s, not open" % (exception_id, e.status))
-            e.status, e.closed_at, e.closed_by, e.close_reason = status, self.uow.now(), op.id, reason
+            now = self.uow.now()
+            if e.kind in FOUR_EYES_KINDS:
+                if e.close_requested_by is None:
+                    e.close_requested_by, e.close_requested_as, e.close_requested_reason = op.id, status, reason
+                    e.close_requested_book, e.close_requested_at = book_discrepancy, now
+                    self.uow.audit(s, op, "exception.close_requested", card=e.card_number, terminal=e.terminal_number,
+                                   id=e.id, kind=e.kind, status=status, reason=reason, book=book_discrepancy)
+                    return _view(s, e)
+                first = s.get(Operator, e.close_requested_by)
+                if first.id == op.id or first.role == op.role:
+                    raise SeparationOfDutiesError(
+                        "closing %s finding %d was requested by %s (%s): a second operator of another role "
+                        "confirms it, not %s (%s)" % (e.kind, e.id, first.username, first.role, op.username, op.role))
+                if (e.close_requested_as, e.close_requested_book) != (status, book_discrepancy):
+                    raise InvalidStateError(
+                        "exception %d: %s asked to close it as %s%s; confirm the same, or leave it open" % (
+                            e.id, first.username, e.close_requested_as,
+                            " booking %d fen to discrepancy" % e.close_requested_book
+                            if e.close_requested_book else ""))
+                why = "%s (requested by %s: %s)" % (why, first.username, e.close_requested_reason)
+            if book_discrepancy is not None:
+                self._book_discrepancy(s, e, book_discrepancy, why, op)
+                why = "%s; %d fen booked to discrepancy" % (why, book_discrepancy)
+            e.status, e.closed_at, e.closed_by, e.close_reason = status, now, op.id, why
             self.uow.audit(s, op, "exception." + status, card=e.card_number, terminal=e.terminal_number, id=e.id,
-                           reason=reason)
-            return _exception_view(e)
+                           reason=why)
+            return _view(s, e)
 
         return self.uow.run("exception.close", operator, do, details={"id": exception_id})
+
+    def _book_discrepancy(self, s, e: ReconException, amount: int, reason: str, op) -> None:
+        from icpurse.host.ledger import bookkeeping as bk
+
+        if not e.card_number:
+            raise InvalidStateError("exception %d names no card to book a discrepancy against" % e.id)
+        card = card_row(s, e.card_number)
+        bk.book(s, "discrepancy:exception:%d" % e.id, "discrepancy", [
+            bk.Line(bk.prepaid_account(s, card), amount),
+            bk.Line(bk.account(s, "discrepancy"), -amount),
+        ], self.uow.now(), card=card, operator_id=op.id, memo="exception %d (%s): %s" % (e.id, e.kind, reason))
 
     def approve_blacklist(self, operator, exception_id: int) -> ExceptionView:
         """An operator approves a finding's blacklist proposal: the card goes on the blacklist (next
@@ -443,6 +518,6 @@ class Store:
             e.status, e.closed_at, e.closed_by, e.blacklist_version = "approved", self.uow.now(), op.id, version
             e.close_reason = "blacklisted at version %d" % version
             self.uow.audit(s, op, "exception.approved", card=e.card_number, id=e.id, version=version)
-            return _exception_view(e)
+            return _view(s, e)
 
         return self.uow.run("exception.approve", operator, do, details={"id": exception_id})

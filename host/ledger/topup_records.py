@@ -22,6 +22,7 @@ from icpurse.host.ledger import stock
 from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.errors import (
     BlacklistedError, CapExceededError, IdempotencyConflict, InvalidStateError, NotFound, RealNameRequiredError,
+    SeparationOfDutiesError,
 )
 from icpurse.host.ledger.models import Operator, Topup
 from icpurse.host.ledger.people import operator_row
@@ -93,7 +94,7 @@ class TopupRecords:
             s.add(t)
             s.flush()
             bk.book(s, "topup:%s" % txn_id, "topup", [
-                bk.Line(bk.account(s, bk.payment_account(payment_method)), amount),
+                bk.Line(bk.account(s, _received_into(payment_method, None)), amount),
                 bk.Line(bk.prepaid_account(s, card), -amount),
             ], now, card=card, operator_id=op.id if op else None)
             self.uow.audit(s, op, "topup.pending", card=card_number, terminal=terminal, txn=txn_id, amount=amount)
@@ -268,8 +269,43 @@ class TopupRecords:
     def _book_back(self, s, t: Topup, kind: str, op) -> None:
         bk.book(s, "topup:%s:%s" % (t.txn_id, kind), "topup_" + kind, [
             bk.Line(bk.prepaid_account(s, t.card), t.amount),
-            bk.Line(bk.account(s, bk.payment_account(t.payment_method)), -t.amount),
+            bk.Line(bk.account(s, _received_into(t.payment_method, t.payment_confirmed_by)), -t.amount),
         ], self.uow.now(), card=t.card, operator_id=op.id if op else None)
+
+    def confirm_topup_payment(self, finance: Operator | str, txn_id: str, reference: str = "") -> TopupView:
+        """收款确认 of a non-cash top-up: finance confirms the money arrived on the bank account; only then
+        does it count as paid (booked from `payments_pending` to `bank`). Not by the operator who took the
+        top-up. Idempotent."""
+        def do(s):
+            op = operator_row(s, finance, ("finance",), "confirm a top-up payment")
+            t = self._topup(s, txn_id)
+            if t.payment_method == "cash":
+                raise InvalidStateError("top-up %s was paid in cash: the counter took it, nothing to confirm" % txn_id)
+            if t.payment_confirmed_by is not None:
+                return topup_view(t)
+            if t.operator_id == op.id:
+                raise SeparationOfDutiesError("%s took top-up %s and cannot also confirm its payment" % (
+                    op.username, txn_id))
+            if t.state in ("reversed", "voided"):
+                raise InvalidStateError("top-up %s is %s: its money was booked back" % (txn_id, t.state))
+            now = self.uow.now()
+            bk.book(s, "topup:%s:paid" % txn_id, "topup_payment", [
+                bk.Line(bk.account(s, "bank"), t.amount),
+                bk.Line(bk.account(s, "payments_pending"), -t.amount),
+            ], now, card=t.card, operator_id=op.id, memo=reference)
+            t.payment_confirmed_by, t.payment_confirmed_at = op.id, now
+            self.uow.audit(s, op, "topup.confirm_payment", card=t.card.card_number, txn=txn_id, amount=t.amount,
+                           method=t.payment_method, reference=reference)
+            return topup_view(t)
+
+        return self.uow.run("topup.confirm_payment", finance, do, details={"txn": txn_id})
+
+    def unpaid_topups(self) -> list[TopupView]:
+        """Non-cash top-ups whose payment finance has not confirmed yet (still counted as not received)."""
+        with self.uow.read() as s:
+            q = select(Topup).where(Topup.payment_method != "cash", Topup.payment_confirmed_by.is_(None),
+                                    Topup.state.in_(("pending", "confirmed", "unconfirmed"))).order_by(Topup.id)
+            return [topup_view(t) for t in s.execute(q).scalars()]
 
     def topup(self, txn_id: str) -> TopupView:
         with self.uow.read() as s:
@@ -295,6 +331,14 @@ class TopupRecords:
             card = card_row(s, card_number)
             return [topup_view(t) for t in s.execute(select(Topup).where(Topup.card_id == card.id)
                                                      .order_by(Topup.id)).scalars()]
+
+
+def _received_into(method: str, confirmed_by) -> str:
+    """The account a top-up's money sits in: cash at once; any other method in `payments_pending` until
+    finance confirmed it (then `bank`)."""
+    if method == "cash":
+        return "cash"
+    return "bank" if confirmed_by is not None else "payments_pending"
 
 
 def _real_name_rules(prog, profile, card, amount) -> None:

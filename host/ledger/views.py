@@ -12,6 +12,9 @@ class OperatorView:
     display_name: str
     role: str
     active: bool
+    pending: str | None = None  # 'add' | 'role': awaiting a second issuer-admin's approval
+    pending_role: str | None = None
+    db_role: str | None = None  # PostgreSQL: its own database login
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class TopupView:
     void_card_seq_before: int | None = None
     card_balance_before: int | None = None  # the balance read from the card before the top-up
     settled_at: dt.datetime | None = None
+    payment_confirmed: bool = True  # a non-cash payment counts once finance confirmed it (cash: at once)
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ class PersonalisationView:
 
 
 def operator_view(o) -> OperatorView:
-    return OperatorView(o.id, o.username, o.display_name, o.role, o.active)
+    return OperatorView(o.id, o.username, o.display_name, o.role, o.active, o.pending, o.pending_role, o.db_role)
 
 
 def card_view(c) -> CardView:
@@ -109,7 +113,8 @@ def topup_view(t) -> TopupView:
     return TopupView(t.txn_id, t.card.card_number, t.amount, t.state, t.payment_method,
                      t.terminal.number if t.terminal else None,
                      t.business_date, t.created_at, t.card_seq_before, t.card_seq_after, t.id, t.void_state,
-                     t.void_card_seq_before, t.card_balance_before, t.settled_at)
+                     t.void_card_seq_before, t.card_balance_before, t.settled_at,
+                     t.payment_method == "cash" or t.payment_confirmed_by is not None)
 
 
 def terminal_view(t) -> TerminalView:

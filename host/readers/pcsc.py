@@ -10,7 +10,7 @@ copy (restore + transfer) followed by a decrement of the destination, which ends
 """
 import time
 
-from icpurse.host.codec import MF_AUTH_A, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
+from icpurse.host.codec import MF_AUTH_A, MF_BLOCK_SIZE, ST_AUTH_ERROR, ST_INVALID_FRAME, ST_TIMEOUT
 from icpurse.firmware.tag import AccessDenied, AuthError, Tag, TagGone
 
 OK = (0x90, 0x00)
@@ -65,6 +65,7 @@ class PcscReader:
             if not matches:
                 raise ReaderError("no PC/SC reader matches %r; readers: %s" % (name, ", ".join(names)))
             self.name = matches[0]
+        self.caps = {}  # what this reader was found to support (PcscTag.multi_block)
 
     def __str__(self):
         return "pcsc:%s" % self.name
@@ -81,7 +82,7 @@ class PcscReader:
             conn = reader.createConnection()
             try:
                 conn.connect()
-                return PcscTag(conn)
+                return PcscTag(conn, self.caps)
             except (exc.NoCardException, exc.CardConnectionException) as e:
                 last = e
             if time.monotonic() >= deadline:
@@ -93,8 +94,9 @@ class PcscTag(Tag):
     """The tag contract over PC/SC storage-card APDUs. `atqa` is None: PC/SC does not report it;
     `sak` comes from the ATR's card name. The reader re-selects a halted card itself."""
 
-    def __init__(self, connection):
+    def __init__(self, connection, reader_caps=None):
         self.conn = connection
+        self._caps = {} if reader_caps is None else reader_caps  # shared by the tags of one reader
         atr = bytes(connection.getATR())
         kind = card_kind_from_atr(atr)
         if kind is None:
@@ -103,6 +105,8 @@ class PcscTag(Tag):
         self.atqa = None
         self._loaded_key = None
         self._pending = None  # held value operation: (op, block, operand)
+        self._session = None  # (block, key, key type) of the last successful authentication
+
         data = self._apdu([0xFF, 0xCA, 0x00, 0x00, 0x00], TagGone, "UID")
         self.uid = bytes(data)
 
@@ -125,8 +129,10 @@ class PcscTag(Tag):
         if key != self._loaded_key:
             self._apdu([0xFF, 0x82, 0x00, KEY_SLOT, 0x06] + list(key), AccessDenied, "load key")
             self._loaded_key = key
+        self._session = None
         self._apdu([0xFF, 0x86, 0x00, 0x00, 0x05, 0x01, 0x00, block, key_type, KEY_SLOT], AuthError,
                    "authenticate block %d" % block)
+        self._session = (block, key, key_type)
 
     def read_block(self, block):
         self._check_block(block)
@@ -134,6 +140,45 @@ class PcscTag(Tag):
         if len(data) != 16:
             raise AccessDenied(ST_INVALID_FRAME, "read block %d returned %d bytes" % (block, len(data)))
         return data
+
+    @property
+    def multi_block(self):
+        """Does the reader read several blocks with one READ BINARY? True / False once a read
+        showed it (remembered for the reader's later cards), None until then."""
+        return self._caps.get("multi_block")
+
+    @multi_block.setter
+    def multi_block(self, value):
+        self._caps["multi_block"] = value
+
+    def read_blocks_into(self, block, count, buf):
+        """One READ BINARY with Le = 16 x `count` where the reader has "multiple blocks mode"
+        (ACS ACR1252U / ACR1255U-J1 / ACM1252U: data blocks of one sector; docs/simulator.md). The
+        first multi-block read on a reader finds out: a reader that refuses it while the same
+        blocks then read one by one is taken not to have the mode (`multi_block` False) and is
+        sent single-block reads from then on; the card is authenticated again before those, as a
+        refused command may have ended its session."""
+        self._check_run(block, count)
+        mv = buf if isinstance(buf, memoryview) else memoryview(buf)
+        if count == 1 or self.multi_block is False:
+            return Tag.read_blocks_into(self, block, count, buf)
+        size = count * MF_BLOCK_SIZE
+        try:
+            data = self._apdu([0xFF, 0xB0, 0x00, block, size], AccessDenied, "read blocks %d..%d" % (
+                block, block + count - 1))
+            if len(data) != size:
+                raise AccessDenied(ST_INVALID_FRAME, "read blocks %d..%d returned %d bytes" % (
+                    block, block + count - 1, len(data)))
+        except AccessDenied:
+            if self.multi_block or self._session is None:
+                raise
+            self.authenticate(*self._session)
+            Tag.read_blocks_into(self, block, count, buf)  # raises if the card itself refuses
+            self.multi_block = False
+            return buf
+        self.multi_block = True
+        mv[:size] = data
+        return buf
 
     def write_block(self, block, data):
         self._check_data(block, data)

@@ -30,14 +30,16 @@ def reconcile():
 @reconcile.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="business day for the totals (default: everything)")
-@uses(db=True, keystore=True, json=True)
+@uses(db=True, keystore="required", operator="required", json=True)
 def run(session, day, as_json):
-    """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions.
-    With --keystore the collected journals are re-verified too. Exit 5 when anything is open."""
+    """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions;
+    re-verify the collected journals and the ledger's own books (audit chain and seals). Runs on the
+    collector key set, by a signed-in operator. Exit 5 when anything is open."""
     from icpurse.host.reconcile.engine import run as run_recon
 
-    domain = session.domain(required=False)
-    report = run_recon(session.ledger(), domain, day.date() if day else None)
+    collector = session.keys("collector")
+    op = session.sign_in()
+    report = run_recon(session.ledger(), collector, day.date() if day else None, operator=op.username)
     open_ = [f for f in report.findings if f.status == "open"]
     if as_json:
         emit_json(report.as_dict(), sort_keys=True)
@@ -77,9 +79,11 @@ def exceptions(session, status, as_json):
 @click.option("--reason", required=True)
 @click.option("--book-discrepancy", is_flag=True,
               help="resolve a balance finding by booking its difference to the discrepancy account")
-@uses(db=True, operator="required")
-def close_cmd(session, exception_id, status, reason, book_discrepancy):
-    """Close an exception (dismissed or resolved) with a reason."""
+@uses(db=True, operator="required", json=True)
+def close_cmd(session, exception_id, status, reason, book_discrepancy, as_json):
+    """Close an exception (dismissed or resolved) with a reason. A rollback, clone or forgery finding
+    takes two operators of different roles: the first one's call requests it, the second one's (same
+    --as, same --book-discrepancy) closes it."""
     from icpurse.host.reconcile.engine import settle
 
     ledger = session.ledger()
@@ -90,7 +94,15 @@ def close_cmd(session, exception_id, status, reason, book_discrepancy):
         e = settle(ledger, op, exception_id, reason)
     else:
         e = ledger.store.close_exception(op, exception_id, status, reason)
-    click.echo("exception %d %s%s" % (e.id, e.status, ": " + e.close_reason if book_discrepancy else ""))
+    if as_json:
+        emit_json({"ok": True, "id": e.id, "status": e.status, "requested_by": e.close_requested_by,
+                   "close_reason": e.close_reason}, sort_keys=True)
+    elif e.status == "open":
+        click.echo("closing exception %d (%s) as %s requested by %s; a second operator of another role confirms "
+                   "it: `icpurse reconcile close %d --as %s --reason ...%s`" % (
+                       e.id, e.kind, status, op, e.id, status, " --book-discrepancy" if book_discrepancy else ""))
+    else:
+        click.echo("exception %d %s: %s" % (e.id, e.status, e.close_reason))
 
 
 @click.group(cls=Group)

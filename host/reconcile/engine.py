@@ -10,7 +10,11 @@
 4. compares each card's newest observed balance with the ledger: more on the card than the ledger
    explains = forgery (unexplained balance);
 5. lists top-ups left unconfirmed, debits on blacklisted cards after the blacklist version reached that
-   reader, day-close differences.
+   reader, day-close differences;
+6. checks the ledger's own books: the keyed audit chain and the seal over every posting (`check_books`).
+
+A replaced card's balance moved to its replacement is explained on the old card
+(`explained_balance`): no forgery finding for a lost-and-replaced card.
 Every finding goes on the ledger's exception list with evidence (once: findings have fingerprints);
 rollback, clone and forgery propose a blacklist entry for an operator to approve.
 """
@@ -135,6 +139,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     open_topups = {}
     for t in ledger.topup_records.unconfirmed_topups():
         open_topups.setdefault(t.card_number, []).append(t)
+    replaced = ledger.lifecycle_records.replacements()
     mismatched = 0
     for number in sorted(obs):
         lines, divergences = thread(obs[number])
@@ -144,8 +149,11 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         now = latest(lines)
         if now is None:
             continue
-        ledger_balance = ledger.books.outstanding_balance(number)
-        if now.balance > ledger_balance:
+        ledger_balance = explained_balance(ledger, number, replaced)
+        if number in replaced and now.balance <= ledger_balance:
+            pass  # a replaced card at or below what moved to its replacement: explained (spending it after the
+            # move is booked as an overdraft at step 1, never as this card's shortfall)
+        elif now.balance > ledger_balance:
             mismatched += 1
             found.add("balance:%s:%d:%d:%d" % (number, now.seq, now.balance, ledger_balance), "forgery",
                       "card %s: balance %d fen seen at seq %d (%s) but the ledger explains only %d fen "
@@ -210,6 +218,8 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                       card_number=uids.get(r.uid), terminal=r.terminal, amount=r.amount,
                       evidence={"record": r.number, "card_seq": r.card_seq, "balance_after": r.balance_after})
 
+    broken = check_books(ledger, found)
+
     # totals: everything in fen, checkable by hand
     day_debits = [r for r in committed if _in_day(ledger, cardtime.to_datetime(r.reader_time), day)]
     tb = ledger.books.trial_balance()
@@ -225,11 +235,31 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         "cards_seen": len(obs), "cards_mismatched": mismatched,
         "pending_unresolved": _unresolved(records),
         "unbalanced_entries": len(ledger.books.unbalanced_entries()),
+        "audit_log": "verifies" if broken is None else str(broken),
     }
     # one finding per fingerprint, in id order
     uniq = {f.id: f for f in report.findings}
     report.findings = [uniq[i] for i in sorted(uniq)]
     return report
+
+
+def check_books(ledger, found):
+    """The ledger's own integrity: the keyed audit chain and the seal over every booking
+    (audit.verify: an edited, added or deleted posting, balanced or not). A break is a finding."""
+    broken = ledger.audit.verify_audit_log()
+    if broken is not None:
+        seq, head = ledger.audit.audit_head()
+        found.add("ledger:audit:%d:%s" % (broken.seq, broken.reason[:60]), "ledger_tampered", str(broken),
+                  evidence={"seq": broken.seq, "reason": broken.reason, "head": head, "entries": seq})
+    return broken
+
+
+def explained_balance(ledger, number, replaced):
+    """What the ledger explains on card `number`: its ledger balance, plus — for a replaced card — the
+    balance that moved to its replacement (`replaced`: lifecycle_records.replacements()). The old card
+    still carries that value physically; it is the new card's now, not a forgery on the old one."""
+    moved = replaced.get(number, (None, 0))[1]
+    return ledger.books.outstanding_balance(number) + moved
 
 
 def _unresolved(records):
@@ -245,14 +275,12 @@ def settle(ledger, operator, exception_id: int, reason: str):
     """Resolve a balance finding by booking its difference to the discrepancy account, so the card's
     ledger balance equals what the card holds: a shortfall (`balance_short`: the ledger holds more)
     lowers the ledger balance; honouring an unexplained balance (`forgery`) raises it — a loss the
-    issuer accepts explicitly. Returns the closed ExceptionView."""
+    issuer accepts explicitly. A forgery or rollback finding takes two operators of different roles
+    (the first call requests it: `store.close_exception`). Returns the ExceptionView."""
     e = ledger.store.exception(exception_id)
     sign = _SETTLE_SIGN.get(e.kind)
     if sign is None or not e.card_number or not e.amount:
         raise ValueError("exception %d (%s) has no balance difference to book" % (exception_id, e.kind))
     if e.status != "open":
         raise ValueError("exception %d is %s, not open" % (exception_id, e.status))
-    ledger.books.book_discrepancy(e.card_number, sign * e.amount, "discrepancy:exception:%d" % e.id,
-                            "exception %d (%s): %s" % (e.id, e.kind, reason), operator=operator)
-    return ledger.store.close_exception(operator, e.id, "resolved", "%s; %d fen booked to discrepancy" % (
-        reason, sign * e.amount))
+    return ledger.store.close_exception(operator, e.id, "resolved", reason, book_discrepancy=sign * e.amount)

@@ -95,6 +95,8 @@ def daily_report(facts, day=None, chart_days=CHART_DAYS) -> Report:
                      ("Cash movement", totals["cash"], "money"),
                      ("Bank movement", totals["bank"], "money"),
                      ("Open exceptions", len(open_exc), "int"),
+                     # the anchor of the keyed audit log: record it outside the ledger
+                     ("Audit log head", "%d entries, %s" % facts.audit_head, "text"),
                  ])
     rep.tables.append(Table("daily-categories", "Bookings by category", cols, rows, totals))
     rep.tables.append(Table("daily-terminals", "Store purchases by terminal",

@@ -40,7 +40,7 @@ def terminal():
 @uses(db=True, keystore="required", link=True, operator="required")
 def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_cap, daily_cap):
     """Bind a reader to 8-digit terminal NUMBER and send it its keys, clock and settings."""
-    domain = session.domain()
+    domain = session.keys("reader", int(number))
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -72,10 +72,12 @@ def _print_problems(problems):
 
 @terminal.command()
 @click.argument("number", required=False)
-@uses(db=True, keystore="required", link=True, json=True)
+@uses(db=True, keystore="required", link=True, operator="required", json=True)
 def collect(session, number, as_json):
-    """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge."""
-    domain = session.domain()
+    """Collect the reader's journal over USB: verify MACs and chain, store, acknowledge (a collector key
+    set, a signed-in operator)."""
+    domain = session.keys("collector")
+    session.sign_in()
     ledger = session.ledger()
     client = session.link()
     number = _number(client, number)
@@ -97,8 +99,9 @@ def collect(session, number, as_json):
 @click.argument("number", required=False)
 @uses(db=True, keystore="required", link=True, operator="required")
 def day_close_cmd(session, number):
-    """Day close (日切): collect, close the reader's batch, check its totals against the journal."""
-    domain = session.domain()
+    """Day close (日切): collect, close the reader's batch, check its totals against the journal; prints
+    the audit log's head to record outside the ledger (`icpurse audit log verify --expect-head`)."""
+    domain = session.keys("collector")
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
@@ -108,6 +111,9 @@ def day_close_cmd(session, number):
         number, batch.batch, batch.first_number, batch.last_number, batch.reader_count, yuan(batch.reader_sum),
         batch.journal_count, yuan(batch.journal_sum)))
     _print_problems(rep.problems)
+    seq, head = ledger.audit.audit_head()
+    click.echo("audit log head: %d entries, %s (record it: `icpurse audit log verify --expect-head %s`)" % (
+        seq, head, head))
     if not batch.balanced or rep.problems:
         raise Failure("day close of terminal %s does not match its journal" % number, Exit.INTEGRITY)
 

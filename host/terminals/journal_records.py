@@ -1,16 +1,27 @@
 """Verification of reader journal records on the host: each record's MAC and the chain.
 
-The MAC is checked exactly as the reader checks it (firmware/journal.py `_mac_ok`): `verify_record_mac`
+The MAC is checked exactly as the reader checks it (firmware/journal.py `_mac_ok`): the record MAC
 with the terminal's journal key of the record's key version, record type JOURNAL and the terminal
 number (4 bytes big-endian) as the MAC header's "UID", over the record without its MAC. The host twin
 of firmware/kdf.py is used (icpurse.protocol.crypto.kdf: same functions and results, parity-tested
-1:1; AES-CMAC from `cryptography`, ~4x faster than the firmware's pure-Python AES on CPython).
-Layout through the generated codec only.
+1:1; AES-CMAC from `cryptography`).
+
+Speed (`make bench`, `office.verify_vs_cmac`): `verify_sequence` handles a whole batch at once. The
+MAC header is built once per key version; every record is decoded once, by one `struct` format
+derived from the record's construct declaration (protocol/journal.py, the layout's one source); the
+MACs of the batch are computed together (`CmacBatch`: one AES-ECB call per block position over all
+records). Only the chain and numbering checks walk the records one by one, in the order the reader
+wrote them.
 """
-from dataclasses import dataclass
+import struct
+from operator import itemgetter
+from dataclasses import dataclass, fields as _dataclass_fields
 
 from icpurse.host import codec
+from icpurse.protocol.codegen import describe_struct
 from icpurse.protocol.crypto import kdf
+from icpurse.protocol.crypto.cmac import CmacBatch
+from icpurse.protocol.journal import JournalRecord as _LAYOUT
 
 RECORD_SIZE = codec.JOURNAL_RECORD_SIZE
 ZERO_MAC = bytes(codec.MAC_SIZE)
@@ -37,18 +48,103 @@ class Record:
     raw: bytes
 
 
+def _record_format(layout):
+    """(struct.Struct decoding one record into its data fields in codec order, [(index, offset,
+    size, byte order, signed)] of the integer fields `struct` cannot give directly: they come out
+    as bytes and are converted after)."""
+    codes = {1: "B", 2: "H", 4: "I"}
+    fmt, fixups, index, offset = ["<"], [], 0, 0
+    for f in describe_struct(layout):
+        if f.kind == "pad":
+            fmt.append("%dx" % f.size)
+            offset += f.size
+            continue
+        if f.kind == "const":
+            raise TypeError("journal records have no constant fields (verify them here if one is added)")
+        if f.kind == "int" and f.size in codes and (f.size == 1 or not f.big):
+            fmt.append(codes[f.size].lower() if f.signed else codes[f.size])
+        else:
+            fmt.append("%ds" % f.size)
+            if f.kind == "int":
+                fixups.append((index, offset, f.size, "big" if f.big else "little", f.signed))
+        index += 1
+        offset += f.size
+    return struct.Struct("".join(fmt)), tuple(fixups)
+
+
+def _overlap_readers(fixups, size):
+    """{field index: (Struct, mask)} reading each short little-endian unsigned field as the 4-byte
+    integer starting at it (the bytes after it masked off), in C over a whole batch; None when a
+    field does not allow that (then the fields are converted record by record)."""
+    out = {}
+    for index, offset, width, order, signed in fixups:
+        if order != "little" or signed or width >= 4 or offset + 4 > size:
+            return None
+        out[index] = (struct.Struct("<%dxI%dx" % (offset, size - offset - 4)), (1 << (8 * width)) - 1)
+    return out
+
+
+_STRUCT, _FIXUPS = _record_format(_LAYOUT)
+_OVERLAP = _overlap_readers(_FIXUPS, _STRUCT.size)
+if _STRUCT.size != RECORD_SIZE or len(_STRUCT.unpack(bytes(RECORD_SIZE))) != len(codec.JOURNAL_RECORD_FIELDS):
+    raise ImportError("the journal record layout and the generated codec differ: run `make gen`")
+if tuple(f.name for f in _dataclass_fields(Record)) != (
+        "number", "kind", "state", "key_version", "uid", "card_seq", "amount", "balance_after", "terminal_field",
+        "txn", "reader_time", "prev_mac", "mac", "raw"):  # _records below fills exactly these
+    raise ImportError("Record's fields changed: update _records")
+_NUMBER, _KEY_VERSION, _UID_LEN, _UID, _MAC, _TXN = (
+    codec.JOURNAL_RECORD_NUMBER, codec.JOURNAL_RECORD_KEY_VERSION, codec.JOURNAL_RECORD_UID_LEN,
+    codec.JOURNAL_RECORD_UID, codec.JOURNAL_RECORD_MAC, codec.JOURNAL_RECORD_TXN)
+
+
+def _records(raws, fields, converted):
+    """Records from raw bytes and their decoded fields (`_decode_all`).
+
+    Built as the dataclass's own __init__ would (same fields, nothing else), but with one dict per
+    record instead of fourteen frozen-attribute stores: the __init__ of a frozen dataclass costs as
+    much as a whole AES-CMAC here."""
+    out = []
+    if set(converted) - {_TXN}:
+        raise AssertionError("only txn is stored as bytes in a journal record: update _records")
+    txns = converted.get(_TXN) or [f[_TXN] for f in fields]
+    _build(out, fields, raws, txns)
+    return out
+
+
+def _build(out, fields, raws, txns):
+    append = out.append
+    new, set_dict = object.__new__, object.__setattr__
+    kind, state, card_seq, amount, balance_after, terminal, time, prev_mac = (
+        codec.JOURNAL_RECORD_KIND, codec.JOURNAL_RECORD_STATE, codec.JOURNAL_RECORD_CARD_SEQ,
+        codec.JOURNAL_RECORD_AMOUNT, codec.JOURNAL_RECORD_BALANCE_AFTER, codec.JOURNAL_RECORD_TERMINAL,
+        codec.JOURNAL_RECORD_TIME, codec.JOURNAL_RECORD_PREV_MAC)
+    for f, raw, txn in zip(fields, raws, txns):
+        rec = new(Record)
+        set_dict(rec, "__dict__", {
+            "number": f[_NUMBER], "kind": f[kind], "state": f[state], "key_version": f[_KEY_VERSION],
+            "uid": f[_UID][:f[_UID_LEN]].hex().upper(), "card_seq": f[card_seq], "amount": f[amount],
+            "balance_after": f[balance_after], "terminal_field": f[terminal], "txn": txn,
+            "reader_time": f[time], "prev_mac": f[prev_mac], "mac": f[_MAC], "raw": raw})
+        append(rec)
+
+
+def _decode_all(blob):
+    """(field tuples in codec order, {field index: [values]} of the fields `struct` gives as bytes)
+    of the records in `blob` (their bytes end to end), in one pass each."""
+    fields = list(_STRUCT.iter_unpack(blob))
+    if _OVERLAP is not None:
+        return fields, {i: [v & mask for (v,) in st.iter_unpack(blob)] for i, (st, mask) in _OVERLAP.items()}
+    converted = {}
+    for i, _offset, _size, order, signed in _FIXUPS:
+        converted[i] = [int.from_bytes(f[i], order, signed=signed) for f in fields]
+    return fields, converted
+
+
 def decode(raw) -> Record:
     raw = bytes(raw)
     if len(raw) != RECORD_SIZE:
         raise ValueError("a journal record is %d bytes, got %d" % (RECORD_SIZE, len(raw)))
-    f = codec.decode_journal_record(raw)
-    n = f[codec.JOURNAL_RECORD_UID_LEN]
-    return Record(f[codec.JOURNAL_RECORD_NUMBER], f[codec.JOURNAL_RECORD_KIND], f[codec.JOURNAL_RECORD_STATE],
-                  f[codec.JOURNAL_RECORD_KEY_VERSION], bytes(f[codec.JOURNAL_RECORD_UID][:n]).hex().upper(),
-                  f[codec.JOURNAL_RECORD_CARD_SEQ], f[codec.JOURNAL_RECORD_AMOUNT],
-                  f[codec.JOURNAL_RECORD_BALANCE_AFTER], f[codec.JOURNAL_RECORD_TERMINAL], f[codec.JOURNAL_RECORD_TXN],
-                  f[codec.JOURNAL_RECORD_TIME], bytes(f[codec.JOURNAL_RECORD_PREV_MAC]),
-                  bytes(f[codec.JOURNAL_RECORD_MAC]), raw)
+    return _records([raw], *_decode_all(raw))[0]
 
 
 def mac_ok(raw, terminal: int, keys: dict) -> bool:
@@ -62,6 +158,34 @@ def mac_ok(raw, terminal: int, keys: dict) -> bool:
     return kdf.verify_record_mac(key, codec.REC_JOURNAL, terminal.to_bytes(4, "big"),
                                  f[codec.JOURNAL_RECORD_KEY_VERSION], memoryview(raw)[:_BODY],
                                  f[codec.JOURNAL_RECORD_MAC])
+
+
+def macs_ok(raws, fields, terminal: int, keys: dict) -> list:
+    """For each record: True / False (its MAC verifies or not), None when its key version is not in
+    `keys`. The MAC header is built once per key version and each version's records are MAC'd
+    together (CmacBatch)."""
+    out = [None] * len(raws)
+    versions = list(map(itemgetter(_KEY_VERSION), fields))
+    if len(set(versions)) == 1:  # the usual batch: one key version
+        by_version = {versions[0]: range(len(raws))}
+    else:
+        by_version = {}
+        for i, version in enumerate(versions):
+            by_version.setdefault(version, []).append(i)
+    tid = terminal.to_bytes(4, "big")
+    for version, idx in by_version.items():
+        key = keys.get(version)
+        if key is None:
+            continue
+        header = kdf.record_mac_header(codec.REC_JOURNAL, tid, version)
+        batch = CmacBatch(key)
+        if len(idx) == len(raws):
+            out = batch.matches(header, raws, _BODY, list(map(itemgetter(_MAC), fields)))
+        else:
+            for i, ok in zip(idx, batch.matches(header, [raws[i] for i in idx], _BODY,
+                                                [fields[i][_MAC] for i in idx])):
+                out[i] = ok
+    return out
 
 
 @dataclass(frozen=True)
@@ -80,6 +204,25 @@ class Problem:
         return out
 
 
+def _all_in_order(fields, macs, terminal, first, prev_mac):
+    """The common case, checked column by column in C (no loop in Python): every MAC verifies,
+    every record names the terminal, the numbers run first, first + 1, ... and each record chains to
+    the one before (the first to `prev_mac` unless that is None). False means: look record by record."""
+    n = len(fields)
+    if not n:
+        return True
+    if macs.count(True) != n:
+        return False
+    if list(map(itemgetter(codec.JOURNAL_RECORD_TERMINAL), fields)).count(terminal) != n:
+        return False
+    if list(map(itemgetter(_NUMBER), fields)) != list(range(first, first + n)):
+        return False
+    prevs = list(map(itemgetter(codec.JOURNAL_RECORD_PREV_MAC), fields))
+    if prev_mac is not None and prevs[0] != prev_mac:
+        return False
+    return prevs[1:] == list(map(itemgetter(_MAC), fields[:-1]))
+
+
 def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_mac: bytes | None = None):
     """Verify records that should follow record `prev_number` (whose MAC is `prev_mac`; None =
     unknown, e.g. the records before were compacted away on the reader and never collected).
@@ -88,46 +231,64 @@ def verify_sequence(raws, terminal: int, keys: dict, prev_number: int = 0, prev_
     the first record failing its MAC, chain or numbering, and `problems` says why (a gap — numbers
     missing — is reported but the records after it are still taken, since nothing there is forged:
     their chain link to the missing records cannot be checked)."""
+    raws = list(map(bytes, raws))
+    whole = len(raws)
+    if set(map(len, raws)) - {RECORD_SIZE}:
+        whole = next(i for i, raw in enumerate(raws) if len(raw) != RECORD_SIZE)  # the rest is not looked at
+    fields, converted = _decode_all(b"".join(raws[:whole]))
+    macs = macs_ok(raws[:whole], fields, terminal, keys)
     good, problems = [], []
     expect = prev_number + 1
     last_mac = prev_mac
-    for raw in raws:
-        raw = bytes(raw)
-        try:
-            rec = decode(raw)
-        except ValueError as e:
-            problems.append(Problem("mac", expect, "undecodable record: %s" % e, raw))
-            break
-        if rec.key_version not in keys:
-            problems.append(Problem("key", rec.number, "journal key version %d is unknown" % rec.key_version, raw))
-            break
-        if not mac_ok(raw, terminal, keys):
-            problems.append(Problem("mac", rec.number, "record %d fails its MAC (edited or forged)" % rec.number, raw))
-            break
-        if rec.terminal_field != terminal:
-            problems.append(Problem("terminal", rec.number, "record %d names terminal %08d" % (
-                rec.number, rec.terminal_field), raw))
-            break
-        if rec.number < expect:
-            problems.append(Problem("number", rec.number, "record %d arrived where %d was expected (number "
-                                    "reused or replayed)" % (rec.number, expect), raw))
-            break
-        if rec.number > expect:
-            problems.append(Problem("gap", expect, "records %d..%d missing" % (expect, rec.number - 1)))
+    if whole == len(raws) and _all_in_order(fields, macs, terminal, expect, last_mac):
+        return _records(raws, fields, converted), problems
+    stop = whole
+    terminal_at, prev_at = codec.JOURNAL_RECORD_TERMINAL, codec.JOURNAL_RECORD_PREV_MAC
+    for i in range(whole):
+        f = fields[i]
+        number = f[_NUMBER]
+        ok = macs[i]
+        if not ok or f[terminal_at] != terminal or number != expect:
+            if ok is None:
+                problems.append(Problem("key", number, "journal key version %d is unknown" % f[_KEY_VERSION],
+                                        raws[i]))
+                stop = i
+                break
+            if not ok:
+                problems.append(Problem("mac", number, "record %d fails its MAC (edited or forged)" % number, raws[i]))
+                stop = i
+                break
+            if f[terminal_at] != terminal:
+                problems.append(Problem("terminal", number, "record %d names terminal %08d" % (
+                    number, f[terminal_at]), raws[i]))
+                stop = i
+                break
+            if number < expect:
+                problems.append(Problem("number", number, "record %d arrived where %d was expected (number "
+                                        "reused or replayed)" % (number, expect), raws[i]))
+                stop = i
+                break
+            problems.append(Problem("gap", expect, "records %d..%d missing" % (expect, number - 1)))
             last_mac = None  # the link to the missing records cannot be checked
-        if last_mac is not None and rec.prev_mac != last_mac:
-            problems.append(Problem("chain", rec.number, "record %d does not chain to record %d" % (
-                rec.number, rec.number - 1), raw))
+        if last_mac is not None and f[prev_at] != last_mac:
+            problems.append(Problem("chain", number, "record %d does not chain to record %d" % (
+                number, number - 1), raws[i]))
+            stop = i
             break
-        good.append(rec)
-        expect = rec.number + 1
-        last_mac = rec.mac
+        expect = number + 1
+        last_mac = f[_MAC]
+    else:
+        if whole < len(raws):
+            raw = raws[whole]
+            problems.append(Problem("mac", expect, "undecodable record: a journal record is %d bytes, got %d" % (
+                RECORD_SIZE, len(raw)), raw))
+    good = _records(raws[:stop], fields[:stop], {i: v[:stop] for i, v in converted.items()})
     return good, problems
 
 
-def journal_keys(domain, terminal: int) -> dict:
-    """{key_version: journal key of `terminal`} for every key version of the issuer's domain."""
+def journal_keys(keys, terminal: int) -> dict:
+    """{key_version: journal key of `terminal`} for every key version of a collector key set (or the
+    issuer's domain)."""
     from icpurse.keys import exports
 
-    export = exports.reader_keyset(domain, terminal, versions=sorted(domain.versions))
-    return {v: keys["journal"].material for v, keys in export.versions.items()}
+    return exports.terminal_journal_keys(keys, terminal)

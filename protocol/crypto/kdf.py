@@ -80,18 +80,24 @@ def journal_key(master, terminal_number, key_version):
     return _diversify(master, Purpose.JOURNAL, key_version, uid_len, uid7, 0)
 
 
-def record_mac(card_key, record_type, uid, key_version, body, layout_version=LAYOUT_VERSION):
-    """8-byte MAC of a record (`body` = the record without its MAC field)."""
-    card_key = check_key(card_key, "card key")
+def record_mac_header(record_type, uid, key_version, layout_version=LAYOUT_VERSION):
+    """The MAC header every record MAC starts with (docs/card-layout.md): the same for every
+    record of one type, UID (or terminal) and key version, so batch verifiers build it once."""
     if record_type not in _RECORD_TYPES:
         raise ValueError("unknown record_type %r" % (record_type,))
     uid_len, uid7 = _check_uid(uid)
     _check_int(key_version, 0, 255, "key_version")
     _check_int(layout_version, 0, 255, "layout_version")
+    return MacHeader.build(dict(record_type=record_type, uid_len=uid_len, uid=uid7,
+                                layout_version=layout_version, key_version=key_version))
+
+
+def record_mac(card_key, record_type, uid, key_version, body, layout_version=LAYOUT_VERSION):
+    """8-byte MAC of a record (`body` = the record without its MAC field)."""
+    card_key = check_key(card_key, "card key")
+    header = record_mac_header(record_type, uid, key_version, layout_version)
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("body must be bytes, got %s" % type(body).__name__)
-    header = MacHeader.build(dict(record_type=record_type, uid_len=uid_len, uid=uid7,
-                                  layout_version=layout_version, key_version=key_version))
     return aes_cmac(card_key, header + bytes(body))[:MAC_SIZE]
 
 

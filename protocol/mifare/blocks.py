@@ -17,7 +17,8 @@ Value block (NXP MF1S50yyX §8.6.2.1; MIFARE Classic Tool `isValueBlock`):
 
 Manufacturer block (block 0): the UID; for a 4-byte UID its BCC (UID0 ^ UID1 ^ UID2 ^ UID3) as
 byte 4; then SAK and ATQA (on-air order, LSB first) as NXP cards carry them, then manufacturer data.
-Bytes after the UID and BCC are not normative; a 7-byte UID has no BCC in block 0.
+Bytes after the UID and BCC are not normative; a 7-byte UID has no BCC in block 0. So a dump does
+not say its UID length; `uid_length` reads it from block 0 as libnfc and MIFARE Classic Tool do.
 """
 from struct import pack_into, unpack_from
 
@@ -129,6 +130,24 @@ def bcc(uid4):
     if len(uid4) != 4:
         raise ValueError("BCC is defined for a 4-byte UID, got %d bytes" % len(uid4))
     return uid4[0] ^ uid4[1] ^ uid4[2] ^ uid4[3]
+
+
+# SAK and ATQA (on-air order) of a genuine MIFARE Classic 1K / 4K (MF1S50yyX, MF1S70yyX), as block 0
+# carries them right after a 4-byte UID + BCC, or after a 7-byte UID
+_CLASSIC_AFTER_4 = ((0x08, b"\x04\x00"), (0x18, b"\x02\x00"))
+_CLASSIC_AFTER_7 = ((0x08, b"\x44\x00"), (0x18, b"\x42\x00"))
+
+
+def uid_length(block0):
+    """The UID length (4 or 7) block 0 holds: 4 when byte 4 is the BCC of bytes 0..3, else 7. One
+    7-byte UID in 256 carries that "BCC" by chance: then the SAK and ATQA after the UID decide, if
+    they read as a genuine Classic's only in the 7-byte position. Reads bytes 0..9 only (a dump
+    with unknown bytes further on is fine); allocates nothing but two small slices."""
+    if block0[4] != bcc(block0[0:4]):
+        return 7
+    after4 = (block0[5], bytes(block0[6:8]))
+    after7 = (block0[7], bytes(block0[8:10]))
+    return 7 if after4 not in _CLASSIC_AFTER_4 and after7 in _CLASSIC_AFTER_7 else 4
 
 
 # uid, bcc (None for a 7-byte UID), sak, atqa (2 bytes, on-air order), manufacturer data

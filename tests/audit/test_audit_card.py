@@ -129,7 +129,8 @@ def test_audit_card_cli_through_the_sim_reader(used, tmp_path):
     simdir.mkdir()
     dumps.save(card, str(simdir / "card.mfd"))
     env = {"ICPURSE_DB": "sqlite:///%s" % (world.tmp / "ledger.db"), "ICPURSE_KEYSTORE": str(ks),
-           "ICPURSE_KEYSTORE_PASSPHRASE": demo.DEMO_PASSPHRASE}
+           "ICPURSE_KEYSTORE_PASSPHRASE": demo.DEMO_PASSPHRASE, "ICPURSE_OPERATOR": "auditor",
+           "ICPURSE_OPERATOR_PASSWORD": sw.PW}
     r = CliRunner().invoke(main, ["audit", "card", "--reader", "sim:%s" % simdir, "--json"], env=env)
     assert r.exit_code == 0, r.output
     out = json.loads(r.stdout)
@@ -147,6 +148,7 @@ def test_a_card_unknown_to_the_ledger_is_an_anomaly_not_a_crash(tmp_path):
     """Regression: two ledger mixins defined card_by_uid with different semantics (None vs NotFound)."""
     from icpurse.host.audit.card import check_against_ledger
     from icpurse.host.ledger import open_ledger
+    from support.ledger import AUDIT_KEY
 
     class Audit:
         uid = "0A0B0C0D"
@@ -155,6 +157,6 @@ def test_a_card_unknown_to_the_ledger_is_an_anomaly_not_a_crash(tmp_path):
         def __init__(self):
             self.anomalies = []
 
-    ledger = open_ledger("sqlite:///%s" % (tmp_path / "l.db"))
+    ledger = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), audit_key=AUDIT_KEY)
     result = check_against_ledger(Audit(), ledger)
     assert [a.code for a in result.anomalies] == ["unknown_card"]

@@ -10,10 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from icpurse.host.cli import main
+from icpurse.host.clikit.options import AUDIT_KEY_HELP
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import keystore
 from icpurse.keys.hierarchy import KeyDomain
-from support.ledger import PW
+from support.ledger import AUDIT_KEY, PW, staff
 
 DEMO_BANNER = "INSECURE DEMO KEYS: for the demo and tests only"
 
@@ -51,9 +52,8 @@ def office(tmp_path, monkeypatch):
     """A ledger with an issuer-admin and a finance operator, the password in the environment, a
     sim reader folder (a blank card), a keystore with another passphrase and a corrupted one."""
     url = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(url)
-    led.people.add_operator("admin", PW, "issuer-admin")
-    led.people.add_operator("finance", PW, "finance", by="admin")
+    led = open_ledger(url, audit_key=AUDIT_KEY)
+    staff(led, [("finance", "finance")])
     led.close()
     for var in ("ICPURSE_READER", "ICPURSE_KEYSTORE", "ICPURSE_OPERATOR", "ICPURSE_DB", "ICPURSE_DATA_KEY",
                 "ICPURSE_KEYSTORE_PASSPHRASE"):
@@ -78,17 +78,20 @@ def icpurse(*args, env=None):
 DOMAIN_ERRORS = [
     # (what, argv with {placeholders}, environment, exit code, words of the message)
     ("wrong operator password", ["reconcile", "close", "1", "--as", "dismissed", "--reason", "x", "--db", "{db}",
-                                 "--operator", "admin"], {"ICPURSE_OPERATOR_PASSWORD": "not it"}, 1,
+                                 "--operator", "admin", "--keystore", "demo"], {"ICPURSE_OPERATOR_PASSWORD": "not it"}, 1,
      "wrong operator name or password: nothing was done"),
     ("a card the ledger does not have", ["sale", "confirm-payment", "999000000001", "--db", "{db}",
-                                         "--operator", "finance"], None, 1, "999000000001"),
+                                         "--operator", "finance", "--keystore", "demo"], None, 1, "999000000001"),
+    ("a write without a key set", ["sale", "confirm-payment", "999000000001", "--db", "{db}",
+                                   "--operator", "finance"], None, 1, "audit key"),
     ("a terminal the ledger does not have", ["audit", "terminal", "12345678", "--keystore", "demo",
                                              "--db", "{db}"], None, 1, "12345678"),
     ("a wrong keystore passphrase", ["audit", "terminal", "12345678", "--keystore", "{other}", "--db", "{db}"],
      {"ICPURSE_KEYSTORE_PASSPHRASE": "a wrong one"}, 1, "wrong keystore passphrase"),
-    ("no such keystore", ["reconcile", "run", "--keystore", "{other}.gone", "--db", "{db}"], None, 1,
+    ("no such keystore", ["reconcile", "run", "--keystore", "{other}.gone", "--db", "{db}", "--operator", "admin"],
+     None, 1,
      "no such keystore"),
-    ("a corrupted keystore", ["reconcile", "run", "--keystore", "{corrupt}", "--db", "{db}"],
+    ("a corrupted keystore", ["reconcile", "run", "--keystore", "{corrupt}", "--db", "{db}", "--operator", "admin"],
      {"ICPURSE_KEYSTORE_PASSPHRASE": "the right one"}, 5, "corrupted keystore"),
     ("no card reader", ["card", "show", "--keystore", "demo", "--db", "{db}", "--reader", "serial:/dev/no-such-port"],
      None, 3, "cannot open reader"),
@@ -140,6 +143,7 @@ WRITES_A_KEYSTORE = {"keys init", "keys combine", "keys demo"}
 # A new command that takes --keystore fails test_the_table_knows_every_keystore_command until it is here.
 ARGS = {
     "audit card": ["--reader", "{sim}", "--no-ledger", "--timeout", "1"],
+    "audit log verify": ["--db", "{db}"],
     "audit terminal": ["12345678", "--db", "{db}"],
     "card personalise": ["--programme", "p", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
     "card recover": ["--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
@@ -155,11 +159,11 @@ ARGS = {
     "keys export": ["--role", "workstation", "--out", "{tmp}/ws.export"],
     "keys rollover": [],
     "keys show": [],
-    "reconcile run": ["--db", "{db}"],
+    "reconcile run": ["--db", "{db}", "--operator", "admin"],
     "sale activate": ["999000000001", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
     "sale confirm-payment": ["999000000001", "--db", "{db}", "--operator", "finance"],
     "sale record": ["999000000001", "--db", "{db}", "--operator", "finance"],
-    "terminal collect": ["--port", "/dev/no-such-port", "--db", "{db}"],
+    "terminal collect": ["--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "terminal day-close": ["--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "terminal provision": ["12345678", "--port", "/dev/no-such-port", "--db", "{db}", "--operator", "admin"],
     "topup load": ["999000000001", "100", "--db", "{db}", "--operator", "finance", "--reader", "{sim}"],
@@ -169,7 +173,9 @@ ARGS = {
 
 
 def takes_a_keystore(cmd):
-    return any(isinstance(p, click.Option) and "--keystore" in p.opts for p in cmd.params)
+    """--keystore for its key set (not only for the audit key every ledger command records with)."""
+    return any(isinstance(p, click.Option) and "--keystore" in p.opts and p.help != AUDIT_KEY_HELP
+               for p in cmd.params)
 
 
 def test_the_table_knows_every_keystore_command():

@@ -7,7 +7,7 @@ from issuance_world import DATA_KEY, setup_world
 from icpurse.host.issuance.service import Workstation
 from icpurse.host.ledger import open_ledger
 from icpurse.keys import demo, exports
-from support.ledger import sqlite_url
+from support.ledger import AUDIT_KEY, sqlite_url
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def ledger_url(tmp_path):
 
 @pytest.fixture
 def ledger(ledger_url, clock):
-    led = open_ledger(ledger_url, data_key=DATA_KEY, clock=clock)
+    led = open_ledger(ledger_url, audit_key=AUDIT_KEY, data_key=DATA_KEY, clock=clock)
     setup_world(led)
     try:
         yield led

@@ -22,8 +22,10 @@ def setup_world(ledger):
     """admin (issuer-admin), finance, seller, seller2, auditor; utility-payment and mofcom-compliant
     registered; sales point P1."""
     ledger.people.add_operator("admin", PW, "issuer-admin")
+    ledger.people.add_operator("admin2", PW, "issuer-admin", by="admin")  # the bootstrap's second admin
     for name, role in (("finance", "finance"), ("seller", "seller"), ("seller2", "seller"), ("auditor", "auditor")):
         ledger.people.add_operator(name, PW, role, by="admin")
+        ledger.people.approve_operator("admin2", name)  # four eyes
     ledger.programmes.register_programme("admin", example("utility-payment-card.toml"))
     ledger.programmes.register_programme("admin", example("mofcom-compliant.toml"))
     ledger.stock.add_sales_point("admin", "P1", "Counter 1")

@@ -11,6 +11,7 @@ from issuance_world import EXAMPLES, PW, setup_world
 from icpurse.hil.sim import dumps
 from icpurse.host.cli import main
 from icpurse.host.ledger import open_ledger
+from support.ledger import AUDIT_KEY
 from icpurse.keys import demo, keystore
 from support.clock import ManualClock
 
@@ -20,7 +21,7 @@ SIM_UID = "5E110001"  # the blank the sim reader makes in an empty state folder
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     url = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(url, clock=ManualClock())
+    led = open_ledger(url, audit_key=AUDIT_KEY, clock=ManualClock())
     setup_world(led)
     led.close()
     for var in ("ICPURSE_READER", "ICPURSE_KEYSTORE", "ICPURSE_OPERATOR", "ICPURSE_DB", "ICPURSE_DATA_KEY",
@@ -31,9 +32,9 @@ def env(tmp_path, monkeypatch):
 
 
 def run(env, *args, operator="finance", keys=True, reader=True, expect=0):
-    argv = list(args) + ["--db", env["url"], "--operator", operator]
-    if keys:
-        argv += ["--keystore", "demo"]
+    # every command recording to the ledger needs the audit key: the demo key set gives it (keys=False:
+    # a command that needs no card keys, only that)
+    argv = list(args) + ["--db", env["url"], "--operator", operator, "--keystore", "demo"]
     if reader:
         argv += ["--reader", env["sim"]]
     result = CliRunner().invoke(main, argv, catch_exceptions=False)
@@ -83,7 +84,7 @@ def test_from_blank_to_activated_card(env):
     assert active == {"ok": True, "card_number": "503110000001", "state": "activated", "activated_by": "admin",
                       "card_balance": 20000}  # the face value booked at payment is now on the card
     assert doc(run(env, "card", "show", "--json"))["balance"] == 20000
-    led = open_ledger(env["url"])
+    led = open_ledger(env["url"], audit_key=AUDIT_KEY)
     try:
         assert led.audit.verify_audit_log() is None
         actions = [e.action for e in led.audit.audit_entries(card="503110000001")]
@@ -103,7 +104,7 @@ def test_wrong_keystore_passphrase_is_refused_and_changes_nothing(env, monkeypat
     result = CliRunner().invoke(main, argv)
     assert result.exit_code == 1
     assert json.loads(result.stdout)["error"].startswith("wrong keystore passphrase")
-    led = open_ledger(env["url"])
+    led = open_ledger(env["url"], audit_key=AUDIT_KEY)
     try:
         assert led.personalisation_records.personalisation(SIM_UID) is None and led.cards.card_by_uid(SIM_UID) is None
     finally:
@@ -199,7 +200,7 @@ def test_a_named_card_sale_needs_real_name_capture(env):
     assert sold["state"] == "recorded"
     stored = b"".join(f.read_bytes() for f in env["dir"].glob("ledger.db*"))  # with the WAL
     assert b"Li Si" in stored and b"11010519491231002X" not in stored  # the ID number only encrypted
-    led = open_ledger(env["url"])
+    led = open_ledger(env["url"], audit_key=AUDIT_KEY)
     try:
         assert led.cards.card(number).holder_name == "Li Si"
     finally:

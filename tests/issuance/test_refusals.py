@@ -10,6 +10,7 @@ from icpurse.host.issuance.service import CardRequirements, IssueOrder, Workstat
 from icpurse.host.ledger import (
     NonCashRequiredError, ProgrammeViolationError, RealNameRequiredError, SeparationOfDutiesError, open_ledger,
 )
+from support.ledger import AUDIT_KEY
 from icpurse.keys import exports
 from icpurse.keys.hierarchy import KeyDomain
 
@@ -98,7 +99,7 @@ def test_a_card_of_this_issuer_unknown_to_this_ledger_is_not_personalised_again(
                                                                                 clock):
     card = blank_in_stock(ledger)
     assert station.personalise_card(CardTag(card), UTILITY).ok
-    other = open_ledger("sqlite:///%s" % (tmp_path / "other.db"), clock=clock)
+    other = open_ledger("sqlite:///%s" % (tmp_path / "other.db"), audit_key=AUDIT_KEY, clock=clock)
     try:
         from issuance_world import setup_world
 

@@ -22,7 +22,7 @@ def test_topup_rekeys_a_card_of_the_previous_version_after_keys_rollover(ledger,
     import icpurse.host.clikit.session as clikit_session
 
     monkeypatch.setattr(clikit_session, "open_ledger",
-                        lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
+                        lambda url=None, **kw: open_ledger(url, clock=clock, **kw))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.setenv(keystore.PASSPHRASE_ENV, demo.DEMO_PASSPHRASE)
     monkeypatch.delenv("ICPURSE_READER", raising=False)

@@ -32,12 +32,12 @@ def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
     state.mkdir()
     dumps.save(card, str(state / "card.mfd"))
     monkeypatch.setattr(clikit_session, "open_ledger",
-                        lambda url=None, data_key=None: open_ledger(url, data_key=data_key, clock=clock))
+                        lambda url=None, **kw: open_ledger(url, clock=clock, **kw))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.delenv("ICPURSE_READER", raising=False)
 
     def run(*args, operator="seller"):
-        card = [] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state, "--keystore", "demo"]
+        card = ["--keystore", "demo"] + ([] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state])
         return CliRunner().invoke(main, ["topup"] + list(args) + card + ["--db", ledger_url, "--operator", operator])
 
     def on_card():

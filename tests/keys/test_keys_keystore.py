@@ -5,7 +5,9 @@ import stat
 
 import pytest
 
+from icpurse.keys import demo as demo_keys
 from icpurse.keys import keystore
+from icpurse.keys.hierarchy import KeyDomain
 from icpurse.keys.keystore import KeystoreError, WrongPassphrase
 
 from keyhelpers import FAST_N, assert_no_material
@@ -35,8 +37,36 @@ def test_envelope_format_and_no_plaintext(saved, domain):
     assert "issuer" not in text  # even the domain metadata is inside the ciphertext
 
 
-def test_default_cost_is_2_14():
-    assert keystore.DEFAULT_N == 2 ** 14
+def test_default_and_minimum_cost_is_2_17():
+    assert keystore.DEFAULT_N == keystore.MIN_N == 2 ** 17
+
+
+def test_a_weak_cost_is_refused_outside_the_demo(tmp_path, monkeypatch):
+    """Without the test-only switch, a keystore below N = 2^17 is neither written nor read; the
+    INSECURE DEMO KEYS (public anyway) are."""
+    monkeypatch.delenv(keystore.TEST_ENV)
+    domain = KeyDomain.generate(7)
+    with pytest.raises(keystore.KeystoreError, match="below the minimum"):
+        keystore.save_keystore(str(tmp_path / "weak.json"), domain, "pass phrase", n=2)
+    assert not (tmp_path / "weak.json").exists()
+    with monkeypatch.context() as m:  # a file made weak (by a test-only writer) is refused when read
+        m.setenv(keystore.TEST_ENV, "1")
+        keystore.save_keystore(str(tmp_path / "weak.json"), domain, "pass phrase", n=2 ** 10)
+    with pytest.raises(keystore.KeystoreError, match="below the minimum"):
+        keystore.load_keystore(str(tmp_path / "weak.json"), "pass phrase")
+    demo = demo_keys.demo_domain()
+    keystore.save_keystore(str(tmp_path / "demo.json"), demo, demo_keys.DEMO_PASSPHRASE, n=2 ** 4)
+    assert keystore.load_keystore(str(tmp_path / "demo.json"), demo_keys.DEMO_PASSPHRASE).demo
+
+
+def test_a_legacy_2_14_keystore_is_read_with_a_warning(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(keystore.TEST_ENV, "1")
+    domain = KeyDomain.generate(7)
+    keystore.save_keystore(str(tmp_path / "old.json"), domain, "pass phrase", n=keystore.LEGACY_N)
+    monkeypatch.delenv(keystore.TEST_ENV)
+    keystore._warned.clear()
+    assert keystore.load_keystore(str(tmp_path / "old.json"), "pass phrase").issuer == 7
+    assert "below the policy 2^17" in caplog.text
 
 
 def test_file_mode_0600_and_no_temp_left(saved, tmp_path):

@@ -3,6 +3,8 @@ blacklist changes get distinct versions, and the audit chain stays a single chai
 import threading
 
 from icpurse.host.ledger import open_ledger
+
+from support.ledger import AUDIT_KEY
 from world import DATA_KEY, sell_and_activate, setup_world
 
 CARD = "9000000001"
@@ -29,7 +31,7 @@ def _together(n, fn):
 def test_concurrent_workstations(ledger, ledger_url, clock):
     setup_world(ledger)
     sell_and_activate(ledger, "04A1B2C3D4E501", CARD, face_value=50000)
-    stations = [open_ledger(ledger_url, data_key=DATA_KEY, clock=clock) for _ in range(4)]
+    stations = [open_ledger(ledger_url, audit_key=AUDIT_KEY, data_key=DATA_KEY, clock=clock) for _ in range(4)]
     try:
         errors = _together(4, lambda i: stations[i].topup_records.book_topup_pending(CARD, 10000, "K-same", operator="seller"))
         assert errors == []

@@ -11,6 +11,7 @@ from icpurse.host.ledger import (
 )
 from icpurse.host.ledger.models import Operator
 from icpurse.protocol.numbering import CardNumberError
+from support.ledger import AUDIT_KEY
 from world import HOLDER, PW, example, setup_world
 
 U1, U2, U3, U4 = "04A1B2C3D4E501", "04A1B2C3D4E502", "04A1B2C3D4E503", "04A1B2C3D4E504"
@@ -140,18 +141,18 @@ def test_named_sale_needs_real_name_and_id_is_encrypted_at_rest(ledger):
 def test_holder_id_needs_the_right_data_key(ledger_url, clock):
     from icpurse.host.ledger import DataKeyError
 
-    led = open_ledger(ledger_url, data_key=bytes(range(32)), clock=clock)
+    led = open_ledger(ledger_url, audit_key=AUDIT_KEY, data_key=bytes(range(32)), clock=clock)
     setup_world(led)
     led.cards.register_card("finance", U1, "9000000001", "mofcom-compliant", "named", 100000)
     led.sales.record_sale("seller", "9000000001", holder=HOLDER)
     led.close()
-    wrong = open_ledger(ledger_url, data_key=b"\x55" * 32, clock=clock)
+    wrong = open_ledger(ledger_url, audit_key=AUDIT_KEY, data_key=b"\x55" * 32, clock=clock)
     try:
         with pytest.raises(DataKeyError, match="wrong ledger data key"):
             wrong.cards.holder_id_number("9000000001")
     finally:
         wrong.close()
-    keyless = open_ledger(ledger_url, clock=clock)
+    keyless = open_ledger(ledger_url, audit_key=AUDIT_KEY, clock=clock)
     try:
         keyless.cards.register_card("finance", U2, "9000000002", "mofcom-compliant", "named", 100000)
         with pytest.raises(DataKeyError):
@@ -229,7 +230,7 @@ def test_operators_passwords_and_roles(ledger):
         ledger.people.add_operator("x", PW, "seller", by="finance")
     with ledger.uow.read() as s:
         stored = [o.password_hash for o in s.query(Operator)]
-    assert all(h.startswith("scrypt$") and PW not in h for h in stored)
+    assert all(h.startswith("$argon2id$") and PW not in h for h in stored)
     ledger.people.change_password("seller", PW, "another long password")
     ledger.people.authenticate_operator("seller", "another long password")
     logins = [(e.operator, e.result) for e in ledger.audit.audit_entries(action="operator.login")]

@@ -5,6 +5,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from icpurse.host.ledger import ENV_VAR, open_ledger, resolve_url
+
+from support.ledger import AUDIT_KEY
 from icpurse.host.ledger.db import current_revision, head_revision
 from icpurse.host.ledger.models import Base
 
@@ -17,10 +19,10 @@ def test_migrations_match_models(ledger):
 
 
 def test_reopening_migrates_nothing_and_keeps_data(ledger_url, clock):
-    first = open_ledger(ledger_url, clock=clock)
+    first = open_ledger(ledger_url, audit_key=AUDIT_KEY, clock=clock)
     first.people.add_operator("admin", "correct horse battery", "issuer-admin")
     first.close()
-    again = open_ledger(ledger_url, clock=clock)
+    again = open_ledger(ledger_url, audit_key=AUDIT_KEY, clock=clock)
     try:
         assert [o.username for o in again.people.operators()] == ["admin"]
         assert again.audit.verify_audit_log() is None
@@ -29,7 +31,7 @@ def test_reopening_migrates_nothing_and_keeps_data(ledger_url, clock):
 
 
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path, clock):
-    led = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), clock=clock)
+    led = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), audit_key=AUDIT_KEY, clock=clock)
     try:
         with led.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -62,7 +64,7 @@ def test_url_resolution(monkeypatch, tmp_path):
 
 
 def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path, clock):
-    led = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), clock=clock)
+    led = open_ledger("sqlite:///%s" % (tmp_path / "l.db"), audit_key=AUDIT_KEY, clock=clock)
     try:
         led.people.add_operator("admin", "correct horse battery", "issuer-admin")
         with led.engine.connect() as writer:

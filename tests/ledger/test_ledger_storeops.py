@@ -40,6 +40,7 @@ def test_journal_records_are_stored_once_and_never_replaced(ledger):
 def test_sign_ins_and_day_close(ledger):
     setup_world(ledger)
     ledger.people.add_operator("clerk", "correct horse battery", "terminal-operator", by="admin")
+    ledger.people.approve_operator("admin2", "clerk")
     ledger.store.add_terminal("admin", "12345678", "Shop", "Acme")
     with pytest.raises(RoleError):
         ledger.store.record_sign_in("seller", "12345678", reader_time=1, blacklist_version=0, day=1, batch=1, first_number=1)

@@ -12,7 +12,7 @@ from icpurse.protocol import cardtime
 from icpurse.host.programmes.model import loads_programmes
 from icpurse.protocol.numbering import card_number_to_bcd
 from support.clock import START, ManualClock
-from support.ledger import DATA_KEY, EXAMPLES, PW, example, sqlite_url  # noqa: F401 (EXAMPLES: the suite)
+from support.ledger import AUDIT_KEY, DATA_KEY, EXAMPLES, PW, example, sqlite_url  # noqa: F401 (EXAMPLES: the suite)
 
 h = bytes.fromhex
 HOLDER = HolderInfo(name="Zhang San", id_number="11010519491231002X", contact="13800000000")
@@ -53,11 +53,13 @@ def reader_ring():
 
 
 def build_template(path):
-    led = open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=ManualClock())
+    led = open_ledger("sqlite:///%s" % path, audit_key=AUDIT_KEY, data_key=DATA_KEY, clock=ManualClock())
     try:
         led.people.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin2", PW, "issuer-admin", by="admin")  # the bootstrap's second admin
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor")):
             led.people.add_operator(name, PW, role, by="admin")
+            led.people.approve_operator("admin2", name)  # four eyes
         led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC_PROGRAMME)
         led.programmes.register_programme("admin", pboc)
@@ -70,7 +72,7 @@ def build_template(path):
 
 def open_copy(template, folder, clock):
     shutil.copy(template, Path(folder) / "ledger.db")
-    return open_ledger(sqlite_url(folder), data_key=DATA_KEY, clock=clock)
+    return open_ledger(sqlite_url(folder), audit_key=AUDIT_KEY, data_key=DATA_KEY, clock=clock)
 
 
 def identity(number, named, expiry=0, issue_date=None):

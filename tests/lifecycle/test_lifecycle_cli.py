@@ -11,6 +11,7 @@ from icpurse.hil.sim.tag import CardTag
 from icpurse.host.cli import main
 from icpurse.host.clikit.session import Session
 from icpurse.host.ledger import open_ledger
+from support.ledger import AUDIT_KEY
 from icpurse.host.programmes import load_programmes
 from icpurse.keys import demo, exports
 
@@ -21,10 +22,12 @@ SIM_UID = "5E110001"  # the blank card the sim reader makes in an empty state fo
 @pytest.fixture
 def counter_world(tmp_path, monkeypatch):
     db = "sqlite:///%s" % (tmp_path / "ledger.db")
-    led = open_ledger(db, data_key=Session(keystore="demo").data_key())
+    led = open_ledger(db, audit_key=AUDIT_KEY, data_key=Session(keystore="demo").data_key())
     led.people.add_operator("admin", w.PW, "issuer-admin")
+    led.people.add_operator("admin2", w.PW, "issuer-admin", by="admin")  # the bootstrap's second admin
     for name, role in (("seller", "seller"), ("finance", "finance")):
         led.people.add_operator(name, w.PW, role, by="admin")
+        led.people.approve_operator("admin2", name)  # four eyes
     (prog,) = load_programmes(w.EXAMPLES / "mofcom-compliant.toml")
     led.programmes.register_programme("admin", prog)
     led.stock.add_sales_point("admin", "P1", "Counter 1")
@@ -66,7 +69,7 @@ def test_lost_and_replace_from_the_command_line(counter_world):
     access, keys, v = purse.open_card(CardTag(card), ring, purse.KEY_B)
     view = purse.read_card(access, keys, v)
     assert view.balance == 200000
-    led = open_ledger(db, data_key=Session(keystore="demo").data_key())
+    led = open_ledger(db, audit_key=AUDIT_KEY, data_key=Session(keystore="demo").data_key())
     try:
         assert led.books.outstanding_balance(doc["new_card"]) == 200000 and led.books.outstanding_balance(LOST) == 0
         assert led.cards.card(doc["new_card"]).holder_name == "Zhang San"

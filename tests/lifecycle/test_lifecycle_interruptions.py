@@ -74,7 +74,7 @@ def sweep(tmp_path, clock, template, run, check):
     while True:
         db = tmp_path / ("n%d.db" % n)
         shutil.copy(base, db)
-        led = w.open_ledger("sqlite:///%s" % db, data_key=w.DATA_KEY, clock=clock)
+        led = w.open_ledger("sqlite:///%s" % db, data_key=w.DATA_KEY, audit_key=w.AUDIT_KEY, clock=clock)
         try:
             card = copy.deepcopy(template)
             card.faults.remove_after(n)

@@ -19,7 +19,9 @@ from icpurse.protocol.mifare.blocks import (
     encode_value_block,
     is_value_block,
     parse_manufacturer_block,
+    uid_length,
 )
+from icpurse.protocol.pn532 import Target
 
 H = bytes.fromhex
 
@@ -150,6 +152,36 @@ def test_7_byte_uid():
     assert block == uid + H("08 4400") + bytes(6)
     blk = parse_manufacturer_block(block, uid_len=7)
     assert (blk.uid, blk.sak, blk.atqa) == (uid, 0x08, H("4400"))
+
+
+def _on_air(atqa):
+    """ATQA as the PN532 reports it (first byte on air in the high byte) -> the 2 bytes on air."""
+    return bytes((atqa & 0xFF, atqa >> 8))
+
+
+CLASSIC_ANSWERS = [  # (SAK, ATQA after a 4-byte UID, ATQA after a 7-byte UID): the PN532 constants
+    (Target.SAK_CLASSIC_1K, Target.ATQA_1K_4B, Target.ATQA_1K_7B),
+    (Target.SAK_CLASSIC_4K, Target.ATQA_4K_4B, Target.ATQA_4K_7B),
+]
+
+
+@pytest.mark.parametrize("sak,atqa4,atqa7", CLASSIC_ANSWERS)
+def test_uid_length_of_genuine_blocks(sak, atqa4, atqa7):
+    assert uid_length(build_manufacturer_block(H("DEADBEEF"), sak, _on_air(atqa4))) == 4
+    assert uid_length(build_manufacturer_block(H("04112233445566"), sak, _on_air(atqa7))) == 7
+
+
+@pytest.mark.parametrize("sak,atqa4,atqa7", CLASSIC_ANSWERS)
+def test_uid_length_when_a_7_byte_uid_carries_a_bcc_by_chance(sak, atqa4, atqa7):
+    uid = H("01020304") + bytes((bcc(H("01020304")),)) + H("5566")  # byte 4 is the BCC of bytes 0..3
+    assert uid_length(build_manufacturer_block(uid, sak, _on_air(atqa7))) == 7
+
+
+def test_uid_length_of_a_real_4_byte_dump_with_odd_bytes_after_the_bcc():
+    # the Adafruit dump above: byte 5 is not a SAK, yet the BCC says 4 bytes
+    assert uid_length(H("3E39AB7F D3 88 0400 4700 0000 0000 0000")) == 4
+    # and a list of ints with unknown bytes past byte 9 (a partial dump's block 0)
+    assert uid_length(list(H("DEADBEEF 22 08 0400 0000")) + [None] * 6) == 4
 
 
 @pytest.mark.parametrize("uid", [b"", H("010203"), H("0102030405")])

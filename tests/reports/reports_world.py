@@ -5,7 +5,7 @@ import datetime as dt
 from icpurse.host.ledger import HolderInfo, open_ledger
 from icpurse.host.programmes.model import loads_programmes
 from support.clock import ManualClock
-from support.ledger import DATA_KEY, PW, example
+from support.ledger import AUDIT_KEY, DATA_KEY, PW, example
 CST = dt.timezone(dt.timedelta(hours=8))
 T1, T2 = "10000001", "10000002"
 A, B, C = "500000000001", "500000000002", "500000000003"
@@ -47,7 +47,7 @@ EXPECT_TERMINALS = {T1: (3, 26000, 1, 30000), T2: (2, 3200, 0, 0)}
 
 
 def open_world(path, clock=None):
-    return open_ledger("sqlite:///%s" % path, data_key=DATA_KEY, clock=clock or ManualClock(AFTER))
+    return open_ledger("sqlite:///%s" % path, audit_key=AUDIT_KEY, data_key=DATA_KEY, clock=clock or ManualClock(AFTER))
 
 
 def build(path):
@@ -55,8 +55,10 @@ def build(path):
     led = open_world(path, clock)
     try:
         led.people.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin2", PW, "issuer-admin", by="admin")  # the bootstrap's second admin
         for name, role in (("seller", "seller"), ("finance", "finance")):
             led.people.add_operator(name, PW, role, by="admin")
+            led.people.approve_operator("admin2", name)  # four eyes
         led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
         (pboc,) = loads_programmes(PBOC)
         led.programmes.register_programme("admin", pboc)

@@ -36,7 +36,7 @@ def test_volumes_csv_has_exact_fen_and_yuan(world, tmp_path):
 
 
 def test_reconciliation_exit_code_and_html_page(world, tmp_path):
-    code, out = run("report", "reconciliation", "--db", "sqlite:///%s" % world)
+    code, out = run("report", "reconciliation", "--db", "sqlite:///%s" % world, "--keystore", "demo")
     assert "Exception list" in out
     assert code == (5 if "rollback" in out else 0)  # an open finding is an integrity problem (exit 5)
     page = tmp_path / "all.html"

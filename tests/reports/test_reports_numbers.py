@@ -95,7 +95,7 @@ def test_reconciliation_lists_findings_and_checks(facts):
     r = build.reconciliation_report(facts)
     assert summary(r, "Booked to the discrepancy account") == 300
     checks = {x["check"]: x["ok"] for x in table(r, "recon-checks").rows}
-    assert checks["books balance (every entry sums to 0)"] and checks["audit log hash chain"]
+    assert checks["books balance (every entry sums to 0)"] and checks["audit log chain and sealed books"]
     rows = table(r, "recon-exceptions").rows
     if facts.exceptions:  # the ledger's exception list (reconciliation) is present
         assert [(x["kind"], x["card"], x["amount"], x["proposal"]) for x in rows] == [

@@ -1,7 +1,7 @@
 """An independent PN532 host stack against the virtual rig: libnfc (Debian libnfc-bin) through
 `pn532_uart:<pty>` of `icpurse sim serve --pty`.
 
-Expected values: ATQA/SAK per pn532-mifare.md §2.8 (1K 00 04 / 08, 4K 00 02 / 18, 7-byte 1K 00 44),
+Expected values: ATQA/SAK per NXP MF1S50yyX / MF1S70yyX (1K 00 04 / 08, 4K 00 02 / 18, 7-byte 1K 00 44),
 the UIDs we gave the cards, and the cards' own dumps (read through the control socket).
 """
 import os

@@ -1,7 +1,8 @@
 """The PC/SC part 3 storage-card persona, APDU by APDU (no sockets).
 
-Expected bytes come from pn532-mifare.md §3 (ACS manuals: APDUs, ATRs, the value examples), §2.3
-(value block layout, vector 8) and §2.5 (access bits), worked out by hand here — never from the code.
+Expected bytes come from the ACS manuals (APDUs, ATRs, the value examples) and NXP MF1S50yyX (value
+block layout, access bits), as docs/simulator.md lists them, worked out by hand here — never from
+the code.
 """
 import pytest
 

@@ -1,5 +1,6 @@
 """The virtual PC/SC reader through the real stack: pyscard -> pcscd -> vpcd -> `icpurse sim serve
---pcsc`. Expected bytes: pn532-mifare.md §3 (ACS APDUs and ATRs), §6 (vpcd reader names)."""
+--pcsc`. Expected bytes: the ACS APDUs and ATRs and vpcd's reader names (docs/simulator.md, "The three ways
+in")."""
 import os
 import shutil
 import subprocess

@@ -1,6 +1,6 @@
 """The PN532 model behind a pseudo-terminal, driven in-process: bytes written to the slave reach the
-chip, its ACK + response come back. Frames: pn532-mifare.md §7 vectors 1-3 (GetFirmwareVersion)
-and §1.4 (the libnfc wake-up preamble)."""
+chip, its ACK + response come back. Frames: GetFirmwareVersion as the NXP PN532 User
+Manual frames it, and libnfc's wake-up preamble (docs/simulator.md, "The PN532")."""
 import os
 import select
 import termios

@@ -18,9 +18,9 @@ TRANSPORT_TRAILER = bytes.fromhex("FFFFFFFFFFFF" "FF078069" "FFFFFFFFFFFF")
 
 def test_card_specs():
     s = CardSpec("1k:DEADBEEF")
-    assert (s.name, s.size, s.uid, s.magic) == ("deadbeef", "1k", bytes.fromhex("DEADBEEF"), False)
+    assert (s.name, s.size, s.uid, s.magic) == ("deadbeef", "1k", bytes.fromhex("DEADBEEF"), None)
     s = CardSpec("alice=4k7:04112233445566:magic")
-    assert (s.name, s.size, s.uid, s.magic) == ("alice", "4k", bytes.fromhex("04112233445566"), True)
+    assert (s.name, s.size, s.uid, s.magic) == ("alice", "4k", bytes.fromhex("04112233445566"), "cuid")
     assert len(CardSpec("1k7").uid) == 7
 
 

@@ -370,3 +370,41 @@ def test_a_card_that_left_is_tag_gone(world):
         time.sleep(0.05)
     assert isinstance(e.value, TagGone)
     assert e.value.status == codec.ST_TIMEOUT
+
+
+def test_read_blocks_into_reads_a_run_of_data_blocks_of_one_sector(world):
+    tag = world.tag()
+    tag.authenticate(4, KEY)
+    rows = [bytes([0x40 + b]) * 16 for b in (4, 5, 6)]
+    for b, row in zip((4, 5, 6), rows):
+        tag.write_block(b, row)
+    buf = bytearray(b"\xaa" * 50)
+    view = memoryview(buf)[1:49]
+    assert tag.read_blocks_into(4, 3, view) is view
+    assert buf == b"\xaa" + b"".join(rows) + b"\xaa"
+    whole = bytearray(32)
+    assert tag.read_blocks_into(5, 2, whole) is whole and whole == b"".join(rows[1:])
+    one = bytearray(16)
+    assert tag.read_blocks_into(7, 1, one) == TRAILER_7  # a trailer on its own
+    assert [world.block(b) for b in (4, 5, 6)] == rows
+
+
+@pytest.mark.parametrize("block, count", [(4, 4), (6, 2), (7, 2), (62, 2), (255, 2), (4, 0)],
+                         ids=["trailer-in-run", "crosses-trailer", "from-trailer", "1k-trailer", "past-255", "none"])
+def test_read_blocks_into_outside_one_sectors_data_blocks_is_a_value_error(world, block, count):
+    tag = world.tag()
+    tag.authenticate(4, KEY)
+    tag.write_block(5, DATA)
+    with pytest.raises(ValueError):
+        tag.read_blocks_into(block, count, bytearray(16 * max(count, 1)))
+    assert tag.read_block(5) == DATA  # nothing reached the card: the session is intact
+
+
+def test_read_blocks_into_of_another_sector_is_access_denied(world):
+    tag = world.tag()
+    tag.authenticate(4, KEY)
+    with pytest.raises(AccessDenied):
+        tag.read_blocks_into(8, 3, bytearray(48))
+    tag.authenticate(8, KEY)
+    tag.write_block(9, DATA)
+    assert tag.read_blocks_into(8, 3, bytearray(48))[16:32] == DATA

@@ -1,6 +1,6 @@
 """The vpcd wire protocol of our client, against a stand-in for vpcd (a local listening socket):
 2-byte big-endian length + payload; control codes 00/01/02/04, only 04 answered; removal = the
-client closes its connection (pn532-mifare.md §6)."""
+client closes its connection (docs/simulator.md, "The three ways in")."""
 import select
 import socket
 import struct

@@ -1,18 +1,11 @@
-"""The manual ledger clock: the ledger's `clock` callable, moved by hand (no sleeps)."""
+"""The manual ledger clock (one implementation, hil/ledgerclock.py) and the tests' start time."""
 import datetime as dt
+
+from icpurse.hil.ledgerclock import ManualClock as _Clock
 
 START = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 China Standard Time
 
 
-class ManualClock:
-    """Returns `t` (an aware datetime) until a test moves it: `advance(minutes=5)` or `t = ...`."""
-
+class ManualClock(_Clock):
     def __init__(self, start=START):
-        self.t = start
-
-    def __call__(self):
-        return self.t
-
-    def advance(self, **kw):
-        """Move forward by `datetime.timedelta(**kw)`."""
-        self.t += dt.timedelta(**kw)
+        super().__init__(start)

@@ -14,11 +14,16 @@ from pathlib import Path
 import pytest
 
 from icpurse.host.programmes import load_programmes
+from icpurse.keys import backoffice
+from icpurse.keys.demo import demo_domain
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (= package icpurse)
 EXAMPLES = ROOT / "host" / "programmes" / "examples"
 PW = "correct horse battery"  # every test operator's password
 DATA_KEY = bytes(range(32))  # test-only ledger data key
+# the audit chain's key of the INSECURE DEMO KEYS, so a ledger written by `--keystore demo` commands
+# verifies in the tests' own ledger objects too
+AUDIT_KEY = backoffice.audit_key(demo_domain(1)).material
 
 _counter = itertools.count(1)
 
@@ -27,6 +32,17 @@ def example(name):
     """The one programme of the example file `name` (host/programmes/examples)."""
     (prog,) = load_programmes(EXAMPLES / name)
     return prog
+
+
+def staff(ledger, people=(), admin="admin", approver="admin2"):
+    """A ledger's operators the four-eyes way (host/ledger/people.py): the bootstrap issuer-admin
+    `admin`, the bootstrap's second issuer-admin `approver`, then each (name, role) of `people`
+    requested by `admin` and approved by `approver`."""
+    ledger.people.add_operator(admin, PW, "issuer-admin")
+    ledger.people.add_operator(approver, PW, "issuer-admin", by=admin)
+    for name, role in people:
+        ledger.people.add_operator(name, PW, role, by=admin)
+        ledger.people.approve_operator(approver, name)
 
 
 def sqlite_url(folder):
@@ -64,10 +80,16 @@ def fresh_pg_database(server_url):
 
 
 def drop_pg_database(conninfo, name):
+    """Drop the database and the roles named after it (its job roles and operator logins, migration
+    0003c: role names are cluster-wide)."""
     import psycopg
 
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) OR "
+                                            "starts_with(rolname, %s)", (name + ".", name + "/"))]
+        for r in sorted(roles, key=lambda r: r.endswith("/operator")):  # the group last
+            conn.execute('DROP ROLE IF EXISTS "%s"' % r)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -20,7 +20,7 @@ from icpurse.keys import demo, exports
 from icpurse.protocol import cardtime
 from icpurse.protocol.numbering import card_number_to_bcd
 from support.clock import ManualClock
-from support.ledger import DATA_KEY, PW, example, sqlite_url
+from support.ledger import AUDIT_KEY, DATA_KEY, PW, example, sqlite_url
 
 DOMAIN = demo.demo_domain(1)
 START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in China
@@ -38,12 +38,14 @@ class World:
     def __init__(self, tmp_path, clock=None):
         self.tmp = Path(tmp_path)
         self.clock = clock or ManualClock(START)
-        self.ledger = open_ledger(sqlite_url(self.tmp), data_key=DATA_KEY, clock=self.clock)
+        self.ledger = open_ledger(sqlite_url(self.tmp), data_key=DATA_KEY, audit_key=AUDIT_KEY, clock=self.clock)
         led = self.ledger
         led.people.add_operator("admin", PW, "issuer-admin")
+        led.people.add_operator("admin2", PW, "issuer-admin", by="admin")  # the bootstrap's second admin
         for name, role in (("seller", "seller"), ("finance", "finance"), ("auditor", "auditor"),
                            ("clerk", "terminal-operator")):
             led.people.add_operator(name, PW, role, by="admin")
+            led.people.approve_operator("admin2", name)  # four eyes
         led.programmes.register_programme("admin", example("mofcom-compliant.toml"))
         led.stock.add_sales_point("admin", "P1", "Counter 1")
         self.cards = {}  # card number -> ClassicCard

@@ -51,7 +51,7 @@ def test_store_day_through_the_cli_on_the_virtual_esp32(pty_world):
         assert client.info()["journal_next"] == 5
     finally:
         client.close()
-    r = icp(env, "terminal", "collect", "--port", port, "--json")
+    r = icp(env, "terminal", "collect", "--port", port, "--operator", "clerk", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["stored"] == 4
     r = icp(env, "terminal", "day-close", T, "--port", port, "--operator", "clerk")
@@ -61,7 +61,7 @@ def test_store_day_through_the_cli_on_the_virtual_esp32(pty_world):
     (row,) = json.loads(r.stdout)
     assert row["number"] == T and row["collected_up_to"] == 4 and row["blacklist_version"] == 0
     assert icp(env, "audit", "terminal", T).exit_code == 0
-    r = icp(env, "reconcile", "run", "--json")
+    r = icp(env, "reconcile", "run", "--operator", "auditor", "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["totals"]["redeemed_fen"] == 3000
 
@@ -75,8 +75,8 @@ def test_store_day_through_the_cli_on_the_virtual_esp32(pty_world):
         vr.deck.remove("c")
     finally:
         client.close()
-    assert icp(env, "terminal", "collect", "--port", port).exit_code == 0
-    r = icp(env, "reconcile", "run", "--json")
+    assert icp(env, "terminal", "collect", "--port", port, "--operator", "clerk").exit_code == 0
+    r = icp(env, "reconcile", "run", "--operator", "auditor", "--json")
     assert r.exit_code == 5
     kinds = {f["kind"]: f for f in json.loads(r.stdout)["findings"]}
     assert set(kinds) == {"rollback", "forgery"} and kinds["rollback"]["card"] == n
@@ -104,7 +104,7 @@ def test_audit_log_verify_names_the_first_edited_entry(pty_world):
         conn.exec_driver_sql("UPDATE audit_log SET result = 'refused' WHERE seq = 7")
     r = icp(env, "audit", "log", "verify", "--json")
     assert r.exit_code == 5
-    assert json.loads(r.stdout)["first_bad"] == {"seq": 7, "reason": "content does not match its hash (entry edited)"}
+    assert json.loads(r.stdout)["first_bad"] == {"seq": 7, "reason": "content does not match its hash (entry edited or re-hashed, or the wrong audit key)"}
 
 
 def test_no_reader_exits_3(pty_world):
