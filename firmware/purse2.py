@@ -316,33 +316,24 @@ def is_fresh(view):
 
 def recover(access, view):
     """Key B: finish what a tear left. An issuer write whose balance block never got the new
-    generation is rolled back (the header re-sealed for the card's generation, its ceiling the
-    balance the card holds); the backup is brought to the balance. Key A: nothing beyond the
+    generation did not happen: the card moves to the next generation at the balance it holds (a
+    RECOVER write of 0 fen); the backup is brought to the balance. Key A: nothing beyond the
     repair `read` already made (readers never write anything but a debit)."""
     if access.key_type != KEY_B:
         return view
-    if view.header_torn:
-        # The issuer write whose header write tore never reached its commit point: the balance
-        # block is the card's balance. Without the old header the counter's debited part is not
-        # known, so the card moves to a new generation (a RECOVER write of 0 fen): no counter value
-        # of the old generation can recur.
+    if view.pending_gen is not None or view.header_torn:
+        # An issuer write that never reached its commit point (the balance block still carries
+        # generation g): the balance block is the card's balance. Its header was overwritten, so
+        # the old ceiling (the counter's debited part) is gone: the card moves on to a new
+        # generation with a RECOVER write of 0 fen (ceiling = balance), so that its counter still
+        # grows and no counter value of generation g can recur. A torn header (verifying for no
+        # generation) is rebuilt from the identity record the same way.
         view.pending_gen = None
         issuer_write(access, view, view.value, codec.TXN_RECOVER, 0)
         view.header_torn = False
         view.repaired = True
         view._set_slot(0, 0)
         return view
-    if view.pending_gen is not None:
-        header = seal_header(access.keys, view.uid, view.key_version, view.card_number, view.expiry,
-                             view.value, view.gen)
-        access.write(layout.HEADER_BLOCK, header)
-        view.header = codec.decode_purse_header(header)
-        view._card_number = None
-        view.pending_gen = None
-        view.repaired = True
-        if view.credit is not None and view.credit[0] & 0xFF != view.gen:
-            view.credit = None  # the unfinished write's record; the next issuer write replaces it
-        view._set_slot(0, 0)
     if view.backup != view.value:
         # B := V (key B writes the whole block, so a torn address byte is mended too): never
         # above the balance, so always safe
