@@ -8,7 +8,7 @@ the generated codec only.
 Transport contract (duck-typed):
     framed              True when every read returns one whole frame (I2C), False for a byte
                         stream (UART) where frames may arrive split or back to back
-    blocking            True when readinto can wait (a UART read with a timeout): the driver
+    blocking            (optional, default False) True when readinto can wait (a UART read with a timeout): the driver
                         then asks for exactly the bytes it expects next and is woken when they
                         are in, instead of polling with 1 ms sleeps
     wakeup()            bring the chip out of power-down / low-battery mode
@@ -117,6 +117,7 @@ class FrameError(PN532Error):
 class PN532:
     def __init__(self, transport, clock, reset=None, passive_retries=_DEFAULT_PASSIVE_RETRIES):
         self._t = transport
+        self._blocking = getattr(transport, "blocking", False)  # optional in the contract: False = poll
         self._clock = clock
         self._reset = reset  # RSTPDN pin (active low), optional
         self.passive_retries = passive_retries
@@ -155,13 +156,13 @@ class PN532:
             clock = self._clock
             if t.framed:
                 mv = self._inmv[:want]
-            elif t.blocking:
+            elif self._blocking:
                 need = self._need if 0 < self._need < _IN_SIZE else 1
                 mv = self._inmv[:need]
             else:
                 mv = self._inmv
             while True:
-                if t.blocking:
+                if self._blocking:
                     left = limit - clock.ticks_diff(clock.ticks_ms(), start)
                     if left <= 0:
                         raise Timeout()
@@ -316,7 +317,7 @@ class PN532:
         if not self._clean:
             self._flush()  # (after a clean exchange there is nothing stale to drop)
         self._clean = False
-        fast = self._t.blocking and not self._t.framed
+        fast = self._blocking and not self._t.framed
         got = 0
         tries = 0
         while True:
