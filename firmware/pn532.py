@@ -2,7 +2,7 @@
 
 Layering as in nfcpy: a transport moves bytes (pn532_hsu.HSU over a UART, pn532_i2c.I2C over I2C),
 this module speaks the PN532 frame protocol on top of it, and tag layers (mifare.ClassicTag) speak
-to cards through `data_exchange`.  Facts: shared/reference/pn532-mifare.md §1; constants come from
+to cards through `data_exchange`.  Facts: docs/chip-facts.md "PN532 host link"; constants come from
 the generated codec only.
 
 Transport contract (duck-typed):
@@ -496,7 +496,7 @@ class PN532:
 
     def set_baud(self, baud):
         """Switch the HSU link (e.g. to 921,600): SetSerialBaudRate, ACK its answer, then switch
-        the local UART (reference §1.4, nfcpy's order)."""
+        the local UART (docs/chip-facts.md "HSU (UART)", nfcpy's order)."""
         code = BAUD_RATES.index(baud)  # ValueError for a rate the PN532 does not have
         if not hasattr(self._t, "set_baud"):
             raise ValueError("baud rates exist on the HSU link only")

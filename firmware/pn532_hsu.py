@@ -1,4 +1,4 @@
-"""PN532 transport over HSU (the high-speed UART link): a byte stream (reference §1.4).
+"""PN532 transport over HSU (the high-speed UART link): a byte stream (docs/chip-facts.md "HSU (UART)").
 
 Takes a HAL Uart (icpurse.firmware.hal); the PN532 driver does the framing and the waiting.
 """

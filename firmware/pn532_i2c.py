@@ -1,4 +1,4 @@
-"""PN532 transport over I2C (reference §1.5): address 0x24; every read transaction starts with a
+"""PN532 transport over I2C (docs/chip-facts.md "I2C"): address 0x24; every read transaction starts with a
 status byte whose bit 0 (RDY) says whether a frame is waiting.
 
 The driver polls `readinto` (bounded by its own timeouts).  Each poll is one read transaction of

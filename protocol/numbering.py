@@ -1,4 +1,4 @@
-"""Card numbers and issue codes (business-rules.md §1), with pluggable numbering schemes.
+"""Card numbers and issue codes (docs/business-rules.md "Card numbering"), with pluggable numbering schemes.
 
 The utility-payment card number has 12 digits ``K N1N2N3 X Z1..Z7``: K business code (5),
 N1N2N3 platform number (031-039), X face-value code (looked up in the programme's table
@@ -77,7 +77,8 @@ def _describe_platforms(platforms):
 
 
 class Utility12Scheme(NumberingScheme):
-    """12 digits ``K N1N2N3 X Z1..Z7`` of the utility payment card (business-rules.md §1)."""
+    """12 digits ``K N1N2N3 X Z1..Z7`` of the utility payment card (docs/business-rules.md "Card
+    numbering")."""
 
     name = "utility12"
     layout = "K N1N2N3 X Z1..Z7"
@@ -219,7 +220,8 @@ bcd_to_card_number = card_number_from_bcd
 
 # --- issue codes ---
 
-# Kind letters of the utility card (business-rules.md §1); stored as ASCII in the identity record.
+# Kind letters of the utility card (docs/business-rules.md "Card numbering"); stored as ASCII in the
+# identity record.
 KINDS = {"P": "regular", "J": "commemorative", "T": "custom design", "X": "special form"}
 
 _ISSUE_RE = re.compile(r"(\d{4})([A-Za-z])(\d{1,3})(?:\((\d{1,3})-(\d{1,3})\))?")

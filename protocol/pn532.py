@@ -1,4 +1,4 @@
-"""PN532 host-link constants (reference: shared/reference/pn532-mifare.md §1–§2).
+"""PN532 host-link constants (facts: docs/chip-facts.md "PN532 host link" and "MIFARE Classic").
 
 Plain data, no construct: exported into the firmware codec by `icpurse.protocol.codegen` and used by
 both the firmware driver (host side of the link) and the simulator (chip side).
@@ -57,7 +57,8 @@ class Command:
 
 
 class Status:
-    """InDataExchange / InCommunicateThru status byte, bits 5..0 (reference §1.12)."""
+    """InDataExchange / InCommunicateThru status byte, bits 5..0 (docs/chip-facts.md "InDataExchange
+    status")."""
 
     OK = 0x00
     TIMEOUT = 0x01
@@ -87,7 +88,8 @@ class Status:
 
 
 class Mifare:
-    """MIFARE Classic command bytes carried in InDataExchange (reference §2.1)."""
+    """MIFARE Classic command bytes carried in InDataExchange (docs/chip-facts.md "MIFARE commands
+    in InDataExchange")."""
 
     AUTH_A = 0x60
     AUTH_B = 0x61
@@ -103,7 +105,7 @@ class Mifare:
 
 
 class RfItem:
-    """RFConfiguration CfgItem codes (reference §1.10)."""
+    """RFConfiguration CfgItem codes (docs/chip-facts.md "RFConfiguration")."""
 
     FIELD = 0x01
     TIMINGS = 0x02
@@ -123,7 +125,8 @@ class Sam:
 
 
 class Target:
-    """InListPassiveTarget BrTy and answers of MIFARE Classic cards (reference §1.11, §2.8)."""
+    """InListPassiveTarget BrTy and answers of MIFARE Classic cards (docs/chip-facts.md
+    "InListPassiveTarget", "ATQA and SAK")."""
 
     BRTY_106A = 0x00
     SAK_CLASSIC_1K = 0x08
@@ -141,7 +144,7 @@ class Target:
 # GetFirmwareVersion answer of a real PN532 v1.6: IC, Ver, Rev, Support.
 FIRMWARE_VERSION = (0x32, 0x01, 0x06, 0x07)
 
-# SetSerialBaudRate codes 0..8 -> baud (reference §1.4).
+# SetSerialBaudRate codes 0..8 -> baud (docs/chip-facts.md "HSU (UART)").
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
 DEFAULT_BAUD = 115200
 
@@ -149,9 +152,9 @@ DEFAULT_BAUD = 115200
 class Timing:
     """Modelled times in microseconds for the simulator's virtual clock.
 
-    Card times: MIFARE Classic EV1 typical transaction times (reference §2.11). The PN532 processing
-    overhead per command is not documented anywhere we could read; 500 us is the model's fixed
-    default until a hardware measurement replaces it.
+    Card times: MIFARE Classic EV1 typical transaction times (docs/chip-facts.md "Timings"). The
+    PN532 processing overhead per command is not documented anywhere we could read; 500 us is the
+    model's fixed default until a hardware measurement replaces it.
     """
 
     SELECT = 2500

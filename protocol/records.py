@@ -53,7 +53,8 @@ TXN_NAMES = {
 
 
 class CardKind:
-    """Card kinds of the utility-card programme (business-rules.md §1), stored as ASCII."""
+    """Card kinds of the utility-card programme (docs/business-rules.md "Card numbering"), stored as
+    ASCII."""
 
     REGULAR = 0x50  # 'P'
     COMMEMORATIVE = 0x4A  # 'J'

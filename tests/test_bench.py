@@ -1,7 +1,7 @@
 """`make bench` (hil/bench.py): the figures hang together and follow the timing model's rules.
 
-Expected values come from the model as documented (docs/simulator.md "Timing model", reference
-§2.11, docs/reader.md "What a tap costs"), not from the bench's own output. Nothing here looks at
+Expected values come from the model as documented (docs/simulator.md "Timing model", docs/chip-facts.md
+"Timings", docs/reader.md "What a tap costs"), not from the bench's own output. Nothing here looks at
 wall time: the MicroPython runs (heap, firmware CPU) are `make bench`'s, not the test's."""
 import json
 
@@ -10,7 +10,7 @@ import pytest
 from icpurse.hil import bench, bench_mpy
 from icpurse.host import codec
 
-# reference §2.11 typical times, µs (select: 4-byte UID)
+# docs/chip-facts.md "Timings", typical times, µs (select: 4-byte UID)
 DATASHEET_US = {"auth A": 2000, "read": 2500, "write": 5500, "decrement": 2500, "transfer": 4500}
 SELECT_US = 2500
 OVERHEAD_US = 500  # docs/simulator.md: per command frame

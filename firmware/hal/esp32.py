@@ -25,7 +25,7 @@ _I2C_SCL = const(22)
 _I2C_SDA = const(21)
 _I2C_FREQ = const(100000)
 # The PN532 stretches SCL for up to ~440 us; the ESP32 port's default bus timeout is shorter, and a
-# timeout there looks like a dead chip (prior-art.md "Reader stack pitfalls").
+# timeout there looks like a dead chip (docs/hardware.md "Pitfalls").
 _I2C_TIMEOUT_US = const(50000)
 _NVS_NOT_FOUND = const(0x1102)  # ESP_ERR_NVS_NOT_FOUND
 _NVS_INVALID_LENGTH = const(0x110C)  # ESP_ERR_NVS_INVALID_LENGTH: buffer too small

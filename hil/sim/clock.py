@@ -3,15 +3,15 @@
 
 Timing model (issue 3): host-link bytes cost 10 bit times each at the current baud (8N1, ACK
 frames included, both directions); every command frame the PN532 processes costs
-T_PN532_OVERHEAD; card operations cost the MIFARE Classic typical times of reference §2.11.
+T_PN532_OVERHEAD; card operations cost the MIFARE Classic typical times of docs/chip-facts.md "Timings".
 """
 from icpurse.host import codec
 
 _COUNTERS = ("commands", "host_bytes_in", "host_bytes_out", "card_ops", "card_timeouts",
              "link_us", "card_us", "overhead_us", "rx_wakes", "rx_wake_us")
 
-# Card operation kinds -> modelled time. Kinds are the MIFARE command bytes (reference §2.1),
-# plus "select" which is not a single MIFARE command.
+# Card operation kinds -> modelled time. Kinds are the MIFARE command bytes (docs/chip-facts.md
+# "MIFARE commands in InDataExchange"), plus "select" which is not a single MIFARE command.
 SELECT = "select"
 _CARD_US = {
     codec.MF_AUTH_A: codec.T_AUTH,

@@ -1,4 +1,4 @@
-"""`icpurse topup`: top-up at the counter, the kiosk way (business-rules §2.3).
+"""`icpurse topup`: top-up at the counter, the kiosk way (docs/business-rules.md "Kiosk top-up").
 
     icpurse topup CARD AMOUNT_FEN          top up card CARD (checked against the card on the reader)
     icpurse topup --present AMOUNT_FEN     top up whatever card is on the reader

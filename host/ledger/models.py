@@ -99,7 +99,8 @@ class StockBatch(Base):
 
 
 class StockCard(Base):
-    """A physical card from receipt into stock to closure; `state` is its lifecycle (business-rules §2.1)."""
+    """A physical card from receipt into stock to closure; `state` is its lifecycle
+    (docs/business-rules.md "Card lifecycle states")."""
 
     __tablename__ = "stock_cards"
     __table_args__ = (CheckConstraint(_in("state", CARD_STATES), name="state"),)
@@ -259,7 +260,8 @@ class Terminal(Base):
 
 
 class Topup(Base):
-    """A kiosk/counter top-up (business-rules §2.3): booked when pending, settled by the card write."""
+    """A kiosk/counter top-up (docs/business-rules.md "Kiosk top-up"): booked when pending, settled
+    by the card write."""
 
     __tablename__ = "topups"
     __table_args__ = (

@@ -2,7 +2,8 @@
 
 A programmes file (TOML) defines card products; a profile (MOFCOM single-purpose, PBOC
 multi-purpose, utility/internal) is data in regulatory/*.toml. `check_programme` lists every
-rule a programme breaks (business-rules.md §3, §4).
+rule a programme breaks (docs/business-rules.md "Regulatory profiles",
+"Conflicts the programme check flags").
 """
 from icpurse.host.programmes.check import Violation, check_programme
 from icpurse.host.programmes.model import (

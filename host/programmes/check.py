@@ -1,4 +1,5 @@
-"""`check_programme`: every rule of a regulatory profile that a programme breaks (business-rules.md §3, §4).
+"""`check_programme`: every rule of a regulatory profile that a programme breaks
+(docs/business-rules.md "Conflicts the programme check flags").
 
 Each finding is a `Violation` naming the rule (stable id + title), the setting at fault and a
 message with the figures. The check never changes the programme: fixing it is the issuer's call,

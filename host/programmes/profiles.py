@@ -1,8 +1,8 @@
 """Regulatory profiles as data (regulatory/*.toml): caps, validity, real-name, non-cash and refund rules.
 
-A profile is read from TOML so that the uncertain ([U]) figures of business-rules.md §3 can be
-changed without touching code. `load_profile("mofcom")` reads the shipped file; a path reads
-any other file with the same shape.
+A profile is read from TOML so that the uncertain ([U]) figures of docs/business-rules.md
+"Regulatory profiles" can be changed without touching code. `load_profile("mofcom")` reads the
+shipped file; a path reads any other file with the same shape.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from icpurse.firmware.tag import AccessDenied, AuthError, Tag, TagGone
 
 OK = (0x90, 0x00)
 KEY_SLOT = 0x00
-# Historical bytes C0 C1 of the storage-card ATR (reference §3): card name.
+# Historical bytes C0 C1 of the storage-card ATR (docs/chip-facts.md "PC/SC ATR"): card name.
 ATR_CARD_NAMES = {(0x00, 0x01): ("1k", 0x08), (0x00, 0x02): ("4k", 0x18)}
 
 

@@ -204,7 +204,8 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                           evidence={"record": r.number, "reader_time": r.reader_time, "day_first_record": since,
                                     "blacklist_version": e.added_version})
 
-    # an interrupted sale still unresolved after its reader opened a new day: an error (§2.3.6)
+    # an interrupted sale still unresolved after its reader opened a new day: an error
+    # (docs/business-rules.md "Kiosk top-up", step 6)
     resolved = {(r.terminal, r.txn) for r in records if r.state in (codec.JR_COMMITTED, codec.JR_ROLLED_BACK)}
     for r in records:
         if r.state != codec.JR_PENDING or (r.terminal, r.txn) in resolved:

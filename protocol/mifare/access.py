@@ -1,7 +1,8 @@
 # micropython: yes
 """MIFARE Classic access conditions: the bit layout (bytes 6..8 of a trailer) and who may do what.
 
-Facts: pn532-mifare.md §2.5 (Fig 10 of MF1S50yyX), §2.6 (Tables 7 and 8), §2.7.
+Facts: docs/chip-facts.md "Access bits" (MF1S50yyX Fig 10), "Access conditions" (Tables 7 and 8),
+"Invalid access bits".
 
 Representation
 - One access *condition* is the 3-bit value C1C2C3 read as a binary number: ``C1<<2 | C2<<1 | C3``,
@@ -16,7 +17,8 @@ compiles under MicroPython.
 
 
 class InvalidAccessBits(ValueError):
-    """Access bytes that break the complement rule; a card would block the whole sector (§2.7)."""
+    """Access bytes that break the complement rule; a card would block the whole sector (MF1S50yyX
+    §8.7.1)."""
 
 
 class Key:
@@ -61,7 +63,8 @@ TRAILER_GROUP = 3
 
 # For group g (0..3) and bit c (0 = C1, 1 = C2, 2 = C3):
 #   ACCESS_BIT_POSITIONS[g][c] == ((byte, bit) of Cc_g, (byte, bit) of its inverted twin ~Cc_g)
-# byte is 0..2 inside the 3 access bytes (trailer bytes 6..8), bit 0 = LSB. From §2.5:
+# byte is 0..2 inside the 3 access bytes (trailer bytes 6..8), bit 0 = LSB. From MF1S50yyX Fig 10
+# (docs/chip-facts.md "Access bits"):
 #   byte 6: ~C2_3..~C2_0 | ~C1_3..~C1_0
 #   byte 7:  C1_3.. C1_0 | ~C3_3..~C3_0
 #   byte 8:  C3_3.. C3_0 |  C2_3.. C2_0

@@ -1,7 +1,7 @@
 # micropython: yes
 """MIFARE Classic memory geometry: sectors, blocks, trailers, access-bit groups.
 
-Facts: pn532-mifare.md §2.9 (libnfc `is_trailer_block` / `get_trailer_block`, ACS memory maps).
+Facts: docs/chip-facts.md "Geometry" (libnfc `is_trailer_block` / `get_trailer_block`, ACS memory maps).
 Block numbers are the same on every card size (a 1K card is the first 16 sectors of a 4K map),
 so the functions take an optional `geometry` that only narrows the valid range.
 
@@ -102,7 +102,8 @@ def block_in_sector(block, geometry=CLASSIC_4K):
 def access_group(block, geometry=CLASSIC_4K):
     """Access-bit group that governs `block`: 0, 1, 2 for data blocks, 3 for the trailer.
 
-    In a 16-block sector, groups 0, 1, 2 cover data blocks 0-4, 5-9, 10-14 (§2.5).
+    In a 16-block sector, groups 0, 1, 2 cover data blocks 0-4, 5-9, 10-14
+    (docs/chip-facts.md "Access bits").
     """
     sector = sector_of_block(block, geometry)
     offset = block - first_block(sector, geometry)
@@ -120,7 +121,8 @@ def data_blocks(sector, geometry=CLASSIC_4K):
 
 
 def geometry_from_sak(sak, atqa=None):
-    """Card size from SAK (and ATQA in PN532 order, e.g. b"\\x00\\x02"), as nfc-mfclassic guesses it (§2.8)."""
+    """Card size from SAK (and ATQA in PN532 order, e.g. b"\\x00\\x02"), as nfc-mfclassic guesses it
+    (docs/chip-facts.md "ATQA and SAK")."""
     if sak not in (0x08, 0x18, 0x09):
         raise ValueError("SAK 0x%02X is not a MIFARE Classic card (expected 0x08 1K, 0x18 4K or 0x09 Mini)" % sak)
     if sak == 0x09:

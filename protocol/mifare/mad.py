@@ -1,4 +1,4 @@
-"""MIFARE Application Directory, MAD1 and MAD2 (NXP AN10787; pn532-mifare.md §5).
+"""MIFARE Application Directory, MAD1 and MAD2 (NXP AN10787; docs/chip-facts.md "MAD").
 
 AID representation: a 16-bit int ``0xFFAA`` = function cluster code in the high byte, application
 code in the low byte (the way AN10787 writes AIDs, e.g. NFC Forum ``0xE103``). On the card each AID

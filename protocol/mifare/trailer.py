@@ -1,4 +1,5 @@
-"""MIFARE Classic sector trailer: key A, access bits, GPB, key B (pn532-mifare.md §2.4).
+"""MIFARE Classic sector trailer: key A, access bits, GPB, key B (MF1S50yyX §8.6.3;
+docs/chip-facts.md "Sector trailer").
 
 `SectorTrailer` carries the access conditions as a tuple (see icpurse.protocol.mifare.access); its
 adapter refuses invalid access bytes on parse and anything but 4 conditions 0..7 on build, so a
@@ -58,7 +59,8 @@ def build_trailer(key_a, conds, key_b, gpb=DEFAULT_GPB):
 def parse_trailer(data):
     """16 bytes -> Container(key_a, conds, gpb, key_b); InvalidAccessBits if the access bytes are invalid.
 
-    Note that a trailer read from a card shows key A (and usually key B) as zeros (§2.4).
+    Note that a trailer read from a card shows key A (and usually key B) as zeros
+    (docs/chip-facts.md "Sector trailer").
     """
     if len(data) != BLOCK_SIZE:
         raise ValueError("a sector trailer is %d bytes, got %d" % (BLOCK_SIZE, len(data)))

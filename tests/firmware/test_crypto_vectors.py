@@ -1,10 +1,10 @@
 """Firmware crypto (AES-128, CMAC, AN10922, icpurse KDF) against published vectors.
 
-Dual-run: pytest (CPython) and MicroPython (tests/micropython/run.mjs). Plain asserts only.
-AES: FIPS-197 App. B and C.1. CMAC: RFC 4493 §4 (= SP 800-38B). AN10922: NXP AN10922 §2.2.1 and
-AN10957 (reference pn532-mifare.md §4). The icpurse KDF/MAC vectors were computed with the HOST
-implementation (icpurse.protocol.crypto, built on the `cryptography` package and construct, code
-independent of firmware/) and pasted in here.
+Dual-run: pytest (CPython) and MicroPython (tests/micropython/run.mjs). Plain asserts only. AES:
+FIPS-197 App. B and C.1. CMAC: RFC 4493 §4 (= SP 800-38B). AN10922: NXP AN10922 §2.2.1 and AN10957
+(docs/chip-facts.md "AN10922 diversification"). The icpurse KDF/MAC vectors were computed with the
+HOST implementation (icpurse.protocol.crypto, built on the `cryptography` package and construct,
+code independent of firmware/) and pasted in here.
 """
 import mpytest
 

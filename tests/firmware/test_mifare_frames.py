@@ -1,5 +1,6 @@
-"""MIFARE Classic layer over a scripted PN532: the exact InDataExchange frames of reference §2.1
-(UID DE AD BE EF, block 4, key FF x 6) and the value-block vectors of §2.3.
+"""MIFARE Classic layer over a scripted PN532: the exact InDataExchange frames of docs/chip-facts.md
+"MIFARE commands in InDataExchange" (UID DE AD BE EF, block 4, key FF x 6) and the
+value-block vectors of "Value blocks".
 
 Dual-run: CPython (pytest) and MicroPython (tests/micropython/run.mjs).
 """
@@ -102,7 +103,8 @@ def test_key_b_frame():
 
 
 def test_seven_byte_uid_authenticates_with_last_four_bytes():
-    # UID 04 16 C6 C2 D7 38 81 -> C2 D7 38 81 (reference §2.1); DCS 3B.
+    # UID 04 16 C6 C2 D7 38 81 -> C2 D7 38 81
+    # (docs/chip-facts.md "MIFARE commands in InDataExchange"); DCS 3B.
     auth = h("00 00 FF 0F F1 D4 40 01 60 04 FF FF FF FF FF FF C2 D7 38 81 3B 00")
     tag, uart = tag_on([("host", auth), ("chip", ACK + OK)], uid=h("04 16 C6 C2 D7 38 81"))
     tag.authenticate(4, KEY_FF)
@@ -204,7 +206,7 @@ def test_bad_arguments_send_nothing():
     uart.done()
 
 
-# --- value blocks (reference §2.3) ---------------------------------------------------------------
+# --- value blocks (docs/chip-facts.md "Value blocks") ------------------------------------
 
 
 def test_value_block_vectors():

@@ -3,7 +3,7 @@ and CPython (a dual-run file: tests/test_micropython.py runs it under MicroPytho
 from icpurse.protocol.mifare import access as a
 from icpurse.protocol.mifare import geometry as g
 
-# pn532-mifare.md §2.5 decode table: bytes 6..8 -> conditions (C1C2C3 as ints)
+# docs/chip-facts.md "Access bits" decoded examples: bytes 6..8 -> conditions (C1C2C3 as ints)
 TABLE = (
     (b"\xff\x07\x80", (0, 0, 0, 1)),
     (b"\x78\x77\x88", (4, 4, 4, 3)),

@@ -1,7 +1,7 @@
 """PN532 driver against scripted chips: every byte on the wire is stated by the test (nfcpy style).
 
-Frames are the reference vectors of shared/reference/pn532-mifare.md §1 (marked [computed] where
-the reference computed them; the few computed here show their checksum arithmetic).
+Frames are the vectors of docs/chip-facts.md "PN532 host link" (marked [computed] where
+the rules there produced them; the few computed here show their checksum arithmetic).
 Dual-run: CPython (pytest) and MicroPython (tests/micropython/run.mjs).
 """
 import mpytest

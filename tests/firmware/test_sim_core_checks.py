@@ -1,6 +1,6 @@
 """Checks of the simulator core (hil/sim card, deck, faults, clock, pn532) that run under real
 MicroPython and CPython alike (a dual-run file: tests/test_micropython.py runs it under MicroPython).
-No pytest here; vectors from shared/reference/pn532-mifare.md."""
+No pytest here; vectors from docs/chip-facts.md."""
 from icpurse.hil.sim.card import AuthFailed, CardNak, CardTimeout, ClassicCard
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.faults import Faults, torn_block

@@ -1,5 +1,5 @@
-"""Top-up at the counter (business-rules §2.3) on simulated cards: the happy path, automatic
-reversal, unconfirmed + re-confirmation, voids, and refusals that change nothing."""
+"""Top-up at the counter (docs/business-rules.md "Kiosk top-up") on simulated cards: the happy path,
+automatic reversal, unconfirmed + re-confirmation, voids, and refusals that change nothing."""
 import datetime as dt
 
 import pytest
@@ -130,7 +130,8 @@ def test_card_pulled_mid_write_is_unconfirmed_then_reconfirmed_once(ledger, ring
     out = top_up(ledger, CardTag(card), ring, 700, "seller")
     assert out.state == "unconfirmed" and "reconfirm" in out.message
     assert [t.txn_id for t in unconfirmed(ledger)] == [out.txn_id]
-    with pytest.raises(OperationRefused, match="reconfirm"):  # §2.3.9: no new sale before it is settled
+    # docs/business-rules.md "Kiosk top-up", step 9: no new sale before the last one is settled
+    with pytest.raises(OperationRefused, match="reconfirm"):
         top_up(ledger, tap(card), ring, 700, "seller")
     (settled,) = reconfirm(ledger, tap(card), ring, "seller")
     assert settled.state == "confirmed"

@@ -1,5 +1,6 @@
-"""Stock, registration, sale, payment and activation (business-rules §2.1): separation of duties
-enforced and audited, stock counts, real-name capture with the ID number encrypted at rest."""
+"""Stock, registration, sale, payment and activation (docs/business-rules.md "Card lifecycle
+states"): separation of duties enforced and audited, stock counts, real-name capture with the ID
+number encrypted at rest."""
 import json
 
 import pytest

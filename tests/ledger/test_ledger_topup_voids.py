@@ -1,5 +1,6 @@
-"""Voids written to the card like a purchase (business-rules §2.3.5): pending → confirmed /
-cancelled / unconfirmed; the card's balance counts for the cap; real-name rule for named top-ups."""
+"""Voids written to the card like a purchase (docs/business-rules.md "Kiosk top-up", step 5):
+pending → confirmed / cancelled / unconfirmed; the card's balance counts for the cap; real-name rule
+for named top-ups."""
 import pytest
 
 from icpurse.host.ledger import CapExceededError, InvalidStateError, RealNameRequiredError

@@ -1,6 +1,6 @@
-"""Kiosk top-ups (business-rules §2.3): booked once, reversed when the write fails, re-confirmed
-when the outcome is unknown, voided only the same day before the cut-off; caps on the post-top-up
-balance; blacklisted cards refused."""
+"""Kiosk top-ups (docs/business-rules.md "Kiosk top-up"): booked once, reversed when the write
+fails, re-confirmed when the outcome is unknown, voided only the same day before the cut-off; caps
+on the post-top-up balance; blacklisted cards refused."""
 import datetime as dt
 
 import pytest

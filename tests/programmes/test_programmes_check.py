@@ -1,4 +1,4 @@
-"""Programme checks against the regulatory profiles of business-rules.md §3: the conflicts of §4
+"""Programme checks against the regulatory profiles of docs/business-rules.md: the conflicts listed there
 are found exactly; compliant programmes pass."""
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""Access bits encoding (pn532-mifare.md §2.5, §2.7)."""
+"""Access bits encoding (docs/chip-facts.md "Access bits", "Invalid access bits")."""
 import itertools
 
 import pytest
@@ -18,7 +18,8 @@ from icpurse.protocol.mifare.access import (
 
 H = bytes.fromhex
 
-# §2.5 decode table: bytes 6..8 -> C1C2C3 of block 0, 1, 2, trailer (written as the datasheet does)
+# docs/chip-facts.md "Access bits" decoded examples: bytes 6..8 -> C1C2C3 of block 0, 1, 2, trailer
+# (written as the datasheet does)
 TABLE = [
     ("FF 07 80", ("000", "000", "000", "001")),  # transport configuration
     ("78 77 88", ("100", "100", "100", "011")),  # MAD sector 0
@@ -26,7 +27,7 @@ TABLE = [
     ("08 77 8F", ("110", "110", "110", "011")),  # value blocks
     ("17 80 FE", ("001", "011", "011", "111")),
     ("68 77 89", ("110", "100", "100", "011")),
-    ("79 67 88", ("000", "100", "100", "011")),  # libfreefare mad_write (§5)
+    ("79 67 88", ("000", "100", "100", "011")),  # libfreefare mad_write (docs/chip-facts.md "MAD")
 ]
 
 
@@ -84,7 +85,7 @@ def test_round_trip(conds):
 
 
 def _nibble_rules(b):
-    # Validity as stated in §2.5 (proxmark mfValidateAccessConditions)
+    # Validity as stated in docs/chip-facts.md "Access bits" (proxmark mfValidateAccessConditions)
     b6, b7, b8 = b
     return ((b6 & 0x0F) == (~b7 >> 4) & 0x0F and (b6 >> 4) == (~b8 & 0x0F)
             and (b7 & 0x0F) == (~b8 >> 4) & 0x0F)

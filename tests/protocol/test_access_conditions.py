@@ -1,6 +1,7 @@
-"""Who may do what: MF1S50yyX Table 7 (trailer) and Table 8 (data), pn532-mifare.md §2.6.
+"""Who may do what: MF1S50yyX Table 7 (trailer) and Table 8 (data); docs/chip-facts.md "Access conditions".
 
-The expected rights are transcribed here, as text, straight from the datasheet tables in §2.6 --
+The expected rights are transcribed here, as text, straight from the datasheet tables
+(docs/chip-facts.md "Access conditions") --
 deliberately not derived from icpurse.protocol.mifare.access.
 """
 import itertools

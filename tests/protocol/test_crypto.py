@@ -1,6 +1,7 @@
 """Host crypto (icpurse.protocol.crypto): RFC 4493 CMAC, AN10922, icpurse derivations and record MACs,
 and their agreement with the firmware's MicroPython implementation (icpurse.firmware.*) on random
-inputs. Expected values are the published vectors (reference pn532-mifare.md §4) or literal bytes."""
+inputs. Expected values are the published vectors (docs/chip-facts.md "AES-CMAC and AN10922") or
+literal bytes."""
 import hmac
 
 import pytest

@@ -1,4 +1,4 @@
-"""MIFARE Classic geometry (pn532-mifare.md §2.9, access groups §2.5)."""
+"""MIFARE Classic geometry (docs/chip-facts.md "Geometry"; access groups: "Access bits")."""
 import pytest
 
 from icpurse.protocol.mifare import geometry as g

@@ -1,4 +1,4 @@
-"""MIFARE Application Directory (pn532-mifare.md §5)."""
+"""MIFARE Application Directory (NXP AN10787; docs/chip-facts.md "MAD")."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

@@ -1,4 +1,4 @@
-"""Card numbers and issue codes (business-rules.md §1)."""
+"""Card numbers and issue codes (docs/business-rules.md "Card numbering")."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

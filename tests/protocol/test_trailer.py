@@ -1,4 +1,5 @@
-"""Sector trailer (pn532-mifare.md §2.1 capture, §2.4, §2.5, §5)."""
+"""Sector trailer (docs/chip-facts.md: "MIFARE commands in InDataExchange" capture,
+"Sector trailer", "Access bits", "MAD")."""
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st

@@ -96,7 +96,7 @@ def test_round_trip(value, addr):
 
 
 def _mct_is_value_block(b):
-    # MCT isValueBlock, as written in §2.3
+    # MCT isValueBlock, as written in docs/chip-facts.md "Value blocks"
     return (b[0:4] == b[8:12] and bytes(x ^ 0xFF for x in b[0:4]) == b[4:8]
             and b[12] == b[14] and b[13] == b[15] and b[13] == b[12] ^ 0xFF)
 

@@ -1,6 +1,7 @@
 """Every access condition x operation x key on the virtual card, against an independent
-transcription of MF1S50yyX Tables 7 and 8 (reference §2.6), plus the card's other hard rules:
-halt after a failed auth, blocked sectors (§2.7), block 0, 7-byte UIDs, 4K sectors, key masking."""
+transcription of MF1S50yyX Tables 7 and 8 (docs/chip-facts.md "Access conditions"), plus the card's
+other hard rules: halt after a failed auth, blocked sectors ("Invalid access bits"), block 0, 7-byte
+UIDs, 4K sectors, key masking."""
 import pytest
 
 from icpurse.hil.sim.card import AuthFailed, CardNak, CardTimeout, ClassicCard, PARTIAL
@@ -236,7 +237,7 @@ def test_not_authenticated_read_is_a_nak_and_not_selected_is_a_timeout():
     assert e.value.status == 0x13
 
 
-# --- blocked sector (§2.7) -------------------------------------------------------------------
+# --- blocked sector (MF1S50yyX §8.7.1) -------------------------------------------------------
 
 @pytest.mark.parametrize("bad", ["00 00 00", "FF FF FF", "BB BB CC", "FF 07 81"])
 def test_invalid_access_bits_block_the_sector_but_auth_still_works(bad):

@@ -1,5 +1,5 @@
 """The virtual clock's timing model against hand-computed figures: link bytes x 10 bits / baud,
-0.5 ms PN532 overhead per command, MIFARE Classic typical times (reference §2.11)."""
+0.5 ms PN532 overhead per command, MIFARE Classic typical times (docs/chip-facts.md "Timings")."""
 import pytest
 
 from icpurse.hil.sim.card import ClassicCard

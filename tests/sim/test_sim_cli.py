@@ -10,7 +10,7 @@ import pytest
 from icpurse.hil.sim.server import CardSpec, Rig
 from support.simproc import icpurse_command
 
-BCC_DEADBEEF = 0x22  # DE ^ AD ^ BE ^ EF (§2.10)
+BCC_DEADBEEF = 0x22  # DE ^ AD ^ BE ^ EF (docs/chip-facts.md "Block 0")
 TRANSPORT_TRAILER = bytes.fromhex("FFFFFFFFFFFF" "FF078069" "FFFFFFFFFFFF")
 
 

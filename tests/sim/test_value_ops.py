@@ -1,4 +1,5 @@
-"""INCREMENT / DECREMENT / RESTORE / TRANSFER on the virtual card (reference §2.2, §2.3), with the
+"""INCREMENT / DECREMENT / RESTORE / TRANSFER on the virtual card (docs/chip-facts.md "Value operations",
+"Value blocks"), with the
 datasheet and ACR122 example values."""
 import pytest
 
@@ -112,7 +113,8 @@ def test_zero_block_is_not_a_value_block():
 
 
 def test_operand_is_signed_lsb_first_and_values_wrap():
-    # [U] overflow behaviour is not in the datasheets (reference §8.5): modelled as 32-bit
+    # [U] overflow behaviour is not in the datasheets (docs/chip-facts.md "Open questions" 5):
+    # modelled as 32-bit
     # two's-complement wrap, operand bytes read as a signed 32-bit LSB-first integer.
     rig = Rig(ClassicCard(UID))
     rig.list_card()

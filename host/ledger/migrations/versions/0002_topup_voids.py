@@ -1,5 +1,6 @@
-"""Voids of top-ups written to the card like a purchase (business-rules §2.3.5): the void's own
-state (pending / unconfirmed / confirmed / cancelled), the card counter before it, when and by whom.
+"""Voids of top-ups written to the card like a purchase (docs/business-rules.md "Kiosk top-up",
+step 5): the void's own state (pending / unconfirmed / confirmed / cancelled), the card counter before
+it, when and by whom.
 
 Revision ID: 0002_topup_voids
 Revises: 0001_initial
