@@ -1,5 +1,5 @@
 # micropython: yes
-"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (reference §2).
+"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (docs/chip-facts.md "MIFARE Classic").
 
 Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yyX), geometry from
 icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
@@ -197,7 +197,7 @@ class ClassicCard:
 
     def select(self):
         """(Re)activation by WUPA + anticollision + SELECT: wakes a halted card too, since libnfc
-        re-selects after a failed auth with InListPassiveTarget (reference §1.12)."""
+        re-selects after a failed auth with InListPassiveTarget (docs/chip-facts.md "InListPassiveTarget")."""
         self._begin()
         self.state = ACTIVE
         self._reset_session()
@@ -476,7 +476,7 @@ class ClassicCard:
     def _value_op(self, block, op, delta):
         """Value of `block` + delta into the transfer buffer. The operand is a signed 32-bit LSB
         first integer and the result wraps in two's complement [U: overflow not in the datasheets,
-        reference §8.5]."""
+        docs/chip-facts.md "Value operations"]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]
@@ -488,7 +488,7 @@ class ClassicCard:
 
     def transfer(self, block):
         """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the
-        destination stay as they were (reference §2.2). The buffer stays valid afterwards [U]."""
+        destination stay as they were (docs/chip-facts.md "Value operations"). The buffer stays valid afterwards [U]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]

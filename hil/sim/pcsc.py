@@ -151,7 +151,7 @@ class StorageCardPersona:
         self.card.select()
 
     def _tick(self, kind):
-        # Card time only (clock.card_op: reference §2.11 typical times). The USB/CCID leg of a real
+        # Card time only (clock.card_op: docs/chip-facts.md "Timings", typical times). The USB/CCID leg of a real
         # ACS reader is not modelled: there are no figures for it.
         if self.clock is not None:
             self.clock.card_op(kind, len(self.card.uid))

@@ -1,6 +1,6 @@
 # micropython: yes
 """The PN532 chip, host-link side: HSU byte stream (and an I2C variant) in, ACK + response frames
-out, MIFARE Classic commands relayed to the cards of a Deck (reference §1, §2.1).
+out, MIFARE Classic commands relayed to the cards of a Deck (docs/chip-facts.md "PN532 host link", "MIFARE commands in InDataExchange").
 
 Behaviour where the reference is uncertain [U] is marked here and listed in docs/simulator.md.
 Every exchange advances the VirtualClock; nothing sleeps.
@@ -20,7 +20,7 @@ LOWVBAT = "lowvbat"
 NORMAL = "normal"
 POWERDOWN = "powerdown"
 
-WAKE_HSU = 0x10  # PowerDown WakeUpEnable bits (reference §1.13), chip-internal here
+WAKE_HSU = 0x10  # PowerDown WakeUpEnable bits (docs/chip-facts.md "Other PN532 commands"), chip-internal here
 WAKE_I2C = 0x80
 
 _ACK = codec.FRAME_ACK
@@ -47,7 +47,7 @@ class PN532SyntaxError(Exception):
 
 def build_frame(pd, tfi=codec.FRAME_TFI_PN532):
     """Information frame around `pd` (command/response code + data): normal up to 254 PD bytes,
-    extended above (reference §1.1, §1.2)."""
+    extended above (docs/chip-facts.md "Frames")."""
     n = len(pd) + 1
     if n <= codec.FRAME_NORMAL_MAX_DATA + 1:
         head = bytes((0, 0, 0xFF, n, (-n) & 0xFF))
@@ -555,7 +555,7 @@ class PN532:
         return self._status(st) + data
 
     def _mifare(self, c, cmd):
-        """One MIFARE Classic command (reference §2.1) -> (status, data). The PN532 runs both
+        """One MIFARE Classic command (docs/chip-facts.md "MIFARE commands in InDataExchange") -> (status, data). The PN532 runs both
         parts of WRITE and of the value commands inside one InDataExchange. Time: the card's
         operation time when it answers (ACK, NAK or auth failure), the chip's timeout when not."""
         if len(cmd) < 2:
@@ -730,7 +730,7 @@ class PN532:
 
 class PN532I2C:
     """The I2C transport (address 0x24): every read transaction starts with the status byte
-    (0x01 ready, 0x00 busy) and carries one frame (reference §1.5). "Busy" is modelled as the
+    (0x01 ready, 0x00 busy) and carries one frame (docs/chip-facts.md "I2C"). "Busy" is modelled as the
     first status poll after each host write answering 0x00 once."""
 
     address = codec.TG_I2C_ADDRESS
