@@ -465,6 +465,9 @@ class Reader:
         now = self.now()
         today = cardtime.day_of_seconds(now)
         recovered = self._resolve_pending(view, access)
+        policy = self.policy()
+        # blacklist and expiry first: a blacklisted card is refused as such wherever it shows up
+        purse.check_usable(view, policy, today, self.store.blacklisted(view.card_number))
         self._check_card(view, today)
         purse.recover(access, view)
         recovered = recovered or view.repaired
@@ -472,8 +475,6 @@ class Reader:
         if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
-        policy = self.policy()
-        purse.check_usable(view, policy, today, self.store.blacklisted(view.card_number))
         txn = self.journal.next_number
         plan = purse.plan_debit(view, amount, policy, today, c["terminal"], txn, self.ring.day_total(view.uid, today))
         # write-ahead: one page program into erased flash, before the first card write
