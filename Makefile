@@ -12,8 +12,9 @@ MPY_DIR := tests/micropython
 # acr122_pcsc driver (tools/build-libnfc-pcsc: Debian's libnfc has no PC/SC driver; libnfc's CMake
 # finds libpcsclite only through pkg-config), PostgreSQL (the ledger
 # suite starts its own throwaway cluster), Chromium (renders the HTML report in tests), Node for
-# the MicroPython WebAssembly build.
-APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential pkgconf postgresql chromium nodejs npm
+# the MicroPython WebAssembly build; a CJK font
+# (fonts-noto-cjk) for the HTML report's Chinese labels in the browser tests.
+APT_PKGS := pcscd vsmartcard-vpcd libnfc-bin libnfc-examples libfreefare-bin pcsc-tools swig libpcsclite-dev cmake build-essential pkgconf postgresql chromium fonts-noto-cjk nodejs npm
 PYTEST_ARGS ?=
 RIG ?= hil/rigs/esp32-pn532.toml
 HIL_ARGS ?=

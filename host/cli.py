@@ -20,7 +20,14 @@ def main():
 
     Start with `icpurse layout show` (the card layout) or `icpurse sim serve --pty` (the virtual
     PN532 reader). `make demo` runs the whole system end to end on the virtual rig.
+
+    Settings (--db, --keystore, --reader, --operator, ...) come from the command line, the
+    ICPURSE_* environment variables or the configuration file (`icpurse config show` says where
+    it is and what it sets).
     """
+    from icpurse.host.clikit.config import apply_config
+
+    apply_config()
 
 
 def _register():
@@ -69,6 +76,21 @@ def _register():
     from icpurse.host.lifecycle.cli import holder
 
     main.add_command(holder)
+
+    from icpurse.host.operations import terminal_cli
+    from icpurse.host.operations.clearing_cli import clearing
+    from icpurse.host.operations.config_cli import config
+    from icpurse.host.operations.cutoff_cli import cutoff
+    from icpurse.host.operations.ledger_cli import ledger
+    from icpurse.host.operations.passwd_cli import passwd
+    from icpurse.host.operations.reader_cli import reader
+    from icpurse.host.operations.salespoint_cli import salespoint
+
+    for group in (salespoint, cutoff, clearing, ledger, config, reader):
+        main.add_command(group)
+    for cmd in terminal_cli.COMMANDS:
+        terminal.add_command(cmd)
+    operator.add_command(passwd)
 
     # `sim`, `demo`, ...: commands of the parts above the host (the virtual rig), by entry point
     from icpurse.host import plugins

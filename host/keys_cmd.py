@@ -17,7 +17,7 @@ from rich.table import Table
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import KEYSTORE_ENV, uses
-from icpurse.host.clikit.output import console, emit_json
+from icpurse.host.clikit.output import console, emit_json, json_of_text_output
 from icpurse.host.clikit.session import DEMO, demo_banner, keystore_passphrase, transport_passphrase
 from icpurse.keys import demo as demo_keys
 from icpurse.keys import exports, keystore, split
@@ -100,6 +100,7 @@ def keys():
               help="write custodian-N.txt files (mode 0600) here instead of printing the components")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing keystore")
+@json_of_text_output
 def init(path, issuer, name, custodians, threshold, components_out, kdf_n, force):
     """Create the masters (version 1) and print each custodian's components once."""
     if threshold > custodians:
@@ -119,6 +120,7 @@ def init(path, issuer, name, custodians, threshold, components_out, kdf_n, force
 @click.option("--name", default="", help="a label for the domain")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing keystore")
+@json_of_text_output
 def combine(path, sources, name, kdf_n, force):
     """Rebuild the masters from custodians' components and write them to a keystore."""
     _refuse_overwrite(path, force)
@@ -177,6 +179,7 @@ def show(session, is_export, as_json):
 @click.option("--components-out", type=click.Path(file_okay=False),
               help="write custodian-N.txt files (mode 0600) here instead of printing the components")
 @uses(keystore="required")
+@json_of_text_output
 def rollover(session, components_out):
     """Create key version n+1 as current; n stays as previous (cards are re-keyed at top-up)."""
     path = session.keystore
@@ -230,6 +233,7 @@ def export_cmd(session, role, terminal, versions, out, kdf_n, force, as_json):
               help="demo key versions 1..N (N current)")
 @_kdf_opt
 @click.option("--force", is_flag=True, help="overwrite an existing file")
+@json_of_text_output
 def demo_cmd(path, versions, kdf_n, force):
     """Write the INSECURE DEMO KEYS keystore (public keys, public passphrase): demo and tests only."""
     _refuse_overwrite(path, force)

@@ -107,7 +107,7 @@ def login_cmd(session, name, db_role, as_json):
 
 
 @operator.command("list")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def list_cmd(session, as_json):
     """The operators, their roles and whether they are active (never passwords)."""
     rows = [{"operator": o.username, "role": o.role, "active": o.active, "pending": o.pending,

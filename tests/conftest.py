@@ -36,6 +36,14 @@ from support.store import world  # noqa: F401 (fixture)
 _NEEDS_MARKER = {"pcscd": "pcsc"}
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_user_config(tmp_path_factory):
+    """The tests never read the developer's own configuration file (host/clikit/config.py)."""
+    import os
+
+    os.environ["ICPURSE_CONFIG"] = str(tmp_path_factory.mktemp("config") / "none.toml")
+
+
 @pytest.fixture
 def clock():
     return ManualClock()

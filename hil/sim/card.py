@@ -1,9 +1,10 @@
 # micropython: yes
-"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (docs/chip-facts.md "MIFARE Classic").
+"""A virtual MIFARE Classic 1K / 4K card, as strict as the datasheet (docs/chip-facts.md,
+"MIFARE Classic").
 
 Permissions come from icpurse.protocol.mifare.access (tables 7 and 8 of MF1S50yyX), geometry from
 icpurse.protocol.mifare.geometry; this module only decides *when* to ask them. Choices where the
-reference is uncertain [U] are marked and listed in docs/simulator.md.
+facts are uncertain [U] are marked and listed in docs/simulator.md.
 """
 from icpurse.host import codec
 from icpurse.hil.sim import faults as _faults
@@ -122,6 +123,7 @@ class ClassicCard:
         self.atqa = _ATQA[(size, len(uid))]
         self.faults = faults
         self.on_removed = None  # set by the Deck: called when a fault pulls the card away
+        self.on_stored = None  # called with the card after every block it stores (to persist it)
         self.powered = True  # in an RF field
         n = self.geometry.block_count
         if blocks is None:
@@ -197,7 +199,8 @@ class ClassicCard:
 
     def select(self):
         """(Re)activation by WUPA + anticollision + SELECT: wakes a halted card too, since libnfc
-        re-selects after a failed auth with InListPassiveTarget (docs/chip-facts.md "InListPassiveTarget")."""
+        re-selects after a failed auth with InListPassiveTarget
+        (docs/chip-facts.md "InDataExchange status")."""
         self._begin()
         self.state = ACTIVE
         self._reset_session()
@@ -341,7 +344,8 @@ class ClassicCard:
 
     def _memory_access(self, block, op):
         """Checks shared by every memory command; returns (conds, group). Order: session, sector
-        of the session, format of the access bits (checked on each access, §2.7), rights."""
+        of the session, format of the access bits
+        (checked on each access, docs/chip-facts.md "Invalid access bits"), rights."""
         self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         self.check_block(block)
         if self.state == BACKDOOR:
@@ -373,6 +377,8 @@ class ClassicCard:
             self.uid = bytes(self.blocks[0][:len(self.uid)])  # a clone answers with its block 0
             if self.magic == FUID:
                 self.fuid_locked = True
+        if self.on_stored is not None:
+            self.on_stored(self)
         if torn:
             self._removed_by_fault()
             raise CardTimeout("card removed during the write")
@@ -387,7 +393,8 @@ class ClassicCard:
     def authenticate(self, key_type, block, key, uid4):
         """Three-pass auth. Wrong key, wrong UID or unknown block -> AuthFailed and HALT (libnfc:
         "when a MIFARE Classic AUTH fails, the tag is automatically in HALT state"). A readable
-        key B still authenticates; the access check then refuses every memory access (§2.6 ¹)."""
+        key B still authenticates; the access check then refuses every memory access
+        (docs/chip-facts.md "Access conditions", footnote 1)."""
         self._begin((ACTIVE, AUTHENTICATED, BACKDOOR))
         if key_type != Key.A and key_type != Key.B:
             raise ValueError("key_type must be 0x60 or 0x61")
@@ -409,7 +416,8 @@ class ClassicCard:
 
     def read(self, block):
         """16 bytes; in a trailer, key A always reads as zeros, access bits + GPB and key B as
-        zeros unless the trailer condition lets the authenticated key read them (§2.4)."""
+        zeros unless the trailer condition lets the authenticated key read them
+        (docs/chip-facts.md "Sector trailer")."""
         conds, group = self._memory_access(block, None)
         data = bytearray(self.blocks[block])
         if self.state == BACKDOOR:
@@ -476,7 +484,7 @@ class ClassicCard:
     def _value_op(self, block, op, delta):
         """Value of `block` + delta into the transfer buffer. The operand is a signed 32-bit LSB
         first integer and the result wraps in two's complement [U: overflow not in the datasheets,
-        docs/chip-facts.md "Value operations"]."""
+        docs/chip-facts.md "Open questions" 5]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]
@@ -488,7 +496,8 @@ class ClassicCard:
 
     def transfer(self, block):
         """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the
-        destination stay as they were (docs/chip-facts.md "Value operations"). The buffer stays valid afterwards [U]."""
+        destination stay as they were (docs/chip-facts.md "Value operations"). The buffer stays
+        valid afterwards [U]."""
         if self.state == BACKDOOR:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]

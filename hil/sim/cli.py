@@ -40,7 +40,9 @@ def sim():
               help="UNIX socket for present/remove/swap/status commands (default: a temp path); "
                    "prints `control <path>`.")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
-def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control_path, verbose):
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each device line as a JSON document ({\"pn532\": path}, ...) instead.")
+def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control_path, verbose, as_json):
     """Serve the virtual rig until interrupted (SIGINT / SIGTERM).
 
     The first stdout line is `pn532 <pty path>` with --pty; then `pcsc <reader name>` with --pcsc
@@ -67,10 +69,10 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
     try:
         # Tests and scripts read these lines to find the devices: flush each one at once.
         if use_pty:
-            _line("pn532 " + rig.open_pty(link=link))
+            _line("pn532 " + rig.open_pty(link=link), as_json)
         if use_pcsc:
-            _line("pcsc " + rig.open_pcsc(port=vpcd_port, persona=persona))
-        _line("control " + rig.open_control(control_path))
+            _line("pcsc " + rig.open_pcsc(port=vpcd_port, persona=persona), as_json)
+        _line("control " + rig.open_control(control_path), as_json)
         rig.save_dumps()
         rig.serve()
     finally:
@@ -95,7 +97,9 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
 @click.option("--control", "control_path", type=click.Path(dir_okay=False),
               help="UNIX socket for present/remove/swap/status (prints `control <path>`).")
 @click.option("-v", "--verbose", is_flag=True, help="Log connections on stderr.")
-def reader(use_pty, link, cards, state_dir, control_path, verbose):
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each device line as a JSON document ({\"reader\": path}, ...) instead.")
+def reader(use_pty, link, cards, state_dir, control_path, verbose, as_json):
     """Run the store reader firmware on the simulated PN532, its USB link on a pty.
 
     Host tools that take `--port /dev/ttyUSB0` (or `--reader serial:PATH`) work on the printed path
@@ -121,8 +125,8 @@ def reader(use_pty, link, cards, state_dir, control_path, verbose):
     signal.signal(signal.SIGTERM, rig.stop)
     signal.signal(signal.SIGINT, rig.stop)
     try:
-        _line("reader " + rig.open_reader_pty(os.path.join(state_dir, "reader"), link=link))
-        _line("control " + rig.open_control(control_path))
+        _line("reader " + rig.open_reader_pty(os.path.join(state_dir, "reader"), link=link), as_json)
+        _line("control " + rig.open_control(control_path), as_json)
         rig.save_dumps()
         rig.serve()
     finally:
@@ -136,7 +140,9 @@ def reader(use_pty, link, cards, state_dir, control_path, verbose):
 @sim.command("control")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.argument("words", nargs=-1, required=True)
-def control(path, words):
+@click.option("--json", "as_json", is_flag=True, help="The answer is one JSON document in any case (accepted for "
+                                                       "uniformity).")
+def control(path, words, as_json):
     """Send one command to a running `sim serve` (its `control <path>`) and print the JSON answer.
 
     WORDS: list | present NAME | remove | swap NAME | status | dump [NAME] | fault KIND [ARGS...]
@@ -162,6 +168,113 @@ def _warn_filled(specs):
                        "transport keys and access bits)" % (spec.name, spec.filled, spec.file), err=True)
 
 
-def _line(text):
+def _line(text, as_json=False):
+    if as_json:
+        import json
+
+        kind, _, value = text.partition(" ")
+        text = json.dumps({kind: value})
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+@sim.group(cls=Group)
+def hopper():
+    """The card hopper of `--reader sim[:DIR]`: its cards, the one on the reader, armed faults.
+
+    Changes the hopper's state folder between `icpurse` runs (DIR: --state, else ICPURSE_SIM_STATE,
+    else the user's data folder `sim-cards/`)."""
+
+
+def _state_option(f):
+    return click.option("--state", "state_dir", type=click.Path(file_okay=False), envvar="ICPURSE_SIM_STATE",
+                        help="The hopper's folder (the DIR of --reader sim:DIR).")(f)
+
+
+def _hopper_out(h, as_json, text):
+    from icpurse.host.clikit.output import emit_json
+
+    h.save()
+    if as_json:
+        emit_json(dict(h.describe(), ok=True))
+    else:
+        click.echo(text)
+
+
+def _open_hopper(state_dir):
+    from icpurse.hil.simreader import Hopper
+
+    return Hopper(state_dir)
+
+
+@hopper.command("list")
+@_state_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def hopper_list(state_dir, as_json):
+    """The cards in the hopper (in order), which one is on the reader, and the armed faults."""
+    h = _open_hopper(state_dir)
+    d = h.describe()
+    lines = ["%s %-20s %s" % ("*" if c["on_reader"] else " ", c["name"], c["uid"]) for c in d["cards"]]
+    lines.append("faults: %s" % ", ".join("%s=%s" % kv for kv in d["faults"].items() if kv[1] is not None) or "none")
+    _hopper_out(h, as_json, "\n".join(lines))
+
+
+@hopper.command("add")
+@_state_option
+@click.option("--blanks", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="How many blank 1K cards (each with its own UID).")
+@click.option("--dump", "dump_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Add this .mfd dump instead (named by --name).")
+@click.option("--name", default=None, help="The name of a card added from --dump.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def hopper_add(state_dir, blanks, dump_path, name, as_json):
+    """Add blank cards (distinct UIDs) or a card dump to the back of the hopper."""
+    h = _open_hopper(state_dir)
+    try:
+        if dump_path:
+            with open(dump_path, "rb") as f:
+                added = [h.add_dump(name or os.path.splitext(os.path.basename(dump_path))[0], f.read())]
+        else:
+            added = [h.add_blank() for _ in range(blanks)]
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    _hopper_out(h, as_json, "added %s" % ", ".join(added))
+
+
+@hopper.command("present")
+@click.argument("name")
+@_state_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def hopper_present(name, state_dir, as_json):
+    """Put card NAME on the reader (the one there goes back into the hopper)."""
+    h = _open_hopper(state_dir)
+    try:
+        h.present(name)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="NAME") from None
+    _hopper_out(h, as_json, "%s is on the reader" % name)
+
+
+@hopper.command("remove")
+@_state_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def hopper_remove(state_dir, as_json):
+    """Take the card off the reader (no card in the field)."""
+    h = _open_hopper(state_dir)
+    h.remove()
+    _hopper_out(h, as_json, "no card on the reader")
+
+
+@hopper.command("fault")
+@click.argument("words", nargs=-1, required=True)
+@_state_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def hopper_fault(words, state_dir, as_json):
+    """Arm a fault for the next run: `remove_after N` (the card leaves after N more card commands),
+    `tear_next_write old|new|mix [SEED]` (the next block write is torn), or `clear`."""
+    h = _open_hopper(state_dir)
+    try:
+        h.arm(words[0], *words[1:])
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="WORDS") from None
+    _hopper_out(h, as_json, "armed: %s" % " ".join(words))

@@ -40,7 +40,8 @@ KEY_STRUCTURE_VOLATILE = 0x00  # ACR122U: the only key structure; 0x20 (non-vola
 KEY_SLOTS = 2  # ACR122U volatile key numbers 0x00..0x01
 BLOCK = geometry.BLOCK_SIZE
 
-# Card names in the PC/SC ATR (C0 C1), chosen from the SAK as ACS readers do (§3).
+# Card names in the PC/SC ATR (C0 C1), chosen from the SAK as ACS readers do
+# (docs/chip-facts.md "PC/SC ATR").
 _CARD_NAMES = {0x08: b"\x00\x01", 0x18: b"\x00\x02", 0x09: b"\x00\x26"}
 # 3B 8F 80 01 | 80 4F 0C | RID A0 00 00 03 06 | SS 03 = ISO 14443 A part 3 | C0 C1 | 00 00 00 00 | TCK
 _ATR_HEAD = bytes.fromhex("3B8F8001804F0CA000000306") + b"\x03"
@@ -151,7 +152,7 @@ class StorageCardPersona:
         self.card.select()
 
     def _tick(self, kind):
-        # Card time only (clock.card_op: docs/chip-facts.md "Timings", typical times). The USB/CCID leg of a real
+        # Card time only (clock.card_op: docs/chip-facts.md "Timings"). The USB/CCID leg of a real
         # ACS reader is not modelled: there are no figures for it.
         if self.clock is not None:
             self.clock.card_op(kind, len(self.card.uid))

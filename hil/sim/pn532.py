@@ -1,8 +1,9 @@
 # micropython: yes
 """The PN532 chip, host-link side: HSU byte stream (and an I2C variant) in, ACK + response frames
-out, MIFARE Classic commands relayed to the cards of a Deck (docs/chip-facts.md "PN532 host link", "MIFARE commands in InDataExchange").
+out, MIFARE Classic commands relayed to the cards of a Deck (docs/chip-facts.md "PN532 host link",
+"MIFARE commands in InDataExchange").
 
-Behaviour where the reference is uncertain [U] is marked here and listed in docs/simulator.md.
+Behaviour where the facts are uncertain [U] is marked here and listed in docs/simulator.md.
 Every exchange advances the VirtualClock; nothing sleeps.
 """
 from icpurse.host import codec
@@ -20,7 +21,8 @@ LOWVBAT = "lowvbat"
 NORMAL = "normal"
 POWERDOWN = "powerdown"
 
-WAKE_HSU = 0x10  # PowerDown WakeUpEnable bits (docs/chip-facts.md "Other PN532 commands"), chip-internal here
+# PowerDown WakeUpEnable bits (docs/chip-facts.md "Other PN532 commands"), chip-internal here
+WAKE_HSU = 0x10
 WAKE_I2C = 0x80
 
 _ACK = codec.FRAME_ACK
@@ -34,8 +36,8 @@ _APT_GENERIC_106 = 0x00
 _APT_MIFARE = 0x10
 _APT_ISO14443_4A = 0x20
 
-# RFConfiguration CfgItem -> length of its data (§1.10; the analog settings are accepted and
-# ignored: there is no analog front end here).
+# RFConfiguration CfgItem -> length of its data (docs/chip-facts.md "RFConfiguration"; the analog
+# settings are accepted and ignored: there is no analog front end here).
 _RF_ITEM_LEN = {codec.RF_FIELD: 1, codec.RF_TIMINGS: 3, codec.RF_MAX_RTY_COM: 1,
                 codec.RF_MAX_RETRIES: 3, codec.RF_ANALOG_106A: 11, codec.RF_ANALOG_212_424: 8,
                 codec.RF_ANALOG_TYPE_B: 3, codec.RF_ANALOG_ISO_DEP: 9}
@@ -60,7 +62,8 @@ def build_frame(pd, tfi=codec.FRAME_TFI_PN532):
 
 
 def timeout_us(code):
-    """RFConfiguration timeout code (1..0x10) -> microseconds: 100 us * 2**(code-1) (§1.10).
+    """RFConfiguration timeout code (1..0x10) -> microseconds: 100 us * 2**(code-1)
+    (docs/chip-facts.md "RFConfiguration").
     Code 0 means "no timeout"; the model then charges the longest one."""
     if code == 0 or code > 0x10:
         code = 0x10
@@ -93,7 +96,7 @@ class PN532:
         self.parameters = 0  # SetParameters flags
         self.sam_mode = codec.SAM_NORMAL
         self.field_on = False
-        self.atr_timeout = 0x0B  # RFConfiguration item 2 defaults (§1.10)
+        self.atr_timeout = 0x0B  # RFConfiguration item 2 defaults (docs/chip-facts.md "RFConfiguration")
         self.nondep_timeout = 0x0A
         self.max_rty_com = 0
         self.max_retries = (0xFF, 0x01, 0xFF)  # MxRtyATR, MxRtyPSL, MxRtyPassiveActivation
@@ -150,9 +153,10 @@ class PN532:
         self._parse()
 
     def _parse(self):
-        """Sync on 00 FF (so any run of 0x55/0x00 wake-up bytes is skipped, §1.4), then take ACK,
-        NACK, normal and extended frames. A bad LCS or DCS makes the chip ignore the frame and
-        resync after its start code; the host times out and retries [U: real chip may NACK]."""
+        """Sync on 00 FF (so any run of 0x55/0x00 wake-up bytes is skipped, docs/chip-facts.md "HSU
+        (UART)"), then take ACK, NACK, normal and extended frames. A bad LCS or DCS makes the chip
+        ignore the frame and resync after its start code; the host times out and retries [U: real
+        chip may NACK]."""
         while True:
             buf = self._inbuf
             i = bytes(buf).find(_START)
@@ -198,7 +202,8 @@ class PN532:
             self._frame(body)
 
     def _host_ack(self):
-        """Host ACK: aborts a running command; completes a baud-rate change (§1.3, §1.4)."""
+        """Host ACK: aborts a running command; completes a baud-rate change (docs/chip-facts.md
+        "ACK, NACK and error frame", "HSU (UART)")."""
         self._pending = None
         if self._pending_baud:
             self.baud = self._pending_baud
@@ -350,7 +355,8 @@ class PN532:
     def _set_serial_baud_rate(self, p, may_pend):
         if len(p) != 1 or p[0] >= len(codec.BAUD_RATES):
             raise PN532SyntaxError("SetSerialBaudRate takes one code 0..8")
-        # The chip answers at the old rate and switches after the host's ACK (nfcpy, §1.4).
+        # The chip answers at the old rate and switches after the host's ACK
+        # (nfcpy; docs/chip-facts.md "HSU (UART)").
         self._pending_baud = codec.BAUD_RATES[p[0]]
         return b""
 
@@ -408,7 +414,8 @@ class PN532:
         if found is None:
             if may_pend and self.max_retries[2] == 0xFF:
                 # Infinite MxRtyPassiveActivation: the chip keeps polling until a card comes
-                # or the host aborts with an ACK (§1.10). Answered from _on_deck.
+                # or the host aborts with an ACK (docs/chip-facts.md "RFConfiguration"). Answered
+                # from _on_deck.
                 self._pending = (p[0], p[1], bytes(p[2:]))
                 return _PENDING
             return b"\x00"
@@ -555,9 +562,10 @@ class PN532:
         return self._status(st) + data
 
     def _mifare(self, c, cmd):
-        """One MIFARE Classic command (docs/chip-facts.md "MIFARE commands in InDataExchange") -> (status, data). The PN532 runs both
-        parts of WRITE and of the value commands inside one InDataExchange. Time: the card's
-        operation time when it answers (ACK, NAK or auth failure), the chip's timeout when not."""
+        """One MIFARE Classic command (docs/chip-facts.md "MIFARE commands in InDataExchange") ->
+        (status, data). The PN532 runs both parts of WRITE and of the value commands inside one
+        InDataExchange. Time: the card's operation time when it answers (ACK, NAK or auth failure),
+        the chip's timeout when not."""
         if len(cmd) < 2:
             return codec.ST_INVALID_PARAMETER, b""
         op = cmd[0]

@@ -66,6 +66,41 @@ def card(session, keys_path, no_ledger, timeout, dump_path, as_json):
                                                           "y" if len(result.critical) == 1 else "ies"), Exit.INTEGRITY)
 
 
+_TZ_LABEL = "UTC+08:00 (CST)"  # the business time zone (the ledger's calendar)
+
+
+def _yuan(value):
+    return fen(value) if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _kind(code):
+    from icpurse.host import codec
+
+    return "%s (%s)" % (codec.TXN_NAMES[code], code) if code in codec.TXN_NAMES else str(code)
+
+
+def _terminal(number):
+    return "issuer" if number == 0 else ("%08d" % number if isinstance(number, int) else str(number))
+
+
+def _day(card_day):
+    from icpurse.protocol import cardtime
+
+    return cardtime.to_date(card_day).isoformat() if isinstance(card_day, int) and card_day > 0 else "-"
+
+
+def _time(card_seconds):
+    """Card seconds as a local date and time (business time zone)."""
+    import datetime as dt
+
+    from icpurse.protocol import cardtime
+
+    if not isinstance(card_seconds, int):
+        return str(card_seconds)
+    tz = dt.timezone(dt.timedelta(hours=8), "CST")
+    return cardtime.to_datetime(card_seconds).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def _given(ctx, name):
     """True when option `name` came from the command line (not its environment variable or default)."""
     return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
@@ -90,19 +125,19 @@ def _print_card(a, reported):
             a.ledger["state"], fen(a.ledger["ledger_balance"]), a.ledger["last_seen_seq"], a.ledger["last_seen_by"],
             ", BLACKLISTED" if a.ledger["blacklisted"] else ""))
     table = Table(title="slots")
-    for col in ("slot", "MAC", "seq", "balance", "kind", "amount", "terminal", "txn"):
+    for col in ("slot", "MAC", "seq", "balance (yuan)", "kind", "amount (yuan)", "terminal", "txn", "day"):
         table.add_column(col)
     for s in a.slots:
         table.add_row(str(s["index"]) + (" *" if s["index"] == a.active else ""), "ok" if s["ok"] else "FAILS",
-                      str(s["seq"]), str(s["balance"]), str(s["kind"]), str(s["amount"]), str(s["terminal"]),
-                      str(s["txn"]))
+                      str(s["seq"]), _yuan(s["balance"]), _kind(s["kind"]), _yuan(s["amount"]),
+                      _terminal(s["terminal"]), str(s["txn"]), _day(s.get("day")))
     console.print(table)
-    table = Table(title="log (newest first)")
-    for col in ("seq", "status", "kind", "amount", "balance", "terminal", "txn", "time"):
+    table = Table(title="log (newest first; times %s)" % _TZ_LABEL)
+    for col in ("seq", "status", "kind", "amount (yuan)", "balance (yuan)", "terminal", "txn", "time"):
         table.add_column(col)
     for e in a.log:
-        table.add_row(str(e["seq"]), e["status"], str(e["kind"]), str(e["amount"]), str(e["balance"]),
-                      str(e["terminal"]), str(e["txn"]), str(e["time"]))
+        table.add_row(str(e["seq"]), e["status"], _kind(e["kind"]), _yuan(e["amount"]), _yuan(e["balance"]),
+                      _terminal(e["terminal"]), str(e["txn"]), _time(e["time"]))
     console.print(table)
     for an in a.anomalies:
         console.print("[%s] %s: %s" % (an.severity, an.code, an.message))
@@ -112,7 +147,7 @@ def _print_card(a, reported):
 
 @audit.command("terminal")
 @click.argument("number")
-@uses(db=True, keystore="required", json=True)
+@uses(db="existing", keystore="required", json=True)
 def terminal_cmd(session, number, as_json):
     """Re-verify terminal NUMBER's collected journal: MACs, chain, gaps, edits (a collector key set)."""
     from icpurse.host.audit.terminal import audit_terminal
@@ -146,7 +181,7 @@ def head_doc(ledger):
 
 
 @log_group.command("head")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def log_head(session, as_json):
     """The log's head: its number of entries and the newest entry's hash. Record it outside the ledger
     (the day close and the daily report print it too); `audit log verify --expect-head` then finds a
@@ -161,7 +196,7 @@ def log_head(session, as_json):
 @log_group.command("verify")
 @click.option("--expect-head", metavar="HEX", default=None,
               help="a head recorded earlier (`audit log head`): fail unless the log still extends it")
-@uses(db=True, keystore=True, json=True)
+@uses(db="existing", keystore=True, json=True)
 def log_verify(session, expect_head, as_json):
     """Verify the whole log: every entry's keyed hash and link, every booking sealed by its entry and
     unchanged since, and (--expect-head) that nothing after a recorded head was cut or rewritten.
@@ -199,7 +234,7 @@ def _is_hex(text):
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="only this day (YYYY-MM-DD, the business time zone)")
 @click.option("--limit", type=click.IntRange(1), default=None, help="only the newest N entries")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def log_show(session, who, card, terminal, action, day, limit, as_json):
     """Read the log: who did what, when, to which card or terminal, with what result."""
     import json as _json

@@ -70,16 +70,31 @@ def json_option(f=None, help=None):
     return option(f) if f is not None else option
 
 
+def _existing_ledger(f):
+    """The command only reads the ledger: it refuses one that does not exist."""
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        _session.of().ledger_must_exist = True
+        return f(*args, **kwargs)
+    return wrapper
+
+
 def uses(db=False, keystore=False, reader=False, link=False, operator=False, json=False, *, reader_help=None,
          operator_help=None, json_help=None):
     """A command's shared options in one line, and the session as the command's first argument.
 
-    `keystore`, `operator`: False (not taken), True (optional) or "required"; `reader`: the card
+    `db`: True, or "existing" for a command that only reads the ledger (it refuses a ledger that
+    does not exist instead of creating an empty one); `keystore`, `operator`: False (not taken),
+    True (optional) or "required"; `reader`: the card
     reader's --reader; `link`: the store reader's --reader / --port; `json`: --json (`as_json`).
     Listed in --help after the command's own options: reader, keystore, db, operator, json.
     `db` brings an optional --keystore along: whatever records to the ledger needs the audit key of
     a key set (session.py)."""
     def deco(f):
+        if db == "existing":
+            f = _existing_ledger(f)
         f = _session.pass_session(f)
         if json:
             f = json_option(f, help=json_help)

@@ -28,3 +28,26 @@ def yuan(amount):
     from icpurse.protocol.money import fmt_yuan
 
     return "-" if amount is None else fmt_yuan(amount)
+
+
+def json_of_text_output(f):
+    """--json for a command whose output is text meant for people (e.g. key ceremonies): with
+    --json, what it prints becomes one JSON document {"ok": true, "lines": [...]} (errors, as
+    everywhere, {"ok": false, ...}). The command itself keeps its text output unchanged."""
+    import contextlib
+    import functools
+    import io
+
+    from icpurse.host.clikit.options import json_option
+
+    @functools.wraps(f)
+    def wrapper(*args, as_json=False, **kwargs):
+        if not as_json:
+            return f(*args, **kwargs)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            result = f(*args, **kwargs)
+        emit_json({"ok": True, "lines": [line for line in buf.getvalue().splitlines() if line.strip()]})
+        return result
+
+    return json_option(wrapper, help="Print one JSON document: {\"ok\": true, \"lines\": [the text output]}.")

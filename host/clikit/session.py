@@ -66,6 +66,7 @@ class Session:
         self.db, self.keystore, self.reader_spec, self.port = db, keystore, reader, port
         self.operator_name, self.as_json = operator, as_json
         self.json_emitted = False  # a command's JSON document is out: a failure after it adds none
+        self.ledger_must_exist = False  # a read-only command: never create a ledger (uses(db="existing"))
         self._domain = self._ledger = self._reader = self._link = self._operator = None
         self._material = self._password = None
         self._warned = False
@@ -194,8 +195,10 @@ class Session:
     # --- ledger and operator --------------------------------------------------------------------------
 
     def ledger(self):
-        """The ledger of --db. On PostgreSQL with --operator and a URL naming no user, it connects as
-        that operator's own login role (pgroles.login_role) with the operator's password."""
+        """The ledger of --db. A read-only command (`uses(db="existing")`) refuses a ledger that does
+        not exist (NoLedger: a mistyped --db never reports an empty ledger); the others create it.
+        On PostgreSQL with --operator and a URL naming no user, it connects as that operator's own
+        login role (pgroles.login_role) with the operator's password."""
         if self._ledger is None:
             from icpurse.host.ledger import pgroles
 
@@ -203,7 +206,8 @@ class Session:
             if self.operator_name and pgroles.connects_as_operator(self.db):
                 password = self.operator_password(self.operator_name)
             self._ledger = open_ledger(self.db, data_key=self.data_key(), audit_key=self.audit_key(),
-                                       operator=self.operator_name, password=password)
+                                       operator=self.operator_name, password=password,
+                                       create=not self.ledger_must_exist)
         return self._ledger
 
     def operator_password(self, name):

@@ -1,6 +1,8 @@
 """`icpurse card personalise|recover|show`: cards at the issuance counter (the issuer's keys and a
 reader). Options, sign-in, --json and exit codes: host/clikit (4 when a card was refused,
 interrupted or damaged)."""
+import dataclasses
+
 import click
 from rich.table import Table
 
@@ -8,6 +10,7 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.params import CARD_NUMBER, FEN
 from icpurse.host.clikit.output import console, emit_json
 from icpurse.host.cards import CardGone
 from icpurse.host.issuance import service as svc
@@ -70,7 +73,7 @@ def _order(ledger, programme_id, kind, face_value, issue_code, platform, card_ty
               help="Register a programme that breaks its profile anyway; the reason and the violations are audited.")
 @click.option("--kind", type=click.Choice(["named", "anonymous"]), default=None,
               help="Card kind (default: the programme's only kind).")
-@click.option("--face-value", type=click.IntRange(1), default=None, metavar="FEN",
+@click.option("--face-value", type=FEN, default=None, metavar="FEN",
               help="Face value in fen, e.g. 20000 = 200 yuan (default: the only one).")
 @click.option("--issue-code", default=None, metavar="CODE", help="Issue code like 2026P1 or 2026J1(4-2) "
                                                                   "(default: this year, regular, series 1).")
@@ -83,10 +86,13 @@ def _order(ledger, programme_id, kind, face_value, issue_code, platform, card_ty
 @click.option("--count", "count", type=click.IntRange(1), default=None, help="Personalise N cards, one after "
                                                                              "the other.")
 @click.option("--until-empty", is_flag=True, help="Personalise cards until none comes within --card-timeout.")
+@click.option("--number", "numbers", type=CARD_NUMBER, multiple=True, metavar="CARD",
+              help="Issue under this pre-printed card number (repeatable: one card per number, in order). Each is "
+                   "checked against the programme's numbering scheme and must be unused.")
 @click.option("--card-timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for a card.")
 @counter_options()
 def personalise(session, programme_id, programmes_file, override_reason, kind, face_value, issue_code, platform,
-                card_type, allow_7byte_uid, batch, count, until_empty, card_timeout, as_json):
+                card_type, allow_7byte_uid, batch, count, until_empty, numbers, card_timeout, as_json):
     """Turn blank cards into cards of a programme: keys, MAD, identity, empty purse, verified.
 
     Journaled: the card number is reserved in the ledger before the first write and the card is
@@ -95,17 +101,31 @@ def personalise(session, programme_id, programmes_file, override_reason, kind, f
     Exit 4 when a card was refused, interrupted or damaged (see the table)."""
     if count and until_empty:
         raise click.UsageError("--count and --until-empty exclude each other")
-    station = workstation(session)
+    if numbers and (count or until_empty):
+        raise click.UsageError("--number gives one card per number: no --count / --until-empty with it")
     ledger = session.ledger()
+    station = None
     if programmes_file:
         progs = {p.id: p for p in load_programmes(programmes_file)}
         if programme_id not in progs:
             raise Failure("%s defines no programme %s (it has %s)" % (programmes_file, programme_id,
                                                                       ", ".join(sorted(progs))))
+        station = workstation(session)
         station.register_programme(progs[programme_id], override_reason)
     order = _order(ledger, programme_id, kind, face_value, issue_code, platform, card_type, allow_7byte_uid, batch)
-    results = _run_batch(station, session.reader(), order, count or (None if until_empty else 1), until_empty,
-                         card_timeout, as_json)
+    if numbers:
+        _check_preprinted(ledger, order, numbers)  # before anyone signs in or any card is read
+    station = station or workstation(session)
+    if numbers:
+        results = []
+        for number in numbers:
+            results += _run_batch(station, session.reader(), dataclasses.replace(order, card_number=number), 1, False,
+                                  card_timeout, as_json)
+            if not results[-1].ok:
+                break
+    else:
+        results = _run_batch(station, session.reader(), order, count or (None if until_empty else 1), until_empty,
+                             card_timeout, as_json)
     failed = [r for r in results if not r.ok]
     if as_json:
         emit_json({"ok": not failed and bool(results), "programme": order.programme_id,
@@ -117,6 +137,36 @@ def personalise(session, programme_id, programmes_file, override_reason, kind, f
         raise Failure("no card was presented within %.0f s: put a blank on the reader" % card_timeout, Exit.CARD)
     if failed:
         click.get_current_context().exit(Exit.CARD)
+
+
+def _check_preprinted(ledger, order, numbers):
+    """Pre-printed numbers: valid in the programme's scheme (exit 2 naming the fault), for the face
+    value ordered, listed once and not registered yet (exit 1) - all checked before any card is read."""
+    from icpurse.host.ledger import NotFound
+    from icpurse.protocol.numbering import CardNumberError
+
+    prog = ledger.programmes.programme(order.programme_id)
+    scheme = prog.numbering_scheme()
+    if len(set(numbers)) != len(numbers):
+        raise click.BadParameter("a card number is listed twice", param_hint="--number")
+    for number in numbers:
+        if scheme is None:
+            if len(number) != 12:
+                raise click.BadParameter("%s: a card number of programme %s is 12 digits" % (number, prog.id),
+                                         param_hint="--number")
+        else:
+            try:
+                parts = scheme.parse(scheme.validate(number))
+            except CardNumberError as e:
+                raise click.BadParameter("%s: %s" % (number, e), param_hint="--number") from None
+            if parts.get("face_value") not in (None, order.face_value):
+                raise click.BadParameter("%s encodes face value %s, not %s" % (
+                    number, fmt_yuan(parts["face_value"]), fmt_yuan(order.face_value)), param_hint="--number")
+        try:
+            ledger.cards.card(number)
+        except NotFound:
+            continue
+        raise Failure("card number %s is already registered: a pre-printed number is used once" % number)
 
 
 def _run_batch(station, reader, order, count, until_empty, card_timeout, quiet):

@@ -6,6 +6,8 @@ import sys
 import click
 
 from icpurse.host.clikit.failure import Failure
+from icpurse.host.clikit.numbers import check_card_number
+from icpurse.host.clikit.params import CARD_NUMBER, FEN
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.output import emit_json
 from icpurse.host.clikit.session import NoCard
@@ -26,7 +28,7 @@ def sale():
 def _card_number(session, card_number):
     """The number given, else the one on the card on the reader."""
     if card_number:
-        return card_number
+        return check_card_number(session, CARD_NUMBER.convert(card_number, None, click.get_current_context()))
     if not session.reader_spec:
         raise click.UsageError("give the CARD_NUMBER, or a --reader with the card on it")
     doc = svc.show_card(session.card(), session.keyring())
@@ -45,7 +47,7 @@ def _sale_doc(view):
 @click.option("--payment", type=click.Choice(PAYMENT_METHODS), default="cash", show_default=True)
 @click.option("--buyer", type=click.Choice(["individual", "unit"]), default="individual", show_default=True)
 @click.option("--remote", is_flag=True, help="A remote sale (non-cash payment required).")
-@click.option("--purchase-total", type=click.IntRange(1), default=None, metavar="FEN",
+@click.option("--purchase-total", type=FEN, default=None, metavar="FEN",
               help="The whole purchase this card is part of, in fen (real-name and non-cash thresholds).")
 @click.option("--payer-account", default=None, help="Payer's account name/number (non-cash payments).")
 @click.option("--holder-name", default=None, help="Real-name capture: holder (or unit contact) name.")
@@ -53,11 +55,20 @@ def _sale_doc(view):
 @click.option("--holder-id-type", default="resident-id", show_default=True)
 @click.option("--holder-contact", default="", help="Real-name capture: phone or address.")
 @click.option("--unit-name", default=None, help="Buying unit (company) name.")
+@click.option("--for-another", is_flag=True,
+              help="The person at the counter buys for someone else (the holder): capture them as the agent.")
+@click.option("--agent-name", default=None, help="The agent (经办人) buying for the holder or the unit: name.")
+@click.option("--agent-id", default=None, help="The agent's ID number (stored encrypted).")
+@click.option("--agent-contact", default="", help="The agent's phone or address.")
 @counter_options()
 def record(session, card_number, payment, buyer, remote, purchase_total, payer_account, holder_name, holder_id,
-           holder_id_type, holder_contact, unit_name, as_json):
+           holder_id_type, holder_contact, unit_name, for_another, agent_name, agent_id, agent_contact, as_json):
     """Record the sale of a card at its face value (the operator must be a seller). Named cards and
-    large purchases need real-name capture; large and remote purchases a non-cash payment."""
+    large purchases need real-name capture; large and remote purchases a non-cash payment; every
+    non-cash payment the payer's account (--payer-account); a unit's purchase, or one for another
+    person (--for-another), that needs real-name capture also the agent's (--agent-*)."""
+    if bool(agent_name) != bool(agent_id):
+        raise click.UsageError("an agent is captured with both --agent-name and --agent-id")
     number = _card_number(session, card_number)
     op = session.sign_in()
     ledger = session.ledger()
@@ -73,11 +84,17 @@ def record(session, card_number, payment, buyer, remote, purchase_total, payer_a
             raise click.UsageError("real-name capture needs both --holder-name and --holder-id")
         holder = HolderInfo(holder_name, holder_id, holder_contact, holder_id_type, unit_name)
     try:
+        agent = HolderInfo(agent_name, agent_id, agent_contact) if agent_name else None
         result = ledger.sales.record_sale(op.username, number, payment_method=payment, buyer=buyer, remote=remote,
-                                    holder=holder, purchase_total=purchase_total, payer_account=payer_account)
+                                          holder=holder, purchase_total=purchase_total, payer_account=payer_account,
+                                          agent=agent, for_another=for_another)
     except LedgerError as e:
+        if "agent" in str(e):
+            raise Failure("refused: %s: pass --agent-name, --agent-id and --agent-contact" % e) from None
         if "real-name" in str(e):
             raise Failure("refused: %s: pass --holder-name and --holder-id" % e) from None
+        if "payer's account" in str(e):
+            raise Failure("refused: %s" % e) from None
         if "non-cash" in str(e) or "does not accept" in str(e):
             raise Failure("refused: %s: take a non-cash payment (--payment bank_transfer ... --payer-account)"
                           % e) from None

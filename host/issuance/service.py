@@ -65,6 +65,7 @@ class IssueOrder:
     platform: int | None = None
     card: CardRequirements = CardRequirements()
     batch: str | None = None  # a stock batch received by count: unknown UIDs are identified into it
+    card_number: str | None = None  # a pre-printed number to issue the card under (checked by the ledger)
 
 
 @dataclass
@@ -185,7 +186,10 @@ class Workstation:
     # --- card numbers and identity ----------------------------------------------------------
 
     def allocate_card_number(self, order: IssueOrder, prog) -> str:
-        """The next free card number of the programme's scheme (the ledger re-checks it on registration)."""
+        """The next free card number of the programme's scheme (the ledger re-checks it on registration),
+        or the order's pre-printed number."""
+        if order.card_number is not None:
+            return order.card_number
         scheme = prog.numbering_scheme()
         if scheme is None:
             code = self.ledger.personalisation_records.programme_code(self.operator, prog.id)

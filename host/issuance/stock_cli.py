@@ -9,15 +9,29 @@ from rich.table import Table
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
+from icpurse.host.clikit.params import UID, uid_text
 from icpurse.host.clikit.output import console, emit_json
 from icpurse.host.issuance import service as svc
 
 
 def _uids(uids, uids_file):
+    """The UIDs given (already checked by the UID type) and those of --uids-file, each line checked
+    by the same rule before anything is opened (a bad line: exit 2 naming it, nothing written)."""
     out = list(uids)
     if uids_file:
-        with open(uids_file, encoding="utf-8") as f:
-            out += [line.split("#")[0].strip() for line in f if line.split("#")[0].strip()]
+        try:
+            with open(uids_file, encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        except UnicodeDecodeError as e:
+            raise click.BadParameter("%s is not UTF-8 text (byte %d): one hex UID per line" % (uids_file, e.start),
+                                     param_hint="--uids-file") from None
+        for n, line in enumerate(lines, start=1):
+            text = line.split("#")[0].strip()
+            if text:
+                out.append(uid_text(text, "--uids-file %s line %d" % (uids_file, n)))
+    if len(set(out)) != len(out):
+        dup = sorted({u for u in out if out.count(u) > 1})
+        raise click.BadParameter("UID(s) listed twice: %s" % ", ".join(dup), param_hint="--uid/--uids-file")
     return out
 
 
@@ -48,7 +62,8 @@ def _uid_sources(f):
                                                    "until none comes within --card-timeout.")(f)
     f = click.option("--uids-file", type=click.Path(exists=True, dir_okay=False),
                      help="A file with one UID (hex) per line.")(f)
-    f = click.option("--uid", "uids", multiple=True, metavar="HEX", help="A card UID (repeatable).")(f)
+    f = click.option("--uid", "uids", type=UID, multiple=True, metavar="HEX",
+                     help="A card UID: 4, 7 or 10 bytes of hex (repeatable).")(f)
     f = click.option("--card-timeout", type=float, default=10.0, show_default=True,
                      help="Seconds to wait for the next card.")(f)
     return uses(db=True, reader=True, operator=True, json=True)(f)
@@ -89,7 +104,7 @@ def receive(session, batch, count, note, uids, uids_file, scan, card_timeout, as
 
 
 @stock.command("issue")
-@click.option("--point", required=True, help="The sales point code receiving the cards.")
+@click.option("--point", required=True, help="The sales point code receiving the cards (`icpurse salespoint list`).")
 @_uid_sources
 def issue_cmd(session, point, uids, uids_file, scan, card_timeout, as_json):
     """Move cards from the warehouse to a sales point (领用/发出)."""

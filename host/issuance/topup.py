@@ -125,19 +125,22 @@ class _audit_refusals:
 
 def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None, txn_id: str | None = None,
            payment_method: str = "cash", terminal: str | None = None, issuer: int | None = None,
-           current_version: int | None = None) -> Outcome:
+           current_version: int | None = None, records: dict | None = None) -> Outcome:
     """Top up the card on the reader (`tag`) by `amount` fen. `keys`: the workstation KeyRing;
     `card`: the card number the operator expects (checked against the card); `txn_id`: the
     idempotency key (re-sending it continues or returns the same top-up, never a second one).
 
     Returns the Outcome (confirmed / reversed / unconfirmed); raises OperationRefused, CardProblem or
-    IntegrityProblem (host/cards) when nothing was written or booked (every refusal is audited)."""
+    IntegrityProblem (host/cards) when nothing was written or booked (every refusal is audited).
+    `records`: what the ledger keeps with the top-up (`book_topup_pending`'s payer_account,
+    holder_id_number, agent, kiosk)."""
     with _audit_refusals(ledger, operator, "topup.refused", card) as ctx:
         return _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer,
-                       current_version)
+                       current_version, records or {})
 
 
-def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer, current_version):
+def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer, current_version,
+            records):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise OperationRefused("a top-up amount is a positive integer number of fen, got %r" % (amount,))
     _resume_rekey(ledger, tag, keys, operator)
@@ -176,7 +179,7 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
     try:
         pending = ledger.topup_records.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
                                             payment_method=payment_method, card_seq=c.view.seq,
-                                            card_balance=c.view.balance)
+                                            card_balance=c.view.balance, **records)
     except (LedgerRefused, IdempotencyConflict) as e:
         raise _audited(OperationRefused("%s. Nothing was %s." % (
             e, "booked%s" % rekeyed if rekeyed else "written or booked"))) from None
@@ -309,6 +312,87 @@ def _void(ctx, ledger, tag, keys, txn_id, operator, amount, issuer):
                        txn_id, fmt_yuan(t.amount), c.number, fmt_yuan(c.view.balance)))
 
 
+# --- refund / adjustment after the cut-off (four eyes, written like a void) -----------------------
+
+
+def apply_adjustment(ledger, tag, keys, adjustment_id: int, operator, *, issuer: int | None = None) -> Outcome:
+    """Write an approved refund or adjustment of a top-up to its card (the card on the reader), like
+    a void: a refund or debit takes the amount off the card (a VOID slot), a credit adds it (a LOAD
+    slot); issuer terminal 0, `txn` = the adjustment's number. The money is booked when the card
+    shows it. Run again after an interruption: it first looks for its own write on the card
+    (found: confirmed; provably absent: back to approved, written again; unknown: unconfirmed)."""
+    with _audit_refusals(ledger, operator, "topup.adjust_refused") as ctx:
+        return _apply_adjustment(ctx, ledger, tag, keys, adjustment_id, operator, issuer)
+
+
+def _adjustment_kind(a):
+    return codec.TXN_VOID if a.takes_back else codec.TXN_LOAD
+
+
+def _apply_adjustment(ctx, ledger, tag, keys, adjustment_id, operator, issuer):
+    a = ledger.adjustments.adjustment(adjustment_id)
+    ctx.card_number, ctx.txn_id = a.card_number, a.txn_id
+    _resume_rekey(ledger, tag, keys, operator)
+    c = _open(ledger, tag, keys, issuer)
+    if c.number != a.card_number:
+        raise OperationRefused("refund/adjustment %d is for card %s; the card on the reader is %s. %s" % (
+            adjustment_id, a.card_number, c.number, _NOTHING))
+    what = "%s of %s (%s)" % (a.kind, a.txn_id, fmt_yuan(a.amount))
+    if a.state == "confirmed":
+        return Outcome("adjustment", a.txn_id, c.number, a.amount, "confirmed", c.view.balance, c.view.seq,
+                       "%s is already on the card; nothing done again" % what)
+    if a.state in ("pending", "unconfirmed"):
+        seq = a.card_seq_before + 1 if a.card_seq_before is not None else None
+        found = c.find(_adjustment_kind(a), card_txn(a.id), a.amount, seq)
+        if found == COMMITTED:
+            note = _finish(c, seq, ledger)
+            ledger.adjustments.confirm(operator, adjustment_id)
+            _seen(ledger, c)
+            return Outcome("adjustment", a.txn_id, c.number, a.amount, "confirmed", c.view.balance, c.view.seq,
+                           "the card shows the %s: confirmed%s" % (what, note))
+        if found != ABSENT or seq is None:
+            return Outcome("adjustment", a.txn_id, c.number, a.amount, "undecided", c.view.balance, c.view.seq,
+                           "card %s has moved on and no longer tells whether the %s reached it: settle it from the "
+                           "reader journals at reconciliation" % (c.number, what))
+        ledger.adjustments.settle(operator, adjustment_id, "cancelled", "the card does not show it")
+    open_ = _open_items(ledger, c.number)
+    if open_:
+        raise OperationRefused("card %s has %s not yet settled on the card: run `icpurse topup reconfirm` first. %s" % (
+            c.number, ", ".join(_describe(x) for x in open_), _NOTHING))
+    try:
+        ledger.adjustments.start(operator, adjustment_id, card_seq=c.view.seq, card_balance=c.view.balance)
+    except LedgerRefused as e:
+        raise _audited(OperationRefused("%s. %s" % (e, _NOTHING))) from None
+    try:
+        c.recover()
+        if a.takes_back:
+            c.void(a.amount, card_txn(a.id), ledger.now())
+        else:
+            c.credit(a.amount, codec.TXN_LOAD, card_txn(a.id), ledger.now(), _cap(ledger, c.number))
+    except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
+        if _refused(e):
+            ledger.adjustments.settle(operator, adjustment_id, "cancelled", "card refused the write: %s" % e.reason)
+            return Outcome("adjustment", a.txn_id, c.number, a.amount, "cancelled", c.view.balance, c.view.seq,
+                           "the card refused the %s (%s); nothing was booked" % (what, e.reason))
+        ledger.adjustments.settle(operator, adjustment_id, "unconfirmed", str(e))
+        return Outcome("adjustment", a.txn_id, c.number, a.amount, "unconfirmed", None, None,
+                       "the card write was interrupted (%s): put card %s back on the reader and run `icpurse topup "
+                       "apply %d` again" % (e, c.number, adjustment_id))
+    ledger.adjustments.confirm(operator, adjustment_id)
+    _seen(ledger, c)
+    money = "hand %s back to the payer" % fmt_yuan(a.amount) if a.kind == "refund" else "the books are corrected"
+    return Outcome("adjustment", a.txn_id, c.number, a.amount, "confirmed", c.view.balance, c.view.seq,
+                   "%s written to card %s (balance %s): %s" % (what, c.number, fmt_yuan(c.view.balance), money))
+
+
+def _cap(ledger, card_number):
+    from icpurse.host.programmes import load_profile
+
+    view = ledger.cards.card(card_number)
+    prog = ledger.programmes.programme(view.programme_id)
+    return prog.effective_cap(view.kind, load_profile(prog.profile)) or 0
+
+
 # --- unknown outcomes and re-confirmation (补确认 / 撤销补确) -------------------------------------
 
 
@@ -408,4 +492,4 @@ def _seen(ledger, c):
         pass  # a memo for reconciliation; the booking itself is done
 
 
-__all__ = ["top_up", "void", "unconfirmed", "reconfirm", "Outcome"]
+__all__ = ["top_up", "void", "unconfirmed", "reconfirm", "apply_adjustment", "Outcome"]

@@ -16,12 +16,12 @@ from icpurse.host.ledger.errors import (
 )
 from icpurse.host.ledger.cards import HolderInfo
 from icpurse.host.ledger.models import ROLES
-from icpurse.host.ledger.service import Ledger, open_ledger
+from icpurse.host.ledger.service import Ledger, NoLedger, open_ledger
 from icpurse.host.ledger.stock import StockCount
 from icpurse.host.ledger.views import PersonalisationView
 
 __all__ = [
-    "open_ledger", "Ledger", "LoginError", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak",
+    "open_ledger", "Ledger", "NoLedger", "LoginError", "HolderInfo", "StockCount", "PersonalisationView", "AuditBreak",
     "AuditKeyError", "ENV_VAR", "default_url", "resolve_url",
     "ROLES",
     "LedgerError", "Refused", "NotFound", "SeparationOfDutiesError", "RoleError", "AuthenticationError",

@@ -95,6 +95,33 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)  # whatever the umask
 
 
+def ledger_exists(url: str, *, engine: Engine | None = None, before_connect: bool = False) -> bool:
+    """True when `url` names a ledger that was created (`icpurse ledger init` or a first writing
+    command): an SQLite file, or a database holding the ledger's schema (asked through `engine` when
+    given: an operator's own PostgreSQL login). Nothing is created or migrated by asking.
+    `before_connect`: only what can be told without connecting (an SQLite file that is not there);
+    True otherwise."""
+    u = make_url(url)
+    if u.get_backend_name() == "sqlite":
+        if not u.database or u.database == ":memory:":
+            return False
+        if not Path(u.database).is_file():
+            return False
+    if before_connect:
+        return True
+    own = engine is None
+    if own:
+        engine = create_engine(u) if u.get_backend_name() != "sqlite" else create_engine(u, connect_args={"timeout": 30})
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision() is not None
+    except Exception:  # noqa: BLE001 - a server that does not answer, a file that is not SQLite: no ledger here
+        return False
+    finally:
+        if own:
+            engine.dispose()
+
+
 def _alembic_config(connection) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

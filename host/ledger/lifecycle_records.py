@@ -14,7 +14,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from icpurse.host.ledger import blacklist
 from icpurse.host.ledger import bookkeeping as bk
@@ -24,7 +24,9 @@ from icpurse.host.ledger.errors import (
     BlacklistedError, CapExceededError, CashLimitError, IdentityMismatchError, InvalidStateError, LifecycleRefused,
     RealNameRequiredError,
 )
-from icpurse.host.ledger.models import AuditEntry, Card, JournalEntry, Operator, Sale, StockCard
+from icpurse.host.ledger.models import (
+    AuditEntry, Card, GoodsRefundRef, JournalEntry, Operator, ReaderJournalRecord, Sale, StockCard, Terminal,
+)
 from icpurse.host.ledger.people import operator_row
 from icpurse.host.ledger.programmes import load_programme
 from icpurse.host.programmes import load_profile
@@ -55,6 +57,7 @@ class Replacement:
     amount: int  # fen moved from the old card's liability to the new one
     entry_id: int | None  # the booking (None when the balance was 0)
     reason: str  # lost | exchange
+    fee: int = 0  # fen: the programme's replacement (or exchange) fee, paid at the counter
 
 
 @dataclass(frozen=True)
@@ -159,7 +162,8 @@ class LifecycleRecords:
         return self.uow.run("card.lost", operator, do, card=card_number)
 
     def replace_card(self, operator: Operator | str, old_number: str, new_uid: str | bytes,
-                     new_number: str | None = None, *, reason: str = "lost", id_number: str | None = None) -> Replacement:
+                     new_number: str | None = None, *, reason: str = "lost", id_number: str | None = None,
+                     fee_payment: str = "cash") -> Replacement:
         """A new card for a lost named card (`reason="lost"`) or an exchange (`"exchange"`, e.g. an
         expired anonymous card): the new card gets the old card's LEDGER balance, the old card's
         liability is closed to it, the old card is closed and stays blacklisted. Idempotent.
@@ -181,7 +185,10 @@ class LifecycleRecords:
                 if new_number is not None and done != new_number:
                     raise InvalidStateError("card %s was already replaced by %s" % (old_number, done))
                 amount = sum(p.amount for p in existing.postings if p.amount > 0) if existing else 0
-                return Replacement(old_number, done, amount, existing.id if existing else None, reason)
+                fee_entry = s.execute(select(JournalEntry).where(
+                    JournalEntry.idempotency_key == "%s_fee:%s" % (reason, old_number))).scalar_one_or_none()
+                fee = sum(p.amount for p in fee_entry.postings if p.amount > 0) if fee_entry else 0
+                return Replacement(old_number, done, amount, existing.id if existing else None, reason, fee)
             if old.stock.state not in REPLACEABLE_STATES[reason]:
                 raise InvalidStateError("card %s is %s; a %s replacement needs it %s" % (
                     old_number, old.stock.state, reason, " or ".join(REPLACEABLE_STATES[reason])))
@@ -237,12 +244,18 @@ class LifecycleRecords:
                 ], self.uow.now(), card=new, operator_id=op.id, memo="%s replaced by %s (%s)" % (old_number, number, reason))
             else:
                 bk.prepaid_account(s, new)
+            fee = prog.fees.get("replacement" if reason == "lost" else "exchange", 0)
+            if fee:
+                bk.book(s, "%s_fee:%s" % (reason, old_number), "fee", [
+                    bk.Line(bk.account(s, bk.payment_account(fee_payment)), fee),
+                    bk.Line(bk.account(s, "fee_income"), -fee),
+                ], self.uow.now(), card=new, operator_id=op.id, memo="%s fee, card %s" % (reason, old_number))
             version = blacklist.list_card(self.uow, s, op, old, "replaced by %s (%s)" % (number, reason),
                                             {"replacement": number})
             stock.move(self.uow, old.stock, "closed")
             self.uow.audit(s, op, "card.replace", card=old_number, new_card=number, amount=amount, reason=reason,
-                           entry=entry.id if entry else None, blacklist_version=version)
-            return Replacement(old_number, number, amount, entry.id if entry else None, reason)
+                           entry=entry.id if entry else None, blacklist_version=version, fee=fee)
+            return Replacement(old_number, number, amount, entry.id if entry else None, reason, fee)
 
         return self.uow.run("card.replace", operator, do, card=old_number, details={"new_card": new_number})
 
@@ -410,11 +423,19 @@ class LifecycleRecords:
     # --- refunds of goods ---
 
     def refund_goods(self, operator: Operator | str, card_number: str, amount: int, key: str, *,
-                     to_card: bool = True, terminal: str | None = None, note: str = "") -> GoodsRefund:
+                     to_card: bool = True, terminal: str | None = None, note: str = "",
+                     journal_number: int | None = None) -> GoodsRefund:
         """Goods bought with the card returned: the value goes back to the card (a credit the caller
         writes with kind TXN_REFUND), or, when the card is not available, in cash up to the profile's
-        goods-refund limit (Art. 20). `key` identifies the refund (e.g. the original receipt)."""
+        goods-refund limit (Art. 20). `key` identifies the refund (e.g. the original receipt).
+
+        The refund names the store purchase it undoes: `terminal` and the reader's `journal_number`
+        of that debit, as collected from the reader. It must be a committed debit of this card, and
+        the refunds against one purchase never add up to more than it."""
         _fen(amount, "a refund amount")
+        if terminal is None or journal_number is None:
+            raise RealNameRequiredError("a goods refund names the store purchase it refunds: the terminal and the "
+                                        "journal number on the receipt (--terminal, --journal)")
         bkey = "goods_refund:%s" % key
 
         def do(s):
@@ -426,6 +447,14 @@ class LifecycleRecords:
                     raise InvalidStateError("refund %s was booked for another card" % key)
                 return GoodsRefund(card_number, sum(p.amount for p in existing.postings if p.amount > 0),
                                    existing.kind == "goods_refund", existing.id)
+            purchase = _store_purchase(s, card, terminal, journal_number)
+            refunded = s.execute(select(func.coalesce(func.sum(GoodsRefundRef.amount), 0)).where(
+                GoodsRefundRef.terminal_id == purchase.terminal_id,
+                GoodsRefundRef.journal_number == journal_number)).scalar_one()
+            if refunded + amount > purchase.amount:
+                raise InvalidStateError("purchase %d at terminal %s was %s%s: a refund of %s would exceed it" % (
+                    journal_number, terminal, fmt_yuan(purchase.amount),
+                    ", %s of it refunded already" % fmt_yuan(refunded) if refunded else "", fmt_yuan(amount)))
             prog, profile = _rules(s, card)
             if to_card:
                 if card.stock.state not in ("activated", "in_use"):
@@ -449,8 +478,11 @@ class LifecycleRecords:
                 bk.Line(bk.account(s, "redeemed"), amount),
                 bk.Line(counter, -amount),
             ], self.uow.now(), card=card, operator_id=op.id, memo=note)
+            s.add(GoodsRefundRef(entry_id=entry.id, card_id=card.id, terminal_id=purchase.terminal_id,
+                                 journal_number=journal_number, amount=amount))
             self.uow.audit(s, op, "card.refund_goods", card=card_number, terminal=terminal, amount=amount, key=key,
-                           to_card=to_card, entry=entry.id)
+                           to_card=to_card, entry=entry.id, journal_number=journal_number,
+                           purchase_amount=purchase.amount)
             return GoodsRefund(card_number, amount, to_card, entry.id)
 
         return self.uow.run("card.refund_goods", operator, do, card=card_number, terminal=terminal,
@@ -511,3 +543,33 @@ class LifecycleRecords:
             return version
 
         return self.uow.run("card.close", operator, do, card=card_number)
+
+
+def _store_purchase(s, card, terminal: str, journal_number: int) -> ReaderJournalRecord:
+    """The collected reader journal record of a committed store debit of `card`."""
+    from icpurse.host import codec
+
+    term = s.execute(select(Terminal).where(Terminal.number == terminal)).scalar_one_or_none()
+    if term is None:
+        raise InvalidStateError("no terminal %s: the refund names the store terminal of the purchase" % terminal)
+    rec = s.execute(select(ReaderJournalRecord).where(ReaderJournalRecord.terminal_id == term.id,
+                                                      ReaderJournalRecord.number == journal_number)
+                    ).scalar_one_or_none()
+    if rec is None:
+        raise InvalidStateError("terminal %s has no purchase %d in the collected journal: collect the reader's "
+                                "journal first (`icpurse terminal collect %s`), or check the receipt" % (
+                                    terminal, journal_number, terminal))
+    if rec.kind != codec.TXN_DEBIT or rec.uid != card.stock.uid:
+        raise InvalidStateError("record %d of terminal %s is not a purchase made with card %s" % (
+            journal_number, terminal, card.card_number))
+    if rec.state != codec.JR_COMMITTED:
+        # the number on the receipt is the sale's first record (pending); its commit record follows
+        rec = s.execute(select(ReaderJournalRecord).where(
+            ReaderJournalRecord.terminal_id == term.id, ReaderJournalRecord.txn == rec.txn,
+            ReaderJournalRecord.uid == rec.uid, ReaderJournalRecord.kind == codec.TXN_DEBIT,
+            ReaderJournalRecord.state == codec.JR_COMMITTED, ReaderJournalRecord.card_seq == rec.card_seq)
+        ).scalars().first()
+        if rec is None:
+            raise InvalidStateError("purchase %d at terminal %s was not committed on the card: nothing to refund"
+                                    % (journal_number, terminal))
+    return rec

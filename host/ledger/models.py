@@ -9,7 +9,7 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, LargeBinary, MetaData, String, Text,
-    TypeDecorator, UniqueConstraint,
+    TypeDecorator, UniqueConstraint, true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -29,6 +29,7 @@ VOID_STATES = ("pending", "unconfirmed", "confirmed", "cancelled")  # of a void 
 SALE_STATES = ("recorded", "paid", "activated")
 PERSONALISATION_STATES = ("started", "done", "damaged")
 TERMINAL_STATUSES = ("enabled", "disabled")
+TERMINAL_KINDS = ("store", "kiosk")  # a store reader (debits, provisioned over USB) or a top-up kiosk (no device)
 ACCOUNT_TYPES = ("asset", "liability", "income", "expense")
 
 
@@ -72,8 +73,10 @@ class Operator(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     # four eyes (people.py): an addition or a role change waits for a second issuer-admin
-    pending: Mapped[str | None] = mapped_column(String(8), nullable=True)  # add | role
+    pending: Mapped[str | None] = mapped_column(String(8), nullable=True)  # add | role | password
     pending_role: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # an admin's password reset awaiting the second admin (deferred: only issuer-admins may read it on PostgreSQL)
+    pending_password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True, deferred=True)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     # PostgreSQL: the operator's own login role (`icpurse operator login`); None on SQLite
@@ -85,6 +88,7 @@ class SalesPoint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # disabled: takes no cards
 
 
 class StockBatch(Base):
@@ -189,6 +193,8 @@ class Sale(Base):
     remote: Mapped[bool] = mapped_column(Boolean, default=False)
     buyer_holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), nullable=True)
     payer_account: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # the agent (经办人): who bought at the counter for the holder or for a unit (real-name data, ID encrypted)
+    agent_holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), nullable=True)
     state: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
@@ -253,6 +259,7 @@ class Terminal(Base):
     outlet: Mapped[str] = mapped_column(String(128))
     merchant: Mapped[str] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(8), default="store", server_default="store")
     key_version: Mapped[int] = mapped_column(Integer, default=1)
     fixed_price: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # fen; None = amount entered
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -276,6 +283,9 @@ class Topup(Base):
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     payment_method: Mapped[str] = mapped_column(String(20))
+    payer_account: Mapped[str | None] = mapped_column(String(128), nullable=True)  # non-cash: who paid, from where
+    # real-name capture of the person topping up a named card (the holder, or an agent)
+    real_name_holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), nullable=True)
     state: Mapped[str] = mapped_column(String(12), index=True)
     card_seq_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     card_balance_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -482,3 +492,102 @@ class Personalisation(Base):
     finished_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     card: Mapped[Card] = relationship(lazy="joined")
+
+
+# --- daily operations: cut-offs, top-up adjustments, goods refunds, clearing-house reconciliation ---
+
+CUTOFF_SCOPES = ("ledger", "programme", "outlet")
+ADJUSTMENT_KINDS = ("refund", "credit", "debit")
+ADJUSTMENT_STATES = ("requested", "approved", "rejected", "pending", "unconfirmed", "confirmed", "cancelled")
+CLEARING_ITEM_KINDS = ("long", "short", "amount_mismatch")
+CLEARING_ITEM_STATUSES = ("open", "resolved")
+
+
+class CutOff(Base):
+    """The daily cut-off (日切) time set for the whole ledger, a programme or an outlet (the most
+    specific one applies: outlet, then programme, then ledger, then the ledger's built-in 23:00)."""
+
+    __tablename__ = "cutoffs"
+    __table_args__ = (UniqueConstraint("scope", "target", name="uq_cutoffs_scope_target"),
+                      CheckConstraint(_in("scope", CUTOFF_SCOPES), name="scope"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(128))  # programme id, outlet name, '' for the ledger
+    at: Mapped[str] = mapped_column(String(5))  # HH:MM business time
+    set_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    set_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class TopupAdjustment(Base):
+    """A refund or adjustment of a confirmed top-up after the cut-off (no void possible any more):
+    requested by one operator, approved by another (four eyes), then written to the card like a
+    void (pending -> confirmed / cancelled / unconfirmed). Money is booked when the card shows it."""
+
+    __tablename__ = "topup_adjustments"
+    __table_args__ = (CheckConstraint(_in("kind", ADJUSTMENT_KINDS), name="kind"),
+                      CheckConstraint(_in("state", ADJUSTMENT_STATES), name="state"),
+                      CheckConstraint("amount > 0", name="amount_positive"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topup_id: Mapped[int] = mapped_column(ForeignKey("topups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # refund (money back to the payer) | credit | debit (correction)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), index=True)
+    requested_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    card_seq_before: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    settled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), nullable=True)
+    topup: Mapped[Topup] = relationship()
+
+
+class GoodsRefundRef(Base):
+    """The store purchase a goods refund refers to (terminal + reader journal number): refunds
+    against one purchase never add up to more than it."""
+
+    __tablename__ = "goods_refund_refs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), index=True)
+    terminal_id: Mapped[int] = mapped_column(ForeignKey("terminals.id"))
+    journal_number: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class ClearingImport(Base):
+    """A clearing house's daily file (对账文件), imported once per business day and file digest."""
+
+    __tablename__ = "clearing_imports"
+    __table_args__ = (UniqueConstraint("business_date", "digest", name="uq_clearing_imports_business_date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    business_date: Mapped[dt.date] = mapped_column(Date, index=True)
+    source: Mapped[str] = mapped_column(String(255))  # file name as given
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the file
+    rows: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[int] = mapped_column(ForeignKey("operators.id"))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ClearingItem(Base):
+    """One difference found by a clearing-house reconciliation: long (ours only), short (theirs
+    only) or an amount mismatch; open until resolved with an audited action and reason."""
+
+    __tablename__ = "clearing_items"
+    __table_args__ = (CheckConstraint(_in("kind", CLEARING_ITEM_KINDS), name="kind"),
+                      CheckConstraint(_in("status", CLEARING_ITEM_STATUSES), name="status"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("clearing_imports.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    txn_id: Mapped[str] = mapped_column(String(64))
+    terminal_number: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    card_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    our_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    their_amount: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), index=True)
+    action: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

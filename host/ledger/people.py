@@ -111,8 +111,9 @@ class People:
             if op.id == a.id:
                 raise SeparationOfDutiesError("%s cannot change its own role: another issuer-admin requests it" %
                                               a.username)
-            if op.pending == "add":
-                raise InvalidStateError("operator %s awaits approval of its addition first" % username)
+            if op.pending in ("add", "password"):
+                raise InvalidStateError("operator %s awaits approval of its %s first" % (
+                    username, "addition" if op.pending == "add" else "password reset"))
             if op.role == role:
                 raise InvalidStateError("operator %s already has role %s" % (username, role))
             op.pending, op.pending_role, op.requested_by = "role", role, a.id
@@ -133,12 +134,15 @@ class People:
                 requester = s.get(Operator, op.requested_by) if op.requested_by else None
                 raise SeparationOfDutiesError(
                     "%s needs approval by an issuer-admin other than %s%s" % (
-                        "adding %s" % username if op.pending == "add" else "the role change of %s" % username,
+                        {"add": "adding %s", "password": "the password reset of %s"}.get(
+                            op.pending, "the role change of %s") % username,
                         requester.username if requester else username,
                         "" if requester is None or requester.id == op.id else " (who requested it) and %s" % username))
             what = op.pending
             if what == "add":
                 op.active = True
+            elif what == "password":  # an admin's reset (reset_password)
+                op.password_hash, op.pending_password_hash = op.pending_password_hash, None
             else:
                 old, op.role = op.role, op.pending_role
                 if op.db_role is not None:  # PostgreSQL: its login follows its new job
@@ -224,6 +228,36 @@ class People:
             return role_name
 
         return self.uow.run("operator.login_created", admin, do, details={"username": username})
+
+    def reset_password(self, admin: Operator | str, username: str, new_password: str, reason: str = "") -> OperatorView:
+        """An issuer-admin asks to set another operator's password (forgotten, handed over). Four eyes,
+        as for every change to who an operator is: whoever sets a password can act as that operator
+        (and so be the "second pair of eyes" of its own request), so the reset takes effect only when
+        a second issuer-admin approves it (`approve_operator`) — not the requester, not the operator.
+        Audited with the admin, the operator and the reason; the admin never learns the old password.
+        An operator with its own PostgreSQL login signs in with the server's password: that one is
+        reset with `create_login` (`icpurse operator login NAME`) instead."""
+        if len(new_password) < 8:
+            raise ValueError("password too short: at least 8 characters")
+        pw_hash = hash_password(new_password)  # outside the transaction: slow on purpose
+
+        def do(s):
+            a = operator_row(s, admin, ADMIN, "reset an operator's password")
+            op = self._row(s, username)
+            if op.id == a.id:
+                raise SeparationOfDutiesError("%s cannot reset its own password: `icpurse operator passwd` changes it"
+                                              % a.username)
+            if op.db_role is not None:
+                raise InvalidStateError("operator %s signs in with its own database login: an issuer-admin resets its "
+                                        "password with `icpurse operator login %s`" % (username, username))
+            if op.pending is not None:
+                raise InvalidStateError("operator %s has a change awaiting approval (%s): approve or settle it first"
+                                        % (username, op.pending))
+            op.pending, op.pending_password_hash, op.requested_by = "password", pw_hash, a.id
+            self.uow.audit(s, a, "operator.reset_requested", username=username, reason=reason)
+            return operator_view(op)
+
+        return self.uow.run("operator.reset_requested", admin, do, details={"username": username})
 
     def set_operator_active(self, admin: Operator | str, username: str, active: bool) -> None:
         def do(s):

@@ -41,9 +41,14 @@ class Sales:
 
     def record_sale(self, seller: Operator | str, card_number: str, *, payment_method: str = "cash",
                     buyer: str = "individual", remote: bool = False, holder: HolderInfo | None = None,
-                    purchase_total: int | None = None, payer_account: str | None = None) -> SaleView:
+                    purchase_total: int | None = None, payer_account: str | None = None,
+                    agent: HolderInfo | None = None, for_another: bool = False) -> SaleView:
         """销售: a seller sells a card at its face value. Real-name and non-cash rules of the profile
-        apply (`purchase_total` = the whole purchase this card is part of, for the thresholds)."""
+        apply (`purchase_total` = the whole purchase this card is part of, for the thresholds).
+
+        Records the rules require: a non-cash payment names the payer's account (`payer_account`);
+        where real-name capture applies and the person at the counter buys for someone else (a unit,
+        or `for_another` person), the agent's (经办人) name, ID number and contact (`agent`)."""
         if payment_method not in PAYMENT_METHODS:
             raise ValueError("unknown payment method %r" % payment_method)
         if buyer not in ("individual", "unit"):
@@ -67,17 +72,25 @@ class Sales:
             if need_name and holder is None:
                 raise RealNameRequiredError("card %s: real-name capture required (%s)" % (
                     card_number, "named card" if card.kind == "named" else "anonymous purchase of %s" % fmt_yuan(total)))
+            if need_name and (buyer == "unit" or for_another) and agent is None:
+                raise RealNameRequiredError("card %s: bought %s: the agent's (经办人) name, ID number and contact are "
+                                            "required too" % (card_number, "by a unit" if buyer == "unit" else
+                                                              "for another person"))
+            payer_account_rule(payment_method, payer_account)
             stock.move(self.uow, card.stock, "sold")
             h = add_holder(self.uow, s, holder) if holder is not None else None
+            agent_row = add_holder(self.uow, s, agent) if agent is not None else None
             if card.kind == "named":
                 card.holder_id = h.id
             sale = Sale(card_id=card.id, seller_id=op.id, amount=amount, payment_method=payment_method,
                         buyer_kind=buyer, remote=remote, buyer_holder_id=h.id if h else None,
-                        payer_account=payer_account, state="recorded", created_at=self.uow.now())
+                        payer_account=payer_account, agent_holder_id=agent_row.id if agent_row else None,
+                        state="recorded", created_at=self.uow.now())
             s.add(sale)
             s.flush()
             self.uow.audit(s, op, "card.sell", card=card_number, sale=sale.id, amount=amount,
-                           payment_method=payment_method, buyer=buyer, remote=remote, real_name=h is not None)
+                           payment_method=payment_method, buyer=buyer, remote=remote, real_name=h is not None,
+                           agent=agent_row is not None, payer_account=bool(payer_account))
             return _sale_view(s, sale, card)
 
         return self.uow.run("card.sell", seller, do, card=card_number)
@@ -153,6 +166,14 @@ def _threshold(programme_value, profile_value):
     """The stricter (lower) of two optional thresholds."""
     values = [v for v in (programme_value, profile_value) if v is not None]
     return min(values) if values else None
+
+
+def payer_account_rule(method, payer_account):
+    """A non-cash payment is recorded with the payer's account (name and number): the profile's
+    record-keeping rule for non-cash payments."""
+    if method != "cash" and not (payer_account or "").strip():
+        raise NonCashRequiredError("a %s payment must be recorded with the payer's account name and number "
+                                   "(--payer-account)" % method.replace("_", " "))
 
 
 def payment_rules(prog, profile, method, buyer, remote, total, payer_account):

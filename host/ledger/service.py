@@ -23,6 +23,9 @@ same unit of work and nothing else. The services, one module each:
 | `rekey_records` | `rekey_records.py` | the re-key journal |
 | `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
 | `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
+| `outlets` | `outlets.py` | sales points, kiosk terminals, terminal status, cut-offs per programme or outlet |
+| `adjustments` | `adjustments.py` | refunds and adjustments of top-ups after the cut-off (four eyes) |
+| `clearing` | `clearing.py` | the clearing house's daily file (对账): long / short / amount-mismatch items |
 
 The `*_records` services are the books' side of a workstation flow that writes cards
 (`host/issuance/personalise.py`, `host/issuance/topup.py`, `host/lifecycle/`, `host/issuance/rekey.py`).
@@ -32,13 +35,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Callable
 
+from icpurse.host.ledger.adjustments import Adjustments
 from icpurse.host.ledger.audit import AuditLog
 from icpurse.host.ledger.blacklist import Blacklist
 from icpurse.host.ledger.books import Books
+from icpurse.host.ledger.clearing import Clearing
 from icpurse.host.ledger.cards import Cards
-from icpurse.host.ledger.db import create_ledger_engine, migrate, resolve_url, session_operator
+from icpurse.host.ledger.db import (
+    create_ledger_engine, current_revision, ledger_exists, migrate, resolve_url, session_operator,
+)
 from icpurse.host.ledger.holder_crypto import HolderCipher
+from icpurse.host.ledger.errors import LedgerError
 from icpurse.host.ledger.lifecycle_records import LifecycleRecords
+from icpurse.host.ledger.outlets import Outlets
 from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
 from icpurse.host.ledger.programmes import Programmes
@@ -50,6 +59,24 @@ from icpurse.host.ledger.topup_records import TopupRecords
 from icpurse.host.ledger.unit_of_work import (
     CHINA_STANDARD_TIME, DEFAULT_CUTOFF, BusinessCalendar, UnitOfWork, utc_now,
 )
+
+
+class NoLedger(LedgerError):
+    """There is no ledger at the URL (a mistyped --db, or one never created)."""
+
+    exit_code = 2  # usage: the --db given names no ledger
+
+    def __init__(self, url):
+        super().__init__("no ledger at %s: check --db / ICPURSE_DB, or create one with `icpurse ledger init`"
+                         % shown_url(url))
+        self.url = url
+
+
+def shown_url(url):
+    """A ledger URL as it may be shown (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 class Ledger:
@@ -77,6 +104,9 @@ class Ledger:
         self.rekey_records = RekeyRecords(self.uow)
         self.books = Books(self.uow)
         self.audit = AuditLog(self.uow)
+        self.outlets = Outlets(self.uow)
+        self.adjustments = Adjustments(self.uow)
+        self.clearing = Clearing(self.uow)
 
     def now(self) -> dt.datetime:
         """The ledger clock (aware)."""
@@ -108,14 +138,16 @@ class Ledger:
 def open_ledger(url: str | None = None, *, data_key: bytes | None = None, audit_key: bytes | None = None,
                 clock: Callable[[], dt.datetime] = utc_now, business_tz: dt.tzinfo = CHINA_STANDARD_TIME,
                 daily_cutoff: dt.time = DEFAULT_CUTOFF, echo: bool = False, operator: str | None = None,
-                password: str | None = None) -> Ledger:
+                password: str | None = None, create: bool = True) -> Ledger:
     """Open (creating if needed) the ledger at `url` (default: $ICPURSE_DB, else SQLite in the user's
     data directory) and migrate its schema to head. `data_key` (>= 16 random bytes, from the key set)
     encrypts holder ID numbers; without it named-card sales are refused. `audit_key` (32 bytes, from
     the key set) keys the audit chain; without it nothing can be recorded.
 
     PostgreSQL: with `operator` (and its `password`) and a URL naming no user, the connection is that
-    operator's own database login (pgroles.login_role); LoginError when the server refuses it."""
+    operator's own database login (pgroles.login_role); LoginError when the server refuses it.
+
+    `create=False`: a ledger that does not exist yet is not created (NoLedger)."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import OperationalError
 
@@ -123,12 +155,18 @@ def open_ledger(url: str | None = None, *, data_key: bytes | None = None, audit_
     from icpurse.host.ledger.errors import LoginError
 
     url = resolve_url(url)
+    if not create and not ledger_exists(url, before_connect=True):
+        raise NoLedger(url)
     u = make_url(url)
     as_operator = u.get_backend_name() == "postgresql" and operator is not None and u.username is None
     if as_operator:
         url = u.set(username=pgroles.login_role(u.database, operator)).render_as_string(hide_password=False)
     engine = create_ledger_engine(url, echo=echo, password=password if as_operator else None)
     try:
+        if not create and not (current_revision(engine) is not None if as_operator  # login errors: LoginError
+                               else ledger_exists(url, engine=engine)):
+            engine.dispose()
+            raise NoLedger(url)
         migrate(engine)
     except OperationalError as e:
         engine.dispose()

@@ -179,7 +179,10 @@ class Stock:
             op = operator_row(s, operator, STOCK_ROLES, "issue stock to a sales point")
             point = s.execute(select(SalesPoint).where(SalesPoint.code == point_code)).scalar_one_or_none()
             if point is None:
-                raise NotFound("no sales point %s" % point_code)
+                raise NotFound("no sales point %s (add it: `icpurse salespoint add %s --name ...`)" % (
+                    point_code, point_code))
+            if not point.active:
+                raise InvalidStateError("sales point %s is disabled: it takes no cards" % point_code)
             for u in uids:
                 sc = stock_row(s, u)
                 move(self.uow, sc, "issued_to_point")

@@ -14,20 +14,24 @@ top-up `voided`); write failed → `book_void_cancel` (the top-up stays confirme
 """
 from __future__ import annotations
 
+import hmac
+
 from sqlalchemy import or_, select
+from sqlalchemy.orm import object_session
 
 from icpurse.host.ledger import blacklist
 from icpurse.host.ledger import bookkeeping as bk
 from icpurse.host.ledger import stock
-from icpurse.host.ledger.cards import card_row
+from icpurse.host.ledger.cards import HolderInfo, add_holder, card_row
 from icpurse.host.ledger.errors import (
-    BlacklistedError, CapExceededError, IdempotencyConflict, InvalidStateError, NotFound, RealNameRequiredError,
-    SeparationOfDutiesError,
+    BlacklistedError, CapExceededError, IdempotencyConflict, IdentityMismatchError, InvalidStateError, NotFound,
+    RealNameRequiredError, SeparationOfDutiesError,
 )
 from icpurse.host.ledger.models import Operator, Topup
 from icpurse.host.ledger.people import operator_row
 from icpurse.host.ledger.programmes import load_programme
-from icpurse.host.ledger.sales import payment_rules
+from icpurse.host.ledger.outlets import effective_cutoff
+from icpurse.host.ledger.sales import payer_account_rule, payment_rules
 from icpurse.host.ledger.store import terminal_row
 from icpurse.host.ledger.views import TopupView, topup_view
 from icpurse.host.programmes import load_profile
@@ -45,10 +49,17 @@ class TopupRecords:
 
     def book_topup_pending(self, card_number: str, amount: int, txn_id: str, *, operator: Operator | str | None = None,
                            terminal: str | None = None, payment_method: str = "cash", card_seq: int | None = None,
-                           card_balance: int | None = None) -> TopupView:
+                           card_balance: int | None = None, payer_account: str | None = None,
+                           holder_id_number: str | None = None, agent: HolderInfo | None = None,
+                           kiosk: bool = False) -> TopupView:
         """Book a top-up before writing the card. Same txn_id again: the same top-up, nothing booked.
         The cap applies to the post-top-up balance: the higher of the ledger's and the card's
-        (`card_balance`, as read from the card) plus the amount."""
+        (`card_balance`, as read from the card) plus the amount.
+
+        Records the rules require: a non-cash payment names the payer's account; a named card's
+        top-up captures who tops it up: the holder (`holder_id_number`, checked against the
+        registration) or an agent (`agent`: name, ID number, contact). `kiosk`: the top-up is taken
+        at a kiosk terminal, which must be a kiosk, enabled and signed in (签到) this business day."""
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             raise ValueError("a top-up amount is a positive integer number of fen, got %r" % (amount,))
 
@@ -63,7 +74,10 @@ class TopupRecords:
                               "top up a card") if operator is not None else None
             term = terminal_row(s, terminal) if terminal is not None else None
             if term is not None and term.status != "enabled":
-                raise InvalidStateError("terminal %s is disabled" % terminal)
+                raise InvalidStateError("terminal %s is disabled: it takes no top-ups (an issuer-admin enables it: "
+                                        "`icpurse terminal enable %s`)" % (terminal, terminal))
+            if kiosk:
+                _kiosk_rules(self.uow, s, term, terminal)
             if card.stock.state not in TOPUP_CARD_STATES:
                 raise InvalidStateError("card %s is %s; only activated cards can be topped up" % (
                     card_number, card.stock.state))
@@ -75,6 +89,8 @@ class TopupRecords:
                 raise InvalidStateError("programme %s cards cannot be topped up" % prog.id)
             payment_rules(prog, profile, payment_method, "individual", False, amount, None)
             _real_name_rules(prog, profile, card, amount)
+            payer_account_rule(payment_method, payer_account)
+            captured = _capture_real_name(self.uow, s, prog, profile, card, holder_id_number, agent)
             open_ = s.execute(select(Topup.txn_id).where(Topup.card_id == card.id, or_(
                 Topup.state.in_(("pending", "unconfirmed")), Topup.void_state.in_(OPEN_VOID_STATES)))).scalars().all()
             if open_:
@@ -89,7 +105,7 @@ class TopupRecords:
             now = self.uow.now()
             t = Topup(txn_id=txn_id, card_id=card.id, terminal_id=term.id if term else None,
                       operator_id=op.id if op else None, amount=amount, payment_method=payment_method,
-                      state="pending", card_seq_before=card_seq, card_balance_before=card_balance,
+                      payer_account=payer_account, real_name_holder_id=captured, state="pending", card_seq_before=card_seq, card_balance_before=card_balance,
                       business_date=self.uow.business_date(now), created_at=now)
             s.add(t)
             s.flush()
@@ -174,10 +190,13 @@ class TopupRecords:
         local = now.astimezone(self.uow.calendar.tz)
         if local.date() != t.business_date:
             raise InvalidStateError("top-up %s is from %s; a void is only possible the same day (after that: "
-                                    "refund or adjustment)" % (t.txn_id, t.business_date))
-        if local.time() >= self.uow.calendar.cutoff:
+                                    "refund or adjustment: `icpurse topup refund`)" % (t.txn_id, t.business_date))
+        cutoff, _ = effective_cutoff(s_of(t), self.uow.calendar.cutoff, programme=t.card.programme_id,
+                                     outlet=t.terminal.outlet if t.terminal is not None else None)
+        if local.time() >= cutoff:
             raise InvalidStateError("the daily cut-off (%s) has passed; top-up %s can no longer be voided (only a "
-                                    "refund or adjustment now)" % (self.uow.calendar.cutoff.strftime("%H:%M"), t.txn_id))
+                                    "refund or adjustment now: `icpurse topup refund`)" % (cutoff.strftime("%H:%M"),
+                                                                                           t.txn_id))
         if not card_present:
             raise InvalidStateError("a void needs the card present")
 
@@ -353,3 +372,44 @@ def _real_name_rules(prog, profile, card, amount) -> None:
     if card.kind != "named" and thresholds and amount >= min(thresholds):
         raise RealNameRequiredError("an anonymous top-up of %s needs real-name capture (from %s)" % (
             fmt_yuan(amount), fmt_yuan(min(thresholds))))
+
+
+def s_of(row):
+    """The session a loaded row belongs to (the caller's transaction)."""
+    return object_session(row)
+
+
+def _kiosk_rules(uow, s, term, number) -> None:
+    """A kiosk top-up: the terminal is a kiosk, enabled, signed in (签到) this business day."""
+    from icpurse.host.ledger.models import TerminalSignIn
+
+    if term is None:
+        raise InvalidStateError("a top-up is taken at a kiosk terminal: give its 8-digit number (--terminal)")
+    if term.kind != "kiosk":
+        raise InvalidStateError("terminal %s is a store reader, not a top-up kiosk" % number)
+    today = uow.business_date()
+    last = s.execute(select(TerminalSignIn.at).where(TerminalSignIn.terminal_id == term.id)
+                     .order_by(TerminalSignIn.id.desc()).limit(1)).scalar_one_or_none()
+    if last is None or uow.business_date(last) != today:
+        raise InvalidStateError("kiosk %s has not signed in today (签到): `icpurse terminal sign-in %s` first"
+                                % (number, number))
+
+
+def _capture_real_name(uow, s, prog, profile, card, holder_id_number, agent):
+    """Who tops up a named card: the holder (ID checked against the registration) or an agent
+    (a new real-name record). Returns the holders row id kept with the top-up, or None."""
+    named_rule = prog.real_name_named if prog.real_name_named is not None else profile.real_name_named
+    if card.kind != "named" or not named_rule:
+        return add_holder(uow, s, agent).id if agent is not None else None
+    if agent is not None:
+        return add_holder(uow, s, agent).id
+    if not (holder_id_number or "").strip():
+        raise RealNameRequiredError("card %s is a named card: real-name capture at every top-up: the holder's ID "
+                                    "number (--holder-id), or the agent's name, ID number and contact (--agent-name, "
+                                    "--agent-id, --agent-contact)" % card.card_number)
+    if card.holder is None:
+        raise RealNameRequiredError("card %s is named but has no registered holder" % card.card_number)
+    if not hmac.compare_digest(uow.cipher().index(holder_id_number), card.holder.id_number_index):
+        raise IdentityMismatchError("the ID presented is not the registered holder's of card %s: an agent tops "
+                                    "up with their own details (--agent-name, --agent-id)" % card.card_number)
+    return card.holder_id

@@ -71,6 +71,8 @@ class TerminalView:
     status: str
     key_version: int
     fixed_price: int | None
+    kind: str = "store"  # store | kiosk
+    last_sign_in_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def topup_view(t) -> TopupView:
 
 
 def terminal_view(t) -> TerminalView:
-    return TerminalView(t.number, t.outlet, t.merchant, t.status, t.key_version, t.fixed_price)
+    return TerminalView(t.number, t.outlet, t.merchant, t.status, t.key_version, t.fixed_price, t.kind or "store",
+                        t.last_sign_in_at)
 
 
 def personalisation_view(p, identity) -> PersonalisationView:

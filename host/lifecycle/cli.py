@@ -4,7 +4,8 @@
     holder replace LOST_CARD --id-number ID      new card on the reader gets the lost card's ledger balance
     holder redeem CARD --returner-name N --returner-id ID [--payout cash|bank_transfer ...] [--lost]
     holder transfer-paid CARD --reference REF    the bank transfer of a redemption was made
-    holder refund-goods CARD FEN --receipt REF [--cash]
+    holder refund-goods CARD FEN --receipt REF --terminal T --journal N [--cash]
+    holder exchange [--id-number ID]             card handed in -> new card with its balance (one reader)
     holder reactivate                            expired card on the reader: new expiry, balance kept
     holder close CARD [--no-card]                zero-balance card closed (and blacklisted)
 
@@ -19,7 +20,9 @@ import click
 from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
+from icpurse.host.clikit.numbers import check_card_number
 from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.params import CARD_NUMBER, FEN, TERMINAL
 from icpurse.host.issuance.card_cli import counter_options, workstation
 from icpurse.host.lifecycle import flows
 from icpurse.protocol import cardtime
@@ -83,8 +86,57 @@ def replace(session, lost_number, id_number, as_json):
         _blank_to_stock_card(session, lost_number)
     r = flows.replace_lost_card(ledger, op.username, lost_number, session.card(), ring, id_number=id_number,
                                 when=_now(session))
-    _done(as_json, {"old_card": r.old_card, "new_card": r.new_card, "amount": r.amount},
-          "card %s replaces %s; %s loaded from the ledger" % (r.new_card, r.old_card, fmt_yuan(r.amount)))
+    _done(as_json, {"old_card": r.old_card, "new_card": r.new_card, "amount": r.amount, "fee": r.fee},
+          "card %s replaces %s; %s loaded from the ledger%s" % (
+              r.new_card, r.old_card, fmt_yuan(r.amount), "; take the replacement fee of %s" % fmt_yuan(r.fee)
+              if r.fee else ""))
+
+
+@holder.command()
+@click.option("--id-number", default=None, help="Named cards: the holder's ID number.")
+@click.option("--card-timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for each card.")
+@counter_options()
+def exchange(session, id_number, card_timeout, as_json):
+    """换卡: the holder hands in a card (e.g. an expired anonymous one) and gets a new card with its
+    balance. On one reader: the card handed in, then the new card (a blank is personalised for the
+    same programme first), then the handed-in card again (emptied; it stays blacklisted). The
+    programme's exchange fee, if any, is booked as fee income."""
+    from icpurse.host.issuance import service as svc
+
+    op = session.sign_in()
+    ledger, ring = session.ledger(), session.keyring()
+    reader = session.reader()
+    state = {"first": True, "old": None}
+
+    def present(what, previous_uid):
+        eject, recall = getattr(reader, "eject", None), getattr(reader, "recall", None)
+        if "again" in what and recall is not None:
+            recall(state["old_uid"])  # a card hopper hands the same card back
+        elif not state["first"] and eject is not None:
+            eject()  # a card hopper brings the next card
+        state["first"] = False
+        if not as_json:
+            click.echo("put %s on the reader" % what, err=True)
+        tag = svc.wait_for_new_card(reader, previous_uid, card_timeout) if previous_uid else session.card(card_timeout)
+        if tag is None:
+            raise Failure("no other card came within %.0f s: put %s on the reader and run the command again" % (
+                card_timeout, what), Exit.CARD)
+        if what == "the new card":
+            if flows.personalised_as(tag, ring) is None:
+                view = ledger.cards.card(state["old"])
+                result = workstation(session).personalise_card(tag, svc.IssueOrder(view.programme_id, view.kind,
+                                                                                   view.face_value))
+                if not result.ok:
+                    raise Failure("the new card could not be personalised (%s): %s" % (result.outcome, result.message),
+                                  Exit.CARD)
+        elif state["old"] is None:
+            state["old"], state["old_uid"] = flows.personalised_as(tag, ring), bytes(tag.uid).hex().upper()
+        return tag
+
+    r = flows.exchange_at_one_reader(ledger, op.username, present, ring, when=_now(session), id_number=id_number)
+    _done(as_json, {"old_card": r.old_card, "new_card": r.new_card, "amount": r.amount, "fee": r.fee},
+          "card %s exchanged for %s; %s moved%s" % (r.old_card, r.new_card, fmt_yuan(r.amount),
+                                                   "; take the exchange fee of %s" % fmt_yuan(r.fee) if r.fee else ""))
 
 
 @holder.command()
@@ -126,18 +178,24 @@ def transfer_paid(session, card_number, reference, as_json):
 
 
 @holder.command("refund-goods")
-@click.argument("card_number")
-@click.argument("amount", type=click.IntRange(1), metavar="FEN")
-@click.option("--receipt", required=True, help="The original receipt / refund reference (booked once).")
+@click.argument("card_number", type=CARD_NUMBER)
+@click.argument("amount", type=FEN, metavar="FEN")
+@click.option("--receipt", required=True, help="The refund's reference (booked once).")
+@click.option("--terminal", required=True, type=TERMINAL, help="The store terminal of the purchase (on the receipt).")
+@click.option("--journal", "journal_number", required=True, type=click.IntRange(1), metavar="NUMBER",
+              help="The purchase's journal number at that terminal (on the receipt; `reader sell` prints it).")
 @click.option("--cash", "in_cash", is_flag=True, help="The card is not available: cash, only up to the profile's limit.")
-@click.option("--terminal", default=None, help="The store terminal of the original purchase.")
 @counter_options()
-def refund_goods(session, card_number, amount, receipt, in_cash, terminal, as_json):
-    """Refund of goods bought with the card: back onto the card (or cash up to the limit)."""
+def refund_goods(session, card_number, amount, receipt, terminal, journal_number, in_cash, as_json):
+    """Refund of goods bought with the card: back onto the card (or cash up to the limit). The refund
+    names the store purchase (terminal + journal number, collected from the reader); the refunds of
+    one purchase never exceed it."""
+    check_card_number(session, card_number)
     op = session.sign_in()
     tag = None if in_cash else session.card()
     r = flows.refund_goods(session.ledger(), op.username, card_number, amount, receipt, tag=tag,
-                           keyring=None if in_cash else session.keyring(), when=_now(session), terminal=terminal)
+                           keyring=None if in_cash else session.keyring(), when=_now(session), terminal=terminal,
+                           journal_number=journal_number)
     _done(as_json, {"card_number": r.card_number, "amount": r.amount, "to_card": r.to_card},
           "%s refunded %s" % (fmt_yuan(r.amount), "to card %s" % r.card_number if r.to_card else "in cash"))
 

@@ -108,6 +108,32 @@ def exchange_card(ledger, operator, old_tag, new_tag, keyring, *, when, new_numb
     return rep
 
 
+def exchange_at_one_reader(ledger, operator, present, keyring, *, when, id_number=None):
+    """换卡 at a counter with one reader: `present(what, previous_uid)` returns the tag of the next
+    card put on the reader (a different one from `previous_uid`): the card handed in, the new card
+    (personalised already), then the handed-in card again to empty it. Re-runnable like
+    `exchange_card` (each step finds its own earlier write)."""
+    old_tag = present("the card handed in", None)
+    old = IssuerCard(old_tag, keyring, recover=True)
+    old_number, old_uid = old.number, old.uid_hex
+    if ledger.lifecycle_records.replacement_of(old_number) is None:
+        ledger_balance = ledger.books.outstanding_balance(old_number)
+        if old.balance != ledger_balance:
+            raise CardProblem("card %s shows %d fen but the ledger holds %d fen: reconcile it first" % (
+                old_number, old.balance, ledger_balance))
+    new_tag = present("the new card", old_uid)
+    new_uid = bytes(new_tag.uid).hex().upper()
+    rep = _issue_replacement(ledger, operator, old_number, new_tag, keyring, None, None, when, "exchange", id_number)
+    if rep.amount:
+        old = _open(present("the card handed in, again (it is emptied)", new_uid), keyring, old_number)
+        if old.balance and not _on_card(old, codec.TXN_DEBIT, card_txn(rep.entry_id), rep.amount):
+            slot = old.empty(card_txn(rep.entry_id), when)
+            ledger.lifecycle_records.record_card_write(operator, old_number, "exchange_empty",
+                                                       slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE],
+                                                       replaced_by=rep.new_card)
+    return rep
+
+
 def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, returner_name, returner_id, payout,
                 when, account_name=None, account_number=None, unit_name=None):
     """退卡: the card (when present) is read, the ledger pays out its balance (cash up to the
@@ -136,13 +162,15 @@ def redeem_card(ledger, operator, card_number, *, tag=None, keyring=None, return
 
 
 def refund_goods(ledger, operator, card_number, amount, key, *, tag=None, keyring=None, when, terminal=None,
-                 note=""):
+                 note="", journal_number=None):
     """Goods returned: the value goes back to the card (credit, kind REFUND); without the card,
-    cash up to the profile's goods-refund limit."""
+    cash up to the profile's goods-refund limit. `terminal` + `journal_number`: the store purchase."""
     if tag is None:
-        return ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=False, terminal=terminal, note=note)
+        return ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=False,
+                                                     terminal=terminal, note=note, journal_number=journal_number)
     card = _open(tag, keyring, card_number)
-    ref = ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal, note=note)
+    ref = ledger.lifecycle_records.refund_goods(operator, card_number, amount, key, to_card=True, terminal=terminal,
+                                                note=note, journal_number=journal_number)
     txn = card_txn(ref.entry_id)
     if not _on_card(card, codec.TXN_REFUND, txn, amount):
         slot = card.credit(amount, codec.TXN_REFUND, txn, when, _cap(ledger, card_number))

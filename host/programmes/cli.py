@@ -9,7 +9,7 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import json_option, uses
-from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.output import emit_json, json_of_text_output
 from icpurse.host.programmes.check import check_programme
 from icpurse.host.programmes.model import load_programmes
 from icpurse.host.programmes.profiles import load_profile, profile_names
@@ -87,8 +87,18 @@ def list_(file, as_json):
 
 
 @programme.command()
-def profiles():
+@json_option(help="Machine-readable output (amounts in integer fen).")
+def profiles(as_json):
     """The shipped regulatory profiles and their main figures."""
+    if as_json:
+        rows = []
+        for name in profile_names():
+            pr = load_profile(name)
+            rows.append({"id": pr.id, "name": pr.name, "cap_named": pr.cap_named, "cap_anonymous": pr.cap_anonymous,
+                         "anonymous_min_months": pr.anonymous_min_months,
+                         "redemption_cash_limit": pr.redemption_cash_limit, "source": pr.source})
+        emit_json({"ok": True, "profiles": rows})
+        return
     table = Table(title="regulatory profiles", title_justify="left")
     for col in ("id", "name", "named cap", "anonymous cap", "anonymous validity", "cash refund limit", "source"):
         table.add_column(col, overflow="fold")
@@ -108,6 +118,7 @@ def profiles():
               help="register a programme that breaks its profile anyway (audited; the reason is kept)")
 @uses(db=True, operator="required",
       operator_help="an issuer-admin (password from ICPURSE_OPERATOR_PASSWORD or a prompt)")
+@json_of_text_output
 def register(session, file, programme_id, override_reason):
     """Register the programmes of FILE in the ledger so cards can be issued under them.
 

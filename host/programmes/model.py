@@ -7,6 +7,7 @@ that sets them looser than its profile is flagged by `check_programme`, never si
 """
 from __future__ import annotations
 
+import datetime as _dt
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from icpurse.host.programmes.profiles import EXPIRED_BALANCE_CHOICES
 from icpurse.host.programmes.tomlread import Reader, TomlShapeError
+from icpurse.protocol import cardtime
 from icpurse.protocol.money import fmt_yuan
 from icpurse.protocol.numbering import scheme_from_config
 
@@ -116,8 +118,24 @@ def _duration(r: Reader, key: str) -> Duration | None:
     months = d.int("years", default=0) * 12 + d.int("months", default=0)
     if months == 0:
         r.fail(key, 'a period of 0 months; write "none" for no expiry')
+    if months > MAX_PERIOD_MONTHS:
+        r.fail(key, "%d months: a card issued today would expire after %s, the last day its expiry field (a "
+                    "16-bit card day) can hold; write \"none\" for no expiry" % (
+                        months, cardtime.to_date(CARD_DAY_MAX)))
     return Duration(months)
 
+
+CARD_DAY_MAX = 0xFFFF  # the identity record's expiry is a u16 card day (docs/card-layout.md)
+
+
+def _max_period_months(today=None):
+    """The longest validity (+ grace) a card issued `today` can carry: months until the last card day."""
+    last = cardtime.to_date(CARD_DAY_MAX)
+    today = today or _dt.date.today()
+    return (last.year - today.year) * 12 + (last.month - today.month) - 1
+
+
+MAX_PERIOD_MONTHS = _max_period_months()
 
 _KIND_KEYS = ("face_values", "balance_cap", "validity", "grace", "lost_reporting")
 

@@ -8,7 +8,7 @@ from icpurse.host.clikit.exits import Exit
 from icpurse.host.clikit.failure import Failure
 from icpurse.host.clikit.group import Group
 from icpurse.host.clikit.options import uses
-from icpurse.host.clikit.output import emit_json
+from icpurse.host.clikit.output import json_of_text_output, emit_json
 from icpurse.host.clikit.output import yuan as fen
 
 
@@ -30,7 +30,7 @@ def reconcile():
 @reconcile.command()
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="business day for the totals (default: everything)")
-@uses(db=True, keystore="required", operator="required", json=True)
+@uses(db="existing", keystore="required", operator="required", json=True)
 def run(session, day, as_json):
     """Book collected debits, detect rollback / clone / forgery / journal problems, list exceptions;
     re-verify the collected journals and the ledger's own books (audit chain and seals). Runs on the
@@ -63,7 +63,7 @@ def run(session, day, as_json):
 @reconcile.command()
 @click.option("--status", type=click.Choice(["open", "approved", "dismissed", "resolved", "all"]), default="open",
               show_default=True)
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def exceptions(session, status, as_json):
     """The exception list with evidence (--json)."""
     rows = session.ledger().store.exceptions(None if status == "all" else status)
@@ -113,6 +113,7 @@ def blacklist():
 @blacklist.command()
 @click.argument("exception_id", type=int)
 @uses(db=True, operator="required")
+@json_of_text_output
 def approve(session, exception_id):
     """Approve the blacklist entry an exception proposes; it reaches readers at their next sign-in."""
     ledger = session.ledger()
@@ -122,7 +123,7 @@ def approve(session, exception_id):
 
 @blacklist.command("list")
 @click.option("--version", type=int, default=None, help="the list as it stood at this version")
-@uses(db=True, json=True)
+@uses(db="existing", json=True)
 def list_cmd(session, version, as_json):
     """The blacklisted cards: the current list, or as it stood at --version."""
     ledger = session.ledger()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from icpurse.host.programmes import load_profile
-from icpurse.host.reports.cells import cell_text
+from icpurse.host.reports.cells import cell_text, yuan_in_text
 from icpurse.host.reports.facts import CATEGORIES
 from icpurse.host.reports.model import Chart, Column, Report, Table
 from icpurse.host.reports.periods import (
@@ -261,7 +261,7 @@ def _finding(f):
     return {"id": get("id"), "date": day.isoformat() if hasattr(day, "isoformat") else (day or ""),
             "kind": get("kind", ""), "card": get("card_number") or "", "terminal": get("terminal") or "",
             "amount": get("amount"), "status": get("status", "open"), "proposal": get("proposal") or "",
-            "summary": get("summary", "")}
+            "summary": yuan_in_text(get("summary", ""))}
 
 
 def reconciliation_report(facts, findings=None) -> Report:
@@ -297,12 +297,12 @@ def reconciliation_report(facts, findings=None) -> Report:
                              Column("summary", "Summary")], rows))
     if facts.batches:
         rep.tables.append(Table("recon-batches", "Terminal batches (day close)",
-                                [Column("terminal", "Terminal"), Column("day", "Reader day", "int"),
+                                [Column("terminal", "Terminal"), Column("day", "Reader day"),
                                  Column("batch", "Batch", "int"), Column("reader_count", "Reader count", "int"),
                                  Column("reader_sum", "Reader sum", "money"),
                                  Column("journal_count", "Journal count", "int"),
                                  Column("journal_sum", "Journal sum", "money"), Column("balanced", "Balanced", "bool")],
-                                [{"terminal": b.terminal, "day": b.day, "batch": b.batch, "reader_count": b.reader_count,
+                                [{"terminal": b.terminal, "day": cardtime.to_date(b.day).isoformat(), "batch": b.batch, "reader_count": b.reader_count,
                                   "reader_sum": b.reader_sum, "journal_count": b.journal_count,
                                   "journal_sum": b.journal_sum, "balanced": b.balanced} for b in facts.batches]))
     return rep

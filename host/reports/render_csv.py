@@ -1,5 +1,6 @@
 """CSV: one section per table (a `# title` line, the header, the rows, the totals row). Money
-columns appear twice: integer fen (exact) and yuan text."""
+columns appear twice: integer fen (exact) and yuan text. Written as UTF-8 with a byte-order mark
+(`BOM`, see `write`), so spreadsheet programs open the Chinese labels correctly."""
 import csv
 import io
 
@@ -31,3 +32,12 @@ def render(reports):
                         line.append(cell_text(v, c.kind, plain=True))
                 w.writerow(line)
     return out.getvalue()
+
+
+BOM = "\ufeff"
+
+
+def write(path, reports):
+    """The CSV file, UTF-8 with a byte-order mark."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(BOM + render(reports))

@@ -2,7 +2,7 @@
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from icpurse.host.reports.cells import cell_text
+from icpurse.host.reports.cells import cell_text, header, summary_label
 
 _RIGHT = ("money", "int", "percent")
 
@@ -17,12 +17,12 @@ def render(report, console=None):
         t.add_column("label")
         t.add_column("value", justify="right")
         for label, value, kind in report.summary:
-            t.add_row(label, cell_text(value, kind))
+            t.add_row(summary_label(label, kind), cell_text(value, kind))
         console.print(t)
     for table in report.tables:
         t = RichTable(title=table.title, title_justify="left")
         for c in table.columns:
-            t.add_column(c.title, justify="right" if c.kind in _RIGHT else "left")
+            t.add_column(header(c), justify="right" if c.kind in _RIGHT else "left")
         for row in table.rows:
             t.add_row(*[cell_text(row.get(c.key), c.kind) for c in table.columns])
         if table.totals:

@@ -38,4 +38,4 @@ def test_sim_reader_keeps_its_card_between_runs(tmp_path):
     tag = again.wait_for_card(1)
     access, k, v = purse.open_card(tag, RING)
     assert purse.read_card(access, k, v).balance == 0
-    assert ("sim", "in-process virtual rig (no hardware)") in list_readers()
+    assert ("sim", "in-process virtual rig, a card hopper (no hardware)") in list_readers()

@@ -170,7 +170,7 @@ def test_recover_finishes_the_card_on_the_reader(env):
 def test_readers_lists_the_sim_reader():
     result = CliRunner().invoke(main, ["readers", "--json"])
     assert result.exit_code == 0
-    assert {"spec": "sim", "description": "in-process virtual rig (no hardware)"} in json.loads(result.stdout)["readers"]
+    assert {"spec": "sim", "description": "in-process virtual rig, a card hopper (no hardware)"} in json.loads(result.stdout)["readers"]
 
 
 def test_help_texts_explain():

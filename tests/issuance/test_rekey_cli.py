@@ -41,8 +41,10 @@ def test_topup_rekeys_a_card_of_the_previous_version_after_keys_rollover(ledger,
     state.mkdir()
     dumps.save(card, str(state / "card.mfd"))
 
+    ledger.outlets.register_kiosk("admin", "31000001", "Kiosk Hall", "Example Retail")
+    ledger.outlets.sign_in_kiosk("seller", "31000001")
     r = runner.invoke(main, ["topup", number, "2500", "--json", "--reader", "sim:%s" % state, "--keystore", store,
-                             "--db", ledger_url, "--operator", "seller"])
+                             "--db", ledger_url, "--operator", "seller", "--terminal", "31000001"])
     assert r.exit_code == 0, r.output
     text = r.output
     doc = json.JSONDecoder().raw_decode(text[text.index("{"):])[0]

@@ -248,9 +248,14 @@ def test_card_number_entered_must_match_the_card(ledger, ring, world):
 
 def test_named_card_top_up_and_real_name(ledger, ring, demo_keyset):
     card, number = sim_card(ledger, ring, demo_keyset.issuer, kind="named", face_value=100000, holder=HOLDER)
-    assert top_up(ledger, tap(card), ring, 400000, "seller").state == "confirmed"  # named cap 5,000 yuan
+    # real-name capture at every named-card top-up: without the holder's ID (or an agent's) nothing happens
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller"), OperationRefused,
+                      "real-name")
+    holder = {"holder_id_number": HOLDER.id_number}
+    assert top_up(ledger, tap(card), ring, 400000, "seller", records=holder).state == "confirmed"  # named cap 5,000
     assert agree(ledger, ring, card, number) == 500000
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller"), OperationRefused, "cap")
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller", records=holder),
+                      OperationRefused, "cap")
 
 
 def test_older_key_version_is_rekeyed_then_topped_up(ledger, ring, world):

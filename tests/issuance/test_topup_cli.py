@@ -35,6 +35,10 @@ def counter(ledger, ledger_url, clock, demo_keyset, tmp_path, monkeypatch):
                         lambda url=None, **kw: open_ledger(url, clock=clock, **kw))
     monkeypatch.setenv("ICPURSE_OPERATOR_PASSWORD", PW)
     monkeypatch.delenv("ICPURSE_READER", raising=False)
+    # a top-up is taken at a kiosk signed in today (--terminal, here from the environment)
+    ledger.outlets.register_kiosk("admin", "31000001", "Kiosk Hall", "Example Retail")
+    ledger.outlets.sign_in_kiosk("seller", "31000001")
+    monkeypatch.setenv("ICPURSE_TERMINAL", "31000001")
 
     def run(*args, operator="seller"):
         card = ["--keystore", "demo"] + ([] if args[0] == "unconfirmed" else ["--reader", "sim:%s" % state])

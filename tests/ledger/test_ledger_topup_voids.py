@@ -84,14 +84,38 @@ def test_cap_counts_the_card_balance_when_higher(ledger, card):
 
 def test_named_topup_needs_the_registered_holder(ledger, card):
     sell_and_activate(ledger, U2, NAMED, kind="named", face_value=50000, holder=HOLDER)
-    ledger.topup_records.book_topup_pending(NAMED, 10000, "V-7", operator="seller")  # holder captured at the sale
+    ledger.topup_records.book_topup_pending(NAMED, 10000, "V-7", operator="seller",
+                                            holder_id_number=HOLDER.id_number)  # the holder, ID checked
     from icpurse.host.ledger.models import Card
 
     with ledger.engine.begin() as conn:  # a named card whose holder record is missing
         conn.execute(Card.__table__.update().where(Card.card_number == NAMED).values(holder_id=None))
     ledger.topup_records.book_topup_confirm("V-7")
     with pytest.raises(RealNameRequiredError):
-        ledger.topup_records.book_topup_pending(NAMED, 10000, "V-8", operator="seller")
+        ledger.topup_records.book_topup_pending(NAMED, 10000, "V-8", operator="seller",
+                                                holder_id_number=HOLDER.id_number)
+
+
+def test_named_topup_captures_who_tops_up(ledger, card):
+    """Real-name capture at every named-card top-up: the holder's ID (checked) or an agent's details;
+    a non-cash top-up names the payer's account. Each refusal books nothing."""
+    from icpurse.host.ledger import HolderInfo, NonCashRequiredError
+    from icpurse.host.ledger.errors import IdentityMismatchError
+
+    sell_and_activate(ledger, U2, NAMED, kind="named", face_value=50000, holder=HOLDER)
+    books = ledger.books.trial_balance()
+    with pytest.raises(RealNameRequiredError, match="holder's ID"):
+        ledger.topup_records.book_topup_pending(NAMED, 10000, "N-1", operator="seller")
+    with pytest.raises(IdentityMismatchError):
+        ledger.topup_records.book_topup_pending(NAMED, 10000, "N-1", operator="seller", holder_id_number="X999")
+    with pytest.raises(NonCashRequiredError, match="payer's account"):
+        ledger.topup_records.book_topup_pending(NAMED, 10000, "N-1", operator="seller", payment_method="bank_transfer",
+                                                holder_id_number=HOLDER.id_number)
+    assert ledger.books.trial_balance() == books
+    t = ledger.topup_records.book_topup_pending(NAMED, 10000, "N-1", operator="seller",
+                                                agent=HolderInfo("Wang Wu", "110101199001011234", "139 0000"))
+    assert t.state == "pending"
+    assert ledger.books.trial_balance() != books
 
 
 def test_refusal_at_the_card_is_audited(ledger, card):

@@ -16,6 +16,7 @@ def setup_world(ledger, uids=("04A1B2C3D4E501", "04A1B2C3D4E502", "04A1B2C3D4E50
 
 def sell_and_activate(ledger, uid, number, kind="anonymous", face_value=50000, holder=None, method="cash"):
     ledger.cards.register_card("finance", uid, number, "mofcom-compliant", kind, face_value)
-    ledger.sales.record_sale("seller", number, payment_method=method, holder=holder)
+    ledger.sales.record_sale("seller", number, payment_method=method, holder=holder,
+                             payer_account=None if method == "cash" else "Payer 6222 0000 0001")
     ledger.sales.confirm_payment("finance", number)
     ledger.sales.activate(number, "finance")

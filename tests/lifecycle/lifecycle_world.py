@@ -115,3 +115,18 @@ def store_debit(ledger, card, number, amount, key, when=START):
     plan = purse.plan_debit(view, amount, purse.Policy(), cardtime.day(when), 12345678, 1)
     purse.commit(access, view, plan, cardtime.seconds(when))
     ledger.books.book_redemption(number, amount, key, terminal="12345678")
+
+
+def collected_purchase(ledger, uid, amount, number=1, terminal="12345678"):
+    """A committed store debit of card `uid` in terminal `terminal`'s collected journal, record
+    `number` (goods refunds name it: terminal + journal number)."""
+    from icpurse.host import codec
+    from icpurse.host.ledger.store import JournalRecordView
+
+    if terminal not in {t.number for t in ledger.store.terminals()}:
+        ledger.store.add_terminal("admin", terminal, "Store 1", "Example Retail")
+    uid = uid if isinstance(uid, str) else bytes(uid).hex().upper()
+    rec = JournalRecordView(terminal, number, codec.TXN_DEBIT, codec.JR_COMMITTED, 1, uid.upper(), 2, amount, 0,
+                            number, 0, bytes([number % 256]) * 54)
+    ledger.store.store_journal_records(terminal, [rec])
+    return terminal, number

@@ -179,9 +179,15 @@ def test_redeeming_a_lost_named_card_pays_its_ledger_balance(ledger, clock):
 def test_refund_of_goods_goes_back_to_the_card_as_a_refund_credit(ledger, clock):
     card = w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000)
     w.store_debit(ledger, card, ANON, 20000, "j1")
+    term, number = w.collected_purchase(ledger, w.UIDS[0], 20000)
     ring = w.issuer_ring()
-    lc.refund_goods(ledger, "finance", ANON, 15000, "receipt-1", tag=CardTag(card), keyring=ring, when=clock())
-    lc.refund_goods(ledger, "finance", ANON, 15000, "receipt-1", tag=CardTag(card), keyring=ring, when=clock())
+    lc.refund_goods(ledger, "finance", ANON, 15000, "receipt-1", tag=CardTag(card), keyring=ring, when=clock(),
+                    terminal=term, journal_number=number)
+    lc.refund_goods(ledger, "finance", ANON, 15000, "receipt-1", tag=CardTag(card), keyring=ring, when=clock(),
+                    terminal=term, journal_number=number)
+    with pytest.raises(InvalidStateError, match="exceed"):  # 15,000 + 5,001 > the 20,000 purchase
+        lc.refund_goods(ledger, "finance", ANON, 5001, "receipt-9", tag=CardTag(card), keyring=ring, when=clock(),
+                        terminal=term, journal_number=number)
     assert w.read(card)[0] == 45000
     from icpurse.firmware import purse
     tag = CardTag(card)
@@ -195,11 +201,13 @@ def test_refund_of_goods_goes_back_to_the_card_as_a_refund_credit(ledger, clock)
 
 def test_cash_refund_of_goods_only_up_to_100_yuan_without_the_card(ledger, clock):
     w.issue(ledger, w.UIDS[0], ANON, "anonymous", 50000)
+    term, number = w.collected_purchase(ledger, w.UIDS[0], 20000)
     before = snapshot(ledger, ANON)
     with pytest.raises(CashLimitError):
-        lc.refund_goods(ledger, "finance", ANON, 10001, "receipt-2", when=clock())
+        lc.refund_goods(ledger, "finance", ANON, 10001, "receipt-2", when=clock(), terminal=term,
+                        journal_number=number)
     assert snapshot(ledger, ANON) == before
-    lc.refund_goods(ledger, "finance", ANON, 10000, "receipt-3", when=clock())
+    lc.refund_goods(ledger, "finance", ANON, 10000, "receipt-3", when=clock(), terminal=term, journal_number=number)
     tb = ledger.books.trial_balance()
     assert tb["cash"] == 50000 - 10000 and tb["redeemed"] == 10000
     assert ledger.books.outstanding_balance(ANON) == 50000

@@ -21,7 +21,9 @@ def test_replacement_is_booked_once(ledger):
     ledger.lifecycle_records.report_lost("finance", NAMED, id_number=w.HOLDER.id_number)
     a = ledger.lifecycle_records.replace_card("finance", NAMED, w.UIDS[1], "500000000011", id_number=w.HOLDER.id_number)
     b = ledger.lifecycle_records.replace_card("finance", NAMED, w.UIDS[1], "500000000011", id_number=w.HOLDER.id_number)
-    assert a == b and a.amount == 100000
+    assert a == b and a.amount == 100000 and a.fee == 1000  # the programme's replacement fee, booked once
+    tb = ledger.books.trial_balance()
+    assert tb["fee_income"] == -1000 and tb["cash"] == 100000 + 1000
     with pytest.raises(InvalidStateError, match="already replaced by 500000000011"):
         ledger.lifecycle_records.replace_card("finance", NAMED, w.UIDS[2], "500000000012", id_number=w.HOLDER.id_number)
     assert ledger.books.outstanding_balance("500000000011") == 100000
@@ -41,16 +43,22 @@ def test_lost_twice_and_roles(ledger):
 
 def test_goods_refund_to_card_respects_the_cap(ledger):
     sold(ledger, w.UIDS[0], ANON, "anonymous", 100000)  # anonymous cap: 1,000 yuan
+    term, number = w.collected_purchase(ledger, w.UIDS[0], 5000)
     before = ledger.books.trial_balance()
     with pytest.raises(CapExceededError):
-        ledger.lifecycle_records.refund_goods("finance", ANON, 1, "r1")
+        ledger.lifecycle_records.refund_goods("finance", ANON, 1, "r1", terminal=term, journal_number=number)
     assert ledger.books.trial_balance() == before
     ledger.books.book_redemption(ANON, 5000, "j1")
-    r = ledger.lifecycle_records.refund_goods("finance", ANON, 5000, "r2")
+    r = ledger.lifecycle_records.refund_goods("finance", ANON, 5000, "r2", terminal=term, journal_number=number)
     assert r.to_card and ledger.books.outstanding_balance(ANON) == 100000
-    with pytest.raises(InvalidStateError):  # the same reference for another card
-        sold(ledger, w.UIDS[1], "500000000003", "anonymous", 10000)
-        ledger.lifecycle_records.refund_goods("finance", "500000000003", 5000, "r2")
+    sold(ledger, w.UIDS[1], "500000000003", "anonymous", 10000)
+    with pytest.raises(InvalidStateError, match="not a purchase made with card 500000000003"):
+        ledger.lifecycle_records.refund_goods("finance", "500000000003", 5000, "r3", terminal=term,
+                                              journal_number=number)  # another card's purchase
+    with pytest.raises(InvalidStateError, match="no purchase 9"):
+        ledger.lifecycle_records.refund_goods("finance", ANON, 100, "r4", terminal=term, journal_number=9)
+    with pytest.raises(Exception, match="names the store purchase"):
+        ledger.lifecycle_records.refund_goods("finance", ANON, 100, "r5")
 
 
 def test_transfer_settlement_only_for_a_bank_transfer_redemption(ledger):

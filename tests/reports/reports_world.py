@@ -92,7 +92,8 @@ def build(path):
 def _topup_and_discrepancy(led, clock):
     when, card, term, fen = TOPUP
     clock.t = when
-    led.topup_records.book_topup_pending(card, fen, "T-1", operator="seller", terminal=term)
+    led.topup_records.book_topup_pending(card, fen, "T-1", operator="seller", terminal=term,
+                                         holder_id_number="11010519491231002X")  # card B is named
     led.topup_records.book_topup_confirm("T-1", card_seq=3)
     when, card, fen = DISCREPANCY
     clock.t = when

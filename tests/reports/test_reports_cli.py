@@ -27,7 +27,9 @@ def test_volumes_csv_has_exact_fen_and_yuan(world, tmp_path):
     path = tmp_path / "volumes.csv"
     code, out = run("report", "volumes", "--db", "sqlite:///%s" % world, "--csv", str(path))
     assert code == 0, out
-    lines = [l for l in path.read_text(encoding="utf-8").splitlines()]
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: spreadsheet programs read the Chinese right
+    lines = [l for l in raw.decode("utf-8-sig").splitlines()]
     start = lines.index(next(l for l in lines if l.startswith("# ") and "Per terminal" in l))
     rows = list(csv.DictReader(io.StringIO("\n".join(lines[start + 1:start + 5]))))
     t1 = next(r for r in rows if r["terminal"] == w.T1)
@@ -43,5 +45,5 @@ def test_reconciliation_exit_code_and_html_page(world, tmp_path):
     code, out = run("report", "html", str(page), "--db", "sqlite:///%s" % world, "--date", "2026-03-04")
     assert code == 0, out
     text = page.read_text(encoding="utf-8")
-    assert "<title>icpurse report 2026-03-04</title>" in text
+    assert "<title>icpurse 报表 report 2026-03-04</title>" in text
     assert text.count('class="bar"') == 14 and 'class="trend"' in text

@@ -55,7 +55,7 @@ def page(facts, tmp_path_factory):
     folder = tmp_path_factory.mktemp("html")
     path = folder / "report.html"
     path.write_text(render_html.render(build.all_reports(facts, w.D3), "icpurse report %s" % w.D3), encoding="utf-8")
-    return folder, path
+    return folder, path, facts
 
 
 def test_html_is_self_contained(page):
@@ -67,7 +67,7 @@ def test_html_is_self_contained(page):
 
 @needs_chromium
 def test_html_report_renders_in_headless_chromium(page):
-    folder, path = page
+    folder, path = page[:2]
     dom = Dom()
     dom.feed(chromium(folder, "--dump-dom", path.as_uri()))
     assert dom.text["title"][0].strip() == "icpurse report 2026-03-04"  # the page title comes first
@@ -106,8 +106,69 @@ def _png_size_and_colours(data):
 
 @needs_chromium
 def test_html_report_screenshot_is_not_blank(page):
-    folder, path = page
+    folder, path = page[:2]
     chromium(folder, "--screenshot=%s" % (folder / "shot.png"), "--window-size=1200,1600", path.as_uri())
     width, height, distinct = _png_size_and_colours((folder / "shot.png").read_bytes())
     assert (width, height) == (1200, 1600)
     assert distinct > 10  # text, bars and lines drawn, not an empty page
+
+
+# --- Chinese labels are drawn as Chinese glyphs, not as boxes ---------------------------------------
+
+def _decoded_rows(data):
+    """The PNG's filtered scanlines, decompressed (equal images give equal bytes: same encoder)."""
+    pos, idat = 8, b""
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if kind == b"IDAT":
+            idat += data[pos + 8:pos + 8 + length]
+        pos += 12 + length
+    return zlib.decompress(idat)
+
+
+def _glyph_shot(folder, name, text):
+    from icpurse.host.reports.render_html import CSS
+
+    page = folder / ("%s.html" % name)
+    page.write_text('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><style>%s body{margin:0}'
+                    'p{font-size:96px;margin:8px;line-height:1}</style></head><body><p>%s</p></body></html>'
+                    % (CSS, text), encoding="utf-8")
+    shot = folder / ("%s.png" % name)
+    chromium(folder, "--screenshot=%s" % shot, "--window-size=400,140", page.as_uri())
+    return _decoded_rows(shot.read_bytes())
+
+
+def w_facts(page):
+    return page[2]
+
+
+@needs_chromium
+def test_chinese_labels_render_as_glyphs_not_boxes(page, tmp_path):
+    """Without a CJK font every Chinese character is drawn as the same 'missing glyph' box: two
+    different characters then give the same picture. With the font (fonts-noto-cjk, installed by
+    `make test`) they differ. The report page itself is shot too (build/report-zh.png, to look at)."""
+    a = _glyph_shot(tmp_path, "ri", "日切")
+    b = _glyph_shot(tmp_path, "yue", "月结")
+    c = _glyph_shot(tmp_path, "ri-again", "日切")
+    assert a == c  # the same text draws the same picture: the comparison can tell
+    assert a != b, "Chinese characters render as identical boxes: no CJK font (install fonts-noto-cjk)"
+    folder, path = page[:2]
+    html = path.read_text(encoding="utf-8")
+    assert 'lang="zh-CN"' in html and "Noto Sans CJK SC" in html and "@media print" in html
+    assert "类别 Category" in html and "金额 Amount (元 yuan)" in html
+    import os
+
+    out = os.path.join(os.path.dirname(__file__), "..", "..", "build")
+    os.makedirs(out, exist_ok=True)
+    meta = {"issuer": "示例百货有限公司 Example Department Store", "report_id": "RPT-20260304-TEST",
+            "generated": "2026-03-04 23:05", "timezone": "UTC+08:00 (CST)", "cutoff": "23:00 UTC+08:00 (CST)",
+            "audit_head": [42, "ab" * 32], "prepared_by": "finance"}
+    full = tmp_path / "report-meta.html"
+    full.write_text(render_html.render(build.all_reports(w_facts(page), w.D3), "icpurse 报表 report %s" % w.D3,
+                                       meta["generated"], meta), encoding="utf-8")
+    text = full.read_text(encoding="utf-8")
+    assert "发卡机构 Issuer" in text and 'id="audit-head">' + "ab" * 32 in text and "审核 Approved by" in text
+    shot = os.path.join(out, "report-zh.png")
+    chromium(tmp_path, "--screenshot=%s" % shot, "--window-size=1200,1400", full.as_uri())
+    width, height, distinct = _png_size_and_colours(open(shot, "rb").read())
+    assert (width, height) == (1200, 1400) and distinct > 10

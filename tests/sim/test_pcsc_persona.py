@@ -143,7 +143,8 @@ def test_wrong_key_fails_then_the_right_key_works_again(r1k):
 
 
 def test_readable_key_b_authenticates_but_gives_no_access(r1k):
-    # Transport trailer FF 07 80: key B is readable, so it cannot serve for memory access (§2.6).
+    # Transport trailer FF 07 80: key B is readable, so it cannot serve for memory access
+    # (MF1S50yyX Table 8, footnote 1).
     r1k.load_ff()
     r1k.auth(4, key_type=0x61)
     assert r1k.x("FF B0 00 04 10") == FAIL
@@ -164,14 +165,15 @@ def test_read_outside_authenticated_sector_fails(r1k):
 def test_read_block_0(r1k):
     r1k.load_ff()
     assert r1k.auth(0) == OK
-    # UID, BCC DE^AD^BE^EF = 22 (§2.10), then manufacturer data
+    # UID, BCC DE^AD^BE^EF = 22 (docs/chip-facts.md "Block 0"), then manufacturer data
     assert r1k.x("FF B0 00 00 10")[:10] == "DEADBEEF22"
 
 
 def test_read_trailer_masks_key_a(r1k):
     r1k.load_ff()
     r1k.auth(7)
-    # key A always reads as zeros; FF 07 80 lets key A read access bits and key B (§2.4/§2.6)
+    # key A always reads as zeros; FF 07 80 lets key A read access bits and key B
+    # (MF1S50yyX §8.6.3, Table 7)
     assert r1k.x("FF B0 00 07 10") == "000000000000" + "FF078069" + FF6 + OK
 
 
@@ -238,14 +240,16 @@ def test_1k_has_no_block_64(r1k):
 # ---- value blocks ---------------------------------------------------------------------------------
 
 def test_acs_value_examples(r1k):
-    """§3: store 1 in block 5, read it MSB first, copy 5 -> 6, add 5."""
+    """ACS value examples (docs/chip-facts.md "PC/SC storage-card APDUs"): store 1 in block 5, read
+    it MSB first, copy 5 -> 6, add 5."""
     r1k.load_ff()
     r1k.auth(4)
     assert r1k.x("FF D7 00 05 05 00 00 00 00 01") == OK
     assert r1k.x("FF B1 00 05 04") == "00000001" + OK
-    # On the card LSB first: value, ~value, value, adr, ~adr, adr, ~adr (§2.3), adr = block 5
+    # On the card LSB first: value, ~value, value, adr, ~adr, adr, ~adr (MF1S50yyX §8.6.2.1), adr = block 5
     assert r1k.x("FF B0 00 05 10") == "01000000" "FEFFFFFF" "01000000" "05FA05FA" + OK
-    # TRANSFER keeps the destination's address bytes (§2.2), so block 6 must be a value block already
+    # TRANSFER keeps the destination's address bytes (MF1S50yyX, value operations), so block 6 must
+    # be a value block already
     assert r1k.x("FF D7 00 06 05 00 00 00 00 00") == OK
     assert r1k.x("FF D7 00 05 02 03 06") == OK
     assert r1k.x("FF B1 00 06 04") == "00000001" + OK
@@ -337,7 +341,7 @@ def test_read_only_sector_refuses_writes(r1k):
 def test_invalid_access_bits_block_the_sector(r1k):
     r1k.load_ff()
     r1k.auth(4)
-    # Key A may rewrite a transport trailer: 00 00 00 breaks the complement rule (§2.7)
+    # Key A may rewrite a transport trailer: 00 00 00 breaks the complement rule (MF1S50yyX §8.7.1)
     assert r1k.x("FF D6 00 07 10 " + FF6 + "00000069" + FF6) == OK
     assert r1k.auth(4) == OK
     assert r1k.x("FF B0 00 04 10") == FAIL
@@ -392,11 +396,13 @@ def test_clock_advances_by_typical_card_times(r1k):
     r1k.load_ff()
     assert r1k.clock.now_us == 0  # ATR polls and LOAD KEY do not touch the card
     r1k.x("FF CA 00 00 00")
-    assert r1k.clock.now_us == 2500  # §2.11: identification + selection ~2.5 ms, once per session
+    # datasheet typical times (docs/chip-facts.md "Timings"): identification + selection ~2.5 ms,
+    # once per session
+    assert r1k.clock.now_us == 2500
     t0 = r1k.clock.now_us
     r1k.auth(4)
     r1k.x("FF B0 00 04 10")
-    # §2.11: authentication ~2 ms, read ~2.5 ms
+    # datasheet typical times: authentication ~2 ms, read ~2.5 ms
     assert r1k.clock.now_us - t0 == 2000 + 2500
     t1 = r1k.clock.now_us
     r1k.x("FF D7 00 05 05 00 00 00 00 01")

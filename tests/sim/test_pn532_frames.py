@@ -273,7 +273,7 @@ def test_each_listed_target_answers_on_its_own_tg():
     assert rig.command(h("40 03 30 00")) == h("41 27")  # unknown target
 
 
-# --- MIFARE Classic over InDataExchange (§2.1) -----------------------------------------------
+# --- MIFARE Classic over InDataExchange (chip facts) -----------------------------------------
 
 def test_auth_ok_then_read_block_4_and_block_0():
     rig = authed_rig()

@@ -117,7 +117,7 @@ def test_a_waiting_inlistpassivetarget_is_answered_when_a_card_comes(link):
         link.tick()
         ready, _, _ = select.select([host], [], [], WAIT_S)
         assert ready
-        # §7 vector 5: D5 4B NbTg=1 Tg=1 ATQA 00 04 SAK 08 NFCIDLength 04 UID
+        # docs/chip-facts.md "InListPassiveTarget": D5 4B NbTg=1 Tg=1 ATQA 00 04 SAK 08 NFCIDLength 04 UID
         assert os.read(host, 4096) == build(bytes.fromhex("D54B0101000408 04DEADBEEF".replace(" ", "")))
     finally:
         os.close(host)

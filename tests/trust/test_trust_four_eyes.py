@@ -61,7 +61,8 @@ def test_other_findings_close_with_one_operator(ledger):
 def test_a_non_cash_top_up_counts_as_paid_only_after_finance_confirms(ledger):
     ring = WORKSTATION.to_keyring()
     card, number = issued_card(ledger)
-    out = top_up(ledger, tap(card), ring, 20000, "seller", card=number, payment_method="bank_transfer")
+    out = top_up(ledger, tap(card), ring, 20000, "seller", card=number, payment_method="bank_transfer",
+                 records={"payer_account": "Payer 6222 0000 0001"})  # a non-cash payment names the payer
     assert out.state == "confirmed"
     tb = ledger.books.trial_balance()
     assert tb.get("bank", 0) == 0 and tb["payments_pending"] == 20000  # not received yet
@@ -79,7 +80,8 @@ def test_a_non_cash_top_up_counts_as_paid_only_after_finance_confirms(ledger):
 def test_finance_cannot_confirm_a_top_up_it_took_itself(ledger):
     ring = WORKSTATION.to_keyring()
     card, number = issued_card(ledger)
-    out = top_up(ledger, tap(card), ring, 20000, "finance", card=number, payment_method="bank_transfer")
+    out = top_up(ledger, tap(card), ring, 20000, "finance", card=number, payment_method="bank_transfer",
+                 records={"payer_account": "Payer 6222 0000 0001"})  # a non-cash payment names the payer
     with pytest.raises(SeparationOfDutiesError):
         ledger.topup_records.confirm_topup_payment("finance", out.txn_id)
     assert ledger.topup_records.confirm_topup_payment("finance2", out.txn_id).payment_confirmed

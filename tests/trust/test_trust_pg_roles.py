@@ -138,7 +138,7 @@ def test_the_daily_jobs_run_through_their_own_logins(office):
     card, number = issued_card(owner)
     seller = login("seller", SELLER_PW)
     out = top_up(seller, tap(card), WORKSTATION.to_keyring(), 10000, "seller", card=number,
-                 payment_method="bank_transfer")
+                 payment_method="bank_transfer", records={"payer_account": "Payer 6222 0000 0001"})
     assert out.state == "confirmed"
     finance = login("finance", FINANCE_PW)
     assert finance.topup_records.confirm_topup_payment("finance", out.txn_id).payment_confirmed
