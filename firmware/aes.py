@@ -13,7 +13,9 @@ from icpurse.protocol.mpy import const
 
 _BLOCK_SIZE = const(16)
 _KEY_SIZE = const(16)
-_MODE_ECB = const(1)  # cryptolib's mode number for ECB
+_MODE_ECB = const(1)  # cryptolib's mode numbers
+_MODE_CBC = const(2)
+_ZERO_IV = bytes(16)
 
 HAVE_CRYPTOLIB = _cryptolib is not None
 
@@ -172,6 +174,17 @@ class PyAES128:
         self.encrypt_into(block, out)
         return bytes(out)
 
+    def cbc_last(self, msg, out):
+        """The last block of AES-CBC(IV = 0) over `msg` (whole blocks) into `out` (16 bytes): a
+        CBC-MAC. Chains in `out`; `msg` is not changed."""
+        for i in range(_BLOCK_SIZE):
+            out[i] = 0
+        for off in range(0, len(msg), _BLOCK_SIZE):
+            for i in range(_BLOCK_SIZE):
+                out[i] ^= msg[off + i]
+            self.encrypt_into(out, out)
+        return out
+
 
 class CryptolibAES128:
     """AES-128 encryption by the port's `cryptolib` (ESP32: mbedTLS / the AES peripheral).
@@ -181,10 +194,22 @@ class CryptolibAES128:
 
     def __init__(self, key):
         _check_key(key)
-        self._aes = _cryptolib.aes(bytes(key), _MODE_ECB)
+        self._key = bytes(key)
+        self._aes = _cryptolib.aes(self._key, _MODE_ECB)
+        self._tmp = bytearray(4 * _BLOCK_SIZE)  # CBC output of the records a reader MACs
 
     def encrypt_into(self, src, dst):
         self._aes.encrypt(src, dst)
+
+    def cbc_last(self, msg, out):
+        """One cryptolib call: AES-CBC (IV = 0) over `msg`, its last block into `out`."""
+        n = len(msg)
+        if n > len(self._tmp):
+            self._tmp = bytearray(n)
+        tmp = memoryview(self._tmp)[:n]
+        _cryptolib.aes(self._key, _MODE_CBC, _ZERO_IV).encrypt(msg, tmp)
+        out[:_BLOCK_SIZE] = tmp[n - _BLOCK_SIZE:n]
+        return out
 
     def encrypt_block(self, block):
         if len(block) != _BLOCK_SIZE:

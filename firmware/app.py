@@ -35,6 +35,7 @@ def erase_secrets(nvs, root=ROOT, fs=os, open_fn=open):
 
 def run(hal, root=ROOT, fs=os, open_fn=open):
     """Build the reader on `hal` and serve its USB link until it asks for a reboot."""
+    hal.full_speed()
     clock = hal.Clock()
     pn532 = PN532(HSU(hal.Uart()), clock, reset=hal.Pin(_RESET_PIN))
     pn532.begin()
@@ -44,7 +45,7 @@ def run(hal, root=ROOT, fs=os, open_fn=open):
         pass  # stay at 115,200: slower taps, same behaviour
     ui = Indicator(hal.Pin(_LED_PIN, 0), hal.Pin(_BUZZER_PIN, 0), hal.display(), clock=clock)
     reader = Reader(pn532, clock, Store(hal.Nvs(NAMESPACE), root, fs, open_fn), ui, root + "/journal", fs, open_fn,
-                    random_bytes=hal.random_bytes)
+                    random_bytes=hal.random_bytes, flash=hal.flash())
     watchdog = hal.Watchdog()
     reader.watchdog = watchdog
     LinkServer(hal.link(), reader, clock, watchdog).serve()

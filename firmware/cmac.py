@@ -1,7 +1,10 @@
 """AES-128-CMAC (NIST SP 800-38B / RFC 4493) and NXP AN10922 AES-128 diversification, MicroPython.
 
 Same results as icpurse.protocol.crypto.cmac / .an10922 on the host. One CMAC object per key: the
-AES round keys and the subkeys K1, K2 are computed once, and MACs reuse two 16-byte buffers.
+AES key schedule and the subkeys K1, K2 are computed once. A MAC is the message laid out once in a
+buffer the object keeps (padded, last block XORed with K1 or K2), then ONE AES-CBC pass over it
+(IV = 0) whose last block is the MAC: with `cryptolib` (the ESP32) a single call into C, instead
+of a Python loop per byte.
 """
 from icpurse.firmware import aes as _aes
 from icpurse.protocol.mpy import const
@@ -9,32 +12,31 @@ from icpurse.protocol.mpy import const
 _BLOCK_SIZE = const(16)
 _MAX_DIV_INPUT = const(31)  # AN10922: D = 0x01 ‖ M fills at most two blocks
 _DIV_CONSTANT_AES128 = const(0x01)
+_BUF = const(64)  # the records the reader MACs fit (header + 32-byte record = 3 blocks)
+
+
+_MASK128 = (1 << 128) - 1
 
 
 def _double(src):
-    """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off."""
-    out = bytearray(_BLOCK_SIZE)
-    carry = 0
-    for i in range(_BLOCK_SIZE - 1, -1, -1):
-        b = src[i]
-        out[i] = ((b << 1) | carry) & 0xFF
-        carry = b >> 7
-    if carry:
-        out[_BLOCK_SIZE - 1] ^= 0x87
-    return out
+    """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off.
+    (One 128-bit integer: a few C operations instead of a loop over 16 bytes.)"""
+    v = int.from_bytes(bytes(src), "big")
+    v = ((v << 1) & _MASK128) ^ (0x87 if v >> 127 else 0)
+    return bytearray(v.to_bytes(_BLOCK_SIZE, "big"))
 
 
 class CMAC:
     """AES-128-CMAC under one key. `cipher` is an AES class (default: aes.AES128)."""
 
     def __init__(self, key, cipher=None):
-        self._enc = (cipher or _aes.AES128)(key).encrypt_into
+        self._cipher = (cipher or _aes.AES128)(key)
         l_block = bytearray(_BLOCK_SIZE)
-        self._enc(bytes(_BLOCK_SIZE), l_block)
+        self._cipher.encrypt_into(bytes(_BLOCK_SIZE), l_block)
         self._k1 = _double(l_block)
         self._k2 = _double(self._k1)
-        self._x = bytearray(_BLOCK_SIZE)
-        self._y = bytearray(_BLOCK_SIZE)
+        self._buf = bytearray(_BUF)
+        self._out = bytearray(_BLOCK_SIZE)
 
     def subkeys(self):
         return bytes(self._k1), bytes(self._k2)
@@ -43,32 +45,38 @@ class CMAC:
         """16-byte CMAC of `msg`."""
         return self.mac_parts(msg)
 
-    def mac_parts(self, *chunks):
-        """16-byte CMAC of the concatenation of `chunks`, without building it."""
-        enc = self._enc
-        x = self._x
-        y = self._y
-        for i in range(_BLOCK_SIZE):
-            x[i] = 0
-        fill = 0
-        for chunk in chunks:
-            for b in chunk:
-                if fill == _BLOCK_SIZE:
-                    # A full block that is not the last one: plain CBC step.
-                    enc(x, y)
-                    x, y = y, x
-                    fill = 0
-                x[fill] ^= b
-                fill += 1
-        if fill == _BLOCK_SIZE:
+    def _mac_of(self, n):
+        """CMAC of the first `n` bytes laid out in self._buf (which has room for the padding)."""
+        buf = self._buf
+        if n and n % _BLOCK_SIZE == 0:
             k = self._k1  # complete last block
+            end = n
         else:
-            x[fill] ^= 0x80  # padding 80 00..; an empty message is one padded block
+            end = (n // _BLOCK_SIZE + 1) * _BLOCK_SIZE  # an empty message is one padded block
+            buf[n] = 0x80
+            for i in range(n + 1, end):
+                buf[i] = 0
             k = self._k2
+        last = end - _BLOCK_SIZE
         for i in range(_BLOCK_SIZE):
-            x[i] ^= k[i]
-        enc(x, y)
-        return bytes(y)
+            buf[last + i] ^= k[i]
+        self._cipher.cbc_last(memoryview(buf)[:end], self._out)
+        return bytes(self._out)
+
+    def mac_parts(self, *chunks):
+        """16-byte CMAC of the concatenation of `chunks`, without building it as a new object."""
+        n = 0
+        for chunk in chunks:
+            n += len(chunk)
+        if n + _BLOCK_SIZE > len(self._buf):
+            self._buf = bytearray(n + _BLOCK_SIZE)
+        buf = self._buf
+        pos = 0
+        for chunk in chunks:
+            k = len(chunk)
+            buf[pos:pos + k] = chunk
+            pos += k
+        return self._mac_of(n)
 
     def diversify(self, m):
         """AN10922 AES-128 diversified key (16 bytes) for input `m` (1..31 bytes), this key as master.
@@ -79,23 +87,20 @@ class CMAC:
         n = len(m)
         if not 1 <= n <= _MAX_DIV_INPUT:
             raise ValueError("AN10922 diversification input must be 1..31 bytes, got %d" % n)
-        d = bytearray(2 * _BLOCK_SIZE)
-        d[0] = _DIV_CONSTANT_AES128
-        d[1:n + 1] = m
+        buf = self._buf
+        buf[0] = _DIV_CONSTANT_AES128
+        buf[1:n + 1] = m
         if n + 1 < 2 * _BLOCK_SIZE:
-            d[n + 1] = 0x80
+            buf[n + 1] = 0x80
+            for i in range(n + 2, 2 * _BLOCK_SIZE):
+                buf[i] = 0
             k = self._k2
         else:
             k = self._k1
-        x = self._x
-        y = self._y
         for i in range(_BLOCK_SIZE):
-            x[i] = d[i]
-        self._enc(x, y)
-        for i in range(_BLOCK_SIZE):
-            y[i] ^= d[_BLOCK_SIZE + i] ^ k[i]
-        self._enc(y, x)
-        return bytes(x)
+            buf[_BLOCK_SIZE + i] ^= k[i]
+        self._cipher.cbc_last(memoryview(buf)[:2 * _BLOCK_SIZE], self._out)
+        return bytes(self._out)
 
 
 def aes_cmac(key, msg):

@@ -61,6 +61,8 @@ REC_IDENTITY = const(73)
 REC_SLOT = const(83)
 REC_LOG = const(76)
 REC_JOURNAL = const(74)
+REC_HEADER = const(72)
+REC_CREDIT = const(67)
 
 # --- icpurse.protocol.records.TxnKind ---
 TXN_ISSUE = const(1)
@@ -98,6 +100,8 @@ R_CARD_CHANGED = const(14)
 R_BAD_AMOUNT = const(15)
 R_NOT_ALLOWED = const(16)
 R_WRITE_FAILED = const(17)
+R_OLDER_STATE = const(18)
+R_TRANSITION_OVER = const(19)
 
 # --- icpurse.protocol.journal.RecordState ---
 JR_PENDING = const(1)
@@ -163,23 +167,32 @@ LINK_MAC_REQUEST = const(81)
 LINK_MAC_RESPONSE = const(65)
 LINK_MAC_CONFIG = const(67)
 
+# --- icpurse.protocol.readerstate.RingKind ---
+RING_TAP = const(1)
+RING_STATE = const(2)
+
 # --- tables ---
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600, 1288000)
 DEFAULT_BAUD = const(115200)
 LAYOUT_VERSION = const(1)
+LAYOUT_V2 = const(2)
 MAC_SIZE = const(8)
+HEADER_MAC_SIZE = const(6)
 UID_FIELD_SIZE = const(7)
 LOG_ENTRIES = const(10)
 MAD_KEY_A = b'\xa0\xa1\xa2\xa3\xa4\xa5'
 LINK_VERSION = const(2)
 LAYOUT_MAD1 = b'\xde\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01P\x01\x00\x00'
 LAYOUT_MAD2 = b'\x16\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+LAYOUT_MAD1_V2 = b'\x1d\x01P\x01P\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
 LINK_SYNC = b'\xa5Z'
 LINK_MAX_PAYLOAD = const(4096)
 LINK_CRC_SIZE = const(4)
 LINK_MAC_SIZE = const(8)
 LINK_NONCE_SIZE = const(8)
 LINK_AUTHENTICATED = (2, 3, 4, 5, 10, 11, 12, 9)
+RING_RECORD_SIZE = const(64)
+RING_MAGIC = const(82)
 
 # --- identity (32 bytes) ---
 IDENTITY_SIZE = const(32)
@@ -191,59 +204,29 @@ IDENTITY_EXPIRY = const(12)
 
 
 def encode_identity(layout_version, key_version, issuer, programme, card_number, card_kind, flags, issue_year, issue_series, issue_set_size, issue_set_index, issue_date, expiry, reserved, mac):
-    buf = bytearray(32)
     check_uint(layout_version, 8, 'layout_version')
-    pack_into('<B', buf, 0, layout_version)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 1, key_version)
     check_uint(issuer, 16, 'issuer')
-    pack_into('<H', buf, 2, issuer)
     check_uint(programme, 16, 'programme')
-    pack_into('<H', buf, 4, programme)
     check_len(card_number, 6, 'card_number')
-    buf[6:12] = card_number
     check_uint(card_kind, 8, 'card_kind')
-    pack_into('<B', buf, 12, card_kind)
     check_uint(flags, 8, 'flags')
-    pack_into('<B', buf, 13, flags)
     check_uint(issue_year, 16, 'issue_year')
-    pack_into('<H', buf, 14, issue_year)
     check_uint(issue_series, 8, 'issue_series')
-    pack_into('<B', buf, 16, issue_series)
     check_uint(issue_set_size, 8, 'issue_set_size')
-    pack_into('<B', buf, 17, issue_set_size)
     check_uint(issue_set_index, 8, 'issue_set_index')
-    pack_into('<B', buf, 18, issue_set_index)
     check_uint(issue_date, 16, 'issue_date')
-    pack_into('<H', buf, 19, issue_date)
     check_uint(expiry, 16, 'expiry')
-    pack_into('<H', buf, 21, expiry)
     check_uint(reserved, 8, 'reserved')
-    pack_into('<B', buf, 23, reserved)
     check_len(mac, 8, 'mac')
-    buf[24:32] = mac
+    buf = bytearray(32)
+    pack_into('<BBHH6sBBHBBBHHB8s', buf, 0, layout_version, key_version, issuer, programme, card_number, card_kind, flags, issue_year, issue_series, issue_set_size, issue_set_index, issue_date, expiry, reserved, mac)
     return bytes(buf)
 
 
 def decode_identity(buf, off=0):
     need(buf, off, 32, 'identity')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<H', buf, off + 2)[0],
-        unpack_from('<H', buf, off + 4)[0],
-        bytes(buf[off + 6:off + 12]),
-        unpack_from('<B', buf, off + 12)[0],
-        unpack_from('<B', buf, off + 13)[0],
-        unpack_from('<H', buf, off + 14)[0],
-        unpack_from('<B', buf, off + 16)[0],
-        unpack_from('<B', buf, off + 17)[0],
-        unpack_from('<B', buf, off + 18)[0],
-        unpack_from('<H', buf, off + 19)[0],
-        unpack_from('<H', buf, off + 21)[0],
-        unpack_from('<B', buf, off + 23)[0],
-        bytes(buf[off + 24:off + 32]),
-    )
+    return unpack_from('<BBHH6sBBHBBBHHB8s', buf, off)
 
 # --- purse_slot (32 bytes) ---
 PURSE_SLOT_SIZE = const(32)
@@ -300,10 +283,7 @@ PURSE_SLOT_HEAD_SEQ = const(0)
 
 def decode_purse_slot_head(buf, off=0):
     need(buf, off, 16, 'purse_slot_head')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        bytes(buf[off + 4:off + 16]),
-    )
+    return unpack_from('<I12s', buf, off)
 
 # --- log_entry (32 bytes) ---
 LOG_ENTRY_SIZE = const(32)
@@ -348,53 +328,95 @@ def decode_log_entry(buf, off=0):
         bytes(buf[off + 24:off + 32]),
     )
 
+# --- purse_header (16 bytes) ---
+PURSE_HEADER_CARD_NUMBER = const(0)
+PURSE_HEADER_EXPIRY = const(1)
+PURSE_HEADER_CEILING = const(2)
+
+
+def encode_purse_header(card_number, expiry, ceiling, mac):
+    buf = bytearray(16)
+    check_len(card_number, 5, 'card_number')
+    buf[0:5] = card_number
+    check_uint(expiry, 16, 'expiry')
+    pack_into('<H', buf, 5, expiry)
+    check_uint(ceiling, 24, 'ceiling')
+    buf[7:10] = (ceiling).to_bytes(3, 'little')
+    check_len(mac, 6, 'mac')
+    buf[10:16] = mac
+    return bytes(buf)
+
+
+def decode_purse_header(buf, off=0):
+    need(buf, off, 16, 'purse_header')
+    return (
+        bytes(buf[off + 0:off + 5]),
+        unpack_from('<H', buf, off + 5)[0],
+        int.from_bytes(bytes(buf[off + 7:off + 10]), 'little'),
+        bytes(buf[off + 10:off + 16]),
+    )
+
+# --- credit_record (16 bytes) ---
+
+
+def encode_credit_record(credit_seq, kind, amount, seal):
+    buf = bytearray(16)
+    check_uint(credit_seq, 32, 'credit_seq')
+    pack_into('<I', buf, 0, credit_seq)
+    check_uint(kind, 8, 'kind')
+    pack_into('<B', buf, 4, kind)
+    check_uint(amount, 24, 'amount')
+    buf[5:8] = (amount).to_bytes(3, 'little')
+    check_len(seal, 8, 'seal')
+    buf[8:16] = seal
+    return bytes(buf)
+
+
+def decode_credit_record(buf, off=0):
+    need(buf, off, 16, 'credit_record')
+    return (
+        unpack_from('<I', buf, off + 0)[0],
+        unpack_from('<B', buf, off + 4)[0],
+        int.from_bytes(bytes(buf[off + 5:off + 8]), 'little'),
+        bytes(buf[off + 8:off + 16]),
+    )
+
 # --- mac_header (11 bytes) ---
 
 
 def encode_mac_header(record_type, uid_len, uid, layout_version, key_version):
-    buf = bytearray(11)
     check_uint(record_type, 8, 'record_type')
-    pack_into('<B', buf, 0, record_type)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 1, uid_len)
     check_len(uid, 7, 'uid')
-    buf[2:9] = uid
     check_uint(layout_version, 8, 'layout_version')
-    pack_into('<B', buf, 9, layout_version)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 10, key_version)
+    buf = bytearray(11)
+    pack_into('<BB7sBB', buf, 0, record_type, uid_len, uid, layout_version, key_version)
     return bytes(buf)
 
 # --- div_input (11 bytes) ---
 
 
 def encode_div_input(purpose, key_version, uid_len, uid, sector):
-    buf = bytearray(11)
     check_uint(purpose, 8, 'purpose')
-    pack_into('<B', buf, 0, purpose)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 1, key_version)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 2, uid_len)
     check_len(uid, 7, 'uid')
-    buf[3:10] = uid
     check_uint(sector, 8, 'sector')
-    pack_into('<B', buf, 10, sector)
+    buf = bytearray(11)
+    pack_into('<BBB7sB', buf, 0, purpose, key_version, uid_len, uid, sector)
     return bytes(buf)
 
 # --- sector_trailer (16 bytes) ---
 
 
 def encode_sector_trailer(key_a, access, gpb, key_b):
-    buf = bytearray(16)
     check_len(key_a, 6, 'key_a')
-    buf[0:6] = key_a
     check_len(access, 3, 'access')
-    buf[6:9] = access
     check_uint(gpb, 8, 'gpb')
-    pack_into('<B', buf, 9, gpb)
     check_len(key_b, 6, 'key_b')
-    buf[10:16] = key_b
+    buf = bytearray(16)
+    pack_into('<6s3sB6s', buf, 0, key_a, access, gpb, key_b)
     return bytes(buf)
 
 # --- link_header (10 bytes) ---
@@ -407,102 +429,64 @@ LINK_HEADER_LENGTH = const(5)
 
 
 def encode_link_header(sync, version, kind, seq, command, length, reserved, header_crc):
-    buf = bytearray(10)
     check_len(sync, 2, 'sync')
-    buf[0:2] = sync
     check_uint(version, 8, 'version')
-    pack_into('<B', buf, 2, version)
     check_uint(kind, 8, 'kind')
-    pack_into('<B', buf, 3, kind)
     check_uint(seq, 8, 'seq')
-    pack_into('<B', buf, 4, seq)
     check_uint(command, 8, 'command')
-    pack_into('<B', buf, 5, command)
     check_uint(length, 16, 'length')
-    pack_into('<H', buf, 6, length)
     check_uint(reserved, 8, 'reserved')
-    pack_into('<B', buf, 8, reserved)
     check_uint(header_crc, 8, 'header_crc')
-    pack_into('<B', buf, 9, header_crc)
+    buf = bytearray(10)
+    pack_into('<2sBBBBHBB', buf, 0, sync, version, kind, seq, command, length, reserved, header_crc)
     return bytes(buf)
 
 
 def decode_link_header(buf, off=0):
     need(buf, off, 10, 'link_header')
-    return (
-        bytes(buf[off + 0:off + 2]),
-        unpack_from('<B', buf, off + 2)[0],
-        unpack_from('<B', buf, off + 3)[0],
-        unpack_from('<B', buf, off + 4)[0],
-        unpack_from('<B', buf, off + 5)[0],
-        unpack_from('<H', buf, off + 6)[0],
-        unpack_from('<B', buf, off + 8)[0],
-        unpack_from('<B', buf, off + 9)[0],
-    )
+    return unpack_from('<2sBBBBHBB', buf, off)
 
 # --- error_body (2 bytes) ---
 ERROR_BODY_SIZE = const(2)
 
 
 def encode_error_body(code, detail):
-    buf = bytearray(2)
     check_uint(code, 8, 'code')
-    pack_into('<B', buf, 0, code)
     check_uint(detail, 8, 'detail')
-    pack_into('<B', buf, 1, detail)
+    buf = bytearray(2)
+    pack_into('<BB', buf, 0, code, detail)
     return bytes(buf)
 
 
 def decode_error_body(buf, off=0):
     need(buf, off, 2, 'error_body')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-    )
+    return unpack_from('<BB', buf, off)
 
 # --- reader_info (60 bytes) ---
 
 
 def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac):
-    buf = bytearray(60)
     check_uint(link_version, 8, 'link_version')
-    pack_into('<B', buf, 0, link_version)
     check_uint(firmware_version, 16, 'firmware_version')
-    pack_into('<H', buf, 1, firmware_version)
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 3, terminal)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 7, key_version)
     check_uint(previous_key_version, 8, 'previous_key_version')
-    pack_into('<B', buf, 8, previous_key_version)
     check_uint(blacklist_version, 32, 'blacklist_version')
-    pack_into('<I', buf, 9, blacklist_version)
     check_uint(journal_next, 32, 'journal_next')
-    pack_into('<I', buf, 13, journal_next)
     check_uint(journal_acked, 32, 'journal_acked')
-    pack_into('<I', buf, 17, journal_acked)
     check_uint(pending, 16, 'pending')
-    pack_into('<H', buf, 21, pending)
     check_uint(time, 32, 'time')
-    pack_into('<I', buf, 23, time)
     check_uint(day_open, 8, 'day_open')
-    pack_into('<B', buf, 27, day_open)
     check_uint(mode, 8, 'mode')
-    pack_into('<B', buf, 28, mode)
     check_uint(fixed_price, 32, 'fixed_price')
-    pack_into('<I', buf, 29, fixed_price)
     check_uint(link_state, 8, 'link_state')
-    pack_into('<B', buf, 33, link_state)
     check_len(link_nonce, 8, 'link_nonce')
-    buf[34:42] = link_nonce
     check_uint(link_counter, 32, 'link_counter')
-    pack_into('<I', buf, 42, link_counter)
     check_uint(config_serial, 32, 'config_serial')
-    pack_into('<I', buf, 46, config_serial)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 50, day)
     check_len(journal_last_mac, 8, 'journal_last_mac')
-    buf[52:60] = journal_last_mac
+    buf = bytearray(60)
+    pack_into('<BHIBBIIIHIBBIB8sIIH8s', buf, 0, link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac)
     return bytes(buf)
 
 # --- set_time (4 bytes) ---
@@ -511,9 +495,7 @@ SET_TIME_SIZE = const(4)
 
 def decode_set_time(buf, off=0):
     need(buf, off, 4, 'set_time')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-    )
+    return unpack_from('<I', buf, off)
 
 # --- provision_keys (86 bytes) ---
 PROVISION_KEYS_SIZE = const(86)
@@ -521,16 +503,7 @@ PROVISION_KEYS_SIZE = const(86)
 
 def decode_provision_keys(buf, off=0):
     need(buf, off, 86, 'provision_keys')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 4)[0],
-        unpack_from('<B', buf, off + 5)[0],
-        bytes(buf[off + 6:off + 22]),
-        bytes(buf[off + 22:off + 38]),
-        bytes(buf[off + 38:off + 54]),
-        bytes(buf[off + 54:off + 70]),
-        bytes(buf[off + 70:off + 86]),
-    )
+    return unpack_from('<IBB16s16s16s16s16s', buf, off)
 
 # --- blacklist_header (10 bytes) ---
 BLACKLIST_HEADER_SIZE = const(10)
@@ -538,12 +511,7 @@ BLACKLIST_HEADER_SIZE = const(10)
 
 def decode_blacklist_header(buf, off=0):
     need(buf, off, 10, 'blacklist_header')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 4)[0],
-        unpack_from('<H', buf, off + 6)[0],
-        unpack_from('<H', buf, off + 8)[0],
-    )
+    return unpack_from('<IHHH', buf, off)
 
 # --- blacklist_entry (6 bytes) ---
 BLACKLIST_ENTRY_SIZE = const(6)
@@ -555,17 +523,15 @@ SIGN_IN_SIZE = const(4)
 
 
 def encode_sign_in_result(day, batch, first_number):
-    buf = bytearray(10)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 0, day)
     check_uint(batch, 32, 'batch')
-    pack_into('<I', buf, 2, batch)
     check_uint(first_number, 32, 'first_number')
-    pack_into('<I', buf, 6, first_number)
+    buf = bytearray(10)
+    pack_into('<HII', buf, 0, day, batch, first_number)
     return bytes(buf)
 
-# --- day_config (61 bytes) ---
-DAY_CONFIG_SIZE = const(61)
+# --- day_config (67 bytes) ---
+DAY_CONFIG_SIZE = const(67)
 DAY_CONFIG_TERMINAL = const(0)
 DAY_CONFIG_KEY_VERSION = const(1)
 DAY_CONFIG_SERIAL = const(2)
@@ -582,107 +548,68 @@ DAY_CONFIG_ISSUER = const(12)
 DAY_CONFIG_TRANSPARENT = const(13)
 DAY_CONFIG_BLACKLIST_VERSION = const(14)
 DAY_CONFIG_BLACKLIST_DIGEST = const(15)
-DAY_CONFIG_MAC = const(16)
+DAY_CONFIG_BALANCE_CAP = const(16)
+DAY_CONFIG_V1_UNTIL = const(17)
+DAY_CONFIG_MAC = const(18)
 
 
-def encode_day_config(terminal, key_version, serial, time, day, cutoff, clock_window, mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent, blacklist_version, blacklist_digest, mac):
-    buf = bytearray(61)
+def encode_day_config(terminal, key_version, serial, time, day, cutoff, clock_window, mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent, blacklist_version, blacklist_digest, balance_cap, v1_until, mac):
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 0, terminal)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 4, key_version)
     check_uint(serial, 32, 'serial')
-    pack_into('<I', buf, 5, serial)
     check_uint(time, 32, 'time')
-    pack_into('<I', buf, 9, time)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 13, day)
     check_uint(cutoff, 32, 'cutoff')
-    pack_into('<I', buf, 15, cutoff)
     check_uint(clock_window, 32, 'clock_window')
-    pack_into('<I', buf, 19, clock_window)
     check_uint(mode, 8, 'mode')
-    pack_into('<B', buf, 23, mode)
     check_uint(fixed_price, 32, 'fixed_price')
-    pack_into('<I', buf, 24, fixed_price)
     check_uint(grace_days, 16, 'grace_days')
-    pack_into('<H', buf, 28, grace_days)
     check_uint(txn_cap, 32, 'txn_cap')
-    pack_into('<I', buf, 30, txn_cap)
     check_uint(daily_cap, 32, 'daily_cap')
-    pack_into('<I', buf, 34, daily_cap)
     check_uint(issuer, 16, 'issuer')
-    pack_into('<H', buf, 38, issuer)
     check_uint(transparent, 8, 'transparent')
-    pack_into('<B', buf, 40, transparent)
     check_uint(blacklist_version, 32, 'blacklist_version')
-    pack_into('<I', buf, 41, blacklist_version)
     check_len(blacklist_digest, 8, 'blacklist_digest')
-    buf[45:53] = blacklist_digest
+    check_uint(balance_cap, 32, 'balance_cap')
+    check_uint(v1_until, 16, 'v1_until')
     check_len(mac, 8, 'mac')
-    buf[53:61] = mac
+    buf = bytearray(67)
+    pack_into('<IBIIHIIBIHIIHBI8sIH8s', buf, 0, terminal, key_version, serial, time, day, cutoff, clock_window, mode, fixed_price, grace_days, txn_cap, daily_cap, issuer, transparent, blacklist_version, blacklist_digest, balance_cap, v1_until, mac)
     return bytes(buf)
 
 
 def decode_day_config(buf, off=0):
-    need(buf, off, 61, 'day_config')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 4)[0],
-        unpack_from('<I', buf, off + 5)[0],
-        unpack_from('<I', buf, off + 9)[0],
-        unpack_from('<H', buf, off + 13)[0],
-        unpack_from('<I', buf, off + 15)[0],
-        unpack_from('<I', buf, off + 19)[0],
-        unpack_from('<B', buf, off + 23)[0],
-        unpack_from('<I', buf, off + 24)[0],
-        unpack_from('<H', buf, off + 28)[0],
-        unpack_from('<I', buf, off + 30)[0],
-        unpack_from('<I', buf, off + 34)[0],
-        unpack_from('<H', buf, off + 38)[0],
-        unpack_from('<B', buf, off + 40)[0],
-        unpack_from('<I', buf, off + 41)[0],
-        bytes(buf[off + 45:off + 53]),
-        bytes(buf[off + 53:off + 61]),
-    )
+    need(buf, off, 67, 'day_config')
+    return unpack_from('<IBIIHIIBIHIIHBI8sIH8s', buf, off)
 
 # --- link_auth (12 bytes) ---
 LINK_AUTH_SIZE = const(12)
 
 
 def encode_link_auth(counter, mac):
-    buf = bytearray(12)
     check_uint(counter, 32, 'counter')
-    pack_into('<I', buf, 0, counter)
     check_len(mac, 8, 'mac')
-    buf[4:12] = mac
+    buf = bytearray(12)
+    pack_into('<I8s', buf, 0, counter, mac)
     return bytes(buf)
 
 
 def decode_link_auth(buf, off=0):
     need(buf, off, 12, 'link_auth')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        bytes(buf[off + 4:off + 12]),
-    )
+    return unpack_from('<I8s', buf, off)
 
 # --- link_mac_header (19 bytes) ---
 
 
 def encode_link_mac_header(direction, version, command, terminal, nonce, counter):
-    buf = bytearray(19)
     check_uint(direction, 8, 'direction')
-    pack_into('<B', buf, 0, direction)
     check_uint(version, 8, 'version')
-    pack_into('<B', buf, 1, version)
     check_uint(command, 8, 'command')
-    pack_into('<B', buf, 2, command)
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 3, terminal)
     check_len(nonce, 8, 'nonce')
-    buf[7:15] = nonce
     check_uint(counter, 32, 'counter')
-    pack_into('<I', buf, 15, counter)
+    buf = bytearray(19)
+    pack_into('<BBBI8sI', buf, 0, direction, version, command, terminal, nonce, counter)
     return bytes(buf)
 
 # --- debit_request (10 bytes) ---
@@ -691,29 +618,20 @@ DEBIT_REQUEST_SIZE = const(10)
 
 def decode_debit_request(buf, off=0):
     need(buf, off, 10, 'debit_request')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 4)[0],
-        unpack_from('<H', buf, off + 8)[0],
-    )
+    return unpack_from('<IIH', buf, off)
 
 # --- debit_result (23 bytes) ---
 
 
 def encode_debit_result(card_number, amount, balance, card_seq, journal_number, recovered):
-    buf = bytearray(23)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
     check_uint(amount, 32, 'amount')
-    pack_into('<I', buf, 6, amount)
     check_uint(balance, 32, 'balance')
-    pack_into('<I', buf, 10, balance)
     check_uint(card_seq, 32, 'card_seq')
-    pack_into('<I', buf, 14, card_seq)
     check_uint(journal_number, 32, 'journal_number')
-    pack_into('<I', buf, 18, journal_number)
     check_uint(recovered, 8, 'recovered')
-    pack_into('<B', buf, 22, recovered)
+    buf = bytearray(23)
+    pack_into('<6sIIIIB', buf, 0, card_number, amount, balance, card_seq, journal_number, recovered)
     return bytes(buf)
 
 # --- read_card_request (2 bytes) ---
@@ -722,31 +640,22 @@ READ_CARD_REQUEST_SIZE = const(2)
 
 def decode_read_card_request(buf, off=0):
     need(buf, off, 2, 'read_card_request')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- card_summary (26 bytes) ---
 
 
 def encode_card_summary(card_number, uid_len, uid, balance, card_seq, expiry, key_version, count):
-    buf = bytearray(26)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 6, uid_len)
     check_len(uid, 7, 'uid')
-    buf[7:14] = uid
     check_uint(balance, 32, 'balance')
-    pack_into('<I', buf, 14, balance)
     check_uint(card_seq, 32, 'card_seq')
-    pack_into('<I', buf, 18, card_seq)
     check_uint(expiry, 16, 'expiry')
-    pack_into('<H', buf, 22, expiry)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 24, key_version)
     check_uint(count, 8, 'count')
-    pack_into('<B', buf, 25, count)
+    buf = bytearray(26)
+    pack_into('<6sB7sIIHBB', buf, 0, card_number, uid_len, uid, balance, card_seq, expiry, key_version, count)
     return bytes(buf)
 
 # --- fetch_journal (6 bytes) ---
@@ -755,18 +664,15 @@ FETCH_JOURNAL_SIZE = const(6)
 
 def decode_fetch_journal(buf, off=0):
     need(buf, off, 6, 'fetch_journal')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 4)[0],
-    )
+    return unpack_from('<IH', buf, off)
 
 # --- journal_chunk (2 bytes) ---
 JOURNAL_CHUNK_SIZE = const(2)
 
 
 def encode_journal_chunk(count):
-    buf = bytearray(2)
     check_uint(count, 16, 'count')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, count)
     return bytes(buf)
 
@@ -776,27 +682,20 @@ ACK_JOURNAL_SIZE = const(4)
 
 def decode_ack_journal(buf, off=0):
     need(buf, off, 4, 'ack_journal')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-    )
+    return unpack_from('<I', buf, off)
 
 # --- day_totals (22 bytes) ---
 
 
 def encode_day_totals(day, batch, debit_count, debit_sum, first_number, last_number):
-    buf = bytearray(22)
     check_uint(day, 16, 'day')
-    pack_into('<H', buf, 0, day)
     check_uint(batch, 32, 'batch')
-    pack_into('<I', buf, 2, batch)
     check_uint(debit_count, 32, 'debit_count')
-    pack_into('<I', buf, 6, debit_count)
     check_uint(debit_sum, 32, 'debit_sum')
-    pack_into('<I', buf, 10, debit_sum)
     check_uint(first_number, 32, 'first_number')
-    pack_into('<I', buf, 14, first_number)
     check_uint(last_number, 32, 'last_number')
-    pack_into('<I', buf, 18, last_number)
+    buf = bytearray(22)
+    pack_into('<HIIIII', buf, 0, day, batch, debit_count, debit_sum, first_number, last_number)
     return bytes(buf)
 
 # --- card_wait (2 bytes) ---
@@ -805,23 +704,18 @@ CARD_WAIT_SIZE = const(2)
 
 def decode_card_wait(buf, off=0):
     need(buf, off, 2, 'card_wait')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- card_found (11 bytes) ---
 
 
 def encode_card_found(uid_len, uid, atqa, sak):
-    buf = bytearray(11)
     check_uint(uid_len, 8, 'uid_len')
-    pack_into('<B', buf, 0, uid_len)
     check_len(uid, 7, 'uid')
-    buf[1:8] = uid
     check_uint(atqa, 16, 'atqa')
-    pack_into('<H', buf, 8, atqa)
     check_uint(sak, 8, 'sak')
-    pack_into('<B', buf, 10, sak)
+    buf = bytearray(11)
+    pack_into('<B7sHB', buf, 0, uid_len, uid, atqa, sak)
     return bytes(buf)
 
 # --- card_auth (8 bytes) ---
@@ -830,11 +724,7 @@ CARD_AUTH_SIZE = const(8)
 
 def decode_card_auth(buf, off=0):
     need(buf, off, 8, 'card_auth')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        bytes(buf[off + 2:off + 8]),
-    )
+    return unpack_from('<BB6s', buf, off)
 
 # --- card_block (1 bytes) ---
 CARD_BLOCK_SIZE = const(1)
@@ -842,9 +732,7 @@ CARD_BLOCK_SIZE = const(1)
 
 def decode_card_block(buf, off=0):
     need(buf, off, 1, 'card_block')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-    )
+    return unpack_from('<B', buf, off)
 
 # --- card_write (17 bytes) ---
 CARD_WRITE_SIZE = const(17)
@@ -852,18 +740,15 @@ CARD_WRITE_SIZE = const(17)
 
 def decode_card_write(buf, off=0):
     need(buf, off, 17, 'card_write')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        bytes(buf[off + 1:off + 17]),
-    )
+    return unpack_from('<B16s', buf, off)
 
 # --- card_data (16 bytes) ---
 
 
 def encode_card_data(data):
-    buf = bytearray(16)
     check_len(data, 16, 'data')
-    buf[0:16] = data
+    buf = bytearray(16)
+    pack_into('<16s', buf, 0, data)
     return bytes(buf)
 
 # --- card_value (6 bytes) ---
@@ -872,11 +757,7 @@ CARD_VALUE_SIZE = const(6)
 
 def decode_card_value(buf, off=0):
     need(buf, off, 6, 'card_value')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<I', buf, off + 2)[0],
-    )
+    return unpack_from('<BBI', buf, off)
 
 # --- journal_record (54 bytes) ---
 JOURNAL_RECORD_SIZE = const(54)
@@ -988,3 +869,49 @@ def decode_journal_anchor(buf, off=0):
         bytes(buf[off + 15:off + 23]),
         bytes(buf[off + 23:off + 31]),
     )
+
+# --- card_state_record (64 bytes) ---
+CARD_STATE_RECORD_KIND = const(1)
+CARD_STATE_RECORD_NUMBER = const(2)
+CARD_STATE_RECORD_UID_LEN = const(3)
+CARD_STATE_RECORD_UID = const(4)
+CARD_STATE_RECORD_LAYOUT = const(5)
+CARD_STATE_RECORD_KEY_VERSION = const(6)
+CARD_STATE_RECORD_SEQ_BEFORE = const(7)
+CARD_STATE_RECORD_BALANCE_BEFORE = const(8)
+CARD_STATE_RECORD_SEQ = const(9)
+CARD_STATE_RECORD_BALANCE = const(10)
+CARD_STATE_RECORD_DAY = const(11)
+CARD_STATE_RECORD_DAY_TOTAL = const(12)
+CARD_STATE_RECORD_JOURNAL = const(13)
+CARD_STATE_RECORD_AMOUNT = const(14)
+CARD_STATE_RECORD_TIME = const(15)
+
+
+def encode_card_state_record(magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc):
+    check_uint(magic, 8, 'magic')
+    check_uint(kind, 8, 'kind')
+    check_uint(number, 32, 'number')
+    check_uint(uid_len, 8, 'uid_len')
+    check_len(uid, 7, 'uid')
+    check_uint(layout, 8, 'layout')
+    check_uint(key_version, 8, 'key_version')
+    check_uint(seq_before, 32, 'seq_before')
+    check_uint(balance_before, 32, 'balance_before')
+    check_uint(seq, 32, 'seq')
+    check_uint(balance, 32, 'balance')
+    check_uint(day, 16, 'day')
+    check_uint(day_total, 32, 'day_total')
+    check_uint(journal, 32, 'journal')
+    check_uint(amount, 32, 'amount')
+    check_uint(time, 32, 'time')
+    check_len(reserved, 10, 'reserved')
+    check_uint(crc, 32, 'crc')
+    buf = bytearray(64)
+    pack_into('<BBIB7sBBIIIIHIIII10sI', buf, 0, magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc)
+    return bytes(buf)
+
+
+def decode_card_state_record(buf, off=0):
+    need(buf, off, 64, 'card_state_record')
+    return unpack_from('<BBIB7sBBIIIIHIIII10sI', buf, off)

@@ -32,6 +32,8 @@ TXN_CAP = codec.DAY_CONFIG_TXN_CAP
 DAILY_CAP = codec.DAY_CONFIG_DAILY_CAP
 ISSUER = codec.DAY_CONFIG_ISSUER
 TRANSPARENT = codec.DAY_CONFIG_TRANSPARENT
+BALANCE_CAP = codec.DAY_CONFIG_BALANCE_CAP
+V1_UNTIL = codec.DAY_CONFIG_V1_UNTIL
 BLACKLIST_VERSION = codec.DAY_CONFIG_BLACKLIST_VERSION
 BLACKLIST_DIGEST = codec.DAY_CONFIG_BLACKLIST_DIGEST
 
@@ -46,9 +48,10 @@ def _mac(key, terminal, serial, body):
     return link_mac(key, codec.LINK_MAC_CONFIG, 0, terminal, ZERO_NONCE, serial, body)
 
 
-def seal(key, *fields):
-    """The record for `fields` (codec order, without `mac`), MAC'd with configuration key `key`."""
-    body = codec.encode_day_config(*(fields + (bytes(codec.LINK_MAC_SIZE),)))[:_BODY]
+def seal(key, *fields, balance_cap=0, v1_until=0):
+    """The record for `fields` (codec order up to `blacklist_digest`) and the programme's card rules,
+    MAC'd with configuration key `key`."""
+    body = codec.encode_day_config(*(fields + (balance_cap, v1_until, bytes(codec.LINK_MAC_SIZE))))[:_BODY]
     return body + _mac(key, fields[0], fields[2], body)
 
 

@@ -11,23 +11,27 @@ _CRYPTO1_KEY_SIZE = const(6)  # a MIFARE Classic sector key: the first 6 bytes o
 KEY_SIZE = const(16)
 _MAX_SECTOR = const(39)  # 4K: sectors 0..39
 MAX_TERMINAL = const(99999999)  # 8-digit terminal number
-_RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL)
+_RECORD_TYPES = (codec.REC_IDENTITY, codec.REC_SLOT, codec.REC_LOG, codec.REC_JOURNAL, codec.REC_HEADER, codec.REC_CREDIT)
 _BYTES = (bytes, bytearray, memoryview)
 
 # A reader derives several keys from one master and checks several records of one card in a row:
-# a few CMAC objects are kept so the AES key schedule is not redone each time.
+# CMAC objects are kept so the AES key schedule and subkeys are not redone each time. Masters
+# (a few per key version) stay; the per-card keys of the last few cards come and go.
 _CACHE_SIZE = const(4)
-_cache = {}  # type: dict
+_MASTERS_KEPT = const(8)
+_cache = {}  # type: dict  # per-card keys
+_masters = {}  # type: dict
 
 
-def _cmac(key):
+def _cmac(key, master=False):
     key = bytes(key)
-    c = _cache.get(key)
+    kept = _masters if master else _cache
+    c = kept.get(key)
     if c is None:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.clear()
+        if len(kept) >= (_MASTERS_KEPT if master else _CACHE_SIZE):
+            kept.clear()
         c = CMAC(key)
-        _cache[key] = c
+        kept[key] = c
     return c
 
 
@@ -57,7 +61,7 @@ def _pad_uid(uid):
 
 def _diversify(master, purpose, key_version, uid_len, uid7, sector):
     m = codec.encode_div_input(purpose, key_version, uid_len, uid7, sector)
-    return _cmac(master).diversify(m)
+    return _cmac(master, True).diversify(m)
 
 
 def _card_key(master, uid, key_version, purpose, sector):
@@ -117,17 +121,31 @@ def transport_key(master, terminal_number, key_version):
     return _terminal_key(master, codec.PURPOSE_TRANSPORT, terminal_number, key_version)
 
 
+_headers = {}  # type: dict  # the MAC headers of the card(s) of this tap: built once, checked once
+
+
+def _mac_header(record_type, uid, key_version, layout_version):
+    k = (record_type, bytes(uid), key_version, layout_version)
+    header = _headers.get(k)
+    if header is None:
+        if record_type not in _RECORD_TYPES:
+            raise ValueError("unknown record_type %r" % (record_type,))
+        uid_len, uid7 = _pad_uid(uid)
+        _check_int(key_version, 0, 255, "key_version")
+        _check_int(layout_version, 0, 255, "layout_version")
+        header = codec.encode_mac_header(record_type, uid_len, uid7, layout_version, key_version)
+        if len(_headers) >= 4 * _CACHE_SIZE:
+            _headers.clear()
+        _headers[k] = header
+    return header
+
+
 def record_mac(card_key, record_type, uid, key_version, body, layout_version=codec.LAYOUT_VERSION):
     """8-byte MAC of a record (`body` = the record without its MAC field)."""
     _check_key(card_key, "card key")
-    if record_type not in _RECORD_TYPES:
-        raise ValueError("unknown record_type %r" % (record_type,))
-    uid_len, uid7 = _pad_uid(uid)
-    _check_int(key_version, 0, 255, "key_version")
-    _check_int(layout_version, 0, 255, "layout_version")
     if not isinstance(body, _BYTES):
         raise TypeError("body must be bytes")
-    header = codec.encode_mac_header(record_type, uid_len, uid7, layout_version, key_version)
+    header = _mac_header(record_type, uid, key_version, layout_version)
     return _cmac(card_key).mac_parts(header, body)[:codec.MAC_SIZE]
 
 

@@ -4,8 +4,10 @@ Role scoping is by construction: a store reader's KeySet has no `sector_b` and n
 master, so asking for a key B raises NoKey -- it cannot top up a card even by mistake.
 """
 from icpurse.firmware import codec, kdf
+from icpurse.protocol.mpy import const
 
 MAD_KEY_A = codec.MAD_KEY_A
+_CARDS_KEPT = const(8)
 
 
 class NoKey(Exception):
@@ -32,14 +34,21 @@ class KeyRing:
 
     def __init__(self, keysets=()):
         self._sets = {}
+        self._cards = {}  # (uid, version) -> CardKeys: the keys of recent cards, derived once
+        self._versions = None
         for ks in keysets:
             self.add(ks)
 
     def add(self, keyset):
         self._sets[keyset.version] = keyset
+        self._cards = {}
+        self._versions = None
 
     def versions(self):
-        return sorted(self._sets, reverse=True)
+        """Held key versions, newest first (the same list each time until a set is added)."""
+        if self._versions is None:
+            self._versions = sorted(self._sets, reverse=True)
+        return self._versions
 
     def keyset(self, version):
         try:
@@ -48,7 +57,15 @@ class KeyRing:
             raise NoKey("no key set of version %d" % version)
 
     def for_card(self, uid, version):
-        return CardKeys(self.keyset(version), bytes(uid))
+        """The card's keys; the last few cards' stay derived (a card tapped again costs no AES)."""
+        k = (bytes(uid), version)
+        keys = self._cards.get(k)
+        if keys is None:
+            keys = CardKeys(self.keyset(version), k[0])
+            if len(self._cards) >= _CARDS_KEPT:
+                self._cards = {}
+            self._cards[k] = keys
+        return keys
 
 
 class CardKeys:
@@ -60,6 +77,7 @@ class CardKeys:
         self.version = keyset.version
         self._sector = {}
         self._mac = None
+        self._load = None
 
     def sector_key(self, sector, key_type):
         if sector == 0 and key_type == codec.MF_AUTH_A:
@@ -79,3 +97,12 @@ class CardKeys:
         if self._mac is None:
             self._mac = kdf.purse_mac_key(self.keyset.purse_mac, self.uid, self.version)
         return self._mac
+
+    @property
+    def load_key(self):
+        """Per-card key of the v2 credit record's seal: the issuer's only (NoKey on a reader)."""
+        if self._load is None:
+            if self.keyset.load_mac is None:
+                raise NoKey("this device holds no load MAC master (only the issuer seals credits)")
+            self._load = kdf.load_mac_key(self.keyset.load_mac, self.uid, self.version)
+        return self._load

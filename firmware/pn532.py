@@ -8,9 +8,14 @@ the generated codec only.
 Transport contract (duck-typed):
     framed              True when every read returns one whole frame (I2C), False for a byte
                         stream (UART) where frames may arrive split or back to back
+    blocking            (optional, default False) True when readinto can wait (a UART read with a timeout): the driver
+                        then asks for exactly the bytes it expects next and is woken when they
+                        are in, instead of polling with 1 ms sleeps
     wakeup()            bring the chip out of power-down / low-battery mode
     write(buf)          send bytes to the chip
-    readinto(mv) -> n   bytes available now (0 when none); framed transports fill at most len(mv)
+    readinto(mv, wait_ms=0) -> n   bytes available now (0 when none); with wait_ms (blocking
+                        transports) waits up to wait_ms for all len(mv) of them; framed
+                        transports fill at most len(mv)
     flush_input()       drop whatever the chip sent and nobody read
     reset_link()        back to the link's power-on settings (after a reset pulse)
     set_baud(baud)      HSU only
@@ -112,6 +117,7 @@ class FrameError(PN532Error):
 class PN532:
     def __init__(self, transport, clock, reset=None, passive_retries=_DEFAULT_PASSIVE_RETRIES):
         self._t = transport
+        self._blocking = getattr(transport, "blocking", False)  # optional in the contract: False = poll
         self._clock = clock
         self._reset = reset  # RSTPDN pin (active low), optional
         self.passive_retries = passive_retries
@@ -124,8 +130,12 @@ class PN532:
         self._inmv = memoryview(self._in)
         self._ipos = 0
         self._iend = 0
+        self._resp_start = 0  # when the fast path began to wait for a response
+        self._clean = False  # the last exchange left nothing unread
+        self._need = 6  # bytes the frame being read still needs (a blocking read asks for these)
         self._p = bytearray(8)  # parameters of the driver's own commands
         self._pmv = memoryview(self._p)
+        self._pmv1 = self._pmv[:1]
         self.target = 1  # Tg of the card selected by list_passive_target
         # Link health counters (diagnostics and tests).
         self.nacks = 0
@@ -144,8 +154,22 @@ class PN532:
         if self._ipos >= self._iend:
             t = self._t
             clock = self._clock
-            mv = self._inmv[:want] if t.framed else self._inmv
+            if t.framed:
+                mv = self._inmv[:want]
+            elif self._blocking:
+                need = self._need if 0 < self._need < _IN_SIZE else 1
+                mv = self._inmv[:need]
+            else:
+                mv = self._inmv
             while True:
+                if self._blocking:
+                    left = limit - clock.ticks_diff(clock.ticks_ms(), start)
+                    if left <= 0:
+                        raise Timeout()
+                    n = t.readinto(mv, left)
+                    if n:
+                        break
+                    continue
                 n = t.readinto(mv)
                 if n:
                     break
@@ -156,10 +180,12 @@ class PN532:
             self._iend = n
         b = self._in[self._ipos]
         self._ipos += 1
+        self._need -= 1
         return b
 
     def _read_frame(self, start, limit, want):
         """Read the next frame, skipping anything before a `00 FF` start code."""
+        self._need = 6  # an ACK, or the head of a data frame (00 00 FF LEN LCS TFI)
         prev = -1
         while True:
             b = self._byte(start, limit, want)
@@ -201,6 +227,7 @@ class PN532:
             n = ln
         if n > _RX_SIZE:
             return _BAD
+        self._need = n + 1  # body and DCS (the postamble is not waited for)
         # Copy the body chunk-wise from the input buffer, summing as we go.
         total = 0
         pos = 0
@@ -209,6 +236,7 @@ class PN532:
             if self._ipos >= self._iend:
                 self._byte(start, _FRAME_BODY_MS, want)
                 self._ipos -= 1  # only wanted the refill
+                self._need += 1
             k = self._iend - self._ipos
             if k > n - pos:
                 k = n - pos
@@ -286,10 +314,22 @@ class PN532:
         want = rlen + _FRAME_OVERHEAD
         if want > _IN_SIZE:
             want = _IN_SIZE
-        self._flush()
+        if not self._clean:
+            self._flush()  # (after a clean exchange there is nothing stale to drop)
+        self._clean = False
+        fast = self._blocking and not self._t.framed
+        got = 0
         tries = 0
         while True:
             self._t.write(frame)
+            if fast:
+                fast = False  # once: a retry goes the general way
+                got = self._fast_exchange(cmd, timeout_ms)
+                if got == _DATA:
+                    return self._rxmv[2:self._rlen]
+                if got == _ACK:
+                    kind = _ACK
+                    break
             kind = self._wait_ack(cmd, want)
             if kind:
                 break
@@ -301,8 +341,55 @@ class PN532:
             self._flush()
             self.resends += 1
         if kind == _ACK:
-            self._wait_response(cmd, timeout_ms, want)
+            self._wait_response(cmd, timeout_ms, want, self._resp_start if got == _ACK else None)
         return self._rxmv[2:self._rlen]
+
+    def _read_exact(self, start, n, limit):
+        """Blocking transport: bytes into self._in[start:start + n] until all are in or `limit` ms
+        pass. Returns how many came (usually all, in one read)."""
+        t = self._t
+        clock = self._clock
+        t0 = clock.ticks_ms()
+        got = t.readinto(self._inmv[start:start + n], limit) or 0
+        while got < n:
+            left = limit - clock.ticks_diff(clock.ticks_ms(), t0)
+            if left <= 0:
+                break
+            k = t.readinto(self._inmv[start + got:start + n], left)
+            if k:
+                got += k
+        return got
+
+    def _fast_exchange(self, cmd, timeout_ms):
+        """The common case in two blocking reads of exactly the expected sizes: the ACK and the
+        response head (6 + 5 bytes: 00 00 FF 00 FF 00, 00 00 FF LEN LCS), then TFI, data, DCS and
+        postamble, checked in one pass. _DATA: the response is in _rx. _ACK: the ACK came but not
+        a clean response (what was read is left for the general parser). 0: no ACK where one was
+        due (left likewise)."""
+        buf = self._in
+        self._resp_start = self._clock.ticks_ms()
+        n = self._read_exact(0, 11, timeout_ms)
+        if n < 6 or buf[0] or buf[1] or buf[2] != 0xFF or buf[3] or buf[4] != 0xFF or buf[5]:
+            self._ipos, self._iend = 0, n
+            return 0
+        ln = buf[9]
+        if n != 11 or buf[6] or buf[7] or buf[8] != 0xFF or ln == 0 or ln == 0xFF or (ln + buf[10]) & 0xFF \
+                or ln + 13 > _IN_SIZE:
+            self._ipos, self._iend = 6, n
+            return _ACK
+        n = 11 + self._read_exact(11, ln + 2, _FRAME_BODY_MS)
+        body = self._inmv[11:11 + ln]
+        if n != ln + 13 or (sum(body) + buf[11 + ln]) & 0xFF or buf[12 + ln]:
+            self._ipos, self._iend = 6, n
+            return _ACK
+        self._rxmv[:ln] = body
+        self._rlen = ln
+        if not self._is_response(cmd):
+            self._ipos, self._iend = 6, n  # not ours: the general path sorts it out
+            return _ACK
+        self._ipos = self._iend = 0
+        self._clean = True  # read up to and with the postamble: nothing left behind
+        return _DATA
 
     def _wait_ack(self, cmd, want):
         """_ACK, _DATA (the ACK was lost but the answer came), or 0 on timeout."""
@@ -320,8 +407,9 @@ class PN532:
                 raise PN532Error(FRAME_ERROR_CODE, "PN532 error frame for command 0x%02x" % cmd)
             # NACK, corrupt frame or a stale answer: not ours, keep waiting for the ACK
 
-    def _wait_response(self, cmd, timeout_ms, want):
-        start = self._clock.ticks_ms()
+    def _wait_response(self, cmd, timeout_ms, want, start=None):
+        if start is None:
+            start = self._clock.ticks_ms()
         nacks = 0
         while True:
             try:
@@ -446,7 +534,7 @@ class PN532:
         (valid until the next command); raises PN532Error(status) when the status byte is not 0.
         MIFARE Classic answers never use MI chaining, so it is not followed."""
         self._p[0] = self.target
-        r = self.call(CMD_IN_DATA_EXCHANGE, self._pmv[:1], payload, timeout_ms=timeout_ms, rlen=rlen + 1)
+        r = self.call(CMD_IN_DATA_EXCHANGE, self._pmv1, payload, timeout_ms, rlen + 1)
         if len(r) < 1:
             raise FrameError("InDataExchange answer without status")
         status = r[0] & ST_MASK

@@ -17,6 +17,8 @@ class HSU:
     def __init__(self, uart):
         self._uart = uart
         self._scratch = bytearray(_DRAIN_CHUNK)
+        # a UART that can wait for bytes (a read with a timeout, woken by the RX interrupt)
+        self.blocking = getattr(uart, "blocking", False)
 
     def wakeup(self):
         """0x55 0x55 and a run of zeros: wakes the chip from power-down / low-battery mode (libnfc,
@@ -26,7 +28,9 @@ class HSU:
     def write(self, buf):
         self._uart.write(buf)
 
-    def readinto(self, mv):
+    def readinto(self, mv, wait_ms=0):
+        if wait_ms:
+            return self._uart.readinto(mv, wait_ms) or 0
         return self._uart.readinto(mv) or 0
 
     def flush_input(self):

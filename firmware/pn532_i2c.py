@@ -17,6 +17,7 @@ _WRITE_TRIES = const(3)  # a sleeping PN532 NACKs its address until it has woken
 
 class I2C:
     framed = True
+    blocking = False  # the ready byte is polled
 
     def __init__(self, bus, address=TG_I2C_ADDRESS):
         self._bus = bus
@@ -38,7 +39,7 @@ class I2C:
                 self.bus_errors += 1
         # Still refused: the missing ACK makes the driver retry or report NoAck.
 
-    def readinto(self, mv):
+    def readinto(self, mv, wait_ms=0):
         n = len(mv)
         if n > _RAW_SIZE - 1:
             n = _RAW_SIZE - 1

@@ -58,8 +58,10 @@ class Access:
         self.keys = keys
         self.key_type = key_type
         self.sector = -1
-        self.identity_raw = None  # read by open_card
+        self.keyring = None  # set by open_card: the versions a half re-keyed card is checked against
         self.scratch = bytearray(_BLOCK)  # one block whose bytes are not kept (value blocks)
+        self.value_raw = bytearray(_BLOCK)  # block 8 and block 10 as open_card read them
+        self.header_raw = bytearray(_BLOCK)
 
     def _auth(self, block):
         sector = geometry.sector_of_block(block)
@@ -79,6 +81,16 @@ class Access:
         """One block into the first 16 bytes of `buf` (a preallocated buffer); returns `buf`."""
         self._auth(block)
         return self.tag.read_block_into(block, buf)
+
+    def auth_block(self, block):
+        """Authenticate for `block`'s sector (when not already)."""
+        self._auth(block)
+
+    def restore_to(self, source, dest):
+        """dest := source, two value blocks of one sector (RESTORE source, TRANSFER dest)."""
+        self._auth(dest)
+        self.tag.restore(source)
+        self.tag.transfer(dest)
 
     def write(self, block, data):
         self._auth(block)
@@ -100,8 +112,10 @@ class Access:
 
 
 class CardView:
-    """What a card holds, verified. `slot` is the committed state (tuple, codec PURSE_SLOT_*)."""
+    """What a v1 card holds, verified. `slot` is the committed state (tuple, codec PURSE_SLOT_*).
+    (A v2 card reads into purse2.PurseView, a subclass with the same interface.)"""
 
+    layout = codec.LAYOUT_VERSION
     log = None  # the on-card log once find_txn read it (write_log forgets it); a class default, so a
     # tap that never needs the log allocates nothing for it
 
@@ -133,9 +147,9 @@ class CardView:
         return self.identity[codec.IDENTITY_EXPIRY]
 
 
-def _mac_ok(keys, record_type, uid, key_version, raw, size):
+def mac_ok(keys, record_type, uid, key_version, raw, size, layout_version=codec.LAYOUT_VERSION):
     return kdf.verify_record_mac(keys.mac_key, record_type, uid, key_version, raw[:size - codec.MAC_SIZE],
-                                 raw[size - codec.MAC_SIZE:size])
+                                 raw[size - codec.MAC_SIZE:size], layout_version)
 
 
 def _seal(keys, record_type, uid, key_version, raw_without_mac):
@@ -144,8 +158,11 @@ def _seal(keys, record_type, uid, key_version, raw_without_mac):
 
 
 def seal_identity(keys, uid, key_version, fields):
-    """Identity record bytes with MAC; `fields` = identity fields without `mac`, in codec order."""
-    return _seal(keys, codec.REC_IDENTITY, uid, key_version, codec.encode_identity(*(tuple(fields) + (bytes(codec.MAC_SIZE),))))
+    """Identity record bytes with MAC; `fields` = identity fields without `mac`, in codec order
+    (the layout version among them decides the MAC's layout byte)."""
+    body = codec.encode_identity(*(tuple(fields) + (bytes(codec.MAC_SIZE),)))[:codec.IDENTITY_SIZE - codec.MAC_SIZE]
+    return body + kdf.record_mac(keys.mac_key, codec.REC_IDENTITY, uid, key_version, body,
+                                 fields[codec.IDENTITY_LAYOUT_VERSION])
 
 
 def seal_slot(keys, uid, key_version, plan):
@@ -167,26 +184,28 @@ def issue_slot():
 
 
 def open_card(tag, keyring, key_type=KEY_A):
-    """Find the key version that opens the identity sector; return (Access, CardKeys, key_version).
+    """Find the key version that opens the purse sector; return (Access, CardKeys, key_version).
 
-    Tries the key versions the key ring holds, newest first (cards are re-keyed at top-up, so the
-    newest usually wins at once). A failed authentication halts the card; the tag re-selects it.
-    A card whose SAK says it does not speak MIFARE Classic (Ultralight, DESFire, ...) is refused
-    before any command is sent to it."""
+    The purse sector (sector 2) is the one a v2 debit needs and exists on v1 cards as well: its
+    balance block and block 10 (v2: the purse header; v1: zeros) are read here, at once, for
+    read_card. Tries the key versions the key ring holds, newest first (cards are re-keyed at
+    top-up, so the newest usually wins at once). A failed authentication halts the card; the tag
+    re-selects it. A card whose SAK says it does not speak MIFARE Classic (Ultralight, DESFire,
+    ...) is refused before any command is sent to it."""
     sak = getattr(tag, "sak", None)
     if sak is not None and not sak & _SAK_CLASSIC:
         raise Refused(codec.R_UNKNOWN_CARD, "not a MIFARE Classic card (SAK 0x%02X, ATQA %s): present an icpurse card"
                       % (sak, "%04X" % tag.atqa if getattr(tag, "atqa", None) is not None else "?"))
     uid = bytes(tag.uid)
-    block = layout.IDENTITY_BLOCK
     for version in keyring.versions():
         keys = keyring.for_card(uid, version)
         access = Access(tag, keys, key_type)
         try:
-            # authenticate, and read the identity record read_card needs anyway
-            access.identity_raw = access.read(block, layout.RECORD_BLOCKS)
+            access.read_into(layout.BALANCE_BLOCK, access.value_raw)
         except AuthError:
             continue
+        access.read_into(layout.HEADER_BLOCK, access.header_raw)
+        access.keyring = keyring
         return access, keys, version
     if not keyring.versions():
         raise Refused(codec.R_NOT_ALLOWED, "the reader holds no keys")
@@ -202,21 +221,39 @@ def _has_icpurse_mad(tag):
         mad = bytes(tag.read_block(1)) + bytes(tag.read_block(2))
     except MifareError:
         return False
-    return mad == codec.LAYOUT_MAD1
+    return mad == codec.LAYOUT_MAD1 or mad == codec.LAYOUT_MAD1_V2
+
+
+def _zeros(buf):
+    for b in buf:
+        if b:
+            return False
+    return True
 
 
 def read_card(access, keys, key_version):
-    """Read and verify identity, balance block and the committed slot.
+    """Read and verify a card opened by open_card: a v2 card from its purse sector (purse2.read),
+    a v1 card (block 10 all zeros) from its identity, balance block and committed slot."""
+    if not _zeros(access.header_raw):
+        return purse2.read(access, keys, key_version, access.value_raw, access.header_raw, access.keyring)
+    return _read_v1(access, keys, key_version)
+
+
+def _read_v1(access, keys, key_version):
+    """Read and verify identity, balance block and the committed slot (layout v1).
 
     Slots: the head block (with `seq`) of both, then the rest of the newer one only; the older
     slot is read in full only when the newer fails its MAC or both claim the same sequence number.
     `view.slots[i]` is None for a slot that is invalid or was not read in full."""
     uid = bytes(access.tag.uid)
-    raw = access.identity_raw
-    access.identity_raw = None
-    if raw is None:
+    try:
         raw = access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS)
-    if not _mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
+    except AuthError:
+        # the purse sector opened with these keys, the identity sector does not: a re-key writes the
+        # identity sector's trailer last, so this card was left half re-keyed
+        raise Refused(codec.R_WRONG_KEY_VERSION, "identity sector not on key version %d while its purse sector is "
+                                                 "(re-key interrupted): return the card to the issuer" % key_version)
+    if not mac_ok(keys, codec.REC_IDENTITY, uid, key_version, raw, codec.IDENTITY_SIZE):
         sealed_for = codec.decode_identity(raw)[codec.IDENTITY_KEY_VERSION]
         if sealed_for != key_version:
             # the issuer's re-key writes the identity for the new version first and the identity
@@ -230,7 +267,7 @@ def read_card(access, keys, key_version):
     if identity[codec.IDENTITY_KEY_VERSION] != key_version:
         raise Refused(codec.R_FORGED, "identity key version does not match the card's keys")
     view = CardView(uid, key_version, identity)
-    view.value = _value(access.read_into(layout.BALANCE_BLOCK, access.scratch))
+    view.value = _value(access.value_raw)
     # each slot's head block goes into the first half of its buffer, the rest only when needed
     raws = (bytearray(_SLOT_SIZE), bytearray(_SLOT_SIZE))
     seqs = [codec.decode_purse_slot_head(access.read_into(layout.slot_block(i), raws[i]))[codec.PURSE_SLOT_HEAD_SEQ]
@@ -240,7 +277,7 @@ def read_card(access, keys, key_version):
     def full(i):
         raw = raws[i]
         access.read_into(layout.slot_block(i) + 1, memoryview(raw)[_BLOCK:])
-        if _mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
+        if mac_ok(keys, codec.REC_SLOT, uid, key_version, raw, _SLOT_SIZE):
             view.slots[i] = codec.decode_purse_slot(raw)
         return view.slots[i]
 
@@ -261,11 +298,26 @@ def read_card(access, keys, key_version):
     return view
 
 
+def read_identity(access, keys, view):
+    """The identity record of the card read into `view` (a store reader's v2 debit skips it; `card
+    show` and the issuer need it). Returns the identity tuple."""
+    if view.identity is None:
+        purse2.read_identity(access, keys, view)
+    return view.identity
+
+
+def is_fresh(view):
+    """The card is as personalisation leaves it (no value, no transaction since)."""
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.is_fresh(view)
+    return view.seq == 1 and view.balance == 0 and view.value == 0
+
+
 def read_slot(access, keys, view, i):
     """Slot `i` read in full and verified, or None: the older slot, which read_card leaves unread
     unless it must (find_txn reads it when it may hold the transaction looked for)."""
     raw = access.read(layout.slot_block(i), layout.RECORD_BLOCKS)
-    if _mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
+    if mac_ok(keys, codec.REC_SLOT, view.uid, view.key_version, raw, _SLOT_SIZE):
         return codec.decode_purse_slot(raw)
     return None
 
@@ -282,7 +334,9 @@ def recover(access, view):
     before the committed slot's own transaction (its `amount` away), or it is not a valid value
     block (torn TRANSFER / WRITE). Anything else is refused as INCONSISTENT and nothing is written.
     Key A (readers) repairs by decrements only: from the balance block itself or from the ceiling.
-    Key B (issuer) may also raise the ceiling and write the balance block."""
+    Key B (issuer) may also raise the ceiling and write the balance block. (v2: purse2.recover.)"""
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.recover(access, view)
     slot = view.slot
     target = slot[codec.PURSE_SLOT_BALANCE]
     value = view.value
@@ -326,7 +380,7 @@ def check_usable(view, policy, today, blacklisted=False):
         raise Refused(codec.R_EXPIRED, "card expired (day %d, grace %d days)" % (expiry, policy.grace_days))
 
 
-def _check_amount(amount):
+def check_amount(amount):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0 or amount >= 1 << 24:
         raise Refused(codec.R_BAD_AMOUNT, "amount must be a positive integer number of fen below 16777216")
 
@@ -341,9 +395,13 @@ def _next_seq(view):
     return view.seq + 1
 
 
-def plan_debit(view, amount, policy, today, terminal, txn):
-    """The slot a debit will commit, after every check. Writes nothing."""
-    _check_amount(amount)
+def plan_debit(view, amount, policy, today, terminal, txn, spent_today=0):
+    """The slot a debit will commit, after every check. Writes nothing. `spent_today`: what this
+    reader debited from the card today by its own records (the card's day total can be restored
+    with an old copy of the card; the larger of the two counts)."""
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.plan_debit(view, amount, policy, today, terminal, txn, spent_today)
+    check_amount(amount)
     slot = view.slot
     seq = _next_seq(view)
     if amount > view.balance:
@@ -351,6 +409,8 @@ def plan_debit(view, amount, policy, today, terminal, txn):
     if policy.txn_cap and amount > policy.txn_cap:
         raise Refused(codec.R_OVER_TXN_CAP, "amount over the per-transaction cap of %d fen" % policy.txn_cap)
     spent = slot[codec.PURSE_SLOT_DAY_SPENT] if slot[codec.PURSE_SLOT_DAY] == today else 0
+    if spent_today > spent:
+        spent = spent_today
     if policy.daily_cap and spent + amount > policy.daily_cap:
         raise Refused(codec.R_OVER_DAILY_CAP, "over the daily cap of %d fen" % policy.daily_cap)
     if spent + amount > _DAY_SPENT_MAX:
@@ -361,24 +421,28 @@ def plan_debit(view, amount, policy, today, terminal, txn):
 def plan_void(view, amount, terminal=0, txn=0):
     """The slot that takes a load back (撤销): the balance drops by the load's full amount. Not
     spending, so the day total is carried unchanged. `txn` names the load being voided."""
-    _check_amount(amount)
+    check_amount(amount)
     slot = view.slot
-    seq = _next_seq(view)
     if amount > view.balance:
         raise Refused(codec.R_INSUFFICIENT, "balance %d fen is less than the %d fen to void" % (view.balance, amount))
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.plan_issuer(view, view.balance - amount, codec.TXN_VOID, amount)
+    seq = _next_seq(view)
     return (seq, view.balance - amount, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT],
             codec.TXN_VOID, amount, terminal, txn)
 
 
 def plan_credit(view, amount, policy, today, kind, terminal=0, txn=0):
     """The slot a top-up (or refund of goods) will commit; the cap applies to the new balance."""
-    _check_amount(amount)
+    check_amount(amount)
     slot = view.slot
-    seq = _next_seq(view)
     new = view.balance + amount
     cap = policy.balance_cap if policy.balance_cap and policy.balance_cap < _VALUE_MAX else _VALUE_MAX
     if new > cap:
         raise Refused(codec.R_OVER_BALANCE_CAP, "balance would be %d fen, over the cap of %d fen" % (new, cap))
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.plan_issuer(view, new, kind, amount)
+    seq = _next_seq(view)
     return (seq, new, slot[codec.PURSE_SLOT_DAY], slot[codec.PURSE_SLOT_DAY_SPENT], kind, amount, terminal, txn)
 
 
@@ -391,6 +455,8 @@ def commit(access, view, plan, now, log=True):
     ceiling before the slot and writes the balance block after it."""
     if bytes(access.tag.uid) != view.uid:
         raise Refused(codec.R_CARD_CHANGED, "a different card is in the field")
+    if view.layout != codec.LAYOUT_VERSION:
+        return _commit_v2(access, view, plan)
     if view.value != view.balance:
         raise Refused(codec.R_INCONSISTENT, "recover the card before committing")
     credit = plan[1] > view.balance
@@ -420,19 +486,45 @@ def commit(access, view, plan, now, log=True):
     return slot
 
 
+def _commit_v2(access, view, plan):
+    balance, kind, amount = plan[1], plan[4], plan[5]
+    if access.key_type == KEY_B:
+        purse2.issuer_write(access, view, balance, kind, amount)
+    elif kind == codec.TXN_DEBIT and balance == view.balance - amount:
+        purse2.debit(access, view, amount)
+    else:
+        raise Refused(codec.R_NOT_ALLOWED, "a store reader only debits")
+    return view.slot
+
+
+def set_expiry(access, view, expiry):
+    """A v2 card's header carries the expiry readers check: the issuer rewrites it (key B) as an
+    issuer write of 0 fen (adjust); the identity record is rewritten by the caller. v1: nothing
+    (readers read the identity record)."""
+    if view.layout != codec.LAYOUT_VERSION:
+        purse2.issuer_write(access, view, view.balance, codec.TXN_ADJUST, 0, expiry)
+    return view
+
+
 def write_log(access, view, slot, now):
-    """Append the log entry of a committed slot (ring position seq % LOG_ENTRIES)."""
+    """Append the log entry of a committed slot (ring position seq % LOG_ENTRIES). A v2 card has
+    no on-card log: nothing to do."""
+    if view.layout != codec.LAYOUT_VERSION:
+        return
     if view.log is not None:
         view.log = None  # read again when next needed
     access.write(layout.log_block(slot[codec.PURSE_SLOT_SEQ]), seal_log(access.keys, view.uid, view.key_version, slot, now))
 
 
 def read_log(access, keys, view):
-    """The on-card log, newest first: list of (entry tuple or None if torn/forged, ring position)."""
-    out = []
+    """The on-card log, newest first: list of log entry tuples (torn or forged entries left out).
+    A v2 card keeps none: the reader journals and the ledger are its history."""
+    out = []  # type: list
+    if view.layout != codec.LAYOUT_VERSION:
+        return out
     for pos in range(codec.LOG_ENTRIES):
         raw = access.read(geometry.first_block(layout.LOG_SECTORS[pos]), layout.RECORD_BLOCKS)
-        if _mac_ok(keys, codec.REC_LOG, view.uid, view.key_version, raw, codec.LOG_ENTRY_SIZE):
+        if mac_ok(keys, codec.REC_LOG, view.uid, view.key_version, raw, codec.LOG_ENTRY_SIZE):
             out.append(codec.decode_log_entry(raw))
     out.sort(key=lambda e: -e[codec.LOG_ENTRY_SEQ])
     return out
@@ -473,6 +565,8 @@ def find_txn(access, view, terminal, txn, kind, amount, seq=None):
     hold `seq`, i.e. the card moved exactly one past it (seq None: always); the log only when the
     slots did not decide, and once per view (`view.log`). A tap that finds its transaction in the
     committed slot, or finds the card never got there, reads nothing more."""
+    if view.layout != codec.LAYOUT_VERSION:
+        return purse2.find_txn(access, view, terminal, kind, amount, seq)
     if seq is not None:
         if view.seq < seq - 1:
             return OLD_COPY
@@ -501,3 +595,7 @@ def find_txn(access, view, terminal, txn, kind, amount, seq=None):
         if seq is not None:
             return ABSENT
     return ABSENT if seq is None else UNKNOWN
+
+
+# the v2 rules (purse2 imports the names above: imported last)
+from icpurse.firmware import purse2  # noqa: E402

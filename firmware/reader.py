@@ -1,22 +1,25 @@
-"""The store reader: the USB link commands and the offline debit (docs/card-layout.md, "Debit").
+"""The store reader: the USB link commands and the offline debit (docs/reader.md, "The debit").
 
 `Reader.handle(frame)` answers one link request frame with one response or ERROR frame (typed code
 and message, never a traceback). Requests that change the reader are carried out only with a valid
 link MAC and a fresh counter (firmware/linkauth.py); what the reader may sell is set only by a
 day configuration signed by the back office (firmware/dayconfig.py), re-verified at every boot.
-The debit writes a PENDING journal record before the card write and its COMMITTED / ROLLED_BACK
-record after; an interrupted transaction is resolved when its card is presented again (same
-transaction, never a second one).
+The debit writes its write-ahead record to the state ring (firmware/ring.py: pre-erased flash)
+before the card write, tells the customer as soon as the card holds the debit, and only then
+journals it (PENDING, COMMITTED; at boot from the ring when power failed in between); an
+interrupted transaction is resolved when its card is presented again (same transaction, never a
+second one). The ring is also the reader's memory of recent cards: a copy of a card older than
+what this reader saw is refused, and its own day total per card counts.
 """
 import os
 from binascii import hexlify, unhexlify
 
-from icpurse.firmware import codec, dayconfig, link, linkauth, purse
+from icpurse.firmware import codec, dayconfig, link, linkauth, purse, purse2
+from icpurse.firmware import ring as _ring
 from icpurse.firmware.journal import Journal, JournalError, JournalFull
 from icpurse.firmware.linkauth import AuthFail, LinkGuard
 from icpurse.firmware.mifare import ClassicTag, MifareError
 from icpurse.firmware.pn532 import PN532Error
-from icpurse.firmware.store import in_blacklist
 from icpurse.protocol import cardtime
 
 from icpurse.protocol.mpy import const
@@ -30,7 +33,7 @@ _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNA
 # What a reader sells by, as long as no valid signed day configuration says otherwise.
 _UNSIGNED = {  # type: dict
     "issuer": 0, "mode": codec.MODE_POS, "fixed_price": 0, "grace_days": 0, "txn_cap": 0, "daily_cap": 0,
-    "transparent": 0, "cutoff": 0, "window": 0, "serial": 0, "signed": "",
+    "transparent": 0, "cutoff": 0, "window": 0, "serial": 0, "signed": "", "balance_cap": 0, "v1_until": 0,
 }
 DEFAULT_CONFIG = {"terminal": 0, "day_open": 0, "day": 0, "batch": 0, "day_first": 1, "time": 0}  # type: dict
 DEFAULT_CONFIG.update(_UNSIGNED)
@@ -59,7 +62,7 @@ def _default_random(n):
 
 class Reader:
     def __init__(self, pn532, clock, store, ui, journal_dir="/icpurse/journal", fs=os, open_fn=open,
-                 journal_capacity=4000, random_bytes=None):
+                 journal_capacity=4000, random_bytes=None, flash=None):
         self.pn532 = pn532
         self.clock = clock
         self.store = store
@@ -77,6 +80,10 @@ class Reader:
         self.journal = None
         self.watchdog = None  # fed while waiting for a card (main.py sets the board's)
         self.guard = LinkGuard(store.nvs, random_bytes or _default_random)
+        if flash is None:
+            flash = _ring.FileFlash(store.path("ring.bin"), open_fn=open_fn)
+        self.ring = _ring.Ring(flash).open()
+        store.prepare()
         self._load_keys()
         self._reapply_config()
         self._handlers = {
@@ -116,6 +123,17 @@ class Reader:
             self.journal = Journal(self.journal_dir, self.journal_keys[self.key_version], self.config["terminal"],
                                    self.key_version, old, self.fs, self.open_fn, capacity=self.journal_capacity)
             self.journal.open()
+            self._replay_taps()
+
+    def _replay_taps(self):
+        """Write-ahead records of debits whose journal record power loss prevented: journal them
+        PENDING now, under the number the card carries (the next tap of the card settles them)."""
+        for rec in self.ring.taps:
+            if rec[_ring.JOURNAL] == self.journal.next_number:
+                uid = bytes(rec[_ring.UID])[:rec[_ring.UID_LEN]]
+                self.journal.begin(codec.TXN_DEBIT, uid, rec[_ring.SEQ], rec[_ring.AMOUNT], rec[_ring.BALANCE],
+                                   rec[_ring.TIME])
+        self.ring.taps = []
 
     def _save(self):
         self.config["time"] = self.now()
@@ -136,7 +154,7 @@ class Reader:
                  grace_days=rec[dayconfig.GRACE_DAYS], txn_cap=rec[dayconfig.TXN_CAP],
                  daily_cap=rec[dayconfig.DAILY_CAP], transparent=rec[dayconfig.TRANSPARENT],
                  cutoff=rec[dayconfig.CUTOFF], window=rec[dayconfig.CLOCK_WINDOW], serial=rec[dayconfig.SERIAL],
-                 signed=hexlify(raw).decode())
+                 balance_cap=rec[dayconfig.BALANCE_CAP], v1_until=rec[dayconfig.V1_UNTIL], signed=hexlify(raw).decode())
 
     def _reapply_config(self):
         """At boot: the settings are what the stored signed configuration says -- whatever else the
@@ -197,7 +215,7 @@ class Reader:
 
     def policy(self):
         c = self.config
-        return purse.Policy(c["grace_days"], c["txn_cap"], c["daily_cap"])
+        return purse.Policy(c["grace_days"], c["txn_cap"], c["daily_cap"], c["balance_cap"])
 
     def _price(self):
         return self.config["fixed_price"] if self.config["mode"] == codec.MODE_FIXED_PRICE else 0
@@ -478,6 +496,7 @@ class Reader:
                 # the card in its field shows; the PENDING record keeps the counter it expected,
                 # so the back office sees the counter go backwards.
                 self.journal.roll_back(rec, self.now())
+                self._forget_tap(view, rec)
         return completed
 
     def debit(self, amount, timeout_ms):
@@ -486,6 +505,7 @@ class Reader:
         if amount <= 0:
             raise purse.Refused(codec.R_BAD_AMOUNT, "amount must be a positive number of fen")
         tag = self._wait_card(timeout_ms)
+        # LED only: the display is drawn when the customer has been told (ui.busy draws nothing slow)
         self.ui.busy(amount)
         try:
             return self._debit_card(tag, amount)
@@ -496,45 +516,98 @@ class Reader:
             self.ui.refused(codec.R_WRITE_FAILED, "present again")
             raise
 
+    # --- per-card memory (firmware/ring.py) ---------------------------------------------------
+    def _older_than_memory(self, view):
+        """True if the card shows an older state than this reader last saw or left on it."""
+        rec = self.ring.latest(view.uid)
+        if rec is None:
+            return False
+        if rec[_ring.LAYOUT] != view.layout:
+            return view.layout < rec[_ring.LAYOUT]  # back to v1 after migrating: an old copy
+        # an unsettled write-ahead allows the state before it (the debit may never have landed)
+        ref = rec[_ring.SEQ_BEFORE] if rec[_ring.KIND] == _ring.TAP else rec[_ring.SEQ]
+        if view.layout == codec.LAYOUT_VERSION:
+            return view.seq < ref
+        g_v, g_r = purse2.gen_of_seq(view.seq), purse2.gen_of_seq(ref)
+        if g_v == g_r:
+            return (view.seq & 0xFFFFFF) < (ref & 0xFFFFFF)
+        return purse2.gen_after(g_r, g_v)
+
+    def _remember(self, view, day, day_total):
+        """A STATE record: what the reader left on (or saw of) the card."""
+        self.ring.append(_ring.STATE, view.uid, view.layout, view.key_version, view.seq, view.balance, view.seq,
+                         view.balance, day, day_total, 0, 0, self.now())
+
+    def _forget_tap(self, view, rec):
+        """A journalled debit that did not land: the day total goes back down."""
+        tap = self.ring.latest(view.uid)
+        if tap is not None and tap[_ring.KIND] == _ring.TAP and tap[_ring.JOURNAL] == rec[codec.JOURNAL_RECORD_NUMBER]:
+            total = tap[_ring.DAY_TOTAL] - tap[_ring.AMOUNT]
+            self._remember(view, tap[_ring.DAY], total if total > 0 else 0)
+
+    def _check_card(self, view, today):
+        """Refusals the programme and the reader's memory add to the purse's own (nothing written)."""
+        c = self.config
+        if view.layout == codec.LAYOUT_VERSION:
+            if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
+                raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
+            if c["v1_until"] and today > c["v1_until"]:
+                raise purse.Refused(codec.R_TRANSITION_OVER, "a layout v1 card after the programme's last day for "
+                                                            "them: the issuer moves it to v2 at its next top-up")
+        if self._older_than_memory(view):
+            raise purse.Refused(codec.R_OLDER_STATE, "the card shows an older state than this reader saw: a copy "
+                                                     "restored from an old dump? report the card")
+        if c["balance_cap"] and view.balance > c["balance_cap"]:
+            raise purse.Refused(codec.R_OVER_BALANCE_CAP, "balance %d fen above the programme's cap of %d fen: "
+                                                          "report the card" % (view.balance, c["balance_cap"]))
+
     def _debit_card(self, tag, amount):
         c = self.config
         access, keys, kv = purse.open_card(tag, self.keyring)
         view = purse.read_card(access, keys, kv)
-        if c["issuer"] and view.identity[codec.IDENTITY_ISSUER] != c["issuer"]:
-            raise purse.Refused(codec.R_UNKNOWN_CARD, "card of issuer %d" % view.identity[codec.IDENTITY_ISSUER])
+        now = self.now()
+        today = self.today()  # the signed business day (expiry, day totals)
         recovered = self._resolve_pending(view, access)
+        policy = self.policy()
+        # blacklist and expiry first: a blacklisted card is refused as such wherever it shows up
+        purse.check_usable(view, policy, today, self.store.blacklisted(view.card_number))
+        self._check_card(view, today)
         purse.recover(access, view)
         recovered = recovered or view.repaired
         uid = _padded_uid(view.uid)
         if len(self.journal.pending()) >= _MAX_PENDING and not [
                 r for r in self.journal.pending() if bytes(r[codec.JOURNAL_RECORD_UID]) == uid]:
             raise LinkFail(codec.LINK_ERR_PENDING, "too many interrupted sales: present those cards again")
-        now = self.now()
-        today = self.today()
-        purse.check_usable(view, self.policy(), today, in_blacklist(self.store.blacklist()[1], view.card_number))
         txn = self.journal.next_number
-        plan = purse.plan_debit(view, amount, self.policy(), today, c["terminal"], txn)
-        pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+        plan = purse.plan_debit(view, amount, policy, today, c["terminal"], txn, self.ring.day_total(view.uid, today))
+        # write-ahead: one page program into erased flash, before the first card write
+        self.ring.tap(view.uid, view.layout, kv, view.seq, view.balance, plan, txn, now)
         written = True
         try:
             slot = purse.commit(access, view, plan, now, log=False)
         except (MifareError, PN532Error):
             if purse.find_txn(access, view, c["terminal"], txn, codec.TXN_DEBIT, amount, plan[0]) == purse.COMMITTED:
-                # The slot (commit point) is on the card; the rest is repaired at the next tap. (The
-                # view holds what commit wrote, so this reads nothing from a card that may be gone.)
+                # The commit point is on the card; the rest is repaired at the next tap. (The view
+                # holds what commit wrote, so this reads nothing from a card that may be gone.)
                 slot = view.slot
                 written = False
             else:
-                raise  # outcome decided when the card is presented again
+                # outcome decided when the card is presented again: journal it now
+                self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
+                raise
+        self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])  # <- the customer is told here
+        pending = self.journal.begin(codec.TXN_DEBIT, view.uid, plan[0], amount, plan[1], now)
         self.journal.commit(pending, now)
-        self.ui.success(amount, slot[codec.PURSE_SLOT_BALANCE])
-        if written:
+        self._remember(view, today, plan[3])
+        if written and view.layout == codec.LAYOUT_VERSION:
             # After the customer was told: the log is history, never a decision; a card already
             # gone simply misses this entry (the slot and the journal hold the transaction).
             try:
                 purse.write_log(access, view, slot, now)
             except (MifareError, PN532Error):
                 pass
+        self.ui.show()
+        self.ring.maintain()
         return view, slot, pending[codec.JOURNAL_RECORD_NUMBER], recovered
 
     def poll_fixed_price(self, timeout_ms=200):

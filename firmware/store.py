@@ -12,6 +12,7 @@ from icpurse.protocol.mpy import const
 
 _KEYSET_SIZE = const(48)
 _ENTRY = const(6)  # blacklist entry: card number, 6 BCD bytes
+_RUN = const(64)  # entries read at once by blacklisted()
 
 
 def _atomic_write(fs, open_fn, path, data):
@@ -28,6 +29,11 @@ class Store:
         self.fs = fs
         self.open_fn = open_fn
         self._buf = bytearray(_KEYSET_SIZE)
+        self._entry = bytearray(_ENTRY)
+        self._bl = None  # the blacklist file, open for blacklisted()
+        self._bl_count = 0
+        self._bl_index = b""  # every _RUN-th entry
+        self._bl_run = bytearray(_RUN * _ENTRY)
         try:
             fs.mkdir(root)
         except OSError:
@@ -105,6 +111,71 @@ class Store:
             return 0, b""
         return int.from_bytes(data[:4], "little"), data[4:]
 
+    def blacklisted(self, card_number):
+        """Is `card_number` (6 BCD bytes) on the blacklist? The sorted file is searched where it
+        lies: a small index in RAM (every 64th entry, read once) picks one run of 64 entries, read
+        with one seek + readinto into a buffer kept for it. The heap does not grow with the list;
+        a tap costs one flash read."""
+        f = self._bl
+        if f is None:
+            if not self._open_blacklist():
+                return False
+            f = self._bl
+        index, run = self._bl_index, self._bl_run
+        lo, hi = 0, len(index) // _ENTRY  # the last indexed entry <= card_number
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if index[mid * _ENTRY:(mid + 1) * _ENTRY] <= card_number:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo == 0:
+            return False
+        first = (lo - 1) * _RUN
+        count = self._bl_count - first
+        if count > _RUN:
+            count = _RUN
+        f.seek(4 + first * _ENTRY)
+        f.readinto(memoryview(run)[:count * _ENTRY])
+        lo, hi = 0, count
+        while lo < hi:
+            mid = (lo + hi) // 2
+            e = run[mid * _ENTRY:(mid + 1) * _ENTRY]
+            if e == card_number:
+                return True
+            if e < card_number:
+                lo = mid + 1
+            else:
+                hi = mid
+        return False
+
+    def prepare(self):
+        """At boot: open the blacklist and read its index, so the first tap allocates nothing for it."""
+        if self._bl is None:
+            self._open_blacklist()
+
+    def _open_blacklist(self):
+        try:
+            f = self.open_fn(self.path("blacklist.bin"), "rb")
+        except OSError:
+            return False
+        size = f.seek(0, 2)
+        if size < 4 or (size - 4) % _ENTRY:
+            f.close()
+            return False
+        count = (size - 4) // _ENTRY
+        index = bytearray(((count + _RUN - 1) // _RUN) * _ENTRY)
+        for i in range(len(index) // _ENTRY):
+            f.seek(4 + i * _RUN * _ENTRY)
+            f.readinto(memoryview(index)[i * _ENTRY:(i + 1) * _ENTRY])
+        self._bl, self._bl_count, self._bl_index = f, count, bytes(index)
+        return True
+
+    def _close_blacklist(self):
+        if self._bl is not None:
+            self._bl.close()
+            self._bl = None
+
     def stage_blacklist_chunk(self, offset, entries):
         """Append a received chunk to the staging file (offset 0 starts it afresh)."""
         path = self.path("blacklist.new")
@@ -122,9 +193,11 @@ class Store:
         if len(data) != total * _ENTRY:
             return False
         entries = sorted(data[i:i + _ENTRY] for i in range(0, len(data), _ENTRY))
+        self._close_blacklist()
         _atomic_write(self.fs, self.open_fn, self.path("blacklist.bin"),
                       version.to_bytes(4, "little") + b"".join(entries))
         self.fs.remove(path)
+        self.prepare()
         return True
 
 

@@ -64,8 +64,12 @@ class Indicator:
         self._keep = keep_events
         self._start = 0
         self._next = 0  # index of the next step to apply
+        self._lines = None  # what the display shows next, drawn by show()
+        self.draws = 0  # display redraws (make bench charges their time)
 
-    def _set(self, state, detail, lines):
+    def _set(self, state, detail, lines, draw=True):
+        """LED and buzzer at once; the display (a full SSD1306 redraw is tens of milliseconds on
+        I2C) only when `draw`, else at the next show()."""
         self.state = state
         self.events.append((state, detail))
         if len(self.events) > self._keep:
@@ -79,6 +83,17 @@ class Indicator:
             last = self.steps[-1]
             self._apply(last[1], last[2])  # no time: the pattern's resting state
             self._next = len(self.steps)
+        self._lines = lines
+        if draw:
+            self.show()
+
+    def show(self):
+        """Draw the pending display text (the slow part of a state change)."""
+        lines = self._lines
+        self._lines = None
+        if lines is None:
+            return
+        self.draws += 1
         if self.display is not None:
             try:
                 self.display.fill(0)
@@ -116,10 +131,12 @@ class Indicator:
         self._set(_READY, price, ("Ready", yuan(price) if price else "Present card"))
 
     def busy(self, amount):
-        self._set(_BUSY, amount, ("Keep card", "on reader", yuan(amount)))
+        # LED only: the card work starts at once (the text would only flash before the result)
+        self._set(_BUSY, amount, None, draw=False)
 
     def success(self, amount, balance):
-        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)))
+        # LED and beep now; the text after the reader's own bookkeeping (Reader calls show())
+        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)), draw=False)
 
     def refused(self, code, message=""):
         self._set(_REFUSED, code, ("Refused %d" % code, message[:16]))

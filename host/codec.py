@@ -47,6 +47,8 @@ from icpurse.firmware.codec import (
     REC_SLOT,
     REC_LOG,
     REC_JOURNAL,
+    REC_HEADER,
+    REC_CREDIT,
     TXN_ISSUE,
     TXN_LOAD,
     TXN_DEBIT,
@@ -78,6 +80,8 @@ from icpurse.firmware.codec import (
     R_BAD_AMOUNT,
     R_NOT_ALLOWED,
     R_WRITE_FAILED,
+    R_OLDER_STATE,
+    R_TRANSITION_OVER,
     JR_PENDING,
     JR_COMMITTED,
     JR_ROLLED_BACK,
@@ -128,22 +132,29 @@ from icpurse.firmware.codec import (
     LINK_MAC_REQUEST,
     LINK_MAC_RESPONSE,
     LINK_MAC_CONFIG,
+    RING_TAP,
+    RING_STATE,
     BAUD_RATES,
     DEFAULT_BAUD,
     LAYOUT_VERSION,
+    LAYOUT_V2,
     MAC_SIZE,
+    HEADER_MAC_SIZE,
     UID_FIELD_SIZE,
     LOG_ENTRIES,
     MAD_KEY_A,
     LINK_VERSION,
     LAYOUT_MAD1,
     LAYOUT_MAD2,
+    LAYOUT_MAD1_V2,
     LINK_SYNC,
     LINK_MAX_PAYLOAD,
     LINK_CRC_SIZE,
     LINK_MAC_SIZE,
     LINK_NONCE_SIZE,
     LINK_AUTHENTICATED,
+    RING_RECORD_SIZE,
+    RING_MAGIC,
     IDENTITY_SIZE,
     IDENTITY_LAYOUT_VERSION,
     IDENTITY_KEY_VERSION,
@@ -173,6 +184,13 @@ from icpurse.firmware.codec import (
     LOG_ENTRY_TXN,
     encode_log_entry,
     decode_log_entry,
+    PURSE_HEADER_CARD_NUMBER,
+    PURSE_HEADER_EXPIRY,
+    PURSE_HEADER_CEILING,
+    encode_purse_header,
+    decode_purse_header,
+    encode_credit_record,
+    decode_credit_record,
     encode_mac_header,
     encode_div_input,
     encode_sector_trailer,
@@ -214,6 +232,8 @@ from icpurse.firmware.codec import (
     DAY_CONFIG_TRANSPARENT,
     DAY_CONFIG_BLACKLIST_VERSION,
     DAY_CONFIG_BLACKLIST_DIGEST,
+    DAY_CONFIG_BALANCE_CAP,
+    DAY_CONFIG_V1_UNTIL,
     DAY_CONFIG_MAC,
     encode_day_config,
     decode_day_config,
@@ -272,6 +292,23 @@ from icpurse.firmware.codec import (
     JOURNAL_ANCHOR_MAC,
     encode_journal_anchor,
     decode_journal_anchor,
+    CARD_STATE_RECORD_KIND,
+    CARD_STATE_RECORD_NUMBER,
+    CARD_STATE_RECORD_UID_LEN,
+    CARD_STATE_RECORD_UID,
+    CARD_STATE_RECORD_LAYOUT,
+    CARD_STATE_RECORD_KEY_VERSION,
+    CARD_STATE_RECORD_SEQ_BEFORE,
+    CARD_STATE_RECORD_BALANCE_BEFORE,
+    CARD_STATE_RECORD_SEQ,
+    CARD_STATE_RECORD_BALANCE,
+    CARD_STATE_RECORD_DAY,
+    CARD_STATE_RECORD_DAY_TOTAL,
+    CARD_STATE_RECORD_JOURNAL,
+    CARD_STATE_RECORD_AMOUNT,
+    CARD_STATE_RECORD_TIME,
+    encode_card_state_record,
+    decode_card_state_record,
 )
 
 # --- icpurse.protocol.pn532.Frame ---
@@ -368,6 +405,10 @@ T_VALUE_OP = const(2500)
 T_TRANSFER = const(4500)
 T_PN532_OVERHEAD = const(500)
 T_BITS_PER_BYTE = const(10)
+T_RX_WAKE = const(50)
+
+# --- icpurse.protocol.records.TxnKind ---
+TXN_MIGRATE = const(8)
 
 # --- icpurse.protocol.records.CardKind ---
 KIND_REGULAR = const(80)
@@ -386,7 +427,7 @@ R_NO_CARD = const(1)
 FIRMWARE_VERSION = (50, 1, 6, 7)
 
 # --- names ---
-TXN_NAMES = {1: 'issue', 2: 'top-up', 3: 'debit', 4: 'void', 5: 'refund', 6: 'adjust', 7: 'recover'}
+TXN_NAMES = {1: 'issue', 2: 'top-up', 3: 'debit', 4: 'void', 5: 'refund', 6: 'adjust', 7: 'recover', 8: 'migrate'}
 JOURNAL_STATE_NAMES = {1: 'pending', 2: 'committed', 3: 'rolled_back'}
 
 # --- identity (32 bytes) ---
@@ -413,11 +454,10 @@ PURSE_SLOT_HEAD_FIELDS = ('seq', 'rest', )
 
 
 def encode_purse_slot_head(seq, rest):
-    buf = bytearray(16)
     check_uint(seq, 32, 'seq')
-    pack_into('<I', buf, 0, seq)
     check_len(rest, 12, 'rest')
-    buf[4:16] = rest
+    buf = bytearray(16)
+    pack_into('<I12s', buf, 0, seq, rest)
     return bytes(buf)
 
 # --- log_entry (32 bytes) ---
@@ -425,6 +465,19 @@ LOG_ENTRY_BALANCE = const(3)
 LOG_ENTRY_TIME = const(6)
 LOG_ENTRY_MAC = const(7)
 LOG_ENTRY_FIELDS = ('seq', 'kind', 'amount', 'balance', 'terminal', 'txn', 'time', 'mac', )
+
+# --- purse_header (16 bytes) ---
+PURSE_HEADER_SIZE = const(16)
+PURSE_HEADER_MAC = const(3)
+PURSE_HEADER_FIELDS = ('card_number', 'expiry', 'ceiling', 'mac', )
+
+# --- credit_record (16 bytes) ---
+CREDIT_RECORD_SIZE = const(16)
+CREDIT_RECORD_CREDIT_SEQ = const(0)
+CREDIT_RECORD_KIND = const(1)
+CREDIT_RECORD_AMOUNT = const(2)
+CREDIT_RECORD_SEAL = const(3)
+CREDIT_RECORD_FIELDS = ('credit_seq', 'kind', 'amount', 'seal', )
 
 # --- mac_header (11 bytes) ---
 MAC_HEADER_SIZE = const(11)
@@ -438,13 +491,7 @@ MAC_HEADER_FIELDS = ('record_type', 'uid_len', 'uid', 'layout_version', 'key_ver
 
 def decode_mac_header(buf, off=0):
     need(buf, off, 11, 'mac_header')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        bytes(buf[off + 2:off + 9]),
-        unpack_from('<B', buf, off + 9)[0],
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<BB7sBB', buf, off)
 
 # --- div_input (11 bytes) ---
 DIV_INPUT_SIZE = const(11)
@@ -458,13 +505,7 @@ DIV_INPUT_FIELDS = ('purpose', 'key_version', 'uid_len', 'uid', 'sector', )
 
 def decode_div_input(buf, off=0):
     need(buf, off, 11, 'div_input')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<B', buf, off + 2)[0],
-        bytes(buf[off + 3:off + 10]),
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<BBB7sB', buf, off)
 
 # --- sector_trailer (16 bytes) ---
 SECTOR_TRAILER_SIZE = const(16)
@@ -477,12 +518,7 @@ SECTOR_TRAILER_FIELDS = ('key_a', 'access', 'gpb', 'key_b', )
 
 def decode_sector_trailer(buf, off=0):
     need(buf, off, 16, 'sector_trailer')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        bytes(buf[off + 6:off + 9]),
-        unpack_from('<B', buf, off + 9)[0],
-        bytes(buf[off + 10:off + 16]),
-    )
+    return unpack_from('<6s3sB6s', buf, off)
 
 # --- link_header (10 bytes) ---
 LINK_HEADER_SYNC = const(0)
@@ -521,27 +557,7 @@ READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_versi
 
 def decode_reader_info(buf, off=0):
     need(buf, off, 60, 'reader_info')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<H', buf, off + 1)[0],
-        unpack_from('<I', buf, off + 3)[0],
-        unpack_from('<B', buf, off + 7)[0],
-        unpack_from('<B', buf, off + 8)[0],
-        unpack_from('<I', buf, off + 9)[0],
-        unpack_from('<I', buf, off + 13)[0],
-        unpack_from('<I', buf, off + 17)[0],
-        unpack_from('<H', buf, off + 21)[0],
-        unpack_from('<I', buf, off + 23)[0],
-        unpack_from('<B', buf, off + 27)[0],
-        unpack_from('<B', buf, off + 28)[0],
-        unpack_from('<I', buf, off + 29)[0],
-        unpack_from('<B', buf, off + 33)[0],
-        bytes(buf[off + 34:off + 42]),
-        unpack_from('<I', buf, off + 42)[0],
-        unpack_from('<I', buf, off + 46)[0],
-        unpack_from('<H', buf, off + 50)[0],
-        bytes(buf[off + 52:off + 60]),
-    )
+    return unpack_from('<BHIBBIIIHIBBIB8sIIH8s', buf, off)
 
 # --- set_time (4 bytes) ---
 SET_TIME_TIME = const(0)
@@ -549,8 +565,8 @@ SET_TIME_FIELDS = ('time', )
 
 
 def encode_set_time(time):
-    buf = bytearray(4)
     check_uint(time, 32, 'time')
+    buf = bytearray(4)
     pack_into('<I', buf, 0, time)
     return bytes(buf)
 
@@ -567,23 +583,16 @@ PROVISION_KEYS_FIELDS = ('terminal', 'key_version', 'make_current', 'sector_a', 
 
 
 def encode_provision_keys(terminal, key_version, make_current, sector_a, purse_mac, journal, link, config):
-    buf = bytearray(86)
     check_uint(terminal, 32, 'terminal')
-    pack_into('<I', buf, 0, terminal)
     check_uint(key_version, 8, 'key_version')
-    pack_into('<B', buf, 4, key_version)
     check_uint(make_current, 8, 'make_current')
-    pack_into('<B', buf, 5, make_current)
     check_len(sector_a, 16, 'sector_a')
-    buf[6:22] = sector_a
     check_len(purse_mac, 16, 'purse_mac')
-    buf[22:38] = purse_mac
     check_len(journal, 16, 'journal')
-    buf[38:54] = journal
     check_len(link, 16, 'link')
-    buf[54:70] = link
     check_len(config, 16, 'config')
-    buf[70:86] = config
+    buf = bytearray(86)
+    pack_into('<IBB16s16s16s16s16s', buf, 0, terminal, key_version, make_current, sector_a, purse_mac, journal, link, config)
     return bytes(buf)
 
 # --- blacklist_header (10 bytes) ---
@@ -595,15 +604,12 @@ BLACKLIST_HEADER_FIELDS = ('version', 'total', 'offset', 'count', )
 
 
 def encode_blacklist_header(version, total, offset, count):
-    buf = bytearray(10)
     check_uint(version, 32, 'version')
-    pack_into('<I', buf, 0, version)
     check_uint(total, 16, 'total')
-    pack_into('<H', buf, 4, total)
     check_uint(offset, 16, 'offset')
-    pack_into('<H', buf, 6, offset)
     check_uint(count, 16, 'count')
-    pack_into('<H', buf, 8, count)
+    buf = bytearray(10)
+    pack_into('<IHHH', buf, 0, version, total, offset, count)
     return bytes(buf)
 
 # --- blacklist_entry (6 bytes) ---
@@ -612,17 +618,15 @@ BLACKLIST_ENTRY_FIELDS = ('card_number', )
 
 
 def encode_blacklist_entry(card_number):
-    buf = bytearray(6)
     check_len(card_number, 6, 'card_number')
-    buf[0:6] = card_number
+    buf = bytearray(6)
+    pack_into('<6s', buf, 0, card_number)
     return bytes(buf)
 
 
 def decode_blacklist_entry(buf, off=0):
     need(buf, off, 6, 'blacklist_entry')
-    return (
-        bytes(buf[off + 0:off + 6]),
-    )
+    return unpack_from('<6s', buf, off)
 
 # --- sign_in (4 bytes) ---
 SIGN_IN_OPERATOR = const(0)
@@ -630,17 +634,15 @@ SIGN_IN_FIELDS = ('operator', )
 
 
 def encode_sign_in(operator):
-    buf = bytearray(4)
     check_uint(operator, 32, 'operator')
+    buf = bytearray(4)
     pack_into('<I', buf, 0, operator)
     return bytes(buf)
 
 
 def decode_sign_in(buf, off=0):
     need(buf, off, 4, 'sign_in')
-    return (
-        unpack_from('<I', buf, off + 0)[0],
-    )
+    return unpack_from('<I', buf, off)
 
 # --- sign_in_result (10 bytes) ---
 SIGN_IN_RESULT_SIZE = const(10)
@@ -652,14 +654,10 @@ SIGN_IN_RESULT_FIELDS = ('day', 'batch', 'first_number', )
 
 def decode_sign_in_result(buf, off=0):
     need(buf, off, 10, 'sign_in_result')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 2)[0],
-        unpack_from('<I', buf, off + 6)[0],
-    )
+    return unpack_from('<HII', buf, off)
 
-# --- day_config (61 bytes) ---
-DAY_CONFIG_FIELDS = ('terminal', 'key_version', 'serial', 'time', 'day', 'cutoff', 'clock_window', 'mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', 'transparent', 'blacklist_version', 'blacklist_digest', 'mac', )
+# --- day_config (67 bytes) ---
+DAY_CONFIG_FIELDS = ('terminal', 'key_version', 'serial', 'time', 'day', 'cutoff', 'clock_window', 'mode', 'fixed_price', 'grace_days', 'txn_cap', 'daily_cap', 'issuer', 'transparent', 'blacklist_version', 'blacklist_digest', 'balance_cap', 'v1_until', 'mac', )
 
 # --- link_auth (12 bytes) ---
 LINK_AUTH_COUNTER = const(0)
@@ -679,14 +677,7 @@ LINK_MAC_HEADER_FIELDS = ('direction', 'version', 'command', 'terminal', 'nonce'
 
 def decode_link_mac_header(buf, off=0):
     need(buf, off, 19, 'link_mac_header')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        unpack_from('<B', buf, off + 1)[0],
-        unpack_from('<B', buf, off + 2)[0],
-        unpack_from('<I', buf, off + 3)[0],
-        bytes(buf[off + 7:off + 15]),
-        unpack_from('<I', buf, off + 15)[0],
-    )
+    return unpack_from('<BBBI8sI', buf, off)
 
 # --- debit_request (10 bytes) ---
 DEBIT_REQUEST_AMOUNT = const(0)
@@ -696,13 +687,11 @@ DEBIT_REQUEST_FIELDS = ('amount', 'pos_ref', 'timeout_ms', )
 
 
 def encode_debit_request(amount, pos_ref, timeout_ms):
-    buf = bytearray(10)
     check_uint(amount, 32, 'amount')
-    pack_into('<I', buf, 0, amount)
     check_uint(pos_ref, 32, 'pos_ref')
-    pack_into('<I', buf, 4, pos_ref)
     check_uint(timeout_ms, 16, 'timeout_ms')
-    pack_into('<H', buf, 8, timeout_ms)
+    buf = bytearray(10)
+    pack_into('<IIH', buf, 0, amount, pos_ref, timeout_ms)
     return bytes(buf)
 
 # --- debit_result (23 bytes) ---
@@ -718,14 +707,7 @@ DEBIT_RESULT_FIELDS = ('card_number', 'amount', 'balance', 'card_seq', 'journal_
 
 def decode_debit_result(buf, off=0):
     need(buf, off, 23, 'debit_result')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        unpack_from('<I', buf, off + 6)[0],
-        unpack_from('<I', buf, off + 10)[0],
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-        unpack_from('<B', buf, off + 22)[0],
-    )
+    return unpack_from('<6sIIIIB', buf, off)
 
 # --- read_card_request (2 bytes) ---
 READ_CARD_REQUEST_TIMEOUT_MS = const(0)
@@ -733,8 +715,8 @@ READ_CARD_REQUEST_FIELDS = ('timeout_ms', )
 
 
 def encode_read_card_request(timeout_ms):
-    buf = bytearray(2)
     check_uint(timeout_ms, 16, 'timeout_ms')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, timeout_ms)
     return bytes(buf)
 
@@ -753,16 +735,7 @@ CARD_SUMMARY_FIELDS = ('card_number', 'uid_len', 'uid', 'balance', 'card_seq', '
 
 def decode_card_summary(buf, off=0):
     need(buf, off, 26, 'card_summary')
-    return (
-        bytes(buf[off + 0:off + 6]),
-        unpack_from('<B', buf, off + 6)[0],
-        bytes(buf[off + 7:off + 14]),
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-        unpack_from('<H', buf, off + 22)[0],
-        unpack_from('<B', buf, off + 24)[0],
-        unpack_from('<B', buf, off + 25)[0],
-    )
+    return unpack_from('<6sB7sIIHBB', buf, off)
 
 # --- fetch_journal (6 bytes) ---
 FETCH_JOURNAL_FIRST = const(0)
@@ -771,11 +744,10 @@ FETCH_JOURNAL_FIELDS = ('first', 'max', )
 
 
 def encode_fetch_journal(first, max):
-    buf = bytearray(6)
     check_uint(first, 32, 'first')
-    pack_into('<I', buf, 0, first)
     check_uint(max, 16, 'max')
-    pack_into('<H', buf, 4, max)
+    buf = bytearray(6)
+    pack_into('<IH', buf, 0, first, max)
     return bytes(buf)
 
 # --- journal_chunk (2 bytes) ---
@@ -785,9 +757,7 @@ JOURNAL_CHUNK_FIELDS = ('count', )
 
 def decode_journal_chunk(buf, off=0):
     need(buf, off, 2, 'journal_chunk')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-    )
+    return unpack_from('<H', buf, off)
 
 # --- ack_journal (4 bytes) ---
 ACK_JOURNAL_UP_TO = const(0)
@@ -795,8 +765,8 @@ ACK_JOURNAL_FIELDS = ('up_to', )
 
 
 def encode_ack_journal(up_to):
-    buf = bytearray(4)
     check_uint(up_to, 32, 'up_to')
+    buf = bytearray(4)
     pack_into('<I', buf, 0, up_to)
     return bytes(buf)
 
@@ -813,14 +783,7 @@ DAY_TOTALS_FIELDS = ('day', 'batch', 'debit_count', 'debit_sum', 'first_number',
 
 def decode_day_totals(buf, off=0):
     need(buf, off, 22, 'day_totals')
-    return (
-        unpack_from('<H', buf, off + 0)[0],
-        unpack_from('<I', buf, off + 2)[0],
-        unpack_from('<I', buf, off + 6)[0],
-        unpack_from('<I', buf, off + 10)[0],
-        unpack_from('<I', buf, off + 14)[0],
-        unpack_from('<I', buf, off + 18)[0],
-    )
+    return unpack_from('<HIIIII', buf, off)
 
 # --- card_wait (2 bytes) ---
 CARD_WAIT_TIMEOUT_MS = const(0)
@@ -828,8 +791,8 @@ CARD_WAIT_FIELDS = ('timeout_ms', )
 
 
 def encode_card_wait(timeout_ms):
-    buf = bytearray(2)
     check_uint(timeout_ms, 16, 'timeout_ms')
+    buf = bytearray(2)
     pack_into('<H', buf, 0, timeout_ms)
     return bytes(buf)
 
@@ -844,12 +807,7 @@ CARD_FOUND_FIELDS = ('uid_len', 'uid', 'atqa', 'sak', )
 
 def decode_card_found(buf, off=0):
     need(buf, off, 11, 'card_found')
-    return (
-        unpack_from('<B', buf, off + 0)[0],
-        bytes(buf[off + 1:off + 8]),
-        unpack_from('<H', buf, off + 8)[0],
-        unpack_from('<B', buf, off + 10)[0],
-    )
+    return unpack_from('<B7sHB', buf, off)
 
 # --- card_auth (8 bytes) ---
 CARD_AUTH_BLOCK = const(0)
@@ -859,13 +817,11 @@ CARD_AUTH_FIELDS = ('block', 'key_type', 'key', )
 
 
 def encode_card_auth(block, key_type, key):
-    buf = bytearray(8)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 0, block)
     check_uint(key_type, 8, 'key_type')
-    pack_into('<B', buf, 1, key_type)
     check_len(key, 6, 'key')
-    buf[2:8] = key
+    buf = bytearray(8)
+    pack_into('<BB6s', buf, 0, block, key_type, key)
     return bytes(buf)
 
 # --- card_block (1 bytes) ---
@@ -874,8 +830,8 @@ CARD_BLOCK_FIELDS = ('block', )
 
 
 def encode_card_block(block):
-    buf = bytearray(1)
     check_uint(block, 8, 'block')
+    buf = bytearray(1)
     pack_into('<B', buf, 0, block)
     return bytes(buf)
 
@@ -886,11 +842,10 @@ CARD_WRITE_FIELDS = ('block', 'data', )
 
 
 def encode_card_write(block, data):
-    buf = bytearray(17)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 0, block)
     check_len(data, 16, 'data')
-    buf[1:17] = data
+    buf = bytearray(17)
+    pack_into('<B16s', buf, 0, block, data)
     return bytes(buf)
 
 # --- card_data (16 bytes) ---
@@ -901,9 +856,7 @@ CARD_DATA_FIELDS = ('data', )
 
 def decode_card_data(buf, off=0):
     need(buf, off, 16, 'card_data')
-    return (
-        bytes(buf[off + 0:off + 16]),
-    )
+    return unpack_from('<16s', buf, off)
 
 # --- card_value (6 bytes) ---
 CARD_VALUE_OP = const(0)
@@ -913,13 +866,11 @@ CARD_VALUE_FIELDS = ('op', 'block', 'operand', )
 
 
 def encode_card_value(op, block, operand):
-    buf = bytearray(6)
     check_uint(op, 8, 'op')
-    pack_into('<B', buf, 0, op)
     check_uint(block, 8, 'block')
-    pack_into('<B', buf, 1, block)
     check_uint(operand, 32, 'operand')
-    pack_into('<I', buf, 2, operand)
+    buf = bytearray(6)
+    pack_into('<BBI', buf, 0, op, block, operand)
     return bytes(buf)
 
 # --- journal_record (54 bytes) ---
@@ -927,3 +878,10 @@ JOURNAL_RECORD_FIELDS = ('number', 'kind', 'state', 'key_version', 'uid_len', 'u
 
 # --- journal_anchor (31 bytes) ---
 JOURNAL_ANCHOR_FIELDS = ('key_version', 'terminal', 'acked', 'base', 'base_mac', 'mac', )
+
+# --- card_state_record (64 bytes) ---
+CARD_STATE_RECORD_SIZE = const(64)
+CARD_STATE_RECORD_MAGIC = const(0)
+CARD_STATE_RECORD_RESERVED = const(16)
+CARD_STATE_RECORD_CRC = const(17)
+CARD_STATE_RECORD_FIELDS = ('magic', 'kind', 'number', 'uid_len', 'uid', 'layout', 'key_version', 'seq_before', 'balance_before', 'seq', 'balance', 'day', 'day_total', 'journal', 'amount', 'time', 'reserved', 'crc', )

@@ -1,4 +1,4 @@
-"""`icpurse layout show`: the v1 sector map, computed from protocol/ (layout + access model)."""
+"""`icpurse layout show`: the sector map of layout v2 (or v1), computed from protocol/ (layout + access model)."""
 import click
 from rich.table import Table
 
@@ -21,9 +21,9 @@ def _rights(conds, group, key):
     return [name for name, op in ops if access.allows(conds, group, op, key)]
 
 
-def sector_rows(geom):
-    """One dict per block of every sector: the machine-readable form of the map."""
-    specs = {s.number: s for s in lay.sector_map(geom)}
+def sector_rows(geom, version=2):
+    """One dict per block of every sector: the machine-readable form of the map of layout `version`."""
+    specs = {s.number: s for s in lay.sector_map(geom, version)}
     rows = []
     for sector in range(geom.sector_count):
         spec = specs.get(sector)
@@ -54,23 +54,26 @@ def sector_rows(geom):
 
 @click.group(cls=Group)
 def layout():
-    """The icpurse card layout v1 (sector map, records, access conditions)."""
+    """The icpurse card layouts v2 and v1 (sector map, records, access conditions)."""
 
 
 @layout.command()
 @click.option("--card", type=click.Choice(["1k", "4k"]), default="1k", show_default=True,
               help="card size: MIFARE Classic 1K or 4K")
+@click.option("--layout", "version", type=click.Choice(["1", "2"]), default="2", show_default=True,
+              help="layout version: 2 (what the issuer personalises) or 1 (older cards, accepted during the transition)")
 @json_option(help="print JSON (one object per block) for scripts")
-def show(card, as_json):
-    """Print the v1 sector map: sector, block, purpose, access bits and what key A / key B may do.
+def show(card, version, as_json):
+    """Print the sector map: sector, block, purpose, access bits and what key A / key B may do.
 
     Key A is held by store readers, key B only by the issuer (see docs/card-layout.md)."""
     geom = geometry.CLASSIC_4K if card == "4k" else geometry.CLASSIC_1K
-    rows = sector_rows(geom)
+    version = int(version)
+    rows = sector_rows(geom, version)
     if as_json:
-        emit_json({"layout_version": 1, "card": card, "blocks": rows})
+        emit_json({"layout_version": version, "card": card, "blocks": rows})
         return
-    table = Table(title="icpurse layout v1 — MIFARE Classic %s" % card.upper())
+    table = Table(title="icpurse layout v%d — MIFARE Classic %s" % (version, card.upper()))
     for col in ("sector", "block", "content", "C1C2C3", "key A may", "key B may"):
         table.add_column(col)
     last = None

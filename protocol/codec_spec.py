@@ -4,7 +4,7 @@ Add a definition here and run `make gen`: the names the firmware uses go to the 
 (firmware/codec.py), the rest to the host codec (host/codec.py). Tests fail while a generated file
 is stale and prove the generated code equals construct byte for byte (tests/protocol/test_codegen.py).
 """
-from icpurse.protocol import journal, link, pn532, records
+from icpurse.protocol import journal, link, pn532, readerstate, records
 from icpurse.protocol import layout
 from icpurse.protocol.mifare import mad, trailer
 from icpurse.protocol.crypto import inputs
@@ -32,6 +32,7 @@ CONSTANTS = [
     ("MODE", link.Mode),
     ("LINK_STATE", link.LinkState),
     ("LINK_MAC", link.MacDirection),
+    ("RING", readerstate.RingKind),
 ]
 
 # (NAME, tuple or bytes)
@@ -40,7 +41,9 @@ TABLES = [
     ("BAUD_RATES", pn532.BAUD_RATES),
     ("DEFAULT_BAUD", pn532.DEFAULT_BAUD),
     ("LAYOUT_VERSION", records.LAYOUT_VERSION),
+    ("LAYOUT_V2", records.LAYOUT_V2),
     ("MAC_SIZE", records.MAC_SIZE),
+    ("HEADER_MAC_SIZE", records.HEADER_MAC_SIZE),
     ("UID_FIELD_SIZE", records.UID_FIELD_SIZE),
     ("LOG_ENTRIES", records.LOG_ENTRIES),
     ("MAD_KEY_A", mad.MAD_KEY_A),
@@ -49,12 +52,16 @@ TABLES = [
     ("LAYOUT_MAD1", mad.build_mad1(layout.MAD_INFO_BYTE, [
         layout.PURSE_AID if s in layout.application_sectors() else mad.FREE for s in range(1, 16)])),
     ("LAYOUT_MAD2", mad.build_mad2(0, [mad.FREE] * 23)),
+    ("LAYOUT_MAD1_V2", mad.build_mad1(layout.MAD_INFO_BYTE, [
+        layout.PURSE_AID if s in layout.V2_SECTORS else mad.FREE for s in range(1, 16)])),
     ("LINK_SYNC", link.SYNC),
     ("LINK_MAX_PAYLOAD", link.MAX_PAYLOAD),
     ("LINK_CRC_SIZE", link.CRC_SIZE),
     ("LINK_MAC_SIZE", link.LINK_MAC_SIZE),
     ("LINK_NONCE_SIZE", link.NONCE_SIZE),
     ("LINK_AUTHENTICATED", link.AUTHENTICATED),
+    ("RING_RECORD_SIZE", readerstate.RING_RECORD_SIZE),
+    ("RING_MAGIC", readerstate.RING_MAGIC),
 ]
 
 # (NAME, constant class, {value: "name"}): how each value is shown, one spelling each
@@ -69,6 +76,8 @@ STRUCTS = [
     ("purse_slot", records.PurseSlot),
     ("purse_slot_head", records.PurseSlotHead),
     ("log_entry", records.LogEntry),
+    ("purse_header", records.PurseHeader),
+    ("credit_record", records.CreditRecord),
     ("mac_header", records.MacHeader),
     ("div_input", inputs.DivInput),
     ("sector_trailer", trailer.SectorTrailerRaw),
@@ -101,4 +110,5 @@ STRUCTS = [
     ("card_value", link.CardValue),
     ("journal_record", journal.JournalRecord),
     ("journal_anchor", journal.JournalAnchor),
+    ("card_state_record", readerstate.CardStateRecord),
 ]

@@ -122,29 +122,46 @@ def _struct_items(name, struct):
     for i, f in enumerate(data):
         items.append(("%s_%s" % (upper, f.name.upper()), ["%s_%s = const(%d)" % (upper, f.name.upper(), i)]))
     items.append(("%s_FIELDS" % upper, ["%s_FIELDS = (%s)" % (upper, "".join("%r, " % f.name for f in data))]))
-    # encoder
+    # encoder: range checks, then one pack_into when struct can lay the whole record out
     args = ", ".join(f.name for f in data)
-    out = ["", "", "def encode_%s(%s):" % (name, args), "    buf = bytearray(%d)" % size]
-    off = 0
-    for f in fields:
-        if f.kind == "int":
-            check = "check_sint" if f.signed else "check_uint"
-            out.append("    %s(%s, %d, %r)" % (check, f.name, f.size * 8, f.name))
-            if f.size in _STRUCT_FMT:
-                code = _STRUCT_FMT[f.size].lower() if f.signed else _STRUCT_FMT[f.size]
-                out.append("    pack_into(%r, buf, %d, %s)" % (("<", ">")[f.big] + code, off, f.name))
+    fmt = _struct_format(fields)
+    out = ["", "", "def encode_%s(%s):" % (name, args)]
+    if fmt is not None:
+        for f in data:
+            if f.kind == "int":
+                out.append("    %s(%s, %d, %r)" % ("check_sint" if f.signed else "check_uint", f.name, f.size * 8, f.name))
             else:
-                val = "%s & 0x%x" % (f.name, (1 << (8 * f.size)) - 1) if f.signed else f.name
-                out.append("    buf[%d:%d] = (%s).to_bytes(%d, %r)" % (off, off + f.size, val, f.size, ("little", "big")[f.big]))
-        elif f.kind == "bytes":
-            out.append("    check_len(%s, %d, %r)" % (f.name, f.size, f.name))
-            out.append("    buf[%d:%d] = %s" % (off, off + f.size, f.name))
-        elif f.kind == "const":
-            out.append("    buf[%d:%d] = %r" % (off, off + f.size, f.const))
-        off += f.size
+                out.append("    check_len(%s, %d, %r)" % (f.name, f.size, f.name))
+        out += ["    buf = bytearray(%d)" % size, "    pack_into(%r, buf, 0, %s)" % (fmt, args)]
+    else:
+        out.append("    buf = bytearray(%d)" % size)
+        off = 0
+        for f in fields:
+            if f.kind == "int":
+                check = "check_sint" if f.signed else "check_uint"
+                out.append("    %s(%s, %d, %r)" % (check, f.name, f.size * 8, f.name))
+                if f.size in _STRUCT_FMT:
+                    code = _STRUCT_FMT[f.size].lower() if f.signed else _STRUCT_FMT[f.size]
+                    out.append("    pack_into(%r, buf, %d, %s)" % (("<", ">")[f.big] + code, off, f.name))
+                else:
+                    val = "%s & 0x%x" % (f.name, (1 << (8 * f.size)) - 1) if f.signed else f.name
+                    out.append("    buf[%d:%d] = (%s).to_bytes(%d, %r)" % (off, off + f.size, val, f.size,
+                                                                        ("little", "big")[f.big]))
+            elif f.kind == "bytes":
+                out.append("    check_len(%s, %d, %r)" % (f.name, f.size, f.name))
+                out.append("    buf[%d:%d] = %s" % (off, off + f.size, f.name))
+            elif f.kind == "const":
+                out.append("    buf[%d:%d] = %r" % (off, off + f.size, f.const))
+            off += f.size
     out.append("    return bytes(buf)")
     items.append(("encode_%s" % name, out))
-    # decoder
+    # decoder: one unpack_from when every field is a 1/2/4-byte integer, bytes or padding
+    fmt = _struct_format(fields)
+    if fmt is not None:
+        out = ["", "", "def decode_%s(buf, off=0):" % name, "    need(buf, off, %d, %r)" % (size, name),
+               "    return unpack_from(%r, buf, off)" % fmt]
+        items.append(("decode_%s" % name, out))
+        return items
     out = ["", "", "def decode_%s(buf, off=0):" % name, "    need(buf, off, %d, %r)" % (size, name)]
     off = 0
     values = []
@@ -171,6 +188,29 @@ def _struct_items(name, struct):
     out.append("    )")
     items.append(("decode_%s" % name, out))
     return items
+
+
+def _struct_format(fields):
+    """The struct format of the whole record, or None if a field needs more than struct does
+    (3-byte integers, constants to check)."""
+    fmt = ""
+    order = None
+    for f in fields:
+        if f.kind == "int":
+            if f.size not in _STRUCT_FMT:
+                return None
+            if order is not None and order != f.big:
+                return None
+            order = f.big
+            code = _STRUCT_FMT[f.size]
+            fmt += code.lower() if f.signed else code
+        elif f.kind == "bytes":
+            fmt += "%ds" % f.size
+        elif f.kind == "pad":
+            fmt += "%dx" % f.size
+        else:
+            return None
+    return (">" if order else "<") + fmt
 
 
 def _literal(value):

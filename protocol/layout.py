@@ -1,9 +1,14 @@
 # micropython: yes
-"""The icpurse v1 sector map (docs/card-layout.md), as data.
+"""The icpurse sector maps, v1 and v2 (docs/card-layout.md), as data.
 
-Personalisation, the purse protocol, `icpurse layout show` and the tests read the map from here;
+Personalisation, the purse protocol, `icpurse layout show` and the tests read the maps from here;
 nothing else hard-codes a sector or block number. Access conditions are C1C2C3 values
 (`C1<<2 | C2<<1 | C3`) for (block 0, block 1, block 2, trailer) of each sector.
+
+v2 keeps v1's sectors 1 and 2 with their access bits unchanged (so a v1 card migrates without a
+trailer write) and gives them new content: the identity sector's third block holds the issuer's
+credit record, the value sector holds the balance, its backup and the purse header. v2 uses no
+other sector.
 """
 from icpurse.protocol.mifare import geometry
 
@@ -27,6 +32,13 @@ BALANCE_BLOCK = geometry.first_block(VALUE_SECTOR)  # block 8
 CEILING_BLOCK = BALANCE_BLOCK + 1  # block 9
 RECORD_BLOCKS = 2  # identity, slot and log records span two blocks of their sector
 
+# v2 (docs/card-layout.md, "Layout v2"): one sector for the whole debit.
+PURSE_SECTOR = VALUE_SECTOR  # sector 2: balance, backup, header; key A may only decrement
+BACKUP_BLOCK = BALANCE_BLOCK + 1  # block 9 (v1: the ceiling)
+HEADER_BLOCK = BALANCE_BLOCK + 2  # block 10 (v1: reserved zeros, key B only)
+CREDIT_BLOCK = IDENTITY_BLOCK + 2  # block 6 (v1: reserved zeros, key B only)
+V2_SECTORS = (IDENTITY_SECTOR, PURSE_SECTOR)
+
 # MAD application identifier of the icpurse application: function cluster 0x01 (miscellaneous
 # applications), application code 0x50 ('P'). Not an NXP-registered AID; issuers with a registered
 # one set it per programme.
@@ -49,9 +61,12 @@ class SectorSpec:
         self.gpb = gpb
 
 
-def sector_map(geom=None):
-    """The v1 sector map for a card geometry (1K default; 4K adds MAD2 in sector 16)."""
+def sector_map(geom=None, version=1):
+    """The sector map of layout `version` (1 or 2) for a card geometry (1K default; 4K adds MAD2
+    in sector 16)."""
     geom = geom or geometry.CLASSIC_1K
+    if version == 2:
+        return _sector_map_v2(geom)
     sectors = [
         SectorSpec(
             MAD_SECTOR,
@@ -86,6 +101,41 @@ def sector_map(geom=None):
             SectorSpec(s, "log entry %d" % i, ("log entry (bytes 0–15)", "log entry (bytes 16–31, MAC)",
                                                "reserved"), (RW_AB, RW_AB, RW_AB, TRAILER_B_ADMIN))
         )
+    if geom.sector_count > 16:
+        sectors.append(
+            SectorSpec(MAD2_SECTOR, "MAD2", ("MAD2: CRC, info byte, AIDs", "MAD2: AIDs", "MAD2: AIDs"),
+                       (R_AB_W_B, R_AB_W_B, R_AB_W_B, TRAILER_B_ADMIN), key_a="mad")
+        )
+    return sectors
+
+
+def _sector_map_v2(geom):
+    sectors = [
+        SectorSpec(
+            MAD_SECTOR,
+            "MAD",
+            ("manufacturer block (UID, BCC) — read-only", "MAD1: CRC, info byte, AIDs of sectors 1–7",
+             "MAD1: AIDs of sectors 8–15"),
+            (R_AB_W_B, R_AB_W_B, R_AB_W_B, TRAILER_B_ADMIN),
+            key_a="mad",
+            gpb=GPB_MAD2 if geom.sector_count > 16 else GPB_MAD1,
+        ),
+        SectorSpec(
+            IDENTITY_SECTOR,
+            "identity",
+            ("identity record (bytes 0–15)", "identity record (bytes 16–31, MAC)",
+             "credit record: the issuer's last write, sealed with the load MAC key"),
+            (R_AB_W_B, R_AB_W_B, R_AB_W_B, TRAILER_B_ADMIN),
+        ),
+        SectorSpec(
+            PURSE_SECTOR,
+            "purse",
+            ("balance value block (fen; address byte = issuer-write generation)",
+             "backup value block (never above the balance)",
+             "purse header: card number, expiry, ceiling, check MAC"),
+            (VALUE_DEC_A, VALUE_DEC_A, R_AB_W_B, TRAILER_B_ADMIN),
+        ),
+    ]
     if geom.sector_count > 16:
         sectors.append(
             SectorSpec(MAD2_SECTOR, "MAD2", ("MAD2: CRC, info byte, AIDs", "MAD2: AIDs", "MAD2: AIDs"),

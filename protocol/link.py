@@ -203,6 +203,9 @@ DayConfig = Struct(
     "transparent" / Int8ul,  # 1: allow CARD_* commands (issuance readers); 0: store reader
     "blacklist_version" / Int32ul,
     "blacklist_digest" / Bytes(LINK_MAC_SIZE),  # SHA-256 of the list as the reader stores it, first 8 bytes
+    # the programme's rules a reader applies to cards beyond the caps above (purse v2)
+    "balance_cap" / Int32ul,  # fen; a card holding more is refused (0 = none)
+    "v1_until" / Int16ul,  # last card day on which layout v1 cards are accepted (0 = no end set)
     "mac" / Bytes(LINK_MAC_SIZE),
 )
 

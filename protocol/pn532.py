@@ -166,3 +166,7 @@ class Timing:
     TRANSFER = 4500
     PN532_OVERHEAD = 500
     BITS_PER_BYTE = 10  # 8N1 on the UART
+    # A host task blocked in a UART read (ESP32, MicroPython: RX interrupt at every byte when
+    # timeout_char=0) runs again this long after the last byte it waited for: interrupt, ring
+    # buffer, FreeRTOS task switch. An assumption (not measured) until the HIL rig measures it.
+    RX_WAKE = 50

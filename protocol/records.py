@@ -1,4 +1,4 @@
-"""The icpurse v1 card records, one construct definition each (see docs/card-layout.md).
+"""The icpurse card records (layouts v1 and v2), one construct definition each (docs/card-layout.md).
 
 Every record is a fixed-size, flat Struct of integers and byte strings so that
 `icpurse.protocol.codegen` can generate the equivalent MicroPython codec for the firmware. All
@@ -6,8 +6,10 @@ integers are little-endian, like MIFARE value blocks. Money is integer fen.
 """
 from construct import Bytes, Int8ul, Int16ul, Int24ul, Int32ul, Struct
 
-LAYOUT_VERSION = 1
-MAC_SIZE = 8  # bytes of AES-CMAC kept in every record (>= 8 by design rule)
+LAYOUT_VERSION = 1  # the v1 layout (slots, log); what v1 records' MACs carry
+LAYOUT_V2 = 2  # the v2 layout (value blocks + header; docs/card-layout.md)
+MAC_SIZE = 8  # bytes of AES-CMAC kept in every record but the v2 purse header
+HEADER_MAC_SIZE = 6  # the v2 purse header's check MAC (docs/card-layout.md: why 6 is enough there)
 UID_FIELD_SIZE = 7  # UIDs (4 or 7 bytes) are zero-padded to 7 in MAC and KDF inputs
 LOG_ENTRIES = 10  # ring positions; entry n goes to position n % LOG_ENTRIES
 
@@ -19,6 +21,8 @@ class RecordType:
     SLOT = 0x53  # 'S'
     LOG = 0x4C  # 'L'
     JOURNAL = 0x4A  # 'J' (reader journal records, terminal key)
+    HEADER = 0x48  # 'H' (v2 purse header, purse MAC key)
+    CREDIT = 0x43  # 'C' (v2 credit record's seal, load MAC key: issuer only)
 
 
 class TxnKind:
@@ -31,6 +35,7 @@ class TxnKind:
     REFUND = 5  # goods returned to the card (issuer)
     ADJUST = 6  # back-office correction (issuer)
     RECOVER = 7  # issuer recovery of a corrupt purse
+    MIGRATE = 8  # a v1 card moved to layout v2 (issuer; amount 0)
 
 
 # How people and reports call each kind (CLI, JSON, reports): one spelling, exported by the codec
@@ -43,6 +48,7 @@ TXN_NAMES = {
     TxnKind.REFUND: "refund",
     TxnKind.ADJUST: "adjust",
     TxnKind.RECOVER: "recover",
+    TxnKind.MIGRATE: "migrate",
 }
 
 
@@ -110,6 +116,27 @@ LogEntry = Struct(
     "mac" / Bytes(MAC_SIZE),
 )
 
+# v2, block 10 (purse sector, key B only): what a store reader needs besides the balance. The card
+# number is the 12-digit number as a 40-bit big-endian integer (the identity record keeps it in
+# BCD); `ceiling` bounds the balance: the balance right after the issuer's last write. The MAC
+# input also carries the balance block's address byte (the issuer-write generation).
+PurseHeader = Struct(
+    "card_number" / Bytes(5),
+    "expiry" / Int16ul,  # days since 2000-01-01, 0 = no expiry (as the identity record's)
+    "ceiling" / Int24ul,  # fen
+    "mac" / Bytes(HEADER_MAC_SIZE),
+)
+
+# v2, block 6 (identity sector, key B only): the issuer's last write, sealed with the load MAC key
+# (readers hold no load key: they cannot make or check it). The seal also covers the purse header
+# and the generation, so it vouches for the ceiling readers rely on.
+CreditRecord = Struct(
+    "credit_seq" / Int32ul,  # issuer writes since personalisation; its low byte is the generation
+    "kind" / Int8ul,  # TxnKind of that write
+    "amount" / Int24ul,  # fen
+    "seal" / Bytes(MAC_SIZE),
+)
+
 # Prefix of every record MAC: binds record type, UID and versions to the record bytes.
 MacHeader = Struct(
     "record_type" / Int8ul,
@@ -150,3 +177,5 @@ class Refusal:
     BAD_AMOUNT = 15  # zero, negative or not an integer number of fen
     NOT_ALLOWED = 16  # the operation needs a key or role this device does not hold
     WRITE_FAILED = 17  # the card refused a write or left the field during it (outcome decided on the next tap)
+    OLDER_STATE = 18  # the card shows an older state than this reader already saw (a restored copy)
+    TRANSITION_OVER = 19  # a v1 card after the programme's last day for v1 cards: migrate it at the issuer

@@ -17,6 +17,10 @@ _UART_ID = const(2)
 _UART_TX = const(17)
 _UART_RX = const(16)
 _UART_RXBUF = const(1024)
+# A blocking read waits at most this long per call (the driver loops to its own deadline). With
+# timeout_char=0 the port sets the RX FIFO threshold to 1 byte (machine_uart.c), so a read that
+# asks for exactly the bytes it expects returns as soon as the last of them is in.
+_UART_WAIT_MS = const(20)
 _I2C_ID = const(0)
 _I2C_SCL = const(22)
 _I2C_SDA = const(21)
@@ -33,20 +37,26 @@ _NVS_INVALID_LENGTH = const(0x110C)  # ESP_ERR_NVS_INVALID_LENGTH: buffer too sm
 
 
 class Uart:
-    """machine.UART in non-blocking mode (timeout=0): the driver does its own bounded polling."""
+    """machine.UART: reads without waiting (what is there), or waiting for a whole buffer: the
+    task sleeps in the UART driver and the RX interrupt wakes it (no polling loop)."""
+
+    blocking = True
 
     def __init__(self, uart_id=_UART_ID, tx=_UART_TX, rx=_UART_RX, baud=DEFAULT_BAUD, rxbuf=_UART_RXBUF):
         self._uart = machine.UART(uart_id, baudrate=baud, bits=8, parity=None, stop=1,
-                                  tx=tx, rx=rx, rxbuf=rxbuf, timeout=0, timeout_char=0)
+                                  tx=tx, rx=rx, rxbuf=rxbuf, timeout=_UART_WAIT_MS, timeout_char=0)
         self.baud = baud
 
     def write(self, buf):
         return self._uart.write(buf)
 
-    def readinto(self, buf):
-        if not self._uart.any():
+    def readinto(self, buf, wait_ms=0):
+        if wait_ms:
+            return self._uart.readinto(buf)  # waits up to _UART_WAIT_MS for len(buf) bytes
+        n = self._uart.any()
+        if not n:
             return None
-        return self._uart.readinto(buf)
+        return self._uart.readinto(buf, n if n < len(buf) else len(buf))
 
     def any(self):
         return self._uart.any()
@@ -81,6 +91,11 @@ class Pin:
 
     def value(self, v):
         self._pin.value(v)
+
+
+def full_speed():
+    """Run the CPU at 240 MHz (the ESP32 port's default may be lower): the tap's Python work."""
+    machine.freq(240000000)
 
 
 class Clock:
@@ -181,6 +196,32 @@ def production():
 def link():
     """The host link: UART0 on the production image, the REPL's stdin/stdout on a development one."""
     return UartLink() if production() else UsbLink()
+
+
+class Flash:
+    """The flash partition set aside for the reader's state ring (firmware/ring.py), label
+    "icpurse" in the partition table (docs/hardware.md); None from `flash()` when the image has
+    none (the ring then lives in a file). Writes go to erased flash without erasing (the
+    extended block interface: readblocks/writeblocks with an offset); ioctl 6 erases a block."""
+
+    def __init__(self, part):
+        self._p = part
+        self.SECTOR = part.ioctl(5, 0)  # block size
+        self.size = part.ioctl(4, 0) * self.SECTOR  # block count
+
+    def read(self, offset, buf):
+        self._p.readblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
+
+    def write(self, offset, buf):
+        self._p.writeblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
+
+    def erase(self, sector):
+        self._p.ioctl(6, sector)
+
+
+def flash(label="icpurse"):
+    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
+    return Flash(found[0]) if found else None
 
 
 class UsbLink:

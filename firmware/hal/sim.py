@@ -33,6 +33,8 @@ class SimUart:
     are lost in both directions, as on a real wire.
     """
 
+    blocking = True  # readinto(buf, wait_ms) waits for the bytes (a UART read with a timeout)
+
     def __init__(self, chip, baud=DEFAULT_BAUD):
         self._chip = chip
         self.baud = baud
@@ -48,7 +50,9 @@ class SimUart:
             self.lost += len(buf)
         return len(buf)
 
-    def readinto(self, buf):
+    def readinto(self, buf, wait_ms=0):
+        if wait_ms:
+            self._wait(len(buf), wait_ms)
         data = self._chip.read(len(buf))
         if not data:
             return None
@@ -61,6 +65,23 @@ class SimUart:
 
     def any(self):
         return self._chip.pending()
+
+    def _wait(self, n, wait_ms):
+        """A blocking read on the board: the task sleeps until `n` bytes are in (then is woken
+        T_RX_WAKE later: RX interrupt, ring buffer, task switch) or `wait_ms` passed."""
+        chip = self._chip
+        clock = chip.clock
+        deadline = clock.now_us + wait_ms * 1000
+        if chip.pending() >= n:
+            return  # all there: the read returns at once
+        while chip.pending() < n:
+            t = chip.next_ready_us() if chip.timeline else None
+            if t is None or t > deadline:
+                if deadline > clock.now_us:
+                    clock.advance(deadline - clock.now_us)
+                return
+            clock.advance(t - clock.now_us)
+        clock.rx_wake()
 
     def set_baud(self, baud):
         self.baud = baud
@@ -162,3 +183,54 @@ class SimWatchdog:
 
     def feed(self):
         self.feeds += 1
+
+
+class FlashPowerLoss(BaseException):
+    """SimFlash lost power in the middle of a write or erase (tests of the reader's power-fail
+    rules). A BaseException, like crashfs's: no `except Exception` in the firmware may survive it."""
+
+
+class SimFlash:
+    """NOR flash set aside for the reader's state ring (firmware/ring.py): 4 KB sectors, a write
+    only clears bits, an erase sets a sector to 0xFF. Counts what it did (`log`: (op, offset,
+    bytes, modelled time) for `make bench`) and can lose power at the n-th change (`fail_at`):
+    a write then leaves a prefix of its bytes, an erase leaves part of the sector erased."""
+
+    SECTOR = 4096
+
+    def __init__(self, sectors=4, vclock=None):
+        self.size = sectors * self.SECTOR
+        self.data = bytearray(b"\xff" * self.size)
+        self.vclock = vclock
+        self.log = []
+        self.changes = 0
+        self.fail_at = -1
+        self.cut = 0  # bytes of a torn write that land
+
+    def _fail(self):
+        self.changes += 1
+        return self.fail_at >= 0 and self.changes - 1 == self.fail_at
+
+    def read(self, offset, buf):
+        n = len(buf)
+        buf[:n] = self.data[offset:offset + n]
+
+    def write(self, offset, buf):
+        n = len(buf)
+        if self._fail():
+            for i in range(min(self.cut, n)):
+                self.data[offset + i] &= buf[i]
+            raise FlashPowerLoss("power lost writing %d bytes at %d" % (n, offset))
+        for i in range(n):
+            self.data[offset + i] &= buf[i]
+        self.log.append(("program", offset, n, self.vclock.now_us if self.vclock is not None else 0))
+
+    def erase(self, sector):
+        start = sector * self.SECTOR
+        if self._fail():
+            for i in range(start, start + self.cut):
+                self.data[i] = 0xFF
+            raise FlashPowerLoss("power lost erasing sector %d" % sector)
+        for i in range(start, start + self.SECTOR):
+            self.data[i] = 0xFF
+        self.log.append(("erase", start, self.SECTOR, self.vclock.now_us if self.vclock is not None else 0))

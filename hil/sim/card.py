@@ -96,6 +96,16 @@ def magic_kind(magic):
 
 class ClassicCard:
     trailer_write_policy = STRICT
+    # Value operations where the datasheets say nothing [U] (docs/simulator.md): the operand is "a
+    # 4 byte signed integer" and nothing says what happens to a negative one or to a result beyond
+    # 32 bits. Default: signed operands, two's-complement wrap (the most an attacker could get).
+    # The HIL scenario "value operand" measures a real card; the reader-key model check
+    # (hil/modelcheck.py) runs against both settings.
+    negative_operands = True  # False: an operand with bit 31 set is NAKed
+    value_wraps = True  # False: a result outside the signed 32-bit range is NAKed
+    # Whether a new authentication empties the transfer buffer [U]. Default: it does (a new crypto
+    # session); True lets a value taken in one sector be transferred into another.
+    tb_survives_auth = False
 
     def __init__(self, uid, size="1k", magic=False, blocks=None, faults=None):
         uid = bytes(uid)
@@ -140,10 +150,11 @@ class ClassicCard:
         """The UID bytes that go into AUTH: the last 4 (CL2 bytes for a 7-byte UID)."""
         return self.uid[-4:]
 
-    def _reset_session(self):
+    def _reset_session(self, power_lost=False):
         self._auth_sector = -1
         self._auth_key = 0
-        self._tb = None  # transfer buffer: signed value, or None when not valid
+        if power_lost or not self.tb_survives_auth:
+            self._tb = None  # transfer buffer: signed value, or None when not valid
         self.air_pending = None  # raw-frame protocol state (hil/sim/air.py): part 2 awaited
         self._magic_step = 0  # Gen1a: 1 after the 7-bit 0x40 was acknowledged
 
@@ -155,13 +166,13 @@ class ClassicCard:
     def reset(self):
         """RF power cycle of a card in the field: back to IDLE, volatile state lost."""
         self.state = IDLE
-        self._reset_session()
+        self._reset_session(True)
 
     def leave_field(self):
         """Power lost: all volatile state (crypto session, transfer buffer) is gone."""
         self.powered = False
         self.state = IDLE
-        self._reset_session()
+        self._reset_session(True)
 
     def _removed_by_fault(self):
         self.leave_field()
@@ -400,7 +411,8 @@ class ClassicCard:
         self.state = AUTHENTICATED
         self._auth_sector = sector
         self._auth_key = key_type
-        self._tb = None  # a new crypto session starts with an empty transfer buffer
+        if not self.tb_survives_auth:
+            self._tb = None  # a new crypto session starts with an empty transfer buffer
 
     def read(self, block):
         """16 bytes; in a trailer, key A always reads as zeros, access bits + GPB and key B as
@@ -454,10 +466,17 @@ class ClassicCard:
         return self.magic == CUID or (self.magic == FUID and not self.fuid_locked)
 
     def increment(self, block, operand):
-        self._value_op(block, Op.INCREMENT, _operand(operand))
+        self._value_op(block, Op.INCREMENT, self._signed(operand))
 
     def decrement(self, block, operand):
-        self._value_op(block, Op.DECREMENT, -_operand(operand))
+        self._value_op(block, Op.DECREMENT, -self._signed(operand))
+
+    def _signed(self, operand):
+        v = _operand(operand)
+        if v < 0 and not self.negative_operands:
+            self._begin((ACTIVE, AUTHENTICATED))
+            raise CardNak("negative operand refused (card model: negative_operands=False)")
+        return v
 
     def restore(self, block):
         self._value_op(block, Op.RESTORE, 0)
@@ -470,7 +489,10 @@ class ClassicCard:
             self._begin()
             raise CardNak("value operations need an authenticated session")  # [U]
         self._memory_access(block, op)
-        self._tb = _s32(_u32_bytes(self._value_of(block) + delta))
+        result = self._value_of(block) + delta
+        if not self.value_wraps and not blocks.VALUE_MIN <= result <= blocks.VALUE_MAX:
+            raise CardNak("value out of range (card model: value_wraps=False)")
+        self._tb = _s32(_u32_bytes(result))
 
     def transfer(self, block):
         """Transfer buffer -> value and copies of `block`; the address bytes 12..15 of the

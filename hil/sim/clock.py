@@ -8,7 +8,7 @@ T_PN532_OVERHEAD; card operations cost the MIFARE Classic typical times of docs/
 from icpurse.host import codec
 
 _COUNTERS = ("commands", "host_bytes_in", "host_bytes_out", "card_ops", "card_timeouts",
-             "link_us", "card_us", "overhead_us")
+             "link_us", "card_us", "overhead_us", "rx_wakes", "rx_wake_us")
 
 # Card operation kinds -> modelled time. Kinds are the MIFARE command bytes (docs/chip-facts.md
 # "MIFARE commands in InDataExchange"), plus "select" which is not a single MIFARE command.
@@ -75,6 +75,13 @@ class VirtualClock:
         self.counters["card_ops"] += 1
         self.counters["card_us"] += us
         self.advance(us)
+
+    def rx_wake(self):
+        """A host task blocked on a UART read is woken once the bytes it waited for are in
+        (T_RX_WAKE: an assumption, docs/simulator.md)."""
+        self.counters["rx_wakes"] += 1
+        self.counters["rx_wake_us"] += codec.T_RX_WAKE
+        self.advance(codec.T_RX_WAKE)
 
     def card_timeout(self, us):
         """The reader waited `us` for a card that did not answer."""

@@ -1,6 +1,6 @@
 # micropython: yes
 """Cards for tests and the demo: blank transport-configuration cards, and cards already issued
-in the v1 layout (the image firmware.image.card_image builds, written straight into memory)."""
+in layout v1 or v2 (the image firmware.image.card_image builds, written straight into memory)."""
 from icpurse.host import codec
 from icpurse.firmware.image import card_image
 from icpurse.hil.sim.card import ClassicCard
@@ -14,9 +14,10 @@ def blank_card(uid, size="1k", faults=None, magic=False):
 
 
 def identity_fields(key_version, card_number=b"\x50\x31\x00\x00\x00\x01", programme=1, issuer=1,
-                    named=False, expiry=0, issue_date=9000):
-    """Identity record fields (without MAC) in codec order, with test-friendly defaults."""
-    return (codec.LAYOUT_VERSION, key_version, issuer, programme, card_number, codec.KIND_REGULAR,
+                    named=False, expiry=0, issue_date=9000, layout=1):
+    """Identity record fields (without MAC) in codec order, with test-friendly defaults; `layout`
+    1 or 2 picks the card layout (firmware.image.card_image)."""
+    return (layout, key_version, issuer, programme, card_number, codec.KIND_REGULAR,
             codec.IDF_NAMED if named else 0, 2026, 1, 0, 0, issue_date, expiry, 0)
 
 

@@ -80,6 +80,13 @@ class PN532:
         self.hsu = True  # False when driven through PN532I2C (link time charged there)
         self._inbuf = bytearray()
         self._out = []  # frames (bytes) produced, not yet read by the host
+        self._ready = []  # per frame in _out: modelled time (us) its last byte reaches the host
+        # Timeline mode (the virtual store reader, `make bench`): a host write returns when its
+        # bytes are out; the chip's answer is readable only from the modelled time it arrives, so
+        # how the host waits for it (sleeps, blocking reads) costs what it costs on a board.
+        # Off (pty, PC/SC, scripted tests): the whole exchange happens inside write().
+        self.timeline = False
+        self._busy_until = 0
         self._last_response = None  # for NACK
         self._pending = None  # (MaxTg, BrTy, InitiatorData) of a waiting InListPassiveTarget, or
         # ("autopoll", types) of a waiting InAutoPoll
@@ -121,7 +128,14 @@ class PN532:
     def write(self, data):
         """Bytes from the host over HSU, in any chunking."""
         self.clock.link(len(data), self.baud, False)
-        self._feed(data, WAKE_HSU)
+        if not self.timeline:
+            self._feed(data, WAKE_HSU)
+            return
+        written = self.clock.now_us
+        self.clock.now_us = written if written > self._busy_until else self._busy_until
+        self._feed(data, WAKE_HSU)  # the chip's work advances the clock; each frame keeps its time
+        self._busy_until = self.clock.now_us
+        self.clock.now_us = written
 
     def _feed(self, data, wake_source):
         if self.power == POWERDOWN:
@@ -234,28 +248,50 @@ class PN532:
             self.clock.link(len(frame), self.baud, True)
         if frame:
             self._out.append(frame)
+            self._ready.append(self.clock.now_us)
+
+    def _arrived(self):
+        """Frames whose last byte reached the host by now (all of them outside timeline mode)."""
+        if not self.timeline:
+            return len(self._out)
+        now = self.clock.now_us
+        n = 0
+        while n < len(self._ready) and self._ready[n] <= now:
+            n += 1
+        return n
+
+    def next_ready_us(self):
+        """When the next frame not yet arrived gets to the host (None: nothing on its way)."""
+        n = self._arrived()
+        return self._ready[n] if n < len(self._ready) else None
 
     def read(self, n=-1):
         """Bytes the chip has sent so far (up to `n`; all when n < 0)."""
         out = bytearray()
-        while self._out and (n < 0 or len(out) < n):
+        avail = self._arrived()
+        while avail and (n < 0 or len(out) < n):
             frame = self._out[0]
             take = len(frame) if n < 0 else min(len(frame), n - len(out))
             out += frame[:take]
             if take == len(frame):
                 self._out.pop(0)
+                self._ready.pop(0)
+                avail -= 1
             else:
                 self._out[0] = frame[take:]
         return bytes(out)
 
     def read_frame(self):
         """The next whole frame the chip produced, or b"" (I2C reads one frame per transaction)."""
-        return self._out.pop(0) if self._out else b""
+        if self._arrived():
+            self._ready.pop(0)
+            return self._out.pop(0)
+        return b""
 
     def pending(self):
         n = 0
-        for f in self._out:
-            n += len(f)
+        for i in range(self._arrived()):
+            n += len(self._out[i])
         return n
 
     # --- commands ---------------------------------------------------------------------------
@@ -725,7 +761,7 @@ class PN532I2C:
 
     def read(self, n):
         self._charge(n, True)
-        if self._busy or not self.chip._out:
+        if self._busy or not self.chip.pending():
             self._busy = False
             return bytes(n)
         frame = self.chip.read_frame()

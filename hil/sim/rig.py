@@ -9,7 +9,7 @@ import os
 
 from icpurse.firmware import dayconfig, kdf, link, linkauth
 from icpurse.host import codec
-from icpurse.firmware.hal.sim import SimClock, SimNvs, SimUart
+from icpurse.firmware.hal.sim import SimClock, SimFlash, SimNvs, SimUart
 from icpurse.firmware.pn532 import PN532
 from icpurse.firmware.pn532_hsu import HSU
 from icpurse.firmware.reader import Reader
@@ -35,7 +35,7 @@ class LinkRefused(Exception):
 
 
 class VirtualReader:
-    def __init__(self, root, fs=os, open_fn=open, nvs=None, deck=None, vclock=None, baud=None):
+    def __init__(self, root, fs=os, open_fn=open, nvs=None, deck=None, vclock=None, baud=None, flash=None):
         self.root = root
         self.fs = fs
         self.open_fn = open_fn
@@ -43,7 +43,9 @@ class VirtualReader:
         self.faults = Faults()
         self.deck = deck or Deck()
         self.nvs = nvs or SimNvs()
+        self.flash = flash or SimFlash(vclock=self.vclock)  # the state ring's partition; survives reboots
         self.chip = SimPN532(self.deck, self.vclock, self.faults)
+        self.chip.timeline = True  # answers arrive when they would: the firmware's way of waiting counts
         self.uart = SimUart(self.chip)
         self.clock = SimClock(self.vclock)
         self.baud = baud
@@ -61,7 +63,7 @@ class VirtualReader:
         self.ui = Indicator()
         self.store = Store(self.nvs, self.root, self.fs, self.open_fn)
         self.reader = Reader(self.driver, self.clock, self.store, self.ui, self.root + "/journal", self.fs,
-                             self.open_fn)
+                             self.open_fn, flash=self.flash)
 
     def install_transport_key(self, key):
         """The lab's transport key ceremony, done to the virtual board (docs/hardware.md)."""
@@ -109,7 +111,7 @@ _DAY = 86400
 
 def signed_config(vr, terminal, journal_master, time, version=1, blacklist=(0, ()), serial=None, cutoff=0,
                   window=600, mode=codec.MODE_POS, fixed_price=0, grace=0, txn_cap=0, daily_cap=0, issuer=1,
-                  transparent=0, day=None):
+                  transparent=0, day=None, balance_cap=0, v1_until=0):
     """A day configuration for the reader `vr` (its next serial unless given), signed with
     `terminal`'s configuration key derived from `journal_master`. `blacklist`: (version, entries)."""
     if serial is None:
@@ -117,7 +119,8 @@ def signed_config(vr, terminal, journal_master, time, version=1, blacklist=(0, (
     stored = blacklist[0].to_bytes(4, "little") + b"".join(sorted(bytes(e) for e in blacklist[1]))
     return dayconfig.seal(kdf.config_key(journal_master, terminal, version), terminal, version, serial, time,
                           time // _DAY if day is None else day, cutoff, window, mode, fixed_price, grace, txn_cap,
-                          daily_cap, issuer, transparent, blacklist[0], dayconfig.blacklist_digest(stored))
+                          daily_cap, issuer, transparent, blacklist[0], dayconfig.blacklist_digest(stored),
+                          balance_cap=balance_cap, v1_until=v1_until)
 
 
 def provision(vr, terminal, journal_master, sector_a, purse_mac, version=1):
@@ -135,7 +138,14 @@ def provision(vr, terminal, journal_master, sector_a, purse_mac, version=1):
 def sign_in(vr, terminal, journal_master, time, blacklist=(0, ()), operator=7, **settings):
     """Load `blacklist` (version, entries) and open the day under a signed configuration."""
     entries = sorted(bytes(e) for e in blacklist[1])
-    vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(blacklist[0], len(entries), 0,
-                                                                            len(entries)) + b"".join(entries))
+    per = (codec.LINK_MAX_PAYLOAD - codec.BLACKLIST_HEADER_SIZE) // codec.BLACKLIST_ENTRY_SIZE  # a chunk
+    offset = 0
+    while True:
+        part = entries[offset:offset + per]
+        vr.request(codec.LINK_CMD_LOAD_BLACKLIST, codec.encode_blacklist_header(blacklist[0], len(entries), offset,
+                                                                                len(part)) + b"".join(part))
+        offset += len(part)
+        if offset >= len(entries):
+            break
     record = signed_config(vr, terminal, journal_master, time, blacklist=blacklist, **settings)
     return codec.decode_sign_in_result(vr.request(codec.LINK_CMD_SIGN_IN, codec.encode_sign_in(operator) + record))

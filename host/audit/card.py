@@ -73,7 +73,9 @@ def inspect_card(tag, keyring, key_type=purse.KEY_A) -> CardAudit:
     be opened at all (not an icpurse card of this issuer, or a key version the keys lack)."""
     access, keys, kv = purse.open_card(tag, keyring, key_type)
     uid = bytes(tag.uid)
-    raw_id = bytes(access.identity_raw)
+    if any(access.header_raw):  # block 10 holds a purse header: layout v2
+        return _inspect_v2(access, keys, kv, uid)
+    raw_id = bytes(access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS))
     id_ok = _mac_ok(keys, codec.REC_IDENTITY, uid, kv, raw_id, codec.IDENTITY_SIZE)
     identity = codec.decode_identity(raw_id)
     try:
@@ -154,6 +156,39 @@ def inspect_card(tag, keyring, key_type=purse.KEY_A) -> CardAudit:
             entry["status"] = "ok"
         audit.log.append(entry)
     audit.log.sort(key=lambda e: -e["seq"])
+    return audit
+
+
+def _inspect_v2(access, keys, kv, uid) -> CardAudit:
+    """A layout v2 card (docs/card-layout.md, "Layout v2"): identity record, then the purse as a
+    store reader reads it (header MAC for the balance block's generation, balance within the
+    ceiling). It keeps no slots and no log: the purse state is shown as the one committed "slot"."""
+    raw_id = bytes(access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS))
+    size = codec.IDENTITY_SIZE
+    id_ok = kdf.verify_record_mac(keys.mac_key, codec.REC_IDENTITY, uid, kv, raw_id[:size - codec.MAC_SIZE],
+                                  raw_id[size - codec.MAC_SIZE:size], codec.LAYOUT_V2)
+    identity = codec.decode_identity(raw_id)
+    try:
+        number = card_number_from_bcd(bytes(identity[codec.IDENTITY_CARD_NUMBER]))
+    except CardNumberError:
+        number = None
+    audit = CardAudit(uid.hex().upper(), kv, number, id_ok, _named(identity, codec.IDENTITY_FIELDS), [], -1, None,
+                      None, None, [])
+    if not id_ok:
+        audit.anomalies.append(Anomaly("forged_identity", "identity record fails its MAC (forged or edited)",
+                                       "critical"))
+    try:
+        view = purse.read_card(access, keys, kv)
+    except purse.Refused as e:
+        kind = "forged_header" if e.code == codec.R_FORGED else "purse_refused"
+        audit.anomalies.append(Anomaly(kind, "the purse sector does not verify: %s" % e.message, "critical"))
+        return audit
+    audit.active, audit.seq, audit.balance, audit.value_block = 0, view.seq, view.balance, view.value
+    audit.slots.append(dict(_named(view.slot, codec.PURSE_SLOT_FIELDS), index=0, ok=True, layout=codec.LAYOUT_V2,
+                            generation=view.gen, ceiling=view.ceiling))
+    if view.repaired:
+        audit.anomalies.append(Anomaly("balance_block", "the balance block was not a value block (a torn debit): "
+                                       "restored from the backup, as the next tap would"))
     return audit
 
 

@@ -165,7 +165,11 @@ class IssuerCard:
     def find(self, kind, txn, amount, seq=None):
         """COMMITTED, ABSENT or UNKNOWN: is the issuer's transaction (kind, txn, amount) on the card,
         at counter value `seq` (None: not recorded)? purse.find_txn decides; an older copy of the
-        card (counter below `seq - 1`) is an IntegrityProblem."""
+        card (counter below `seq - 1`) is an IntegrityProblem. A v2 card with an issuer write stopped
+        before its commit point (its balance block never got the new generation) is repaired first:
+        `recover` undoes that write (it did not happen), and the counter is the card's again."""
+        if getattr(self.view, "pending_gen", None) is not None:
+            self.recover()
         try:
             found = purse.find_txn(self.access, self.view, ISSUER_TERMINAL, txn, kind, amount, seq)
         except MifareError as e:
@@ -242,6 +246,8 @@ class IssuerCard:
         self.recover()
         if self.view.repaired:
             notes.append("balance block completed")
+        if self.view.layout != codec.LAYOUT_VERSION:
+            return notes  # a v2 card keeps no log
         if seq is not None and self.view.seq == seq and not any(e[codec.LOG_ENTRY_SEQ] == seq for e in self.log()):
             self._write("log entry", purse.write_log, self.access, self.view, self.view.slot, cardtime.seconds(when))
             notes.append("log entry written")
@@ -256,7 +262,13 @@ class IssuerCard:
         return purse.seal_identity(self.keys, self.view.uid, self.version, fields)
 
     def write_identity(self, raw):
+        """Write the identity record `raw` (sealed_identity). On a v2 card a new expiry also goes
+        into the purse header, as an issuer write of its own (adjust, 0 fen: the balance stays)."""
         self._write("identity rewrite", _write_identity, self.access, raw)
+        if self.view.layout != codec.LAYOUT_VERSION:
+            expiry = codec.decode_identity(bytes(raw))[codec.IDENTITY_EXPIRY]
+            if expiry != self.view.expiry:
+                self._write("expiry in the purse header", purse.set_expiry, self.access, self.view, expiry)
 
     @classmethod
     def rewrite_identity(cls, tag, keyring, version, raw):

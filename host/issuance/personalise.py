@@ -1,4 +1,5 @@
-"""Personalise a blank (transport-configuration) card into an icpurse v1 card.
+"""Personalise a blank (transport-configuration) card into an icpurse card (layout v2; v1 still
+possible: the identity fields' layout version decides).
 
 Resumable by construction: every run first *probes* each sector of the layout (the transport key A
 or the new key B, whichever opened the sector before first), so a card pulled at any point is
@@ -12,6 +13,7 @@ access-bit bytes, which the card turns into a permanently blocked sector. Such a
 as `unknown keys in sector N` and never written to blindly (docs/security.md).
 """
 from icpurse.firmware import purse
+from icpurse.host import codec
 from icpurse.firmware.image import card_image
 from icpurse.firmware.mifare import AccessDenied, AuthError
 from icpurse.protocol import layout as lay
@@ -29,8 +31,8 @@ def _card_geometry(tag):
     return geometry.CLASSIC_4K if getattr(tag, "sak", 0x08) == 0x18 else geometry.CLASSIC_1K
 
 
-def probe(tag, keys, geom):
-    """{sector: 'new' | 'transport' | 'unknown'} for every sector the layout personalises.
+def probe(tag, keys, geom, version=codec.LAYOUT_V2):
+    """{sector: 'new' | 'transport' | 'unknown'} for every sector layout `version` personalises.
 
     Each sector is tried with the key that opened the sector before it first (the transport key
     for the first sector), then with the other. A failed authentication halts the card and costs a
@@ -39,7 +41,7 @@ def probe(tag, keys, geom):
     sector order) after one more where its keyed part ends."""
     state = {}
     tries = [("transport", KEY_A), ("new", KEY_B)]
-    for spec in lay.sector_map(geom):
+    for spec in lay.sector_map(geom, version):
         block = geometry.first_block(spec.number)
         state[spec.number] = "unknown"
         for i, (name, key_type) in enumerate(tries):
@@ -56,7 +58,7 @@ def probe(tag, keys, geom):
 
 
 def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
-    """Bring `tag` to the v1 layout for `keys` (a workstation CardKeys). Returns a summary dict.
+    """Bring `tag` to the layout of `identity_fields` (v2, or v1) for `keys` (a workstation CardKeys). Returns a summary dict.
 
     `identity_fields`: identity record fields without `mac` (codec order, key_version included).
     `probed`: what `probe` found on this card with these keys just before, when the caller probed
@@ -64,9 +66,10 @@ def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
     Safe to call again on the same card after any interruption."""
     uid = bytes(tag.uid)
     geom = _card_geometry(tag)
+    version = identity_fields[codec.IDENTITY_LAYOUT_VERSION]
     image = card_image(keys, uid, geom, identity_fields, now)
-    sectors = {spec.number for spec in lay.sector_map(geom)}
-    state = dict(probed) if probed is not None and set(probed) == sectors else probe(tag, keys, geom)
+    sectors = {spec.number for spec in lay.sector_map(geom, version)}
+    state = dict(probed) if probed is not None and set(probed) == sectors else probe(tag, keys, geom, version)
     unknown = sorted(s for s, v in state.items() if v == "unknown")
     if unknown:
         raise PersonaliseError(
@@ -95,18 +98,18 @@ def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
         done += 1
         if progress:
             progress(done, steps)
-    verify(tag, keys, image, geom)
+    verify(tag, keys, image, geom, version)
     if progress:
         progress(steps, steps)
     return {"uid": uid.hex().upper(), "sectors_written": len(todo), "resumed": resumed,
             "already_done": not todo}
 
 
-def verify(tag, keys, image, geom=None):
+def verify(tag, keys, image, geom=None, version=codec.LAYOUT_V2):
     """Read every data block back with the new key B and compare with the target image (a sector's
     data blocks with one command where the reader can: Tag.read_blocks_into)."""
     geom = geom or _card_geometry(tag)
-    for spec in lay.sector_map(geom):
+    for spec in lay.sector_map(geom, version):
         first = geometry.first_block(spec.number)
         try:
             tag.authenticate(first, keys.sector_key(spec.number, KEY_B), KEY_B)

@@ -5,10 +5,13 @@ Journaled and resumable like personalisation (docs/card-layout.md, "Re-keying"):
    rolled forward, ceiling, log), and journal "re-key started" in the ledger with the card's
    counter, balance and the exact data blocks it will hold under the new keys (every valid MAC'd
    record re-sealed with the new purse MAC key; value blocks and everything else unchanged);
-2. data blocks, per sector, while its trailer still holds the old keys — the identity record
-   FIRST: from that write on no store reader accepts the card (old keys: identity MAC fails; new
-   keys: the identity sector does not open) until the card is whole again;
-3. trailers last, sector by sector, the identity sector's trailer the very last;
+2. data blocks, per sector, while its trailer still holds the old keys — the purse sector first
+   (layout v2: the purse header, the record a v2 store reader checks), then the identity sector
+   (v1: the identity record is the first block that changes): from that write on no store reader
+   accepts the card (old keys: the header or identity MAC fails; new keys: the purse sector does
+   not open) until the card is whole again;
+3. trailers last, sector by sector, the identity sector's and then the purse sector's the very
+   last (a reader opens the purse sector first: with the new keys it opens only once all is done);
 4. read back with the new key B (every data block, the access bits) and with a store reader's new
    key A; journal "done" (the ledger's card key version follows).
 A later attempt probes every sector (new key B, then old key B): a sector still on the old keys
@@ -21,7 +24,7 @@ damaged and never written blindly; its balance stays known in the ledger (docs/s
 recover`): the re-key's failures as the host card exceptions (host/cards/errors.py), with what to
 do next.
 """
-from icpurse.firmware import kdf, purse
+from icpurse.firmware import kdf, purse, purse2
 from icpurse.host import codec
 from icpurse.firmware.image import trailer_of
 from icpurse.firmware.keyring import KeyRing, NoKey
@@ -54,19 +57,26 @@ def _data_blocks(sector):
 
 
 def _order(sectors):
-    """Identity sector first for data, last for trailers (see the module docstring)."""
-    rest = sorted(s for s in sectors if s != layout.IDENTITY_SECTOR)
-    first = [layout.IDENTITY_SECTOR] if layout.IDENTITY_SECTOR in sectors else []
-    return first + rest, rest + first
+    """Purse sector, then identity sector first for data; identity, then purse sector last for
+    trailers (see the module docstring)."""
+    head = [s for s in (layout.PURSE_SECTOR, layout.IDENTITY_SECTOR) if s in sectors]
+    rest = sorted(s for s in sectors if s not in head)
+    return head + rest, rest + head[::-1]
 
 
-def _reseal(raw, record_type, size, uid, old, new, body=None):
+def _layout_of(image):
+    """The card layout of a re-key image: v2 has a purse header in block 10 (v1: zeros)."""
+    return codec.LAYOUT_V2 if any(image.get(layout.HEADER_BLOCK, b"")) else codec.LAYOUT_VERSION
+
+
+def _reseal(raw, record_type, size, uid, old, new, body=None, layout_version=codec.LAYOUT_VERSION):
     """The record re-sealed for the new keys if it verifies under the old ones, else None."""
     raw = bytes(raw)
-    if not kdf.verify_record_mac(old.mac_key, record_type, uid, old.version, raw[:size - _MAC], raw[size - _MAC:size]):
+    if not kdf.verify_record_mac(old.mac_key, record_type, uid, old.version, raw[:size - _MAC], raw[size - _MAC:size],
+                                 layout_version):
         return None
     body = raw[:size - _MAC] if body is None else body
-    return body + kdf.record_mac(new.mac_key, record_type, uid, new.version, body) + raw[size:]
+    return body + kdf.record_mac(new.mac_key, record_type, uid, new.version, body, layout_version) + raw[size:]
 
 
 def _new_identity_body(raw, new_version):
@@ -85,17 +95,19 @@ def plan(tag, keyring, new_version):
     access, old, version = card.access, card.keys, card.version
     if version >= new_version:
         return None
-    view = card.recover()
-    ceiling = access.read(layout.CEILING_BLOCK)
-    try:
-        ceiling_ok = value_of(bytes(ceiling)) >= view.balance
-    except ValueBlockError:
-        ceiling_ok = False
-    if not ceiling_ok:  # a top-up torn before its commit point: the ceiling only bounds, restore it
-        access.write(layout.CEILING_BLOCK, value_block(view.balance, layout.CEILING_BLOCK))
+    view = card.recover()  # v2: an unfinished issuer write undone, the backup brought to the balance
+    v2 = view.layout != codec.LAYOUT_VERSION
+    if not v2:
+        ceiling = access.read(layout.CEILING_BLOCK)
+        try:
+            ceiling_ok = value_of(bytes(ceiling)) >= view.balance
+        except ValueBlockError:
+            ceiling_ok = False
+        if not ceiling_ok:  # a top-up torn before its commit point: the ceiling only bounds, restore it
+            access.write(layout.CEILING_BLOCK, value_block(view.balance, layout.CEILING_BLOCK))
     new = keyring.for_card(uid, new_version)
     raw = {}
-    for spec in layout.sector_map(_geom(tag)):
+    for spec in layout.sector_map(_geom(tag), view.layout):
         for b in _data_blocks(spec.number):
             raw[b] = bytes(access.read(b))
     image = dict(raw)
@@ -106,10 +118,19 @@ def plan(tag, keyring, new_version):
 
     ident = raw[layout.IDENTITY_BLOCK] + raw[layout.IDENTITY_BLOCK + 1]
     sealed = _reseal(ident, codec.REC_IDENTITY, codec.IDENTITY_SIZE, uid, old, new,
-                     _new_identity_body(ident, new_version))
+                     _new_identity_body(ident, new_version), view.layout)
     if sealed is None:  # read_card verified it a moment ago
         raise RekeyIntegrity("the identity record changed while the card was read")
     put(layout.IDENTITY_BLOCK, sealed)
+    if v2:
+        # the header for the same generation and ceiling under the new purse MAC key; the credit
+        # record re-sealed under the new load MAC key (left as it is when it does not verify)
+        header = purse2.seal_header(new, uid, new_version, view.card_number, view.expiry, view.ceiling, view.gen)
+        put(layout.HEADER_BLOCK, header)
+        if view.credit is not None:
+            c = view.credit
+            put(layout.CREDIT_BLOCK, purse2.seal_credit(new, uid, new_version, c[0], c[1], c[2], header))
+        return version, view, image, sorted(b for b in image if image[b] != raw[b])
     for i in (0, 1):
         b = layout.slot_block(i)
         sealed = _reseal(raw[b] + raw[b + 1], codec.REC_SLOT, codec.PURSE_SLOT_SIZE, uid, old, new)
@@ -124,10 +145,10 @@ def plan(tag, keyring, new_version):
     return version, view, image, writes
 
 
-def probe(tag, old, new, geom):
-    """{sector: 'new' | 'old' | 'unknown'}: which key B opens each layout sector."""
+def probe(tag, old, new, geom, version=codec.LAYOUT_VERSION):
+    """{sector: 'new' | 'old' | 'unknown'}: which key B opens each sector of layout `version`."""
     state = {}
-    for spec in layout.sector_map(geom):
+    for spec in layout.sector_map(geom, version):
         block = geometry.first_block(spec.number)
         state[spec.number] = "unknown"
         for name, keys in (("new", new), ("old", old)):
@@ -140,10 +161,15 @@ def probe(tag, old, new, geom):
     return state
 
 
-def identity_unwritten(tag, old):
-    """True if the identity sector still holds the record sealed for the old keys: the re-key's
-    first write never landed, so nothing else was written either."""
+def identity_unwritten(tag, old, version=codec.LAYOUT_VERSION):
+    """True if the re-key's first write never landed, so nothing else was written either: v1, the
+    identity sector still holds the record sealed for the old keys; v2, the purse header still
+    verifies under the old keys."""
     uid = bytes(tag.uid)
+    if version != codec.LAYOUT_VERSION:
+        tag.authenticate(layout.BALANCE_BLOCK, old.sector_key(layout.PURSE_SECTOR, KEY_B), KEY_B)
+        gen = bytes(tag.read_block(layout.BALANCE_BLOCK))[12]
+        return purse2.header_verifies(old, uid, old.version, bytes(tag.read_block(layout.HEADER_BLOCK)), gen)
     tag.authenticate(layout.IDENTITY_BLOCK, old.sector_key(layout.IDENTITY_SECTOR, KEY_B), KEY_B)
     raw = bytes(tag.read_block(layout.IDENTITY_BLOCK)) + bytes(tag.read_block(layout.IDENTITY_BLOCK + 1))
     size = codec.IDENTITY_SIZE
@@ -153,7 +179,7 @@ def identity_unwritten(tag, old):
 
 def write(tag, old, new, image, writes, state, geom):
     """Steps 2 and 3 for every sector still on the old keys. Returns the number of sectors moved."""
-    specs = {spec.number: spec for spec in layout.sector_map(geom)}
+    specs = {spec.number: spec for spec in layout.sector_map(geom, _layout_of(image))}
     todo = [s for s, v in state.items() if v == "old"]
     data_order, trailer_order = _order(todo)
     writable = set(writes)
@@ -176,7 +202,7 @@ def write(tag, old, new, image, writes, state, geom):
 def verify(tag, keyring, new, image, seq, balance, geom):
     """Step 4: every layout sector opens with its new key B (data as journalled, access bits as
     intended) and its new key A; a store reader holding only the new version reads the same purse."""
-    for spec in layout.sector_map(geom):
+    for spec in layout.sector_map(geom, _layout_of(image)):
         first, t = geometry.first_block(spec.number), geometry.trailer_block(spec.number)
         try:
             tag.authenticate(first, new.sector_key(spec.number, KEY_B), KEY_B)
@@ -215,8 +241,10 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
         raise RekeyDamaged("its re-key to key version %d could not be finished: %s" % (j.new_version, j.note))
     if j is not None and j.state == "started":
         old, new = keyring.for_card(uid, j.old_version), keyring.for_card(uid, j.new_version)
-        state = probe(tag, old, new, geom)
-        if state[layout.IDENTITY_SECTOR] == "old" and "new" not in state.values() and identity_unwritten(tag, old):
+        version = _layout_of(j.image)
+        state = probe(tag, old, new, geom, version)
+        if state[layout.IDENTITY_SECTOR] == "old" and "new" not in state.values() and identity_unwritten(
+                tag, old, version):
             j = None  # never written (and maybe used since): start again from what the card holds now
         else:
             _finish(ledger, tag, keyring, j, old, new, state, geom, operator)
@@ -228,7 +256,7 @@ def rekey(ledger, tag, keyring, card_number, new_version, operator):
     j = ledger.rekey_records.start_rekey(operator, card_number, uid=uid, old_version=version, new_version=new_version,
                            seq=view.seq, balance=view.balance, image=image, writes=writes)
     old, new = keyring.for_card(uid, version), keyring.for_card(uid, new_version)
-    state = {spec.number: "old" for spec in layout.sector_map(geom)}
+    state = {spec.number: "old" for spec in layout.sector_map(geom, view.layout)}
     _finish(ledger, tag, keyring, j, old, new, state, geom, operator)
     return "rekeyed"
 

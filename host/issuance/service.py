@@ -145,8 +145,10 @@ class Workstation:
     `keysets`: firmware KeySets (keys.exports.workstation_keyset(...).to_keysets()); `issuer`: the
     issuer number written on cards; `operator`: the operator name (authenticated by the caller)."""
 
-    def __init__(self, ledger, keysets, issuer: int, operator: str, current_version: int | None = None):
+    def __init__(self, ledger, keysets, issuer: int, operator: str, current_version: int | None = None,
+                 layout: int = codec.LAYOUT_V2):
         self.ledger = ledger
+        self.layout = layout  # of the cards it personalises (docs/card-layout.md: v2 since issue 11)
         self.keyring = KeyRing(keysets)
         if not self.keyring.versions():
             raise OperationRefused("no keys: open the issuer's keystore (--keystore)")
@@ -216,7 +218,7 @@ class Workstation:
         code = order.issue_code or IssueCode(today.year, "P", 1)
         terms = prog.terms[order.kind]
         expiry = cardtime.day(cardtime.add_months(today, terms.validity.months)) if terms.validity else 0
-        return (codec.LAYOUT_VERSION, self.current_version, self.issuer,
+        return (self.layout, self.current_version, self.issuer,
                 self.ledger.personalisation_records.programme_code(self.operator, prog.id), card_number_to_bcd(card_number),
                 ord(code.kind), codec.IDF_NAMED if order.kind == "named" else 0, code.year, code.series,
                 code.set_size, code.set_index, cardtime.day(today), expiry, 0)
@@ -278,7 +280,7 @@ class Workstation:
 
     def _start(self, tag, uid, order, prog, size):
         keys = self.keyring.for_card(bytes(tag.uid), self.current_version)
-        state = pers.probe(tag, keys, _geom(size))
+        state = pers.probe(tag, keys, _geom(size), self.layout)
         unknown = sorted(s for s, v in state.items() if v == "unknown")
         if unknown:
             raise CardProblem(
@@ -340,15 +342,17 @@ class Workstation:
             except AuthError as e:
                 raise IntegrityProblem("card %s: a sector does not open with its new key %s (%s)" % (
                     p.card_number, "B" if key_type == purse.KEY_B else "A", e)) from None
-            if tuple(view.identity[:codec.IDENTITY_MAC]) != tuple(p.identity):
+            try:
+                identity = purse.read_identity(access, keys, view)
+            except purse.Refused as e:
+                raise IntegrityProblem("card %s: identity does not read back: %s" % (p.card_number, e.message)) from None
+            if tuple(identity[:codec.IDENTITY_MAC]) != tuple(p.identity):
                 raise IntegrityProblem("card %s: the identity on the card differs from the journal" % p.card_number)
             if not fresh:
                 continue
-            if view.balance != 0 or view.seq != 1:
+            if not purse.is_fresh(view):
                 raise IntegrityProblem("card %s reads back balance %s, seq %s instead of a fresh purse"
                                      % (p.card_number, view.balance, view.seq))
-            if view.value != 0:
-                raise IntegrityProblem("card %s: the balance block does not hold 0" % p.card_number)
 
     def personalise_batch(self, reader, order: IssueOrder, count: int | None = None, until_empty: bool = False,
                           card_timeout: float = 10.0, on_card=None, progress=None) -> list[CardResult]:
@@ -455,7 +459,12 @@ class Workstation:
         number = c.number
         out.card_number = number
         out.balance, out.seq = c.balance, c.seq
-        if c.repaired:
+        if c.repaired and c.view.layout != codec.LAYOUT_VERSION:
+            # layout v2: an issuer write stopped before its commit point undone, or the backup (or a
+            # torn balance block) brought to the balance (firmware/purse2.py `recover`)
+            out.actions.append("repaired the purse sector (counter %d, balance %s; balance block was %s)" % (
+                c.seq, fmt_yuan(c.balance), "torn" if c.value_read is None else fmt_yuan(c.value_read)))
+        elif c.repaired:
             out.actions.append("rolled the balance block forward to the committed slot (seq %d, %s; was %s)" % (
                 c.seq, fmt_yuan(c.balance), "torn" if c.value_read is None else fmt_yuan(c.value_read)))
         card = self.ledger.cards.card_by_uid(uid)
@@ -528,6 +537,7 @@ def show_card(tag, keyring, ledger=None) -> dict:
     try:
         access, keys, version = purse.open_card(tag, keyring, purse.KEY_A)
         view = purse.read_card(access, keys, version)
+        purse.read_identity(access, keys, view)
     except purse.Refused as e:
         out.update(status="unreadable", refusal=e.code, message=e.message)
         if ledger is not None:
@@ -553,8 +563,8 @@ def show_card(tag, keyring, ledger=None) -> dict:
         programme_code=ident[codec.IDENTITY_PROGRAMME], named=bool(ident[codec.IDENTITY_FLAGS] & codec.IDF_NAMED),
         issue_code=code, issue_date=cardtime.to_date(ident[codec.IDENTITY_ISSUE_DATE]).isoformat(),
         expiry=cardtime.to_date(expiry).isoformat() if expiry else None,
-        balance=view.balance, seq=view.seq, balance_block=view.value,
-        needs_recovery=view.value != view.balance,
+        balance=view.balance, seq=view.seq, balance_block=view.value, layout_version=view.layout,
+        needs_recovery=view.value != view.balance or bool(getattr(view, "repaired", False)),
         log=[dict(zip(codec.LOG_ENTRY_FIELDS[:-1], entry[:-1]),
                   kind_name=codec.TXN_NAMES.get(entry[codec.LOG_ENTRY_KIND], "?"))
              for entry in purse.read_log(access, keys, view)],

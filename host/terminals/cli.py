@@ -38,7 +38,7 @@ def terminal():
 @click.option("--outlet", help="outlet the terminal is bound to (new terminals)")
 @click.option("--merchant", help="merchant of the outlet (new terminals)")
 @click.option("--fixed-price", type=FEN, default=None, help="fixed-price mode: price in fen")
-@click.option("--programme", "programme_id", default=None, help="take the grace period from this programme")
+@click.option("--programme", "programme_id", default=None, help="take the grace period and the balance cap cards are held to from this programme")
 @click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
 @click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
 @click.option("--issuance", is_flag=True,
@@ -59,14 +59,14 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
     ledger = session.ledger()
     client = session.link()
     op = session.sign_in().username
-    grace = service.programme_settings(ledger.programmes.programme(programme_id))["grace_days"] if programme_id else 0
+    rules = service.programme_settings(ledger.programmes.programme(programme_id)) if programme_id else {}
     known = {t.number: t for t in ledger.store.terminals()}.get(number)
     if known is not None and outlet and outlet != known.outlet:
         ledger.outlets.rebind_outlet(op, number, outlet)
     try:
         out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
-                                fixed_price=fixed_price, grace_days=grace, txn_cap=txn_cap, daily_cap=daily_cap,
-                                transparent=issuance)
+                                fixed_price=fixed_price, grace_days=rules.get("grace_days", 0), txn_cap=txn_cap,
+                                daily_cap=daily_cap, transparent=issuance, balance_cap=rules.get("balance_cap", 0))
     except Exception:
         if known is None and number in {t.number for t in ledger.store.terminals()}:
             ledger.outlets.set_terminal_status(op, number, "disabled", "the reader did not take the provisioning")

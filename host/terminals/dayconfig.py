@@ -14,6 +14,7 @@ from icpurse.protocol import cardtime
 
 CLOCK_WINDOW = 600  # seconds SET_TIME may move a reader's clock back between sign-ins
 DEFAULTS = {"mode": "pos", "fixed_price": 0, "grace_days": 0, "txn_cap": 0, "daily_cap": 0, "transparent": False,
+            "balance_cap": 0, "v1_until": 0,
             "clock_window": CLOCK_WINDOW}
 
 
@@ -53,4 +54,5 @@ def signed_config(ledger, domain, number, info, when, blacklist_version, blackli
                           info["config_serial"] + 1, t, cardtime.day_of_seconds(t),
                           cardtime.seconds(next_cutoff(ledger, when)), int(s["clock_window"]), mode,
                           int(s["fixed_price"] or 0), int(s["grace_days"]), int(s["txn_cap"]), int(s["daily_cap"]),
-                          domain.issuer, 1 if s["transparent"] else 0, blacklist_version, digest)
+                          domain.issuer, 1 if s["transparent"] else 0, blacklist_version, digest,
+                          balance_cap=int(s["balance_cap"] or 0), v1_until=int(s["v1_until"] or 0))

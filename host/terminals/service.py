@@ -50,9 +50,13 @@ def _terminal_int(number: str) -> int:
 
 def programme_settings(programme) -> dict:
     """Reader settings a programme dictates: the grace period after expiry (longest of its kinds;
-    a month counts 31 days so the reader is never stricter than the programme)."""
+    a month counts 31 days so the reader is never stricter than the programme) and the balance cap
+    a reader holds cards to (the highest of its kinds' caps: the reader does not know a card's kind;
+    0 when a kind has none)."""
     months = [t.grace.months for t in programme.terms.values() if t.grace is not None]
-    return {"grace_days": 31 * max(months) if months else 0}
+    caps = [t.balance_cap for t in programme.terms.values()]
+    cap = 0 if not caps or None in caps else max(caps)
+    return {"grace_days": 31 * max(months) if months else 0, "balance_cap": cap}
 
 
 def _contact(ledger, client, number, source, info=None):
@@ -64,7 +68,7 @@ def _contact(ledger, client, number, source, info=None):
 
 
 def provision(ledger, client, domain, operator, number, *, outlet=None, merchant=None, fixed_price=None,
-              grace_days=0, txn_cap=0, daily_cap=0, transparent=False, now=None):
+              grace_days=0, txn_cap=0, daily_cap=0, transparent=False, balance_cap=0, now=None):
     """Bind the reader to terminal `number` (registered in the ledger if new), send its key set
     (current and previous version: sector A, purse MAC and its own journal, link and configuration
     keys), set its clock, its blacklist and a signed configuration (store reader: transparent card
@@ -104,6 +108,7 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     client.set_time(cardtime.seconds(when))
     settings = {"mode": "fixed-price" if price else "pos", "fixed_price": price or 0, "grace_days": grace_days,
                 "txn_cap": txn_cap, "daily_cap": daily_cap, "issuer": domain.issuer, "transparent": bool(transparent),
+                "balance_cap": balance_cap,
                 "clock_window": signed.CLOCK_WINDOW}
     kcvs = {str(v): {n: key.kcv for n, key in export.versions[v].items()} for v in versions}
     ledger.store.record_provisioning(operator, number, key_versions=versions, kcvs=kcvs, settings=settings)

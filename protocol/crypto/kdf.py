@@ -17,7 +17,8 @@ from icpurse.protocol.records import LAYOUT_VERSION, MAC_SIZE, MacHeader, Record
 CRYPTO1_KEY_SIZE = 6  # a MIFARE Classic sector key: the first 6 bytes of the diversified AES key
 MAX_SECTOR = 39  # 4K: sectors 0..39
 MAX_TERMINAL = 99999999  # 8-digit terminal number (docs/business-rules.md "Terminal numbering")
-_RECORD_TYPES = (RecordType.IDENTITY, RecordType.SLOT, RecordType.LOG, RecordType.JOURNAL)
+_RECORD_TYPES = (RecordType.IDENTITY, RecordType.SLOT, RecordType.LOG, RecordType.JOURNAL, RecordType.HEADER,
+                 RecordType.CREDIT)
 
 
 def _check_int(value, lo, hi, name):

@@ -87,8 +87,9 @@ def test_a_forged_balance_in_a_slot_is_refused_and_reported(used):
     _rewrite(card, block, codec.encode_purse_slot(*fields))
     with pytest.raises(ReaderLinkError) as e:
         world.tap(A, n, 100)
-    # the forged slot is ignored; the older slot does not explain the balance block: refused
-    assert e.value.refusal == codec.R_INCONSISTENT
+    # the forged slot is ignored, so the card shows seq 3; this reader left seq 4 on it (its per-card
+    # memory, docs/reader.md): an older state, refused before the balance block is even looked at
+    assert e.value.refusal == codec.R_OLDER_STATE
     a = inspect_card(sw.tag(card), sw.workstation_ring())
     assert a.slots[active]["ok"] is False and a.balance == 9850 and a.seq == 3
     # the log already holds seq 4: the slot was valid once, so this is tampering, not a tear

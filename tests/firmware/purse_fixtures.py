@@ -30,9 +30,10 @@ def reader_ring(*versions):
     return ring
 
 
-def new_card(balance=0, version=1, expiry=0, uid=UID, size="1k"):
+def new_card(balance=0, version=1, expiry=0, uid=UID, size="1k", layout=1):
     keys = issuer_ring(version).for_card(uid, version)
-    card = factory.issued_card(uid, keys, factory.identity_fields(version, expiry=expiry), NOW - 86400, size)
+    card = factory.issued_card(uid, keys, factory.identity_fields(version, expiry=expiry, layout=layout), NOW - 86400,
+                               size)
     card.faults = Faults()
     if balance:
         top_up(card, balance, version)
@@ -91,3 +92,13 @@ class Recorder(Faults):
     def on_write(self, old, new):
         self.writes.append(self.count - 1)
         return Faults.on_write(self, old, new)
+
+
+def value(card, block):
+    from icpurse.firmware.mifare import value_of
+    return value_of(bytes(card.blocks[block]))
+
+
+def blocks_of(dump):
+    """The 16-byte blocks of a raw dump (card.to_mfd())."""
+    return [dump[i:i + 16] for i in range(0, len(dump), 16)]

@@ -61,6 +61,12 @@ class Board:
     def random_bytes(self, n):
         return bytes(n)
 
+    def full_speed(self):
+        pass
+
+    def flash(self):
+        return None  # no state-ring partition: the reader keeps its ring in a file
+
     def Watchdog(self):
         return self.watchdog
 

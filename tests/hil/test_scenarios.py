@@ -27,7 +27,7 @@ SWEEP_PRICE = 100
 SWEEP_TOP_UP = 200
 TORN_BY_SWEEPS = ("log_forged", "log_stale", "forged_slot")  # card audit warnings a pulled write explains
 DONE = ("personalised", "resumed", "already-done", "reused")
-SECTORS = len(layout.sector_map(geometry.CLASSIC_1K))  # sectors of the v1 layout on a 1K card
+SECTORS = len(layout.sector_map(geometry.CLASSIC_1K, 2))  # sectors of layout v2 on a 1K card (MAD, identity, purse)
 
 
 @dataclass
@@ -99,7 +99,7 @@ def test_pull_sweep_personalise(shop, cards, request):
     assert len({x.uid for x in shop.purses}) == cards.count, "every card has its own UID"
     request.node.user_properties.append(("personalise_pull_points", tried))
     if not cards.interactive:
-        assert tried > 60, "personalising a 1K card takes more than %d card commands" % tried
+        assert tried > 15, "personalising a 1K card (layout v2) takes more than %d card commands" % tried
 
 
 @pytest.mark.needs_operator
@@ -133,7 +133,7 @@ def test_debit_at_the_store_reader(shop):
         shop.expected[p.number] -= PRICE
     summary = shop.counter.client.read_card()
     assert summary["balance"] == shop.expected[shop.purses[-1].number]
-    assert summary["log"][0]["amount"] == PRICE
+    assert summary["log"] == []  # a layout v2 card keeps no on-card log
 
 
 def _conserved(shop, p, start_balance, first_record, label):
@@ -169,7 +169,7 @@ def test_pull_sweep_debit(shop, cards, request):
     shop.expected[p.number] = balance
     request.node.user_properties.append(("debit_pull_points", tried))
     if not cards.interactive:
-        assert tried > 10, "a debit has more card commands than %d: the sweep did not sweep" % tried
+        assert tried > 6, "a debit has more card commands than %d: the sweep did not sweep" % tried  # v2: 8
 
 
 @pytest.mark.needs_operator

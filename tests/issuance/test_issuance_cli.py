@@ -62,8 +62,9 @@ def test_from_blank_to_activated_card(env):
     again = doc(run(env, "card", "personalise", "--programme", "utility-payment", "--face-value", "20000", "--json"))
     assert again["cards"][0]["outcome"] == "already-done"
     shown = doc(run(env, "card", "show", "--json"))
-    assert shown["card_number"] == "503110000001" and shown["balance"] == 0 and shown["seq"] == 1
-    assert shown["issuer"] == demo.DEMO_ISSUER and shown["log"][0]["kind_name"] == "issue"
+    # layout v2 (docs/card-layout.md): counter = generation 1 << 24, nothing debited; no on-card log
+    assert shown["card_number"] == "503110000001" and shown["balance"] == 0 and shown["seq"] == 1 << 24
+    assert shown["issuer"] == demo.DEMO_ISSUER and shown["layout_version"] == 2 and shown["log"] == []
     assert shown["ledger"]["state"] == "in_stock" and shown["ledger"]["personalisation"] == "done"
     text = run(env, "card", "show").stdout
     assert "503110000001" in text and "on-card log" in text

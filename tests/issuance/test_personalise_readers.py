@@ -21,6 +21,7 @@ from support import link as sl
 
 TERMINAL = 31000001
 EXPECTED = ["503110000001", "503110000002", "503110000003"]
+FRESH_SEQ = 1 << 24  # layout v2, fresh: generation 1 in the counter's top byte, nothing debited
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def check_batch(ledger, results, cards, reader_ring):
     assert [r.outcome for r in results] == ["personalised"] * len(cards), results
     assert [r.card_number for r in results] == EXPECTED[:len(cards)]
     for card, number in zip(cards, EXPECTED):
-        assert store_reader_sees(card, reader_ring) == (number, 0, 1)
+        assert store_reader_sees(card, reader_ring) == (number, 0, FRESH_SEQ)
         journal = ledger.personalisation_records.personalisation(card.uid.hex().upper())
         assert journal.state == "done" and journal.card_number == number
     assert ledger.audit.verify_audit_log() is None
@@ -84,8 +85,8 @@ def test_4k_card_through_the_in_process_sim_reader(ledger, station, reader_ring,
     order = IssueOrder("utility-payment", "anonymous", 50000, card=CardRequirements(size="4k"))
     (result,) = station.personalise_batch(reader, order, count=1)
     assert result.outcome == "personalised" and result.card_number == "503120000001"
-    assert result.sectors_written == 16  # the 1K sectors + MAD2 (sector 16)
-    assert store_reader_sees(card, reader_ring) == ("503120000001", 0, 1)
+    assert result.sectors_written == 4  # layout v2: MAD, identity, purse + MAD2 (sector 16)
+    assert store_reader_sees(card, reader_ring) == ("503120000001", 0, FRESH_SEQ)
 
 
 @pytest.fixture

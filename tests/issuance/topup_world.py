@@ -26,9 +26,9 @@ def new_uid():
 
 
 def issue(ledger, tag, keyring, issuer, *, kind="anonymous", face_value=50000, holder=None,
-          version=None, number=None):
-    """Register, personalise, sell, pay, activate and load the face value of the card behind `tag`.
-    Returns the card number."""
+          version=None, number=None, layout=1):
+    """Register, personalise (card layout `layout`, 1 or 2), sell, pay, activate and load the face
+    value of the card behind `tag`. Returns the card number."""
     version = version or max(keyring.versions())
     uid = bytes(tag.uid)
     number = number or "9000%08d" % next(_serials)
@@ -37,7 +37,7 @@ def issue(ledger, tag, keyring, issuer, *, kind="anonymous", face_value=50000, h
     ledger.cards.register_card("finance", uid, number, PROGRAMME, kind, face_value, key_version=version)
     seconds, today = cardtime.seconds(ledger.now()), cardtime.day(ledger.now())
     fields = factory.identity_fields(version, card_number=card_number_to_bcd(number), issuer=issuer,
-                                     named=kind == "named", issue_date=today)
+                                     named=kind == "named", issue_date=today, layout=layout)
     personalise(tag, keyring.for_card(uid, version), fields, seconds - 60)
     ledger.sales.record_sale("seller", number, holder=holder)
     ledger.sales.confirm_payment("finance", number)

@@ -11,7 +11,7 @@
 //   /lib/icpurse/__init__.py        empty (the CPython root __init__ is not firmware)
 //   /lib/icpurse/firmware/...       every .py under <root>/firmware/
 //   /lib/icpurse/protocol/..., /lib/icpurse/host/... (the generated host codec) and
-//   /lib/icpurse/hil/sim/...        only the .py files under these folders marked MicroPython-
+//   /lib/icpurse/hil/...            only the .py files under these folders marked MicroPython-
 //                                   compatible: a line `# micropython: yes` among the first 5
 //                                   (package __init__.py files are created empty when unmarked)
 //   /tests_fw/...                   the support files in <root>/tests/firmware/ (mpytest.py, ...),
@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url";
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MARKER = /^#\s*micropython:\s*yes\b/;
 const MARKER_LINES = 5;
-const MARKED_PARTS = ["protocol", "host", "hil/sim"];
+const MARKED_PARTS = ["protocol", "host", "hil"];
 
 function usage(msg) {
   if (msg) process.stderr.write(`run.mjs: ${msg}\n`);

@@ -129,7 +129,8 @@ def test_name_tables():
     # one spelling per kind and state, as the CLI, JSON and reports show them
     assert codec.TXN_NAMES == {codec.TXN_ISSUE: "issue", codec.TXN_LOAD: "top-up", codec.TXN_DEBIT: "debit",
                                codec.TXN_VOID: "void", codec.TXN_REFUND: "refund", codec.TXN_ADJUST: "adjust",
-                               codec.TXN_RECOVER: "recover"}
+                               codec.TXN_RECOVER: "recover",
+                                   codec.TXN_MIGRATE: "migrate"}
     assert codec.JOURNAL_STATE_NAMES == {codec.JR_PENDING: "pending", codec.JR_COMMITTED: "committed",
                                          codec.JR_ROLLED_BACK: "rolled_back"}
 

@@ -77,10 +77,19 @@ def test_layout_show_json_lists_every_block():
     b8 = next(b for b in data["blocks"] if b["block"] == 8)
     assert b8["access"] == "110" and "increment" not in b8["key_a"] and "increment" in b8["key_b"]
     one_k = json.loads(CliRunner().invoke(main, ["layout", "show", "--json"]).output)
-    assert len(one_k["blocks"]) == 64
+    assert len(one_k["blocks"]) == 64 and one_k["layout_version"] == 2
+    names = {b["block"]: b["name"] for b in one_k["blocks"]}
+    assert (names[6], names[9], names[10], names[12]) == ("identity", "purse", "purse", "free")  # v2: sectors 0-2
+    b10 = next(b for b in one_k["blocks"] if b["block"] == 10)
+    assert b10["key_a"] == ["read"] and "write" in b10["key_b"]  # the purse header: key B writes it
+    v1 = json.loads(CliRunner().invoke(main, ["layout", "show", "--layout", "1", "--json"]).output)
+    assert v1["layout_version"] == 1 and {b["block"]: b["name"] for b in v1["blocks"]}[12] != "free"
 
 
 def test_layout_show_table():
     out = CliRunner().invoke(main, ["layout", "show"])
+    assert out.exit_code == 0
+    assert "layout v2" in out.output and "purse header" in out.output and "backup value block" in out.output
+    out = CliRunner().invoke(main, ["layout", "show", "--layout", "1"])
     assert out.exit_code == 0
     assert "balance value block" in out.output and "purse slot 1" in out.output

@@ -156,7 +156,8 @@ def test_debit_on_a_blacklisted_card_after_the_reader_had_the_list(shops):
     world.ledger.blacklist.blacklist_add("auditor", n, "reported stolen")
     world.sign_in(A)
     vr, _ = world.readers[A]
-    os.remove(os.path.join(vr.root, "blacklist.bin"))  # the reader's list was tampered with
+    os.remove(os.path.join(vr.root, "blacklist.bin"))  # the reader's list was tampered with ...
+    vr.boot()  # ... and the reader restarted (a running reader searches the list it opened at sign-in)
     world.tap(A, n, 800)
     world.tap(B, n, 200)  # B has not signed in since: not its fault
     rep = sync(world)

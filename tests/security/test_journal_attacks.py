@@ -105,11 +105,12 @@ def test_truncated_and_renumbered_records_are_findings_at_collection(pty_shop):
     world.sign_in(A)  # a contact: the reader says its journal ends at 8, with that record's MAC
     kept = records_on_flash(vr)[:6]
     write_records(vr, kept)  # 7 and 8 cut off ...
-    vr.boot()  # ... and the reader restarted: its journal ends at 6 now
+    vr.boot()  # ... and the reader restarted: its journal ends at 6 now, or 7 when the state ring
+    # (firmware/ring.py) puts back the write-ahead record of the last debit
     rep = world.collect(A)
     assert kinds(rep) == ["truncated"]
     (t,) = world.ledger.store.exceptions(kind="journal_truncated")
-    assert (t.terminal, t.evidence["reader_last"], t.evidence["reported_last"]) == (A, 6, 8)
+    assert (t.terminal, t.evidence["reported_last"]) == (A, 8) and t.evidence["reader_last"] in (6, 7)
     world.sign_in(A)
     world.tap(A, n, 50)
     world.tap(A, n, 60)  # the numbers 7..10 again, for other sales

@@ -73,35 +73,24 @@ def test_store_day_through_the_cli_on_the_virtual_esp32(pty_world):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["totals"]["redeemed_fen"] == 3000
 
-    # the old dump written back and used again: found at the next sync, blacklisted, refused
+    # the old dump written back and presented again: this reader saw the newer state and refuses the
+    # older one (its per-card memory, docs/reader.md; a reader that never saw the card takes it, and the
+    # back office finds the rollback: tests/reconcile/test_recon_scenarios.py)
     sw.restore(card, dump)
     icp(env, "terminal", "sign-in", "--port", port, "--operator", "clerk")
     client = LinkClient(port, timeout=3)
     try:
         vr.deck.present("c")
-        assert client.debit(500, timeout_ms=500)["balance"] == 9500
+        with pytest.raises(ReaderLinkError) as e:
+            client.debit(500, timeout_ms=500)
+        assert e.value.refusal == codec.R_OLDER_STATE
         vr.deck.remove("c")
     finally:
         client.close()
     assert icp(env, "terminal", "collect", "--port", port, "--operator", "clerk").exit_code == 0
     r = icp(env, "reconcile", "run", "--operator", "auditor", "--json")
-    assert r.exit_code == 5
-    kinds = {f["kind"]: f for f in json.loads(r.stdout)["findings"]}
-    assert set(kinds) == {"rollback", "forgery"} and kinds["rollback"]["card"] == n
-    r = icp(env, "blacklist", "approve", str(kinds["rollback"]["id"]), "--operator", "auditor")
-    assert r.exit_code == 0, r.output
-    assert icp(env, "terminal", "sign-in", "--port", port, "--operator", "clerk").exit_code == 0
-    client = LinkClient(port, timeout=3)
-    try:
-        vr.deck.present("c")
-        with pytest.raises(ReaderLinkError) as e:
-            client.debit(100, timeout_ms=500)
-        assert e.value.refusal == codec.R_BLACKLISTED
-    finally:
-        client.close()
-    r = icp(env, "blacklist", "list", "--json")
-    assert [e["card_number"] for e in json.loads(r.stdout)["entries"]] == [n]
-
+    assert r.exit_code == 0, r.output  # nothing was spent twice
+    assert json.loads(r.stdout)["totals"]["redeemed_fen"] == 3000
 
 def test_audit_log_verify_names_the_first_edited_entry(pty_world):
     world, vr, port, env = pty_world
