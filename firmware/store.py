@@ -200,17 +200,3 @@ class Store:
         self.prepare()
         return True
 
-
-def in_blacklist(entries, card_number):
-    """Binary search in the sorted 6-byte entries."""
-    lo, hi = 0, len(entries) // _ENTRY
-    while lo < hi:
-        mid = (lo + hi) // 2
-        e = entries[mid * _ENTRY:(mid + 1) * _ENTRY]
-        if e == card_number:
-            return True
-        if e < card_number:
-            lo = mid + 1
-        else:
-            hi = mid
-    return False

@@ -57,10 +57,28 @@ class CardAudit:
                 "log": self.log, "anomalies": [a.as_dict() for a in self.anomalies], "ledger": self.ledger}
 
 
-def _mac_ok(keys, record_type, uid, kv, raw, size):
+def _mac_ok(keys, record_type, uid, kv, raw, size, layout_version=codec.LAYOUT_VERSION):
     raw = bytes(raw)
     return kdf.verify_record_mac(keys.mac_key, record_type, uid, kv, raw[:size - codec.MAC_SIZE],
-                                 raw[size - codec.MAC_SIZE:size])
+                                 raw[size - codec.MAC_SIZE:size], layout_version)
+
+
+def _identity_audit(access, keys, kv, uid, layout_version):
+    """The audit of a card as far as its identity record goes (v1 and v2 keep it alike), and the
+    decoded identity."""
+    raw_id = bytes(access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS))
+    id_ok = _mac_ok(keys, codec.REC_IDENTITY, uid, kv, raw_id, codec.IDENTITY_SIZE, layout_version)
+    identity = codec.decode_identity(raw_id)
+    try:
+        number = card_number_from_bcd(bytes(identity[codec.IDENTITY_CARD_NUMBER]))
+    except CardNumberError:
+        number = None
+    audit = CardAudit(uid.hex().upper(), kv, number, id_ok, _named(identity, codec.IDENTITY_FIELDS), [], -1, None,
+                      None, None, [])
+    if not id_ok:
+        audit.anomalies.append(Anomaly("forged_identity", "identity record fails its MAC (forged or edited)",
+                                       "critical"))
+    return audit, identity
 
 
 def _named(fields, names):
@@ -75,19 +93,8 @@ def inspect_card(tag, keyring, key_type=purse.KEY_A) -> CardAudit:
     uid = bytes(tag.uid)
     if any(access.header_raw):  # block 10 holds a purse header: layout v2
         return _inspect_v2(access, keys, kv, uid)
-    raw_id = bytes(access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS))
-    id_ok = _mac_ok(keys, codec.REC_IDENTITY, uid, kv, raw_id, codec.IDENTITY_SIZE)
-    identity = codec.decode_identity(raw_id)
-    try:
-        number = card_number_from_bcd(bytes(identity[codec.IDENTITY_CARD_NUMBER]))
-    except CardNumberError:
-        number = None
-    audit = CardAudit(uid.hex().upper(), kv, number, id_ok, _named(identity, codec.IDENTITY_FIELDS), [], -1, None,
-                      None, None, [])
-    if not id_ok:
-        audit.anomalies.append(Anomaly("forged_identity", "identity record fails its MAC (forged or edited)",
-                                       "critical"))
-    elif identity[codec.IDENTITY_KEY_VERSION] != kv:
+    audit, identity = _identity_audit(access, keys, kv, uid, codec.LAYOUT_VERSION)
+    if audit.identity_ok and identity[codec.IDENTITY_KEY_VERSION] != kv:
         audit.anomalies.append(Anomaly("forged_identity", "identity names key version %d, the card opens with %d" % (
             identity[codec.IDENTITY_KEY_VERSION], kv), "critical"))
     # both slots, in full
@@ -163,20 +170,7 @@ def _inspect_v2(access, keys, kv, uid) -> CardAudit:
     """A layout v2 card (docs/card-layout.md, "Layout v2"): identity record, then the purse as a
     store reader reads it (header MAC for the balance block's generation, balance within the
     ceiling). It keeps no slots and no log: the purse state is shown as the one committed "slot"."""
-    raw_id = bytes(access.read(layout.IDENTITY_BLOCK, layout.RECORD_BLOCKS))
-    size = codec.IDENTITY_SIZE
-    id_ok = kdf.verify_record_mac(keys.mac_key, codec.REC_IDENTITY, uid, kv, raw_id[:size - codec.MAC_SIZE],
-                                  raw_id[size - codec.MAC_SIZE:size], codec.LAYOUT_V2)
-    identity = codec.decode_identity(raw_id)
-    try:
-        number = card_number_from_bcd(bytes(identity[codec.IDENTITY_CARD_NUMBER]))
-    except CardNumberError:
-        number = None
-    audit = CardAudit(uid.hex().upper(), kv, number, id_ok, _named(identity, codec.IDENTITY_FIELDS), [], -1, None,
-                      None, None, [])
-    if not id_ok:
-        audit.anomalies.append(Anomaly("forged_identity", "identity record fails its MAC (forged or edited)",
-                                       "critical"))
+    audit, identity = _identity_audit(access, keys, kv, uid, codec.LAYOUT_V2)
     try:
         view = purse.read_card(access, keys, kv)
     except purse.Refused as e:
