@@ -16,14 +16,13 @@ _BUF = const(64)  # the records the reader MACs fit (header + 32-byte record = 3
 
 
 _MASK128 = (1 << 128) - 1
+_ZEROS = memoryview(bytes(_BUF))  # padding is copied from here (one slice copy, not a loop)
 
 
-def _double(src):
-    """src * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off.
+def _double(v):
+    """v * x in GF(2^128) (SP 800-38B subkey step): shift left one bit, 0x87 if the MSB fell off.
     (One 128-bit integer: a few C operations instead of a loop over 16 bytes.)"""
-    v = int.from_bytes(bytes(src), "big")
-    v = ((v << 1) & _MASK128) ^ (0x87 if v >> 127 else 0)
-    return bytearray(v.to_bytes(_BLOCK_SIZE, "big"))
+    return ((v << 1) & _MASK128) ^ (0x87 if v >> 127 else 0)
 
 
 class CMAC:
@@ -31,15 +30,15 @@ class CMAC:
 
     def __init__(self, key, cipher=None):
         self._cipher = (cipher or _aes.AES128)(key)
-        l_block = bytearray(_BLOCK_SIZE)
-        self._cipher.encrypt_into(bytes(_BLOCK_SIZE), l_block)
-        self._k1 = _double(l_block)
-        self._k2 = _double(self._k1)
-        self._buf = bytearray(_BUF)
         self._out = bytearray(_BLOCK_SIZE)
+        self._cipher.encrypt_into(_ZEROS[:_BLOCK_SIZE], self._out)
+        # the subkeys as integers: the last block is XORed with one in a few C operations
+        self._k1i = _double(int.from_bytes(self._out, "big"))
+        self._k2i = _double(self._k1i)
+        self._buf = bytearray(_BUF)
 
     def subkeys(self):
-        return bytes(self._k1), bytes(self._k2)
+        return self._k1i.to_bytes(_BLOCK_SIZE, "big"), self._k2i.to_bytes(_BLOCK_SIZE, "big")
 
     def mac(self, msg):
         """16-byte CMAC of `msg`."""
@@ -49,17 +48,15 @@ class CMAC:
         """CMAC of the first `n` bytes laid out in self._buf (which has room for the padding)."""
         buf = self._buf
         if n and n % _BLOCK_SIZE == 0:
-            k = self._k1  # complete last block
+            k = self._k1i  # complete last block
             end = n
         else:
             end = (n // _BLOCK_SIZE + 1) * _BLOCK_SIZE  # an empty message is one padded block
             buf[n] = 0x80
-            for i in range(n + 1, end):
-                buf[i] = 0
-            k = self._k2
+            buf[n + 1:end] = _ZEROS[:end - n - 1]
+            k = self._k2i
         last = end - _BLOCK_SIZE
-        for i in range(_BLOCK_SIZE):
-            buf[last + i] ^= k[i]
+        buf[last:end] = (int.from_bytes(buf[last:end], "big") ^ k).to_bytes(_BLOCK_SIZE, "big")
         self._cipher.cbc_last(memoryview(buf)[:end], self._out)
         return bytes(self._out)
 
@@ -92,13 +89,12 @@ class CMAC:
         buf[1:n + 1] = m
         if n + 1 < 2 * _BLOCK_SIZE:
             buf[n + 1] = 0x80
-            for i in range(n + 2, 2 * _BLOCK_SIZE):
-                buf[i] = 0
-            k = self._k2
+            buf[n + 2:2 * _BLOCK_SIZE] = _ZEROS[:2 * _BLOCK_SIZE - n - 2]
+            k = self._k2i
         else:
-            k = self._k1
-        for i in range(_BLOCK_SIZE):
-            buf[_BLOCK_SIZE + i] ^= k[i]
+            k = self._k1i
+        buf[_BLOCK_SIZE:2 * _BLOCK_SIZE] = (int.from_bytes(buf[_BLOCK_SIZE:2 * _BLOCK_SIZE], "big") ^ k).to_bytes(
+            _BLOCK_SIZE, "big")
         self._cipher.cbc_last(memoryview(buf)[:2 * _BLOCK_SIZE], self._out)
         return bytes(self._out)
 

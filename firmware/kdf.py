@@ -64,6 +64,24 @@ def _diversify(master, purpose, key_version, uid_len, uid7, sector):
     return _cmac(master, True).diversify(m)
 
 
+def card_uid(uid):
+    """UID (4 or 7 bytes) -> (length, 7 zero-padded bytes): checked once per card for `derive`."""
+    return _pad_uid(uid)
+
+
+def check_master(master, key_version):
+    """A 16-byte master of key version 0..255 (checked once, when a key set is loaded)."""
+    _check_key(master, "master key")
+    _check_int(key_version, 0, 255, "key_version")
+
+
+def derive(master, purpose, key_version, uid_len, uid7, sector):
+    """The 16-byte AN10922 key `sector_key`/`purse_mac_key` derive, for inputs checked once
+    already (`check_master`, `card_uid`; `sector` a sector number): a card's keys are derived at
+    every tap of a new card, so the checks are not repeated there (firmware/keyring.py)."""
+    return _diversify(master, purpose, key_version, uid_len, uid7, sector)
+
+
 def _card_key(master, uid, key_version, purpose, sector):
     _check_key(master, "master key")
     uid_len, uid7 = _pad_uid(uid)

@@ -8,6 +8,7 @@ from icpurse.protocol.mpy import const
 
 MAD_KEY_A = codec.MAD_KEY_A
 _CARDS_KEPT = const(8)
+_CRYPTO1_KEY_SIZE = const(6)
 
 
 class NoKey(Exception):
@@ -18,6 +19,9 @@ class KeySet:
     """The masters of one key version (16-byte AES keys; None = not held by this role)."""
 
     def __init__(self, version, sector_a, purse_mac, sector_b=None, load_mac=None, journal=None):
+        for master in (sector_a, purse_mac, sector_b, load_mac):
+            if master is not None:
+                kdf.check_master(master, version)  # once: per-card derivations skip the checks
         self.version = version
         self.sector_a = sector_a
         self.sector_b = sector_b
@@ -75,6 +79,7 @@ class CardKeys:
         self.keyset = keyset
         self.uid = uid
         self.version = keyset.version
+        self._uid_len, self._uid7 = kdf.card_uid(uid)
         self._sector = {}
         self._mac = None
         self._load = None
@@ -88,14 +93,18 @@ class CardKeys:
             master = self.keyset.sector_a if key_type == codec.MF_AUTH_A else self.keyset.sector_b
             if master is None:
                 raise NoKey("this device holds no key %s master" % ("A" if key_type == codec.MF_AUTH_A else "B"))
-            key = kdf.sector_key(master, self.uid, sector, key_type, self.version)
+            purpose = codec.PURPOSE_SECTOR_KEY_A if key_type == codec.MF_AUTH_A else codec.PURPOSE_SECTOR_KEY_B
+            # = kdf.sector_key(master, uid, sector, key_type, version): inputs checked at load
+            key = kdf.derive(master, purpose, self.version, self._uid_len, self._uid7, sector)[:_CRYPTO1_KEY_SIZE]
             self._sector[k] = key
         return key
 
     @property
     def mac_key(self):
         if self._mac is None:
-            self._mac = kdf.purse_mac_key(self.keyset.purse_mac, self.uid, self.version)
+            # = kdf.purse_mac_key(master, uid, version): inputs checked at load
+            self._mac = kdf.derive(self.keyset.purse_mac, codec.PURPOSE_PURSE_MAC, self.version, self._uid_len,
+                                   self._uid7, 0)
         return self._mac
 
     @property

@@ -118,6 +118,7 @@ class PN532:
     def __init__(self, transport, clock, reset=None, passive_retries=_DEFAULT_PASSIVE_RETRIES):
         self._t = transport
         self._blocking = getattr(transport, "blocking", False)  # optional in the contract: False = poll
+        self._fast = self._blocking and not transport.framed  # the two-read exchange (_fast_exchange)
         self._clock = clock
         self._reset = reset  # RSTPDN pin (active low), optional
         self.passive_retries = passive_retries
@@ -128,6 +129,7 @@ class PN532:
         self._rlen = 0  # TFI + PD bytes of the last data frame in _rx
         self._in = bytearray(_IN_SIZE)
         self._inmv = memoryview(self._in)
+        self._head = self._inmv[:11]  # ACK and response head: the fast exchange's first read
         self._ipos = 0
         self._iend = 0
         self._resp_start = 0  # when the fast path began to wait for a response
@@ -310,29 +312,35 @@ class PN532:
         `rlen` is the most response parameter bytes expected; framed transports read that much.
         """
         s, e = self._build(cmd, params, data)
+        if not self._clean:
+            self._flush()  # (after a clean exchange there is nothing stale to drop)
+        self._clean = False
+        got = -1  # not tried the fast way
+        if self._fast:
+            self._t.write(self._txmv[s:e])
+            got = self._fast_exchange(cmd, timeout_ms)
+            if got == _DATA:
+                return self._rxmv[2:self._rlen]
+        return self._general(cmd, s, e, timeout_ms, rlen, got)
+
+    def _general(self, cmd, s, e, timeout_ms, rlen, got):
+        """The command cycle with every recovery (ACK lost, NACKs, stale frames), after the fast
+        way read what it could (`got`: _ACK, 0 = sent but no ACK seen, -1 = not sent yet)."""
         frame = self._txmv[s:e]
         want = rlen + _FRAME_OVERHEAD
         if want > _IN_SIZE:
             want = _IN_SIZE
-        if not self._clean:
-            self._flush()  # (after a clean exchange there is nothing stale to drop)
-        self._clean = False
-        fast = self._blocking and not self._t.framed
-        got = 0
         tries = 0
         while True:
-            self._t.write(frame)
-            if fast:
-                fast = False  # once: a retry goes the general way
-                got = self._fast_exchange(cmd, timeout_ms)
-                if got == _DATA:
-                    return self._rxmv[2:self._rlen]
-                if got == _ACK:
-                    kind = _ACK
-                    break
+            if got < 0:
+                self._t.write(frame)
+            if got == _ACK:
+                kind = _ACK
+                break
             kind = self._wait_ack(cmd, want)
             if kind:
                 break
+            got = -1
             tries += 1
             if tries > _ACK_RETRIES:
                 raise NoAck("no ACK for command 0x%02x" % cmd)
@@ -344,13 +352,16 @@ class PN532:
             self._wait_response(cmd, timeout_ms, want, self._resp_start if got == _ACK else None)
         return self._rxmv[2:self._rlen]
 
-    def _read_exact(self, start, n, limit):
+    def _read_exact(self, start, n, limit, got=0, t0=None):
         """Blocking transport: bytes into self._in[start:start + n] until all are in or `limit` ms
-        pass. Returns how many came (usually all, in one read)."""
+        pass since `t0` (`got` of them are in already). Returns how many came (usually all, in
+        one read)."""
         t = self._t
         clock = self._clock
-        t0 = clock.ticks_ms()
-        got = t.readinto(self._inmv[start:start + n], limit) or 0
+        if t0 is None:
+            t0 = clock.ticks_ms()
+        if not got:
+            got = t.readinto(self._inmv[start:start + n], limit) or 0
         while got < n:
             left = limit - clock.ticks_diff(clock.ticks_ms(), t0)
             if left <= 0:
@@ -365,10 +376,15 @@ class PN532:
         response head (6 + 5 bytes: 00 00 FF 00 FF 00, 00 00 FF LEN LCS), then TFI, data, DCS and
         postamble, checked in one pass. _DATA: the response is in _rx. _ACK: the ACK came but not
         a clean response (what was read is left for the general parser). 0: no ACK where one was
-        due (left likewise)."""
+        due (left likewise). (Each line of Python here runs for every card command of a tap: the
+        first read goes into a view made once, the helpers are called only when a read comes
+        short.)"""
         buf = self._in
-        self._resp_start = self._clock.ticks_ms()
-        n = self._read_exact(0, 11, timeout_ms)
+        t = self._t
+        self._resp_start = t0 = self._clock.ticks_ms()
+        n = t.readinto(self._head, timeout_ms) or 0
+        if n < 11:
+            n = self._read_exact(0, 11, timeout_ms, n, t0)
         if n < 6 or buf[0] or buf[1] or buf[2] != 0xFF or buf[3] or buf[4] != 0xFF or buf[5]:
             self._ipos, self._iend = 0, n
             return 0
@@ -377,16 +393,19 @@ class PN532:
                 or ln + 13 > _IN_SIZE:
             self._ipos, self._iend = 6, n
             return _ACK
-        n = 11 + self._read_exact(11, ln + 2, _FRAME_BODY_MS)
+        end = ln + 13
+        t0 = self._clock.ticks_ms()
+        k = t.readinto(self._inmv[11:end], _FRAME_BODY_MS) or 0
+        if k < ln + 2:
+            k = self._read_exact(11, ln + 2, _FRAME_BODY_MS, k, t0)
+        n = 11 + k
         body = self._inmv[11:11 + ln]
-        if n != ln + 13 or (sum(body) + buf[11 + ln]) & 0xFF or buf[12 + ln]:
-            self._ipos, self._iend = 6, n
+        if n != end or (sum(body) + buf[11 + ln]) & 0xFF or buf[12 + ln] or ln < 2 or buf[11] != FRAME_TFI_PN532 \
+                or buf[12] != cmd + 1:
+            self._ipos, self._iend = 6, n  # corrupt, or not ours: the general path sorts it out
             return _ACK
         self._rxmv[:ln] = body
         self._rlen = ln
-        if not self._is_response(cmd):
-            self._ipos, self._iend = 6, n  # not ours: the general path sorts it out
-            return _ACK
         self._ipos = self._iend = 0
         self._clean = True  # read up to and with the postamble: nothing left behind
         return _DATA

@@ -138,7 +138,8 @@ def provision(vr, terminal, journal_master, sector_a, purse_mac, version=1):
 def sign_in(vr, terminal, journal_master, time, blacklist=(0, ()), operator=7, **settings):
     """Load `blacklist` (version, entries) and open the day under a signed configuration."""
     entries = sorted(bytes(e) for e in blacklist[1])
-    per = (codec.LINK_MAX_PAYLOAD - codec.BLACKLIST_HEADER_SIZE) // codec.BLACKLIST_ENTRY_SIZE  # a chunk
+    # a chunk, with room for the link MAC trailer the signer adds
+    per = (codec.LINK_MAX_PAYLOAD - codec.BLACKLIST_HEADER_SIZE - codec.LINK_AUTH_SIZE) // codec.BLACKLIST_ENTRY_SIZE
     offset = 0
     while True:
         part = entries[offset:offset + per]
