@@ -56,6 +56,10 @@ class KindTerms:
     validity: Duration | None  # None = no expiry
     grace: Duration | None
     lost_reporting: bool | None  # None = as the profile says
+    # what a store reader lets one card spend offline: per sale, and per card and business day
+    # (fen; None = no cap). They travel to the reader in its signed day configuration.
+    txn_cap: int | None = None
+    daily_cap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def _max_period_months(today=None):
 
 MAX_PERIOD_MONTHS = _max_period_months()
 
-_KIND_KEYS = ("face_values", "balance_cap", "validity", "grace", "lost_reporting")
+_KIND_KEYS = ("face_values", "balance_cap", "validity", "grace", "lost_reporting", "txn_cap", "daily_cap")
 
 
 def _kind_terms(kind: str, base: Reader, over: Reader) -> KindTerms:
@@ -155,6 +159,8 @@ def _kind_terms(kind: str, base: Reader, over: Reader) -> KindTerms:
         validity=_duration(pick("validity"), "validity"),
         grace=_duration(pick("grace"), "grace"),
         lost_reporting=pick("lost_reporting").bool("lost_reporting", default=None),
+        txn_cap=pick("txn_cap").fen("txn_cap", default=None),
+        daily_cap=pick("daily_cap").fen("daily_cap", default=None),
     )
 
 
@@ -187,6 +193,13 @@ def _parse(r: Reader) -> Programme:
         if t.balance_cap is not None and t.balance_cap < max(t.face_values):
             r.fail("balance_cap", "%s cards: cap %s is below the face value %s" % (
                 k, fmt_yuan(t.balance_cap), fmt_yuan(max(t.face_values))))
+        for key in ("txn_cap", "daily_cap"):
+            cap = getattr(t, key)
+            if cap is not None and cap <= 0:
+                r.fail(key, "%s cards: a cap of %s allows no sale; leave %s out for no cap" % (k, fmt_yuan(cap), key))
+        if t.txn_cap is not None and t.daily_cap is not None and t.txn_cap > t.daily_cap:
+            r.fail("txn_cap", "%s cards: the per-sale cap %s is above the daily cap %s" % (
+                k, fmt_yuan(t.txn_cap), fmt_yuan(t.daily_cap)))
     expired = r.str("expired_balance", default="reactivate")
     if expired not in EXPIRED_BALANCE_CHOICES:
         r.fail("expired_balance", "must be one of %s, got %r" % (", ".join(EXPIRED_BALANCE_CHOICES), expired))

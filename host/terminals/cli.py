@@ -38,9 +38,14 @@ def terminal():
 @click.option("--outlet", help="outlet the terminal is bound to (new terminals)")
 @click.option("--merchant", help="merchant of the outlet (new terminals)")
 @click.option("--fixed-price", type=FEN, default=None, help="fixed-price mode: price in fen")
-@click.option("--programme", "programme_id", default=None, help="take the grace period and the balance cap cards are held to from this programme")
-@click.option("--txn-cap", type=click.IntRange(0), default=0, help="per-transaction cap in fen (0 = none)")
-@click.option("--daily-cap", type=click.IntRange(0), default=0, help="daily cap per card in fen (0 = none)")
+@click.option("--programme", "programme_id", default=None,
+              help="the registered programme the reader sells by: its grace period, balance cap, per-sale and "
+                   "daily caps go into every signed day configuration (read from the programme at each sign-in)")
+@click.option("--txn-cap", type=click.IntRange(0), default=0,
+              help="per-sale cap in fen for this reader only: with --programme it can only lower the programme's "
+                   "(e.g. a vending machine); without, it is the reader's cap (0 = none)")
+@click.option("--daily-cap", type=click.IntRange(0), default=0,
+              help="daily cap per card in fen for this reader only, like --txn-cap (0 = none)")
 @click.option("--issuance", is_flag=True,
               help="an issuance reader: its signed configuration allows transparent card access (CARD_*)")
 @uses(db=True, keystore="required", link=True, operator="required", json=True)
@@ -60,13 +65,19 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
     client = session.link()
     op = session.sign_in().username
     rules = service.programme_settings(ledger.programmes.programme(programme_id)) if programme_id else {}
+    for name, cap in (("txn", txn_cap), ("daily", daily_cap)):
+        if cap and rules.get(name + "_cap") and cap > rules[name + "_cap"]:
+            raise click.BadParameter("%s fen is above programme %s's %s cap of %s fen: a reader's own cap can only "
+                                     "be stricter (leave it out to use the programme's)" % (
+                                         cap, programme_id, name, rules[name + "_cap"]), param_hint="--%s-cap" % name)
     known = {t.number: t for t in ledger.store.terminals()}.get(number)
     if known is not None and outlet and outlet != known.outlet:
         ledger.outlets.rebind_outlet(op, number, outlet)
     try:
         out = service.provision(ledger, client, domain, op, number, outlet=outlet, merchant=merchant,
                                 fixed_price=fixed_price, grace_days=rules.get("grace_days", 0), txn_cap=txn_cap,
-                                daily_cap=daily_cap, transparent=issuance, balance_cap=rules.get("balance_cap", 0))
+                                daily_cap=daily_cap, transparent=issuance, balance_cap=rules.get("balance_cap", 0),
+                                programme=programme_id)
     except Exception:
         if known is None and number in {t.number for t in ledger.store.terminals()}:
             ledger.outlets.set_terminal_status(op, number, "disabled", "the reader did not take the provisioning")

@@ -1,9 +1,11 @@
 """The day configuration the back office signs for a store reader at every sign-in.
 
 `signed_config` turns the terminal's settings (recorded at provisioning, `ledger.store.terminal_settings`),
-the blacklist the reader was just sent and the ledger clock into one `DayConfig` record, MAC'd with
-the terminal's configuration key (firmware/dayconfig.py `seal`, the reader's own code). The reader
-applies exactly that record, so whatever was changed on it since the last sign-in is undone.
+the rules of its programme (`programme_settings`: grace, balance cap, per-sale and daily caps, read
+from the registered programme at every signing), the blacklist the reader was just sent and the
+ledger clock into one `DayConfig` record, MAC'd with the terminal's configuration key
+(firmware/dayconfig.py `seal`, the reader's own code). The reader applies exactly that record, so
+whatever was changed on it since the last sign-in is undone.
 """
 import datetime as dt
 
@@ -18,9 +20,48 @@ DEFAULTS = {"mode": "pos", "fixed_price": 0, "grace_days": 0, "txn_cap": 0, "dai
             "clock_window": CLOCK_WINDOW}
 
 
+CAPS = ("txn_cap", "daily_cap")
+
+
+def _highest(values):
+    """The cap a reader holds every card of a programme to: it cannot tell a card's kind, so the
+    highest of the kinds' caps (0 = no cap, as soon as one kind has none)."""
+    values = list(values)
+    return 0 if not values or None in values else max(values)
+
+
+def programme_settings(programme) -> dict:
+    """Reader settings a programme dictates: the grace period after expiry (longest of its kinds;
+    a month counts 31 days so the reader is never stricter than the programme), the balance cap a
+    reader holds cards to, and what one card may spend per sale and per business day (`txn_cap`,
+    `daily_cap`; per kind in the programme file, the highest of the kinds here; 0 = none)."""
+    terms = programme.terms.values()
+    months = [t.grace.months for t in terms if t.grace is not None]
+    return {"grace_days": 31 * max(months) if months else 0,
+            "balance_cap": _highest(t.balance_cap for t in terms),
+            "txn_cap": _highest(t.txn_cap for t in terms), "daily_cap": _highest(t.daily_cap for t in terms)}
+
+
+def stricter(cap, override):
+    """The lower of two caps where 0 means none."""
+    if not cap:
+        return override or 0
+    return min(cap, override) if override else cap
+
+
 def settings_of(ledger, number) -> dict:
+    """What the reader of terminal `number` sells by: its recorded settings, and where a programme
+    is recorded (`terminal provision --programme`), that programme's rules, read now; a per-sale or
+    daily cap recorded for the terminal itself can only make the programme's stricter."""
+    recorded = ledger.store.terminal_settings(number)
     out = dict(DEFAULTS)
-    out.update(ledger.store.terminal_settings(number))
+    out.update(recorded)
+    if recorded.get("programme"):
+        rules = programme_settings(ledger.programmes.programme(recorded["programme"]))
+        out["grace_days"] = rules["grace_days"]
+        out["balance_cap"] = rules["balance_cap"]
+        for k in CAPS:
+            out[k] = stricter(rules[k], int(recorded.get(k) or 0))
     return out
 
 

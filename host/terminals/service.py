@@ -48,15 +48,7 @@ def _terminal_int(number: str) -> int:
 
 # --- provisioning ---------------------------------------------------------------------------------
 
-def programme_settings(programme) -> dict:
-    """Reader settings a programme dictates: the grace period after expiry (longest of its kinds;
-    a month counts 31 days so the reader is never stricter than the programme) and the balance cap
-    a reader holds cards to (the highest of its kinds' caps: the reader does not know a card's kind;
-    0 when a kind has none)."""
-    months = [t.grace.months for t in programme.terms.values() if t.grace is not None]
-    caps = [t.balance_cap for t in programme.terms.values()]
-    cap = 0 if not caps or None in caps else max(caps)
-    return {"grace_days": 31 * max(months) if months else 0, "balance_cap": cap}
+programme_settings = signed.programme_settings  # the reader settings a programme dictates
 
 
 def _contact(ledger, client, number, source, info=None):
@@ -68,16 +60,23 @@ def _contact(ledger, client, number, source, info=None):
 
 
 def provision(ledger, client, domain, operator, number, *, outlet=None, merchant=None, fixed_price=None,
-              grace_days=0, txn_cap=0, daily_cap=0, transparent=False, balance_cap=0, now=None):
+              grace_days=0, txn_cap=0, daily_cap=0, transparent=False, balance_cap=0, programme=None, now=None):
     """Bind the reader to terminal `number` (registered in the ledger if new), send its key set
     (current and previous version: sector A, purse MAC and its own journal, link and configuration
     keys), set its clock, its blacklist and a signed configuration (store reader: transparent card
     access off unless asked). A blank reader must have been through the lab's transport key ceremony
     (`transport_key`); a provisioned one is re-provisioned under its own link key. The client keeps
-    signing with the new link key. Returns a summary dict."""
+    signing with the new link key. Returns a summary dict.
+
+    `programme`: the registered programme whose rules the reader sells by (grace, balance cap,
+    per-sale and daily caps: read from it at every sign-in, dayconfig.settings_of); `txn_cap` /
+    `daily_cap` then only make its caps stricter for this reader (0: the programme's). Without a
+    programme the given values are the reader's rules."""
     from icpurse.keys import exports
 
     t_int = check_number(number)
+    if programme is not None:
+        ledger.programmes.programme(programme)  # NotFound for one that is not registered: nothing sent
     try:  # the key set first: a wrong one registers nothing
         export = exports.reader_keyset(domain, t_int)
     except exports.ExportError as e:
@@ -108,7 +107,7 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     client.set_time(cardtime.seconds(when))
     settings = {"mode": "fixed-price" if price else "pos", "fixed_price": price or 0, "grace_days": grace_days,
                 "txn_cap": txn_cap, "daily_cap": daily_cap, "issuer": domain.issuer, "transparent": bool(transparent),
-                "balance_cap": balance_cap,
+                "balance_cap": balance_cap, "programme": programme,
                 "clock_window": signed.CLOCK_WINDOW}
     kcvs = {str(v): {n: key.kcv for n, key in export.versions[v].items()} for v in versions}
     ledger.store.record_provisioning(operator, number, key_versions=versions, kcvs=kcvs, settings=settings)
@@ -119,8 +118,8 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
     if info["terminal"] != t_int or info["key_version"] != export.current:
         raise TerminalError("the reader did not take the provisioning (reports terminal %08d, key version %d)" % (
             info["terminal"], info["key_version"]))
-    return {"terminal": number, "key_versions": versions, "current": export.current, "settings": settings,
-            "kcvs": kcvs}
+    return {"terminal": number, "key_versions": versions, "current": export.current,
+            "settings": signed.settings_of(ledger, number), "kcvs": kcvs}
 
 
 def set_use(ledger, client, domain, number, transparent: bool, now=None) -> dict:
