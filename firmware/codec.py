@@ -462,10 +462,10 @@ def decode_error_body(buf, off=0):
     need(buf, off, 2, 'error_body')
     return unpack_from('<BB', buf, off)
 
-# --- reader_info (60 bytes) ---
+# --- reader_info (61 bytes) ---
 
 
-def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac):
+def encode_reader_info(link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac, ring_partition):
     check_uint(link_version, 8, 'link_version')
     check_uint(firmware_version, 16, 'firmware_version')
     check_uint(terminal, 32, 'terminal')
@@ -485,8 +485,9 @@ def encode_reader_info(link_version, firmware_version, terminal, key_version, pr
     check_uint(config_serial, 32, 'config_serial')
     check_uint(day, 16, 'day')
     check_len(journal_last_mac, 8, 'journal_last_mac')
-    buf = bytearray(60)
-    pack_into('<BHIBBIIIHIBBIB8sIIH8s', buf, 0, link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac)
+    check_uint(ring_partition, 8, 'ring_partition')
+    buf = bytearray(61)
+    pack_into('<BHIBBIIIHIBBIB8sIIH8sB', buf, 0, link_version, firmware_version, terminal, key_version, previous_key_version, blacklist_version, journal_next, journal_acked, pending, time, day_open, mode, fixed_price, link_state, link_nonce, link_counter, config_serial, day, journal_last_mac, ring_partition)
     return bytes(buf)
 
 # --- set_time (4 bytes) ---
@@ -886,6 +887,7 @@ CARD_STATE_RECORD_DAY_TOTAL = const(12)
 CARD_STATE_RECORD_JOURNAL = const(13)
 CARD_STATE_RECORD_AMOUNT = const(14)
 CARD_STATE_RECORD_TIME = const(15)
+CARD_STATE_RECORD_CRC = const(17)
 
 
 def encode_card_state_record(magic, kind, number, uid_len, uid, layout, key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time, reserved, crc):

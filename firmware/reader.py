@@ -80,6 +80,9 @@ class Reader:
         self.journal = None
         self.watchdog = None  # fed while waiting for a card (main.py sets the board's)
         self.guard = LinkGuard(store.nvs, random_bytes or _default_random)
+        # No flash partition for the ring in this image (hal.flash() found none): a file instead,
+        # reported in INFO (`ring_partition`) so that the back office can tell the board's image lacks it.
+        self.ring_partition = flash is not None
         if flash is None:
             flash = _ring.FileFlash(store.path("ring.bin"), open_fn=open_fn)
         self.ring = _ring.Ring(flash).open()
@@ -285,7 +288,7 @@ class Reader:
             codec.LINK_VERSION, _FIRMWARE_VERSION, c["terminal"], current, previous, self.store.blacklist()[0],
             j.next_number if j else 1, j.acked if j else 0, len(j.pending()) if j else 0, self.now(),
             c["day_open"], c["mode"], c["fixed_price"], g.state(current), g.nonce, g.counter, c["serial"], c["day"],
-            j.last_mac if j else bytes(codec.LINK_MAC_SIZE))
+            j.last_mac if j else bytes(codec.LINK_MAC_SIZE), 1 if self.ring_partition else 0)
 
     def cmd_set_time(self, payload):
         (t,) = self._decode(codec.decode_set_time, codec.SET_TIME_SIZE, payload)

@@ -21,6 +21,7 @@ from icpurse.protocol.mpy import const
 _REC = codec.RING_RECORD_SIZE
 _BODY = const(60)
 _BLANK = b"\xff" * _REC  # an erased slot
+_RESERVED = bytes(10)
 TAP = codec.RING_TAP
 STATE = codec.RING_STATE
 _MAX_CARDS = const(40)
@@ -42,6 +43,7 @@ JOURNAL = codec.CARD_STATE_RECORD_JOURNAL
 AMOUNT = codec.CARD_STATE_RECORD_AMOUNT
 TIME = codec.CARD_STATE_RECORD_TIME
 KEY_VERSION = codec.CARD_STATE_RECORD_KEY_VERSION
+_CRC = codec.CARD_STATE_RECORD_CRC
 
 
 def _key(uid):
@@ -144,11 +146,10 @@ class Ring:
         """One record into erased flash (one page program). Returns the record tuple."""
         uid = bytes(uid)
         self.number += 1
-        body = codec.encode_card_state_record(
-            codec.RING_MAGIC, kind, self.number, len(uid), uid + bytes(codec.UID_FIELD_SIZE - len(uid)), layout,
-            key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time,
-            bytes(10), 0)
-        raw = bytearray(body)
+        fields = (codec.RING_MAGIC, kind, self.number, len(uid), uid + bytes(codec.UID_FIELD_SIZE - len(uid)), layout,
+                  key_version, seq_before, balance_before, seq, balance, day, day_total, journal, amount, time,
+                  _RESERVED, 0)
+        raw = bytearray(codec.encode_card_state_record(*fields))
         crc = crc32(memoryview(raw)[:_BODY]) & 0xFFFFFFFF
         raw[_BODY:_REC] = crc.to_bytes(4, "little")
         if self.pos % self.per_sector == 0 and not self._erased[self.pos // self.per_sector]:
@@ -156,7 +157,8 @@ class Ring:
         slot = self.pos
         self._erased[slot // self.per_sector] = False
         self.flash.write(slot * _REC, raw)
-        rec = codec.decode_card_state_record(raw)
+        # the record as decode_card_state_record reads it back: the fields just encoded, its CRC
+        rec = fields[:_CRC] + (crc,)
         self._remember(rec, slot)
         # the slots after the last one written are erased (open() skipped any torn one)
         self.pos = (slot + 1) % self.slots

@@ -135,8 +135,10 @@ class Indicator:
         self._set(_BUSY, amount, None, draw=False)
 
     def success(self, amount, balance):
-        # LED and beep now; the text after the reader's own bookkeeping (Reader calls show())
-        self._set(_SUCCESS, (amount, balance), ("Paid " + yuan(amount), "Left " + yuan(balance)), draw=False)
+        # LED and beep now; the text -- its formatting too -- after them, drawn after the reader's
+        # own bookkeeping (Reader calls show())
+        self._set(_SUCCESS, (amount, balance), None, draw=False)
+        self._lines = ("Paid " + yuan(amount), "Left " + yuan(balance))
 
     def refused(self, code, message=""):
         self._set(_REFUSED, code, ("Refused %d" % code, message[:16]))

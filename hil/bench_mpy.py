@@ -246,7 +246,6 @@ class Windows:
         self.spans = []  # (event index at start, at end, us: less the simulated flash's own time)
         self._open = None
         self._flash_us = 0
-        call = vr.driver.call
         flash = vr.flash
         for name in ("write", "erase"):
             fn = getattr(flash, name)
@@ -262,15 +261,21 @@ class Windows:
 
             setattr(flash, name, timed)
 
-        def traced_call(cmd, params=b"", data=None, *args, **kw):
+        # Only the InListPassiveTarget that finds the card is hooked (where the tap starts): a hook
+        # on every PN532 command would put the harness's own time into each tap's measurement.
+        find = vr.driver.list_passive_target
+
+        def traced_find(*args, **kw):
+            if self._open is not None:
+                return find(*args, **kw)  # a re-selection inside the tap
             i, t = _count(rec), now()
-            answer = call(cmd, params, data, *args, **kw)
-            if self._open is None and cmd == codec.CMD_IN_LIST_PASSIVE_TARGET and len(answer) and answer[0]:
+            found = find(*args, **kw)
+            if found is not None:
                 self._open = (i, t)
                 self._flash_us = 0
-            return answer
+            return found
 
-        vr.driver.call = traced_call
+        vr.driver.list_passive_target = traced_find
         success = vr.reader.ui.success
 
         def traced_success(*args):

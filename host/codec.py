@@ -307,6 +307,7 @@ from icpurse.firmware.codec import (
     CARD_STATE_RECORD_JOURNAL,
     CARD_STATE_RECORD_AMOUNT,
     CARD_STATE_RECORD_TIME,
+    CARD_STATE_RECORD_CRC,
     encode_card_state_record,
     decode_card_state_record,
 )
@@ -531,8 +532,8 @@ ERROR_BODY_CODE = const(0)
 ERROR_BODY_DETAIL = const(1)
 ERROR_BODY_FIELDS = ('code', 'detail', )
 
-# --- reader_info (60 bytes) ---
-READER_INFO_SIZE = const(60)
+# --- reader_info (61 bytes) ---
+READER_INFO_SIZE = const(61)
 READER_INFO_LINK_VERSION = const(0)
 READER_INFO_FIRMWARE_VERSION = const(1)
 READER_INFO_TERMINAL = const(2)
@@ -552,12 +553,13 @@ READER_INFO_LINK_COUNTER = const(15)
 READER_INFO_CONFIG_SERIAL = const(16)
 READER_INFO_DAY = const(17)
 READER_INFO_JOURNAL_LAST_MAC = const(18)
-READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_version', 'previous_key_version', 'blacklist_version', 'journal_next', 'journal_acked', 'pending', 'time', 'day_open', 'mode', 'fixed_price', 'link_state', 'link_nonce', 'link_counter', 'config_serial', 'day', 'journal_last_mac', )
+READER_INFO_RING_PARTITION = const(19)
+READER_INFO_FIELDS = ('link_version', 'firmware_version', 'terminal', 'key_version', 'previous_key_version', 'blacklist_version', 'journal_next', 'journal_acked', 'pending', 'time', 'day_open', 'mode', 'fixed_price', 'link_state', 'link_nonce', 'link_counter', 'config_serial', 'day', 'journal_last_mac', 'ring_partition', )
 
 
 def decode_reader_info(buf, off=0):
-    need(buf, off, 60, 'reader_info')
-    return unpack_from('<BHIBBIIIHIBBIB8sIIH8s', buf, off)
+    need(buf, off, 61, 'reader_info')
+    return unpack_from('<BHIBBIIIHIBBIB8sIIH8sB', buf, off)
 
 # --- set_time (4 bytes) ---
 SET_TIME_TIME = const(0)
@@ -883,5 +885,4 @@ JOURNAL_ANCHOR_FIELDS = ('key_version', 'terminal', 'acked', 'base', 'base_mac',
 CARD_STATE_RECORD_SIZE = const(64)
 CARD_STATE_RECORD_MAGIC = const(0)
 CARD_STATE_RECORD_RESERVED = const(16)
-CARD_STATE_RECORD_CRC = const(17)
 CARD_STATE_RECORD_FIELDS = ('magic', 'kind', 'number', 'uid_len', 'uid', 'layout', 'key_version', 'seq_before', 'balance_before', 'seq', 'balance', 'day', 'day_total', 'journal', 'amount', 'time', 'reserved', 'crc', )

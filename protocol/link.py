@@ -143,6 +143,9 @@ ReaderInfo = Struct(
     "config_serial" / Int32ul,  # serial of the signed day configuration in force (0: none)
     "day" / Int16ul,  # the signed business day (days since 2000-01-01) expiry and daily caps use
     "journal_last_mac" / Bytes(LINK_MAC_SIZE),  # MAC of record journal_next - 1: the host's high-water mark
+    # 1: the state ring (per-card memory, debit write-ahead) has its own flash partition; 0: the
+    # image has none and the ring lives in a file (slower, and the filesystem's wear), docs/hardware.md
+    "ring_partition" / Int8ul,
 )
 
 # Trailer of every authenticated request payload.
@@ -197,8 +200,8 @@ DayConfig = Struct(
     "mode" / Int8ul,
     "fixed_price" / Int32ul,
     "grace_days" / Int16ul,
-    "txn_cap" / Int32ul,
-    "daily_cap" / Int32ul,
+    "txn_cap" / Int32ul,  # the programme's per-sale cap, fen (0 = none)
+    "daily_cap" / Int32ul,  # the programme's cap per card and business day, fen (0 = none)
     "issuer" / Int16ul,  # cards of another issuer are refused as unknown
     "transparent" / Int8ul,  # 1: allow CARD_* commands (issuance readers); 0: store reader
     "blacklist_version" / Int32ul,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from icpurse.firmware.hal import partition
 from icpurse.host import firmware_build as fb
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,11 +68,18 @@ def test_security_settings_name_flash_encryption_secure_boot_and_nvs_encryption(
     assert rows["nvs_keys"][:2] == ["data", "nvs_keys"] and rows["nvs_keys"][4] == "encrypted"
     # partitions follow each other, after the moved partition table, apps on 64 KiB boundaries
     end = 0x11000
-    for name in ("nvs", "nvs_keys", "phy_init", "factory", "vfs"):
+    for name in ("nvs", "nvs_keys", "phy_init", "icpurse", "factory", "vfs"):
         off, size = int(rows[name][2], 16), int(rows[name][3], 16)
         assert off >= end, name
         end = off + size
     assert int(rows["factory"][2], 16) % 0x10000 == 0 and end <= 0x400000
+    # the state ring's partition (firmware/hal/partition.py finds it by this label): raw data, whole
+    # 4 KB sectors, at least the three the ring needs, and not encrypted (erased slots read 0xFF)
+    ring = rows[partition.LABEL]
+    assert ring[0] == "data" and int(ring[1], 0) >= 0x40
+    off, size = int(ring[2], 16), int(ring[3], 16)
+    assert off % 0x1000 == 0 and size % 0x1000 == 0 and size // 0x1000 >= 3
+    assert len(ring) < 5 or "encrypted" not in ring[4]
 
 
 @pytest.mark.skipif(fb.find_mpy_cross() is None, reason="mpy-cross not found — run `make setup`")

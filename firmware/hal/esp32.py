@@ -9,6 +9,7 @@ import os
 import time
 
 from icpurse.firmware.codec import DEFAULT_BAUD, TG_I2C_ADDRESS
+from icpurse.firmware.hal import partition
 from icpurse.protocol.mpy import const
 
 # PN532 HSU on UART2.  The receive buffer holds a few whole response frames, so a slow loop
@@ -198,30 +199,12 @@ def link():
     return UartLink() if production() else UsbLink()
 
 
-class Flash:
-    """The flash partition set aside for the reader's state ring (firmware/ring.py), label
-    "icpurse" in the partition table (docs/hardware.md); None from `flash()` when the image has
-    none (the ring then lives in a file). Writes go to erased flash without erasing (the
-    extended block interface: readblocks/writeblocks with an offset); ioctl 6 erases a block."""
-
-    def __init__(self, part):
-        self._p = part
-        self.SECTOR = part.ioctl(5, 0)  # block size
-        self.size = part.ioctl(4, 0) * self.SECTOR  # block count
-
-    def read(self, offset, buf):
-        self._p.readblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
-
-    def write(self, offset, buf):
-        self._p.writeblocks(offset // self.SECTOR, buf, offset % self.SECTOR)
-
-    def erase(self, sector):
-        self._p.ioctl(6, sector)
-
-
-def flash(label="icpurse"):
-    found = esp32.Partition.find(esp32.Partition.TYPE_DATA, label=label)
-    return Flash(found[0]) if found else None
+def flash(label=partition.LABEL):
+    """The flash partition set aside for the reader's state ring (firmware/hal/partition.py: label
+    "icpurse" in board/partitions-icpurse.csv), or None when the image's partition table has none:
+    the ring then lives in a file (firmware/ring.py FileFlash) and the reader says so in INFO
+    (`ring_partition` 0; `terminal provision` warns)."""
+    return partition.find(esp32.Partition, label)
 
 
 class UsbLink:

@@ -87,6 +87,10 @@ def provision(session, number, outlet, merchant, fixed_price, programme_id, txn_
         return
     click.echo("terminal %s provisioned: key versions %s (current %d), %s mode" % (
         number, ", ".join(map(str, out["key_versions"])), out["current"], out["settings"]["mode"]))
+    if not out["ring_partition"]:
+        click.echo("warning: the reader's image has no flash partition for its state ring: it keeps it in a file "
+                   "(slower taps, filesystem wear); flash an image built with board/partitions-icpurse.csv "
+                   "(docs/hardware.md)", err=True)
 
 
 @terminal.command("transport-key")

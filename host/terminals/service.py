@@ -119,7 +119,8 @@ def provision(ledger, client, domain, operator, number, *, outlet=None, merchant
         raise TerminalError("the reader did not take the provisioning (reports terminal %08d, key version %d)" % (
             info["terminal"], info["key_version"]))
     return {"terminal": number, "key_versions": versions, "current": export.current,
-            "settings": signed.settings_of(ledger, number), "kcvs": kcvs}
+            "settings": signed.settings_of(ledger, number), "kcvs": kcvs,
+            "ring_partition": bool(info["ring_partition"])}
 
 
 def set_use(ledger, client, domain, number, transparent: bool, now=None) -> dict:
