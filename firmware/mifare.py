@@ -113,6 +113,21 @@ class ClassicTag(Tag):
         pack_into("<i", self._cmd, 2, operand)  # the operand goes LSB first, like a value block
         self._exchange(6)
 
+    def value_raw(self, op, block, operand):
+        """INCREMENT or DECREMENT with the operand's four bytes exactly as given (0..0xFFFFFFFF, bit
+        31 included), outside the tag contract's 0..0x7FFFFFFF: what a card does with a "negative"
+        operand is not in the datasheets and is measured on real cards (tests/hil, docs/security.md
+        "Limits"). Only the issuance reader's transparent access sends one; the purse never does."""
+        self._check_block(block)
+        if op != MF_INCREMENT and op != MF_DECREMENT:
+            raise ValueError("value operation 0x%02x is not INCREMENT or DECREMENT" % op)
+        if not 0 <= operand <= 0xFFFFFFFF:
+            raise ValueError("operand out of 32 bits: %r" % (operand,))
+        self._cmd[0] = op
+        self._cmd[1] = block
+        pack_into("<I", self._cmd, 2, operand)
+        self._exchange(6)
+
     def increment(self, block, amount):
         self._value_op(MF_INCREMENT, block, amount)
 

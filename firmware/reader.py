@@ -28,6 +28,7 @@ from icpurse.protocol.mpy import const
 _FIRMWARE_VERSION = const(2)
 _MAX_PENDING = const(8)  # unresolved interrupted transactions before new sales are refused
 _POLL_MS = const(25)
+_OPERAND_MAX = const(0x7FFFFFFF)  # the tag contract's value operand range
 _FETCH_MAX = (codec.LINK_MAX_PAYLOAD - codec.JOURNAL_CHUNK_SIZE) // codec.JOURNAL_RECORD_SIZE
 
 # What a reader sells by, as long as no valid signed day configuration says otherwise.
@@ -447,7 +448,11 @@ class Reader:
     def cmd_card_value(self, payload):
         op, block, operand = self._decode(codec.decode_card_value, codec.CARD_VALUE_SIZE, payload)
         tag = self._card()
-        if op == codec.MF_INCREMENT:
+        if operand > _OPERAND_MAX and (op == codec.MF_INCREMENT or op == codec.MF_DECREMENT):
+            # bit 31 set: sent as given, to measure what a card makes of a "negative" operand
+            # (tests/hil; transparent access is an issuance reader's, by its signed configuration)
+            tag.value_raw(op, block, operand)
+        elif op == codec.MF_INCREMENT:
             tag.increment(block, operand)
         elif op == codec.MF_DECREMENT:
             tag.decrement(block, operand)

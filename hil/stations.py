@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from icpurse.firmware import purse
-from icpurse.firmware.mifare import MifareError
+from icpurse.firmware.mifare import MifareError, value_of
 from icpurse.host import codec
 from icpurse.host.audit import card as audit_cards
 from icpurse.host.audit import terminal as audit_terminals
@@ -33,6 +33,7 @@ from icpurse.host.terminals import keys as terminal_keys
 from icpurse.host.terminals import service as terminals
 from icpurse.keys import exports
 from icpurse.keys.demo import DEMO_ISSUER, demo_domain
+from icpurse.protocol import layout
 from icpurse.protocol.mifare import geometry
 
 PROGRAMME_FILE = "mofcom-compliant.toml"
@@ -240,6 +241,10 @@ class StoreCounter:
             self.leftover_problems = terminals.collect(self.ledger, self.client, self.keys.journal_keys,
                                                        self.number).problems
         self.first_number = self.client.info()["journal_next"]
+        return self.sign_in()
+
+    def sign_in(self):
+        """Open the day (again) under a signed day configuration."""
         return terminals.sign_in(self.ledger, self.client, "admin", self.number, self.keys.domain,
                                  transparent=self.transparent)
 
@@ -332,3 +337,48 @@ def audit_card(desk, ledger, p):
 def audit_terminal(ledger, counter):
     """Re-verify the terminal's journal as collected in the ledger: [] or the problems."""
     return audit_terminals.audit_terminal(ledger, counter.number, counter.keys.journal_keys).problems
+
+
+def negative_decrement(desk, p):
+    """Issue 11: what the card `p` does with a DECREMENT whose operand has bit 31 set (a "negative"
+    operand, which would raise the value): the datasheets do not say, so it is measured. The operand
+    asks for the balance block to rise to one fen above the ceiling the issuer last sealed; the
+    command goes through the issuance reader's transparent access as given (firmware: ClassicTag.
+    value_raw). Returns {"outcome": "accepted" | "refused" | "not measured", "before", "after",
+    "ceiling", "status", "raw"} -- `raw` the balance block before, for `restore_balance_block`."""
+    view, _ = desk.read(p)
+    tag = desk.tag(p)
+    client = getattr(tag, "client", None)
+    if client is None:  # PC/SC: its storage-card APDUs carry no operand with bit 31 set
+        return {"outcome": "not measured", "why": "needs the icpurse reader's transparent access"}
+    keys = desk.keys.card_keys(p.uid)
+    key_a = keys.sector_key(layout.PURSE_SECTOR, codec.MF_AUTH_A)
+    tag.authenticate(layout.BALANCE_BLOCK, key_a, codec.MF_AUTH_A)
+    raw = bytes(tag.read_block(layout.BALANCE_BLOCK))
+    before = value_of(raw)
+    delta = view.ceiling - before + 1
+    out = {"before": before, "ceiling": view.ceiling, "operand": -delta, "raw": raw, "status": 0}
+    try:
+        client.request(codec.LINK_CMD_CARD_VALUE,
+                       codec.encode_card_value(codec.MF_DECREMENT, layout.BALANCE_BLOCK, -delta & 0xFFFFFFFF))
+        client.request(codec.LINK_CMD_CARD_TRANSFER, codec.encode_card_block(layout.BALANCE_BLOCK))
+        out["outcome"] = "accepted"
+    except ReaderLinkError as e:
+        if e.code != codec.LINK_ERR_CARD:
+            raise
+        out["outcome"], out["status"] = "refused", e.detail
+    tag.authenticate(layout.BALANCE_BLOCK, key_a, codec.MF_AUTH_A)  # selects the card again after a NAK
+    after = tag.read_block(layout.BALANCE_BLOCK)
+    try:
+        out["after"] = value_of(after)
+    except ValueError:
+        out["after"] = None  # not a value block any more
+    return out
+
+
+def restore_balance_block(desk, p, raw):
+    """Key B writes the balance block back as it was (the issuer's own repair)."""
+    tag = desk.tag(p)
+    key_b = desk.keys.card_keys(p.uid).sector_key(layout.PURSE_SECTOR, codec.MF_AUTH_B)
+    tag.authenticate(layout.BALANCE_BLOCK, key_b, codec.MF_AUTH_B)
+    tag.write_block(layout.BALANCE_BLOCK, raw)

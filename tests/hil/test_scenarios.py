@@ -273,3 +273,35 @@ def test_audit_journal_verifies(shop, ledger):
     _, problems = st.verify_journal(raws[:-1] + [bytes(forged)], shop.counter.terminal,
                                     shop.desk.keys.journal_keys, first - 1, None)
     assert [x.kind for x in problems] == ["mac"]
+
+
+@pytest.mark.destructive
+@pytest.mark.needs_operator
+def test_a_negative_decrement_operand_is_measured_and_the_ceiling_holds(shop, request):
+    """Issue 11: does a card accept a DECREMENT by a negative operand (bit 31 set)? Measured on the
+    card of the rig (the simulated card accepts one: the most an attacker could get), recorded as
+    junit properties (`negative_operand` accepted/refused, the value before and after, the sealed
+    ceiling), never assumed. Then what holds either way (docs/security.md "Limits"): a card refuses
+    it and keeps its value, or the value lands above the ceiling the issuer sealed and the store
+    reader refuses the card. The issuer's key B puts the balance block back afterwards."""
+    p = _card(shop, 1)
+    m = st.negative_decrement(shop.desk, p)
+    props = request.node.user_properties
+    props.append(("negative_operand", m["outcome"]))
+    if m["outcome"] == "not measured":
+        pytest.skip("negative DECREMENT operand not measured on this rig: %s" % m["why"])
+    for k in ("before", "after", "ceiling", "status"):
+        props.append(("negative_operand_%s" % k, m[k]))
+    assert m["before"] == shop.expected[p.number]
+    if m["outcome"] == "refused":
+        assert m["after"] == m["before"]  # a refused operation changes nothing
+    else:
+        assert m["after"] is None or m["after"] > m["ceiling"]
+        if not shop.counter.client.info()["day_open"]:
+            shop.counter.sign_in()  # the day was closed above
+        with pytest.raises(st.ReaderLinkError) as e:  # the reader refuses it; nothing debited
+            shop.counter.debit(p, PRICE)
+        assert e.value.refusal in (codec.R_INCONSISTENT, codec.R_CORRUPT), e.value
+    st.restore_balance_block(shop.desk, p, m["raw"])
+    view, _ = shop.desk.read(p)
+    assert view.balance == shop.expected[p.number]
