@@ -44,12 +44,14 @@ class ClassicTag(Tag):
         self.sak = sak
         self._cmd = bytearray(2 + MF_BLOCK_SIZE)  # the largest command: WRITE blk + 16 bytes
         self._mv = memoryview(self._cmd)
+        # the command's bytes as the driver takes them, one view per command length (made once)
+        self._views = {n: self._mv[:n] for n in (2, 6, 12, 18)}
         self.halted = False  # True after an error: the card must be selected again
         self.reselects = 0
 
     def _exchange(self, n, rlen=0):
         try:
-            return self.pn532.data_exchange(self._mv[:n], rlen)
+            return self.pn532.data_exchange(self._views[n], rlen)
         except PN532Error as e:
             self.halted = True  # after any failure the card's state is unknown: select again
             if e.status is None:

@@ -13,7 +13,7 @@ Transport contract (duck-typed):
                         are in, instead of polling with 1 ms sleeps
     wakeup()            bring the chip out of power-down / low-battery mode
     write(buf)          send bytes to the chip
-    readinto(mv, wait_ms=0) -> n   bytes available now (0 when none); with wait_ms (blocking
+    readinto(mv, wait_ms=0) -> n   bytes available now (0 or None when none); with wait_ms (blocking
                         transports) waits up to wait_ms for all len(mv) of them; framed
                         transports fill at most len(mv)
     flush_input()       drop whatever the chip sent and nobody read

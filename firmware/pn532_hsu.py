@@ -19,6 +19,12 @@ class HSU:
         self._scratch = bytearray(_DRAIN_CHUNK)
         # a UART that can wait for bytes (a read with a timeout, woken by the RX interrupt)
         self.blocking = getattr(uart, "blocking", False)
+        # Every card command of a tap writes once and reads twice: straight to the UART's own
+        # methods, not through a forwarding call each (a read that finds nothing then gives the
+        # UART's None, which the driver takes as 0).
+        self.write = uart.write
+        if self.blocking:
+            self.readinto = uart.readinto
 
     def wakeup(self):
         """0x55 0x55 and a run of zeros: wakes the chip from power-down / low-battery mode (libnfc,

@@ -13,6 +13,7 @@ import os
 import sys
 
 from icpurse.firmware import link, purse
+from icpurse.firmware.pn532_hsu import HSU
 from icpurse.host import codec
 from icpurse.firmware.keyring import KeyRing, KeySet
 from icpurse.hil.sim import factory, rig
@@ -124,6 +125,7 @@ class UartRecorder:
             return any_()
 
         uart.write, uart.readinto, uart.any = rec_write, rec_readinto, rec_any
+        vr.driver._t = HSU(uart)  # the transport takes the UART's methods when it is made
 
     def present(self, vr, card, name):
         self.events.append((3, (card, name)))
@@ -240,10 +242,14 @@ class Windows:
     """Where each tap starts and ends: the InListPassiveTarget that finds the card, the success
     signal; the UART event index and the time at both."""
 
-    def __init__(self, vr, rec, now):
-        """`rec`: what counts the UART calls (its `events` list, or a TapeUart's `pos`)."""
+    def __init__(self, vr, rec, now, stats=None):
+        """`rec`: what counts the UART calls (its `events` list, or a TapeUart's `pos`); `stats`:
+        the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it)."""
         self.now = now
-        self.spans = []  # (event index at start, at end, us: less the simulated flash's own time)
+        # (event index at start, at end, us: less the simulated flash's own time, cryptolib calls
+        # and blocks inside the tap)
+        self.spans = []
+        self._stats = stats if stats is not None else {"calls": 0, "blocks": 0}
         self._open = None
         self._flash_us = 0
         flash = vr.flash
@@ -268,10 +274,12 @@ class Windows:
         def traced_find(*args, **kw):
             if self._open is not None:
                 return find(*args, **kw)  # a re-selection inside the tap
+            st = self._stats
+            c, b = st["calls"], st["blocks"]
             i, t = _count(rec), now()
             found = find(*args, **kw)
             if found is not None:
-                self._open = (i, t)
+                self._open = (i, t, c, b)
                 self._flash_us = 0
             return found
 
@@ -280,8 +288,10 @@ class Windows:
 
         def traced_success(*args):
             if self._open is not None:
-                i, t = self._open
-                self.spans.append((i, _count(rec), now() - t - self._flash_us))
+                i, t, c, b = self._open
+                us = now() - t - self._flash_us
+                st = self._stats
+                self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b))
                 self._open = None
             return success(*args)
 
@@ -356,6 +366,7 @@ def _record_tape(vr):
         return n
 
     uart.write, uart.readinto, uart.any = rec_write, rec_readinto, rec_any
+    vr.driver._t = HSU(uart)  # the transport takes the UART's methods when it is made
     return tape
 
 
@@ -377,19 +388,18 @@ def _run(kind, layout, size, now, taps=RUNS):
         present(live, cards[i], "c%d" % (i if kind == "new" else 0))
         debit_result(serve(live, debit_request(200 + i, 100)))
     vr, cards = rigs[1]
-    uart = vr.driver._t._uart = TapeUart(tape, vr.vclock)
-    win = Windows(vr, uart, now)
-    aes = []
+    uart = TapeUart(tape, vr.vclock)
+    vr.driver._t = HSU(uart)
+    # cryptolib calls are counted inside the tap only (the request's link MAC before it and the
+    # answer's and the journal's MACs after it are not the tap's)
+    win = Windows(vr, uart, now, cryptolib.stats)
     for i in range(taps):
         gc.collect()  # between taps, as the reader's idle loop leaves the heap
-        st0 = dict(cryptolib.stats)
         debit_result(serve(vr, debit_request(200 + i, 100)))
-        st = cryptolib.stats
-        aes.append((st["calls"] - st0["calls"], st["blocks"] - st0["blocks"]))
     # the tape's own cost: its calls, at what one costs with no firmware around it (_tape_cost)
     out = []
     per_call = _tape_cost(tape, now)
-    for (start, end, total), (calls, blocks) in zip(win.spans, aes):
+    for start, end, total, calls, blocks in win.spans:
         out.append((total - (end - start) * per_call, calls, blocks, end - start))
     return out
 
