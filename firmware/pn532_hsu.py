@@ -22,9 +22,9 @@ class HSU:
         # Every card command of a tap writes once and reads twice: straight to the UART's own
         # methods, not through a forwarding call each (a read that finds nothing then gives the
         # UART's None, which the driver takes as 0).
-        self.write = uart.write
+        self.write = uart.write  # type: ignore[method-assign]
         if self.blocking:
-            self.readinto = uart.readinto
+            self.readinto = uart.readinto  # type: ignore[method-assign]
 
     def wakeup(self):
         """0x55 0x55 and a run of zeros: wakes the chip from power-down / low-battery mode (libnfc,

@@ -22,11 +22,11 @@ def test_make_hil_without_hardware_skips_everything_and_exits_0(tmp_path):
                 "--junitxml", str(xml)])
     assert done.returncode == 0, done.stdout + done.stderr
     reason = "rig esp32-pn532: no serial port for the store reader (make hil PORT=/dev/ttyUSB0, or --port)"
-    assert "HIL: all 13 scenarios skipped: " + reason in done.stdout
+    assert "HIL: all 14 scenarios skipped: " + reason in done.stdout
     skip_lines = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
     assert len(skip_lines) == 1 and reason in skip_lines[0], skip_lines  # one line, not one per scenario
     cases = list(ET.parse(xml).iter("testcase"))
-    assert len(cases) == 13 and all(c.find("skipped") is not None for c in cases)
+    assert len(cases) == 14 and all(c.find("skipped") is not None for c in cases)
 
 
 SUITE = """
