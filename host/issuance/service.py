@@ -28,6 +28,7 @@ from icpurse.host.cards import (
     card_txn,
 )
 from icpurse.host.issuance import personalise as pers
+from icpurse.host.issuance import migrate as mg
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import InvalidStateError, LedgerError, NotFound
 from icpurse.protocol import cardtime
@@ -436,7 +437,7 @@ class Workstation:
 
     def recover_card(self, tag) -> RecoverResult:
         """Finish whatever the issuer can finish on the presented card: a half-done personalisation
-        (journal says started), an interrupted top-up or torn balance block (purse.recover, key B).
+        (journal says started), a re-key or a move to layout v2 left half-done, an interrupted top-up or torn balance block (purse.recover, key B).
         Everything done is audited; the result lists it."""
         uid = bytes(tag.uid).hex().upper()
         p = self.ledger.personalisation_records.personalisation(uid)
@@ -455,6 +456,12 @@ class Workstation:
         version = rk.resume_rekey(self.ledger, tag, self.keyring, self.operator)  # a re-key left half-done first
         if version is not None:
             out.actions.append("finished the re-key to key version %d" % version)
+        moved = mg.resume_migration(self.ledger, tag, self.keyring, self.operator)  # then a move to layout v2
+        if moved == "resumed":
+            out.actions.append("finished the move from layout v1 to v2")
+        elif moved == "not started":
+            out.hints.append("a move to layout v2 was journaled but never reached the card (still v1, consistent): "
+                             "its next top-up moves it")
         c = IssuerCard(tag, self.keyring, recover=True)
         number = c.number
         out.card_number = number
