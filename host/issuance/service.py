@@ -421,10 +421,19 @@ class Workstation:
         entry = self.ledger.sales.face_value_entry(card.card_number)
         return card_txn(entry) if entry is not None else None
 
+    def _credited_since(self, card):
+        """True if the counter wrote the card since its activation (a top-up that reached it, a move to
+        layout v2): the face value is loaded at activation, before any of these. The card itself cannot
+        always tell any more: `find` without a counter sees only a v1 card's last ten transactions and a
+        v2 card's last issuer write, so a face value found "absent" there would be loaded twice."""
+        if any(t.state in ("confirmed", "voided") for t in self.ledger.topup_records.card_topups(card.card_number)):
+            return True
+        return self.ledger.migration_records.migration_journal(card.card_number) is not None
+
     def _load_face_value(self, c, card):
         """Load the face value onto the opened card `c` unless it holds it. True if it was loaded."""
         txn = self._face_value_txn(card)
-        if txn is None or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
+        if txn is None or self._credited_since(card) or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
             return False
         slot = c.credit(card.face_value, codec.TXN_ISSUE, txn, self.ledger.now())
         self.ledger.cards.record_card_seen(card.card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])

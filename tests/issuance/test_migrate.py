@@ -157,3 +157,18 @@ def test_a_v1_card_above_what_v2_holds_is_refused_before_anything_is_written(led
 def test_history_blocks_are_the_v1_slots_and_log(ledger):
     sectors = {geometry.sector_of_block(b) for b in mg._history_blocks()}
     assert sectors == set(layout.SLOT_SECTORS + layout.LOG_SECTORS)
+
+
+def test_card_recover_never_loads_the_face_value_again_after_a_top_up(ledger, ring, demo_keyset, station):
+    """Regression (found by the migration tear sweep): `card recover` loaded the face value again onto
+    an activated v2 card whose last issuer write was a top-up (the card's credit record names only
+    that write), and onto a moved card (its credit record is the move's). 500 yuan created each time."""
+    for lay in (2, 1):
+        card, number = sim_card(ledger, ring, demo_keyset.issuer, layout=lay, face_value=FACE)
+        assert top_up(ledger, tap(card), ring, AMOUNT, "seller").state == "confirmed"
+        out = station.recover_card(tap(card))
+        assert balance_block(card) == FACE + AMOUNT == ledger.books.outstanding_balance(number), out.actions
+    card, number = v1_card(ledger, ring, demo_keyset.issuer)
+    assert mg.migrate(ledger, tap(card), ring, number, "seller") == "migrated"
+    station.recover_card(tap(card))
+    assert balance_block(card) == FACE == ledger.books.outstanding_balance(number)
