@@ -192,6 +192,18 @@ def migrate(ledger, tag, keyring, card_number, operator):
     return "migrated"
 
 
+def counter_after_move(ledger, card_number, seq):
+    """The counter a transaction booked with the card's counter `seq` settles against: a top-up booked
+    on the v1 card and written after the move to v2 (same tap) recorded the v1 counter the move
+    started from; its v2 counter is what the move's journal read back. Any other `seq` as it is."""
+    if seq is None:
+        return None
+    j = ledger.migration_records.migration_journal(card_number)
+    if j is not None and j.state == "done" and j.seq == seq:
+        return j.v2_seq
+    return seq
+
+
 def _as_flow_error(card_number, e, nothing_done):
     if isinstance(e, MigrationIntegrity):
         return IntegrityProblem("card %s: move to layout v2 not finished: %s. Report the card. %s" % (
@@ -227,4 +239,4 @@ def resume_migration(ledger, tag, keyring, operator, nothing_done=""):
         raise _as_flow_error(card.card_number, e, nothing_done) from None
 
 
-__all__ = ["migrate", "migrate_card", "resume_migration", "plan", "verify", "MigrationIntegrity"]
+__all__ = ["migrate", "migrate_card", "resume_migration", "counter_after_move", "plan", "verify", "MigrationIntegrity"]

@@ -20,8 +20,9 @@ by the top-up's amount (decrement, which key B may do), with the same ledger sta
 confirmed / cancelled / unconfirmed, settled by `reconfirm` as well: 撤销补确).
 
 Layout v1 -> v2: a v1 card is moved to layout v2 at its top-up (host/issuance/migrate.py, its own
-journal in the ledger; `Outcome.migrated`), after any re-key and before the booking; the top-up is
-then a v2 issuer write. A move left half-done is finished like a re-key (below).
+journal in the ledger; `Outcome.migrated`), after any re-key and after the booking (whose rules a
+refused top-up must meet before the card is touched; a failed move reverses it); the top-up is then a
+v2 issuer write. A move left half-done is finished like a re-key (below).
 
 Key-version rollover: a card of an older key version is re-keyed to the current version first
 (host/issuance/rekey.py, its own journal in the ledger), then topped up as above. A re-key left
@@ -182,18 +183,6 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
             raise CardProblem("card %s was re-keyed to key version %d but could not be read again (%s): present it "
                               "again. Nothing was booked." % (c.number, current, e)) from None
         rekeyed = " (the card was re-keyed to key version %d first)" % current
-    migrated = False
-    if migrate and c.view.layout == codec.LAYOUT_VERSION:
-        # layout v1 -> v2 first (its own journal; the balance block is never written), then the
-        # top-up as a v2 issuer write; nothing is booked until the card is whole in v2
-        mg.migrate_card(ledger, tag, keys, c.number, operator, "Nothing was booked.")
-        try:
-            c.reopen()
-        except CardFlowError as e:
-            raise CardProblem("card %s was moved to layout v2 but could not be read again (%s): present it again. "
-                              "Nothing was booked." % (c.number, e)) from None
-        migrated = True
-        rekeyed += " (the card was moved from layout v1 to v2 first, balance %s carried)" % fmt_yuan(c.view.balance)
     key = txn_id or "topup-%s" % uuid.uuid4().hex
     try:
         pending = ledger.topup_records.book_topup_pending(c.number, amount, key, operator=operator, terminal=terminal,
@@ -202,6 +191,26 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
     except (LedgerRefused, IdempotencyConflict) as e:
         raise _audited(OperationRefused("%s. Nothing was %s." % (
             e, "booked%s" % rekeyed if rekeyed else "written or booked"))) from None
+    migrated = False
+    if migrate and c.view.layout == codec.LAYOUT_VERSION:
+        # layout v1 -> v2 after the booking's checks (a refused top-up leaves the card as it is) and
+        # before the top-up's own write, which is then a v2 issuer write. The move has its own
+        # journal; the booking recorded the v1 counter, which `_settle` maps through that journal.
+        # The move failing means the top-up's write never began: the booking goes back.
+        reversed_ = "The top-up booked was reversed (账务撤销); nothing was credited."
+        try:
+            mg.migrate_card(ledger, tag, keys, c.number, operator, reversed_)
+            try:
+                c.reopen()
+            except CardFlowError as e:
+                raise CardProblem("card %s was moved to layout v2 but could not be read again (%s): present it "
+                                  "again. %s" % (c.number, e, reversed_)) from None
+        except CardFlowError as e:
+            ledger.topup_records.book_topup_reverse(key, operator=operator, reason="the card was not moved to layout "
+                                                                                   "v2 first: %s" % e)
+            raise
+        migrated = True
+        rekeyed += " (the card was moved from layout v1 to v2 first, balance %s carried)" % fmt_yuan(c.view.balance)
     try:
         c.recover()  # roll a torn balance block forward first (the card's own state)
         slot = c.credit(amount, codec.TXN_LOAD, card_txn(pending.id), now)
@@ -460,6 +469,7 @@ def _settle(ledger, c, item, operator) -> Outcome:
     is_void = item.void_state in _OPEN_VOID
     kind = codec.TXN_VOID if is_void else codec.TXN_LOAD
     before = item.void_card_seq_before if is_void else item.card_seq_before
+    before = mg.counter_after_move(ledger, item.card_number, before)
     seq = before + 1 if before is not None else None
     found = c.find(kind, card_txn(item.id), item.amount, seq)
     if found == ABSENT and seq is None:

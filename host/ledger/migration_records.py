@@ -33,10 +33,12 @@ class MigrationJournal:
     uid: str
     state: str  # started | done
     key_version: int
-    seq: int  # the v1 counter before the move (done: the v2 counter after it)
-    balance: int  # fen
+    seq: int  # the v1 counter before the move
+    balance: int  # fen, before the move (the move does not change it)
     writes: tuple  # ((block, 16 bytes), ...) in write order
     history: dict  # {block: 16 bytes}: the v1 slots and log entries as read before the move
+    v2_seq: int | None = None  # done: the v2 counter the card read back with
+    v2_balance: int | None = None
 
 
 def _blocks(d, key):
@@ -96,7 +98,9 @@ class MigrationRecords:
         d = json.loads(details)
         start = d if action == "card.migrate.start" else next(
             (json.loads(det) for act, det in rows if act == "card.migrate.start"), d)
-        return MigrationJournal(card_number, d["uid"], "started" if action == "card.migrate.start" else "done",
-                                d["key_version"], d["seq"], d["balance"],
+        done = action == "card.migrate.done"
+        return MigrationJournal(card_number, d["uid"], "done" if done else "started", d["key_version"],
+                                start["seq"], start["balance"],
                                 tuple((int(b), bytes.fromhex(h)) for b, h in start.get("writes", ())),
-                                _blocks(start, "history"))
+                                _blocks(start, "history"), d["seq"] if done else None,
+                                d["balance"] if done else None)

@@ -67,14 +67,15 @@ def test_a_v1_card_is_moved_to_v2_at_its_top_up_to_the_fen(ledger, ring, demo_ke
     assert view.balance == balance_block(card) == FACE - 321 + AMOUNT == out.card_balance
     assert purse2.gen_of_seq(out.card_seq) == 9
     j = ledger.migration_records.migration_journal(number)
-    assert j.state == "done" and j.balance == FACE - 321 and j.seq == purse2.seq_of(8, FACE - 321, FACE - 321)
+    assert j.state == "done" and j.balance == j.v2_balance == FACE - 321 and j.seq == v1.seq
+    assert j.v2_seq == purse2.seq_of(8, FACE - 321, FACE - 321)
     start = ledger.audit.audit_entries(card=number, action="card.migrate.start")
     assert len(start) == 1 and len(ledger.audit.audit_entries(card=number, action="card.migrate.done")) == 1
     started = ledger.migration_records.migration_journal(number)
     assert started.history == history  # v1 slots and log as they were, in the ledger
     # the v1 history stays on the card too (sectors 3-14 are not written by the move)
     assert all(bytes(card.blocks[b]) == history[b] for b in history)
-    assert v1.seq < j.seq < out.card_seq  # the counter keeps growing across the move
+    assert v1.seq < j.v2_seq < out.card_seq  # the counter keeps growing across the move
     # the topped-up card is a v2 card at the workstation too: the next top-up is an ordinary v2 one
     again = top_up(ledger, tap(card), ring, 100, "seller")
     assert again.state == "confirmed" and not again.migrated
