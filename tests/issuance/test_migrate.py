@@ -173,3 +173,18 @@ def test_card_recover_never_loads_the_face_value_again_after_a_top_up(ledger, ri
     assert mg.migrate(ledger, tap(card), ring, number, "seller") == "migrated"
     station.recover_card(tap(card))
     assert balance_block(card) == FACE == ledger.books.outstanding_balance(number)
+
+
+def test_an_old_key_version_v1_card_is_re_keyed_then_moved_then_topped_up(ledger, demo_keyset):
+    from rekey_world import reader_ring, rings
+    one, two = rings()
+    card, number = sim_card(ledger, one, demo_keyset.issuer, version=1, layout=1, face_value=FACE)
+    out = top_up(ledger, tap(card), two, AMOUNT, "seller")
+    assert out.state == "confirmed" and out.migrated and "re-keyed to key version 2" in out.message
+    access, keys, version = purse.open_card(tap(card), reader_ring(2), purse.KEY_A)
+    view = purse.read_card(access, keys, version)
+    assert (version, view.layout, view.balance) == (2, codec.LAYOUT_V2, FACE + AMOUNT)
+    assert ledger.rekey_records.rekey_journal(number).state == "done"
+    j = ledger.migration_records.migration_journal(number)
+    assert j.state == "done" and j.key_version == 2 and j.balance == FACE
+    assert ledger.books.outstanding_balance(number) == FACE + AMOUNT
