@@ -23,7 +23,7 @@ The card's counter `seq` is (generation << 24) | (ceiling - balance): it grows w
 from icpurse.firmware import codec, kdf
 from icpurse.firmware.mifare import value_block, value_of, ValueBlockError
 from icpurse.firmware.purse import (
-    CardView, Refused, KEY_B, COMMITTED, ABSENT, UNKNOWN, OLD_COPY, check_amount, mac_ok,
+    CardView, Refused, KEY_B, COMMITTED, ABSENT, UNKNOWN, OLD_COPY, check_amount, mac_ok, seal_identity,
 )
 from icpurse.protocol import layout
 from icpurse.protocol.mpy import const
@@ -408,6 +408,34 @@ def issuer_write(access, view, balance, kind, amount, expiry=None):
     view.credit = (credit_seq, kind, amount, b"")
     view._set_slot(kind, amount)
     return view.seq
+
+
+def migration_blocks(keys, view, value_raw):
+    """The blocks that move a v1 card (read and recovered into `view`; `value_raw`: its balance
+    block, equal to the committed balance) to layout v2 without changing its balance, in the order they are written
+    (docs/card-layout.md, "Migration of v1 cards"): [(block, 16 bytes)].
+
+    The generation is the balance block's own address byte (8 on every v1 card: v1 writes it with
+    its block number), so the balance block itself is never written: the backup := balance with that
+    address byte, the credit record (ISSUE of 0 fen: the card's first v2 state), the header (ceiling =
+    balance; the commit point: from then on every reader reads the card as v2), then the identity
+    record sealed for layout 2 (two blocks)."""
+    balance = view.balance
+    if _value(value_raw) != balance:
+        raise Refused(codec.R_INCONSISTENT, "balance block does not follow the committed slot: recover the card first")
+    if balance > _DEBITED_MAX:
+        raise Refused(codec.R_OVER_BALANCE_CAP, "a v2 card holds at most %d fen, this card %d" % (_DEBITED_MAX, balance))
+    gen = value_raw[12]
+    uid, kv = view.uid, view.key_version
+    fields = list(view.identity[:-1])  # every field but the MAC
+    fields[codec.IDENTITY_LAYOUT_VERSION] = codec.LAYOUT_V2
+    ident = seal_identity(keys, uid, kv, fields)
+    header = seal_header(keys, uid, kv, view.card_number, view.expiry, balance, gen)
+    return [(layout.BACKUP_BLOCK, value_block(balance, gen)),
+            (layout.CREDIT_BLOCK, seal_credit(keys, uid, kv, gen, codec.TXN_ISSUE, 0, header)),
+            (layout.HEADER_BLOCK, header),  # <- commit point
+            (layout.IDENTITY_BLOCK, ident[:_BLOCK]),
+            (layout.IDENTITY_BLOCK + 1, ident[_BLOCK:])]
 
 
 def plan_issuer(view, balance_after, kind, amount):

@@ -70,6 +70,8 @@ class Demo:
         self.events = []
         self.cards = {}  # card number -> simulated card
         self.readers = {}  # terminal -> (VirtualReader, RigClient)
+        self.v1_card = None  # the card issued in layout v1, moved to v2 at its top-up
+        self.migrated = []
 
     # --- set-up ---------------------------------------------------------------------------------
     def setup(self):
@@ -117,6 +119,9 @@ class Demo:
         for i, uid in enumerate(uids):
             card = factory.blank_card(uid)
             face = face_values[i % len(face_values)]
+            # the first card is one issued before layout v2 (a v1 card in a holder's pocket): its
+            # top-up below moves it to v2
+            self.ws.layout = codec.LAYOUT_VERSION if i == 0 else codec.LAYOUT_V2
             result = self.ws.personalise_card(CardTag(card), IssueOrder(PROGRAMME, "anonymous", face))
             if not result.ok:
                 raise RuntimeError("personalisation failed: %s" % result.message)
@@ -126,8 +131,12 @@ class Demo:
             self.ws.activate(number, CardTag(card))
             card.faults = Faults()
             self.cards[number] = card
-        self.say("issued %d cards: personalised, sold by the seller, paid, activated by finance "
-                 "(face values on the cards)" % len(self.cards))
+            if i == 0:
+                self.v1_card = number
+        self.ws.layout = codec.LAYOUT_V2
+        self.say("issued %d cards: personalised (card %s in layout v1, as issued before v2; the others in layout "
+                 "v2), sold by the seller, paid, activated by finance (face values on the cards)" % (
+                     len(self.cards), self.v1_card))
 
     def top_ups(self):
         ring = self.ws.keyring
@@ -140,10 +149,21 @@ class Demo:
             out = topup.top_up(self.ledger, CardTag(card), ring, amount, "seller", issuer=self.workstation.issuer)
             if out.state != "confirmed":
                 raise RuntimeError("top-up of %s: %s" % (number, out.state))
+            if out.migrated:
+                j = self.ledger.migration_records.migration_journal(number)
+                self.migrated.append(number)
+                self.say("card %s moved from layout v1 to v2 at its top-up: balance %s carried to the fen (v1 counter "
+                         "%d -> v2 counter %d, journal %s), then topped up by %s to %s" % (
+                             number, fmt_yuan(j.balance), j.seq, j.v2_seq, j.state, fmt_yuan(amount),
+                             fmt_yuan(out.card_balance)))
             count += 1
             total += amount
         self.say("kiosk top-ups: %d cards, %s yuan (ledger pending -> card write -> confirmed)" % (
             count, fmt_yuan(total, unit="", sep="", always_decimals=True)))
+
+    def _layout(self, card):
+        card.enter_field()
+        return IssuerCard(CardTag(card), self.ws.keyring).view.layout
 
     def _balance(self, card):
         card.enter_field()  # held to the issuance desk's reader
@@ -300,6 +320,8 @@ class Demo:
             "rollback_detected": rollback_found,
             "rolled_back_card": self.rolled,
             "rolled_back_card_refused": blacklisted_ok,
+            "v1_card": self.v1_card,
+            "v1_card_migrated": self.v1_card in self.migrated and self._layout(self.cards[self.v1_card]) == 2,
             "audit_log_verified": led.audit.verify_audit_log(expect_head=self.head[1]) is None,
             "audit_head": {"entries": led.audit.audit_head()[0], "head": led.audit.audit_head()[1]},
             "unbalanced_entries": led.books.unbalanced_entries(),

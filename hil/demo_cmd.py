@@ -39,7 +39,8 @@ def demo(out_dir, cards, sales, as_json):
     say = (lambda text: None) if as_json else click.echo
     summary = run_demo(out_dir, cards=cards, sales=sales, say=say)
     summary["seconds"] = round(time.monotonic() - started, 1)
-    ok = summary["nothing_lost"] and summary["rollback_detected"] and summary["rolled_back_card_refused"]
+    ok = (summary["nothing_lost"] and summary["rollback_detected"] and summary["rolled_back_card_refused"]
+          and summary["v1_card_migrated"])
     if as_json:
         emit_json(summary)
     else:
@@ -55,6 +56,8 @@ def demo(out_dir, cards, sales, as_json):
                    % ("yes" if summary["nothing_lost"] else "NO"))
         click.echo("rollback detected and blacklisted: %s; refused at the readers after sign-in: %s" % (
             "yes" if summary["rollback_detected"] else "NO", "yes" if summary["rolled_back_card_refused"] else "NO"))
+        click.echo("layout v1 card %s moved to v2 at its top-up: %s" % (
+            summary["v1_card"], "yes" if summary["v1_card_migrated"] else "NO"))
         click.echo("report: %s" % os.path.join(out_dir, "report.html"))
         click.echo("state:  %s   (%.1f s)" % (out_dir, summary["seconds"]))
     click.get_current_context().exit(Exit.OK if ok else Exit.INTEGRITY)

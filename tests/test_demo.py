@@ -28,10 +28,12 @@ def test_the_day_balances_and_the_rollback_is_caught(demo_run):
     assert summary["nothing_lost"] and summary["books_add_up"] and summary["honest_cards_match_ledger"]
     assert summary["rollback_detected"] and summary["rolled_back_card_refused"]
     assert any("pulled during the write" in e for e in summary["events"])
+    assert summary["v1_card_migrated"] and summary["v1_card"]
     # independent checks on the state the demo left behind
     led = open_ledger("sqlite:///%s" % (out / "ledger.db"), audit_key=AUDIT_KEY, data_key=DATA_KEY)
     try:
         assert led.audit.verify_audit_log() is None and not led.books.unbalanced_entries()
+        assert led.migration_records.migration_journal(summary["v1_card"]).state == "done"
         assert [e.card_number for e in led.blacklist.blacklist_entries()] == [summary["rolled_back_card"]]
         debits = [r for r in led.store.journal_records() if r.state == codec.JR_COMMITTED and r.kind == codec.TXN_DEBIT]
         assert {r.terminal for r in debits} == {"31000001", "31000002"} and len(debits) > 40

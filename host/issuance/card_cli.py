@@ -217,7 +217,8 @@ def _result_table(results, order):
 @counter_options()
 def recover(session, list_only, as_json):
     """Finish what was left half-done on the card presented: a personalisation the journal says was
-    started, an interrupted top-up or a torn balance block (issuer key B). Everything done is audited."""
+    started, a re-key or a move to layout v2 that reached the card, an interrupted top-up or a torn
+    balance block (issuer key B). Everything done is audited."""
     if list_only:
         rows = [p for state in ("started", "damaged") for p in session.ledger().personalisation_records.personalisations(state)]
         if as_json:

@@ -28,6 +28,7 @@ from icpurse.host.cards import (
     card_txn,
 )
 from icpurse.host.issuance import personalise as pers
+from icpurse.host.issuance import migrate as mg
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import InvalidStateError, LedgerError, NotFound
 from icpurse.protocol import cardtime
@@ -420,10 +421,19 @@ class Workstation:
         entry = self.ledger.sales.face_value_entry(card.card_number)
         return card_txn(entry) if entry is not None else None
 
+    def _credited_since(self, card):
+        """True if the counter wrote the card since its activation (a top-up that reached it, a move to
+        layout v2): the face value is loaded at activation, before any of these. The card itself cannot
+        always tell any more: `find` without a counter sees only a v1 card's last ten transactions and a
+        v2 card's last issuer write, so a face value found "absent" there would be loaded twice."""
+        if any(t.state in ("confirmed", "voided") for t in self.ledger.topup_records.card_topups(card.card_number)):
+            return True
+        return self.ledger.migration_records.migration_journal(card.card_number) is not None
+
     def _load_face_value(self, c, card):
         """Load the face value onto the opened card `c` unless it holds it. True if it was loaded."""
         txn = self._face_value_txn(card)
-        if txn is None or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
+        if txn is None or self._credited_since(card) or c.find(codec.TXN_ISSUE, txn, card.face_value) == COMMITTED:
             return False
         slot = c.credit(card.face_value, codec.TXN_ISSUE, txn, self.ledger.now())
         self.ledger.cards.record_card_seen(card.card_number, slot[codec.PURSE_SLOT_SEQ], slot[codec.PURSE_SLOT_BALANCE])
@@ -436,7 +446,7 @@ class Workstation:
 
     def recover_card(self, tag) -> RecoverResult:
         """Finish whatever the issuer can finish on the presented card: a half-done personalisation
-        (journal says started), an interrupted top-up or torn balance block (purse.recover, key B).
+        (journal says started), a re-key or a move to layout v2 left half-done, an interrupted top-up or torn balance block (purse.recover, key B).
         Everything done is audited; the result lists it."""
         uid = bytes(tag.uid).hex().upper()
         p = self.ledger.personalisation_records.personalisation(uid)
@@ -455,6 +465,12 @@ class Workstation:
         version = rk.resume_rekey(self.ledger, tag, self.keyring, self.operator)  # a re-key left half-done first
         if version is not None:
             out.actions.append("finished the re-key to key version %d" % version)
+        moved = mg.resume_migration(self.ledger, tag, self.keyring, self.operator)  # then a move to layout v2
+        if moved == "resumed":
+            out.actions.append("finished the move from layout v1 to v2")
+        elif moved == "not started":
+            out.hints.append("a move to layout v2 was journaled but never reached the card (still v1, consistent): "
+                             "its next top-up moves it")
         c = IssuerCard(tag, self.keyring, recover=True)
         number = c.number
         out.card_number = number

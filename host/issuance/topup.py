@@ -19,6 +19,11 @@ the card present. Written to the card like a purchase: a slot of kind VOID that 
 by the top-up's amount (decrement, which key B may do), with the same ledger states (void pending →
 confirmed / cancelled / unconfirmed, settled by `reconfirm` as well: 撤销补确).
 
+Layout v1 -> v2: a v1 card is moved to layout v2 at its top-up (host/issuance/migrate.py, its own
+journal in the ledger; `Outcome.migrated`), after any re-key and after the booking (whose rules a
+refused top-up must meet before the card is touched; a failed move reverses it); the top-up is then a
+v2 issuer write. A move left half-done is finished like a re-key (below).
+
 Key-version rollover: a card of an older key version is re-keyed to the current version first
 (host/issuance/rekey.py, its own journal in the ledger), then topped up as above. A re-key left
 half-done (card pulled) is finished at the card's next top-up or `icpurse card recover` before
@@ -27,12 +32,13 @@ anything else; nothing is booked until the card is whole on the new keys.
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from icpurse.host import codec
 from icpurse.host.cards import (
     ABSENT, COMMITTED, UNKNOWN, CardFlowError, CardProblem, IntegrityProblem, IssuerCard, OperationRefused, card_txn,
 )
+from icpurse.host.issuance import migrate as mg
 from icpurse.host.issuance import rekey as rk
 from icpurse.host.ledger import IdempotencyConflict, LedgerError, NotFound, Refused as LedgerRefused
 from icpurse.protocol import cardtime
@@ -55,6 +61,7 @@ class Outcome:
     card_balance: int | None
     card_seq: int | None
     message: str
+    migrated: bool = False  # the card was moved from layout v1 to v2 before this top-up
 
     @property
     def ok(self) -> bool:
@@ -125,7 +132,7 @@ class _audit_refusals:
 
 def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None, txn_id: str | None = None,
            payment_method: str = "cash", terminal: str | None = None, issuer: int | None = None,
-           current_version: int | None = None, records: dict | None = None) -> Outcome:
+           current_version: int | None = None, records: dict | None = None, migrate: bool = True) -> Outcome:
     """Top up the card on the reader (`tag`) by `amount` fen. `keys`: the workstation KeyRing;
     `card`: the card number the operator expects (checked against the card); `txn_id`: the
     idempotency key (re-sending it continues or returns the same top-up, never a second one).
@@ -133,14 +140,15 @@ def top_up(ledger, tag, keys, amount: int, operator, *, card: str | None = None,
     Returns the Outcome (confirmed / reversed / unconfirmed); raises OperationRefused, CardProblem or
     IntegrityProblem (host/cards) when nothing was written or booked (every refusal is audited).
     `records`: what the ledger keeps with the top-up (`book_topup_pending`'s payer_account,
-    holder_id_number, agent, kiosk)."""
+    holder_id_number, agent, kiosk). `migrate`: a layout v1 card is moved to layout v2 first
+    (host/issuance/migrate.py, its own journal; `Outcome.migrated`); False tops it up as v1."""
     with _audit_refusals(ledger, operator, "topup.refused", card) as ctx:
         return _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer,
-                       current_version, records or {})
+                       current_version, records or {}, migrate)
 
 
 def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_method, terminal, issuer, current_version,
-            records):
+            records, migrate):
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise OperationRefused("a top-up amount is a positive integer number of fen, got %r" % (amount,))
     _resume_rekey(ledger, tag, keys, operator)
@@ -183,22 +191,42 @@ def _top_up(ctx, ledger, tag, keys, amount, operator, card, txn_id, payment_meth
     except (LedgerRefused, IdempotencyConflict) as e:
         raise _audited(OperationRefused("%s. Nothing was %s." % (
             e, "booked%s" % rekeyed if rekeyed else "written or booked"))) from None
+    migrated = False
+    if migrate and c.view.layout == codec.LAYOUT_VERSION:
+        # layout v1 -> v2 after the booking's checks (a refused top-up leaves the card as it is) and
+        # before the top-up's own write, which is then a v2 issuer write. The move has its own
+        # journal; the booking recorded the v1 counter, which `_settle` maps through that journal.
+        # The move failing means the top-up's write never began: the booking goes back.
+        reversed_ = "The top-up booked was reversed (账务撤销); nothing was credited."
+        try:
+            mg.migrate_card(ledger, tag, keys, c.number, operator, reversed_)
+            try:
+                c.reopen()
+            except CardFlowError as e:
+                raise CardProblem("card %s was moved to layout v2 but could not be read again (%s): present it "
+                                  "again. %s" % (c.number, e, reversed_)) from None
+        except CardFlowError as e:
+            ledger.topup_records.book_topup_reverse(key, operator=operator, reason="the card was not moved to layout "
+                                                                                   "v2 first: %s" % e)
+            raise
+        migrated = True
+        rekeyed += " (the card was moved from layout v1 to v2 first, balance %s carried)" % fmt_yuan(c.view.balance)
     try:
         c.recover()  # roll a torn balance block forward first (the card's own state)
         slot = c.credit(amount, codec.TXN_LOAD, card_txn(pending.id), now)
     except Exception as e:  # noqa: BLE001 - whatever broke after the write may have been sent: unknown
         if not _refused(e):
-            return _after_failure(ledger, c, ledger.topup_records.topup(key), operator, e)
+            return replace(_after_failure(ledger, c, ledger.topup_records.topup(key), operator, e), migrated=migrated)
         # refused before the commit point: the card holds what it held, so the booking goes back
         ledger.topup_records.book_topup_reverse(key, operator=operator, reason="card refused the write: %s" % e.reason)
         return Outcome("topup", key, c.number, amount, "reversed", c.view.balance, c.view.seq,
-                       "the card refused the write (%s); the booking was reversed (账务撤销). Nothing was credited."
-                       % e.reason)
+                       "the card refused the write (%s); the booking was reversed (账务撤销). Nothing was credited.%s"
+                       % (e.reason, rekeyed), migrated)
     ledger.topup_records.book_topup_confirm(key, card_seq=slot[codec.PURSE_SLOT_SEQ], operator=operator)
     _seen(ledger, c)
     return Outcome("topup", key, c.number, amount, "confirmed", c.view.balance, c.view.seq,
                    "card %s topped up by %s; balance %s%s" % (c.number, fmt_yuan(amount), fmt_yuan(c.view.balance),
-                                                              rekeyed))
+                                                              rekeyed), migrated)
 
 
 def refuse_rolled_back(ledger, c, operator):
@@ -253,8 +281,10 @@ def _resend(ledger, c, txn_id, amount, operator):
 
 def _resume_rekey(ledger, tag, keys, operator):
     """Finish a re-key of the card on the reader left half-done; refuse a card whose re-key was
-    found damaged (rekey.resume_rekey)."""
-    return rk.resume_rekey(ledger, tag, keys, operator, "Nothing was booked.")
+    found damaged (rekey.resume_rekey); then finish a move to layout v2 that reached the card
+    (migrate.resume_migration): a card left between the two does not open otherwise."""
+    rk.resume_rekey(ledger, tag, keys, operator, "Nothing was booked.")
+    mg.resume_migration(ledger, tag, keys, operator, "Nothing was booked.")
 
 
 # --- void --------------------------------------------------------------------------------------
@@ -439,6 +469,7 @@ def _settle(ledger, c, item, operator) -> Outcome:
     is_void = item.void_state in _OPEN_VOID
     kind = codec.TXN_VOID if is_void else codec.TXN_LOAD
     before = item.void_card_seq_before if is_void else item.card_seq_before
+    before = mg.counter_after_move(ledger, item.card_number, before)
     seq = before + 1 if before is not None else None
     found = c.find(kind, card_txn(item.id), item.amount, seq)
     if found == ABSENT and seq is None:

@@ -21,6 +21,7 @@ same unit of work and nothing else. The services, one module each:
 | `store` | `store.py` | terminals, sign-ins, collected journals, day-close batches, observations, exceptions |
 | `lifecycle_records` | `lifecycle_records.py` | lost, replacement, redemption, goods refunds, re-activation, closing |
 | `rekey_records` | `rekey_records.py` | the re-key journal |
+| `migration_records` | `migration_records.py` | the layout-move journal (v1 cards to v2) |
 | `books` | `books.py` | balances, trial balance, redemptions, discrepancies, entry read models |
 | `reconciliation` | `reconciliation.py` | set-based reads/writes and watermarks of a reconciliation run |
 | `audit` | `audit.py` | the hash-chained audit log: verify, head, entries |
@@ -53,6 +54,7 @@ from icpurse.host.ledger.people import People
 from icpurse.host.ledger.personalisation_records import PersonalisationRecords
 from icpurse.host.ledger.programmes import Programmes
 from icpurse.host.ledger.reconciliation import Reconciliation
+from icpurse.host.ledger.migration_records import MigrationRecords
 from icpurse.host.ledger.rekey_records import RekeyRecords
 from icpurse.host.ledger.sales import Sales
 from icpurse.host.ledger.stock import Stock
@@ -104,6 +106,7 @@ class Ledger:
         self.store = Store(self.uow)
         self.lifecycle_records = LifecycleRecords(self.uow)
         self.rekey_records = RekeyRecords(self.uow)
+        self.migration_records = MigrationRecords(self.uow)
         self.books = Books(self.uow)
         self.reconciliation = Reconciliation(self.uow)
         self.audit = AuditLog(self.uow)

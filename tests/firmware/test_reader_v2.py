@@ -223,3 +223,40 @@ def test_power_loss_at_every_flash_write_of_a_debit():
         vr.boot()
         outcomes.add(_settle(vr, card))
     assert outcomes == {1, 501}, outcomes
+
+
+def _migrate(card):
+    """The issuer's move of a v1 card to v2 (host/issuance/migrate.py writes these same blocks, in
+    this order, after journaling them): key B, the balance block untouched."""
+    from icpurse.firmware import purse, purse2
+    from icpurse.hil.sim.tag import CardTag
+    access, keys, v = purse.open_card(CardTag(card), fx.issuer_ring(), purse.KEY_B)
+    view = purse.recover(access, purse.read_card(access, keys, v))
+    for block, data in purse2.migration_blocks(keys, view, bytes(access.read(layout.BALANCE_BLOCK))):
+        access.write(block, data)
+
+
+def test_a_moved_card_is_taken_as_v2_and_its_v1_image_refused_where_the_card_was_seen_as_v2():
+    vr = rf.reader()
+    card = fx.new_card(START)
+    rf.present(vr, card)
+    assert rf.debit(vr, 300)[codec.DEBIT_RESULT_BALANCE] == START - 300  # seen as v1
+    v1_dump = card.to_mfd()
+    _migrate(card)
+    assert fx.balance_block(card) == START - 300
+    rf.present(vr, card)
+    assert rf.debit(vr, 200)[codec.DEBIT_RESULT_BALANCE] == START - 500  # accepted as v2, at the carried balance
+    assert fx.value(card, layout.BACKUP_BLOCK) == START - 500
+    for i, b in enumerate(fx.blocks_of(v1_dump)):
+        card.blocks[i][:] = b  # the holder writes the v1 image back (it needs the cracked key B)
+    before = card.to_mfd()
+    assert refusal(vr).detail == codec.R_OLDER_STATE  # back to v1 after v2: an old copy
+    assert card.to_mfd() == before
+    # a reader that never saw the card as v2 cannot tell during the transition (the back office
+    # does: the counter goes back from v2 to v1), and refuses every v1 card after `v1_until`
+    other = rf.reader()
+    rf.present(other, card)
+    assert rf.debit(other, 100)[codec.DEBIT_RESULT_BALANCE] == START - 300 - 100
+    configure(other, v1_until=fx.TODAY - 1)
+    rf.present(other, card)
+    assert refusal(other).detail == codec.R_TRANSITION_OVER

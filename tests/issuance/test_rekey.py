@@ -23,7 +23,7 @@ def test_top_up_rekeys_an_old_card_then_tops_it_up(ledger, demo_keyset):
     access, keys, _, view = store_read(card, reader_ring(1))
     before = {e[codec.LOG_ENTRY_SEQ]: e for e in purse.read_log(access, keys, view)}
     assert sorted(before) == [1, 2]
-    out = top_up(ledger, tap(card), two, 1000, "seller", card=number)
+    out = top_up(ledger, tap(card), two, 1000, "seller", card=number, migrate=False)
     assert (out.state, out.card_balance) == ("confirmed", 51000), out
     assert "re-keyed to key version 2" in out.message
     assert ledger.cards.card(number).key_version == 2
@@ -56,7 +56,7 @@ def test_top_up_rekeys_an_old_card_then_tops_it_up(ledger, demo_keyset):
     slot, version = store_debit(card, reader_ring(2), 300, txn=2)
     assert slot[codec.PURSE_SLOT_BALANCE] == 50000
     # and the counter tops it up again without another re-key
-    again = top_up(ledger, tap(card), two, 500, "seller")
+    again = top_up(ledger, tap(card), two, 500, "seller", migrate=False)
     assert again.state == "confirmed" and "re-keyed" not in again.message
     assert len(ledger.audit.audit_entries(card=number, action="card.rekey.start")) == 1
 
@@ -65,7 +65,7 @@ def test_a_card_already_on_the_version_is_not_rekeyed(ledger, demo_keyset):
     _, two = rings()
     card, number = v1_card(ledger, demo_keyset.issuer)
     assert rekey_plan(tap(card), two, 1) is None  # already on version 1: nothing to do
-    assert top_up(ledger, tap(card), two, 100, "seller").state == "confirmed"
+    assert top_up(ledger, tap(card), two, 100, "seller", migrate=False).state == "confirmed"
     assert rekey_plan(tap(card), two, 2) is None
 
 
@@ -87,7 +87,7 @@ def _half_rekeyed(ledger, issuer, stop_after_writes):
 
     card.faults = Pull()
     with pytest.raises(CardProblem) as e:
-        top_up(ledger, CardTag(card), two, 1000, "seller")
+        top_up(ledger, CardTag(card), two, 1000, "seller", migrate=False)
     assert "re-key" in str(e.value)
     return card, number, two
 
@@ -107,7 +107,7 @@ def test_a_half_rekeyed_card_is_refused_by_store_readers_not_debited(ledger, dem
             assert "re-key interrupted" in e.value.message
         assert [bytes(b) for b in card.blocks] == snapshot  # nothing written
     # the next top-up finishes the re-key first, then tops up
-    out = top_up(ledger, tap(card), two, 1000, "seller")
+    out = top_up(ledger, tap(card), two, 1000, "seller", migrate=False)
     assert out.state == "confirmed" and out.card_balance == 51000
     assert ledger.rekey_records.rekey_journal(number).state == "done" and ledger.cards.card(number).key_version == 2
     _, _, version, view = store_read(card, reader_ring(2))
@@ -125,11 +125,11 @@ def test_a_rekey_pulled_before_its_first_write_restarts_from_the_card_as_it_is_n
     card, number = v1_card(ledger, demo_keyset.issuer)
     card.faults = Recorder(tear_write=0, mode="old")
     with pytest.raises(CardProblem):
-        top_up(ledger, CardTag(card), two, 1000, "seller")
+        top_up(ledger, CardTag(card), two, 1000, "seller", migrate=False)
     assert ledger.rekey_records.rekey_journal(number).state == "started" and ledger.rekey_records.rekey_journal(number).balance == 50000
     slot, version = store_debit(card, reader_ring(2, 1), 700)  # still a whole version-1 card
     assert version == 1 and slot[codec.PURSE_SLOT_BALANCE] == 49300
-    out = top_up(ledger, tap(card), two, 1000, "seller")
+    out = top_up(ledger, tap(card), two, 1000, "seller", migrate=False)
     assert out.state == "confirmed" and out.card_balance == 50300
     j = ledger.rekey_records.rekey_journal(number)
     assert (j.state, j.seq, j.balance) == ("done", 3, 49300)
@@ -145,7 +145,7 @@ def test_a_4k_card_is_rekeyed_mad2_sector_included(ledger, demo_keyset):
     one, two = rings()
     card = factory.blank_card(new_uid(), "4k")
     number = issue(ledger, CardTag(card), one, demo_keyset.issuer, version=1)
-    out = top_up(ledger, tap(card), two, 1000, "seller")
+    out = top_up(ledger, tap(card), two, 1000, "seller", migrate=False)
     assert out.state == "confirmed" and out.card_balance == 51000
     new = two.for_card(card.uid, 2)
     tag = tap(card)

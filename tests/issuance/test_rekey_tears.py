@@ -45,7 +45,7 @@ class BlockTag(CardTag):
 def attempt(ledger, card, two, faults):
     card.faults = faults
     try:
-        return top_up(ledger, BlockTag(card), two, AMOUNT, "seller").state
+        return top_up(ledger, BlockTag(card), two, AMOUNT, "seller", migrate=False).state
     except CardProblem as e:
         return "card problem: %s" % e
 
@@ -59,7 +59,7 @@ def settle_and_retry(ledger, station, card, number, two, first, via_recover):
     if first != "confirmed":
         if via_recover:
             station.recover_card(tap(card))
-        out = top_up(ledger, tap(card), two, AMOUNT, "seller")
+        out = top_up(ledger, tap(card), two, AMOUNT, "seller", migrate=False)
         assert out.state == "confirmed", (first, out)
     return first
 
@@ -146,13 +146,13 @@ def test_a_mixed_trailer_write_is_finished_or_reported_damaged_never_written_bli
             assert first.startswith("card problem")
             card.faults = None
             try:
-                out = top_up(ledger, tap(card), two, AMOUNT, "seller")
+                out = top_up(ledger, tap(card), two, AMOUNT, "seller", migrate=False)
             except CardProblem as e:
                 assert "Set the card aside" in str(e) and "500 yuan" in str(e), str(e)
                 assert ledger.rekey_records.rekey_journal(number).state == "damaged"
                 assert ledger.books.outstanding_balance(number) == FACE and ledger.topup_records.card_topups(number) == []
                 before = [bytes(b) for b in card.blocks]
-                for again in (lambda: top_up(ledger, tap(card), two, AMOUNT, "seller"),
+                for again in (lambda: top_up(ledger, tap(card), two, AMOUNT, "seller", migrate=False),
                               lambda: station.recover_card(tap(card))):
                     with pytest.raises(Exception) as e2:  # still refused, nothing written
                         again()

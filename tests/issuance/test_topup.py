@@ -50,7 +50,7 @@ def agree(ledger, ring, card, number):
 def test_happy_path_top_up_is_confirmed_and_card_equals_ledger(ledger, ring, world, demo_keyset):
     card, number = world
     assert agree(ledger, ring, card, number) == 50000
-    out = top_up(ledger, tap(card), ring, 12345, "seller", card=number, issuer=demo_keyset.issuer)
+    out = top_up(ledger, tap(card), ring, 12345, "seller", card=number, issuer=demo_keyset.issuer, migrate=False)
     assert (out.state, out.amount, out.card_balance) == ("confirmed", 12345, 62345)
     assert agree(ledger, ring, card, number) == 62345
     t = ledger.topup_records.topup(out.txn_id)
@@ -69,12 +69,12 @@ def test_happy_path_top_up_is_confirmed_and_card_equals_ledger(ledger, ring, wor
 
 def test_resending_the_same_transaction_never_credits_twice(ledger, ring, world):
     card, number = world
-    first = top_up(ledger, tap(card), ring, 1000, "seller", txn_id="KIOSK-1")
-    again = top_up(ledger, tap(card), ring, 1000, "seller", txn_id="KIOSK-1")
+    first = top_up(ledger, tap(card), ring, 1000, "seller", txn_id="KIOSK-1", migrate=False)
+    again = top_up(ledger, tap(card), ring, 1000, "seller", txn_id="KIOSK-1", migrate=False)
     assert first.state == again.state == "confirmed"
     assert agree(ledger, ring, card, number) == 51000
     with pytest.raises(OperationRefused, match="already used"):
-        top_up(ledger, tap(card), ring, 2000, "seller", txn_id="KIOSK-1")
+        top_up(ledger, tap(card), ring, 2000, "seller", txn_id="KIOSK-1", migrate=False)
 
 
 def test_card_write_refused_before_the_commit_point_is_reversed(ledger, ring, world, monkeypatch):
@@ -85,13 +85,13 @@ def test_card_write_refused_before_the_commit_point_is_reversed(ledger, ring, wo
         raise purse.Refused(codec.R_CARD_CHANGED, "a different card is in the field")
 
     monkeypatch.setattr(purse, "commit", refuse)
-    out = top_up(ledger, tap(card), ring, 5000, "seller")
+    out = top_up(ledger, tap(card), ring, 5000, "seller", migrate=False)
     assert out.state == "reversed" and "账务撤销" in out.message
     assert dump(card) == before
     assert ledger.topup_records.topup(out.txn_id).state == "reversed"
     monkeypatch.undo()
     assert agree(ledger, ring, card, number) == 50000
-    assert top_up(ledger, tap(card), ring, 5000, "seller").state == "confirmed"  # a retry is a new top-up
+    assert top_up(ledger, tap(card), ring, 5000, "seller", migrate=False).state == "confirmed"  # a retry is a new top-up
     assert agree(ledger, ring, card, number) == 55000
 
 
@@ -101,14 +101,14 @@ def test_failed_write_with_card_still_present_is_settled_at_once(ledger, ring, w
     card, number = world
     probe = Recorder()
     card.faults = probe
-    top_up(ledger, CardTag(card), ring, 100, "seller")
+    top_up(ledger, CardTag(card), ring, 100, "seller", migrate=False)
     total = probe.count
     expected = agree(ledger, ring, card, number)
     states = set()
     for n in range(total):
         card.faults = Recorder(timeout_at=n)
         try:
-            out = top_up(ledger, CardTag(card), ring, 100, "seller")
+            out = top_up(ledger, CardTag(card), ring, 100, "seller", migrate=False)
         except CardProblem:  # while reading, before anything is booked
             states.add("not read")
             assert agree(ledger, ring, card, number) == expected
@@ -127,12 +127,12 @@ CEILING, SLOT_A, SLOT_B, BALANCE, LOG_A, LOG_B = range(6)
 def test_card_pulled_mid_write_is_unconfirmed_then_reconfirmed_once(ledger, ring, world):
     card, number = world
     card.faults = Recorder(tear_write=SLOT_B, mode="new")  # pulled as the slot's last block is written
-    out = top_up(ledger, CardTag(card), ring, 700, "seller")
+    out = top_up(ledger, CardTag(card), ring, 700, "seller", migrate=False)
     assert out.state == "unconfirmed" and "reconfirm" in out.message
     assert [t.txn_id for t in unconfirmed(ledger)] == [out.txn_id]
     # docs/business-rules.md "Kiosk top-up", step 9: no new sale before the last one is settled
     with pytest.raises(OperationRefused, match="reconfirm"):
-        top_up(ledger, tap(card), ring, 700, "seller")
+        top_up(ledger, tap(card), ring, 700, "seller", migrate=False)
     (settled,) = reconfirm(ledger, tap(card), ring, "seller")
     assert settled.state == "confirmed"
     assert agree(ledger, ring, card, number) == 50700
@@ -147,7 +147,7 @@ def test_card_pulled_mid_write_is_unconfirmed_then_reconfirmed_once(ledger, ring
 def test_reconfirm_reverses_a_top_up_the_card_never_got(ledger, ring, world):
     card, number = world
     card.faults = Recorder(tear_write=SLOT_A, mode="mix", seed=5)  # the slot never became valid
-    out = top_up(ledger, CardTag(card), ring, 700, "seller")
+    out = top_up(ledger, CardTag(card), ring, 700, "seller", migrate=False)
     assert out.state == "unconfirmed"
     assert ledger.books.outstanding_balance(number) == 50700  # the money is booked until settled
     (settled,) = reconfirm(ledger, tap(card), ring)
@@ -173,7 +173,7 @@ def test_reconfirm_after_the_card_moved_on(ledger, ring, world, torn, debits, fo
     from the ceiling): the top-up is found at its counter value in the older slot or the log."""
     card, number = world
     card.faults = Recorder(tear_write=torn, mode="old" if torn == BALANCE else "new")
-    out = top_up(ledger, CardTag(card), ring, 700, "seller")
+    out = top_up(ledger, CardTag(card), ring, 700, "seller", migrate=False)
     assert out.state == "unconfirmed"
     store_debits(card, [50] * debits)
     for i in range(debits):
@@ -206,11 +206,11 @@ def refused_unchanged(ledger, card, number, fn, exc, match=None):
 
 def test_top_up_over_the_cap_is_refused(ledger, ring, world):
     card, number = world
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 50001, "seller"),
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 50001, "seller", migrate=False),
                       OperationRefused, "cap")
     refusal = [e for e in ledger.audit.audit_entries(action="topup.pending") if e.result == "refused"]
     assert len(refusal) == 1 and refusal[0].card_number == number
-    assert top_up(ledger, tap(card), ring, 50000, "seller").state == "confirmed"  # exactly at the cap: fine
+    assert top_up(ledger, tap(card), ring, 50000, "seller", migrate=False).state == "confirmed"  # exactly at the cap: fine
     assert agree(ledger, ring, card, number) == 100000
 
 
@@ -218,14 +218,14 @@ def test_cap_counts_the_card_balance(ledger, ring, world):
     """The card holds more than the ledger knows (say an unreconciled credit): the cap applies to it."""
     card, number = world
     ledger.books.book_redemption(number, 20000, "store:x")  # the ledger believes 300 yuan are left
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 60000, "seller"),
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 60000, "seller", migrate=False),
                       OperationRefused, "1,100")
 
 
 def test_blacklisted_card_is_refused(ledger, ring, world):
     card, number = world
     ledger.blacklist.blacklist_add("auditor", number, "reported stolen")
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller"),
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller", migrate=False),
                       OperationRefused, "blacklisted")
 
 
@@ -236,32 +236,32 @@ def test_card_of_another_issuer_is_refused(ledger, ring, world):
     stranger.faults = Faults()
     before = dump(stranger)
     with pytest.raises(CardProblem, match="not a card of this issuer"):
-        top_up(ledger, CardTag(stranger), ring, 1000, "seller")
+        top_up(ledger, CardTag(stranger), ring, 1000, "seller", migrate=False)
     assert dump(stranger) == before and ledger.topup_records.unconfirmed_topups() == []
 
 
 def test_card_number_entered_must_match_the_card(ledger, ring, world):
     card, number = world
     refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller",
-                                                           card="900099999999"), OperationRefused, "not 900099999999")
+                                                           card="900099999999", migrate=False), OperationRefused, "not 900099999999")
 
 
 def test_named_card_top_up_and_real_name(ledger, ring, demo_keyset):
     card, number = sim_card(ledger, ring, demo_keyset.issuer, kind="named", face_value=100000, holder=HOLDER)
     # real-name capture at every named-card top-up: without the holder's ID (or an agent's) nothing happens
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller"), OperationRefused,
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1000, "seller", migrate=False), OperationRefused,
                       "real-name")
     holder = {"holder_id_number": HOLDER.id_number}
-    assert top_up(ledger, tap(card), ring, 400000, "seller", records=holder).state == "confirmed"  # named cap 5,000
+    assert top_up(ledger, tap(card), ring, 400000, "seller", records=holder, migrate=False).state == "confirmed"  # named cap 5,000
     assert agree(ledger, ring, card, number) == 500000
-    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller", records=holder),
+    refused_unchanged(ledger, card, number, lambda: top_up(ledger, tap(card), ring, 1, "seller", records=holder, migrate=False),
                       OperationRefused, "cap")
 
 
 def test_older_key_version_is_rekeyed_then_topped_up(ledger, ring, world):
     card, number = world  # key version 1; the workstation's current version is 2 (tests/issuance/test_rekey*.py)
     two = exports.workstation_keyset(demo.demo_domain(versions=2)).to_keyring()
-    out = top_up(ledger, tap(card), two, 1000, "seller")
+    out = top_up(ledger, tap(card), two, 1000, "seller", migrate=False)
     assert out.state == "confirmed" and "re-keyed to key version 2" in out.message
     assert ledger.cards.card(number).key_version == 2 and agree(ledger, two, card, number) == 51000
     assert [e.action for e in ledger.audit.audit_entries(card=number) if e.action.startswith("card.rekey")] == [
@@ -273,7 +273,7 @@ def test_card_absent_nothing_booked(ledger, ring, world):
     card, number = world
     card.leave_field()
     with pytest.raises(CardProblem):
-        top_up(ledger, CardTag(card), ring, 1000, "seller")
+        top_up(ledger, CardTag(card), ring, 1000, "seller", migrate=False)
     assert ledger.topup_records.card_topups(number) == [] and ledger.books.outstanding_balance(number) == 50000
 
 
@@ -282,7 +282,7 @@ def test_card_absent_nothing_booked(ledger, ring, world):
 
 def test_void_same_day_takes_the_full_amount_back(ledger, ring, world):
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     out = void(ledger, tap(card), ring, t.txn_id, "finance", amount=20000)
     assert (out.state, out.card_balance) == ("voided", 50000)
     assert agree(ledger, ring, card, number) == 50000
@@ -296,7 +296,7 @@ def test_void_same_day_takes_the_full_amount_back(ledger, ring, world):
 
 def test_void_after_cut_off_is_refused(ledger, ring, world, clock):
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     clock.t = dt.datetime(2026, 3, 2, 15, 1, tzinfo=dt.timezone.utc)  # 23:01 CST, after the 23:00 cut-off
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance"),
                       OperationRefused, "refund or adjustment")
@@ -309,7 +309,7 @@ def test_void_after_cut_off_is_refused(ledger, ring, world, clock):
 def test_void_of_an_unconfirmed_top_up_is_refused(ledger, ring, world):
     card, number = world
     card.faults = Recorder(tear_write=SLOT_A, mode="old")
-    t = top_up(ledger, CardTag(card), ring, 20000, "seller")
+    t = top_up(ledger, CardTag(card), ring, 20000, "seller", migrate=False)
     assert t.state == "unconfirmed"
     before = dump(card)
     with pytest.raises(OperationRefused, match="reconfirm"):
@@ -322,7 +322,7 @@ def test_void_of_an_unconfirmed_top_up_is_refused(ledger, ring, world):
 
 def test_partial_void_is_refused(ledger, ring, world):
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     refused_unchanged(ledger, card, number, lambda: void(ledger, tap(card), ring, t.txn_id, "finance", amount=10000),
                       OperationRefused, "full amount")
     (entry,) = ledger.audit.audit_entries(action="topup.void_refused")
@@ -331,7 +331,7 @@ def test_partial_void_is_refused(ledger, ring, world):
 
 def test_void_with_the_card_absent_books_nothing(ledger, ring, world):
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     card.leave_field()
     books = ledger.books.trial_balance()
     with pytest.raises(CardProblem):
@@ -342,7 +342,7 @@ def test_void_with_the_card_absent_books_nothing(ledger, ring, world):
 
 def test_void_when_part_is_spent_is_refused(ledger, ring, world):
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     reader = exports.reader_keyset(demo.demo_domain(), 31000001).to_keyring()
     access, keys, v = purse.open_card(tap(card), reader)
     view = purse.read_card(access, keys, v)
@@ -356,13 +356,13 @@ def test_torn_void_is_rolled_forward_by_a_store_reader(ledger, ring, world):
     """A void is a debit-like slot: if the card leaves after the slot, a store reader (key A)
     completes the balance block by decrement, as for a torn debit."""
     card, number = world
-    t = top_up(ledger, tap(card), ring, 20000, "seller")
+    t = top_up(ledger, tap(card), ring, 20000, "seller", migrate=False)
     probe = Recorder()
     card.faults = probe
     void(ledger, CardTag(card), ring, t.txn_id, "finance")
     assert len(probe.writes) == 5  # slot (2 blocks), TRANSFER of the decremented balance, log (2 blocks)
     card2, number2 = sim_card(ledger, ring, 0xD0)
-    t2 = top_up(ledger, tap(card2), ring, 20000, "seller")
+    t2 = top_up(ledger, tap(card2), ring, 20000, "seller", migrate=False)
     card2.faults = Recorder(tear_write=1, mode="new")  # pulled as the void's slot is completed
     out = void(ledger, CardTag(card2), ring, t2.txn_id, "finance")
     assert out.state == "void_unconfirmed"

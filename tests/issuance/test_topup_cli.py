@@ -58,6 +58,8 @@ def test_top_up_by_card_number_then_void(counter, ledger):
     doc = doc_of(r)
     (out,) = doc["outcomes"]
     assert doc["ok"] and out["state"] == "confirmed" and out["card_balance"] == 62345
+    assert out["migrated"] is True  # a layout v1 card (topup_world issues v1): moved to v2 first
+    assert ledger.migration_records.migration_journal(number).state == "done"
     assert on_card()[:2] == (62345, 62345) and ledger.books.outstanding_balance(number) == 62345
     r = run("void", out["txn_id"], operator="finance")
     assert r.exit_code == 0, r.output

@@ -26,7 +26,7 @@ def ring(demo_keyset):
 def scenario(ledger, tag, ring, issuer, number):
     """Top up, void; card (read back through the same reader) == ledger at each step."""
     assert card_state(tag, ring)[0] == ledger.books.outstanding_balance(number) == 10000
-    t = top_up(ledger, tag, ring, 23456, "seller", card=number, issuer=issuer)
+    t = top_up(ledger, tag, ring, 23456, "seller", card=number, issuer=issuer, migrate=False)
     assert t.state == "confirmed"
     assert card_state(tag, ring)[:2] == (33456, 33456) and ledger.books.outstanding_balance(number) == 33456
     v = void(ledger, tag, ring, t.txn_id, "finance", amount=23456, issuer=issuer)
@@ -118,7 +118,7 @@ def test_top_up_and_void_through_the_virtual_esp32(esp32, ledger, ring, demo_key
     scenario(ledger, tag, ring, demo_keyset.issuer, number)
     # pulled as the slot's last block is written: unconfirmed, then settled by re-confirmation
     card.faults = Recorder(tear_write=2, mode="new")
-    out = top_up(ledger, reader.wait_for_card(3), ring, 500, "seller")
+    out = top_up(ledger, reader.wait_for_card(3), ring, 500, "seller", migrate=False)
     assert out.state == "unconfirmed"
     card.faults = None
     vr.deck.present("blank")

@@ -106,7 +106,7 @@ def still_works(ledger, ring, card, number):
     access, keys, v = purse.open_card(present(card), reader)
     view = purse.recover(access, purse.read_card(access, keys, v))
     assert not view.repaired
-    out = top_up(ledger, present(card), ring, 1, "seller")
+    out = top_up(ledger, present(card), ring, 1, "seller", migrate=False)
     assert out.state == "confirmed" and ledger.books.outstanding_balance(number) == out.card_balance
 
 
@@ -114,7 +114,7 @@ def test_top_up_tear_sweep(ledger, ring, demo_keyset):
     card, number = sim_card(ledger, ring, demo_keyset.issuer)
     start = ledger.books.outstanding_balance(number)
     outcomes, faults, total = sweep(ledger, ring, card, number,
-                                    lambda tag: top_up(ledger, tag, ring, AMOUNT, "seller"), AMOUNT)
+                                    lambda tag: top_up(ledger, tag, ring, AMOUNT, "seller", migrate=False), AMOUNT)
     pulls = [f for f in faults if f[0] == "pull"]
     tears = {f[1] for f in faults if f[0] == "tear"}
     assert len(pulls) >= 15 and tears == set(range(6)), faults  # ceiling, slot x2, balance, log x2
@@ -129,7 +129,7 @@ def test_void_tear_sweep(ledger, ring, demo_keyset):
     current = {}
 
     def prepare():  # a fresh confirmed top-up to void each time
-        current["t"] = top_up(ledger, present(card), ring, AMOUNT, "seller")
+        current["t"] = top_up(ledger, present(card), ring, AMOUNT, "seller", migrate=False)
         assert current["t"].state == "confirmed"
 
     outcomes, faults, total = sweep(ledger, ring, card, number,
@@ -152,7 +152,7 @@ def test_reconfirm_itself_survives_pulls_and_tears(ledger, ring, demo_keyset):
         before = ledger.books.outstanding_balance(number)
         # a top-up committed on the card (slot written) whose balance block and log were not
         card.faults = Recorder(tear_write=3, mode="old")
-        assert top_up(ledger, CardTag(card), ring, AMOUNT, "seller").state == "unconfirmed"
+        assert top_up(ledger, CardTag(card), ring, AMOUNT, "seller", migrate=False).state == "unconfirmed"
         present(card)
         card.faults = rec = Recorder(**plan)
         try:
