@@ -69,7 +69,14 @@ def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
     version = identity_fields[codec.IDENTITY_LAYOUT_VERSION]
     image = card_image(keys, uid, geom, identity_fields, now)
     sectors = {spec.number for spec in lay.sector_map(geom, version)}
-    state = dict(probed) if probed is not None and set(probed) == sectors else probe(tag, keys, geom, version)
+    if probed is not None and set(probed) == sectors:
+        state, session = dict(probed), None  # the caller's probe: which sector it left open is not known here
+    else:
+        state = probe(tag, keys, geom, version)
+        # the probe's last authentication succeeded (a failed one halts the card, and a later try
+        # of the same sector that opened it is the last command): that sector is open with that key
+        last = list(state)[-1]  # the sector probed last
+        session = (last, state[last]) if state[last] != "unknown" else None
     unknown = sorted(s for s, v in state.items() if v == "unknown")
     if unknown:
         raise PersonaliseError(
@@ -79,22 +86,28 @@ def personalise(tag, keys, identity_fields, now, progress=None, probed=None):
     resumed = bool(todo) and len(todo) < len(state)
     steps = len(todo) * 2 + 1
     done = 0
-    # 1. data blocks of every sector still in transport configuration
-    for sector in todo:
+    # 1. data blocks of every sector still in transport configuration; last sector first, so the
+    # sector the probe left open with the transport key is written without authenticating again,
+    # and the first sector, written last, is still open for its trailer below
+    for sector in reversed(todo):
         first = geometry.first_block(sector)
-        tag.authenticate(first, TRANSPORT_KEY, KEY_A)
+        if session != (sector, "transport"):
+            tag.authenticate(first, TRANSPORT_KEY, KEY_A)
         for block in range(first, geometry.trailer_block(sector)):
             if block == 0:
                 continue  # manufacturer block
             tag.write_block(block, image[block])
+        session = (sector, "transport")
         done += 1
         if progress:
             progress(done, steps)
-    # 2. trailers, last
+    # 2. trailers, last, in sector order (a half-keyed card is keyed from its first sector on: probe)
     for sector in todo:
         t = geometry.trailer_block(sector)
-        tag.authenticate(t, TRANSPORT_KEY, KEY_A)
+        if session != (sector, "transport"):
+            tag.authenticate(t, TRANSPORT_KEY, KEY_A)
         tag.write_block(t, image[t])
+        session = None  # the sector's keys are now the new ones
         done += 1
         if progress:
             progress(done, steps)

@@ -37,7 +37,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from icpurse.host.ledger.errors import LedgerError
@@ -121,17 +121,29 @@ def seal_digest(entries) -> str:
     return h.hexdigest()
 
 
+def _entries_query(*cond):
+    return (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.card_id,
+                   JournalEntry.operator_id, JournalEntry.created_at, JournalEntry.memo, Posting.line, Account.code,
+                   Posting.amount)
+            .outerjoin(Posting, Posting.entry_id == JournalEntry.id)
+            .outerjoin(Account, Account.id == Posting.account_id)
+            .where(and_(*cond)).order_by(JournalEntry.id, Posting.line))
+
+
+# Built once: every audited change runs these, and building a statement costs more than running it.
+_ENTRIES_AFTER = _entries_query(JournalEntry.id > bindparam("after"))
+_ENTRIES_BETWEEN = _entries_query(JournalEntry.id > bindparam("after"), JournalEntry.id <= bindparam("upto"))
+_TAIL = select(AuditEntry.seq, AuditEntry.entry_hash, AuditEntry.sealed_upto).order_by(AuditEntry.seq.desc()).limit(1)
+_ANY_ENTRY_AFTER = select(JournalEntry.id).where(JournalEntry.id > bindparam("after")).limit(1)
+_INSERT_ENTRY = AuditEntry.__table__.insert()
+
+
 def _entries_between(session: Session, after: int, upto: int | None = None):
     """Journal entries with after < id <= upto (no upper bound: None), with their postings, in id order."""
-    cond = [JournalEntry.id > after] + ([JournalEntry.id <= upto] if upto is not None else [])
-    q = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.card_id,
-                JournalEntry.operator_id, JournalEntry.created_at, JournalEntry.memo, Posting.line, Account.code,
-                Posting.amount)
-         .outerjoin(Posting, Posting.entry_id == JournalEntry.id)
-         .outerjoin(Account, Account.id == Posting.account_id)
-         .where(and_(*cond)).order_by(JournalEntry.id, Posting.line))
+    q = session.execute(_ENTRIES_AFTER, {"after": after}) if upto is None else session.execute(
+        _ENTRIES_BETWEEN, {"after": after, "upto": upto})
     out = []
-    for eid, key, kind, card_id, op_id, at, memo, line, code, amount in session.execute(q):
+    for eid, key, kind, card_id, op_id, at, memo, line, code, amount in q:
         if not out or out[-1][0] != eid:
             out.append((eid, key, kind, card_id, op_id, at, memo, []))
         if line is not None:
@@ -147,13 +159,12 @@ def lock_writers(session: Session) -> None:
 
 
 def _tail(session: Session):
-    return session.execute(select(AuditEntry.seq, AuditEntry.entry_hash, AuditEntry.sealed_upto)
-                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    return session.execute(_TAIL).first()
 
 
 def append(session: Session, key: bytes | None, when: dt.datetime, operator: str | None, action: str,
            result: str = "ok", card: str | None = None, terminal: str | None = None,
-           details: dict | None = None, booked: list | None = None) -> AuditEntry:
+           details: dict | None = None, booked: list | None = None) -> None:
     """Add an entry in the caller's transaction (so it commits or rolls back with the change it
     records), sealing the bookings made since the last seal. `booked`: a bulk writer's bookings of
     this transaction as it wrote them (seal_digest's tuples, in id order), sealed without reading
@@ -170,13 +181,11 @@ def append(session: Session, key: bytes | None, when: dt.datetime, operator: str
     sealed_upto, seal = (new[-1][0], seal_digest(new)) if new else (hw, None)
     at = format_at(when)
     body = canonical_json(details or {})
-    entry = AuditEntry(seq=seq, at=at, operator=operator, action=action, card_number=card, terminal_number=terminal,
-                       result=result, details=body, prev_hash=prev, scheme=KEYED, sealed_upto=sealed_upto, seal=seal,
-                       entry_hash=entry_hash(key, prev, seq, at, operator, action, card, terminal, result, body,
-                                             sealed_upto, seal))
-    session.add(entry)
-    session.flush()
-    return entry
+    # one INSERT, as a flush of an AuditEntry would write it (without the ORM's per-object work)
+    session.execute(_INSERT_ENTRY, dict(
+        seq=seq, at=at, operator=operator, action=action, card_number=card, terminal_number=terminal,
+        result=result, details=body, prev_hash=prev, scheme=KEYED, sealed_upto=sealed_upto, seal=seal,
+        entry_hash=entry_hash(key, prev, seq, at, operator, action, card, terminal, result, body, sealed_upto, seal)))
 
 
 def _check_booked(session: Session, hw: int, booked: list) -> list:
@@ -194,7 +203,7 @@ def unsealed(session: Session) -> bool:
     session.flush()
     last = _tail(session)
     hw = (last[2] or 0) if last else 0
-    return session.execute(select(JournalEntry.id).where(JournalEntry.id > hw).limit(1)).first() is not None
+    return session.execute(_ANY_ENTRY_AFTER, {"after": hw}).first() is not None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ import json
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from itertools import repeat
+from operator import attrgetter
+
+from sqlalchemy import bindparam, func, select
 
 from icpurse.host.ledger import blacklist, bulk
 from icpurse.host.ledger.audit import canonical_json
@@ -141,6 +144,17 @@ def terminal_row(s, number: str) -> Terminal:
 _JOURNAL_TABLE = ReaderJournalRecord.__table__
 _JOURNAL_COLUMNS = ("terminal_id", "number", "kind", "state", "key_version", "uid", "card_seq", "amount",
                     "balance_after", "txn", "reader_time", "raw", "collected_at")
+# the record attributes between `number` and `collected_at` in _JOURNAL_COLUMNS' order (raw last)
+_ROW_FIELDS = tuple(map(attrgetter, _JOURNAL_COLUMNS[2:-1]))
+_NUMBER_OF, _RAW_OF = attrgetter("number"), attrgetter("raw")
+
+
+# Built once: the ingest runs these per batch, and building a statement costs more than running it.
+_TERMINAL_ID = select(Terminal.id).where(Terminal.number == bindparam("number"))
+_RAWS_BETWEEN = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(
+    ReaderJournalRecord.terminal_id == bindparam("tid"), ReaderJournalRecord.number.between(bindparam("lo"), bindparam("hi")))
+_RAWS_IN = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(
+    ReaderJournalRecord.terminal_id == bindparam("tid"), ReaderJournalRecord.number.in_(bindparam("numbers", expanding=True)))
 
 
 def _stored_raws(s, terminal_id: int, numbers) -> dict:
@@ -149,13 +163,12 @@ def _stored_raws(s, terminal_id: int, numbers) -> dict:
     if not numbers:
         return {}
     lo, hi = min(numbers), max(numbers)
-    q = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(ReaderJournalRecord.terminal_id == terminal_id)
     if hi - lo < 2 * len(numbers) + 64:
-        q = q.where(ReaderJournalRecord.number.between(lo, hi))
+        rows = s.execute(_RAWS_BETWEEN, {"tid": terminal_id, "lo": lo, "hi": hi})
     else:
-        q = q.where(ReaderJournalRecord.number.in_(sorted(set(numbers))))
+        rows = s.execute(_RAWS_IN, {"tid": terminal_id, "numbers": sorted(set(numbers))})
     wanted = set(numbers)
-    return {n: bytes(raw) for n, raw in s.execute(q) if n in wanted}
+    return {n: bytes(raw) for n, raw in rows if n in wanted}
 
 
 def _exception_row(s, exception_id: int) -> ReconException:
@@ -338,35 +351,42 @@ class Store:
         different record under a stored number is not written and is returned in `conflicts`.
 
         One batch costs a handful of statements whatever its size: the terminal, the stored
-        records of the batch's number range, one bulk insert (ledger/bulk.py: executemany on
+        records of the batch's number range, one bulk insert (ledger/bulk.py: multi-row INSERT on
         SQLite, COPY on PostgreSQL) and the audit entry."""
         records = list(records)
 
         def do(s):
-            tid = s.execute(select(Terminal.id).where(Terminal.number == number)).scalar_one_or_none()
+            tid = s.execute(_TERMINAL_ID, {"number": number}).scalar_one_or_none()
             if tid is None:
                 raise NotFound("no terminal %s" % number)
-            have = _stored_raws(s, tid, [r.number for r in records])
-            dup, conflicts, rows = 0, [], []
+            numbers = list(map(_NUMBER_OF, records))
+            have = _stored_raws(s, tid, numbers)
+            dup, conflicts = 0, []
             collected = bulk.bind_value(s, _JOURNAL_TABLE.c.collected_at, self.uow.now())
-            append = rows.append
-            for r in records:
-                raw = bytes(r.raw)
-                old = have.get(r.number)
-                if old is not None:
-                    if old == raw:
-                        dup += 1
-                    else:
-                        conflicts.append((r.number, old, raw))
-                    continue
-                append((tid, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
-                        r.balance_after, r.txn, r.reader_time, raw, collected))
-                have[r.number] = raw
+            if not have and len(set(numbers)) == len(numbers):
+                # the usual batch: nothing of it stored yet, no number twice: rows built column-wise
+                rows = list(zip(repeat(tid), numbers, *(map(get, records) for get in _ROW_FIELDS[:-1]),
+                                map(bytes, map(_RAW_OF, records)), repeat(collected)))
+            else:
+                rows = []
+                append = rows.append
+                for r in records:
+                    raw = bytes(r.raw)
+                    old = have.get(r.number)
+                    if old is not None:
+                        if old == raw:
+                            dup += 1
+                        else:
+                            conflicts.append((r.number, old, raw))
+                        continue
+                    append((tid, r.number, r.kind, r.state, r.key_version, r.uid, r.card_seq, r.amount,
+                            r.balance_after, r.txn, r.reader_time, raw, collected))
+                    have[r.number] = raw
             stored = len(rows)
             if stored:
                 bulk.insert_rows(s, _JOURNAL_TABLE, _JOURNAL_COLUMNS, rows)
                 self.uow.audit(s, None, "journal.store", terminal=number, stored=stored, duplicates=dup,
-                               first=min(r.number for r in records), last=max(r.number for r in records))
+                               first=min(numbers), last=max(numbers))
             return StoreResult(stored, dup, tuple(conflicts))
 
         return self.uow.run("journal.store", None, do, terminal=number)

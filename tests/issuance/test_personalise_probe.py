@@ -107,6 +107,25 @@ def test_the_workstation_probes_a_blank_card_once(ledger, station):
     tag = CountingTag(card)
     result = station.personalise_card(tag, UTILITY)
     assert result.outcome == "personalised", result
-    # probe, data blocks, trailers: the transport key opens each sector three times (four if probed twice)
-    assert sorted(tag.transport) == sorted(list(range(SECTORS_V2)) * 3)
+    # probe, data blocks, trailers: the transport key opens each sector three times (four if probed
+    # twice), but the first sector twice: its data blocks are written last and its trailer first,
+    # in one session
+    assert sorted(tag.transport) == sorted(list(range(SECTORS_V2)) * 3)[1:]
     assert tag.misses() == []
+
+
+def test_a_blank_card_is_personalised_without_opening_a_sector_twice_in_a_row():
+    """The sector the probe leaves open is written first, the sector written last keeps its session
+    for its trailer: two authentications fewer than one per sector and step, and the card verifies
+    (personalise reads every data block back with the new key B)."""
+    ring = KeyRing([KeySet(1, h("11" * 16), h("33" * 16), sector_b=h("22" * 16), load_mac=h("44" * 16))])
+    for version, sectors in ((1, SECTORS), (2, SECTORS_V2)):
+        tag = CountingTag(factory.blank_card(UID))
+        summary = pers.personalise(tag, ring.for_card(UID, 1), factory.identity_fields(1, layout=version), now=5)
+        assert summary["sectors_written"] == sectors
+        assert tag.misses() == []
+        assert len(tag.transport) == 3 * sectors - 2
+        assert sorted(tag.transport) == sorted(list(range(sectors)) * 3)[1:-1]
+        # and the card reads back as personalised: every sector opens with its new key B only
+        assert pers.probe(CountingTag(tag.card), ring.for_card(UID, 1), geometry.CLASSIC_1K, version) == {
+            s: "new" for s in range(sectors)}
