@@ -140,43 +140,73 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                 terminal=b.terminal, amount=b.reader_sum - b.journal_sum,
                 evidence={"reader": [b.reader_count, b.reader_sum], "journal": [b.journal_count, b.journal_sum]})
 
-    # 3. card histories: the cards anything happened to since the last run, with their whole history
+    # 3. card histories: the cards anything happened to since the last run; a card whose history was
+    # one clean line at the last run continues from its stored tail with its new debits only
     since, upto = rec.mark(), rec.log_tops()
     touched = rec.card_inputs(set(uids.values()) | rec.touched_cards(since, upto))
-    obs = {}
+    debits, others, reach_of = _debit_observations(touched), {}, {}
     for r in touched["debits"]:
         number = touched["uids"][r.uid]
-        # a reader's clock is its own: a record cannot have happened after the office stored it
-        when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
-        obs.setdefault(number, []).append(Observation(
-            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
-            r.kind, r.amount, int(r.terminal), r.txn))
+        reach_of[number] = max(reach_of.get(number, 0), r.id)
     for number, o in touched["observations"]:
-        obs.setdefault(number, []).append(Observation(
+        others.setdefault(number, []).append(Observation(
             number, cardtime.seconds(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
             o.terminal, o.txn))
     for number, t in touched["topups"]:  # confirmed top-ups: the state their write left
         if t.card_seq_after is not None and t.card_balance_before is not None:
-            obs.setdefault(number, []).append(Observation(
+            others.setdefault(number, []).append(Observation(
                 number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
                 t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
+    results, whole = {}, []  # number -> (lines, divergences, unexplained, record upto); cards to thread whole
+    for number, (tail, tail_upto) in touched["tails"].items():
+        t = Observation(number, **tail)
+        new = debits.get(number, [])
+        if all(o.seq > t.seq and (o.time, o.seq) > (t.time, t.seq) for o in new):
+            # the whole history threads to one line ending at `t` (all its counters <= t.seq): the new
+            # debits, all after `t`, meet only `t` of it, so threading from `t` gives the same
+            lines, divergences = thread([t] + new)
+            if len(lines) == 1 and not divergences:
+                results[number] = (lines, divergences, [], max(tail_upto, reach_of.get(number, 0)))
+                continue
+        whole.append(number)
+    if whole:  # a tail that cannot be continued: the card's whole history after all
+        full = rec.card_inputs(whole, tails=False)
+        for number in whole:
+            debits.pop(number, None)
+            reach_of.pop(number, None)
+        for number, olist in _debit_observations(full).items():
+            debits[number] = olist
+        for r in full["debits"]:
+            number = full["uids"][r.uid]
+            reach_of[number] = max(reach_of.get(number, 0), r.id)
+    obs = {n: debits.get(n, []) + others.get(n, []) for n in set(debits) | set(others) | set(touched["tails"])}
     open_topups = {}
     for t in ledger.topup_records.unconfirmed_topups():
         open_topups.setdefault(t.card_number, []).append(t)
     replaced = ledger.lifecycle_records.replacements(cards=obs)
     seen, flags = {}, {}
+    tails = {}
     for number in sorted(obs):
-        # a terminal's records the card's own history does not contain are that terminal's finding
-        kept, unexplained = attribution.split(obs[number])
+        if number in results:
+            lines, divergences, unexplained, _ = results[number]
+        else:
+            # a terminal's records the card's own history does not contain are that terminal's finding
+            lines, divergences = thread(obs[number])
+            unexplained = []
+            if divergences:  # (`split` keeps a history without divergences whole)
+                kept, unexplained = attribution.split(obs[number])
+                lines, divergences = thread(kept)
         for u in unexplained:
             add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
                 u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
                 proposal=None)
-        lines, divergences = thread(kept)
         for d in divergences:
             add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                 evidence=d.evidence(), proposal="blacklist")
         now = latest(lines)
+        clean = len(lines) == 1 and not divergences and not unexplained
+        reached = results[number][3] if number in results else reach_of.get(number, 0)
+        tails[number] = (_tail(now), reached, touched["others"][number]) if clean and now is not None else None
         if now is None:
             continue
         # the ledger booked the unexplained debits (a terminal's finding above): the card never paid them
@@ -257,7 +287,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     broken, verified = rec.verify_books()
     if broken is not None:
         _book_break(ledger, found, broken)
-    rec.finish(seen, flags, upto, verified, operator=operator)
+    rec.finish(seen, flags, upto, verified, operator=operator, tails=tails)
 
     # totals: everything in fen, checkable by hand
     tb = ledger.books.trial_balance()
@@ -274,6 +304,26 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     uniq = {f.id: f for f in report.findings}
     report.findings = [uniq[i] for i in sorted(uniq)]
     return report
+
+
+def _debit_observations(inputs):
+    """{number: [Observation]} of the committed debits in `inputs` (Reconciliation.card_inputs)."""
+    out = {}
+    uids = inputs["uids"]
+    for r in inputs["debits"]:
+        number = uids[r.uid]
+        # a reader's clock is its own: a record cannot have happened after the office stored it
+        when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
+        out.setdefault(number, []).append(Observation(
+            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
+            r.kind, r.amount, int(r.terminal), r.txn))
+    return out
+
+
+def _tail(o):
+    """A card's tail as stored (Reconciliation.finish): the Observation's fields but its card."""
+    return {"time": o.time, "seq": o.seq, "balance": o.balance, "source": o.source, "ref": o.ref, "kind": o.kind,
+            "amount": o.amount, "terminal": o.terminal, "txn": o.txn}
 
 
 def check_books(ledger, found):
