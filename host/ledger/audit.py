@@ -37,7 +37,8 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import and_, func, select, text, type_coerce
+from sqlalchemy.types import NullType
 from sqlalchemy.orm import Session
 
 from icpurse.host.ledger.errors import LedgerError
@@ -68,6 +69,7 @@ def actor_name(actor) -> str | None:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_encode_str = json.encoder.encode_basestring  # what _CANONICAL (ensure_ascii=False) writes a str as
 
 
 def canonical_json(value) -> str:
@@ -102,17 +104,20 @@ def _stamp(value) -> str | None:
 
 def seal_digest(entries) -> str:
     """SHA-256 over journal entries and their postings, `entries` in id order as
-    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)])."""
+    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)]):
+    one line of canonical JSON per entry. The lines are formatted directly (a city day seals
+    hundreds of thousands of entries; the same bytes as `canonical_json` of the entry's list, which
+    tests/ledger/test_seal_digest.py checks on awkward values)."""
     h = hashlib.sha256()
     stamps = {}
-    encode = _CANONICAL.encode
     chunk = []
     for eid, key, kind, card_id, operator_id, created_at, memo, lines in entries:
         stamp = stamps.get(created_at)
         if stamp is None:
-            stamp = stamps[created_at] = _stamp(created_at)
-        chunk.append(encode([eid, key, kind, card_id, operator_id, stamp, memo,
-                             [[line, code, int(amount)] for line, code, amount in lines]]))
+            stamp = stamps[created_at] = _jstr(_stamp(created_at))
+        chunk.append("[%s,%s,%s,%s,%s,%s,%s,[%s]]" % (
+            _jint(eid), _jstr(key), _jstr(kind), _jint(card_id), _jint(operator_id), stamp, _jstr(memo),
+            ",".join(["[%s,%s,%s]" % (_jint(line), _jstr(code), _jint(int(amount))) for line, code, amount in lines])))
         if len(chunk) >= 4096:  # hashed in chunks: the same bytes as entry by entry
             h.update(("\n".join(chunk) + "\n").encode("utf-8"))
             chunk = []
@@ -121,22 +126,53 @@ def seal_digest(entries) -> str:
     return h.hexdigest()
 
 
+def _jstr(value) -> str:
+    """A str (or None) as canonical_json writes it."""
+    return "null" if value is None else _encode_str(value)
+
+
+def _jint(value) -> str:
+    """An int (or None) as canonical_json writes it (anything else: canonical_json itself)."""
+    if value is None:
+        return "null"
+    return int.__repr__(value) if type(value) is int else canonical_json(value)
+
+
 def _entries_between(session: Session, after: int, upto: int | None = None):
     """Journal entries with after < id <= upto (no upper bound: None), with their postings, in id order."""
     cond = [JournalEntry.id > after] + ([JournalEntry.id <= upto] if upto is not None else [])
     q = (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.card_id,
-                JournalEntry.operator_id, JournalEntry.created_at, JournalEntry.memo, Posting.line, Account.code,
-                Posting.amount)
+                JournalEntry.operator_id, raw_time(JournalEntry.created_at), JournalEntry.memo, Posting.line,
+                Account.code, Posting.amount)
          .outerjoin(Posting, Posting.entry_id == JournalEntry.id)
          .outerjoin(Account, Account.id == Posting.account_id)
          .where(and_(*cond)).order_by(JournalEntry.id, Posting.line))
     out = []
+    times = TimeCache()
     for eid, key, kind, card_id, op_id, at, memo, line, code, amount in session.execute(q):
         if not out or out[-1][0] != eid:
-            out.append((eid, key, kind, card_id, op_id, at, memo, []))
+            out.append((eid, key, kind, card_id, op_id, times(at), memo, []))
         if line is not None:
             out[-1][7].append((line, code, amount))
     return out
+
+
+def raw_time(column):
+    """`column` (a UTCDateTime) selected as the driver gives it: many rows share few distinct times, so
+    `TimeCache` converts each distinct value once instead of the type converting every row."""
+    return type_coerce(column, NullType())
+
+
+class TimeCache(dict):
+    """Driver values of a UTCDateTime column -> the aware UTC datetimes the column type gives."""
+
+    def __call__(self, raw):
+        value = self.get(raw)
+        if value is None and raw is not None:
+            value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw)
+            value = self[raw] = (value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None
+                                 else value.astimezone(dt.timezone.utc))
+        return value
 
 
 def lock_writers(session: Session) -> None:

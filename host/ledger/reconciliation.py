@@ -72,7 +72,13 @@ _ZERO_MARK = Mark(0, 0, 0)
 _ROW_COLUMNS = (ReaderJournalRecord.id, Terminal.number, ReaderJournalRecord.number, ReaderJournalRecord.kind,
                 ReaderJournalRecord.state, ReaderJournalRecord.uid, ReaderJournalRecord.card_seq,
                 ReaderJournalRecord.amount, ReaderJournalRecord.balance_after, ReaderJournalRecord.txn,
-                ReaderJournalRecord.reader_time, ReaderJournalRecord.collected_at)
+                ReaderJournalRecord.reader_time, audit.raw_time(ReaderJournalRecord.collected_at))
+
+
+def _debit_rows(result) -> list:
+    """DebitRows of a query of `_ROW_COLUMNS` (collected_at converted once per distinct value)."""
+    times = audit.TimeCache()
+    return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
 def _chunks(values, n=CHUNK):
@@ -152,7 +158,7 @@ class Reconciliation:
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
                             ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                out.extend(map(DebitRow._make, conn.execute(q)))
+                out.extend(_debit_rows(conn.execute(q)))
         out.sort(key=lambda r: (r.terminal, r.number))
         names = dict(terminals)
         return out, reach, sorted(names[t] for t in reach)
@@ -164,7 +170,7 @@ class Reconciliation:
             for part in _chunks(sorted(set(txns))):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(Terminal.number == terminal, ReaderJournalRecord.txn.in_(part)))
-                out.extend(DebitRow(*r) for r in s.execute(q))
+                out.extend(_debit_rows(s.execute(q)))
         return out
 
     def uid_numbers(self, uids) -> dict[str, str]:
@@ -337,13 +343,17 @@ class Reconciliation:
         """For the cards `numbers`: {"uids": {uid: number}, "debits": [DebitRow committed debits],
         "observations": [(number, row)], "topups": [(number, Topup)], "balances": {number: fen},
         "last_seen": {number: seq or None}, "others": {number: digest of its observations and
-        confirmed top-ups}, "tails": {number: (tail dict, record upto)}}. `tails`: a card with a
+        confirmed top-ups}, "tails": {number: (tail dict, record upto)}, "upto": the highest collected
+        record id the debits were read up to}. `tails`: a card with a
         stored tail that verifies and whose other observations are still those it threaded
         (`others` digest) gets only its debits after the tail's record (`finish` stores tails)."""
         out = {"uids": {}, "debits": [], "observations": [], "topups": [], "balances": {}, "last_seen": {},
                "others": {}, "tails": {}}
         key = self._key() if tails else None
         with self.uow.read() as s:
+            # the debits read are those up to here ("upto": what a tail made now has seen; writers are
+            # serialised, so every record with a lower id is already there)
+            top = out["upto"] = s.execute(select(func.coalesce(func.max(ReaderJournalRecord.id), 0))).scalar_one()
             for part in _chunks(sorted(set(numbers))):
                 rows = s.execute(select(Card.id, Card.card_number, Card.last_seen_seq, StockCard.uid)
                                  .outerjoin(StockCard, Card.stock_card_id == StockCard.id)
@@ -381,14 +391,13 @@ class Reconciliation:
                 conn = s.connection()
                 base = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                         .where(ReaderJournalRecord.state == codec.JR_COMMITTED,
-                               ReaderJournalRecord.kind == codec.TXN_DEBIT))
+                               ReaderJournalRecord.kind == codec.TXN_DEBIT, ReaderJournalRecord.id <= top))
                 if uids:
-                    out["debits"].extend(map(DebitRow._make, conn.execute(base.where(
-                        ReaderJournalRecord.uid.in_(uids)))))
+                    out["debits"].extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
                 if since:
                     q = base.where(ReaderJournalRecord.uid.in_(list(since)),
                                    ReaderJournalRecord.id > min(since.values()))
-                    out["debits"].extend(r for r in map(DebitRow._make, conn.execute(q)) if r.id > since[r.uid])
+                    out["debits"].extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
                 q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                      .join(Posting, Posting.account_id == Account.id)
                      .where(Account.card_id.in_(list(by_id)), Account.category == bk.PREPAID)
@@ -531,7 +540,7 @@ class Reconciliation:
                 for row in s.execute(q).all():
                     later = s.execute(select(TerminalSignIn.id).where(TerminalSignIn.terminal_id == tid,
                                                                       TerminalSignIn.first_number > row[2]).limit(1)).first()
-                    rows.append((tid, DebitRow(*row), later is not None))
+                    rows.append((tid, _debit_rows([row])[0], later is not None))
         new_marks = {}
         for tid, top in reach.items():
             open_ids = [r.id for t, r, _ in rows if t == tid and r.id <= top]

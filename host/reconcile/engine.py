@@ -144,10 +144,8 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     # one clean line at the last run continues from its stored tail with its new debits only
     since, upto = rec.mark(), rec.log_tops()
     touched = rec.card_inputs(set(uids.values()) | rec.touched_cards(since, upto))
-    debits, others, reach_of = _debit_observations(touched), {}, {}
-    for r in touched["debits"]:
-        number = touched["uids"][r.uid]
-        reach_of[number] = max(reach_of.get(number, 0), r.id)
+    debits, others = _debit_observations(touched), {}
+    reach_of = dict.fromkeys(touched["uids"].values(), touched["upto"])  # a tail made now has seen these records
     for number, o in touched["observations"]:
         others.setdefault(number, []).append(Observation(
             number, cardtime.seconds(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
@@ -158,7 +156,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                 number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
                 t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
     results, whole = {}, []  # number -> (lines, divergences, unexplained, record upto); cards to thread whole
-    for number, (tail, tail_upto) in touched["tails"].items():
+    for number, (tail, _) in touched["tails"].items():
         t = Observation(number, **tail)
         new = debits.get(number, [])
         if all(o.seq > t.seq and (o.time, o.seq) > (t.time, t.seq) for o in new):
@@ -166,19 +164,15 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
             # debits, all after `t`, meet only `t` of it, so threading from `t` gives the same
             lines, divergences = thread([t] + new)
             if len(lines) == 1 and not divergences:
-                results[number] = (lines, divergences, [], max(tail_upto, reach_of.get(number, 0)))
+                results[number] = (lines, divergences, [], touched["upto"])
                 continue
         whole.append(number)
     if whole:  # a tail that cannot be continued: the card's whole history after all
         full = rec.card_inputs(whole, tails=False)
         for number in whole:
             debits.pop(number, None)
-            reach_of.pop(number, None)
-        for number, olist in _debit_observations(full).items():
-            debits[number] = olist
-        for r in full["debits"]:
-            number = full["uids"][r.uid]
-            reach_of[number] = max(reach_of.get(number, 0), r.id)
+            reach_of[number] = full["upto"]
+        debits.update(_debit_observations(full))
     obs = {n: debits.get(n, []) + others.get(n, []) for n in set(debits) | set(others) | set(touched["tails"])}
     open_topups = {}
     for t in ledger.topup_records.unconfirmed_topups():
@@ -308,12 +302,15 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
 
 def _debit_observations(inputs):
     """{number: [Observation]} of the committed debits in `inputs` (Reconciliation.card_inputs)."""
-    out = {}
+    out, stored = {}, {None: None}
     uids = inputs["uids"]
     for r in inputs["debits"]:
         number = uids[r.uid]
         # a reader's clock is its own: a record cannot have happened after the office stored it
-        when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
+        at = stored.get(r.collected_at, False)
+        if at is False:
+            at = stored[r.collected_at] = cardtime.seconds(r.collected_at)
+        when = r.reader_time if at is None else min(r.reader_time, at)
         out.setdefault(number, []).append(Observation(
             number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
             r.kind, r.amount, int(r.terminal), r.txn))
