@@ -69,7 +69,6 @@ def actor_name(actor) -> str | None:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_encode_str = json.encoder.encode_basestring  # what _CANONICAL (ensure_ascii=False) writes a str as
 
 
 def canonical_json(value) -> str:
@@ -104,38 +103,23 @@ def _stamp(value) -> str | None:
 
 def seal_digest(entries) -> str:
     """SHA-256 over journal entries and their postings, `entries` in id order as
-    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)]):
-    one line of canonical JSON per entry. The lines are formatted directly (a city day seals
-    hundreds of thousands of entries; the same bytes as `canonical_json` of the entry's list, which
-    tests/ledger/test_seal_digest.py checks on awkward values)."""
+    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)])."""
     h = hashlib.sha256()
     stamps = {}
+    encode = _CANONICAL.encode
     chunk = []
     for eid, key, kind, card_id, operator_id, created_at, memo, lines in entries:
         stamp = stamps.get(created_at)
         if stamp is None:
-            stamp = stamps[created_at] = _jstr(_stamp(created_at))
-        chunk.append("[%s,%s,%s,%s,%s,%s,%s,[%s]]" % (
-            _jint(eid), _jstr(key), _jstr(kind), _jint(card_id), _jint(operator_id), stamp, _jstr(memo),
-            ",".join(["[%s,%s,%s]" % (_jint(line), _jstr(code), _jint(int(amount))) for line, code, amount in lines])))
+            stamp = stamps[created_at] = _stamp(created_at)
+        chunk.append(encode([eid, key, kind, card_id, operator_id, stamp, memo,
+                             [[line, code, int(amount)] for line, code, amount in lines]]))
         if len(chunk) >= 4096:  # hashed in chunks: the same bytes as entry by entry
             h.update(("\n".join(chunk) + "\n").encode("utf-8"))
             chunk = []
     if chunk:
         h.update(("\n".join(chunk) + "\n").encode("utf-8"))
     return h.hexdigest()
-
-
-def _jstr(value) -> str:
-    """A str (or None) as canonical_json writes it."""
-    return "null" if value is None else _encode_str(value)
-
-
-def _jint(value) -> str:
-    """An int (or None) as canonical_json writes it (anything else: canonical_json itself)."""
-    if value is None:
-        return "null"
-    return int.__repr__(value) if type(value) is int else canonical_json(value)
 
 
 def _entries_between(session: Session, after: int, upto: int | None = None):
