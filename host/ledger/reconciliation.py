@@ -16,9 +16,10 @@ city day, and the watermarks that make a run incremental. The rules live in
 - `touched_cards(mark)`: the cards anything happened to since the last run (named by an audit
   entry, booked in a journal entry, observed), so a run re-threads only those.
 - `card_inputs(numbers)`: what threading needs of those cards (their committed debits, observations,
-  confirmed top-ups, ledger balances, last seen), by IN lists and GROUP BY.
-- `finish(...)`: last-seen updates by bulk UPDATE, the cards' mismatch flags, the findings and the
-  new watermarks in one transaction with one audit entry for the run.
+  confirmed top-ups, ledger balances, last seen), by IN lists and GROUP BY; a card with a keyed tail
+  (`recon_card_tails`, written by `finish`) gets only its debits after the record the tail reached.
+- `finish(...)`: last-seen updates by bulk UPDATE, the cards' mismatch flags and tails, the logs'
+  mark, in one transaction with one audit entry for the run.
 """
 from __future__ import annotations
 

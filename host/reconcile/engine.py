@@ -18,8 +18,9 @@
 
 Set-based and incremental (`Ledger.reconciliation`, host/ledger/reconciliation.py): step 1 looks at
 the records after each terminal's keyed watermark and books them in bulk, one transaction and one
-audit entry per batch; steps 3-4 re-thread only the cards something happened to since the last run,
-each with its whole history. docs/back-office.md has the details; the engine this replaced is the
+audit entry per batch; steps 3-4 re-thread only the cards something happened to since the last run:
+a card whose history was one clean line continues from its stored tail with its new debits only (the
+same result: see step 3), any other with its whole history. docs/back-office.md has the details; the engine this replaced is the
 oracle of tests/reconcile/test_recon_equivalence.py.
 
 A replaced card's balance moved to its replacement is explained on the old card
