@@ -14,7 +14,7 @@ A city day of 20,000 cards would otherwise take the bench ~10 minutes to set up.
 """
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from icpurse.host.ledger import audit, bookkeeping as bk, bulk
 from icpurse.host.ledger.errors import InvalidStateError, SeparationOfDutiesError
@@ -27,8 +27,19 @@ from icpurse.host.programmes import load_profile
 _ISSUABLE = ("issued_to_point",)  # a card is sold at a sales point
 
 
-def _top(s, column) -> int:
-    return s.execute(select(func.coalesce(func.max(column), 0))).scalar_one()
+def _ids(s, table, n: int):
+    """An iterator over `n` fresh primary keys of `table`, in order, in the caller's writing
+    transaction (writers' lock held): SQLite after the highest; PostgreSQL from the table's sequence
+    (as the API's inserts take them)."""
+    conn = s.connection()
+    if n == 0:
+        return iter(())
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                            {"t": table.name, "n": n}).scalars()
+        return iter(sorted(int(v) for v in rows))
+    top = s.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return iter(range(top + 1, top + 1 + n))
 
 
 def sell_cards(ledger, cards, programme_id: str, face_value: int, *, finance: str, seller: str,
@@ -79,10 +90,12 @@ def sell_cards(ledger, cards, programme_id: str, face_value: int, *, finance: st
         tail = s.execute(select(AuditEntry.seq, AuditEntry.entry_hash, AuditEntry.sealed_upto)
                          .order_by(AuditEntry.seq.desc()).limit(1)).first()
         seq, prev, hw = (tail[0], tail[1], tail[2] or 0) if tail else (0, audit.GENESIS, 0)
-        if _top(s, JournalEntry.id) != hw:
+        if s.execute(select(JournalEntry.id).where(JournalEntry.id > hw).limit(1)).first() is not None:
             raise InvalidStateError("the ledger has unsealed bookings")
-        card_id, acc_id, sale_id = _top(s, Card.id), _top(s, Account.id), _top(s, Sale.id)
-        entry_id, posting_id = hw, _top(s, Posting.id)
+        n = len(cards)
+        card_ids, sale_ids = _ids(s, Card.__table__, n), _ids(s, Sale.__table__, n)
+        acc_ids = _ids(s, Account.__table__, n + (cash is None))
+        entry_ids, posting_ids = _ids(s, JournalEntry.__table__, n), _ids(s, Posting.__table__, 2 * n)
         rows = {"cards": [], "accounts": [], "sales": [], "entries": [], "postings": [], "audit": []}
 
         def log(operator, action, card, details, sealed=None):
@@ -95,31 +108,28 @@ def sell_cards(ledger, cards, programme_id: str, face_value: int, *, finance: st
             prev, hw = h, upto
 
         for (uid, _), number in zip(cards, numbers):
-            card_id += 1
-            acc_id += 1
+            card_id, acc_id = next(card_ids), next(acc_ids)
             rows["cards"].append((card_id, number, stock[uid][0], programme_id, kind, face_value, key_version, now))
             prepaid = (acc_id, "%s:%s" % (bk.PREPAID, number))
             rows["accounts"].append((acc_id, prepaid[1], "Prepaid liability, card %s" % number, "liability",
                                      bk.PREPAID, card_id))
             log(fin.username, "card.register", number, {"uid": uid, "programme": programme_id, "kind": kind,
                                                          "face_value": face_value, "key_version": key_version})
-            sale_id += 1
+            sale_id = next(sale_ids)
             rows["sales"].append((sale_id, card_id, sel.id, face_value, "cash", "individual", False, "activated",
                                   now, fin_pay.id, now, act.id, now))
             log(sel.username, "card.sell", number, {"sale": sale_id, "amount": face_value, "payment_method": "cash",
                                                     "buyer": "individual", "remote": False, "real_name": False,
                                                     "agent": False, "payer_account": False})
             if cash is None:  # the first confirmed cash payment opens the cash account
-                acc_id += 1
-                cash = acc_id
+                cash = next(acc_ids)
                 name, typ, cat = bk.CHART[cash_name]
                 rows["accounts"].append((cash, cash_name, name, typ, cat, None))
-            entry_id += 1
+            entry_id = next(entry_ids)
             skey = "sale:%d" % sale_id
             rows["entries"].append((entry_id, skey, "sale", card_id, fin_pay.id, now, ""))
-            rows["postings"] += [(posting_id + 1, entry_id, 1, cash, face_value),
-                                 (posting_id + 2, entry_id, 2, prepaid[0], -face_value)]
-            posting_id += 2
+            rows["postings"] += [(next(posting_ids), entry_id, 1, cash, face_value),
+                                 (next(posting_ids), entry_id, 2, prepaid[0], -face_value)]
             log(fin_pay.username, "card.confirm_payment", number, {"sale": sale_id, "amount": face_value,
                                                                    "reference": ""},
                 sealed=[(entry_id, skey, "sale", card_id, fin_pay.id, now, "",

@@ -68,9 +68,10 @@ def test_bulk_issue_writes_the_rows_of_the_api_path(tmp_path):
     assert len(a["audit_log"]) > 4 * 7 and len(a["postings"]) == 2 * 7
 
 
-def test_bulk_issue_on_top_of_earlier_cards_keeps_the_chain(tmp_path):
+def test_bulk_issue_on_top_of_earlier_cards_keeps_the_chain(ledger_url):
+    """On SQLite and PostgreSQL (ids from the sequences there): API, bulk, API again."""
     cards = _cards(6)
-    led = _ledger("sqlite:///%s" % (tmp_path / "l.db"), [u for u, _ in cards])
+    led = _ledger(ledger_url, [u for u, _ in cards])
     led.cards.register_card("finance", cards[0][0], cards[0][1], "mofcom-compliant", "anonymous", FACE)
     led.sales.record_sale("seller", cards[0][1])
     led.sales.confirm_payment("finance", cards[0][1])
@@ -79,8 +80,10 @@ def test_bulk_issue_on_top_of_earlier_cards_keeps_the_chain(tmp_path):
     led.cards.register_card("finance", cards[3][0], cards[3][1], "mofcom-compliant", "anonymous", FACE)
     led.sales.record_sale("seller", cards[3][1])
     led.sales.confirm_payment("finance", cards[3][1])
+    led.sales.activate(cards[3][1], "finance")
     assert led.audit.verify_audit_log() is None
     assert led.books.outstanding_balance() == 4 * FACE
+    assert [led.cards.card(n).state for _, n in cards[:4]] == ["activated"] * 4
     led.close()
 
 
