@@ -27,7 +27,7 @@ FUZZ_SECONDS ?= 60
 MPY_STUBS := $(VENV)/mpy-stubs
 MPY_STUBS_PKG := micropython-esp32-stubs==1.27.0.post1 micropython-stdlib-stubs==1.27.0.post2
 
-.PHONY: help setup apt venv stubs node libnfc-pcsc test demo gen firmware bench clean deploy flash device hil fuzz types
+.PHONY: help setup apt venv stubs node libnfc-pcsc vpcd-acr122u test demo gen firmware bench clean deploy flash device hil fuzz types
 
 help:
 	@echo "make test      set up and run the whole test suite"
@@ -75,7 +75,13 @@ libnfc-pcsc: $(VENV)/libnfc-pcsc/lib/libnfc.so.6
 $(VENV)/libnfc-pcsc/lib/libnfc.so.6: tools/build-libnfc-pcsc $(VENV)/.apt
 	@tools/build-libnfc-pcsc $(VENV)/libnfc-pcsc
 
-setup: venv stubs node libnfc-pcsc
+# A second vpcd reader named as a real ACR122U ("ACS ACR122U PICC Interface 00 00", port 35965) in
+# /etc/reader.conf.d, for `sim serve --pcsc --persona acr122u` and libnfc's device scan. As root;
+# otherwise the exact command is printed. Cheap and idempotent: runs on every setup.
+vpcd-acr122u: $(VENV)/.apt
+	@tools/ensure-vpcd-acr122u
+
+setup: venv stubs node libnfc-pcsc vpcd-acr122u
 
 test: setup
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -14,6 +14,7 @@ Fixtures defined once in support/ and registered here:
   pg_server   one PostgreSQL server for the whole session (support.ledger)
   start_sim   `icpurse sim serve` subprocesses (support.simproc)
   pcscd       pcscd with the vpcd driver (support.simproc)
+  acr122u_reader  the vpcd reader named as a real ACR122U, checked in pcscd's list (support.simproc)
 
 Test-only low costs, set here for the whole run (and the `icpurse` subprocesses it starts), each
 documented where it is read and logged as a warning when first used: operator passwords hashed at a
@@ -29,7 +30,7 @@ os.environ["ICPURSE_TEST_WEAK_KDF"] = "1"
 
 from support.clock import ManualClock
 from support.ledger import pg_server  # noqa: F401 (fixture)
-from support.simproc import pcscd, start_sim  # noqa: F401 (fixtures)
+from support.simproc import acr122u_reader, pcscd, start_sim  # noqa: F401 (fixtures)
 from support.store import world  # noqa: F401 (fixture)
 
 # fixture -> the marker a test using it must carry, so `-m "not <marker>"` deselects every such test

@@ -21,12 +21,16 @@ def sim():
 @click.option("--link", type=click.Path(dir_okay=False), help="Also make this symlink to the pty slave.")
 @click.option("--pcsc", "use_pcsc", is_flag=True,
               help="Attach to pcscd's vpcd driver as a PC/SC storage-card reader; prints `pcsc <reader>`.")
-@click.option("--vpcd-port", type=int, default=None, help="vpcd slot port (35963 = 'Virtual PCD 00 00').")
+@click.option("--vpcd-port", type=int, default=None,
+              help="vpcd slot port. Default 35963 = 'Virtual PCD 00 00'; with --persona acr122u the port of the "
+                   "reader named 'ACS ACR122U PICC Interface' in /etc/reader.conf.d (35965, written by "
+                   "`make setup` as root: tools/ensure-vpcd-acr122u).")
 @click.option("--persona", type=click.Choice(["storage", "acr122u"]), default="storage", show_default=True,
               help="What the PC/SC reader answers: `storage` = PC/SC part 3 storage-card APDUs (FF CA, FF 82, "
                    "FF 86, FF B0, ...); `acr122u` = those plus the ACS ACR122U pseudo-APDUs (FF 00 00 00 direct "
-                   "transmit to its PN532, FF 00 48 firmware, FF 00 40 LEDs) for libnfc's acr122_pcsc driver: "
-                   "LIBNFC_DEFAULT_DEVICE='acr122_pcsc:<reader name printed>'.")
+                   "transmit to its PN532, FF 00 48 firmware, FF 00 40 LEDs) for libnfc's acr122_pcsc driver, "
+                   "which finds it by scanning on the 'ACS ACR122U PICC Interface 00 00' reader (on another "
+                   "reader: LIBNFC_DEFAULT_DEVICE='acr122_pcsc:<reader name printed>').")
 @click.option("--card", "cards", multiple=True, metavar="[NAME=]SIZE:UIDHEX[:KIND] | NAME=FILE",
               help="A card for the deck; SIZE 1k, 4k, 1k7 or 4k7 (7-byte UID); KIND a clone card: gen1a "
                    "(backdoor 0x40/0x43), cuid (block 0 writable; alias gen2, magic) or fuid (block 0 "
@@ -71,6 +75,7 @@ def serve(use_pty, link, use_pcsc, vpcd_port, persona, cards, state_dir, control
         if use_pty:
             _line("pn532 " + rig.open_pty(link=link), as_json)
         if use_pcsc:
+            _warn_no_acr122u_reader(persona, vpcd_port)
             _line("pcsc " + rig.open_pcsc(port=vpcd_port, persona=persona), as_json)
         _line("control " + rig.open_control(control_path), as_json)
         rig.save_dumps()
@@ -174,6 +179,15 @@ def control(path, words, as_json):
     click.echo(json.dumps(answer))  # one line: the control socket's own answer, as scripts read it
     if not answer.get("ok"):
         click.get_current_context().exit(Exit.FAILED)
+
+
+def _warn_no_acr122u_reader(persona, port):
+    from icpurse.hil.sim.vpcd import READER_CONF_DIR, acr122u_port
+
+    if persona == "acr122u" and port is None and acr122u_port() is None:
+        click.echo("warning: pcscd has no reader named as an ACR122U (%s): serving on 'Virtual PCD 00 00', "
+                   "which libnfc's scan skips (name it: LIBNFC_DEFAULT_DEVICE='acr122_pcsc:Virtual PCD 00 00'). "
+                   "To declare one: sudo tools/ensure-vpcd-acr122u, then restart pcscd" % READER_CONF_DIR, err=True)
 
 
 def _warn_filled(specs):

@@ -208,10 +208,15 @@ class Rig:
 
     def open_pcsc(self, port=None, persona="storage"):
         """Attach to vpcd as a PC/SC reader: `storage` (PC/SC part 3 storage-card APDUs only) or
-        `acr122u` (those + the ACR122U pseudo-APDUs: direct transmit to a PN532, firmware, LEDs)."""
+        `acr122u` (those + the ACR122U pseudo-APDUs: direct transmit to a PN532, firmware, LEDs).
+        Default port: Debian's "Virtual PCD 00 00"; for `acr122u` the reader named as a real
+        ACR122U when pcscd is told about one (tools/ensure-vpcd-acr122u), so libnfc's scan finds it.
+        Returns the PC/SC reader name."""
         from icpurse.hil.sim.pcsc import StorageCardPersona
-        from icpurse.hil.sim.vpcd import DEFAULT_PORT, VpcdClient, reader_name
+        from icpurse.hil.sim.vpcd import DEFAULT_PORT, VpcdClient, acr122u_port, reader_name
 
+        if port is None and persona == "acr122u":
+            port = acr122u_port()
         port = DEFAULT_PORT if port is None else port
         if persona == "acr122u":
             from icpurse.hil.sim.acr122u import Acr122uPersona

@@ -3,8 +3,11 @@ protocol as docs/simulator.md "The three ways in" describes it, no vsmartcard co
 
 Wire protocol: every message is a 2-byte big-endian length + payload. A 1-byte payload is a control
 code — 00 power off, 01 power on, 02 reset (no answer), 04 get ATR (answered with the ATR). Anything
-longer is a C-APDU, answered with the R-APDU. vpcd listens on 35963 (reader "Virtual PCD 00 00") and
-35964 ("Virtual PCD 00 01"); it treats an empty get-ATR answer or a closed socket as "card removed"
+longer is a C-APDU, answered with the R-APDU. vpcd listens, for each reader declared in pcscd's
+/etc/reader.conf.d, on the port of its DEVICENAME (slot 0, "<FRIENDLYNAME> 00 00") and the next one
+(slot 1, "... 00 01"): Debian's entry gives 35963 "Virtual PCD 00 00" and 35964 "Virtual PCD 00 01";
+`make setup` adds 35965 "ACS ACR122U PICC Interface 00 00" for the ACR122U persona
+(tools/ensure-vpcd-acr122u). It treats an empty get-ATR answer or a closed socket as "card removed"
 (and then closes its end), so this client stays disconnected while the field is empty and connects
 when a card comes — that is how PC/SC sees insertion and removal.
 
@@ -12,6 +15,7 @@ when a card comes — that is how PC/SC sees insertion and removal.
 serve the pty, vpcd and the control socket from one thread without locks; `serve_forever()` runs it
 alone.
 """
+import os
 import selectors
 import socket
 import struct
@@ -28,13 +32,72 @@ REMOVAL_GAP_S = 1.0
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
 
 
-def reader_name(port=DEFAULT_PORT, friendly="Virtual PCD"):
-    """PC/SC name pcscd gives the vpcd slot behind `port` (slot = port - CHANNELID) with the
-    Debian /etc/reader.conf.d/vpcd; another port belongs to a reader.conf we do not know."""
-    slot = port - DEFAULT_PORT
-    if 0 <= slot <= 0xFF:
-        return "%s 00 %02X" % (friendly, slot)
+READER_CONF_DIR = "/etc/reader.conf.d"  # pcscd reads its non-USB readers here when it starts
+DEBIAN_NAME = "Virtual PCD"  # FRIENDLYNAME of Debian's /etc/reader.conf.d/vpcd
+VPCD_SLOTS = 2  # vpcd gives every reader entry two slots: DEVICENAME's port and the next one
+# libnfc's acr122_pcsc scan takes a PC/SC reader whose name begins with this (or a Touchatag name);
+# a real ACR122U is "ACS ACR122U PICC Interface 00 00" through the CCID driver.
+ACR122U_NAME_PREFIX = "ACS ACR122"
+
+
+def vpcd_readers(confdir=READER_CONF_DIR):
+    """[(FRIENDLYNAME, port of slot 0)] of the vpcd readers pcscd is told about in `confdir` (entries
+    whose LIBPATH is a vpcd driver and which listen, DEVICENAME `/dev/null:PORT`), files in name
+    order. Debian's entry alone when the folder cannot be read."""
+    try:
+        files = sorted(os.listdir(confdir))
+    except OSError:
+        return [(DEBIAN_NAME, DEFAULT_PORT)]
+    out = []
+    for name in files:
+        try:
+            with open(os.path.join(confdir, name), encoding="utf-8", errors="replace") as f:
+                out += _vpcd_entries(f.read())
+        except OSError:  # a folder, or not readable: pcscd skips it too
+            continue
+    return out
+
+
+def _vpcd_entries(text):
+    entries = []
+    for line in text.splitlines():
+        words = line.split("#", 1)[0].split(None, 1)
+        if len(words) != 2:
+            continue
+        key, value = words[0].upper(), words[1].strip().strip('"')
+        if key == "FRIENDLYNAME":
+            entries.append({"FRIENDLYNAME": value})
+        elif entries:
+            entries[-1][key] = value
+    out = []
+    for entry in entries:
+        if not os.path.basename(entry.get("LIBPATH", "")).startswith("libifdvpcd"):
+            continue
+        host, colon, port = entry.get("DEVICENAME", "").partition(":")
+        if colon and host != "/dev/null":
+            continue  # vpcd connects out to a listening card there: not a port this client can serve
+        try:
+            out.append((entry["FRIENDLYNAME"], int(port, 0) if colon else DEFAULT_PORT))
+        except ValueError:
+            continue
+    return out
+
+
+def reader_name(port=DEFAULT_PORT, confdir=READER_CONF_DIR):
+    """PC/SC name pcscd gives the vpcd slot behind `port`, from the reader entries in `confdir`
+    ("vpcd port N" for a port no entry declares)."""
+    for name, first in vpcd_readers(confdir):
+        if first <= port < first + VPCD_SLOTS:
+            return "%s 00 %02X" % (name, port - first)
     return "vpcd port %d" % port
+
+
+def acr122u_port(confdir=READER_CONF_DIR):
+    """Slot-0 port of the vpcd reader named as an ACR122U (tools/ensure-vpcd-acr122u), or None."""
+    for name, first in vpcd_readers(confdir):
+        if name.startswith(ACR122U_NAME_PREFIX):
+            return first
+    return None
 
 
 def frame(payload):

@@ -3,9 +3,11 @@ acr122u`: nfc-list, nfc-anticol, nfc-mfclassic r / w / W (Gen1a), and libfreefar
 
 Debian's libnfc6 has no PC/SC drivers; `make test` builds the same libnfc from Debian's source
 package with acr122_pcsc (tools/build-libnfc-pcsc, into .venv/libnfc-pcsc) and these tests run the
-Debian tools on it with LD_LIBRARY_PATH. The reader is named by vpcd ("Virtual PCD 00 00"), not
-"ACS ACR122U ..." as libnfc's scan wants, so the device is given explicitly:
-LIBNFC_DEFAULT_DEVICE="acr122_pcsc:Virtual PCD 00 00" (docs/simulator.md).
+Debian tools on it with LD_LIBRARY_PATH. Two ways to the persona (docs/simulator.md):
+- on the reader `make setup` declares as a real ACR122U is named, "ACS ACR122U PICC Interface
+  00 00" (tools/ensure-vpcd-acr122u): libnfc finds it by scanning, no device named (`scanned`);
+- on Debian's "Virtual PCD 00 00", which libnfc's scan skips: the device is named,
+  LIBNFC_DEFAULT_DEVICE="acr122_pcsc:Virtual PCD 00 00" (`sim`, most tests).
 """
 import os
 import re
@@ -22,6 +24,8 @@ pytestmark = [pytest.mark.pcsc, pytest.mark.libnfc]
 HERE = os.path.dirname(os.path.abspath(__file__))
 LIBDIR = os.environ.get("ICPURSE_LIBNFC_PCSC") or os.path.join(HERE, "..", "..", ".venv", "libnfc-pcsc", "lib")
 READER = "Virtual PCD 00 00"
+# What a real ACR122U is called through the CCID driver (its Info.plist name; pcscd adds " 00 00")
+ACR122U_READER = "ACS ACR122U PICC Interface 00 00"
 TOOL_TIMEOUT_S = 90
 
 if not os.path.exists(os.path.join(LIBDIR, "libnfc.so.6")):
@@ -36,7 +40,7 @@ for _tool in ("nfc-list", "nfc-mfclassic", "nfc-anticol", "mifare-classic-format
 @pytest.fixture(scope="module")
 def sim(pcscd, tmp_path_factory):
     base = tmp_path_factory.mktemp("acr122u")
-    proc = SimProcess(["--pcsc", "--persona", "acr122u", "--card", "one=1k:DEADBEEF",
+    proc = SimProcess(["--pcsc", "--persona", "acr122u", "--vpcd-port", "35963", "--card", "one=1k:DEADBEEF",
                        "--card", "big=4k:01020304", "--card", "clone=1k:0A0B0C0D:gen1a"], str(base / "control"))
     try:
         assert proc.pcsc == READER
@@ -46,27 +50,45 @@ def sim(pcscd, tmp_path_factory):
         proc.stop()
 
 
-def env():
+@pytest.fixture(scope="module")
+def scanned(acr122u_reader, tmp_path_factory):
+    """The persona on the reader named as a real ACR122U (its default port with that reader declared)."""
+    base = tmp_path_factory.mktemp("acr122u-scan")
+    proc = SimProcess(["--pcsc", "--persona", "acr122u", "--card", "desk=1k:CAFEF00D"], str(base / "control"))
+    try:
+        assert proc.pcsc == acr122u_reader == ACR122U_READER
+        proc.tmp = base
+        yield proc
+    finally:
+        proc.stop()
+
+
+def env(scan=False):
+    """The built libnfc; the device named (Virtual PCD 00 00), or found by libnfc's own scan."""
     e = dict(os.environ)
-    e.update(LD_LIBRARY_PATH=os.path.abspath(LIBDIR), LIBNFC_DEFAULT_DEVICE="acr122_pcsc:" + READER,
-             LIBNFC_AUTO_SCAN="false", LIBNFC_INTRUSIVE_SCAN="false", LIBNFC_LOG_LEVEL="1")
+    e.update(LD_LIBRARY_PATH=os.path.abspath(LIBDIR), LIBNFC_INTRUSIVE_SCAN="false", LIBNFC_LOG_LEVEL="1")
+    if scan:
+        e.pop("LIBNFC_DEFAULT_DEVICE", None)
+        e["LIBNFC_AUTO_SCAN"] = "true"
+    else:
+        e.update(LIBNFC_DEFAULT_DEVICE="acr122_pcsc:" + READER, LIBNFC_AUTO_SCAN="false")
     return e
 
 
-def run(sim, *args, check=True):
-    res = subprocess.run(list(args), env=env(), capture_output=True, text=True, timeout=TOOL_TIMEOUT_S,
+def run(sim, *args, check=True, scan=False):
+    res = subprocess.run(list(args), env=env(scan), capture_output=True, text=True, timeout=TOOL_TIMEOUT_S,
                          cwd=str(sim.tmp))
     if check:
         assert res.returncode == 0, "%s failed (%d):\n%s\n%s" % (args, res.returncode, res.stdout, res.stderr[-3000:])
     return res
 
 
-def present(sim, name, uid_text):
+def present(sim, name, uid_text, scan=False):
     """Put a card in the field and wait (bounded) until pcscd reports it and libnfc lists it."""
     sim.command("present " + name)
     deadline = time.monotonic() + 20
     while True:
-        res = run(sim, "nfc-list", check=False)
+        res = run(sim, "nfc-list", check=False, scan=scan)
         if res.returncode == 0 and uid_text in res.stdout:
             return res.stdout
         assert time.monotonic() < deadline, "card %s never listed:\n%s\n%s" % (name, res.stdout, res.stderr)
@@ -127,6 +149,60 @@ def test_libfreefare_classic_tools_through_pcscd(sim):
     dump = sim.dump("one")
     assert dump[48:64] == bytes.fromhex("FFFFFFFFFFFFFF078069FFFFFFFFFFFF")
     assert dump[64:80] == bytes(16)
+
+
+def test_pyscard_sees_the_reader_as_a_real_acr122u_is_named(scanned):
+    from smartcard.System import readers
+
+    assert ACR122U_READER in [str(r) for r in readers()]
+    reader = next(r for r in readers() if str(r) == ACR122U_READER)
+    conn = reader.createConnection()
+    deadline = time.monotonic() + 20
+    while True:  # pcscd sees the card at its next presence poll
+        try:
+            conn.connect()
+            break
+        except Exception:
+            assert time.monotonic() < deadline, "no card on %s" % ACR122U_READER
+            time.sleep(0.5)
+    try:
+        data, sw1, sw2 = conn.transmit([0xFF, 0x00, 0x48, 0x00, 0x00])
+        assert bytes(data + [sw1, sw2]) == b"ACR122U207"  # 10 ASCII bytes, no status word (ACS manual)
+        data, sw1, sw2 = conn.transmit([0xFF, 0xCA, 0x00, 0x00, 0x00])
+        assert (bytes(data), sw1, sw2) == (bytes.fromhex("CAFEF00D"), 0x90, 0x00)
+    finally:
+        conn.disconnect()
+        conn.release()
+    # the host tools' reader choice by part of the name, as a desk names its reader
+    from icpurse.host.readers.pcsc import PcscReader
+
+    reader = PcscReader("ACS ACR122U")
+    assert reader.name == ACR122U_READER
+    tag = reader.wait_for_card(20)
+    try:
+        assert tag.uid == bytes.fromhex("CAFEF00D")
+    finally:
+        tag.conn.disconnect()
+
+
+def test_libnfc_scan_finds_the_persona_and_skips_other_readers(scanned, sim):
+    """Both sims serve a card; libnfc's scan takes only the reader named as an ACR122U."""
+    present(sim, "one", "de  ad  be  ef")
+    out = present(scanned, "desk", "ca  fe  f0  0d", scan=True)
+    assert "NFC device: %s / ACR122U207 opened" % ACR122U_READER in out
+    res = run(scanned, "nfc-scan-device", scan=True)
+    assert "- %s / ACR122U207:\n    acr122_pcsc:%s\n" % (ACR122U_READER, ACR122U_READER) in res.stdout, res.stdout
+    assert "Virtual PCD" not in res.stdout + res.stderr
+
+
+def test_nfc_mfclassic_by_scanning(scanned):
+    present(scanned, "desk", "ca  fe  f0  0d", scan=True)
+    card = scanned.dump("desk")
+    keys = scanned.tmp / "desk-keys.mfd"
+    keys.write_bytes(card)
+    out = run(scanned, "nfc-mfclassic", "r", "a", "u", str(scanned.tmp / "read.mfd"), str(keys), scan=True).stdout
+    assert "Done, 64 of 64 blocks read." in out, out
+    assert (scanned.tmp / "read.mfd").read_bytes() == card
 
 
 def test_empty_field_cannot_be_opened_documented_limitation(sim):

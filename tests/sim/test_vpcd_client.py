@@ -11,7 +11,7 @@ import pytest
 from icpurse.hil.sim.card import ClassicCard
 from icpurse.hil.sim.deck import Deck
 from icpurse.hil.sim.pcsc import StorageCardPersona
-from icpurse.hil.sim.vpcd import REMOVAL_GAP_S, VpcdClient, reader_name
+from icpurse.hil.sim.vpcd import REMOVAL_GAP_S, VpcdClient
 
 ATR_1K = bytes.fromhex("3B8F8001804F0CA000000306030001000000006A")
 WAIT_S = 5.0
@@ -80,11 +80,6 @@ def rig():
     finally:
         client.close()
         server.close()
-
-
-def test_reader_names():
-    assert reader_name(35963) == "Virtual PCD 00 00"
-    assert reader_name(35964) == "Virtual PCD 00 01"
 
 
 def test_get_atr_is_answered_length_prefixed(rig):

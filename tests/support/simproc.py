@@ -1,5 +1,6 @@
 """Helpers that run the virtual rig as a separate process (`icpurse sim serve`) and, for PC/SC,
-the real pcscd; the fixtures `start_sim` and `pcscd` (registered in tests/conftest.py). Every
+the real pcscd; the fixtures `start_sim`, `pcscd` and `acr122u_reader` (registered in
+tests/conftest.py). Every
 subprocess is bounded by timeouts and killed in a finally block, so a broken stack fails a test
 instead of hanging the run.
 """
@@ -194,3 +195,36 @@ def pcscd():
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         proc.stderr.close()
+
+
+@pytest.fixture(scope="module")
+def acr122u_reader(pcscd):
+    """The PC/SC name of the vpcd reader declared as a real ACR122U is named ("ACS ACR122U PICC
+    Interface 00 00", tools/ensure-vpcd-acr122u), checked in pcscd's reader list.
+
+    Skips when no such reader is declared (setup as a non-root user: the command to run is given);
+    fails, saying what to do, when the running pcscd does not list it — pcscd reads
+    /etc/reader.conf.d only when it starts, so one started before the declaration lacks it."""
+    from icpurse.hil.sim.vpcd import READER_CONF_DIR, acr122u_port, reader_name
+    from icpurse.host.readers.pcsc import reader_names
+
+    port = acr122u_port()
+    if port is None:
+        pytest.skip("no vpcd reader named as an ACR122U in %s: `make setup` declares it when run as root; "
+                    "otherwise run `sudo tools/ensure-vpcd-acr122u`" % READER_CONF_DIR)
+    name = reader_name(port)
+
+    def listed_with_it():
+        names = reader_names()
+        return names if name in names else None
+
+    try:  # pcscd adds the reader.conf readers while it starts: a bounded wait
+        listed = wait_for(listed_with_it, timeout=5, what=name)
+    except AssertionError:
+        listed = reader_names()
+    if name not in listed:
+        who = ("the pcscd started here" if pcscd is not None else
+               "the running pcscd (started before %s declared the reader?)" % READER_CONF_DIR)
+        pytest.fail("%s does not list %r (it lists: %s). Restart pcscd so that it reads %s again, or stop it: "
+                    "the tests start their own" % (who, name, ", ".join(listed) or "nothing", READER_CONF_DIR))
+    return name
