@@ -37,7 +37,8 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, select, text
+from sqlalchemy import and_, bindparam, func, select, text, type_coerce
+from sqlalchemy.types import NullType
 from sqlalchemy.orm import Session
 
 from icpurse.host.ledger.errors import LedgerError
@@ -121,10 +122,28 @@ def seal_digest(entries) -> str:
     return h.hexdigest()
 
 
+def raw_time(column):
+    """`column` (a UTCDateTime) selected as the driver gives it: many rows share few distinct times, so
+    `TimeCache` converts each distinct value once instead of the type converting every row."""
+    return type_coerce(column, NullType())
+
+
+class TimeCache(dict):
+    """Driver values of a UTCDateTime column -> the aware UTC datetimes the column type gives."""
+
+    def __call__(self, raw):
+        value = self.get(raw)
+        if value is None and raw is not None:
+            value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(raw)
+            value = self[raw] = (value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None
+                                 else value.astimezone(dt.timezone.utc))
+        return value
+
+
 def _entries_query(*cond):
     return (select(JournalEntry.id, JournalEntry.idempotency_key, JournalEntry.kind, JournalEntry.card_id,
-                   JournalEntry.operator_id, JournalEntry.created_at, JournalEntry.memo, Posting.line, Account.code,
-                   Posting.amount)
+                   JournalEntry.operator_id, raw_time(JournalEntry.created_at), JournalEntry.memo, Posting.line,
+                   Account.code, Posting.amount)
             .outerjoin(Posting, Posting.entry_id == JournalEntry.id)
             .outerjoin(Account, Account.id == Posting.account_id)
             .where(and_(*cond)).order_by(JournalEntry.id, Posting.line))
@@ -143,9 +162,10 @@ def _entries_between(session: Session, after: int, upto: int | None = None):
     q = session.execute(_ENTRIES_AFTER, {"after": after}) if upto is None else session.execute(
         _ENTRIES_BETWEEN, {"after": after, "upto": upto})
     out = []
+    times = TimeCache()
     for eid, key, kind, card_id, op_id, at, memo, line, code, amount in q:
         if not out or out[-1][0] != eid:
-            out.append((eid, key, kind, card_id, op_id, at, memo, []))
+            out.append((eid, key, kind, card_id, op_id, times(at), memo, []))
         if line is not None:
             out[-1][7].append((line, code, amount))
     return out

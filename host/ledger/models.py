@@ -520,6 +520,21 @@ class ReconCard(Base):
     mismatched: Mapped[bool] = mapped_column(Boolean)
 
 
+class ReconCardTail(Base):
+    """Where the last reconciliation left a card whose history was one clean line (reconciliation.py):
+    its newest observation (`tail`, canonical JSON), the highest collected record (reader_journal.id)
+    of its debits threaded, and a digest of its other observations and confirmed top-ups threaded.
+    The next run threads only what came after (the same result: engine.py). Keyed like ReconTerminal:
+    a row that does not verify is ignored (the card is threaded with its whole history)."""
+
+    __tablename__ = "recon_card_tails"
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id"), primary_key=True, autoincrement=False)
+    record_upto: Mapped[int] = mapped_column(BigInteger)
+    others: Mapped[str] = mapped_column(String(64))
+    tail: Mapped[str] = mapped_column(Text)
+    mac: Mapped[str] = mapped_column(String(64))
+
+
 class ProgrammeCode(Base):
     """The programme number written on cards (identity record `programme`, u16), one per programme,
     assigned at its first personalisation and never reused."""

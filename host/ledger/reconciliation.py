@@ -16,9 +16,10 @@ city day, and the watermarks that make a run incremental. The rules live in
 - `touched_cards(mark)`: the cards anything happened to since the last run (named by an audit
   entry, booked in a journal entry, observed), so a run re-threads only those.
 - `card_inputs(numbers)`: what threading needs of those cards (their committed debits, observations,
-  confirmed top-ups, ledger balances, last seen), by IN lists and GROUP BY.
-- `finish(...)`: last-seen updates by bulk UPDATE, the cards' mismatch flags, the findings and the
-  new watermarks in one transaction with one audit entry for the run.
+  confirmed top-ups, ledger balances, last seen), by IN lists and GROUP BY; a card with a keyed tail
+  (`recon_card_tails`, written by `finish`) gets only its debits after the record the tail reached.
+- `finish(...)`: last-seen updates by bulk UPDATE, the cards' mismatch flags and tails, the logs'
+  mark, in one transaction with one audit entry for the run.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ from icpurse.host.ledger import audit, bookkeeping as bk, bulk
 from icpurse.host.ledger.audit import canonical_json
 from icpurse.host.ledger.cards import card_row
 from icpurse.host.ledger.models import (
-    Account, AuditEntry, Card, CardObservation, JournalEntry, Posting, ReaderJournalRecord, ReconCard, ReconException,
-    ReconMark, ReconTerminal, StockCard, Terminal, TerminalBatch, TerminalSignIn, Topup,
+    Account, AuditEntry, Card, CardObservation, JournalEntry, Posting, ReaderJournalRecord, ReconCard, ReconCardTail,
+    ReconException, ReconMark, ReconTerminal, StockCard, Terminal, TerminalBatch, TerminalSignIn, Topup,
 )
 from icpurse.host.ledger.people import operator_row
 from icpurse.host.ledger.store import exception_view
@@ -72,7 +73,13 @@ _ZERO_MARK = Mark(0, 0, 0)
 _ROW_COLUMNS = (ReaderJournalRecord.id, Terminal.number, ReaderJournalRecord.number, ReaderJournalRecord.kind,
                 ReaderJournalRecord.state, ReaderJournalRecord.uid, ReaderJournalRecord.card_seq,
                 ReaderJournalRecord.amount, ReaderJournalRecord.balance_after, ReaderJournalRecord.txn,
-                ReaderJournalRecord.reader_time, ReaderJournalRecord.collected_at)
+                ReaderJournalRecord.reader_time, audit.raw_time(ReaderJournalRecord.collected_at))
+
+
+def _debit_rows(result) -> list:
+    """DebitRows of a query of `_ROW_COLUMNS` (collected_at converted once per distinct value)."""
+    times = audit.TimeCache()
+    return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
 def _chunks(values, n=CHUNK):
@@ -152,7 +159,7 @@ class Reconciliation:
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
                             ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                out.extend(map(DebitRow._make, conn.execute(q)))
+                out.extend(_debit_rows(conn.execute(q)))
         out.sort(key=lambda r: (r.terminal, r.number))
         names = dict(terminals)
         return out, reach, sorted(names[t] for t in reach)
@@ -164,7 +171,7 @@ class Reconciliation:
             for part in _chunks(sorted(set(txns))):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(Terminal.number == terminal, ReaderJournalRecord.txn.in_(part)))
-                out.extend(DebitRow(*r) for r in s.execute(q))
+                out.extend(_debit_rows(s.execute(q)))
         return out
 
     def uid_numbers(self, uids) -> dict[str, str]:
@@ -333,12 +340,21 @@ class Reconciliation:
                 out |= set(s.execute(select(Card.card_number).where(Card.id.in_(part))).scalars())
         return out
 
-    def card_inputs(self, numbers) -> dict:
+    def card_inputs(self, numbers, *, tails: bool = True) -> dict:
         """For the cards `numbers`: {"uids": {uid: number}, "debits": [DebitRow committed debits],
         "observations": [(number, row)], "topups": [(number, Topup)], "balances": {number: fen},
-        "last_seen": {number: seq or None}}."""
-        out = {"uids": {}, "debits": [], "observations": [], "topups": [], "balances": {}, "last_seen": {}}
+        "last_seen": {number: seq or None}, "others": {number: digest of its observations and
+        confirmed top-ups}, "tails": {number: (tail dict, record upto)}, "upto": the highest collected
+        record id the debits were read up to}. `tails`: a card with a
+        stored tail that verifies and whose other observations are still those it threaded
+        (`others` digest) gets only its debits after the tail's record (`finish` stores tails)."""
+        out = {"uids": {}, "debits": [], "observations": [], "topups": [], "balances": {}, "last_seen": {},
+               "others": {}, "tails": {}}
+        key = self._key() if tails else None
         with self.uow.read() as s:
+            # the debits read are those up to here ("upto": what a tail made now has seen; writers are
+            # serialised, so every record with a lower id is already there)
+            top = out["upto"] = s.execute(select(func.coalesce(func.max(ReaderJournalRecord.id), 0))).scalar_one()
             for part in _chunks(sorted(set(numbers))):
                 rows = s.execute(select(Card.id, Card.card_number, Card.last_seen_seq, StockCard.uid)
                                  .outerjoin(StockCard, Card.stock_card_id == StockCard.id)
@@ -349,17 +365,40 @@ class Reconciliation:
                     out["balances"][n] = 0
                     if uid is not None:
                         out["uids"][uid] = n
-                uids = [u for _, _, _, u in rows if u is not None]
-                if uids:
-                    q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
-                         .where(ReaderJournalRecord.uid.in_(uids), ReaderJournalRecord.state == codec.JR_COMMITTED,
-                                ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                    out["debits"].extend(map(DebitRow._make, s.connection().execute(q)))
+                others = {n: [] for n in by_id.values()}
                 q = select(CardObservation).where(CardObservation.card_id.in_(list(by_id))).order_by(CardObservation.id)
-                out["observations"].extend((by_id[o.card_id], o) for o in s.execute(q).scalars())
+                for o in s.execute(q).scalars():
+                    out["observations"].append((by_id[o.card_id], o))
+                    others[by_id[o.card_id]].append("o%d" % o.id)
                 q = (select(Topup).where(Topup.card_id.in_(list(by_id)), Topup.state == "confirmed")
                      .order_by(Topup.id))
-                out["topups"].extend((by_id[t.card_id], t) for t in s.execute(q).scalars())
+                for t in s.execute(q).scalars():
+                    out["topups"].append((by_id[t.card_id], t))
+                    others[by_id[t.card_id]].append("t%d" % t.id)
+                for n, ids in others.items():
+                    out["others"][n] = hashlib.sha256(",".join(ids).encode()).hexdigest()
+                upto = {}
+                if key is not None:
+                    for cid, rec_upto, oth, tail, mac in s.execute(
+                            select(ReconCardTail.card_id, ReconCardTail.record_upto, ReconCardTail.others,
+                                   ReconCardTail.tail, ReconCardTail.mac).where(ReconCardTail.card_id.in_(list(by_id)))):
+                        n = by_id[cid]
+                        if oth == out["others"][n] and hmac.compare_digest(
+                                mac, _mac(key, "tail", cid, rec_upto, oth, tail)):
+                            out["tails"][n] = (json.loads(tail), rec_upto)
+                            upto[n] = rec_upto
+                uids = [u for _, n, _, u in rows if u is not None and n not in upto]
+                since = {u: upto[n] for _, n, _, u in rows if u is not None and n in upto}
+                conn = s.connection()
+                base = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
+                        .where(ReaderJournalRecord.state == codec.JR_COMMITTED,
+                               ReaderJournalRecord.kind == codec.TXN_DEBIT, ReaderJournalRecord.id <= top))
+                if uids:
+                    out["debits"].extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
+                if since:
+                    q = base.where(ReaderJournalRecord.uid.in_(list(since)),
+                                   ReaderJournalRecord.id > min(since.values()))
+                    out["debits"].extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
                 q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                      .join(Posting, Posting.account_id == Account.id)
                      .where(Account.card_id.in_(list(by_id)), Account.category == bk.PREPAID)
@@ -403,16 +442,20 @@ class Reconciliation:
 
         return self.uow.run("exception.add", operator, do)
 
-    def finish(self, seen: dict, flags: dict, upto: Mark, verified: tuple | None = None, *, operator=None) -> int:
+    def finish(self, seen: dict, flags: dict, upto: Mark, verified: tuple | None = None, *, operator=None,
+               tails: dict | None = None) -> int:
         """End a run: `seen` {number: (seq, balance, source)} moves each card's last-seen forward (bulk
         UPDATE, only where the counter is newer); `flags` {number: mismatched} the cards looked at;
+        `tails` {number: (tail dict, record upto, others digest) or None} the cards' new tails (None:
+        the card's history is not one clean line: its tail is dropped, the next run threads it all);
         the logs' mark moves to `upto`; `verified` (`verify_books`) is where the next run's check
         of the audit log starts. One transaction, one audit entry. Returns cards updated."""
         key = self._key()
 
         def do(s):
             ids = {}
-            for part in _chunks(sorted(set(seen) | set(flags))):
+            tails_ = tails or {}
+            for part in _chunks(sorted(set(seen) | set(flags) | set(tails_))):
                 ids.update(dict(s.execute(select(Card.card_number, Card.id).where(Card.card_number.in_(part))).all()))
             now = self.uow.now()
             moved = []
@@ -430,6 +473,16 @@ class Reconciliation:
             for part in _chunks([cid for cid, _ in fl]):
                 s.execute(delete(ReconCard).where(ReconCard.card_id.in_(part)))
             bulk.insert_rows(s, ReconCard.__table__, ("card_id", "mismatched"), fl, copy=False)
+            tids = sorted(ids[n] for n in tails_)
+            for part in _chunks(tids):
+                s.execute(delete(ReconCardTail).where(ReconCardTail.card_id.in_(part)))
+            trows = []
+            for n, t in sorted(tails_.items()):
+                if t is not None:
+                    body = canonical_json(t[0])
+                    trows.append((ids[n], t[1], t[2], body, _mac(key, "tail", ids[n], t[1], t[2], body)))
+            bulk.insert_rows(s, ReconCardTail.__table__, ("card_id", "record_upto", "others", "tail", "mac"), trows,
+                             copy=False)
             row = s.get(ReconMark, 1)
             mac = _mac(key, "mark", upto.audit_upto, upto.entry_upto, upto.observation_upto)
             if row is None:
@@ -439,7 +492,8 @@ class Reconciliation:
                 row.audit_upto, row.entry_upto, row.observation_upto, row.mac = (
                     upto.audit_upto, upto.entry_upto, upto.observation_upto, mac)
             self.uow.audit(s, operator, "reconcile.cards", cards=len(flags), seen=len(moved),
-                           mismatched=sum(1 for _, m in fl if m), audit_upto=upto.audit_upto,
+                           mismatched=sum(1 for _, m in fl if m),
+                           tails=sum(1 for t in tails_.values() if t is not None), audit_upto=upto.audit_upto,
                            entry_upto=upto.entry_upto, observation_upto=upto.observation_upto,
                            verified=list(verified) if verified else None)
             return changed
@@ -487,7 +541,7 @@ class Reconciliation:
                 for row in s.execute(q).all():
                     later = s.execute(select(TerminalSignIn.id).where(TerminalSignIn.terminal_id == tid,
                                                                       TerminalSignIn.first_number > row[2]).limit(1)).first()
-                    rows.append((tid, DebitRow(*row), later is not None))
+                    rows.append((tid, _debit_rows([row])[0], later is not None))
         new_marks = {}
         for tid, top in reach.items():
             open_ids = [r.id for t, r, _ in rows if t == tid and r.id <= top]
@@ -518,7 +572,7 @@ class Reconciliation:
     def reset(self) -> None:
         """Forget every watermark (the next run looks at everything again; nothing is booked twice)."""
         def do(s):
-            for model in (ReconTerminal, ReconMark, ReconCard):
+            for model in (ReconTerminal, ReconMark, ReconCard, ReconCardTail):
                 s.execute(delete(model))
             self.uow.audit(s, None, "reconcile.reset")
 

@@ -18,8 +18,9 @@
 
 Set-based and incremental (`Ledger.reconciliation`, host/ledger/reconciliation.py): step 1 looks at
 the records after each terminal's keyed watermark and books them in bulk, one transaction and one
-audit entry per batch; steps 3-4 re-thread only the cards something happened to since the last run,
-each with its whole history. docs/back-office.md has the details; the engine this replaced is the
+audit entry per batch; steps 3-4 re-thread only the cards something happened to since the last run:
+a card whose history was one clean line continues from its stored tail with its new debits only (the
+same result: see step 3), any other with its whole history. docs/back-office.md has the details; the engine this replaced is the
 oracle of tests/reconcile/test_recon_equivalence.py.
 
 A replaced card's balance moved to its replacement is explained on the old card
@@ -140,43 +141,67 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                 terminal=b.terminal, amount=b.reader_sum - b.journal_sum,
                 evidence={"reader": [b.reader_count, b.reader_sum], "journal": [b.journal_count, b.journal_sum]})
 
-    # 3. card histories: the cards anything happened to since the last run, with their whole history
+    # 3. card histories: the cards anything happened to since the last run; a card whose history was
+    # one clean line at the last run continues from its stored tail with its new debits only
     since, upto = rec.mark(), rec.log_tops()
     touched = rec.card_inputs(set(uids.values()) | rec.touched_cards(since, upto))
-    obs = {}
-    for r in touched["debits"]:
-        number = touched["uids"][r.uid]
-        # a reader's clock is its own: a record cannot have happened after the office stored it
-        when = r.reader_time if r.collected_at is None else min(r.reader_time, cardtime.seconds(r.collected_at))
-        obs.setdefault(number, []).append(Observation(
-            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
-            r.kind, r.amount, int(r.terminal), r.txn))
+    debits, others = _debit_observations(touched), {}
+    reach_of = dict.fromkeys(touched["uids"].values(), touched["upto"])  # a tail made now has seen these records
     for number, o in touched["observations"]:
-        obs.setdefault(number, []).append(Observation(
+        others.setdefault(number, []).append(Observation(
             number, cardtime.seconds(o.observed_at), o.seq, o.balance, o.source, o.ref, o.kind, o.amount,
             o.terminal, o.txn))
     for number, t in touched["topups"]:  # confirmed top-ups: the state their write left
         if t.card_seq_after is not None and t.card_balance_before is not None:
-            obs.setdefault(number, []).append(Observation(
+            others.setdefault(number, []).append(Observation(
                 number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
                 t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
+    results, whole = {}, []  # number -> (lines, divergences, unexplained, record upto); cards to thread whole
+    for number, (tail, _) in touched["tails"].items():
+        t = Observation(number, **tail)
+        new = debits.get(number, [])
+        if all(o.seq > t.seq and (o.time, o.seq) > (t.time, t.seq) for o in new):
+            # the whole history threads to one line ending at `t` (all its counters <= t.seq): the new
+            # debits, all after `t`, meet only `t` of it, so threading from `t` gives the same
+            lines, divergences = thread([t] + new)
+            if len(lines) == 1 and not divergences:
+                results[number] = (lines, divergences, [], touched["upto"])
+                continue
+        whole.append(number)
+    if whole:  # a tail that cannot be continued: the card's whole history after all
+        full = rec.card_inputs(whole, tails=False)
+        for number in whole:
+            debits.pop(number, None)
+            reach_of[number] = full["upto"]
+        debits.update(_debit_observations(full))
+    obs = {n: debits.get(n, []) + others.get(n, []) for n in set(debits) | set(others) | set(touched["tails"])}
     open_topups = {}
     for t in ledger.topup_records.unconfirmed_topups():
         open_topups.setdefault(t.card_number, []).append(t)
     replaced = ledger.lifecycle_records.replacements(cards=obs)
     seen, flags = {}, {}
+    tails = {}
     for number in sorted(obs):
-        # a terminal's records the card's own history does not contain are that terminal's finding
-        kept, unexplained = attribution.split(obs[number])
+        if number in results:
+            lines, divergences, unexplained, _ = results[number]
+        else:
+            # a terminal's records the card's own history does not contain are that terminal's finding
+            lines, divergences = thread(obs[number])
+            unexplained = []
+            if divergences:  # (`split` keeps a history without divergences whole)
+                kept, unexplained = attribution.split(obs[number])
+                lines, divergences = thread(kept)
         for u in unexplained:
             add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
                 u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
                 proposal=None)
-        lines, divergences = thread(kept)
         for d in divergences:
             add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                 evidence=d.evidence(), proposal="blacklist")
         now = latest(lines)
+        clean = len(lines) == 1 and not divergences and not unexplained
+        reached = results[number][3] if number in results else reach_of.get(number, 0)
+        tails[number] = (_tail(now), reached, touched["others"][number]) if clean and now is not None else None
         if now is None:
             continue
         # the ledger booked the unexplained debits (a terminal's finding above): the card never paid them
@@ -257,7 +282,7 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     broken, verified = rec.verify_books()
     if broken is not None:
         _book_break(ledger, found, broken)
-    rec.finish(seen, flags, upto, verified, operator=operator)
+    rec.finish(seen, flags, upto, verified, operator=operator, tails=tails)
 
     # totals: everything in fen, checkable by hand
     tb = ledger.books.trial_balance()
@@ -274,6 +299,29 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     uniq = {f.id: f for f in report.findings}
     report.findings = [uniq[i] for i in sorted(uniq)]
     return report
+
+
+def _debit_observations(inputs):
+    """{number: [Observation]} of the committed debits in `inputs` (Reconciliation.card_inputs)."""
+    out, stored = {}, {None: None}
+    uids = inputs["uids"]
+    for r in inputs["debits"]:
+        number = uids[r.uid]
+        # a reader's clock is its own: a record cannot have happened after the office stored it
+        at = stored.get(r.collected_at, False)
+        if at is False:
+            at = stored[r.collected_at] = cardtime.seconds(r.collected_at)
+        when = r.reader_time if at is None else min(r.reader_time, at)
+        out.setdefault(number, []).append(Observation(
+            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
+            r.kind, r.amount, int(r.terminal), r.txn))
+    return out
+
+
+def _tail(o):
+    """A card's tail as stored (Reconciliation.finish): the Observation's fields but its card."""
+    return {"time": o.time, "seq": o.seq, "balance": o.balance, "source": o.source, "ref": o.ref, "kind": o.kind,
+            "amount": o.amount, "terminal": o.terminal, "txn": o.txn}
 
 
 def check_books(ledger, found):

@@ -309,3 +309,34 @@ def test_an_edit_before_the_checkpoint_is_found_by_the_full_verification(tmp_pat
     assert engine.run(led, None).totals["audit_log"] == "verifies"  # the checkpoint's side: not re-read
     assert led.audit.verify_audit_log() is not None
     led.close()
+
+
+def test_a_card_continues_from_its_tail_and_a_forged_tail_is_ignored(tmp_path):
+    """After a run, clean cards carry a keyed tail: the next run reads only their new debits. A tail
+    an insider rewrote (here: the card's newest state set back, which would hide nothing but must not
+    be believed either) does not verify: that card is threaded with its whole history."""
+    from sqlalchemy import text
+
+    led = _ledger(sqlite_url(tmp_path))
+    w = Day(led, 4)
+    w.play(30, faults=False)
+    engine.run(led, None)
+    numbers = sorted(w.registered)
+    rec = led.reconciliation
+    first = rec.card_inputs(numbers)
+    assert first["tails"] and first["debits"] == []  # nothing new since the tails
+    whole = rec.card_inputs(numbers, tails=False)
+    assert len(whole["debits"]) > 0
+    w.play(30, faults=False)
+    after = rec.card_inputs(numbers)
+    assert 0 < len(after["debits"]) < len(whole["debits"]) + 30
+    assert all(r.id > first["upto"] for r in after["debits"])
+    victim = next(iter(first["tails"]))
+    with led.engine.begin() as c:
+        c.execute(text("UPDATE recon_card_tails SET tail = replace(tail, :a, :b) "
+                       "WHERE card_id = (SELECT id FROM cards WHERE card_number = :n)"),
+                  {"a": '"seq":', "b": '"seq":1', "n": victim})
+    forged = rec.card_inputs(numbers)
+    assert victim not in forged["tails"] and set(forged["tails"]) == set(first["tails"]) - {victim}
+    assert {r.uid for r in forged["debits"] if w.number.get(r.uid) == victim}
+    led.close()
