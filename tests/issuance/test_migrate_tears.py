@@ -10,7 +10,7 @@ and re-key sweeps: topup_world.Recorder). Right after the interruption:
 At the end the card is v2 at face value + the top-up, the top-up booked exactly once, the move
 journaled done once, and a store reader debits it."""
 import pytest
-from topup_world import Recorder, balance_block, sim_card
+from topup_world import BlockTag, Recorder, balance_block, sim_card
 
 from icpurse.firmware import purse
 from icpurse.firmware.mifare import MifareError
@@ -39,22 +39,6 @@ def ring(demo_keyset):
 @pytest.fixture
 def station(ledger, demo_keyset):
     return Workstation(ledger, demo_keyset.to_keysets(), demo_keyset.issuer, "finance")
-
-
-class BlockTag(CardTag):
-    """Remembers the block of every write / transfer, in the order the card sees them."""
-
-    blocks = None
-
-    def write_block(self, block, data):
-        if self.blocks is not None:
-            self.blocks.append(block)
-        CardTag.write_block(self, block, data)
-
-    def transfer(self, block):
-        if self.blocks is not None:
-            self.blocks.append(block)
-        CardTag.transfer(self, block)
 
 
 def tap(card):

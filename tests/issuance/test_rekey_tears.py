@@ -13,33 +13,16 @@ from rekey_world import reader_ring, rings, store_read, tap, v1_card
 
 from icpurse.firmware import purse
 from icpurse.host import codec
-from icpurse.hil.sim.tag import CardTag
 from icpurse.host.issuance.service import Workstation
 from icpurse.host.cards import CardProblem
 from icpurse.host.issuance.topup import reconfirm, top_up
 from icpurse.protocol.mifare import geometry
-from topup_world import Recorder, balance_block
+from topup_world import BlockTag, Recorder, balance_block
 
 AMOUNT = 1000
 FACE = 50000
 MIX_SEEDS = (1, 7)
 TRAILERS = {geometry.trailer_block(s) for s in range(16)}
-
-
-class BlockTag(CardTag):
-    """Remembers the block of every write / transfer, in the order the card sees them."""
-
-    blocks = None
-
-    def write_block(self, block, data):
-        if self.blocks is not None:
-            self.blocks.append(block)
-        CardTag.write_block(self, block, data)
-
-    def transfer(self, block):
-        if self.blocks is not None:
-            self.blocks.append(block)
-        CardTag.transfer(self, block)
 
 
 def attempt(ledger, card, two, faults):

@@ -97,3 +97,19 @@ class Recorder(Faults):
             self.tear_next_write(self.mode, self.seed)
         self.writes.append(self.count - 1)
         return Faults.on_write(self, old, new)
+
+
+class BlockTag(CardTag):
+    """Remembers the block of every write / transfer, in the order the card sees them."""
+
+    blocks = None
+
+    def write_block(self, block, data):
+        if self.blocks is not None:
+            self.blocks.append(block)
+        CardTag.write_block(self, block, data)
+
+    def transfer(self, block):
+        if self.blocks is not None:
+            self.blocks.append(block)
+        CardTag.transfer(self, block)
