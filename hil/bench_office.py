@@ -6,7 +6,9 @@ personalisation, which is modelled time.
   on a journal written by the firmware's own Journal class (real MACs and chain): only the
   verification and the storage are timed; `verify_vs_cmac` puts the verification rate over the raw
   CMAC rate measured in alternation in the same process (worst of several rounds); `ingest` and
-  `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs);
+  `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs), verifying and storing
+  as the product's collection does (`verify_records` and one store per fetch of `product_batch()`
+  records);
 - concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
   PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
   cluster when the server binaries are installed, else skipped with the reason);
@@ -89,21 +91,33 @@ def verify_vs_cmac(records=2000, rounds=7, seconds=0.3):
             "rounds": [round(p[0], 3) for p in pairs], "cmac_per_s": round(worst[1]), "verify_per_s": round(worst[2])}
 
 
-def ingest(url=None, records=10000, batch=500, repeats=3):
+def product_batch():
+    """Records per store in the product's collection (`icpurse terminal collect`,
+    host/terminals/service.py `collect`): one fetch from the reader, verified (`verify_records`),
+    stored in one transaction with one audit entry, then acknowledged."""
+    from icpurse.host.terminals import service
+
+    return service.FETCH_BATCH
+
+
+def ingest(url=None, records=10000, batch=None, repeats=3):
     """Verification + ingest (records/s) into a fresh ledger per run: SQLite in a temp folder, or the
-    database at `url`. {"worst", "runs": [...]}."""
+    database at `url`; `batch` records per store (default: the product's, `product_batch`).
+    {"worst", "runs": [...], "batch"}."""
+    batch = batch or product_batch()
     runs = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(ingest_rate(records, batch, url or os.path.join(tmp, "l.db"))[0])
-    return {"worst": round(min(runs)), "runs": [round(r) for r in runs]}
+    return {"worst": round(min(runs)), "runs": [round(r) for r in runs], "batch": batch}
 
 
-def ingest_postgresql(records=10000, batch=500, repeats=3):
+def ingest_postgresql(records=10000, batch=None, repeats=3):
     """`ingest` on PostgreSQL ($ICPURSE_BENCH_PG or a throwaway cluster, fsync on), a fresh database
     per run; or a string saying why it was not measured."""
     from icpurse.hil import pgcluster
 
+    batch = batch or product_batch()
     try:
         with pgcluster.server(os.environ.get("ICPURSE_BENCH_PG")) as server:
             runs = []
@@ -112,7 +126,7 @@ def ingest_postgresql(records=10000, batch=500, repeats=3):
                     runs.append(ingest(url, records, batch, repeats=1)["worst"])
     except pgcluster.Unavailable as exc:
         return "skipped: %s" % exc
-    return {"worst": min(runs), "runs": runs}
+    return {"worst": min(runs), "runs": runs, "batch": batch}
 
 
 def cmac_rate(seconds=0.5):
@@ -175,11 +189,16 @@ def _journal(root, terminal, domain):
     return j, keys
 
 
-def ingest_rate(records=2000, batch=500, where=None):
+def ingest_rate(records=2000, batch=None, where=None):
     """(records/s verified + stored, records/s verified only) for one terminal's journal; stored into
-    a new ledger at `where` (a SQLite path or a database URL; default: SQLite in a temp folder)."""
+    a new ledger at `where` (a SQLite path or a database URL; default: SQLite in a temp folder).
+    Verified and stored as the product's collection does it (host/terminals/service.py `collect`):
+    `batch` records at a time (default: the product's), each batch verified by `verify_records` and
+    stored by `store_journal_records` (one transaction, one audit entry). The verification-only
+    figure is `verify_sequence` (MAC and chain) over the whole journal at once."""
     from icpurse.host.terminals import journal_records as jv
 
+    batch = batch or product_batch()
     with tempfile.TemporaryDirectory() as tmp:
         terminal = 40000001
         raws, keys = _journal_raws(tmp, records, terminal)
@@ -189,12 +208,10 @@ def ingest_rate(records=2000, batch=500, where=None):
         led = _ledger(where or os.path.join(tmp, "l.db"))
         led.store.add_terminal("admin", "%08d" % terminal, "Bench", "Bench")
         start = time.perf_counter()
-        prev, mac = 0, jv.ZERO_MAC
         for i in range(0, len(raws), batch):
-            good, problems = jv.verify_sequence(raws[i:i + batch], terminal, keys, prev, mac)
+            good, problems = jv.verify_records(raws[i:i + batch], terminal, keys)
             assert not problems and len(good) == len(raws[i:i + batch])
             led.store.store_journal_records("%08d" % terminal, good)
-            prev, mac = good[-1].number, good[-1].mac
         total_s = time.perf_counter() - start
         assert led.store.journal_record_count() == len(raws)
         led.close()

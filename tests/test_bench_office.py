@@ -98,7 +98,14 @@ def test_verification_ratio_and_ingest_figures_hang_together():
     assert len(v["rounds"]) == 2 and v["worst"] == min(v["rounds"]) > 0 and v["median"] in v["rounds"]
     assert v["cmac_per_s"] > 0 and v["verify_per_s"] > 0
     i = bench_office.ingest(records=40, batch=16, repeats=2)  # ingest_rate checks every record got stored
-    assert len(i["runs"]) == 2 and i["worst"] == min(i["runs"]) > 0
+    assert len(i["runs"]) == 2 and i["worst"] == min(i["runs"]) > 0 and i["batch"] == 16
+
+
+def test_ingest_measures_the_batch_the_product_collects_in():
+    from icpurse.host.terminals import service
+
+    assert bench_office.product_batch() == service.FETCH_BATCH == service.collect.__defaults__[0]
+    assert bench_office.ingest(records=70, repeats=1)["batch"] == service.FETCH_BATCH
 
 
 def test_personalisation_is_measured_on_the_virtual_clock_at_921600_baud():
@@ -114,10 +121,13 @@ def test_scale_figures_carry_the_keys_of_bench_json(monkeypatch, tmp_path):
     # the timed figures stubbed (their own test above); the personalisation is modelled time, run as is
     monkeypatch.setattr(bench_office, "verify_vs_cmac", lambda: {"worst": 0.6, "median": 0.7, "rounds": [0.6, 0.7, 0.8],
                                                                  "cmac_per_s": 5, "verify_per_s": 3})
-    monkeypatch.setattr(bench_office, "ingest", lambda: {"worst": 40000, "runs": [40000, 60000]})
+    monkeypatch.setattr(bench_office, "ingest", lambda batch=None: {"worst": 40000 if batch is None else 70000,
+                                                                    "runs": [40000, 60000], "batch": batch or 32})
     lines = []
     out = bench.scale_figures(progress=lines.append)
-    assert out["verify_vs_cmac"] == 0.6 and out["ingest_records_per_s"] == 40000
+    assert out["verify_vs_cmac"] == 0.6 and out["ingest_records_per_s"] == 40000 and out["ingest_batch"] == 32
+    assert out["ingest_records_per_s_batch500"] == 70000
     assert out["ingest_records_per_s_pg"].startswith("skipped")
     assert out["personalise_modelled_ms"] == out["personalise"]["personalise_ms"] > 0
-    assert "goal >= 0.5: met" in lines[0] and "goal >= 50000: NOT met" in lines[1] and len(lines) == 4
+    assert "goal >= 0.5: met" in lines[0] and "goal >= 50000: NOT met" in lines[1] and len(lines) == 5
+    assert "batches of 32" in lines[1] and "batches of 500 (for information" in lines[2]
