@@ -372,9 +372,10 @@ class Store:
         in one transaction with one audit entry. Identical records already stored are skipped; a
         different record under a stored number is not written and is returned in `conflicts`.
 
-        One batch costs a handful of statements whatever its size: the terminal, the stored
-        records of the batch's number range, one bulk insert (ledger/bulk.py: multi-row INSERT on
-        SQLite, COPY on PostgreSQL) and the audit entry."""
+        One batch costs a handful of statements whatever its size: the terminal with the stored
+        records of the batch's number range (one statement), one bulk insert (ledger/bulk.py:
+        multi-row INSERT on SQLite, COPY on PostgreSQL) and the audit entry; the commit is synced
+        (docs/back-office.md, "Durability"), so a collection's rate is set per batch."""
         records = list(records)
         numbers = list(map(_NUMBER_OF, records))
 
