@@ -408,9 +408,11 @@ def _scale_figures(bo, progress):
                                                      _verdict(v["worst"] >= OFFICE_GOALS["verify_vs_cmac"])))
     i = bo.ingest()
     out["ingest_records_per_s"], out["ingest_runs"], out["ingest_batch"] = i["worst"], i["runs"], i["batch"]
-    progress("verification + ingest, SQLite, as `terminal collect` does it (batches of %d: verify_records, one "
-             "transaction and audit entry each): worst of %d runs %d records/s (runs %s); goal >= %d: %s"
-             % (i["batch"], len(i["runs"]), i["worst"], i["runs"], OFFICE_GOALS["ingest_records_per_s"],
+    progress("verification + ingest, SQLite, as `terminal collect` does it (batches of %d: each fetch of %d "
+             "verified by verify_records, one transaction and audit entry a batch): worst of %d runs %d records/s "
+             "(runs %s); goal >= %d: %s"
+             % (i["batch"], bo.product_fetch(), len(i["runs"]), i["worst"], i["runs"],
+                OFFICE_GOALS["ingest_records_per_s"],
                 _verdict(i["worst"] >= OFFICE_GOALS["ingest_records_per_s"])))
     big = bo.ingest(batch=INFO_BATCH)
     out["ingest_records_per_s_batch%d" % INFO_BATCH] = big["worst"]

@@ -7,8 +7,8 @@ personalisation, which is modelled time.
   verification and the storage are timed; `verify_vs_cmac` puts the verification rate over the raw
   CMAC rate measured in alternation in the same process (worst of several rounds); `ingest` and
   `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs), verifying and storing
-  as the product's collection does (`verify_records` and one store per fetch of `product_batch()`
-  records);
+  as the product's collection does (each fetch of `service.FETCH_BATCH` records verified by
+  `verify_records`, the verified records of `product_batch()` of them stored in one call);
 - concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
   PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
   cluster when the server binaries are installed, else skipped with the reason);
@@ -93,8 +93,16 @@ def verify_vs_cmac(records=2000, rounds=7, seconds=0.3):
 
 def product_batch():
     """Records per store in the product's collection (`icpurse terminal collect`,
-    host/terminals/service.py `collect`): one fetch from the reader, verified (`verify_records`),
-    stored in one transaction with one audit entry, then acknowledged."""
+    host/terminals/service.py `collect`): `service.STORE_BATCH`, fetched from the reader
+    `service.FETCH_BATCH` at a time, each fetch verified (`verify_records`) as it arrives, stored in
+    one transaction with one audit entry, then acknowledged."""
+    from icpurse.host.terminals import service
+
+    return service.STORE_BATCH
+
+
+def product_fetch():
+    """Records per fetch from the reader in the product's collection (`service.FETCH_BATCH`)."""
     from icpurse.host.terminals import service
 
     return service.FETCH_BATCH
@@ -193,12 +201,14 @@ def ingest_rate(records=2000, batch=None, where=None):
     """(records/s verified + stored, records/s verified only) for one terminal's journal; stored into
     a new ledger at `where` (a SQLite path or a database URL; default: SQLite in a temp folder).
     Verified and stored as the product's collection does it (host/terminals/service.py `collect`):
-    `batch` records at a time (default: the product's), each batch verified by `verify_records` and
-    stored by `store_journal_records` (one transaction, one audit entry). The verification-only
-    figure is `verify_sequence` (MAC and chain) over the whole journal at once."""
+    `batch` records per store (default: the product's), verified by `verify_records` one fetch of
+    the product's (`product_fetch`, at most `batch`) at a time and stored by one
+    `store_journal_records` (one transaction, one audit entry). The verification-only figure is
+    `verify_sequence` (MAC and chain) over the whole journal at once."""
     from icpurse.host.terminals import journal_records as jv
 
     batch = batch or product_batch()
+    fetch = min(product_fetch(), batch)
     with tempfile.TemporaryDirectory() as tmp:
         terminal = 40000001
         raws, keys = _journal_raws(tmp, records, terminal)
@@ -209,8 +219,11 @@ def ingest_rate(records=2000, batch=None, where=None):
         led.store.add_terminal("admin", "%08d" % terminal, "Bench", "Bench")
         start = time.perf_counter()
         for i in range(0, len(raws), batch):
-            good, problems = jv.verify_records(raws[i:i + batch], terminal, keys)
-            assert not problems and len(good) == len(raws[i:i + batch])
+            good = []
+            for raw in (raws[j:j + fetch] for j in range(i, min(i + batch, len(raws)), fetch)):
+                fetched, problems = jv.verify_records(raw, terminal, keys)
+                assert not problems and len(fetched) == len(raw)
+                good += fetched
             led.store.store_journal_records("%08d" % terminal, good)
         total_s = time.perf_counter() - start
         assert led.store.journal_record_count() == len(raws)

@@ -210,15 +210,16 @@ def upload(fleet, jobs, max_attempts=3):
 
 def standard_jobs(fleet):
     """Every reader once; the first reader a second time at the same moment (two workstations
-    collecting one reader); the second reader's link cut at its 3rd fetch, the third reader's at its
-    2nd acknowledgement (records stored, ACK lost) — both retried."""
+    collecting one reader); the second reader's link cut at its 3rd fetch (inside its first stored
+    batch: nothing of it stored), the third reader's at its 1st acknowledgement (a stored batch
+    committed, its ACK lost) — both retried."""
     numbers = sorted(fleet.readers)
     jobs = [Job(n) for n in numbers]
     jobs.append(Job(numbers[0]))
     if len(numbers) > 1:
         jobs[1].drop_at = (codec.LINK_CMD_FETCH_JOURNAL, 3)
     if len(numbers) > 2:
-        jobs[2].drop_at = (codec.LINK_CMD_ACK_JOURNAL, 2)
+        jobs[2].drop_at = (codec.LINK_CMD_ACK_JOURNAL, 1)
     return jobs
 
 

@@ -2,6 +2,8 @@
 the generated city day is a valid set of journals that reconciles to the fen it was generated with, the
 concurrent upload stores every record once, an unreachable PostgreSQL is skipped with its reason.
 Nothing here looks at wall time beyond "positive"."""
+import inspect
+
 from icpurse.firmware import codec
 from icpurse.hil import bench, bench_office, load
 from icpurse.host.terminals import journal_records as jv
@@ -60,7 +62,7 @@ def test_city_day_growth_compares_two_sizes_per_debit_worst_pair():
 
 
 def test_concurrent_upload_figures_count_every_record_once(tmp_path):
-    up = load.throughput("sqlite:///%s" % (tmp_path / "l.db"), str(tmp_path), readers=4, debits=40)  # 80 records: 3 fetches, 3 ACKs
+    up = load.throughput("sqlite:///%s" % (tmp_path / "l.db"), str(tmp_path), readers=4, debits=40)  # 80 records: 3 fetches, one stored batch, 1 ACK
     assert (up["readers"], up["records"], up["retries"]) == (4, 320, 2)
     assert load.stored_count("sqlite:///%s" % (tmp_path / "l.db")) == 320
     assert up["records_per_s"] > 0
@@ -104,8 +106,10 @@ def test_verification_ratio_and_ingest_figures_hang_together():
 def test_ingest_measures_the_batch_the_product_collects_in():
     from icpurse.host.terminals import service
 
-    assert bench_office.product_batch() == service.FETCH_BATCH == service.collect.__defaults__[0]
-    assert bench_office.ingest(records=70, repeats=1)["batch"] == service.FETCH_BATCH
+    defaults = {k: p.default for k, p in inspect.signature(service.collect).parameters.items()}
+    assert bench_office.product_batch() == service.STORE_BATCH == defaults["store_batch"]
+    assert bench_office.product_fetch() == service.FETCH_BATCH == defaults["batch"] < service.STORE_BATCH
+    assert bench_office.ingest(records=service.STORE_BATCH + 70, repeats=1)["batch"] == service.STORE_BATCH
 
 
 def test_personalisation_is_measured_on_the_virtual_clock_at_921600_baud():
@@ -122,12 +126,12 @@ def test_scale_figures_carry_the_keys_of_bench_json(monkeypatch, tmp_path):
     monkeypatch.setattr(bench_office, "verify_vs_cmac", lambda: {"worst": 0.6, "median": 0.7, "rounds": [0.6, 0.7, 0.8],
                                                                  "cmac_per_s": 5, "verify_per_s": 3})
     monkeypatch.setattr(bench_office, "ingest", lambda batch=None: {"worst": 40000 if batch is None else 70000,
-                                                                    "runs": [40000, 60000], "batch": batch or 32})
+                                                                    "runs": [40000, 60000], "batch": batch or 512})
     lines = []
     out = bench.scale_figures(progress=lines.append)
-    assert out["verify_vs_cmac"] == 0.6 and out["ingest_records_per_s"] == 40000 and out["ingest_batch"] == 32
+    assert out["verify_vs_cmac"] == 0.6 and out["ingest_records_per_s"] == 40000 and out["ingest_batch"] == 512
     assert out["ingest_records_per_s_batch500"] == 70000
     assert out["ingest_records_per_s_pg"].startswith("skipped")
     assert out["personalise_modelled_ms"] == out["personalise"]["personalise_ms"] > 0
     assert "goal >= 0.5: met" in lines[0] and "goal >= 50000: NOT met" in lines[1] and len(lines) == 5
-    assert "batches of 32" in lines[1] and "batches of 500 (for information" in lines[2]
+    assert "batches of 512: each fetch of 32" in lines[1] and "batches of 500 (for information" in lines[2]

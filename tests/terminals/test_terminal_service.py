@@ -1,5 +1,6 @@
 """Terminals: provisioning, sign-in with the versioned blacklist, journal collection (verified,
 idempotent, resumable; gaps, number reuse and tampering reported) and day close."""
+import json
 import os
 
 import pytest
@@ -152,20 +153,58 @@ class DroppingClient(RigClient):
         return RigClient.ack_journal(self, up_to)
 
 
+@pytest.mark.parametrize("store_batch", [4, 8])  # each fetch stored on its own; two fetches a stored batch
 @pytest.mark.parametrize("fail_at", [{"ack": 1}, {"ack": 2}, {"fetch": 2}, {"fetch": 3}])
-def test_collection_survives_a_dropped_link_without_loss_or_duplicates(world, fail_at):
+def test_collection_survives_a_dropped_link_without_loss_or_duplicates(world, fail_at, store_batch):
     _day(world, taps=5)  # 10 records, fetched 4 at a time
     vr, _ = world.readers[A]
     flaky = DroppingClient(vr, fail_at)
     with pytest.raises(LinkTimeout):
-        service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN)
+        service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN, store_batch=store_batch)
     partial = [r.number for r in world.ledger.store.journal_records(A)]
     assert partial == list(range(1, len(partial) + 1))
-    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN)
+    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=4, domain=sw.DOMAIN, store_batch=store_batch)
     assert rep.problems == [] and rep.last_number == 10
     assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 11))
     assert flaky.info()["journal_acked"] == 10
     assert rep.stored + len(partial) == 10
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 5, 6, 7, 9])
+def test_a_link_dropped_during_a_fetch_of_a_stored_batch_stores_none_of_that_batch(world, k):
+    """Fetches of 2 records, stored batches of 6 (3 fetches): the link drops at the k-th fetch.
+    The batches stored before it are stored and acknowledged; nothing of the batch being fetched
+    is stored; the next collection takes everything else, each record once."""
+    _day(world, taps=8)  # 16 records: stored batches 1-6, 7-12, 13-16
+    vr, _ = world.readers[A]
+    flaky = DroppingClient(vr, {"fetch": k})
+    with pytest.raises(LinkTimeout):
+        service.collect(world.ledger, flaky, world.keys(A), A, batch=2, domain=sw.DOMAIN, store_batch=6)
+    before = 6 * ((k - 1) // 3)  # the records of the batches whose fetches were all made
+    assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, before + 1))
+    assert flaky.info()["journal_acked"] == before  # everything stored is acknowledged, nothing more
+    assert len(world.ledger.audit.audit_entries(action="journal.store")) == before // 6
+    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=2, domain=sw.DOMAIN, store_batch=6)
+    assert (rep.stored, rep.duplicates, rep.problems, rep.last_number) == (16 - before, 0, [], 16)
+    assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 17))
+    assert flaky.info()["journal_acked"] == 16
+    # one transaction per stored batch: 3 batches in all, whichever collection stored them
+    stores = world.ledger.audit.audit_entries(action="journal.store")
+    assert len(stores) == 3 and sum(json.loads(e.details)["stored"] for e in stores) == 16
+
+
+def test_a_stored_batch_is_stored_once_and_acknowledged_after_its_commit(world):
+    _day(world, taps=8)
+    vr, _ = world.readers[A]
+    flaky = DroppingClient(vr, {"ack": 2})  # the second batch's acknowledgement is lost
+    with pytest.raises(LinkTimeout):
+        service.collect(world.ledger, flaky, world.keys(A), A, batch=2, domain=sw.DOMAIN, store_batch=6)
+    assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 13))
+    assert flaky.info()["journal_acked"] == 6  # committed, not acknowledged: still on the reader
+    rep = service.collect(world.ledger, flaky, world.keys(A), A, batch=2, domain=sw.DOMAIN, store_batch=6)
+    assert (rep.stored, rep.duplicates, rep.problems, rep.last_number) == (4, 6, [], 16)
+    assert [r.number for r in world.ledger.store.journal_records(A)] == list(range(1, 17))
+    assert flaky.info()["journal_acked"] == 16
 
 
 def test_a_record_edited_in_the_readers_flash_is_detected_and_not_acknowledged(world):
