@@ -223,6 +223,7 @@ def assemble(runs, slow, mem, cpu):
                 c_calls = m["cryptolib_calls"] + m["uart_calls"]
                 d["cpu_pystone_passes"] = round(m["fw_passes"], 2)
                 d["cpu_pystone_passes_median"] = round(m["median_passes"], 2)
+                d["cpu_pystone_passes_pairs"] = m["pairs"]
                 d["cpu_micropython_here_us"] = round(m["fw_us"])
                 d["cpu_esp32_us"] = round(m["fw_passes"] * esp32_pass_us)
                 d["cryptolib_calls"] = m["cryptolib_calls"]
@@ -253,7 +254,9 @@ def assemble(runs, slow, mem, cpu):
     if cpu_ok:
         tap["estimated_esp32_ms"] = max(d["estimated_esp32_us"] for d in v2) / 1000
         tap["estimated_esp32_ms_fast_figure"] = max(d["estimated_esp32_us_fast_figure"] for d in v2) / 1000
-        tap["model"].update(micropython_pystone_us_per_pass=cpu["pystone_us_per_pass"],
+        tap["model"].update(cpu_clock=cpu["clock"], cpu_pairs=cpu["pairs"], cpu_taps_per_pair=cpu["taps_per_pair"],
+                            cpu_pystone_chunk=cpu["pystone_chunk"], cpu_warm_up=cpu["warm_up"],
+                            micropython_pystone_us_per_pass=cpu["pystone_us_per_pass"],
                             esp32_us_per_pystone_pass=esp32_pass_us, cryptolib_call_pystone_passes=cpu["c_call_passes"])
     else:
         tap["estimated_esp32_ms"] = cpu
