@@ -260,11 +260,12 @@ class Windows:
         the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it)."""
         self.now = now
         # (event index at start, at end, us: less the simulated flash's own time, cryptolib calls
-        # and blocks inside the tap)
+        # and blocks inside the tap, flash operations timed inside it)
         self.spans = []
         self._stats = stats if stats is not None else {"calls": 0, "blocks": 0}
         self._open = None
         self._flash_us = 0
+        self._flash_ops = 0
         flash = vr.flash
         for name in ("write", "erase"):
             fn = getattr(flash, name)
@@ -277,6 +278,7 @@ class Windows:
                     return _fn(*args)
                 finally:
                     self._flash_us += now() - t
+                    self._flash_ops += 1
 
             setattr(flash, name, timed)
 
@@ -294,6 +296,7 @@ class Windows:
             if found is not None:
                 self._open = (i, t, c, b)
                 self._flash_us = 0
+                self._flash_ops = 0
             return found
 
         vr.driver.list_passive_target = traced_find
@@ -304,7 +307,7 @@ class Windows:
                 i, t, c, b = self._open
                 us = now() - t - self._flash_us
                 st = self._stats
-                self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b))
+                self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b, self._flash_ops))
                 self._open = None
             return success(*args)
 
@@ -422,9 +425,10 @@ def _record(kind, layout, size, taps):
 def _run(kind, layout, size, now, taps=RUNS, ps=None):
     """One pair: `taps` consecutive debits recorded against the simulator (not timed), then the
     same debits by an identical reader against the recording (the firmware alone), each tap
-    right after a pystone chunk of PYSTONE_CHUNK passes (`ps`, a Pystone; none when None), with
-    gc.collect() before each chunk and each tap. Returns (per tap: (firmware us, cryptolib calls,
-    cryptolib blocks, UART calls), pystone us per pass over the pair's chunks)."""
+    between two pystone chunks of PYSTONE_CHUNK passes (`ps`, a Pystone; none when None), with
+    gc.collect() before each chunk and each tap. Returns (per tap: (us from its start to its
+    signal less the simulated flash's own time, cryptolib calls, cryptolib blocks, UART calls,
+    flash operations, pystone us per pass of the chunks before and after it), the recording)."""
     import cryptolib
     import gc
 
@@ -434,15 +438,24 @@ def _run(kind, layout, size, now, taps=RUNS, ps=None):
     # cryptolib calls are counted inside the tap only (the request's link MAC before it and the
     # answer's and the journal's MACs after it are not the tap's)
     win = Windows(vr, uart, now, cryptolib.stats)
-    ps_us = 0
-    for i in range(taps):
+    chunks = []
+
+    def chunk():
         if ps is not None:
             gc.collect()
-            ps_us += ps.passes(PYSTONE_CHUNK)
+            chunks.append(ps.passes(PYSTONE_CHUNK) / PYSTONE_CHUNK)
+
+    for i in range(taps):
+        chunk()
         gc.collect()  # between taps, as the reader's idle loop leaves the heap
         debit_result(serve(vr, debit_request(200 + i, 100)))
-    out = [(total, calls, blocks, end - start) for start, end, total, calls, blocks in win.spans]
-    return out, (ps_us / (taps * PYSTONE_CHUNK) if ps is not None else None), tape
+    chunk()
+    out = []
+    for i, (start, end, total, calls, blocks, flash_ops) in enumerate(win.spans):
+        # the interpreter's speed at this tap: the pystone chunks right before and right after it
+        speed = (chunks[i] + chunks[i + 1]) / 2 if chunks else None
+        out.append((total, calls, blocks, end - start, flash_ops, speed))
+    return out, tape
 
 
 def _paired(ps, fn, worst):
@@ -505,6 +518,20 @@ def standin_cost(ps, now):
     return one - per_block, per_block
 
 
+def clock_cost(ps, now):
+    """pystone passes one reading of the bench's clock costs (the least of the repeats: a cost
+    taken out). A tap's window holds about one (the halves of the two at its ends) and one per
+    flash operation timed inside it (Windows)."""
+
+    def loop():
+        t = now()
+        for _ in range(100):
+            now()
+        return (now() - t) / 100
+
+    return _paired(ps, loop, False)
+
+
 def c_call_cost(ps, now):
     """What a cryptolib call costs in C, in pystone passes, by proxy: hashlib.sha256 over 48
     bytes (one object, one update, one digest: a C call of comparable work) timed in this
@@ -536,9 +563,11 @@ def cpu_figures():
       also fills the cryptolib stand-in's memory: every measured pair meets remembered results);
     - PAIRS pairs per kind of run (v2 1K, v2 4K, v1 1K; same card, new card): a pair records
       CPU_TAPS debits against the simulator (untimed), then replays them with the firmware alone,
-      a pystone chunk of PYSTONE_CHUNK passes right before each tap: pystone, tap, pystone, tap...
-      The pair's ratio is (firmware us per tap) / (pystone us per pass over its chunks), less what
-      is not the firmware's (the tape's UART calls, the cryptolib stand-in), each in passes;
+      interleaved with pystone chunks of PYSTONE_CHUNK passes: pystone, tap, pystone, tap, ...,
+      pystone. Each tap's time is divided by the pystone time per pass of the chunks right before
+      and after it, less what is not the firmware's, each in passes (the tape's UART calls, the
+      cryptolib stand-in, the bench's clock readings inside the window); the pair's ratio is the
+      mean over its taps (a "same" run's first tap, a new card's, apart from the rest);
     - the figure is the WORST pair's ratio (`fw_passes`); the median pair's is beside it
       (`median_passes`) for information, and every pair's in `pairs`.
     A "same" run's first tap is a new card's: its ratio is taken apart from the rest."""
@@ -552,8 +581,10 @@ def cpu_figures():
     pass_us = _median([ps.us_per_pass(2000) for _ in range(3)])
     call_p, block_p = standin_cost(ps, now)
     c_p = c_call_cost(ps, now)
+    clock_p = clock_cost(ps, now)
     out = {"clock": clock, "pystone_us_per_pass": pass_us, "standin_passes_per_call": call_p,
-           "standin_passes_per_block": block_p, "c_call_passes": c_p, "pairs": PAIRS, "taps_per_pair": CPU_TAPS,
+           "standin_passes_per_block": block_p, "c_call_passes": c_p, "clock_passes_per_reading": clock_p,
+           "pairs": PAIRS, "taps_per_pair": CPU_TAPS,
            "pystone_chunk": PYSTONE_CHUNK, "warm_up": "3 x 2000 pystone passes; one pair per kind of run",
            "runs": {}}
     tape_p = None
@@ -562,16 +593,18 @@ def cpu_figures():
             _run(kind, layout, size, now, CPU_TAPS, ps)  # warm-up (discarded); fills the stand-in's memory
             samples = []
             for _ in range(PAIRS):
-                res, ps_us, tape = _run(kind, layout, size, now, CPU_TAPS, ps)
+                res, tape = _run(kind, layout, size, now, CPU_TAPS, ps)
                 if tape_p is None:
                     tape_p = out["tape_passes_per_call"] = tape_cost(ps, tape, now)
                 groups = (("first", res[:1]), ("rest", res[1:])) if kind == "same" else (("all", res),)
                 sample = {}
                 for name, rows in groups:
                     us = sum(r[0] for r in rows) / len(rows)
-                    passes = sum(r[0] / ps_us - r[1] * call_p - r[2] * block_p - r[3] * tape_p
+                    speed = sum(r[5] for r in rows) / len(rows)
+                    # each tap over the interpreter's speed at it, less what is not the firmware's
+                    passes = sum(r[0] / r[5] - r[1] * call_p - r[2] * block_p - r[3] * tape_p - (1 + r[4]) * clock_p
                                  for r in rows) / len(rows)
-                    sample[name] = (passes, us, ps_us, rows[0][1], rows[0][2], rows[0][3])
+                    sample[name] = (passes, us, speed, rows[0][1], rows[0][2], rows[0][3])
                 samples.append(sample)
             figures = {}
             for name in samples[0]:
