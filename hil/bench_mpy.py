@@ -255,10 +255,13 @@ class Windows:
     """Where each tap starts and ends: the InListPassiveTarget that finds the card, the success
     signal; the UART event index and the time at both."""
 
-    def __init__(self, vr, rec, now, stats=None):
+    def __init__(self, vr, rec, now, stats=None, inside=None):
         """`rec`: what counts the UART calls (its `events` list, or a TapeUart's `pos`); `stats`:
-        the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it)."""
+        the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it);
+        `inside(flag)`: called right before a tap's window opens (True) and right after it closes
+        or does not open (False), outside the timed span."""
         self.now = now
+        self._inside = inside or (lambda flag: None)
         # (event index at start, at end, us: less the simulated flash's own time, cryptolib calls
         # and blocks inside the tap, flash operations timed inside it)
         self.spans = []
@@ -291,12 +294,15 @@ class Windows:
                 return find(*args, **kw)  # a re-selection inside the tap
             st = self._stats
             c, b = st["calls"], st["blocks"]
+            self._inside(True)
             i, t = _count(rec), now()
             found = find(*args, **kw)
             if found is not None:
                 self._open = (i, t, c, b)
                 self._flash_us = 0
                 self._flash_ops = 0
+            else:
+                self._inside(False)
             return found
 
         vr.driver.list_passive_target = traced_find
@@ -309,6 +315,7 @@ class Windows:
                 st = self._stats
                 self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b, self._flash_ops))
                 self._open = None
+                self._inside(False)
             return success(*args)
 
         vr.reader.ui.success = traced_success
@@ -422,6 +429,28 @@ def _record(kind, layout, size, taps):
     return tape, rigs[1][0]
 
 
+# The cryptolib stand-in's memories (`cpu_figures`): one for the calls inside taps, filled by the
+# warm-up and then only read (the same cards, the same inputs), one for every other call (link
+# and journal MACs, the recordings), which grows with new inputs and is emptied, between taps,
+# when it holds _MEMO_KEPT results. One memory growing without bound filled the interpreter's
+# heap until an allocation inside a timed tap set off a full garbage collection there (one pair
+# in nine of a kind came out 50 % slower; another, negative, the collection having fallen into
+# the simulated flash's write, whose time is taken out).
+_MEMOS = [None, None]
+_MEMO_KEPT = 2000
+
+
+def _memo_inside(flag):
+    import cryptolib
+
+    if flag:
+        cryptolib.memo = _MEMOS[0]
+    else:
+        if len(_MEMOS[1]) > _MEMO_KEPT:
+            _MEMOS[1].clear()
+        cryptolib.memo = _MEMOS[1]
+
+
 def _run(kind, layout, size, now, taps=RUNS, ps=None):
     """One pair: `taps` consecutive debits recorded against the simulator (not timed), then the
     same debits by an identical reader against the recording (the firmware alone), each tap
@@ -437,7 +466,7 @@ def _run(kind, layout, size, now, taps=RUNS, ps=None):
     vr.driver._t = HSU(uart)
     # cryptolib calls are counted inside the tap only (the request's link MAC before it and the
     # answer's and the journal's MACs after it are not the tap's)
-    win = Windows(vr, uart, now, cryptolib.stats)
+    win = Windows(vr, uart, now, cryptolib.stats, _memo_inside)
     chunks = []
 
     def chunk():
@@ -573,7 +602,8 @@ def cpu_figures():
     A "same" run's first tap is a new card's: its ratio is taken apart from the rest."""
     import cryptolib
 
-    cryptolib.memo = {}
+    _MEMOS[0], _MEMOS[1] = {}, {}
+    _memo_inside(False)
     now, clock = _clock_us()
     ps = Pystone(now)
     for _ in range(3):
