@@ -93,7 +93,7 @@ def _chunks(values, n=CHUNK):
 
 
 def _mac(key: bytes, *fields) -> str:
-    return hmac.new(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), "sha256").hex()
 
 
 def _next_ids(s, table, n: int) -> list[int]:
@@ -131,6 +131,8 @@ def _known_debits(known, top):
                 mine[r[5]] = [r]
             else:
                 have.append(r)
+    for have in mine.values():
+        have.sort(key=_BY_TERMINAL)  # (in that order already but for debits added to step 1's)
     return mine, marked
 
 
@@ -374,7 +376,7 @@ class Reconciliation:
         "observations": [(number, row)], "topups": [(number, Topup)], "balances": {number: fen},
         "last_seen": {number: seq or None}, "others": {number: digest of its observations and
         confirmed top-ups}, "tails": {number: (tail dict, record upto)}, "upto": the highest collected
-        record id the debits were read up to}. `tails`: a card with a
+        record id the debits were read up to}; each card's debits in (terminal, number) order. `tails`: a card with a
         stored tail that verifies and whose other observations are still those it threaded
         (`others` digest) gets only its debits after the tail's record (`finish` stores tails).
         `known`: (the committed debits step 1 of this run read — `new_debits` and any more —, the
@@ -389,6 +391,7 @@ class Reconciliation:
             # serialised, so every record with a lower id is already there)
             top = out["upto"] = s.execute(select(func.coalesce(func.max(ReaderJournalRecord.id), 0))).scalar_one()
             mine, marked = _known_debits(known, top)
+            queried = []
             for part in _chunks(sorted(set(numbers))):
                 rows = s.execute(select(Card.id, Card.card_number, Card.last_seen_seq, StockCard.uid)
                                  .outerjoin(StockCard, Card.stock_card_id == StockCard.id)
@@ -434,18 +437,19 @@ class Reconciliation:
                         .where(ReaderJournalRecord.state == codec.JR_COMMITTED,
                                ReaderJournalRecord.kind == codec.TXN_DEBIT, ReaderJournalRecord.id <= top))
                 if uids:
-                    out["debits"].extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
+                    queried.extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
                 if since:
                     q = base.where(ReaderJournalRecord.uid.in_(list(since)),
                                    ReaderJournalRecord.id > min(since.values()))
-                    out["debits"].extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
+                    queried.extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
                 q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                      .join(Posting, Posting.account_id == Account.id)
                      .where(Account.card_id.in_(list(by_id)), Account.category == bk.PREPAID)
                      .group_by(Account.card_id))
                 for cid, total in s.execute(q):
                     out["balances"][by_id[cid]] = -int(total)
-        out["debits"].sort(key=_BY_TERMINAL)
+        queried.sort(key=_BY_TERMINAL)
+        out["debits"] += queried  # (a card's debits come from one of the two: in order either way)
         return out
 
     def add_findings(self, findings, *, operator=None) -> list[tuple]:
