@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, bindparam, cast, delete, func, or_, select, text, update
@@ -82,6 +83,9 @@ def _debit_rows(result) -> list:
     return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
+_BY_TERMINAL = itemgetter(1, 2)  # a DebitRow's (terminal, number)
+
+
 def _chunks(values, n=CHUNK):
     values = list(values)
     for i in range(0, len(values), n):
@@ -89,7 +93,7 @@ def _chunks(values, n=CHUNK):
 
 
 def _mac(key: bytes, *fields) -> str:
-    return hmac.new(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), "sha256").hex()
 
 
 def _next_ids(s, table, n: int) -> list[int]:
@@ -103,6 +107,33 @@ def _next_ids(s, table, n: int) -> list[int]:
         return sorted(int(v) for v in rows)
     top = s.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(top + 1, top + 1 + n))
+
+
+def _known_debits(known, top):
+    """({uid: [DebitRow]} of step 1's debits, the lowest tail record a card must have reached to take
+    its debits from them) or (None, None). Step 1 read, per terminal, every committed debit after its
+    watermark up to the record it reached, each terminal's whole journal as it stood (the highest
+    record id then is `reached`; serialised writers give later records higher ids). When nothing was
+    collected since (`top` == `reached`), a card's committed debits after record R are all among them
+    once R is at or above every watermark (`marked`): a terminal's records after R are after its
+    watermark. Otherwise (or without `known`) nothing is taken from step 1."""
+    if known is None:
+        return None, None
+    rows, marked, reached = known
+    if not reached or top != reached:
+        return None, None
+    mine, ids = {}, set()
+    for r in rows:
+        if r[0] not in ids and r[0] <= top:  # (a debit read twice counts once)
+            ids.add(r[0])
+            have = mine.get(r[5])
+            if have is None:
+                mine[r[5]] = [r]
+            else:
+                have.append(r)
+    for have in mine.values():
+        have.sort(key=_BY_TERMINAL)  # (in that order already but for debits added to step 1's)
+    return mine, marked
 
 
 class Reconciliation:
@@ -340,14 +371,18 @@ class Reconciliation:
                 out |= set(s.execute(select(Card.card_number).where(Card.id.in_(part))).scalars())
         return out
 
-    def card_inputs(self, numbers, *, tails: bool = True) -> dict:
+    def card_inputs(self, numbers, *, tails: bool = True, known: tuple | None = None) -> dict:
         """For the cards `numbers`: {"uids": {uid: number}, "debits": [DebitRow committed debits],
         "observations": [(number, row)], "topups": [(number, Topup)], "balances": {number: fen},
         "last_seen": {number: seq or None}, "others": {number: digest of its observations and
         confirmed top-ups}, "tails": {number: (tail dict, record upto)}, "upto": the highest collected
-        record id the debits were read up to}. `tails`: a card with a
+        record id the debits were read up to}; each card's debits in (terminal, number) order. `tails`: a card with a
         stored tail that verifies and whose other observations are still those it threaded
-        (`others` digest) gets only its debits after the tail's record (`finish` stores tails)."""
+        (`others` digest) gets only its debits after the tail's record (`finish` stores tails).
+        `known`: (the committed debits step 1 of this run read — `new_debits` and any more —, the
+        highest watermark it read after, the highest record id it reached): a card whose debits after
+        its tail's record (after 0 without a tail) provably are all among them takes them from there
+        (`_known_debits`) instead of reading them again."""
         out = {"uids": {}, "debits": [], "observations": [], "topups": [], "balances": {}, "last_seen": {},
                "others": {}, "tails": {}}
         key = self._key() if tails else None
@@ -355,6 +390,8 @@ class Reconciliation:
             # the debits read are those up to here ("upto": what a tail made now has seen; writers are
             # serialised, so every record with a lower id is already there)
             top = out["upto"] = s.execute(select(func.coalesce(func.max(ReaderJournalRecord.id), 0))).scalar_one()
+            mine, marked = _known_debits(known, top)
+            queried = []
             for part in _chunks(sorted(set(numbers))):
                 rows = s.execute(select(Card.id, Card.card_number, Card.last_seen_seq, StockCard.uid)
                                  .outerjoin(StockCard, Card.stock_card_id == StockCard.id)
@@ -387,25 +424,32 @@ class Reconciliation:
                                 mac, _mac(key, "tail", cid, rec_upto, oth, tail)):
                             out["tails"][n] = (json.loads(tail), rec_upto)
                             upto[n] = rec_upto
-                uids = [u for _, n, _, u in rows if u is not None and n not in upto]
-                since = {u: upto[n] for _, n, _, u in rows if u is not None and n in upto}
+                since = {u: upto.get(n, 0) for _, n, _, u in rows if u is not None}
+                if mine is not None:
+                    for u, after in list(since.items()):
+                        if after >= marked:
+                            out["debits"] += [r for r in mine.get(u, ()) if r.id > after]
+                            del since[u]
+                uids = [u for u, after in since.items() if after == 0]
+                since = {u: after for u, after in since.items() if after}
                 conn = s.connection()
                 base = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                         .where(ReaderJournalRecord.state == codec.JR_COMMITTED,
                                ReaderJournalRecord.kind == codec.TXN_DEBIT, ReaderJournalRecord.id <= top))
                 if uids:
-                    out["debits"].extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
+                    queried.extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
                 if since:
                     q = base.where(ReaderJournalRecord.uid.in_(list(since)),
                                    ReaderJournalRecord.id > min(since.values()))
-                    out["debits"].extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
+                    queried.extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
                 q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                      .join(Posting, Posting.account_id == Account.id)
                      .where(Account.card_id.in_(list(by_id)), Account.category == bk.PREPAID)
                      .group_by(Account.card_id))
                 for cid, total in s.execute(q):
                     out["balances"][by_id[cid]] = -int(total)
-        out["debits"].sort(key=lambda r: (r.terminal, r.number))
+        queried.sort(key=_BY_TERMINAL)
+        out["debits"] += queried  # (a card's debits come from one of the two: in order either way)
         return out
 
     def add_findings(self, findings, *, operator=None) -> list[tuple]:
