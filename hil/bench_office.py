@@ -6,7 +6,9 @@ personalisation, which is modelled time.
   on a journal written by the firmware's own Journal class (real MACs and chain): only the
   verification and the storage are timed; `verify_vs_cmac` puts the verification rate over the raw
   CMAC rate measured in alternation in the same process (worst of several rounds); `ingest` and
-  `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs);
+  `ingest_postgresql` repeat the ingest into fresh ledgers (worst of the runs), verifying and storing
+  as the product's collection does (`verify_records` and one store per fetch of `product_batch()`
+  records);
 - concurrent journal uploads from many virtual readers into one ledger (hil/load.py), SQLite and
   PostgreSQL ($ICPURSE_BENCH_PG=URL of a server whose databases we may create, else a throwaway
   cluster when the server binaries are installed, else skipped with the reason);
@@ -18,6 +20,7 @@ personalisation, which is modelled time.
   API would: host/ledger/bulk_issue.py) and its time reported separately;
 - personalising a blank 1K card on the sim reader, in the rig's modelled time (`personalise_modelled`).
 """
+import contextlib
 import datetime as dt
 import os
 import random
@@ -88,21 +91,33 @@ def verify_vs_cmac(records=2000, rounds=7, seconds=0.3):
             "rounds": [round(p[0], 3) for p in pairs], "cmac_per_s": round(worst[1]), "verify_per_s": round(worst[2])}
 
 
-def ingest(url=None, records=10000, batch=500, repeats=3):
+def product_batch():
+    """Records per store in the product's collection (`icpurse terminal collect`,
+    host/terminals/service.py `collect`): one fetch from the reader, verified (`verify_records`),
+    stored in one transaction with one audit entry, then acknowledged."""
+    from icpurse.host.terminals import service
+
+    return service.FETCH_BATCH
+
+
+def ingest(url=None, records=10000, batch=None, repeats=3):
     """Verification + ingest (records/s) into a fresh ledger per run: SQLite in a temp folder, or the
-    database at `url`. {"worst", "runs": [...]}."""
+    database at `url`; `batch` records per store (default: the product's, `product_batch`).
+    {"worst", "runs": [...], "batch"}."""
+    batch = batch or product_batch()
     runs = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as tmp:
             runs.append(ingest_rate(records, batch, url or os.path.join(tmp, "l.db"))[0])
-    return {"worst": round(min(runs)), "runs": [round(r) for r in runs]}
+    return {"worst": round(min(runs)), "runs": [round(r) for r in runs], "batch": batch}
 
 
-def ingest_postgresql(records=10000, batch=500, repeats=3):
+def ingest_postgresql(records=10000, batch=None, repeats=3):
     """`ingest` on PostgreSQL ($ICPURSE_BENCH_PG or a throwaway cluster, fsync on), a fresh database
     per run; or a string saying why it was not measured."""
     from icpurse.hil import pgcluster
 
+    batch = batch or product_batch()
     try:
         with pgcluster.server(os.environ.get("ICPURSE_BENCH_PG")) as server:
             runs = []
@@ -111,7 +126,7 @@ def ingest_postgresql(records=10000, batch=500, repeats=3):
                     runs.append(ingest(url, records, batch, repeats=1)["worst"])
     except pgcluster.Unavailable as exc:
         return "skipped: %s" % exc
-    return {"worst": min(runs), "runs": runs}
+    return {"worst": min(runs), "runs": runs, "batch": batch}
 
 
 def cmac_rate(seconds=0.5):
@@ -174,11 +189,16 @@ def _journal(root, terminal, domain):
     return j, keys
 
 
-def ingest_rate(records=2000, batch=500, where=None):
+def ingest_rate(records=2000, batch=None, where=None):
     """(records/s verified + stored, records/s verified only) for one terminal's journal; stored into
-    a new ledger at `where` (a SQLite path or a database URL; default: SQLite in a temp folder)."""
+    a new ledger at `where` (a SQLite path or a database URL; default: SQLite in a temp folder).
+    Verified and stored as the product's collection does it (host/terminals/service.py `collect`):
+    `batch` records at a time (default: the product's), each batch verified by `verify_records` and
+    stored by `store_journal_records` (one transaction, one audit entry). The verification-only
+    figure is `verify_sequence` (MAC and chain) over the whole journal at once."""
     from icpurse.host.terminals import journal_records as jv
 
+    batch = batch or product_batch()
     with tempfile.TemporaryDirectory() as tmp:
         terminal = 40000001
         raws, keys = _journal_raws(tmp, records, terminal)
@@ -188,12 +208,10 @@ def ingest_rate(records=2000, batch=500, where=None):
         led = _ledger(where or os.path.join(tmp, "l.db"))
         led.store.add_terminal("admin", "%08d" % terminal, "Bench", "Bench")
         start = time.perf_counter()
-        prev, mac = 0, jv.ZERO_MAC
         for i in range(0, len(raws), batch):
-            good, problems = jv.verify_sequence(raws[i:i + batch], terminal, keys, prev, mac)
+            good, problems = jv.verify_records(raws[i:i + batch], terminal, keys)
             assert not problems and len(good) == len(raws[i:i + batch])
             led.store.store_journal_records("%08d" % terminal, good)
-            prev, mac = good[-1].number, good[-1].mac
         total_s = time.perf_counter() - start
         assert led.store.journal_record_count() == len(raws)
         led.close()
@@ -334,52 +352,97 @@ def _timed_run(led):
     return time.perf_counter() - start, report
 
 
+class _City:
+    """A city's bench ledger with the cards registered and sold, the reconciliation of its earlier
+    days done, and day 1 collected (not reconciled), built once on SQLite (a file) or PostgreSQL
+    (`server`: a server URL; a database), plus day 2's journals; `copy()` gives a fresh copy of it
+    for each timed run (SQLite: the file; PostgreSQL: CREATE DATABASE ... TEMPLATE)."""
+
+    def __init__(self, tmp, readers, sales, cards, seed=1, server=None, tag="base"):
+        from icpurse.hil import pgcluster
+
+        self.tmp, self.server, self.tag, self._base_cm = tmp, server, tag, None
+        self.readers, self.sales, self.cards = readers, sales, cards
+        t0 = time.perf_counter()
+        if server is None:
+            self.base = os.path.join(tmp, "%s.db" % tag)
+        else:
+            self._base_cm = pgcluster.database(server)
+            self.base = self._base_cm.__enter__()
+        try:
+            t1, t2, t3 = self._build(seed)
+        except BaseException:
+            self.close()
+            raise
+        self.timing = {"generate_seconds": round(t3 - t0, 1), "cards_seconds": round(t1 - t0, 1),
+                       "journals_seconds": round(t2 - t1, 1), "insert_seconds": round(t3 - t2, 1)}
+
+    def _build(self, seed):
+        readers, sales, cards = self.readers, self.sales, self.cards
+        led = _ledger(self.base)
+        uids = _register_cards(led, cards)
+        _timed_run(led)  # the city's earlier days are reconciled: the day's run starts from that checkpoint
+        t1 = time.perf_counter()
+        city = CityJournals(uids, seed)
+        day1, self.sold1 = city.day(readers, sales)
+        self.day2, self.sold2 = city.day(readers, sales)
+        t2 = time.perf_counter()
+        self.records_per_day = _store_day(led, day1, True)
+        del day1
+        led.close()
+        return t1, t2, time.perf_counter()
+
+    @contextlib.contextmanager
+    def copy(self, i):
+        """A fresh copy of the base ledger (path or URL) for run `i` (a PostgreSQL copy is dropped after)."""
+        import shutil
+
+        from icpurse.hil import pgcluster
+
+        if self.server is None:
+            where = os.path.join(self.tmp, "%s-run%d.db" % (self.tag, i))
+            shutil.copyfile(self.base, where)
+            yield where
+            return
+        with pgcluster.database(self.server, template=self.base) as where:
+            yield where
+
+    def day1(self, i):
+        """Reconcile day 1 on a fresh copy: (seconds, debits booked, to the fen)."""
+        with self.copy(i) as where:
+            led = _ledger_at(where)
+            try:
+                seconds, rep = _timed_run(led)
+            finally:
+                led.close()
+        ok = rep.totals["all_journal_debit_fen"] == self.sold1 == rep.totals["redeemed_fen"] and not rep.findings
+        return seconds, rep.booked["redemptions"], ok
+
+    def close(self):
+        if self._base_cm is not None:
+            self._base_cm, cm = None, self._base_cm
+            cm.__exit__(None, None, None)
+
+
 def city_day(readers=100, sales=500, cards=2000, seed=1, server=None, repeats=2):
     """Reconcile simulated city days: day 1, then day 2 (the same size, on top of day 1), then once
     more with nothing new; on SQLite, or on PostgreSQL when `server` is a server URL. The ledger with
     day 1 collected is built once and copied for each of `repeats` runs (SQLite: the file;
     PostgreSQL: CREATE DATABASE ... TEMPLATE); only `engine.run` is timed. Figures: the worst of
-    the runs, and `growth` = time per debit of day 2 / of day 1."""
-    import shutil
-
-    from icpurse.hil import pgcluster
-
+    the runs, and `second_day_growth` = time per debit of day 2 / of day 1 (the worst run's ratio;
+    for information: `city_day_growth` compares two city sizes, `growth` below)."""
     with tempfile.TemporaryDirectory(prefix="icpurse-city-") as tmp:
-        t0 = time.perf_counter()
-        if server is None:
-            base = os.path.join(tmp, "base.db")
-            led = _ledger(base)
-        else:
-            base_cm = pgcluster.database(server)
-            base = base_cm.__enter__()
-            led = _ledger(base)
+        city = _City(tmp, readers, sales, cards, seed, server)
         try:
-            uids = _register_cards(led, cards)
-            _timed_run(led)  # the city's earlier days are reconciled: the day's run starts from that checkpoint
-            t1 = time.perf_counter()
-            city = CityJournals(uids, seed)
-            day1, sold1 = city.day(readers, sales)
-            day2, sold2 = city.day(readers, sales)
-            t2 = time.perf_counter()
-            n_records = _store_day(led, day1, True)
-            del day1
-            led.close()
-            t3 = time.perf_counter()
             runs = []
             for i in range(repeats):
-                if server is None:
-                    where = os.path.join(tmp, "run%d.db" % i)
-                    shutil.copyfile(base, where)
-                    cm = None
-                else:
-                    cm = pgcluster.database(server, template=base)
-                    where = cm.__enter__()
-                try:
+                with city.copy(i) as where:
                     led = _ledger_at(where)
                     first, rep1 = _timed_run(led)
-                    _store_day(led, day2, False)
+                    _store_day(led, city.day2, False)
                     second, rep2 = _timed_run(led)
                     again, rep3 = _timed_run(led)
+                    sold1, sold2 = city.sold1, city.sold2
                     ok = (rep1.totals["all_journal_debit_fen"] == sold1 and rep1.totals["redeemed_fen"] == sold1
                           and rep2.totals["redeemed_fen"] == sold1 + sold2 and rep3.booked["redemptions"] == 0
                           and not rep2.findings and rep2.totals["audit_log"] == "verifies")
@@ -388,21 +451,67 @@ def city_day(readers=100, sales=500, cards=2000, seed=1, server=None, repeats=2)
                                  "debits": [rep1.booked["redemptions"], rep2.booked["redemptions"]]})
                     totals = dict(rep2.totals, findings=len(rep2.findings), expected_fen=sold1 + sold2)
                     led.close()
-                finally:
-                    if cm is not None:
-                        cm.__exit__(None, None, None)
         finally:
-            if server is not None:
-                base_cm.__exit__(None, None, None)
+            city.close()
     worst = {k: max(r[k] for r in runs) for k in ("day1_seconds", "day2_seconds", "rerun_seconds")}
     d1, d2 = runs[0]["debits"]
-    growth = max((r["day2_seconds"] / d2) / (r["day1_seconds"] / d1) for r in runs)
-    return {"readers": readers, "sales_per_reader": sales, "cards": cards, "records_per_day": n_records,
-            "generate_seconds": round(t3 - t0, 1), "cards_seconds": round(t1 - t0, 1),
-            "journals_seconds": round(t2 - t1, 1), "insert_seconds": round(t3 - t2, 1),
-            "reconcile_seconds": worst["day1_seconds"], "day2_seconds": worst["day2_seconds"],
-            "rerun_seconds": worst["rerun_seconds"], "growth": round(growth, 3),
-            "to_the_fen": all(r["to_the_fen"] for r in runs), "runs": runs, "totals": totals}
+    second_day = max((r["day2_seconds"] / d2) / (r["day1_seconds"] / d1) for r in runs)
+    return dict({"readers": readers, "sales_per_reader": sales, "cards": cards, "records_per_day": city.records_per_day},
+                **city.timing, reconcile_seconds=worst["day1_seconds"], day2_seconds=worst["day2_seconds"],
+                rerun_seconds=worst["rerun_seconds"], second_day_growth=round(second_day, 3),
+                to_the_fen=all(r["to_the_fen"] for r in runs), runs=runs, totals=totals)
+
+
+GROWTH_SIZES = ((50, 500), (200, 500))
+
+
+def cards_for(readers, sales):
+    """The city day's cards: 25 sales per card (at least 200)."""
+    return max(200, readers * sales // 25)
+
+
+def city_day_growth(small=GROWTH_SIZES[0], large=GROWTH_SIZES[1], seed=1, server=None, repeats=2):
+    """`office.city_day_growth` as the issue defines it: time per debit reconciling a city day of
+    `large` (readers x sales) / time per debit reconciling one of `small`, each day 1 on its own
+    ledger (cards registered and earlier days reconciled; 25 sales per card at both sizes), only
+    `engine.run` timed. Each of `repeats` rounds reconciles a fresh copy of both, one right after
+    the other (so a pair sees the same machine state); the figure is the round whose ratio is worst.
+    {"growth", "ratios", "small": {...}, "large": {...}} with each size's per-run seconds."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="icpurse-growth-") as tmp:
+        cities = {}
+        try:
+            for name, (r, s) in (("small", small), ("large", large)):
+                cities[name] = _City(tmp, r, s, cards_for(r, s), seed, server, tag=name)
+            runs = {name: [] for name in cities}
+            for i in range(repeats):
+                for name, city in cities.items():
+                    runs[name].append(city.day1(i))
+        finally:
+            for city in cities.values():
+                city.close()
+    per_debit = {name: [sec / debits for sec, debits, _ in rs] for name, rs in runs.items()}
+    ratios = [large_ / small_ for small_, large_ in zip(per_debit["small"], per_debit["large"])]
+    for name, (r, s) in (("small", small), ("large", large)):
+        out[name] = {"readers": r, "sales_per_reader": s, "cards": cities[name].cards,
+                     "seconds": [round(sec, 3) for sec, _, _ in runs[name]], "debits": runs[name][0][1],
+                     "us_per_debit": [round(x * 1e6, 1) for x in per_debit[name]]}
+    out["ratios"] = [round(x, 3) for x in ratios]
+    out["growth"] = round(max(ratios), 3)
+    out["to_the_fen"] = all(ok for rs in runs.values() for _, _, ok in rs)
+    return out
+
+
+def city_day_growth_postgresql(small=GROWTH_SIZES[0], large=GROWTH_SIZES[1], seed=1, repeats=2):
+    """`city_day_growth` on PostgreSQL ($ICPURSE_BENCH_PG or a throwaway cluster, fsync on), or a
+    string saying why it was not measured."""
+    from icpurse.hil import pgcluster
+
+    try:
+        with pgcluster.server(os.environ.get("ICPURSE_BENCH_PG")) as server:
+            return city_day_growth(small, large, seed, server=server, repeats=repeats)
+    except pgcluster.Unavailable as exc:
+        return "skipped: %s" % exc
 
 
 def city_day_postgresql(readers=100, sales=500, cards=2000, seed=1, repeats=2):

@@ -26,9 +26,18 @@ _PLACEHOLDER = {"qmark": "?", "format": "%s", "pyformat": "%s"}
 
 def bind_value(session: Session, column: Column, value):
     """`value` as the column's type hands it to the driver (its bind processor applied)."""
-    dialect = session.get_bind().dialect
+    return bind_processor(session.get_bind().dialect, column)(value)
+
+
+def bind_processor(dialect, column: Column):
+    """The function turning a value into what the column's type hands the driver on `dialect`
+    (found once, applied to every batch)."""
     process = column.type.dialect_impl(dialect).bind_processor(dialect)
-    return process(value) if process is not None else value
+    return process if process is not None else _same
+
+
+def _same(value):
+    return value
 
 
 def _quote(dialect, name):

@@ -1,6 +1,6 @@
 """Where the ledger lives and how its schema is brought up to date.
 
-Default: SQLite at platformdirs user_data_dir("icpurse")/ledger.db (WAL, foreign keys on, every
+Default: SQLite at platformdirs user_data_dir("icpurse")/ledger.db (WAL, synchronous=FULL, foreign keys on, every
 transaction BEGIN IMMEDIATE so concurrent writers queue instead of interleaving). PostgreSQL by
 URL: `--db URL` or env ICPURSE_DB (postgresql://... uses the psycopg 3 driver).
 
@@ -58,7 +58,10 @@ def create_ledger_engine(url: str, echo: bool = False, password: str | None = No
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            # FULL: a commit is on disk before we act on it (acknowledge a reader's journal, which
+            # then drops the records; write a card). WAL + NORMAL keeps the file consistent across a
+            # power cut but may lose the last commits (docs/back-office.md, "Durability").
+            cur.execute("PRAGMA synchronous=FULL")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from icpurse.host.ledger import blacklist, bulk
 from icpurse.host.ledger.audit import canonical_json
@@ -150,25 +150,40 @@ _NUMBER_OF, _RAW_OF = attrgetter("number"), attrgetter("raw")
 
 
 # Built once: the ingest runs these per batch, and building a statement costs more than running it.
+# They run on the session's Connection (Core: compiled once, cached), not through the ORM session.
 _TERMINAL_ID = select(Terminal.id).where(Terminal.number == bindparam("number"))
-_RAWS_BETWEEN = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(
-    ReaderJournalRecord.terminal_id == bindparam("tid"), ReaderJournalRecord.number.between(bindparam("lo"), bindparam("hi")))
+# the terminal and its stored records of a batch's number range, in one statement (a terminal with
+# none of them comes back as one row with NULLs; no terminal: no row)
+_TERMINAL_AND_RAWS = (select(Terminal.id, ReaderJournalRecord.number, ReaderJournalRecord.raw)
+                      .outerjoin(ReaderJournalRecord, and_(
+                          ReaderJournalRecord.terminal_id == Terminal.id,
+                          ReaderJournalRecord.number.between(bindparam("lo"), bindparam("hi"))))
+                      .where(Terminal.number == bindparam("number")))
 _RAWS_IN = select(ReaderJournalRecord.number, ReaderJournalRecord.raw).where(
     ReaderJournalRecord.terminal_id == bindparam("tid"), ReaderJournalRecord.number.in_(bindparam("numbers", expanding=True)))
 
 
-def _stored_raws(s, terminal_id: int, numbers) -> dict:
-    """{number: stored raw} of the terminal's records among `numbers`: one range scan when the
-    numbers are (nearly) consecutive, as collected batches are; else an IN list."""
-    if not numbers:
-        return {}
-    lo, hi = min(numbers), max(numbers)
+def _terminal_and_stored_raws(conn, number: str, numbers) -> tuple[int, dict]:
+    """(terminal id, {record number: stored raw} of the terminal's records among `numbers`): one
+    statement when the numbers are (nearly) consecutive, as collected batches are (a range scan of
+    the unique (terminal, number) index); else the terminal, then an IN list. NotFound if there is
+    no terminal `number`."""
+    lo, hi = (min(numbers), max(numbers)) if numbers else (1, 0)
     if hi - lo < 2 * len(numbers) + 64:
-        rows = s.execute(_RAWS_BETWEEN, {"tid": terminal_id, "lo": lo, "hi": hi})
+        rows = conn.execute(_TERMINAL_AND_RAWS, {"number": number, "lo": lo, "hi": hi}).all()
+        if not rows:
+            raise NotFound("no terminal %s" % number)
+        tid = rows[0][0]
+        rows = [(n, raw) for _, n, raw in rows if n is not None]
     else:
-        rows = s.execute(_RAWS_IN, {"tid": terminal_id, "numbers": sorted(set(numbers))})
+        tid = conn.execute(_TERMINAL_ID, {"number": number}).scalar_one_or_none()
+        if tid is None:
+            raise NotFound("no terminal %s" % number)
+        rows = conn.execute(_RAWS_IN, {"tid": tid, "numbers": sorted(set(numbers))}).all()
+    if not rows:
+        return tid, {}
     wanted = set(numbers)
-    return {n: bytes(raw) for n, raw in rows if n in wanted}
+    return tid, {n: bytes(raw) for n, raw in rows if n in wanted}
 
 
 def _exception_row(s, exception_id: int) -> ReconException:
@@ -199,6 +214,13 @@ class Store:
 
     def __init__(self, uow):
         self.uow = uow
+        self._bind_collected = None
+
+    def _collected_at(self, conn):
+        """Now, as the driver takes reader_journal.collected_at (its type's bind processor, found once)."""
+        if self._bind_collected is None:
+            self._bind_collected = bulk.bind_processor(conn.dialect, _JOURNAL_TABLE.c.collected_at)
+        return self._bind_collected(self.uow.now())
 
     # --- terminals ---
 
@@ -350,19 +372,18 @@ class Store:
         in one transaction with one audit entry. Identical records already stored are skipped; a
         different record under a stored number is not written and is returned in `conflicts`.
 
-        One batch costs a handful of statements whatever its size: the terminal, the stored
-        records of the batch's number range, one bulk insert (ledger/bulk.py: multi-row INSERT on
-        SQLite, COPY on PostgreSQL) and the audit entry."""
+        One batch costs a handful of statements whatever its size: the terminal with the stored
+        records of the batch's number range (one statement), one bulk insert (ledger/bulk.py:
+        multi-row INSERT on SQLite, COPY on PostgreSQL) and the audit entry; the commit is synced
+        (docs/back-office.md, "Durability"), so a collection's rate is set per batch."""
         records = list(records)
+        numbers = list(map(_NUMBER_OF, records))
 
         def do(s):
-            tid = s.execute(_TERMINAL_ID, {"number": number}).scalar_one_or_none()
-            if tid is None:
-                raise NotFound("no terminal %s" % number)
-            numbers = list(map(_NUMBER_OF, records))
-            have = _stored_raws(s, tid, numbers)
+            conn = s.connection()
+            tid, have = _terminal_and_stored_raws(conn, number, numbers)
             dup, conflicts = 0, []
-            collected = bulk.bind_value(s, _JOURNAL_TABLE.c.collected_at, self.uow.now())
+            collected = self._collected_at(conn)
             if not have and len(set(numbers)) == len(numbers):
                 # the usual batch: nothing of it stored yet, no number twice: rows built column-wise
                 rows = list(zip(repeat(tid), numbers, *(map(get, records) for get in _ROW_FIELDS[:-1]),

@@ -14,8 +14,10 @@ records). Only the chain and numbering checks walk the records one by one, in th
 wrote them.
 """
 import struct
+from dataclasses import dataclass, field
+from itertools import repeat
 from operator import itemgetter
-from dataclasses import dataclass, field, fields as _dataclass_fields
+from typing import NamedTuple
 
 from icpurse.host import codec
 from icpurse.protocol.codegen import describe_struct
@@ -28,9 +30,12 @@ ZERO_MAC = bytes(codec.MAC_SIZE)
 _BODY = RECORD_SIZE - codec.MAC_SIZE
 
 
-@dataclass(frozen=True)
-class Record:
-    """A decoded journal record with its stored bytes (the shape the ledger stores)."""
+class Record(NamedTuple):
+    """A decoded journal record with its stored bytes (the shape the ledger stores).
+
+    A named tuple, not a dataclass: a batch's records are made in C (`tuple.__new__` over the
+    batch's columns, `_records`), where a frozen dataclass's __init__ costs as much as an AES-CMAC
+    per record."""
 
     number: int
     kind: int
@@ -88,7 +93,7 @@ _STRUCT, _FIXUPS = _record_format(_LAYOUT)
 _OVERLAP = _overlap_readers(_FIXUPS, _STRUCT.size)
 if _STRUCT.size != RECORD_SIZE or len(_STRUCT.unpack(bytes(RECORD_SIZE))) != len(codec.JOURNAL_RECORD_FIELDS):
     raise ImportError("the journal record layout and the generated codec differ: run `make gen`")
-if tuple(f.name for f in _dataclass_fields(Record)) != (
+if Record._fields != (
         "number", "kind", "state", "key_version", "uid", "card_seq", "amount", "balance_after", "terminal_field",
         "txn", "reader_time", "prev_mac", "mac", "raw"):  # _records below fills exactly these
     raise ImportError("Record's fields changed: update _records")
@@ -98,34 +103,35 @@ _NUMBER, _KEY_VERSION, _UID_LEN, _UID, _MAC, _TXN = (
 
 
 def _records(raws, fields, converted):
-    """Records from raw bytes and their decoded fields (`_decode_all`).
-
-    Built as the dataclass's own __init__ would (same fields, nothing else), but with one dict per
-    record instead of fourteen frozen-attribute stores: the __init__ of a frozen dataclass costs as
-    much as a whole AES-CMAC here."""
-    out = []
+    """Records from raw bytes and their decoded fields (`_decode_all`), built column by column: each
+    field's column is taken from the decoded tuples and the records are made from the columns
+    zipped together (all in C); only the UID's hex text is made record by record, once per card."""
     if set(converted) - {_TXN}:
         raise AssertionError("only txn is stored as bytes in a journal record: update _records")
-    txns = converted.get(_TXN) or [f[_TXN] for f in fields]
-    _build(out, fields, raws, txns)
-    return out
+    txns = converted.get(_TXN) or list(map(itemgetter(_TXN), fields))
+    hexes, uids = {}, []
+    append = uids.append
+    for f in fields:
+        key = (f[_UID], f[_UID_LEN])
+        text = hexes.get(key)
+        if text is None:
+            text = hexes[key] = key[0][:key[1]].hex().upper()
+        append(text)
+    return list(map(tuple.__new__, repeat(Record), zip(
+        *_columns(fields, _BEFORE_UID), uids, *_columns(fields, _BEFORE_TXN), txns, *_columns(fields, _AFTER_TXN),
+        raws)))
 
 
-def _build(out, fields, raws, txns):
-    append = out.append
-    new, set_dict = object.__new__, object.__setattr__
-    kind, state, card_seq, amount, balance_after, terminal, time, prev_mac = (
-        codec.JOURNAL_RECORD_KIND, codec.JOURNAL_RECORD_STATE, codec.JOURNAL_RECORD_CARD_SEQ,
-        codec.JOURNAL_RECORD_AMOUNT, codec.JOURNAL_RECORD_BALANCE_AFTER, codec.JOURNAL_RECORD_TERMINAL,
-        codec.JOURNAL_RECORD_TIME, codec.JOURNAL_RECORD_PREV_MAC)
-    for f, raw, txn in zip(fields, raws, txns):
-        rec = new(Record)
-        set_dict(rec, "__dict__", {
-            "number": f[_NUMBER], "kind": f[kind], "state": f[state], "key_version": f[_KEY_VERSION],
-            "uid": f[_UID][:f[_UID_LEN]].hex().upper(), "card_seq": f[card_seq], "amount": f[amount],
-            "balance_after": f[balance_after], "terminal_field": f[terminal], "txn": txn,
-            "reader_time": f[time], "prev_mac": f[prev_mac], "mac": f[_MAC], "raw": raw})
-        append(rec)
+def _columns(fields, indexes):
+    return [map(itemgetter(i), fields) for i in indexes]
+
+
+# the decoded fields (codec order) of Record's fields, around uid (made from UID and UID_LEN) and
+# txn (converted by _decode_all)
+_BEFORE_UID = (_NUMBER, codec.JOURNAL_RECORD_KIND, codec.JOURNAL_RECORD_STATE, _KEY_VERSION)
+_BEFORE_TXN = (codec.JOURNAL_RECORD_CARD_SEQ, codec.JOURNAL_RECORD_AMOUNT, codec.JOURNAL_RECORD_BALANCE_AFTER,
+               codec.JOURNAL_RECORD_TERMINAL)
+_AFTER_TXN = (codec.JOURNAL_RECORD_TIME, codec.JOURNAL_RECORD_PREV_MAC, _MAC)
 
 
 def _decode_all(blob):

@@ -137,3 +137,25 @@ def test_unknown_terminal_is_refused(ledger):
 
     with pytest.raises(NotFound, match="no terminal 10000009"):
         ledger.store.store_journal_records("10000009", recs([1]))
+
+
+def test_unknown_terminal_is_refused_whatever_the_batch(ledger):
+    setup_world(ledger)
+    from icpurse.host.ledger.errors import NotFound
+
+    for batch in (recs([1, 2_000_000]), []):  # sparse numbers (the IN lookup), nothing at all
+        with pytest.raises(NotFound, match="no terminal 10000009"):
+            ledger.store.store_journal_records("10000009", batch)
+
+
+def test_another_terminals_records_under_the_same_numbers_are_neither_duplicates_nor_conflicts(ledger):
+    setup_world(ledger)
+    ledger.store.add_terminal("admin", "10000001", "Shop", "Acme")
+    ledger.store.add_terminal("admin", "10000002", "Shop", "Acme")
+    assert ledger.store.store_journal_records("10000001", recs(range(1, 11))).stored == 10
+    res = ledger.store.store_journal_records("10000002", recs(range(1, 11), tag=7))
+    assert (res.stored, res.duplicates, res.conflicts) == (10, 0, ())
+    res = ledger.store.store_journal_records("10000002", recs(range(5, 13), tag=7))
+    assert (res.stored, res.duplicates, res.conflicts) == (2, 6, ())
+    assert ledger.store.journal_record_count("10000001") == 10 and ledger.store.journal_record_count("10000002") == 12
+    assert ledger.store.store_journal_records("10000002", []).stored == 0

@@ -113,7 +113,7 @@ def same(raws, *args, **kw):
     """Both verifiers on the same input; returns the new one's result after checking they agree."""
     new_good, new_problems = jv.verify_sequence(list(raws), *args, **kw)
     old_good, old_problems = old_verify_sequence(list(raws), *args, **kw)
-    assert [dataclasses.asdict(r) for r in new_good] == [dataclasses.asdict(r) for r in old_good]
+    assert [r._asdict() for r in new_good] == [r._asdict() for r in old_good]
     assert all(type(r) is jv.Record for r in new_good)
     assert [dataclasses.astuple(p) for p in new_problems] == [dataclasses.astuple(p) for p in old_problems]
     return new_good, new_problems

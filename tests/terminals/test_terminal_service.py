@@ -122,7 +122,7 @@ def test_collect_is_idempotent(world):
     res = world.ledger.store.store_journal_records(A, same)
     assert (res.stored, res.duplicates, res.conflicts) == (0, 6, ())
     other = same[2]
-    forged = type(other)(**dict(other.__dict__, raw=other.raw[:-1] + bytes([other.raw[-1] ^ 1])))
+    forged = other._replace(raw=other.raw[:-1] + bytes([other.raw[-1] ^ 1]))
     res = world.ledger.store.store_journal_records(A, [forged])
     assert res.stored == 0 and [c[0] for c in res.conflicts] == [3]
     assert world.ledger.store.journal_records(A)[2].raw == other.raw
