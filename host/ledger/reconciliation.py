@@ -82,6 +82,22 @@ def _debit_rows(result) -> list:
     return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
+def _driver_rows(s, q) -> list[tuple]:
+    """The rows of `q` as the driver returns them (plain tuples, no Row objects: a city day reads a
+    million), on the session's connection, in its transaction. `q`'s parameters must be plain values
+    the driver takes as they are (ints, strs): no type's bind processing is applied."""
+    conn = s.connection()
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(compiled.string, args)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def _chunks(values, n=CHUNK):
     values = list(values)
     for i in range(0, len(values), n):
@@ -110,6 +126,7 @@ class Reconciliation:
 
     def __init__(self, uow):
         self.uow = uow
+        self._own = {}  # {audit seq: audit.Appended} the bookings of this run sealed (`verify_books`)
 
     def _key(self) -> bytes:
         key = self.uow.audit_key
@@ -121,8 +138,9 @@ class Reconciliation:
 
     def marks(self) -> dict[int, tuple[int, int]]:
         """{terminal id: (highest record id booked, oldest unresolved interrupted sale's id)} of every
-        terminal whose watermark verifies."""
+        terminal whose watermark verifies. A run starts here."""
         key = self._key()
+        self._own = {}
         with self.uow.read() as s:
             rows = s.execute(select(ReconTerminal.terminal_id, ReconTerminal.record_upto, ReconTerminal.pending_from,
                                     ReconTerminal.mac)).all()
@@ -154,12 +172,11 @@ class Reconciliation:
                     reach[tid] = top
             conds = [and_(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id > marks.get(tid, 0),
                           ReaderJournalRecord.id <= top) for tid, top in reach.items()]
-            conn = s.connection()
             for part in _chunks(conds, 200):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
                             ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                out.extend(_debit_rows(conn.execute(q)))
+                out.extend(_debit_rows(_driver_rows(s, q)))
         out.sort(key=lambda r: (r.terminal, r.number))
         names = dict(terminals)
         return out, reach, sorted(names[t] for t in reach)
@@ -231,13 +248,16 @@ class Reconciliation:
                 if it[2] not in done:
                     todo.append(it)
                     done.add(it[2])
-            short = []
+            short, sealed = [], None
             if todo:
-                short = self._write_bookings(s, op, todo)
+                short, sealed = self._write_bookings(s, op, todo)
             self._set_marks(s, key_, marks)
-            return short
+            return short, sealed
 
-        return self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        short, sealed = self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        if sealed is not None:  # committed: verify_books takes this seal as computed (it says why)
+            self._own[sealed.seq] = sealed
+        return short
 
     def _write_bookings(self, s, op, todo):
         numbers = sorted({n for n, _, _, _ in todo})
@@ -298,10 +318,11 @@ class Reconciliation:
         bulk.insert_rows(s, Posting.__table__, ("id", "entry_id", "line", "account_id", "amount"), prows, copy=copy)
         keys = [e[0] for e in entries if e[1] == "redemption"]
         fen = sum(amount for _, amount, _, _ in todo)
-        self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen, first=keys[0],
-                       last=keys[-1], keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
-                       discrepancies=[[k, m] for k, m in short])
-        return short
+        appended = self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen,
+                                  first=keys[0], last=keys[-1],
+                                  keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
+                                  discrepancies=[[k, m] for k, m in short])
+        return short, appended
 
     def _set_marks(self, s, key: bytes, marks: dict):
         if not marks:
@@ -553,8 +574,21 @@ class Reconciliation:
         """The audit chain and the seal over every booking (audit.verify) since the checkpoint the
         last run left in its `reconcile.cards` entry (that entry authentic under the audit key, the
         checkpoint's entry still carrying the hash it named); everything when there is none. Returns
-        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all."""
+        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all.
+
+        The booking entries this run wrote (`book_debits`) are not read back: their audit entries
+        sealed the rows as this run wrote them, in the transactions that wrote them, so their seal is
+        taken as computed then — for exactly those audit entries (same seq, same keyed hash, same
+        sealed range: `audit.verify(own=)`). The chain through them, every seal before and after them
+        (another writer's bookings in between) and the unsealed-booking check are verified as always.
+        This detects no less than re-reading them: an edit made before this run (an earlier run's
+        posting changed, an entry inserted between runs) lies between the checkpoint and this run's
+        entries, or breaks the chain, and is found here; an edit of this run's rows after they were
+        written is one made after their sealing transaction committed — as for every entry behind a
+        checkpoint (what a run verified is trusted by the next), finding it is the full verify's job
+        (`icpurse audit verify`), which re-reads every seal. docs/back-office.md "Books check"."""
         key = self._key()
+        own, self._own = self._own, {}
         with self.uow.read() as s:
             tail = audit.checkpoint(s)
             after = None
@@ -566,7 +600,7 @@ class Reconciliation:
                     prior = s.get(AuditEntry, v[0])
                     if prior is not None and hmac.compare_digest(prior.entry_hash, v[1]):
                         after = (int(v[0]), v[1], int(v[2]))
-            broken = audit.verify(s, key, after=after)
+            broken = audit.verify(s, key, after=after, own=own)
         return broken, (None if broken is not None else tail)
 
     def reset(self) -> None:
