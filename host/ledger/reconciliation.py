@@ -241,8 +241,8 @@ class Reconciliation:
             op = operator_row(s, operator) if operator is not None else None
             done = set()
             for part in _chunks([k for _, _, k, _ in items]):
-                done |= set(s.execute(select(JournalEntry.idempotency_key)
-                                      .where(JournalEntry.idempotency_key.in_(part))).scalars())
+                done.update(k for k, in _driver_rows(s, select(JournalEntry.idempotency_key)
+                                                    .where(JournalEntry.idempotency_key.in_(part))))
             todo = []
             for it in items:
                 if it[2] not in done:
@@ -276,7 +276,7 @@ class Reconciliation:
             q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                  .join(Posting, Posting.account_id == Account.id)
                  .where(Account.card_id.in_(part)).group_by(Account.card_id))
-            for cid, total in s.execute(q):
+            for cid, total in _driver_rows(s, q):
                 balances[by_id[cid]] = -int(total)
         for number in numbers:
             if number not in prepaid:
