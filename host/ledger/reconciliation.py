@@ -555,14 +555,23 @@ class Reconciliation:
                                                r2.c.state.in_((codec.JR_COMMITTED, codec.JR_ROLLED_BACK)))
                         .exists())
             tids = sorted(set(marks) | set(reach))
-            for tid in tids:
-                q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
-                     .where(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1],
-                            ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
-                for row in s.execute(q).all():
-                    later = s.execute(select(TerminalSignIn.id).where(TerminalSignIn.terminal_id == tid,
-                                                                      TerminalSignIn.first_number > row[2]).limit(1)).first()
-                    rows.append((tid, _debit_rows([row])[0], later is not None))
+            found = []  # (terminal id, row): one query per 200 terminals, not one per terminal
+            for part in _chunks(tids, 200):
+                conds = [and_(ReaderJournalRecord.terminal_id == tid,
+                              ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1]) for tid in part]
+                q = (select(ReaderJournalRecord.terminal_id, *_ROW_COLUMNS)
+                     .join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
+                     .where(or_(*conds), ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
+                found += [(r[0], r[1:]) for r in s.execute(q).all()]
+            # a later sign-in: one whose first record number is above the sale's (its newest suffices)
+            newest = {}
+            for part in _chunks(sorted({tid for tid, _ in found})):
+                newest.update(s.execute(select(TerminalSignIn.terminal_id, func.max(TerminalSignIn.first_number))
+                                        .where(TerminalSignIn.terminal_id.in_(part))
+                                        .group_by(TerminalSignIn.terminal_id)).all())
+            for tid, row in found:
+                top = newest.get(tid)
+                rows.append((tid, _debit_rows([row])[0], top is not None and top > row[2]))
         new_marks = {}
         for tid, top in reach.items():
             open_ids = [r.id for t, r, _ in rows if t == tid and r.id <= top]
