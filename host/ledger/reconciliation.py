@@ -165,9 +165,13 @@ class Reconciliation:
         out, reach = [], {}
         with self.uow.read() as s:
             terminals = s.execute(select(Terminal.id, Terminal.number)).all()
-            for tid, _ in terminals:
-                q = select(func.max(ReaderJournalRecord.id)).where(ReaderJournalRecord.terminal_id == tid)
-                top = s.execute(q).scalar()
+            # each terminal's newest record, in one range of the primary key: every terminal's
+            # records above the lowest watermark (all of them while a terminal has none). (A max(id)
+            # per terminal made PostgreSQL walk the primary key back through the other terminals'.)
+            low = min((marks.get(tid, 0) for tid, _ in terminals), default=0)
+            q = (select(ReaderJournalRecord.terminal_id, func.max(ReaderJournalRecord.id))
+                 .where(ReaderJournalRecord.id > low).group_by(ReaderJournalRecord.terminal_id))
+            for tid, top in s.execute(q).all():
                 if top is not None and top > marks.get(tid, 0):
                     reach[tid] = top
             conds = [and_(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id > marks.get(tid, 0),
