@@ -83,6 +83,22 @@ def _debit_rows(result) -> list:
     return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
+def _driver_rows(s, q) -> list[tuple]:
+    """The rows of `q` as the driver returns them (plain tuples, no Row objects: a city day reads a
+    million), on the session's connection, in its transaction. `q`'s parameters must be plain values
+    the driver takes as they are (ints, strs): no type's bind processing is applied."""
+    conn = s.connection()
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(compiled.string, args)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 _BY_TERMINAL = itemgetter(1, 2)  # a DebitRow's (terminal, number)
 
 
@@ -141,6 +157,7 @@ class Reconciliation:
 
     def __init__(self, uow):
         self.uow = uow
+        self._own = {}  # {audit seq: audit.Appended} the bookings of this run sealed (`verify_books`)
 
     def _key(self) -> bytes:
         key = self.uow.audit_key
@@ -152,8 +169,9 @@ class Reconciliation:
 
     def marks(self) -> dict[int, tuple[int, int]]:
         """{terminal id: (highest record id booked, oldest unresolved interrupted sale's id)} of every
-        terminal whose watermark verifies."""
+        terminal whose watermark verifies. A run starts here."""
         key = self._key()
+        self._own = {}
         with self.uow.read() as s:
             rows = s.execute(select(ReconTerminal.terminal_id, ReconTerminal.record_upto, ReconTerminal.pending_from,
                                     ReconTerminal.mac)).all()
@@ -178,19 +196,22 @@ class Reconciliation:
         out, reach = [], {}
         with self.uow.read() as s:
             terminals = s.execute(select(Terminal.id, Terminal.number)).all()
-            for tid, _ in terminals:
-                q = select(func.max(ReaderJournalRecord.id)).where(ReaderJournalRecord.terminal_id == tid)
-                top = s.execute(q).scalar()
+            # each terminal's newest record, in one range of the primary key: every terminal's
+            # records above the lowest watermark (all of them while a terminal has none). (A max(id)
+            # per terminal made PostgreSQL walk the primary key back through the other terminals'.)
+            low = min((marks.get(tid, 0) for tid, _ in terminals), default=0)
+            q = (select(ReaderJournalRecord.terminal_id, func.max(ReaderJournalRecord.id))
+                 .where(ReaderJournalRecord.id > low).group_by(ReaderJournalRecord.terminal_id))
+            for tid, top in s.execute(q).all():
                 if top is not None and top > marks.get(tid, 0):
                     reach[tid] = top
             conds = [and_(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id > marks.get(tid, 0),
                           ReaderJournalRecord.id <= top) for tid, top in reach.items()]
-            conn = s.connection()
             for part in _chunks(conds, 200):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
                             ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                out.extend(_debit_rows(conn.execute(q)))
+                out.extend(_debit_rows(_driver_rows(s, q)))
         out.sort(key=lambda r: (r.terminal, r.number))
         names = dict(terminals)
         return out, reach, sorted(names[t] for t in reach)
@@ -255,20 +276,23 @@ class Reconciliation:
             op = operator_row(s, operator) if operator is not None else None
             done = set()
             for part in _chunks([k for _, _, k, _ in items]):
-                done |= set(s.execute(select(JournalEntry.idempotency_key)
-                                      .where(JournalEntry.idempotency_key.in_(part))).scalars())
+                done.update(k for k, in _driver_rows(s, select(JournalEntry.idempotency_key)
+                                                    .where(JournalEntry.idempotency_key.in_(part))))
             todo = []
             for it in items:
                 if it[2] not in done:
                     todo.append(it)
                     done.add(it[2])
-            short = []
+            short, sealed = [], None
             if todo:
-                short = self._write_bookings(s, op, todo)
+                short, sealed = self._write_bookings(s, op, todo)
             self._set_marks(s, key_, marks)
-            return short
+            return short, sealed
 
-        return self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        short, sealed = self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        if sealed is not None:  # committed: verify_books takes this seal as computed (it says why)
+            self._own[sealed.seq] = sealed
+        return short
 
     def _write_bookings(self, s, op, todo):
         numbers = sorted({n for n, _, _, _ in todo})
@@ -287,7 +311,7 @@ class Reconciliation:
             q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                  .join(Posting, Posting.account_id == Account.id)
                  .where(Account.card_id.in_(part)).group_by(Account.card_id))
-            for cid, total in s.execute(q):
+            for cid, total in _driver_rows(s, q):
                 balances[by_id[cid]] = -int(total)
         for number in numbers:
             if number not in prepaid:
@@ -329,10 +353,11 @@ class Reconciliation:
         bulk.insert_rows(s, Posting.__table__, ("id", "entry_id", "line", "account_id", "amount"), prows, copy=copy)
         keys = [e[0] for e in entries if e[1] == "redemption"]
         fen = sum(amount for _, amount, _, _ in todo)
-        self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen, first=keys[0],
-                       last=keys[-1], keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
-                       discrepancies=[[k, m] for k, m in short])
-        return short
+        appended = self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen,
+                                  first=keys[0], last=keys[-1],
+                                  keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
+                                  discrepancies=[[k, m] for k, m in short])
+        return short, appended
 
     def _set_marks(self, s, key: bytes, marks: dict):
         if not marks:
@@ -578,14 +603,23 @@ class Reconciliation:
                                                r2.c.state.in_((codec.JR_COMMITTED, codec.JR_ROLLED_BACK)))
                         .exists())
             tids = sorted(set(marks) | set(reach))
-            for tid in tids:
-                q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
-                     .where(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1],
-                            ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
-                for row in s.execute(q).all():
-                    later = s.execute(select(TerminalSignIn.id).where(TerminalSignIn.terminal_id == tid,
-                                                                      TerminalSignIn.first_number > row[2]).limit(1)).first()
-                    rows.append((tid, _debit_rows([row])[0], later is not None))
+            found = []  # (terminal id, row): one query per 200 terminals, not one per terminal
+            for part in _chunks(tids, 200):
+                conds = [and_(ReaderJournalRecord.terminal_id == tid,
+                              ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1]) for tid in part]
+                q = (select(ReaderJournalRecord.terminal_id, *_ROW_COLUMNS)
+                     .join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
+                     .where(or_(*conds), ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
+                found += [(r[0], r[1:]) for r in s.execute(q).all()]
+            # a later sign-in: one whose first record number is above the sale's (its newest suffices)
+            newest = {}
+            for part in _chunks(sorted({tid for tid, _ in found})):
+                newest.update(s.execute(select(TerminalSignIn.terminal_id, func.max(TerminalSignIn.first_number))
+                                        .where(TerminalSignIn.terminal_id.in_(part))
+                                        .group_by(TerminalSignIn.terminal_id)).all())
+            for tid, row in found:
+                top = newest.get(tid)
+                rows.append((tid, _debit_rows([row])[0], top is not None and top > row[2]))
         new_marks = {}
         for tid, top in reach.items():
             open_ids = [r.id for t, r, _ in rows if t == tid and r.id <= top]
@@ -597,8 +631,21 @@ class Reconciliation:
         """The audit chain and the seal over every booking (audit.verify) since the checkpoint the
         last run left in its `reconcile.cards` entry (that entry authentic under the audit key, the
         checkpoint's entry still carrying the hash it named); everything when there is none. Returns
-        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all."""
+        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all.
+
+        The booking entries this run wrote (`book_debits`) are not read back: their audit entries
+        sealed the rows as this run wrote them, in the transactions that wrote them, so their seal is
+        taken as computed then — for exactly those audit entries (same seq, same keyed hash, same
+        sealed range: `audit.verify(own=)`). The chain through them, every seal before and after them
+        (another writer's bookings in between) and the unsealed-booking check are verified as always.
+        This detects no less than re-reading them: an edit made before this run (an earlier run's
+        posting changed, an entry inserted between runs) lies between the checkpoint and this run's
+        entries, or breaks the chain, and is found here; an edit of this run's rows after they were
+        written is one made after their sealing transaction committed — as for every entry behind a
+        checkpoint (what a run verified is trusted by the next), finding it is the full verify's job
+        (`icpurse audit verify`), which re-reads every seal. docs/back-office.md "Books check"."""
         key = self._key()
+        own, self._own = self._own, {}
         with self.uow.read() as s:
             tail = audit.checkpoint(s)
             after = None
@@ -610,7 +657,7 @@ class Reconciliation:
                     prior = s.get(AuditEntry, v[0])
                     if prior is not None and hmac.compare_digest(prior.entry_hash, v[1]):
                         after = (int(v[0]), v[1], int(v[2]))
-            broken = audit.verify(s, key, after=after)
+            broken = audit.verify(s, key, after=after, own=own)
         return broken, (None if broken is not None else tail)
 
     def reset(self) -> None:
