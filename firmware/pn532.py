@@ -394,10 +394,11 @@ class PN532:
             self._ipos, self._iend = 6, n
             return _ACK
         end = ln + 13
-        t0 = self._clock.ticks_ms()
+        # The body's read is one blocking read bounded by _FRAME_BODY_MS; only when it comes short
+        # is the clock read (a deadline of _FRAME_BODY_MS more): no clock call per command.
         k = t.readinto(self._inmv[11:end], _FRAME_BODY_MS) or 0
         if k < ln + 2:
-            k = self._read_exact(11, ln + 2, _FRAME_BODY_MS, k, t0)
+            k = self._read_exact(11, ln + 2, _FRAME_BODY_MS, k)
         n = 11 + k
         body = self._inmv[11:11 + ln]
         if n != end or (sum(body) + buf[11 + ln]) & 0xFF or buf[12 + ln] or ln < 2 or buf[11] != FRAME_TFI_PN532 \

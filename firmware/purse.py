@@ -58,17 +58,21 @@ class Access:
         self.keys = keys
         self.key_type = key_type
         self.sector = -1
+        self._lo = self._hi = 0  # the blocks of the authenticated sector: lo <= block < hi
         self.keyring = None  # set by open_card: the versions a half re-keyed card is checked against
         self.scratch = bytearray(_BLOCK)  # one block whose bytes are not kept (value blocks)
         self.value_raw = bytearray(_BLOCK)  # block 8 and block 10 as open_card read them
         self.header_raw = bytearray(_BLOCK)
 
     def _auth(self, block):
-        sector = geometry.sector_of_block(block)
+        if self._lo <= block < self._hi:
+            return  # in the sector authenticated last (a tap's blocks mostly are: no arithmetic)
+        sector, lo, hi = geometry.sector_span(block)
         if sector != self.sector:
-            self.sector = -1  # a failed auth halts the card; the tag layer re-selects
+            self.forget()  # a failed auth halts the card; the tag layer re-selects
             self.tag.authenticate(block, self.keys.sector_key(sector, self.key_type), self.key_type)
             self.sector = sector
+        self._lo, self._hi = lo, hi
 
     def read(self, block, count=1):
         """`count` blocks from `block`: bytes for one block, else one bytearray."""
@@ -109,6 +113,7 @@ class Access:
 
     def forget(self):
         self.sector = -1
+        self._lo = self._hi = 0
 
 
 class CardView:

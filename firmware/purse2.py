@@ -58,8 +58,15 @@ def card_number_u40(bcd):
 
 def card_number_bcd(u40):
     """The header's 5-byte card number -> 6 BCD bytes (what the blacklist and the link carry).
-    One division of the 40-bit number (a long integer on a 32-bit MicroPython), then small ones."""
-    hi, lo = divmod(int.from_bytes(bytes(u40), "big"), 1000000)
+    The 40-bit number is divided by 10**6 a byte at a time (long division in base 256), so every
+    intermediate stays a small integer (below 2**28) on a 32-bit MicroPython: no long integer
+    is made at every tap of a new card."""
+    hi = lo = 0
+    for b in u40:
+        lo = (lo << 8) | b  # < 10**6 * 256
+        d = lo // 1000000
+        lo -= d * 1000000
+        hi = (hi << 8) | d  # the quotient so far: < 2**40 // 10**6
     out = bytearray(6)
     for i in (5, 4, 3):
         lo, r = divmod(lo, 100)

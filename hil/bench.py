@@ -12,10 +12,19 @@ Components of a tap, each from its own model:
   waits in blocking UART reads: each answer is seen T_RX_WAKE after its last byte);
   together `tap.modelled_ms` / `tap.modelled_ms_4k`;
 - firmware CPU: the same debits run under the real MicroPython (WebAssembly) on this machine
-  (hil/bench_mpy.py), the simulator's own time taken out by replaying the firmware's UART calls
-  into an identical rig, scaled to an ESP32 at 240 MHz by pystone (hil/pystone.py) run in the
-  same interpreter against a published ESP32 figure (ESP32_PYSTONES below); `cryptolib` calls
-  charged as a C call of comparable work (hashlib.sha256 over as many bytes) in that interpreter;
+  (hil/bench_mpy.py `cpu_figures`), the simulator's own work taken out by replaying the
+  firmware's recorded UART traffic from a tape (its per-call cost subtracted), scaled to an ESP32
+  at 240 MHz by pystone (hil/pystone.py) run in the same interpreter against a published ESP32
+  figure (ESP32_PYSTONES below). Both are timed on one clock, the node process's CPU time, and
+  INTERLEAVED: after a discarded warm-up (3 x 2,000 pystone passes, one pair per kind of run),
+  each of 9 pairs per kind of run replays 16 taps between pystone chunks of 40 passes (pystone,
+  tap, pystone, tap, ..., pystone); each tap is divided by the pystone time per pass of the
+  chunks around it, so a tap is in pystone passes of the same moment. The figure is the WORST
+  pair (`cpu_pystone_passes`; the median pair `cpu_pystone_passes_median` and every pair
+  `cpu_pystone_passes_pairs` beside it). Taken out, each in passes: the tape's calls, the
+  `cryptolib` stand-in's own work, the bench clock's readings inside the window (least of 9
+  calibrations: less is taken out). `cryptolib` and UART calls are charged as a C call of
+  comparable work (hashlib.sha256 over 48 bytes; the greatest of 9 calibrations);
 - flash: the write-ahead record of the state ring (firmware/ring.py) is one page program into
   erased NOR flash (W25Q32JV datasheet: tPP 0.4 ms typical, 3 ms maximum); erases (tSE 45 ms
   typical, 400 ms maximum) happen after the signal;
@@ -227,6 +236,7 @@ def assemble(runs, slow, mem, cpu):
                 c_calls = m["cryptolib_calls"] + m["uart_calls"]
                 d["cpu_pystone_passes"] = round(m["fw_passes"], 2)
                 d["cpu_pystone_passes_median"] = round(m["median_passes"], 2)
+                d["cpu_pystone_passes_pairs"] = m["pairs"]
                 d["cpu_micropython_here_us"] = round(m["fw_us"])
                 d["cpu_esp32_us"] = round(m["fw_passes"] * esp32_pass_us)
                 d["cryptolib_calls"] = m["cryptolib_calls"]
@@ -257,7 +267,9 @@ def assemble(runs, slow, mem, cpu):
     if cpu_ok:
         tap["estimated_esp32_ms"] = max(d["estimated_esp32_us"] for d in v2) / 1000
         tap["estimated_esp32_ms_fast_figure"] = max(d["estimated_esp32_us_fast_figure"] for d in v2) / 1000
-        tap["model"].update(micropython_pystone_us_per_pass=cpu["pystone_us_per_pass"],
+        tap["model"].update(cpu_clock=cpu["clock"], cpu_pairs=cpu["pairs"], cpu_taps_per_pair=cpu["taps_per_pair"],
+                            cpu_pystone_chunk=cpu["pystone_chunk"], cpu_warm_up=cpu["warm_up"],
+                            micropython_pystone_us_per_pass=cpu["pystone_us_per_pass"],
                             esp32_us_per_pystone_pass=esp32_pass_us, cryptolib_call_pystone_passes=cpu["c_call_passes"])
     else:
         tap["estimated_esp32_ms"] = cpu

@@ -215,23 +215,36 @@ def test_debit_heap():
 
 # --- firmware CPU of a tap (MicroPython) ----------------------------------------------------------
 RUNS = 4  # consecutive debits per run
-REPEATS = 9  # each run on fresh rigs; per debit the median (this machine is shared: noise both ways)
-CPU_TAPS = 16  # taps per CPU run: the measured time is their average (noise on a shared machine)
+PAIRS = 9  # measured (pystone, taps) pairs per kind of run, after the warm-up; the worst pair counts
+CPU_TAPS = 16  # taps per pair, each right after its own pystone chunk
+PYSTONE_CHUNK = 40  # pystone passes before each tap (about a tap's work: ~20-30 passes)
+CALIBRATIONS = 9  # repeats of each calibration (stand-in, tape, C call), each paired with pystone
 UIDS = tuple(bytes((0xC0, 0xFF, 0xEE, 0x10 + i)) for i in range(CPU_TAPS))
 
 
 def _clock_us():
-    """A microsecond clock: the pyscript build's time.ticks_us ticks in milliseconds, so the
-    JavaScript host's performance.now() is used where it exists (two calls per measured tap)."""
+    """(clock, name): the clock every CPU figure is taken with. Under node, the CPU time of the
+    interpreter's process (`process.cpuUsage()`, user + system, microseconds): time the operating
+    system gives other processes on this shared machine is not in it, while both halves of a
+    pair (pystone and tap) are timed alike. Else the JavaScript host's performance.now() (wall;
+    the pyscript build's time.ticks_us ticks in milliseconds), else time.ticks_us."""
+    try:
+        import js
+
+        cpu = js.eval("(() => { const c = process.cpuUsage; return () => { const u = c(); return u.user + u.system; }; })()")
+        cpu()
+        return cpu, "process CPU time (node process.cpuUsage)"
+    except Exception:  # noqa: BLE001 (no node, no js module: the next clock)
+        pass
     try:
         import js
 
         now = js.performance.now
-        return lambda: now() * 1000.0
+        return (lambda: now() * 1000.0), "wall (performance.now)"
     except (ImportError, AttributeError):
         import time
 
-        return time.ticks_us
+        return time.ticks_us, "wall (time.ticks_us)"
 
 
 def _count(rec):
@@ -242,16 +255,20 @@ class Windows:
     """Where each tap starts and ends: the InListPassiveTarget that finds the card, the success
     signal; the UART event index and the time at both."""
 
-    def __init__(self, vr, rec, now, stats=None):
+    def __init__(self, vr, rec, now, stats=None, inside=None):
         """`rec`: what counts the UART calls (its `events` list, or a TapeUart's `pos`); `stats`:
-        the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it)."""
+        the cryptolib stand-in's counters, read at both ends of each tap (the calls made inside it);
+        `inside(flag)`: called right before a tap's window opens (True) and right after it closes
+        or does not open (False), outside the timed span."""
         self.now = now
+        self._inside = inside or (lambda flag: None)
         # (event index at start, at end, us: less the simulated flash's own time, cryptolib calls
-        # and blocks inside the tap)
+        # and blocks inside the tap, flash operations timed inside it)
         self.spans = []
         self._stats = stats if stats is not None else {"calls": 0, "blocks": 0}
         self._open = None
         self._flash_us = 0
+        self._flash_ops = 0
         flash = vr.flash
         for name in ("write", "erase"):
             fn = getattr(flash, name)
@@ -264,6 +281,7 @@ class Windows:
                     return _fn(*args)
                 finally:
                     self._flash_us += now() - t
+                    self._flash_ops += 1
 
             setattr(flash, name, timed)
 
@@ -276,11 +294,15 @@ class Windows:
                 return find(*args, **kw)  # a re-selection inside the tap
             st = self._stats
             c, b = st["calls"], st["blocks"]
+            self._inside(True)
             i, t = _count(rec), now()
             found = find(*args, **kw)
             if found is not None:
                 self._open = (i, t, c, b)
                 self._flash_us = 0
+                self._flash_ops = 0
+            else:
+                self._inside(False)
             return found
 
         vr.driver.list_passive_target = traced_find
@@ -291,8 +313,9 @@ class Windows:
                 i, t, c, b = self._open
                 us = now() - t - self._flash_us
                 st = self._stats
-                self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b))
+                self.spans.append((i, _count(rec), us, st["calls"] - c, st["blocks"] - b, self._flash_ops))
                 self._open = None
+                self._inside(False)
             return success(*args)
 
         vr.reader.ui.success = traced_success
@@ -370,13 +393,29 @@ def _record_tape(vr):
     return tape
 
 
-def _run(kind, layout, size, now, taps=RUNS):
-    """One run of `taps` consecutive debits (on the same card, or a new card each time) against
-    the simulator, recorded; then the same debits by an identical reader against the recording.
-    Per tap of the second: (firmware us, cryptolib calls, cryptolib blocks, UART calls)."""
-    import cryptolib
-    import gc
+class Pystone:
+    """pystone (hil/pystone.py) timed by the bench's clock: `passes(n)` is the CPU time of n
+    passes in microseconds, taken as the benchmark takes it (its main loop less its empty loop),
+    so the clock's own cost cancels out."""
 
+    def __init__(self, now):
+        from icpurse.hil import pystone
+
+        self._p = pystone
+        pystone.ticks_us = now
+        pystone.ticks_diff = lambda a, b: a - b
+        pystone.run(10)  # its globals as `run` sets them
+
+    def passes(self, n):
+        return self._p.proc0(n)
+
+    def us_per_pass(self, n=PYSTONE_CHUNK):
+        return self.passes(n) / n
+
+
+def _record(kind, layout, size, taps):
+    """`taps` consecutive debits (same card, or a new card each time) against the simulator,
+    recorded; and an identical reader with the same cards, not yet used: (tape, reader)."""
     rigs = []
     for _ in range(2):
         vr = make_reader(_root(), layout=layout, size=size, card=False)
@@ -387,143 +426,224 @@ def _run(kind, layout, size, now, taps=RUNS):
     for i in range(taps):
         present(live, cards[i], "c%d" % (i if kind == "new" else 0))
         debit_result(serve(live, debit_request(200 + i, 100)))
-    vr, cards = rigs[1]
+    return tape, rigs[1][0]
+
+
+# The cryptolib stand-in's memories (`cpu_figures`): one for the calls inside taps, filled by the
+# warm-up and then only read (the same cards, the same inputs), one for every other call (link
+# and journal MACs, the recordings), which grows with new inputs and is emptied, between taps,
+# when it holds _MEMO_KEPT results. One memory growing without bound filled the interpreter's
+# heap until an allocation inside a timed tap set off a full garbage collection there (one pair
+# in nine of a kind came out 50 % slower; another, negative, the collection having fallen into
+# the simulated flash's write, whose time is taken out).
+_MEMOS = [None, None]
+_MEMO_KEPT = 2000
+
+
+def _memo_inside(flag):
+    import cryptolib
+
+    if flag:
+        cryptolib.memo = _MEMOS[0]
+    else:
+        if len(_MEMOS[1]) > _MEMO_KEPT:
+            _MEMOS[1].clear()
+        cryptolib.memo = _MEMOS[1]
+
+
+def _run(kind, layout, size, now, taps=RUNS, ps=None):
+    """One pair: `taps` consecutive debits recorded against the simulator (not timed), then the
+    same debits by an identical reader against the recording (the firmware alone), each tap
+    between two pystone chunks of PYSTONE_CHUNK passes (`ps`, a Pystone; none when None), with
+    gc.collect() before each chunk and each tap. Returns (per tap: (us from its start to its
+    signal less the simulated flash's own time, cryptolib calls, cryptolib blocks, UART calls,
+    flash operations, pystone us per pass of the chunks before and after it), the recording)."""
+    import cryptolib
+    import gc
+
+    tape, vr = _record(kind, layout, size, taps)
     uart = TapeUart(tape, vr.vclock)
     vr.driver._t = HSU(uart)
     # cryptolib calls are counted inside the tap only (the request's link MAC before it and the
     # answer's and the journal's MACs after it are not the tap's)
-    win = Windows(vr, uart, now, cryptolib.stats)
+    win = Windows(vr, uart, now, cryptolib.stats, _memo_inside)
+    chunks = []
+
+    def chunk():
+        if ps is not None:
+            gc.collect()
+            chunks.append(ps.passes(PYSTONE_CHUNK) / PYSTONE_CHUNK)
+
     for i in range(taps):
+        chunk()
         gc.collect()  # between taps, as the reader's idle loop leaves the heap
         debit_result(serve(vr, debit_request(200 + i, 100)))
-    # the tape's own cost: its calls, at what one costs with no firmware around it (_tape_cost)
+    chunk()
     out = []
-    per_call = _tape_cost(tape, now)
-    for start, end, total, calls, blocks in win.spans:
-        out.append((total - (end - start) * per_call, calls, blocks, end - start))
-    return out
+    for i, (start, end, total, calls, blocks, flash_ops) in enumerate(win.spans):
+        # the interpreter's speed at this tap: the pystone chunks right before and right after it
+        speed = (chunks[i] + chunks[i + 1]) / 2 if chunks else None
+        out.append((total, calls, blocks, end - start, flash_ops, speed))
+    return out, tape
 
 
-_TAPE_COST = []
+def _paired(ps, fn, worst):
+    """fn()'s time in pystone passes, each of CALIBRATIONS repeats divided by a pystone chunk
+    timed right before it; the greatest (`worst`: a cost charged) or the least (a cost taken out,
+    so that less is taken out) over the repeats."""
+    import gc
+
+    out = []
+    for _ in range(CALIBRATIONS):
+        gc.collect()
+        per = ps.us_per_pass()
+        gc.collect()
+        out.append(fn() / per)
+    return max(out) if worst else min(out)
 
 
-def _tape_cost(tape, now):
-    """Microseconds one TapeUart call costs (the least of REPEATS loops over a whole tape)."""
-    if not _TAPE_COST:
-        import gc
+def tape_cost(ps, tape, now):
+    """pystone passes one TapeUart call costs, with no firmware around it (a loop over a whole
+    recording): taken out of each tap (its UART calls are the tape's, not the firmware's)."""
+    buf = bytearray(300)
 
-        buf = bytearray(300)
-        best = None
-        for _ in range(REPEATS):
-            t = TapeUart(tape)
-            gc.collect()
-            t0 = now()
-            for kind_, data, _ in tape:
-                if kind_ == 0:
-                    t.write(data)
-                elif kind_ == 1:
-                    t.readinto(buf)
-                else:
-                    t.any()
-            per = (now() - t0) / len(tape)
-            best = per if best is None or per < best else best
-        _TAPE_COST.append(best)
-    return _TAPE_COST[0]
+    def loop():
+        t = TapeUart(tape)
+        t0 = now()
+        for kind_, data, _ in tape:
+            if kind_ == 0:
+                t.write(data)
+            elif kind_ == 1:
+                t.readinto(buf)
+            else:
+                t.any()
+        return (now() - t0) / len(tape)
+
+    return _paired(ps, loop, False)
 
 
-def standin_cost(now):
-    """The cryptolib stand-in's own time per call and per 16-byte block in this interpreter, with
-    its results remembered (as in the measured runs, after the first): taken out of the measured
-    firmware time, since on the board the port's C cryptolib does that work."""
+def standin_cost(ps, now):
+    """The cryptolib stand-in's own cost per call and per 16-byte block in this interpreter, in
+    pystone passes, with its results remembered (as in the measured runs, after the first): taken
+    out of the measured firmware time, since on the board the port's C cryptolib does that work."""
     import cryptolib
 
     key = bytes(range(16))
     for buf in (bytearray(16), bytearray(48)):
         cryptolib.aes(key, 2, bytes(16)).encrypt(buf, bytearray(len(buf)))  # remembered now
-    one, three = bytearray(16), bytearray(48)
     out = bytearray(48)
-    best = [None, None]
-    for _ in range(REPEATS):
-        for j, buf in ((0, one), (1, three)):
+
+    def calls(buf):
+        def loop():
             t = now()
             for _ in range(100):
                 cryptolib.aes(key, 2, bytes(16)).encrypt(buf, memoryview(out)[:len(buf)])
-            per = (now() - t) / 100
-            best[j] = per if best[j] is None or per < best[j] else best[j]
-    per_block = (best[1] - best[0]) / 2
-    return best[0] - per_block, per_block
+            return (now() - t) / 100
+        return loop
+
+    one = _paired(ps, calls(bytearray(16)), False)
+    three = _paired(ps, calls(bytearray(48)), False)
+    per_block = (three - one) / 2
+    return one - per_block, per_block
 
 
-def c_call_cost(now):
-    """What a cryptolib call costs in C, by proxy: hashlib.sha256 over 48 bytes (one object, one
-    update, one digest: a C call of comparable work) timed in this interpreter."""
+def clock_cost(ps, now):
+    """pystone passes one reading of the bench's clock costs (the least of the repeats: a cost
+    taken out). A tap's window holds about one (the halves of the two at its ends) and one per
+    flash operation timed inside it (Windows)."""
+
+    def loop():
+        t = now()
+        for _ in range(100):
+            now()
+        return (now() - t) / 100
+
+    return _paired(ps, loop, False)
+
+
+def c_call_cost(ps, now):
+    """What a cryptolib call costs in C, in pystone passes, by proxy: hashlib.sha256 over 48
+    bytes (one object, one update, one digest: a C call of comparable work) timed in this
+    interpreter; the greatest of the repeats (a cost charged)."""
     import hashlib
 
     buf = bytes(48)
-    best = None
-    for _ in range(REPEATS):
+
+    def loop():
         t = now()
         for _ in range(200):
             hashlib.sha256(buf).digest()
-        per = (now() - t) / 200
-        best = per if best is None or per < best else best
-    return best
+        return (now() - t) / 200
+
+    return _paired(ps, loop, True)
 
 
-def _pystone_us(now, passes=300):
-    """Microseconds per pystone pass, measured now (next to each run: load on this shared machine
-    drifts, so each tap is compared with the interpreter's speed of the same moment)."""
-    from icpurse.hil import pystone
-
-    t = now()
-    pystone.proc0(passes)
-    return (now() - t) / passes
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 
 def cpu_figures():
-    """Per tap of every run: its firmware work in pystone passes (firmware us / pystone us per pass,
-    both measured in this interpreter at the same time; the median of REPEATS), which an ESP32
-    figure in pystones per second turns into time (hil/bench.py)."""
+    """Per tap of every kind of run: its firmware work in pystone passes, which an ESP32 figure in
+    pystones per second turns into time (hil/bench.py).
+
+    Measured in this interpreter with one clock (`_clock_us`: the process's CPU time under node):
+    - warm-up, discarded: 3 x 2,000 pystone passes, then per kind of run one pair as below (it
+      also fills the cryptolib stand-in's memory: every measured pair meets remembered results);
+    - PAIRS pairs per kind of run (v2 1K, v2 4K, v1 1K; same card, new card): a pair records
+      CPU_TAPS debits against the simulator (untimed), then replays them with the firmware alone,
+      interleaved with pystone chunks of PYSTONE_CHUNK passes: pystone, tap, pystone, tap, ...,
+      pystone. Each tap's time is divided by the pystone time per pass of the chunks right before
+      and after it, less what is not the firmware's, each in passes (the tape's UART calls, the
+      cryptolib stand-in, the bench's clock readings inside the window); the pair's ratio is the
+      mean over its taps (a "same" run's first tap, a new card's, apart from the rest);
+    - the figure is the WORST pair's ratio (`fw_passes`); the median pair's is beside it
+      (`median_passes`) for information, and every pair's in `pairs`.
+    A "same" run's first tap is a new card's: its ratio is taken apart from the rest."""
     import cryptolib
 
-    cryptolib.memo = {}
-    now = _clock_us()
+    _MEMOS[0], _MEMOS[1] = {}, {}
+    _memo_inside(False)
+    now, clock = _clock_us()
+    ps = Pystone(now)
     for _ in range(3):
-        _pystone_us(now, 2000)  # warm up the interpreter's JIT
-    call_us, block_us = standin_cost(now)
-    c_us = c_call_cost(now)
-    ps = min(_pystone_us(now, 2000) for _ in range(REPEATS))
-    out = {"pystone_us_per_pass": ps, "standin_us_per_call": call_us, "standin_us_per_block": block_us,
-           "c_call_passes": c_us / ps, "c_call_us": c_us, "runs": {}}
+        ps.passes(2000)  # warm-up (discarded): the interpreter's JIT tiers
+    pass_us = _median([ps.us_per_pass(2000) for _ in range(3)])
+    call_p, block_p = standin_cost(ps, now)
+    c_p = c_call_cost(ps, now)
+    clock_p = clock_cost(ps, now)
+    out = {"clock": clock, "pystone_us_per_pass": pass_us, "standin_passes_per_call": call_p,
+           "standin_passes_per_block": block_p, "c_call_passes": c_p, "clock_passes_per_reading": clock_p,
+           "pairs": PAIRS, "taps_per_pair": CPU_TAPS,
+           "pystone_chunk": PYSTONE_CHUNK, "warm_up": "3 x 2000 pystone passes; one pair per kind of run",
+           "runs": {}}
+    tape_p = None
     for layout, size in ((2, "1k"), (2, "4k"), (1, "1k")):
         for kind in ("same", "new"):
-            _run(kind, layout, size, now)  # once to fill the stand-in's memory
-            samples, speeds = [], []
-            for _ in range(REPEATS):
-                speeds.append(_pystone_us(now))
-                res = _run(kind, layout, size, now, CPU_TAPS)
-                speeds.append(_pystone_us(now))
-                # a "same" run's first tap is a new card's: averaged apart
+            _run(kind, layout, size, now, CPU_TAPS, ps)  # warm-up (discarded); fills the stand-in's memory
+            samples = []
+            for _ in range(PAIRS):
+                res, tape = _run(kind, layout, size, now, CPU_TAPS, ps)
+                if tape_p is None:
+                    tape_p = out["tape_passes_per_call"] = tape_cost(ps, tape, now)
                 groups = (("first", res[:1]), ("rest", res[1:])) if kind == "same" else (("all", res),)
                 sample = {}
                 for name, rows in groups:
-                    fw = sum(r[0] - (r[1] * call_us + r[2] * block_us) for r in rows) / len(rows)
-                    sample[name] = (fw, rows[0][1], rows[0][2], rows[0][3])
+                    us = sum(r[0] for r in rows) / len(rows)
+                    speed = sum(r[5] for r in rows) / len(rows)
+                    # each tap over the interpreter's speed at it, less what is not the firmware's
+                    passes = sum(r[0] / r[5] - r[1] * call_p - r[2] * block_p - r[3] * tape_p - (1 + r[4]) * clock_p
+                                 for r in rows) / len(rows)
+                    sample[name] = (passes, us, speed, rows[0][1], rows[0][2], rows[0][3])
                 samples.append(sample)
-            # This machine is shared: preemption only ever adds time, to a tap or to a pystone run.
-            # The least time of each over the repeats stands for the unloaded machine, and their
-            # ratio is a tap's work in pystone passes. (The ratio of medians is kept beside it: on a
-            # busy machine the two differ, and the spread says how much to trust either.)
-            speeds.sort()
-            ps = speeds[0]
             figures = {}
             for name in samples[0]:
                 rows = sorted(s_[name] for s_ in samples)
-                fw, calls, blocks, uart_calls = rows[0]
-                figures[name] = {"fw_passes": fw / ps, "fw_us": fw, "pystone_us": ps, "cryptolib_calls": calls,
+                passes, us, ps_us, calls, blocks, uart_calls = rows[-1]  # the worst pair
+                figures[name] = {"fw_passes": passes, "fw_us": us, "pystone_us": ps_us, "cryptolib_calls": calls,
                                  "cryptolib_blocks": blocks, "uart_calls": uart_calls,
-                                 "median_passes": rows[len(rows) // 2][0] / speeds[len(speeds) // 2],
-                                 "spread_us": [rows[0][0], rows[-1][0]]}
+                                 "median_passes": rows[len(rows) // 2][0],
+                                 "pairs": [round(r[0], 2) for r in rows]}
             # per debit of a RUNS run, as hil/bench.py lists them
             if kind == "same":
                 runs = [figures["first"]] + [figures["rest"]] * (RUNS - 1)

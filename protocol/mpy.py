@@ -17,13 +17,18 @@ except ImportError:  # CPython
         return x
 
 
+# 1 << bits for every field width up to 64, made once: on a 32-bit MicroPython 1 << 32 is a long
+# integer, and building it in every check allocated one per field of every record encoded.
+_LIMIT = tuple(1 << b for b in range(65))
+
+
 def check_uint(value, bits, name):
-    if not 0 <= value < (1 << bits):
+    if not 0 <= value < _LIMIT[bits]:
         raise ValueError("%s out of range: %r" % (name, value))
 
 
 def check_sint(value, bits, name):
-    if not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
+    if not -_LIMIT[bits - 1] <= value < _LIMIT[bits - 1]:
         raise ValueError("%s out of range: %r" % (name, value))
 
 

@@ -63,9 +63,10 @@ def test_nothing_slow_before_the_signal(runs):
 def test_assembled_figures_and_report(runs):
     named = {"v%d-%s-%s" % (layout, size, kind): rows for (kind, layout, size), rows in runs.items()}
     slow = bench.run("same", 2, "1k", bench.SLOW)
-    cpu = {"pystone_us_per_pass": 20.0, "c_call_passes": 0.1,
-           "runs": {name: [{"fw_passes": 10.0, "fw_us": 200.0, "median_passes": 11.0, "cryptolib_calls": 3,
-                            "uart_calls": 20}] * bench.RUNS for name in named}}
+    cpu = {"pystone_us_per_pass": 20.0, "c_call_passes": 0.1, "clock": "process CPU time", "pairs": 3,
+           "taps_per_pair": 16, "pystone_chunk": 40, "warm_up": "none",
+           "runs": {name: [{"fw_passes": 10.0, "fw_us": 200.0, "median_passes": 9.0, "pairs": [8.0, 9.0, 10.0],
+                            "cryptolib_calls": 3, "uart_calls": 20}] * bench.RUNS for name in named}}
     tap, heap = bench.assemble(named, slow, {"worst": 1000}, cpu)
     worst = max(d["tap_us"] for d in tap["debits"] if d["run"].startswith("v2-1k")) / 1000
     assert tap["modelled_ms"] == worst

@@ -100,14 +100,12 @@ def full_speed():
 
 
 class Clock:
-    def ticks_ms(self):
-        return time.ticks_ms()
+    """The board's clock: the `time` module's C functions themselves (the PN532 driver reads the
+    clock at every command: no Python frame in between)."""
 
-    def ticks_diff(self, a, b):
-        return time.ticks_diff(a, b)
-
-    def sleep_ms(self, ms):
-        time.sleep_ms(ms)
+    ticks_ms = staticmethod(time.ticks_ms)
+    ticks_diff = staticmethod(time.ticks_diff)
+    sleep_ms = staticmethod(time.sleep_ms)
 
 
 class Watchdog:

@@ -101,19 +101,44 @@ def _stamp(value) -> str | None:
     return format_at(value)
 
 
+_encode_str = json.encoder.encode_basestring  # what _CANONICAL uses for a str (ensure_ascii=False)
+
+
+def _sealed_json(eid, key, kind, card_id, operator_id, stamp, memo, lines) -> str:
+    """canonical_json([eid, key, kind, card_id, operator_id, stamp, memo, [[line, code, amount], ...]]),
+    byte for byte, for the types a journal entry has (int ids, str texts, None); anything else — a
+    value of another type an edited row may hold — goes through the JSON encoder itself. (The JSON
+    encoder writes an int as int.__repr__, a str by encode_basestring, None as null, compactly.)"""
+    if (type(eid) is int and type(key) is str and type(kind) is str and (card_id is None or type(card_id) is int)
+            and (operator_id is None or type(operator_id) is int) and (stamp is None or type(stamp) is str)
+            and type(memo) is str):
+        legs = []
+        for line, code, amount in lines:
+            if type(line) is not int or type(code) is not str or type(amount) is not int:
+                break
+            legs.append("[%s,%s,%s]" % (int.__repr__(line), _encode_str(code), int.__repr__(amount)))
+        else:
+            return "[%s,%s,%s,%s,%s,%s,%s,[%s]]" % (
+                int.__repr__(eid), _encode_str(key), _encode_str(kind),
+                "null" if card_id is None else int.__repr__(card_id),
+                "null" if operator_id is None else int.__repr__(operator_id),
+                "null" if stamp is None else _encode_str(stamp), _encode_str(memo), ",".join(legs))
+    return _CANONICAL.encode([eid, key, kind, card_id, operator_id, stamp, memo, [list(x) for x in lines]])
+
+
 def seal_digest(entries) -> str:
     """SHA-256 over journal entries and their postings, `entries` in id order as
-    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)])."""
+    (id, idempotency key, kind, card id, operator id, created_at, memo, [(line, account code, amount)]):
+    each entry's canonical JSON (`_sealed_json`) and a newline."""
     h = hashlib.sha256()
     stamps = {}
-    encode = _CANONICAL.encode
     chunk = []
     for eid, key, kind, card_id, operator_id, created_at, memo, lines in entries:
         stamp = stamps.get(created_at)
         if stamp is None:
             stamp = stamps[created_at] = _stamp(created_at)
-        chunk.append(encode([eid, key, kind, card_id, operator_id, stamp, memo,
-                             [[line, code, int(amount)] for line, code, amount in lines]]))
+        chunk.append(_sealed_json(eid, key, kind, card_id, operator_id, stamp, memo,
+                                  [(line, code, int(amount)) for line, code, amount in lines]))
         if len(chunk) >= 4096:  # hashed in chunks: the same bytes as entry by entry
             h.update(("\n".join(chunk) + "\n").encode("utf-8"))
             chunk = []
@@ -182,14 +207,26 @@ def _tail(session: Session):
     return session.execute(_TAIL).first()
 
 
+@dataclass(frozen=True)
+class Appended:
+    """What `append` wrote: the entry's seq and hash, and the journal entries (sealed_from, sealed_upto]
+    it sealed with `seal` (None: nothing new)."""
+
+    seq: int
+    entry_hash: str
+    sealed_from: int
+    sealed_upto: int
+    seal: str | None
+
+
 def append(session: Session, key: bytes | None, when: dt.datetime, operator: str | None, action: str,
            result: str = "ok", card: str | None = None, terminal: str | None = None,
-           details: dict | None = None, booked: list | None = None) -> None:
+           details: dict | None = None, booked: list | None = None) -> Appended:
     """Add an entry in the caller's transaction (so it commits or rolls back with the change it
     records), sealing the bookings made since the last seal. `booked`: a bulk writer's bookings of
     this transaction as it wrote them (seal_digest's tuples, in id order), sealed without reading
     them back; they must be exactly the journal entries after the last seal (checked by count and
-    ids: anything else raises)."""
+    ids: anything else raises). Returns what it wrote (`Appended`)."""
     if key is None:
         raise AuditKeyError("this ledger was opened without the audit key, so nothing can be recorded: give a "
                             "key set (--keystore: a workstation or collector export)")
@@ -201,11 +238,13 @@ def append(session: Session, key: bytes | None, when: dt.datetime, operator: str
     sealed_upto, seal = (new[-1][0], seal_digest(new)) if new else (hw, None)
     at = format_at(when)
     body = canonical_json(details or {})
+    digest = entry_hash(key, prev, seq, at, operator, action, card, terminal, result, body, sealed_upto, seal)
     # one INSERT, as a flush of an AuditEntry would write it (without the ORM's per-object work)
     session.execute(_INSERT_ENTRY, dict(
         seq=seq, at=at, operator=operator, action=action, card_number=card, terminal_number=terminal,
         result=result, details=body, prev_hash=prev, scheme=KEYED, sealed_upto=sealed_upto, seal=seal,
-        entry_hash=entry_hash(key, prev, seq, at, operator, action, card, terminal, result, body, sealed_upto, seal)))
+        entry_hash=digest))
+    return Appended(seq, digest, hw, sealed_upto, seal)
 
 
 def _check_booked(session: Session, hw: int, booked: list) -> list:
@@ -245,14 +284,18 @@ def authentic(key: bytes, e: AuditEntry) -> bool:
 
 
 def verify(session: Session, key: bytes | None, expect_head: str | None = None,
-           after: tuple | None = None) -> AuditBreak | None:
+           after: tuple | None = None, own: dict | None = None) -> AuditBreak | None:
     """None if every entry chains to the previous one, hashes to its stored hash under `key`, every
     seal matches the bookings it covers, no booking is unsealed and (with `expect_head`) the log
     still extends that head. Else the first break.
 
     `after` = (seq, entry_hash, sealed_upto) of a keyed entry the caller checked (`authentic`) and
     verified before: only what follows it is verified (a checkpoint, reconciliation.py); what
-    precedes it is what a full verify re-reads."""
+    precedes it is what a full verify re-reads. `own` {seq: Appended}: entries the caller appended
+    itself, sealing bookings it wrote in the same transaction (`append(booked=)`); an entry that is
+    exactly one of them (same hash, so the same content, sealing the same range) has its seal taken
+    as computed then instead of re-reading the bookings (reconciliation.py `verify_books` says why
+    that detects no less). Every other entry, and the chain through all of them, is checked."""
     if key is None:
         raise AuditKeyError("verifying the audit log needs the audit key: give a key set (--keystore: a "
                             "workstation or collector export, or the keystore)")
@@ -288,7 +331,11 @@ def verify(session: Session, key: bytes | None, expect_head: str | None = None,
             upto = e.sealed_upto if e.sealed_upto is not None else -1
             if upto < hw:
                 return AuditBreak(e.seq, "the seal goes back (sealed up to %d after %d)" % (upto, hw))
-            if upto > hw or e.seal is not None:
+            mine = own.get(e.seq) if own else None
+            if (mine is not None and upto > hw and mine.entry_hash == e.entry_hash and mine.sealed_from == hw
+                    and mine.sealed_upto == upto and mine.seal == e.seal):
+                hw = upto  # sealed by the caller from the rows it wrote, in the transaction that wrote them
+            elif upto > hw or e.seal is not None:
                 covered = _entries_between(session, hw, upto)
                 if e.seal is None or seal_digest(covered) != e.seal:
                     return AuditBreak(e.seq, "the bookings it seals (journal entries %d..%d) were changed: "

@@ -25,6 +25,8 @@ ENV_VAR = "ICPURSE_DB"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATION_LOCK = 0x1C9A0D18
 READ_ONLY = "icpurse_read_only"  # execution option of the ledger's query sessions
+SQLITE_CACHE_KIB = -131072  # PRAGMA cache_size: negative = KiB (128 MB per connection, at most)
+SQLITE_MMAP_BYTES = 256 << 20  # PRAGMA mmap_size
 
 
 def default_url() -> str:
@@ -62,6 +64,12 @@ def create_ledger_engine(url: str, echo: bool = False, password: str | None = No
             # then drops the records; write a card). WAL + NORMAL keeps the file consistent across a
             # power cut but may lose the last commits (docs/back-office.md, "Durability").
             cur.execute("PRAGMA synchronous=FULL")
+            # a city day's reconciliation reads and writes a million-row index range: a page cache
+            # of 128 MB (instead of 2 MB) keeps the indexes it walks in memory; memory-mapped reads
+            # and in-memory temporary b-trees (sorts, GROUP BY) save copies. None changes durability.
+            cur.execute("PRAGMA cache_size=%d" % SQLITE_CACHE_KIB)
+            cur.execute("PRAGMA mmap_size=%d" % SQLITE_MMAP_BYTES)
+            cur.execute("PRAGMA temp_store=MEMORY")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -239,11 +239,13 @@ class Posting(Base):
         UniqueConstraint("entry_id", "line", name="uq_postings_entry_line"),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         # an account's postings after a given one, in one index range: reconciliation adds a card's
-        # postings since its checkpoint (reconciliation.py) without reading the card's history
-        Index("ix_postings_account_id_id", "account_id", "id"),
+        # postings since its checkpoint (reconciliation.py) without reading the card's history; with
+        # the amount, balances and the trial balance are summed from the index alone (migration 0008b)
+        Index("ix_postings_account_id_id_amount", "account_id", "id", "amount"),
+        Index("ix_postings_entry_id_amount", "entry_id", "amount"),  # an entry's postings (unbalanced check)
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"))
     line: Mapped[int] = mapped_column(Integer)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)

@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, bindparam, cast, delete, func, or_, select, text, update
@@ -82,6 +83,25 @@ def _debit_rows(result) -> list:
     return [DebitRow(*r[:11], times(r[11])) for r in result]
 
 
+def _driver_rows(s, q) -> list[tuple]:
+    """The rows of `q` as the driver returns them (plain tuples, no Row objects: a city day reads a
+    million), on the session's connection, in its transaction. `q`'s parameters must be plain values
+    the driver takes as they are (ints, strs): no type's bind processing is applied."""
+    conn = s.connection()
+    compiled = q.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        cur.execute(compiled.string, args)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
+_BY_TERMINAL = itemgetter(1, 2)  # a DebitRow's (terminal, number)
+
+
 def _chunks(values, n=CHUNK):
     values = list(values)
     for i in range(0, len(values), n):
@@ -89,7 +109,7 @@ def _chunks(values, n=CHUNK):
 
 
 def _mac(key: bytes, *fields) -> str:
-    return hmac.new(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, ("recon:" + canonical_json(list(fields))).encode("utf-8"), "sha256").hex()
 
 
 def _next_ids(s, table, n: int) -> list[int]:
@@ -105,11 +125,39 @@ def _next_ids(s, table, n: int) -> list[int]:
     return list(range(top + 1, top + 1 + n))
 
 
+def _known_debits(known, top):
+    """({uid: [DebitRow]} of step 1's debits, the lowest tail record a card must have reached to take
+    its debits from them) or (None, None). Step 1 read, per terminal, every committed debit after its
+    watermark up to the record it reached, each terminal's whole journal as it stood (the highest
+    record id then is `reached`; serialised writers give later records higher ids). When nothing was
+    collected since (`top` == `reached`), a card's committed debits after record R are all among them
+    once R is at or above every watermark (`marked`): a terminal's records after R are after its
+    watermark. Otherwise (or without `known`) nothing is taken from step 1."""
+    if known is None:
+        return None, None
+    rows, marked, reached = known
+    if not reached or top != reached:
+        return None, None
+    mine, ids = {}, set()
+    for r in rows:
+        if r[0] not in ids and r[0] <= top:  # (a debit read twice counts once)
+            ids.add(r[0])
+            have = mine.get(r[5])
+            if have is None:
+                mine[r[5]] = [r]
+            else:
+                have.append(r)
+    for have in mine.values():
+        have.sort(key=_BY_TERMINAL)  # (in that order already but for debits added to step 1's)
+    return mine, marked
+
+
 class Reconciliation:
     """Set-based reads and writes of a reconciliation run (module docstring)."""
 
     def __init__(self, uow):
         self.uow = uow
+        self._own = {}  # {audit seq: audit.Appended} the bookings of this run sealed (`verify_books`)
 
     def _key(self) -> bytes:
         key = self.uow.audit_key
@@ -121,8 +169,9 @@ class Reconciliation:
 
     def marks(self) -> dict[int, tuple[int, int]]:
         """{terminal id: (highest record id booked, oldest unresolved interrupted sale's id)} of every
-        terminal whose watermark verifies."""
+        terminal whose watermark verifies. A run starts here."""
         key = self._key()
+        self._own = {}
         with self.uow.read() as s:
             rows = s.execute(select(ReconTerminal.terminal_id, ReconTerminal.record_upto, ReconTerminal.pending_from,
                                     ReconTerminal.mac)).all()
@@ -147,19 +196,22 @@ class Reconciliation:
         out, reach = [], {}
         with self.uow.read() as s:
             terminals = s.execute(select(Terminal.id, Terminal.number)).all()
-            for tid, _ in terminals:
-                q = select(func.max(ReaderJournalRecord.id)).where(ReaderJournalRecord.terminal_id == tid)
-                top = s.execute(q).scalar()
+            # each terminal's newest record, in one range of the primary key: every terminal's
+            # records above the lowest watermark (all of them while a terminal has none). (A max(id)
+            # per terminal made PostgreSQL walk the primary key back through the other terminals'.)
+            low = min((marks.get(tid, 0) for tid, _ in terminals), default=0)
+            q = (select(ReaderJournalRecord.terminal_id, func.max(ReaderJournalRecord.id))
+                 .where(ReaderJournalRecord.id > low).group_by(ReaderJournalRecord.terminal_id))
+            for tid, top in s.execute(q).all():
                 if top is not None and top > marks.get(tid, 0):
                     reach[tid] = top
             conds = [and_(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id > marks.get(tid, 0),
                           ReaderJournalRecord.id <= top) for tid, top in reach.items()]
-            conn = s.connection()
             for part in _chunks(conds, 200):
                 q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                      .where(or_(*part), ReaderJournalRecord.state == codec.JR_COMMITTED,
                             ReaderJournalRecord.kind == codec.TXN_DEBIT))
-                out.extend(_debit_rows(conn.execute(q)))
+                out.extend(_debit_rows(_driver_rows(s, q)))
         out.sort(key=lambda r: (r.terminal, r.number))
         names = dict(terminals)
         return out, reach, sorted(names[t] for t in reach)
@@ -224,20 +276,23 @@ class Reconciliation:
             op = operator_row(s, operator) if operator is not None else None
             done = set()
             for part in _chunks([k for _, _, k, _ in items]):
-                done |= set(s.execute(select(JournalEntry.idempotency_key)
-                                      .where(JournalEntry.idempotency_key.in_(part))).scalars())
+                done.update(k for k, in _driver_rows(s, select(JournalEntry.idempotency_key)
+                                                    .where(JournalEntry.idempotency_key.in_(part))))
             todo = []
             for it in items:
                 if it[2] not in done:
                     todo.append(it)
                     done.add(it[2])
-            short = []
+            short, sealed = [], None
             if todo:
-                short = self._write_bookings(s, op, todo)
+                short, sealed = self._write_bookings(s, op, todo)
             self._set_marks(s, key_, marks)
-            return short
+            return short, sealed
 
-        return self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        short, sealed = self.uow.run("book.redemptions", operator, do, details={"count": len(items)})
+        if sealed is not None:  # committed: verify_books takes this seal as computed (it says why)
+            self._own[sealed.seq] = sealed
+        return short
 
     def _write_bookings(self, s, op, todo):
         numbers = sorted({n for n, _, _, _ in todo})
@@ -256,7 +311,7 @@ class Reconciliation:
             q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                  .join(Posting, Posting.account_id == Account.id)
                  .where(Account.card_id.in_(part)).group_by(Account.card_id))
-            for cid, total in s.execute(q):
+            for cid, total in _driver_rows(s, q):
                 balances[by_id[cid]] = -int(total)
         for number in numbers:
             if number not in prepaid:
@@ -298,10 +353,11 @@ class Reconciliation:
         bulk.insert_rows(s, Posting.__table__, ("id", "entry_id", "line", "account_id", "amount"), prows, copy=copy)
         keys = [e[0] for e in entries if e[1] == "redemption"]
         fen = sum(amount for _, amount, _, _ in todo)
-        self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen, first=keys[0],
-                       last=keys[-1], keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
-                       discrepancies=[[k, m] for k, m in short])
-        return short
+        appended = self.uow.audit(s, op, "book.redemptions", booked=sealed, count=len(keys), amount=fen,
+                                  first=keys[0], last=keys[-1],
+                                  keys_sha256=hashlib.sha256("\n".join(keys).encode()).hexdigest(),
+                                  discrepancies=[[k, m] for k, m in short])
+        return short, appended
 
     def _set_marks(self, s, key: bytes, marks: dict):
         if not marks:
@@ -340,14 +396,18 @@ class Reconciliation:
                 out |= set(s.execute(select(Card.card_number).where(Card.id.in_(part))).scalars())
         return out
 
-    def card_inputs(self, numbers, *, tails: bool = True) -> dict:
+    def card_inputs(self, numbers, *, tails: bool = True, known: tuple | None = None) -> dict:
         """For the cards `numbers`: {"uids": {uid: number}, "debits": [DebitRow committed debits],
         "observations": [(number, row)], "topups": [(number, Topup)], "balances": {number: fen},
         "last_seen": {number: seq or None}, "others": {number: digest of its observations and
         confirmed top-ups}, "tails": {number: (tail dict, record upto)}, "upto": the highest collected
-        record id the debits were read up to}. `tails`: a card with a
+        record id the debits were read up to}; each card's debits in (terminal, number) order. `tails`: a card with a
         stored tail that verifies and whose other observations are still those it threaded
-        (`others` digest) gets only its debits after the tail's record (`finish` stores tails)."""
+        (`others` digest) gets only its debits after the tail's record (`finish` stores tails).
+        `known`: (the committed debits step 1 of this run read — `new_debits` and any more —, the
+        highest watermark it read after, the highest record id it reached): a card whose debits after
+        its tail's record (after 0 without a tail) provably are all among them takes them from there
+        (`_known_debits`) instead of reading them again."""
         out = {"uids": {}, "debits": [], "observations": [], "topups": [], "balances": {}, "last_seen": {},
                "others": {}, "tails": {}}
         key = self._key() if tails else None
@@ -355,6 +415,8 @@ class Reconciliation:
             # the debits read are those up to here ("upto": what a tail made now has seen; writers are
             # serialised, so every record with a lower id is already there)
             top = out["upto"] = s.execute(select(func.coalesce(func.max(ReaderJournalRecord.id), 0))).scalar_one()
+            mine, marked = _known_debits(known, top)
+            queried = []
             for part in _chunks(sorted(set(numbers))):
                 rows = s.execute(select(Card.id, Card.card_number, Card.last_seen_seq, StockCard.uid)
                                  .outerjoin(StockCard, Card.stock_card_id == StockCard.id)
@@ -387,25 +449,32 @@ class Reconciliation:
                                 mac, _mac(key, "tail", cid, rec_upto, oth, tail)):
                             out["tails"][n] = (json.loads(tail), rec_upto)
                             upto[n] = rec_upto
-                uids = [u for _, n, _, u in rows if u is not None and n not in upto]
-                since = {u: upto[n] for _, n, _, u in rows if u is not None and n in upto}
+                since = {u: upto.get(n, 0) for _, n, _, u in rows if u is not None}
+                if mine is not None:
+                    for u, after in list(since.items()):
+                        if after >= marked:
+                            out["debits"] += [r for r in mine.get(u, ()) if r.id > after]
+                            del since[u]
+                uids = [u for u, after in since.items() if after == 0]
+                since = {u: after for u, after in since.items() if after}
                 conn = s.connection()
                 base = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
                         .where(ReaderJournalRecord.state == codec.JR_COMMITTED,
                                ReaderJournalRecord.kind == codec.TXN_DEBIT, ReaderJournalRecord.id <= top))
                 if uids:
-                    out["debits"].extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
+                    queried.extend(_debit_rows(conn.execute(base.where(ReaderJournalRecord.uid.in_(uids)))))
                 if since:
                     q = base.where(ReaderJournalRecord.uid.in_(list(since)),
                                    ReaderJournalRecord.id > min(since.values()))
-                    out["debits"].extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
+                    queried.extend(r for r in _debit_rows(conn.execute(q)) if r.id > since[r.uid])
                 q = (select(Account.card_id, func.coalesce(func.sum(Posting.amount), 0))
                      .join(Posting, Posting.account_id == Account.id)
                      .where(Account.card_id.in_(list(by_id)), Account.category == bk.PREPAID)
                      .group_by(Account.card_id))
                 for cid, total in s.execute(q):
                     out["balances"][by_id[cid]] = -int(total)
-        out["debits"].sort(key=lambda r: (r.terminal, r.number))
+        queried.sort(key=_BY_TERMINAL)
+        out["debits"] += queried  # (a card's debits come from one of the two: in order either way)
         return out
 
     def add_findings(self, findings, *, operator=None) -> list[tuple]:
@@ -534,14 +603,23 @@ class Reconciliation:
                                                r2.c.state.in_((codec.JR_COMMITTED, codec.JR_ROLLED_BACK)))
                         .exists())
             tids = sorted(set(marks) | set(reach))
-            for tid in tids:
-                q = (select(*_ROW_COLUMNS).join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
-                     .where(ReaderJournalRecord.terminal_id == tid, ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1],
-                            ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
-                for row in s.execute(q).all():
-                    later = s.execute(select(TerminalSignIn.id).where(TerminalSignIn.terminal_id == tid,
-                                                                      TerminalSignIn.first_number > row[2]).limit(1)).first()
-                    rows.append((tid, _debit_rows([row])[0], later is not None))
+            found = []  # (terminal id, row): one query per 200 terminals, not one per terminal
+            for part in _chunks(tids, 200):
+                conds = [and_(ReaderJournalRecord.terminal_id == tid,
+                              ReaderJournalRecord.id >= marks.get(tid, (0, 0))[1]) for tid in part]
+                q = (select(ReaderJournalRecord.terminal_id, *_ROW_COLUMNS)
+                     .join(Terminal, ReaderJournalRecord.terminal_id == Terminal.id)
+                     .where(or_(*conds), ReaderJournalRecord.state == codec.JR_PENDING, ~resolved))
+                found += [(r[0], r[1:]) for r in s.execute(q).all()]
+            # a later sign-in: one whose first record number is above the sale's (its newest suffices)
+            newest = {}
+            for part in _chunks(sorted({tid for tid, _ in found})):
+                newest.update(s.execute(select(TerminalSignIn.terminal_id, func.max(TerminalSignIn.first_number))
+                                        .where(TerminalSignIn.terminal_id.in_(part))
+                                        .group_by(TerminalSignIn.terminal_id)).all())
+            for tid, row in found:
+                top = newest.get(tid)
+                rows.append((tid, _debit_rows([row])[0], top is not None and top > row[2]))
         new_marks = {}
         for tid, top in reach.items():
             open_ids = [r.id for t, r, _ in rows if t == tid and r.id <= top]
@@ -553,8 +631,21 @@ class Reconciliation:
         """The audit chain and the seal over every booking (audit.verify) since the checkpoint the
         last run left in its `reconcile.cards` entry (that entry authentic under the audit key, the
         checkpoint's entry still carrying the hash it named); everything when there is none. Returns
-        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all."""
+        (AuditBreak or None, this run's checkpoint or None). `icpurse audit verify` re-reads it all.
+
+        The booking entries this run wrote (`book_debits`) are not read back: their audit entries
+        sealed the rows as this run wrote them, in the transactions that wrote them, so their seal is
+        taken as computed then — for exactly those audit entries (same seq, same keyed hash, same
+        sealed range: `audit.verify(own=)`). The chain through them, every seal before and after them
+        (another writer's bookings in between) and the unsealed-booking check are verified as always.
+        This detects no less than re-reading them: an edit made before this run (an earlier run's
+        posting changed, an entry inserted between runs) lies between the checkpoint and this run's
+        entries, or breaks the chain, and is found here; an edit of this run's rows after they were
+        written is one made after their sealing transaction committed — as for every entry behind a
+        checkpoint (what a run verified is trusted by the next), finding it is the full verify's job
+        (`icpurse audit verify`), which re-reads every seal. docs/back-office.md "Books check"."""
         key = self._key()
+        own, self._own = self._own, {}
         with self.uow.read() as s:
             tail = audit.checkpoint(s)
             after = None
@@ -566,7 +657,7 @@ class Reconciliation:
                     prior = s.get(AuditEntry, v[0])
                     if prior is not None and hmac.compare_digest(prior.entry_hash, v[1]):
                         after = (int(v[0]), v[1], int(v[2]))
-            broken = audit.verify(s, key, after=after)
+            broken = audit.verify(s, key, after=after, own=own)
         return broken, (None if broken is not None else tail)
 
     def reset(self) -> None:

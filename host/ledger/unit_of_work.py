@@ -143,8 +143,8 @@ class UnitOfWork:
             raise
 
     def audit(self, s: Session, actor, action: str, *, result: str = "ok", card: str | None = None,
-              terminal: str | None = None, booked: list | None = None, **details) -> None:
+              terminal: str | None = None, booked: list | None = None, **details) -> audit.Appended:
         """Append an audit entry in the caller's transaction (`actor`: an Operator, a name or None);
-        `booked`: a bulk writer's bookings as written (audit.append)."""
-        audit.append(s, self.audit_key, self.now(), self._acting(actor), action, result, card, terminal, details,
+        `booked`: a bulk writer's bookings as written (audit.append, which says what it wrote)."""
+        return audit.append(s, self.audit_key, self.now(), self._acting(actor), action, result, card, terminal, details,
                      booked=booked)

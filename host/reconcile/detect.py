@@ -12,6 +12,7 @@ One card has one line. A second line means the same card showed two histories:
 Both mean the card's counters cannot be trusted any more: the finding proposes a blacklist entry.
 """
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from icpurse.host import codec
 
@@ -139,3 +140,55 @@ def thread(observations):
 def latest(lines):
     """The newest observation of the card over all its lines (by time, then counter)."""
     return max((ln.last for ln in lines), key=lambda o: (o.time, o.seq), default=None)
+
+
+# An entry of `one_line`: an observation's fields as a tuple (the thread's inputs, without building an
+# Observation for each of a city day's records); anything may follow `txn` (the source it came from).
+E_TIME, E_SEQ, E_BALANCE, E_KIND, E_AMOUNT, E_TERMINAL, E_TXN = range(7)
+_BY_TIME = itemgetter(E_TIME, E_SEQ)
+
+
+def entry(o: Observation) -> tuple:
+    """An Observation as a `one_line` entry (the Observation itself last)."""
+    return o.time, o.seq, o.balance, o.kind, o.amount, o.terminal, o.txn, o
+
+
+def one_line(entries, start=None):
+    """The entry `thread` would end the card's only line with when these observations (entries, in
+    the order `thread` would get them) thread to exactly one line without divergences; else None
+    (also for none at all). What `thread` does with one line: in time order (stable, as its sort),
+    an observation with a higher counter than the line's last must continue it (the balance step
+    explained when it directly follows); one with a counter the line already has must be the same
+    state as the line's observation with that counter (then it is skipped: counters on one line only
+    rise, so that is the only candidate); anything else opens a second line, a divergence.
+    `start`: an entry the line starts with, every one of `entries` after it in time (then counter)
+    and in counter, else None (thread([start] + entries) when that holds)."""
+    entries = sorted(entries, key=_BY_TIME)
+    if start is None:
+        last, on_line, floor = None, {}, None  # on_line: seq -> the line's entry with that counter
+    else:
+        if entries and (entries[0][0], entries[0][1]) <= (start[0], start[1]):
+            return None  # (in time order, the first is the earliest)
+        last, on_line, floor = start, {start[1]: start}, start[1]
+    for e in entries:
+        seq = e[1]
+        if last is None:
+            pass
+        elif seq > last[1]:
+            if seq == last[1] + 1 and e[4] is not None and e[3] is not None:
+                if e[3] in _DEBITS:
+                    if last[2] - e[4] != e[2]:
+                        return None
+                elif e[3] in _CREDITS and last[2] + e[4] != e[2]:
+                    return None
+        else:
+            p = on_line.get(seq)
+            if p is None or p[2] != e[2] or (floor is not None and seq <= floor):
+                return None
+            for i in (E_TERMINAL, E_TXN, E_AMOUNT):
+                a, b = p[i], e[i]
+                if a is not None and b is not None and a != b:
+                    return None
+            continue  # the same state seen again
+        last = on_line[seq] = e
+    return last

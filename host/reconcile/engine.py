@@ -32,7 +32,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from icpurse.host import codec
-from icpurse.host.reconcile import attribution
+from icpurse.host.reconcile import attribution, detect
 from icpurse.host.reconcile.detect import Observation, latest, thread
 from icpurse.protocol import cardtime
 
@@ -142,10 +142,13 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
                 evidence={"reader": [b.reader_count, b.reader_sum], "journal": [b.journal_count, b.journal_sum]})
 
     # 3. card histories: the cards anything happened to since the last run; a card whose history was
-    # one clean line at the last run continues from its stored tail with its new debits only
+    # one clean line at the last run continues from its stored tail with its new debits only. Step 1's
+    # debits are what the cards' new debits are read from when they provably cover them (card_inputs)
     since, upto = rec.mark(), rec.log_tops()
-    touched = rec.card_inputs(set(uids.values()) | rec.touched_cards(since, upto))
-    debits, others = _debit_observations(touched), {}
+    step1 = (committed, max((m[0] for m in marks.values()), default=0),
+             max((r[0] for r in reach.values()), default=0))
+    touched = rec.card_inputs(set(uids.values()) | rec.touched_cards(since, upto), known=step1)
+    debits, others = _debit_entries(touched), {}
     reach_of = dict.fromkeys(touched["uids"].values(), touched["upto"])  # a tail made now has seen these records
     for number, o in touched["observations"]:
         others.setdefault(number, []).append(Observation(
@@ -156,41 +159,49 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
             others.setdefault(number, []).append(Observation(
                 number, cardtime.seconds(t.settled_at or t.created_at), t.card_seq_after,
                 t.card_balance_before + t.amount, "topup", "topup %s" % t.txn_id, codec.TXN_LOAD, t.amount))
-    results, whole = {}, []  # number -> (lines, divergences, unexplained, record upto); cards to thread whole
+    results, whole = {}, []  # number -> (newest observation, record upto); cards to thread whole
     for number, (tail, _) in touched["tails"].items():
         t = Observation(number, **tail)
-        new = debits.get(number, [])
-        if all(o.seq > t.seq and (o.time, o.seq) > (t.time, t.seq) for o in new):
-            # the whole history threads to one line ending at `t` (all its counters <= t.seq): the new
-            # debits, all after `t`, meet only `t` of it, so threading from `t` gives the same
-            lines, divergences = thread([t] + new)
-            if len(lines) == 1 and not divergences:
-                results[number] = (lines, divergences, [], touched["upto"])
-                continue
-        whole.append(number)
+        # the whole history threads to one line ending at `t` (all its counters <= t.seq): new debits
+        # all after `t` (in time and counter) meet only `t` of it, so threading from `t` gives the same
+        e = detect.one_line(debits.get(number, ()), start=detect.entry(t))
+        if e is not None:
+            results[number] = (_observation(number, e), touched["upto"])
+        else:
+            whole.append(number)
     if whole:  # a tail that cannot be continued: the card's whole history after all
         full = rec.card_inputs(whole, tails=False)
         for number in whole:
             debits.pop(number, None)
             reach_of[number] = full["upto"]
-        debits.update(_debit_observations(full))
-    obs = {n: debits.get(n, []) + others.get(n, []) for n in set(debits) | set(others) | set(touched["tails"])}
+        debits.update(_debit_entries(full))
     open_topups = {}
     for t in ledger.topup_records.unconfirmed_topups():
         open_topups.setdefault(t.card_number, []).append(t)
-    replaced = ledger.lifecycle_records.replacements(cards=obs)
+    cards = set(debits) | set(others) | set(touched["tails"])
+    replaced = ledger.lifecycle_records.replacements(cards=cards)
     seen, flags = {}, {}
     tails = {}
-    for number in sorted(obs):
+    for number in sorted(cards):
         if number in results:
-            lines, divergences, unexplained, _ = results[number]
+            now, reached = results[number]
+            clean, divergences, unexplained = True, [], []
         else:
-            # a terminal's records the card's own history does not contain are that terminal's finding
-            lines, divergences = thread(obs[number])
-            unexplained = []
-            if divergences:  # (`split` keeps a history without divergences whole)
-                kept, unexplained = attribution.split(obs[number])
-                lines, divergences = thread(kept)
+            mine = debits.get(number, []) + [detect.entry(o) for o in others.get(number, ())]
+            e = detect.one_line(mine)  # most cards: one clean line, no Observation per record needed
+            if e is not None:
+                now, clean, divergences, unexplained = _observation(number, e), True, [], []
+            else:
+                obs = [_observation(number, e) for e in mine]
+                # a terminal's records the card's own history does not contain are that terminal's finding
+                lines, divergences = thread(obs)
+                unexplained = []
+                if divergences:  # (`split` keeps a history without divergences whole)
+                    kept, unexplained = attribution.split(obs)
+                    lines, divergences = thread(kept)
+                now = latest(lines)
+                clean = len(lines) == 1 and not divergences and not unexplained
+            reached = reach_of.get(number, 0)
         for u in unexplained:
             add("unexplained:%08d:%s:%d" % (u.terminal, number, u.records[0].seq), "terminal_unexplained",
                 u.summary(), terminal="%08d" % u.terminal, amount=u.debit_fen, evidence=u.evidence(),
@@ -198,9 +209,6 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
         for d in divergences:
             add("divergence:%s:%s" % (number, d.fork.ref), d.kind, d.summary(), card_number=number,
                 evidence=d.evidence(), proposal="blacklist")
-        now = latest(lines)
-        clean = len(lines) == 1 and not divergences and not unexplained
-        reached = results[number][3] if number in results else reach_of.get(number, 0)
         tails[number] = (_tail(now), reached, touched["others"][number]) if clean and now is not None else None
         if now is None:
             continue
@@ -301,21 +309,38 @@ def run(ledger, domain=None, day: dt.date | None = None, operator=None) -> Recon
     return report
 
 
-def _debit_observations(inputs):
-    """{number: [Observation]} of the committed debits in `inputs` (Reconciliation.card_inputs)."""
-    out, stored = {}, {None: None}
+def _debit_entries(inputs):
+    """{number: [detect.one_line entry, the DebitRow last]} of the committed debits in `inputs`
+    (Reconciliation.card_inputs), in their order there."""
+    out, stored, terminals = {}, {None: None}, {}
     uids = inputs["uids"]
     for r in inputs["debits"]:
-        number = uids[r.uid]
+        _, term, _, kind, _, uid, seq, amount, balance, txn, when, collected = r
         # a reader's clock is its own: a record cannot have happened after the office stored it
-        at = stored.get(r.collected_at, False)
+        at = stored.get(collected, False)
         if at is False:
-            at = stored[r.collected_at] = cardtime.seconds(r.collected_at)
-        when = r.reader_time if at is None else min(r.reader_time, at)
-        out.setdefault(number, []).append(Observation(
-            number, when, r.card_seq, r.balance_after, "journal", "journal %s #%d" % (r.terminal, r.number),
-            r.kind, r.amount, int(r.terminal), r.txn))
+            at = stored[collected] = cardtime.seconds(collected)
+        if at is not None and at < when:
+            when = at
+        terminal = terminals.get(term)
+        if terminal is None:
+            terminal = terminals[term] = int(term)
+        e = (when, seq, balance, kind, amount, terminal, txn, r)
+        mine = out.get(uids[uid])
+        if mine is None:
+            out[uids[uid]] = [e]
+        else:
+            mine.append(e)
     return out
+
+
+def _observation(number, e):
+    """The Observation of a `one_line` entry (a debit's, from its DebitRow; else the one it carries)."""
+    src = e[-1]
+    if isinstance(src, Observation):
+        return src
+    return Observation(number, e[0], src.card_seq, src.balance_after, "journal",
+                       "journal %s #%d" % (src.terminal, src.number), src.kind, src.amount, e[5], src.txn)
 
 
 def _tail(o):

@@ -71,6 +71,18 @@ def sector_of_block(block, geometry=CLASSIC_4K):
     return SMALL_SECTORS + (block - BIG_SECTOR_FIRST_BLOCK) // BIG_SECTOR_BLOCKS
 
 
+def sector_span(block, geometry=CLASSIC_4K):
+    """(sector, its first block, the block after its last) of `block`: one call where a reader
+    checks block after block against the sector it authenticated."""
+    _check_block(block, geometry)
+    if block < BIG_SECTOR_FIRST_BLOCK:
+        first = block - block % SMALL_SECTOR_BLOCKS
+        return block // SMALL_SECTOR_BLOCKS, first, first + SMALL_SECTOR_BLOCKS
+    k = (block - BIG_SECTOR_FIRST_BLOCK) // BIG_SECTOR_BLOCKS
+    first = BIG_SECTOR_FIRST_BLOCK + k * BIG_SECTOR_BLOCKS
+    return SMALL_SECTORS + k, first, first + BIG_SECTOR_BLOCKS
+
+
 def first_block(sector, geometry=CLASSIC_4K):
     """Number of the first block of `sector`."""
     _check_sector(sector, geometry)

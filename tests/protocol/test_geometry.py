@@ -103,3 +103,17 @@ def test_geometry_from_sak(sak, atqa, geom):
 def test_geometry_from_sak_refuses_non_classic():
     with pytest.raises(ValueError, match="SAK 0x20"):
         g.geometry_from_sak(0x20)
+
+
+def test_sector_span_is_the_sector_and_its_blocks():
+    assert g.sector_span(8) == (2, 8, 12)
+    assert g.sector_span(127) == (31, 124, 128)
+    assert g.sector_span(128) == (32, 128, 144)
+    assert g.sector_span(255) == (39, 240, 256)
+    for block in range(256):
+        sector, first, stop = g.sector_span(block)
+        assert (sector, first, stop - first) == (g.sector_of_block(block), g.first_block(sector),
+                                                  g.blocks_in_sector(sector))
+    for bad in (-1, 256):
+        with pytest.raises(ValueError):
+            g.sector_span(bad)

@@ -340,3 +340,65 @@ def test_a_card_continues_from_its_tail_and_a_forged_tail_is_ignored(tmp_path):
     assert victim not in forged["tails"] and set(forged["tails"]) == set(first["tails"]) - {victim}
     assert {r.uid for r in forged["debits"] if w.number.get(r.uid) == victim}
     led.close()
+
+
+def _stored(led):
+    """What a run leaves for the next one: tails, card flags, last seen (raw rows)."""
+    from sqlalchemy import text
+
+    with led.engine.begin() as c:
+        return {"tails": c.execute(text("SELECT card_id, record_upto, others, tail, mac FROM recon_card_tails "
+                                        "ORDER BY card_id")).all(),
+                "flags": c.execute(text("SELECT card_id, mismatched FROM recon_cards ORDER BY card_id")).all(),
+                "seen": c.execute(text("SELECT id, last_seen_seq, last_seen_balance, last_seen_source FROM cards "
+                                       "ORDER BY id")).all()}
+
+
+def _interrupted(*args, **kw):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fast_paths_agree_with_threading_every_card_whole(tmp_path, monkeypatch, seed):
+    """Step 3's shortcuts — a card's new debits taken from step 1's instead of read again
+    (`reconciliation._known_debits`) and a clean line decided without threading it
+    (`detect.one_line`) — against the engine with both switched off, which threads every card
+    from its whole history read from the database: the same findings, the same stored tails
+    (byte for byte, with their MACs), flags and last-seen states, run after run; also after a run
+    interrupted between its bookings and its end (watermarks moved past the cards' tails)."""
+    from icpurse.host.ledger import reconciliation
+    from icpurse.host.reconcile import detect
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    fast_led, slow_led = _ledger(sqlite_url(tmp_path / "a")), _ledger(sqlite_url(tmp_path / "b"))
+    worlds = [Day(fast_led, 500 + seed, cards=8), Day(slow_led, 500 + seed, cards=8)]
+    tails = 0
+    try:
+        for sales, faults, cut in ((50, True, False), (40, False, True), (40, True, False), (0, False, False),
+                                   (30, False, True), (20, False, False)):
+            for w in worlds:
+                w.play(sales, faults)
+            if cut:  # the run dies before its end: bookings and watermarks written, tails not
+                with monkeypatch.context() as m:
+                    m.setattr(reconciliation.Reconciliation, "finish", _interrupted)
+                    for led in (fast_led, slow_led):
+                        with pytest.raises(KeyboardInterrupt):
+                            engine.run(led, None)
+                for w in worlds:
+                    w.play(10, False)
+            fast = engine.run(fast_led, None)
+            with monkeypatch.context() as m:
+                m.setattr(detect, "one_line", lambda entries, start=None: None)
+                m.setattr(reconciliation, "_known_debits", lambda known, top: (None, None))
+                slow = engine.run(slow_led, None)
+            assert fast.booked == slow.booked and fast.totals == slow.totals
+            numbers = {n for n in worlds[0].number.values() if n in worlds[0].registered}
+            assert _state(fast_led, numbers) == _state(slow_led, numbers)
+            a, b = _stored(fast_led), _stored(slow_led)
+            assert a == b
+            tails += len(a["tails"])
+    finally:
+        fast_led.close()
+        slow_led.close()
+    assert tails > 0
